@@ -1,0 +1,84 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { TableServiceClient, TableClient } from '@azure/data-tables';
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+
+/**
+ * How the app reaches its storage account, read the way the Functions host reads `AzureWebJobsStorage`:
+ * either a connection string (`UseDevelopmentStorage=true` for Azurite), or identity-based settings
+ * (`AzureWebJobsStorage__accountName`, or the three `__…ServiceUri` settings, optionally `__clientId`).
+ */
+export type StorageConnection =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; blobServiceUri: string; queueServiceUri: string; tableServiceUri: string; clientId?: string };
+
+export class StorageConnectionError extends Error {
+  readonly code = 'StorageConnectionMissing';
+}
+
+/** Reads the connection from settings named with the Functions host's prefix convention (default `AzureWebJobsStorage`). */
+export function storageConnectionFromEnv(env: Record<string, string | undefined>, prefix = 'AzureWebJobsStorage'): StorageConnection {
+  const connectionString = env[prefix];
+  if (connectionString && connectionString.trim() !== '') return { kind: 'connectionString', connectionString };
+  const accountName = env[`${prefix}__accountName`];
+  const blob = env[`${prefix}__blobServiceUri`] ?? env[`${prefix}__serviceUri`] ?? (accountName && `https://${accountName}.blob.core.windows.net`);
+  const queue = env[`${prefix}__queueServiceUri`] ?? (accountName && `https://${accountName}.queue.core.windows.net`);
+  const table = env[`${prefix}__tableServiceUri`] ?? (accountName && `https://${accountName}.table.core.windows.net`);
+  if (blob && queue && table) {
+    return { kind: 'identity', blobServiceUri: blob, queueServiceUri: queue, tableServiceUri: table, clientId: env[`${prefix}__clientId`] };
+  }
+  throw new StorageConnectionError(
+    `Setting '${prefix}' is missing: expected a storage connection string (UseDevelopmentStorage=true for Azurite), ` +
+      `or identity-based settings '${prefix}__accountName' (or '${prefix}__blobServiceUri', '${prefix}__queueServiceUri' and '${prefix}__tableServiceUri').`,
+  );
+}
+
+export interface StorageClients {
+  blobService: BlobServiceClient;
+  queueService: QueueServiceClient;
+  tableService: TableServiceClient;
+  /** A client for one table (tables are addressed by name throughout the app). */
+  table(name: string): TableClient;
+}
+
+function credentialFor(connection: Extract<StorageConnection, { kind: 'identity' }>): TokenCredential {
+  // A user-assigned identity is named by its client id, as the Functions host does with `__clientId`.
+  return connection.clientId ? new ManagedIdentityCredential({ clientId: connection.clientId }) : new DefaultAzureCredential();
+}
+
+function isLoopback(connectionString: string): boolean {
+  return /UseDevelopmentStorage=true/i.test(connectionString) || /https?:\/\/(127\.0\.0\.1|localhost)[:/]/i.test(connectionString);
+}
+
+export function createStorageClients(connection: StorageConnection): StorageClients {
+  if (connection.kind === 'connectionString') {
+    const cs = connection.connectionString;
+    // Azurite speaks plain HTTP; the tables SDK refuses that unless told.
+    const tableOptions = isLoopback(cs) ? { allowInsecureConnection: true } : {};
+    return {
+      blobService: BlobServiceClient.fromConnectionString(cs),
+      queueService: QueueServiceClient.fromConnectionString(cs),
+      tableService: TableServiceClient.fromConnectionString(cs, tableOptions),
+      table: (name) => TableClient.fromConnectionString(cs, name, tableOptions),
+    };
+  }
+  const credential = credentialFor(connection);
+  return {
+    blobService: new BlobServiceClient(connection.blobServiceUri, credential),
+    queueService: new QueueServiceClient(connection.queueServiceUri, credential),
+    tableService: new TableServiceClient(connection.tableServiceUri, credential),
+    table: (name) => new TableClient(connection.tableServiceUri, name, credential),
+  };
+}
+
+/** Creates what the app uses if it is missing; idempotent (run by `npm start` and by tests). */
+export async function ensureStorageResources(
+  clients: StorageClients,
+  names: { containers: string[]; queues: string[]; tables: string[] },
+): Promise<void> {
+  await Promise.all([
+    ...names.containers.map((c) => clients.blobService.getContainerClient(c).createIfNotExists()),
+    ...names.queues.map((q) => clients.queueService.getQueueClient(q).createIfNotExists()),
+    ...names.tables.map((t) => clients.table(t).createTable()),
+  ]);
+}
