@@ -1,0 +1,49 @@
+/**
+ * Why a whole file can't be loaded. Thrown by the readers (while streaming) and by `planLoad`; the load
+ * orchestration turns it into a failed load whose message is `message` as written here, meant for the user.
+ */
+export type IngestionErrorCode =
+  | 'EmptyFile'
+  | 'FileLooksBinary'
+  | 'InvalidUtf8'
+  | 'InvalidUtf16'
+  | 'CompressedDataCorrupt'
+  | 'UnsupportedFormat'
+  | 'FormatMismatch'
+  | 'NotAnArray'
+  | 'InvalidJson'
+  | 'InvalidCsv'
+  | 'RecordTooLarge'
+  | 'HeaderInvalid'
+  | 'TooManyColumns'
+  | 'ProfileInvalid'
+  | 'PlanInvalid'
+  | 'ChunkMismatch';
+
+export class IngestionError extends Error {
+  override readonly name = 'IngestionError';
+  constructor(
+    readonly code: IngestionErrorCode,
+    message: string,
+    readonly details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown },
+  ) {
+    super(message);
+  }
+}
+
+export function isIngestionError(error: unknown): error is IngestionError {
+  return error instanceof IngestionError;
+}
+
+/** Sizes in messages: users read "1.5 MB", not 1572864. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes % 1024 === 0 ? 0 : 1)} KB`;
+  const mb = bytes / (1024 * 1024);
+  return `${Number.isInteger(mb) ? mb.toFixed(0) : mb.toFixed(1)} MB`;
+}
+
+/** Cell values quoted back to the user are cut so a 10 MB cell doesn't become a 10 MB message. */
+export function truncateForMessage(value: string, max = 80): string {
+  return value.length <= max ? value : `${value.slice(0, max)}… (${value.length} characters)`;
+}

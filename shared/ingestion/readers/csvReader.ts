@@ -1,0 +1,172 @@
+import { parse, type CsvError, type Info } from 'csv-parse';
+import { Readable } from 'node:stream';
+import { IngestionError, formatBytes } from '../ingestionError.ts';
+import type { ReaderLimits, SourceRowResult, CellValue } from './readerTypes.ts';
+
+export type CsvDelimiter = ',' | ';' | '\t' | '|';
+const candidates: CsvDelimiter[] = [',', ';', '\t', '|'];
+
+/** The delimiter that occurs most often outside quotes in the first line; `,` when none does. */
+export function detectDelimiter(head: Buffer | string): CsvDelimiter {
+  const text = typeof head === 'string' ? head : head.toString('utf8');
+  const counts = new Map<string, number>();
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && (char === '\n' || char === '\r')) break;
+    else if (!quoted && (candidates as string[]).includes(char)) counts.set(char, (counts.get(char) ?? 0) + 1);
+  }
+  let best: CsvDelimiter = ',';
+  let bestCount = 0;
+  for (const candidate of candidates) {
+    const count = counts.get(candidate) ?? 0;
+    if (count > bestCount) [best, bestCount] = [candidate, count];
+  }
+  return best;
+}
+
+export interface CsvHeader {
+  /** Column names as written (trimmed), in order. A trailing empty name (a trailing delimiter) is kept as ''. */
+  columns: string[];
+  delimiter: CsvDelimiter;
+  /** Byte offset just after the header record (where data starts). */
+  dataStart: number;
+}
+
+export interface CsvReadOptions {
+  delimiter?: CsvDelimiter;
+  limits: ReaderLimits;
+  /** For a chunk read: the file's header; the input then holds data records only. */
+  header?: CsvHeader;
+  /** Offset of the first input byte in the decoded file (BOM length, or a chunk's start). */
+  startOffset: number;
+  /** Row number and line of the first data record in the input (chunk reads). */
+  firstRowNumber?: number;
+  firstLine?: number;
+  /** Called once the header is known, before the first row. */
+  onHeader?: (header: CsvHeader) => void;
+}
+
+function lineBreaks(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) count++;
+    else if (c === 13 && text.charCodeAt(i + 1) !== 10) count++;
+  }
+  return count;
+}
+
+function validateHeader(columns: string[], limits: ReaderLimits): void {
+  if (columns.length > limits.maxColumns) {
+    throw new IngestionError('TooManyColumns', `the header has ${columns.length} columns; at most ${limits.maxColumns} are allowed (maxColumns)`);
+  }
+  const seen = new Map<string, number>();
+  columns.forEach((name, index) => {
+    const trailing = index === columns.length - 1 && index > 0;
+    if (name === '' && !trailing) {
+      throw new IngestionError('HeaderInvalid', `column ${index + 1} of the header has an empty name; every column needs a name`, { line: 1 });
+    }
+    if (name === '') return;
+    const key = name.toLowerCase();
+    const previous = seen.get(key);
+    if (previous !== undefined) {
+      throw new IngestionError('HeaderInvalid', `duplicate column name '${name}' in the header (columns ${previous + 1} and ${index + 1})`, { line: 1 });
+    }
+    seen.set(key, index);
+  });
+}
+
+function csvErrorToIngestion(error: CsvError, headerKnown: boolean, limits: ReaderLimits): IngestionError {
+  const line = (error as unknown as { lines?: number }).lines;
+  const at = line !== undefined ? ` on line ${line}` : '';
+  switch (error.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return new IngestionError('InvalidCsv', `unbalanced quotes: a quoted field is never closed (the file ends inside quotes${at}); close the quote or double the quote characters inside the field`, { line, cause: error });
+    case 'CSV_INVALID_CLOSING_QUOTE':
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+      return new IngestionError('InvalidCsv', `invalid quoting${at}: a closing quote must be followed by the delimiter or a line break (quote the whole field and double the quotes inside it)`, { line, cause: error });
+    case 'CSV_MAX_RECORD_SIZE':
+      return new IngestionError(
+        'RecordTooLarge',
+        headerKnown
+          ? `a row${at} is larger than ${formatBytes(limits.maxRecordBytes)} (maxRecordBytes): a field may be missing its closing quote`
+          : `the header row is larger than ${formatBytes(limits.maxRecordBytes)} (maxRecordBytes): is this a CSV file with a header row?`,
+        { line, cause: error },
+      );
+    default:
+      return new IngestionError('InvalidCsv', `the file is not valid CSV${at}: ${error.message}`, { line, cause: error });
+  }
+}
+
+/** Streams CSV records as rows. Offsets count bytes of the UTF-8 input; the header (when read here) is line 1. */
+export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvReadOptions, head?: Buffer): AsyncGenerator<SourceRowResult> {
+  const limits = options.limits;
+  const delimiter = options.header?.delimiter ?? options.delimiter ?? detectDelimiter(head ?? '');
+  const parser = parse({
+    delimiter,
+    info: true,
+    raw: true,
+    relax_column_count: true, // ragged rows come through with info.error set and become failed rows below
+    skip_empty_lines: true,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    max_record_size: limits.maxRecordBytes,
+  });
+  const input = Readable.from(chunks);
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
+
+  let header = options.header;
+  let previousEnd = options.startOffset;
+  let rowNumber = (options.firstRowNumber ?? 1) - 1;
+  const lineBase = options.header ? (options.firstLine ?? 2) - 1 : 0;
+  const trailingEmpty = () => header!.columns.length > 1 && header!.columns[header!.columns.length - 1] === '';
+  try {
+    for await (const entry of parser as AsyncIterable<{ record: string[]; info: Info & { raw?: string; error?: CsvError } }>) {
+      const { record, info } = entry;
+      const byteStart = previousEnd;
+      const byteEnd = options.startOffset + info.bytes;
+      previousEnd = byteEnd;
+      const raw = (info.raw ?? '').replace(/^[\r\n]+|[\r\n]+$/g, '');
+      if (!header) {
+        const columns = record.map((name) => name.trim());
+        validateHeader(columns, limits);
+        header = { columns, delimiter, dataStart: byteEnd };
+        options.onHeader?.(header);
+        continue;
+      }
+      rowNumber++;
+      const line = lineBase + info.lines - lineBreaks(raw);
+      const position = { rowNumber, line, byteStart, byteEnd, raw, cells: record };
+      const expected = header.columns.length;
+      if (record.length !== expected && !(trailingEmpty() && record.length === expected - 1)) {
+        yield { ok: false, ...position, message: `row ${rowNumber} (line ${line}) has ${record.length} column${record.length === 1 ? "" : "s"}; the header has ${expected}` };
+        continue;
+      }
+      const oversized = record.findIndex((cell) => Buffer.byteLength(cell) > limits.maxFieldBytes);
+      if (oversized >= 0) {
+        yield {
+          ok: false,
+          ...position,
+          message: `row ${rowNumber} (line ${line}), column '${header.columns[oversized]}': the value is ${formatBytes(Buffer.byteLength(record[oversized]!))}, over the ${formatBytes(limits.maxFieldBytes)} field limit (maxFieldBytes)`,
+        };
+        continue;
+      }
+      const values: Record<string, CellValue> = {};
+      header.columns.forEach((name, index) => {
+        if (name !== '') values[name] = record[index] ?? '';
+      });
+      yield { ok: true, ...position, values };
+    }
+  } catch (error) {
+    if (error instanceof IngestionError) throw error;
+    if (error && typeof error === 'object' && 'code' in error && String((error as CsvError).code).startsWith('CSV_')) {
+      throw csvErrorToIngestion(error as CsvError, header !== undefined, limits);
+    }
+    throw error;
+  } finally {
+    input.destroy();
+    parser.destroy();
+  }
+  if (!header) throw new IngestionError('EmptyFile', 'file has no header row');
+}
