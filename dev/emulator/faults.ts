@@ -1,0 +1,44 @@
+/**
+ * Fault injection, deterministic for a seed: one draw per Web API request decides whether it is
+ * answered 429 or 503, has its connection dropped, or is slowed down.
+ */
+import type { ResolvedEmulatorOptions } from './options';
+
+export type Fault = 'none' | '429' | '503' | 'drop' | 'slow';
+
+/** mulberry32: tiny, fast, and good enough to spread faults evenly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FaultInjector {
+  next(): Fault;
+  reseed(seed: number): void;
+}
+
+export function createFaultInjector(faults: () => ResolvedEmulatorOptions['faults']): FaultInjector {
+  let random = seededRandom(faults().seed);
+  return {
+    next() {
+      const f = faults();
+      if (f.rate429 + f.rate503 + f.rateDrop + f.rateSlow === 0) return 'none';
+      const r = random();
+      let edge = f.rate429;
+      if (r < edge) return '429';
+      if (r < (edge += f.rate503)) return '503';
+      if (r < (edge += f.rateDrop)) return 'drop';
+      if (r < (edge += f.rateSlow)) return 'slow';
+      return 'none';
+    },
+    reseed(seed) {
+      random = seededRandom(seed);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Local Dataverse emulator: `startEmulator(options)` starts an HTTP server that answers the Web API
+ * like Dataverse does on the wire (docs/design.md §Emulator). Records and metadata come from
+ * `records/`, solution operations from `solutions/`; this layer owns transport, `$batch`, limits,
+ * latency, faults, auth, stats and persistence.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { createFaultInjector } from './faults';
+import { createServiceProtection } from './limits';
+import { applyPatch, emulatorPatchSchema, resolveOptions, type EmulatorOptions, type EmulatorPatch, type ResolvedEmulatorOptions } from './options';
+import { loadPersistedRecords, savePersistedRecords } from './persistence';
+import { createRecordService, type RecordService } from './records/index';
+import { createDispatch } from './router';
+import { createRequestHandler, type IdentityEndpoint } from './server';
+import { createSolutionOperations, type SolutionOperations } from './solutions/index';
+import { emptyCounters, type EmulatorStats, type StatCounters } from './stats';
+import type { EmulatorResponse, EmulatorRoute } from './types';
+
+export type { EmulatorOptions, EmulatorPatch } from './options';
+export type { EmulatorStats } from './stats';
+export type { IdentityEndpoint } from './server';
+
+export interface EmulatorHandle {
+  /** Organization URL, no trailing slash: `http://127.0.0.1:<port>`. */
+  url: string;
+  /** `${url}/api/data/v9.2/` */
+  webApiUrl: string;
+  port: number;
+  stats(): EmulatorStats;
+  /** Empties records, solution operations, limit windows, counters, and reseeds faults. */
+  reset(): void;
+  configure(patch: EmulatorPatch): void;
+  close(): Promise<void>;
+}
+
+export interface EmulatorExtras {
+  /** Serves `/_identity/...` and verifies tokens in strict mode. */
+  identity?: IdentityEndpoint;
+  /** Extra routes tried before the built-in ones (tests, custom APIs). */
+  routes?: EmulatorRoute[];
+}
+
+const solutionsOptionsSchema = z
+  .object({
+    timing: z.object({ queuedMs: z.number().nonnegative().optional(), runMs: z.number().nonnegative().optional() }).optional(),
+    refusalStatus: z.number().int().optional(),
+  })
+  .optional();
+
+export async function startEmulator(input: EmulatorOptions = {}, extras: EmulatorExtras = {}): Promise<EmulatorHandle> {
+  let options: ResolvedEmulatorOptions = resolveOptions(input);
+  let counters: StatCounters = emptyCounters();
+  let orgUrl = '';
+  let records: RecordService | undefined;
+  let solutions: SolutionOperations | undefined;
+
+  const limits = createServiceProtection(() => options.limits);
+  const faults = createFaultInjector(() => options.faults);
+  const routes = (): EmulatorRoute[] => [...(extras.routes ?? []), ...(solutions ? [solutions.route] : []), ...(records ? [records.route] : [])];
+
+  const stats = (): EmulatorStats => ({
+    ...structuredClone(counters),
+    inFlight: limits.inFlight(),
+    recordsPerTable: records?.stats().recordsPerTable ?? {},
+    solutions: solutions?.stats(),
+  });
+  const reset = (): void => {
+    records?.reset();
+    solutions?.reset();
+    limits.reset();
+    counters = emptyCounters();
+    faults.reseed(options.faults.seed);
+  };
+  const configure = (patch: EmulatorPatch): void => {
+    const before = options.faults.seed;
+    options = applyPatch(options, patch);
+    if (options.faults.seed !== before) faults.reseed(options.faults.seed);
+  };
+
+  const control = async (method: string, path: string, body: string): Promise<EmulatorResponse | undefined> => {
+    if (method === 'GET' && path === '/_emulator/stats') return { status: 200, body: stats() };
+    if (method === 'POST' && path === '/_emulator/reset') {
+      reset();
+      return { status: 204 };
+    }
+    if (path === '/_emulator/config' && (method === 'POST' || method === 'PATCH')) {
+      let patch: unknown;
+      try {
+        patch = JSON.parse(body || '{}');
+      } catch {
+        return { status: 400, body: { error: { code: '', message: 'The body is not JSON.' } } };
+      }
+      const parsed = emulatorPatchSchema.safeParse(patch);
+      if (!parsed.success) return { status: 400, body: { error: { code: '', message: z.prettifyError(parsed.error) } } };
+      configure(parsed.data);
+    }
+    if (path === '/_emulator/config' && ['GET', 'POST', 'PATCH'].includes(method)) {
+      const { schema: _schema, ...visible } = options;
+      return { status: 200, body: visible };
+    }
+    return undefined;
+  };
+
+  const handler = createRequestHandler({
+    options: () => options,
+    orgUrl: () => orgUrl,
+    dispatch: createDispatch(routes),
+    transaction: (fn) => (records ? records.transaction(fn) : fn()),
+    limits,
+    faults,
+    counters: () => counters,
+    identity: extras.identity,
+    control,
+  });
+
+  const server: Server = createServer({ keepAlive: true }, handler);
+  // Longer than common client idle timeouts, so a client never reuses a socket the server is closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  orgUrl = `http://${options.host}:${port}`;
+
+  records = createRecordService({ schema: options.schema, baseUrl: orgUrl });
+  solutions = createSolutionOperations({ baseUrl: orgUrl, ...solutionsOptionsSchema.parse(options.solutions) });
+
+  let persistTimer: NodeJS.Timeout | undefined;
+  let persisting: Promise<void> = Promise.resolve();
+  const persist = (): Promise<void> => {
+    if (!options.persistPath || !records) return persisting;
+    const path = options.persistPath;
+    const state = records.exportState();
+    persisting = persisting.then(() => savePersistedRecords(path, state));
+    return persisting;
+  };
+  if (options.persistPath) {
+    const saved = await loadPersistedRecords(options.persistPath);
+    if (saved !== undefined) records.importState(saved);
+    persistTimer = setInterval(() => {
+      persist().catch((err: unknown) => process.emitWarning(`emulator: saving ${options.persistPath} failed: ${String(err)}`));
+    }, options.persistIntervalMs);
+    persistTimer.unref();
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: orgUrl,
+    webApiUrl: `${orgUrl}/api/data/v9.2/`,
+    port,
+    stats,
+    reset,
+    configure,
+    close() {
+      closing ??= (async () => {
+        if (persistTimer) clearInterval(persistTimer);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await persist();
+      })();
+      return closing;
+    },
+  };
+}

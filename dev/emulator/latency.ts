@@ -1,0 +1,66 @@
+/**
+ * The latency model, pure: how long a request "executes" on the emulated server. That figure is both
+ * the delay before the answer and what accrues toward the execution-time limit (as in Dataverse, where
+ * a `$batch` or bulk request counts as one request but adds the time of all its operations).
+ */
+import type { ResolvedEmulatorOptions } from './options';
+
+export type OperationKind = 'create' | 'update' | 'delete' | 'retrieve' | 'other';
+
+export interface OperationCost {
+  /** Entity set name from the URL (`accounts`), or undefined for unbound actions/functions. */
+  table?: string;
+  kind: OperationKind;
+  /** Operations this stands for (the targets of a bulk message). */
+  count: number;
+}
+
+const BULK = /^([A-Za-z_]\w*)\/Microsoft\.Dynamics\.CRM\.(Create|Update|Upsert|Delete)Multiple$/;
+const BULK_KIND: Record<string, OperationKind> = { Create: 'create', Update: 'update', Upsert: 'update', Delete: 'delete' };
+
+/** Classifies one Web API call (path relative to the Web API base). */
+export function classifyOperation(method: string, path: string, body: string): OperationCost {
+  const bulk = BULK.exec(path);
+  if (bulk && method === 'POST') {
+    return { table: bulk[1], kind: BULK_KIND[bulk[2]!]!, count: Math.max(1, countTargets(body)) };
+  }
+  // Entity sets are lower-case logical plurals; unbound actions and functions are PascalCase (WhoAmI, Merge).
+  const table = /^([a-z_][a-z0-9_]*)(?=$|[(/])/.exec(path)?.[1];
+  switch (method) {
+    case 'GET':
+      return { table, kind: 'retrieve', count: 1 };
+    case 'POST':
+      return { table, kind: table !== undefined && table === path ? 'create' : 'other', count: 1 };
+    case 'PATCH':
+    case 'PUT':
+      return { table, kind: 'update', count: 1 };
+    case 'DELETE':
+      return { table, kind: 'delete', count: 1 };
+    default:
+      return { table, kind: 'other', count: 1 };
+  }
+}
+
+function countTargets(body: string): number {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const targets = (parsed as { Targets?: unknown } | null)?.Targets;
+    return Array.isArray(targets) ? targets.length : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** baseMs once per HTTP request (the table's override if every operation is on one table) + each operation's cost. */
+export function executionMs(operations: OperationCost[], model: ResolvedEmulatorOptions['latency']): number {
+  const tables = new Set(operations.map((o) => o.table));
+  const only = tables.size === 1 ? [...tables][0] : undefined;
+  const base = (only !== undefined ? model.perTable[only]?.baseMs : undefined) ?? model.baseMs;
+  let total = base;
+  for (const op of operations) {
+    const t = op.table !== undefined ? model.perTable[op.table] : undefined;
+    const perOp = (op.kind !== 'other' ? t?.[op.kind] : undefined) ?? t?.perOperationMs ?? model.perOperationMs;
+    total += perOp * op.count;
+  }
+  return total;
+}

@@ -1,0 +1,107 @@
+/**
+ * The emulator's options: one zod schema used for startEmulator, `configure(patch)`,
+ * `POST /_emulator/config` and the CLI's `--config` file, so every entry point validates the same way.
+ */
+import { z } from 'zod';
+
+const nonNegative = z.number().finite().nonnegative();
+const rate = z.number().min(0).max(1);
+
+export const limitsSchema = z.object({
+  /** Service protection: requests per sliding window and caller (a `$batch` or bulk request counts as one). */
+  requestsPerWindow: z.number().int().positive().default(6000),
+  /** Combined execution time (ms of the latency model) per window and caller. */
+  executionMsPerWindow: z.number().positive().default(1_200_000),
+  windowSeconds: z.number().positive().default(300),
+  /** Concurrent requests per caller; one more fails at once. */
+  concurrency: z.number().int().positive().default(52),
+  /** Emulated time runs this many times faster: windows last windowSeconds / timeScale real seconds. */
+  timeScale: z.number().positive().default(1),
+});
+
+/** Per-table overrides, keyed by entity set name (`accounts`) as it appears in URLs. */
+const tableLatencySchema = z.object({
+  baseMs: nonNegative.optional(),
+  perOperationMs: nonNegative.optional(),
+  create: nonNegative.optional(),
+  update: nonNegative.optional(),
+  delete: nonNegative.optional(),
+  retrieve: nonNegative.optional(),
+});
+
+export const latencySchema = z.object({
+  baseMs: nonNegative.default(0),
+  perOperationMs: nonNegative.default(0),
+  perTable: z.record(z.string(), tableLatencySchema).default({}),
+});
+
+export const faultsSchema = z.object({
+  rate429: rate.default(0),
+  rate503: rate.default(0),
+  rateDrop: rate.default(0),
+  rateSlow: rate.default(0),
+  slowMs: nonNegative.default(2000),
+  /** Dropped connections happen before the request runs, or after it ran (the ambiguous case clients must survive). */
+  dropAfterProcessing: z.boolean().default(false),
+  seed: z.number().int().default(1),
+});
+
+export const emulatorOptionsSchema = z.object({
+  port: z.number().int().min(0).max(65535).default(0),
+  host: z.string().default('127.0.0.1'),
+  /** Tables JSON, handed to the record service as is (its own schema validates it). */
+  schema: z.unknown().optional(),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+  latency: latencySchema.default(latencySchema.parse({})),
+  /** A lower cap than the hard 1000 operations per `$batch`. */
+  maxBatchSize: z.number().int().positive().max(1000).default(1000),
+  /** x-ms-dop-hint on every response (4 is the value shown in Microsoft's ParallelCreateUpdateMultiple sample). */
+  dopHint: z.number().int().positive().default(4),
+  faults: faultsSchema.default(faultsSchema.parse({})),
+  persistPath: z.string().optional(),
+  persistIntervalMs: z.number().int().positive().default(5000),
+  strictAuth: z.boolean().default(false),
+  /** Tenant shown in the 401 challenge's authorization_uri. */
+  tenantId: z.string().default('00000000-0000-0000-0000-0000000000aa'),
+  /** Options handed to the solution operations module (timings of async operations, refusal status). */
+  solutions: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type EmulatorOptions = z.input<typeof emulatorOptionsSchema>;
+export type ResolvedEmulatorOptions = z.output<typeof emulatorOptionsSchema>;
+
+/** What may change at runtime: everything but the listening socket, the persistence file and the schema. */
+export const emulatorPatchSchema = z.object({
+  limits: limitsSchema.partial().optional(),
+  latency: latencySchema.partial().optional(),
+  maxBatchSize: z.number().int().positive().max(1000).optional(),
+  dopHint: z.number().int().positive().optional(),
+  faults: faultsSchema.partial().optional(),
+  strictAuth: z.boolean().optional(),
+  solutions: z.record(z.string(), z.unknown()).optional(),
+});
+export type EmulatorPatch = z.input<typeof emulatorPatchSchema>;
+
+export function resolveOptions(options: EmulatorOptions = {}): ResolvedEmulatorOptions {
+  return emulatorOptionsSchema.parse(options);
+}
+
+/** Applies a patch one level deep (limits/latency/faults are merged, not replaced). */
+export function applyPatch(current: ResolvedEmulatorOptions, patch: EmulatorPatch): ResolvedEmulatorOptions {
+  const p = emulatorPatchSchema.parse(patch);
+  return {
+    ...current,
+    limits: { ...current.limits, ...definedOnly(p.limits) },
+    latency: { ...current.latency, ...definedOnly(p.latency) },
+    faults: { ...current.faults, ...definedOnly(p.faults) },
+    maxBatchSize: p.maxBatchSize ?? current.maxBatchSize,
+    dopHint: p.dopHint ?? current.dopHint,
+    strictAuth: p.strictAuth ?? current.strictAuth,
+    solutions: p.solutions ?? current.solutions,
+  };
+}
+
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  if (!o) return {};
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
