@@ -1,0 +1,56 @@
+import { containerOrQueueName, defineSection, integerInRange, setting, tableName } from '../settingTypes';
+
+export interface LoadsSettings {
+  container: string;
+  resultsContainer: string;
+  chunkQueue: string;
+  chunkSize: number;
+  maxFileBytes: number;
+  loadsTable: string;
+  loadRowsTable: string;
+}
+
+const gib = 1024 ** 3;
+
+export const loadsSection = defineSection(
+  {
+    LOAD_CONTAINER: setting(containerOrQueueName().default('incoming'), {
+      description: 'Blob container watched for files to load.',
+      expected: 'a blob container name (3-63 lowercase letters, digits, single hyphens)',
+    }),
+    LOAD_RESULTS_CONTAINER: setting(containerOrQueueName().default('load-results'), {
+      description: 'Blob container receiving per-load result files (failed rows, created record ids).',
+      expected: 'a blob container name (3-63 lowercase letters, digits, single hyphens)',
+    }),
+    LOAD_CHUNK_QUEUE: setting(containerOrQueueName().default('load-chunks'), {
+      description: 'Queue of chunk messages; each message names a row range of one load file.',
+      expected: 'a queue name (3-63 lowercase letters, digits, single hyphens)',
+    }),
+    LOAD_CHUNK_SIZE: setting(integerInRange(1, 10_000).default(1000), {
+      description:
+        'Rows per chunk message. The default 1000 is one full $batch/CreateMultiple call, so one message is one Dataverse request at the default batch size and a retried message re-sends at most one batch.',
+      expected: 'an integer from 1 to 10000',
+    }),
+    LOAD_MAX_FILE_BYTES: setting(integerInRange(1, Number.MAX_SAFE_INTEGER).default(gib), {
+      description: 'Largest file accepted for loading (bytes, after decompression); larger files are rejected before any row is sent. Default 1 GiB.',
+      expected: 'a positive integer (bytes)',
+    }),
+    LOADS_TABLE: setting(tableName().default('loads'), {
+      description: 'Table storage table holding one entity per load (status, counters).',
+      expected: 'a table name (3-63 letters and digits, starting with a letter)',
+    }),
+    LOAD_ROWS_TABLE: setting(tableName().default('loadrows'), {
+      description: 'Table storage table holding per-chunk progress of loads.',
+      expected: 'a table name (3-63 letters and digits, starting with a letter)',
+    }),
+  },
+  (v): LoadsSettings => ({
+    container: v.LOAD_CONTAINER,
+    resultsContainer: v.LOAD_RESULTS_CONTAINER,
+    chunkQueue: v.LOAD_CHUNK_QUEUE,
+    chunkSize: v.LOAD_CHUNK_SIZE,
+    maxFileBytes: v.LOAD_MAX_FILE_BYTES,
+    loadsTable: v.LOADS_TABLE,
+    loadRowsTable: v.LOAD_ROWS_TABLE,
+  }),
+);

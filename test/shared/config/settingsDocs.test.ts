@@ -1,0 +1,65 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeSettings, loadSettings } from '../../../shared/config/settings';
+
+const root = join(__dirname, '..', '..', '..');
+
+/** The README's Configuration section once the lead moves the table there, else docs/settings.md. */
+function configurationDocs(): { file: string; text: string } {
+  const readmePath = join(root, 'README.md');
+  if (existsSync(readmePath)) {
+    const readme = readFileSync(readmePath, 'utf8');
+    const start = readme.search(/^## Configuration\b/m);
+    if (start >= 0) {
+      const rest = readme.slice(start + 1);
+      const end = rest.search(/^## /m);
+      return { file: 'README.md', text: end < 0 ? rest : rest.slice(0, end) };
+    }
+  }
+  return { file: 'docs/settings.md', text: readFileSync(join(root, 'docs', 'settings.md'), 'utf8') };
+}
+
+describe('settings documentation', () => {
+  const docs = configurationDocs();
+  const settings = describeSettings();
+
+  test('the schema describes every setting', () => {
+    expect(settings.length).toBeGreaterThan(30);
+    for (const s of settings) expect(s.description.length).toBeGreaterThan(10);
+  });
+
+  test.each(settings.map((s) => [s.name]))(`%s is documented`, (name) => {
+    expect(docs.text).toContain(`\`${name}\``);
+  });
+});
+
+describe('local.settings.example.json', () => {
+  const example = JSON.parse(readFileSync(join(root, 'local.settings.example.json'), 'utf8')) as {
+    IsEncrypted: boolean;
+    Values: Record<string, string>;
+    Host: { LocalHttpPort: number };
+  };
+
+  test('is in the Core Tools format and names only known settings', () => {
+    expect(example.IsEncrypted).toBe(false);
+    expect(example.Host.LocalHttpPort).toBe(7071);
+    expect(example.Values.FUNCTIONS_WORKER_RUNTIME).toBe('node');
+    expect(example.Values.AzureWebJobsStorage).toBe('UseDevelopmentStorage=true');
+    const known = new Set(describeSettings().map((s) => s.name));
+    const unknown = Object.keys(example.Values).filter((name) => name !== 'FUNCTIONS_WORKER_RUNTIME' && !known.has(name));
+    expect(unknown).toEqual([]);
+  });
+
+  test('parses once its placeholders are filled in', () => {
+    const filled = Object.fromEntries(
+      Object.entries(example.Values).map(([name, value]) => [
+        name,
+        value
+          .replace('<org>', 'contoso')
+          .replace(/<[a-z-]*guid>/, '3f1c2b7e-0d6a-4c59-9a51-0e7d2f9b8c11')
+          .replace('<client-secret>', 'a-secret'),
+      ]),
+    );
+    expect(loadSettings(filled).dataverse.auth.mode).toBe('clientSecret');
+  });
+});
