@@ -5,7 +5,7 @@
  * on the first line of the body.
  */
 import { randomUUID } from 'node:crypto';
-import { boundaryOf, isMultipart, parseHttpHead, parseRequestLine, parseStatusLine, type HeaderMap } from './httpMessage.ts';
+import { boundaryOf, isMultipart, parseHttpHead, parseRequestLine, parseStatusLine, type HeaderMap } from './httpMessage';
 
 const CRLF = '\r\n';
 

@@ -1,0 +1,170 @@
+/**
+ * CreateMultiple / UpdateMultiple / UpsertMultiple: one request per chunk of rows, `{"Targets":[…]}` with
+ * `@odata.type` per target. Falls back to `$batch` for tables without the messages (remembered per table),
+ * and, because a bulk request is all-or-nothing on standard tables, reruns a failed chunk as `$batch` with
+ * continue-on-error so the good rows land and each bad row gets its own fault.
+ */
+import type { CallOptions } from './callOptions';
+import { DataverseError, type OrganizationServiceFault } from './dataverseError';
+import { executeMultiple } from './executeMultiple';
+import { entityPath, type Attributes, type OrganizationRequest, type RecordKey } from './organizationRequest';
+import { sendWebApiRequest, type WebApiContext } from './webApi';
+
+export type BulkMessage = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple';
+
+export interface BulkOptions extends CallOptions {
+  /** Primary id column; defaults to `<logicalName>id` (wrong for activities: pass `activityid`). */
+  primaryIdAttribute?: string;
+  /** Rows per bulk request (default 1000, Microsoft's suggested start for small rows without plug-ins). */
+  chunkSize?: number;
+}
+
+export interface UpdateTarget {
+  id: string;
+  attributes: Attributes;
+}
+
+export interface UpsertTarget {
+  /** Primary id or alternate key; key columns are sent in `@odata.id` only, never repeated in the body. */
+  key: RecordKey;
+  attributes: Attributes;
+}
+
+export interface BulkRowResult {
+  /** Position of the row in the targets given. */
+  index: number;
+  /** Record id: always for creates (client-generated) and updates; for upserts when keyed by id or reported. */
+  id?: string;
+  fault?: OrganizationServiceFault;
+  /** How the row was written: `bulk` (the message), `batch` (fallback or isolation). */
+  via: 'bulk' | 'batch';
+}
+
+export interface BulkResult {
+  isFaulted: boolean;
+  results: BulkRowResult[];
+}
+
+/** Which (entity set, message) pairs Dataverse said it doesn't support; shared client-wide. */
+export type BulkSupport = Set<string>;
+
+interface Row {
+  index: number;
+  bulkTarget: Record<string, unknown>;
+  request: OrganizationRequest;
+  id?: string;
+}
+
+/** The error Dataverse gives for a table without the message. */
+export function isUnsupportedBulkError(error: DataverseError, message: BulkMessage): boolean {
+  if (error.status === undefined || ![400, 404, 405, 501].includes(error.status)) return false;
+  return /does not support entities of type/i.test(error.message) ||
+    (error.message.includes(message) && /not (yet )?(been )?(supported|implemented|enabled|found)|Resource not found/i.test(error.message));
+}
+
+function keyColumns(key: RecordKey): string[] {
+  return typeof key === 'string' ? [] : Object.keys(key);
+}
+
+function withoutColumns(attributes: Attributes, columns: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(attributes).filter(([name]) => !columns.includes(name)));
+}
+
+export function createRows(context: WebApiContext, entitySetName: string, logicalName: string, targets: Attributes[], primaryIdAttribute: string): Row[] {
+  return targets.map((attributes, index) => {
+    const existing = attributes[primaryIdAttribute];
+    const id = typeof existing === 'string' ? existing : context.newId();
+    const body = { ...attributes, [primaryIdAttribute]: id };
+    return {
+      index,
+      id,
+      bulkTarget: { '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}`, ...body },
+      request: { kind: 'create', entitySetName, primaryIdAttribute, id, attributes: body },
+    };
+  });
+}
+
+export function updateRows(entitySetName: string, logicalName: string, targets: UpdateTarget[], primaryIdAttribute: string): Row[] {
+  return targets.map((target, index) => ({
+    index,
+    id: target.id,
+    bulkTarget: { '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}`, ...target.attributes, [primaryIdAttribute]: target.id },
+    request: { kind: 'update', entitySetName, key: target.id, attributes: target.attributes },
+  }));
+}
+
+export function upsertRows(entitySetName: string, logicalName: string, targets: UpsertTarget[]): Row[] {
+  return targets.map((target, index) => {
+    // UpsertMultiple fails its create path (0x80040216) when key columns are also in the body.
+    const attributes = withoutColumns(target.attributes, keyColumns(target.key));
+    const row: Row = {
+      index,
+      bulkTarget: { '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}`, ...attributes, '@odata.id': entityPath(entitySetName, target.key) },
+      request: { kind: 'upsert', entitySetName, key: target.key, attributes },
+    };
+    if (typeof target.key === 'string') row.id = target.key;
+    return row;
+  });
+}
+
+async function viaBatch(context: WebApiContext, rows: Row[], options: CallOptions, maybeExecutedBefore: boolean): Promise<BulkRowResult[]> {
+  const outcome = await executeMultiple(context, rows.map((row) => row.request), { continueOnError: true, returnResponses: true }, options, { maybeExecutedBefore });
+  return outcome.responses.map((item) => {
+    const row = rows[item.requestIndex]!;
+    const result: BulkRowResult = { index: row.index, via: 'batch' };
+    const id = row.id ?? item.response?.id;
+    if (id) result.id = id;
+    if (item.fault) result.fault = item.fault;
+    return result;
+  });
+}
+
+export async function runBulk(
+  context: WebApiContext,
+  support: BulkSupport,
+  message: BulkMessage,
+  entitySetName: string,
+  rows: Row[],
+  options: BulkOptions,
+): Promise<BulkResult> {
+  const { primaryIdAttribute: _ignored, chunkSize = 1000, ...callOptions } = options;
+  const supportKey = `${entitySetName}/${message}`;
+  const results: BulkRowResult[] = [];
+  for (let start = 0; start < rows.length; start += chunkSize) {
+    const chunk = rows.slice(start, start + chunkSize);
+    if (support.has(supportKey)) {
+      results.push(...(await viaBatch(context, chunk, callOptions, false)));
+      continue;
+    }
+    context.transport.recordBulkSize(chunk.length);
+    try {
+      const response = await sendWebApiRequest(context, {
+        method: 'POST',
+        path: `${entitySetName}/Microsoft.Dynamics.CRM.${message}`,
+        body: { Targets: chunk.map((row) => row.bulkTarget) },
+        // Creates carry client-generated ids, updates and upserts are idempotent.
+        retrySafe: true,
+      }, callOptions);
+      const ids = (response.body as { Ids?: unknown } | undefined)?.Ids;
+      chunk.forEach((row, position) => {
+        const result: BulkRowResult = { index: row.index, via: 'bulk' };
+        const reported = Array.isArray(ids) && ids.length === chunk.length && typeof ids[position] === 'string' ? (ids[position] as string) : undefined;
+        const id = row.id ?? reported;
+        if (id) result.id = id;
+        results.push(result);
+      });
+    } catch (error) {
+      if (!(error instanceof DataverseError) || error.status === undefined || [401, 403, 429].includes(error.status)) throw error;
+      if (isUnsupportedBulkError(error, message)) {
+        support.add(supportKey);
+        context.logger?.info(`${message} is not supported for ${entitySetName}; using $batch`, { code: error.code });
+      } else {
+        context.logger?.warn(`${message} failed; isolating the bad rows with $batch`, { code: error.code, status: error.status, rows: chunk.length });
+      }
+      // Nothing of the chunk was written (all-or-nothing), so rerunning it row by row is safe.
+      results.push(...(await viaBatch(context, chunk, callOptions, error.afterResend || error.status >= 500)));
+    }
+  }
+  results.sort((a, b) => a.index - b.index);
+  return { isFaulted: results.some((result) => result.fault), results };
+}

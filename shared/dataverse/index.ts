@@ -1,0 +1,20 @@
+/** Public surface of the Dataverse Web API client (docs/design.md §"Dataverse client"). */
+export { createDataverseClient } from './client';
+export type { DataverseClient, DataverseClientOptions, DataverseMetrics } from './client';
+export type { CallOptions } from './callOptions';
+export { DataverseError, DataverseErrorCodes, faultFromResponse, isDuplicateKeyFault } from './dataverseError';
+export type { OrganizationServiceFault } from './dataverseError';
+export type { ExecuteMultipleResponse, ExecuteMultipleResponseItem, OrganizationResponse } from './executeMultiple';
+export type { BulkOptions, BulkResult, BulkRowResult, UpdateTarget, UpsertTarget } from './bulkMessages';
+export { entityPath, formatKey, formatODataLiteral, idFromEntityUri } from './organizationRequest';
+export type {
+  ActionRequest, Attributes, CreateRequest, DeleteRequest, ExecuteMultipleRequest, ExecuteMultipleSettings, FunctionRequest,
+  HttpMethod, OrganizationRequest, RawWebApiRequest, RecordKey, UpdateRequest, UpsertRequest, WebApiRequest,
+} from './organizationRequest';
+export type { WebApiResponse } from './webApi';
+export type { DataverseLogger, TransportMetrics } from './transport';
+export type { Clock } from './throttle';
+export { retrieveTableMetadata } from './metadata';
+export type { AttributeMetadata, TableMetadata } from './metadata';
+export type { AccessTokenSource } from './auth/accessTokenSource';
+export * as batchCodec from './batchCodec';

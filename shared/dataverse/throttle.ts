@@ -1,0 +1,161 @@
+/**
+ * Client-wide flow control shared by every concurrent call: a concurrency limit that starts from Dataverse's
+ * `x-ms-dop-hint` and adapts AIMD-style to 429s, and a pause that a 429's `Retry-After` imposes on all calls
+ * (service protection limits are per user and web server, so one 429 means everybody should wait).
+ */
+import { DataverseError, DataverseErrorCodes } from './dataverseError';
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or rejects when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal));
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+export function abortError(signal: AbortSignal): DataverseError {
+  return new DataverseError({ code: DataverseErrorCodes.aborted, message: 'The operation was aborted' }, { cause: signal.reason });
+}
+
+export interface ConcurrencySnapshot {
+  limit: number;
+  inFlight: number;
+  /** min(maxConcurrency, last x-ms-dop-hint). */
+  ceiling: number;
+  dopHint: number | undefined;
+}
+
+/** AIMD concurrency limit: +1 after `limit` successes in a row, halved on a 429, never above the ceiling. */
+export class AdaptiveConcurrency {
+  private limit: number;
+  private inFlight = 0;
+  private ceiling: number;
+  private dopHint: number | undefined;
+  private successesSinceIncrease = 0;
+  private readonly waiters: { resolve: () => void; reject: (error: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
+
+  constructor(private readonly maxConcurrency: number, initial: number) {
+    this.ceiling = maxConcurrency;
+    this.limit = Math.max(1, Math.min(initial, maxConcurrency));
+  }
+
+  snapshot(): ConcurrencySnapshot {
+    return { limit: this.limit, inFlight: this.inFlight, ceiling: this.ceiling, dopHint: this.dopHint };
+  }
+
+  /** Dataverse's recommended degree of parallelism; the first hint sets the starting point. */
+  observeDopHint(hint: number): void {
+    if (!Number.isInteger(hint) || hint < 1) return;
+    const first = this.dopHint === undefined;
+    this.dopHint = hint;
+    this.ceiling = Math.min(this.maxConcurrency, hint);
+    this.limit = first ? this.ceiling : Math.min(this.limit, this.ceiling);
+    this.drain();
+  }
+
+  onSuccess(): void {
+    this.successesSinceIncrease += 1;
+    if (this.successesSinceIncrease >= this.limit && this.limit < this.ceiling) {
+      this.limit += 1;
+      this.successesSinceIncrease = 0;
+      this.drain();
+    }
+  }
+
+  onThrottled(): void {
+    this.limit = Math.max(1, Math.floor(this.limit / 2));
+    this.successesSinceIncrease = 0;
+  }
+
+  /** Waits for a slot; the returned function gives it back (call it exactly once). */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) throw abortError(signal);
+    if (this.inFlight < this.limit && this.waiters.length === 0) {
+      this.inFlight += 1;
+      return this.releaser();
+    }
+    await new Promise<void>((resolve, reject) => {
+      const waiter: (typeof this.waiters)[number] = { resolve, reject };
+      if (signal) {
+        waiter.signal = signal;
+        waiter.onAbort = () => {
+          const index = this.waiters.indexOf(waiter);
+          if (index >= 0) this.waiters.splice(index, 1);
+          reject(abortError(signal));
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+    });
+    return this.releaser();
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlight -= 1;
+      this.drain();
+    };
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.limit && this.waiters.length > 0) {
+      const waiter = this.waiters.shift()!;
+      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      this.inFlight += 1;
+      waiter.resolve();
+    }
+  }
+}
+
+/** The client-wide pause a 429's Retry-After imposes. */
+export class ThrottlePause {
+  private pausedUntil = 0;
+
+  constructor(private readonly clock: Clock) {}
+
+  pauseFor(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + ms);
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.pausedUntil - this.clock.now());
+  }
+
+  async wait(signal?: AbortSignal): Promise<void> {
+    // Loop: another call may extend the pause while this one sleeps.
+    for (let remaining = this.remainingMs(); remaining > 0; remaining = this.remainingMs()) {
+      await this.clock.sleep(remaining, signal);
+    }
+  }
+}
+
+/** `Retry-After` in seconds (Dataverse sends an integer); HTTP-date tolerated. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+/** Full-jitter exponential backoff (AWS style): uniform in [0, min(cap, base·2^attempt)]. */
+export function backoffMs(attempt: number, random: () => number, baseMs = 500, capMs = 30_000): number {
+  return Math.round(random() * Math.min(capMs, baseMs * 2 ** attempt));
+}
