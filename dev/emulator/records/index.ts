@@ -1,12 +1,26 @@
 /**
- * The emulator's data side: tables, records, queries, metadata, bulk messages, WhoAmI and Merge.
- * Work in progress: the factory's shape is the contract the server mounts.
+ * The emulator's data side: tables from a JSON schema, records, queries, metadata, bulk messages,
+ * WhoAmI and Merge. `route` answers paths relative to the Web API base; the server mounts it and
+ * wraps change sets in `transaction`.
  */
-import type { EmulatorRoute } from '../types.ts';
+import type { EmulatorRequest, EmulatorResponse, EmulatorRoute } from '../types';
+import { merge, whoAmI } from './actions';
+import { bulkMessages, bulkRequest, type BulkMessage } from './bulk';
+import { createContext } from './context';
+import { entitySetRequest } from './crud';
+import { defaultSchema } from './defaultSchema';
+import { parseSegment, splitSegments } from './entityReference';
+import { DataverseFault, faults } from './faults';
+import { metadataRequest } from './metadata';
+import { compileSchema, type TableSchemaJson } from './schema';
+import { createRecordStore } from './store';
 
-export type TableSchemaJson = unknown;
+export type { TableSchemaJson } from './schema';
+export { defaultSchema } from './defaultSchema';
+export { DataverseFault } from './faults';
 
 export interface RecordServiceOptions {
+  /** Tables to serve; defaults to `defaultSchema` (account, contact, task, lead, ...). */
   schema?: TableSchemaJson;
   /** The organization URL, e.g. http://127.0.0.1:port (no trailing slash). */
   baseUrl: string;
@@ -22,13 +36,48 @@ export interface RecordService {
   importState(state: unknown): void;
 }
 
-export function createRecordService(_options: RecordServiceOptions): RecordService {
-  return {
-    route: () => undefined,
-    transaction: (fn) => fn(),
-    stats: () => ({ recordsPerTable: {} }),
-    reset: () => {},
-    exportState: () => ({}),
-    importState: () => {},
+const bulkPrefix = 'Microsoft.Dynamics.CRM.';
+
+export function createRecordService(options: RecordServiceOptions): RecordService {
+  const schema = compileSchema(options.schema ?? defaultSchema);
+  const store = createRecordStore(schema);
+  const ctx = createContext(schema, store, options.baseUrl);
+
+  const answer = (req: EmulatorRequest): EmulatorResponse | undefined => {
+    const segments = splitSegments(req.path);
+    if (segments.length === 0) return undefined;
+    const { name } = parseSegment(segments[0]!);
+    if (name === 'WhoAmI' && segments.length === 1) return whoAmI(ctx, req);
+    if (name === 'Merge' && segments.length === 1) return merge(ctx, req);
+    if (name === 'EntityDefinitions') return metadataRequest(ctx, segments, req);
+    const table = schema.bySet.get(name);
+    if (!table) return undefined; // not a table: another route's path, or the server's 404
+    if (segments.length === 2 && segments[1]!.startsWith(bulkPrefix) && !segments[0]!.includes('(')) {
+      const message = segments[1]!.slice(bulkPrefix.length);
+      if (!(bulkMessages as readonly string[]).includes(message)) throw faults.resourceNotFound(segments[1]!);
+      return bulkRequest(ctx, table, message as BulkMessage, req);
+    }
+    return entitySetRequest(ctx, table, segments, req);
   };
+
+  return {
+    route: (req) => {
+      try {
+        return answer(req);
+      } catch (error) {
+        if (error instanceof DataverseFault) return error.toResponse();
+        throw error;
+      }
+    },
+    transaction: (fn) => store.transaction(fn),
+    stats: () => ({ recordsPerTable: store.counts() }),
+    reset: () => store.reset(),
+    exportState: () => store.exportState(),
+    importState: (state) => store.importState(state),
+  };
+}
+
+/** Dataverse's answer for a path no route claims (the server uses it as its fallback). */
+export function resourceNotFound(path: string): EmulatorResponse {
+  return faults.resourceNotFound(parseSegment(splitSegments(path)[0] ?? path).name).toResponse();
 }
