@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { QueueClient } from '@azure/storage-queue';
 
-export const jobEventKinds = ['load', 'ImportSolution', 'StageAndUpgrade', 'DeleteAndPromote', 'Merge', 'Batch'] as const;
+/** 'Unknown' is the kind of a rejected message whose own kind was not one we run. */
+export const jobEventKinds = ['load', 'ImportSolution', 'StageAndUpgrade', 'DeleteAndPromote', 'Merge', 'Batch', 'Unknown'] as const;
 export const jobOutcomes = ['succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected'] as const;
 
 export const jobEventSchema = z.object({

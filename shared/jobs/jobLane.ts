@@ -1,0 +1,160 @@
+/**
+ * One solution operation at a time per environment: the lane entity names the job that holds it, claimed with
+ * an ETag-conditional write, and queued jobs are submitted in lane order when it is free. A "Cannot start another
+ * [Import]" refusal leaves the job queued (a wait, not a failure).
+ */
+import { asyncOperationSchema, componentParametersOf, deploymentSettingsSchema, type AsyncOperationRequest, type ImportSolutionOperation } from './asyncOperationMessage';
+import { isSolutionOperationBusy } from './asyncOperationApi';
+import { finishJob, settleBatch } from './jobCompletion';
+import { blockingPredecessor, isTerminal } from './jobRecord';
+import { JobConflictError, type StoredJob } from './jobStore';
+import { isoAt, type JobContext } from './jobContext';
+import { SolutionPackageError, readSolutionIdentity } from './solutionPackage';
+
+type SubmitResult =
+  | { kind: 'submitted'; asyncOperationId: string; importJobKey?: string; solutionName?: string; solutionVersion?: string }
+  | { kind: 'completed'; message: string }
+  | { kind: 'busy'; reason: string }
+  | { kind: 'failed'; message: string };
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return code ? `${error.message} (${String(code)})` : error.message;
+  }
+  return String(error);
+}
+
+async function importParameters(ctx: JobContext, op: ImportSolutionOperation) {
+  const zip = await ctx.blobs.read(op.solution, { maxBytes: ctx.limits?.maxZipBytes });
+  let identity: { uniqueName?: string; version?: string } = {};
+  try {
+    identity = readSolutionIdentity(zip, ctx.limits);
+  } catch (error) {
+    // Size and zip-bomb checks refuse locally; a package Dataverse can judge (no or bad solution.xml) goes on,
+    // so the job carries Dataverse's own reason from the import job log.
+    if (error instanceof SolutionPackageError && (error.code === 'TooLarge' || error.code === 'ZipBomb')) throw error;
+  }
+  const settings = op.settingsFile
+    ? deploymentSettingsSchema.parse(JSON.parse(Buffer.from(await ctx.blobs.read(op.settingsFile, { maxBytes: 4 * 1024 * 1024 })).toString('utf8').replace(/^\uFEFF/, '')))
+    : op.settings;
+  return {
+    identity,
+    parameters: {
+      customizationFile: zip,
+      overwriteUnmanagedCustomizations: op.overwriteUnmanagedCustomizations,
+      publishWorkflows: op.publishWorkflows,
+      holdingSolution: op.holdingSolution,
+      convertToManaged: op.convertToManaged,
+      skipProductUpdateDependencies: op.skipProductUpdateDependencies,
+      componentParameters: componentParametersOf(settings),
+    },
+  };
+}
+
+async function submit(ctx: JobContext, op: AsyncOperationRequest): Promise<SubmitResult> {
+  try {
+    switch (op.kind) {
+      case 'ImportSolution': {
+        const { identity, parameters } = await importParameters(ctx, op);
+        const r = op.stageAndUpgrade ? await ctx.api.submitStageAndUpgrade(parameters) : await ctx.api.submitImport(parameters);
+        return { kind: 'submitted', ...r, solutionName: identity.uniqueName, solutionVersion: identity.version };
+      }
+      case 'DeleteAndPromote': {
+        const r = await ctx.api.submitDeleteAndPromote(op.uniqueName);
+        return { kind: 'submitted', asyncOperationId: r.asyncOperationId, solutionName: op.uniqueName };
+      }
+      case 'Merge':
+        await ctx.api.merge(op);
+        return { kind: 'completed', message: `Merged ${op.table} ${op.subordinate} into ${op.target}.` };
+    }
+  } catch (error) {
+    if (isSolutionOperationBusy(error)) return { kind: 'busy', reason: `Dataverse is running another solution operation: ${errorText(error)}` };
+    return { kind: 'failed', message: errorText(error) };
+  }
+}
+
+/** Whether the lane's holder still needs it. */
+function holderActive(ctx: JobContext, holder: StoredJob | undefined, claimedAt: string | undefined): boolean {
+  if (!holder || isTerminal(holder.job.state)) return false;
+  if (holder.job.state !== 'queued') return true;
+  // Claimed but never submitted: the claimer crashed, unless the claim is recent (a submit in flight).
+  const claimed = claimedAt ? Date.parse(claimedAt) : 0;
+  return ctx.now() - claimed < ctx.staleClaimMs;
+}
+
+/**
+ * Submits queued jobs of this environment in order while the lane is free. Returns when the lane is held by a
+ * running operation, the queue is empty, Dataverse says it is busy, or another instance claimed the lane.
+ */
+export async function advanceLane(ctx: JobContext, options: { maxSteps?: number } = {}): Promise<void> {
+  for (let step = 0; step < (options.maxSteps ?? 20); step++) {
+    const lane = await ctx.store.getLane(ctx.environment);
+    if (lane.holderJobId) {
+      const holder = await ctx.store.get(lane.holderJobId);
+      if (holderActive(ctx, holder, lane.claimedAt)) return;
+    }
+    const queued = (await ctx.store.listPending({ environment: ctx.environment })).filter((s) => s.job.state === 'queued' && s.job.kind !== 'Batch');
+    const next = queued[0];
+    if (!next) {
+      if (lane.holderJobId) await ctx.store.setLaneHolder(lane, '', isoAt(ctx.now()));
+      return;
+    }
+    if (next.job.batchId) {
+      const batch = await ctx.store.get(next.job.batchId);
+      if (batch && !batch.job.continueOnError) {
+        const siblings = await ctx.store.listBatchChildren(next.job.batchId);
+        if (blockingPredecessor(siblings.map((s) => s.job), next.job)) {
+          await settleBatch(ctx, next.job.batchId);
+          continue;
+        }
+      }
+    }
+    if (!(await ctx.store.setLaneHolder(lane, next.job.id, isoAt(ctx.now())))) return; // another instance is advancing
+    const done = await submitHeld(ctx, next);
+    if (!done) return;
+  }
+}
+
+/** Submits the job that holds the lane. Returns true when the lane is free again (job ended at once). */
+async function submitHeld(ctx: JobContext, held: StoredJob): Promise<boolean> {
+  const parsed = asyncOperationSchema.safeParse(held.job.request ? JSON.parse(held.job.request) : undefined);
+  if (!parsed.success) {
+    await finishJob(ctx, held, 'failed', { message: `The stored request is not valid: ${parsed.error.message}` });
+    return true;
+  }
+  const result = await submit(ctx, parsed.data);
+  const at = isoAt(ctx.now());
+  switch (result.kind) {
+    case 'submitted':
+      try {
+        await ctx.store.update(held.job.id, held.etag, {
+          state: 'submitted',
+          asyncOperationId: result.asyncOperationId,
+          ...(result.importJobKey ? { importJobKey: result.importJobKey } : {}),
+          ...(result.solutionName ? { solutionName: result.solutionName } : {}),
+          ...(result.solutionVersion ? { solutionVersion: result.solutionVersion } : {}),
+          submittedAt: at,
+          waitReason: '',
+        });
+        await ctx.index.updateJobState(held.job.id, 'submitted', { at });
+      } catch (error) {
+        // Canceled locally while it was being submitted: cancel it in Dataverse too.
+        if (error instanceof JobConflictError) await ctx.api.cancel(result.asyncOperationId).catch(() => undefined);
+        else throw error;
+      }
+      return false;
+    case 'completed':
+      await finishJob(ctx, held, 'succeeded', { message: result.message, submittedAt: at, startedAt: at });
+      return true;
+    case 'failed':
+      await finishJob(ctx, held, 'failed', { message: result.message, submittedAt: at });
+      return true;
+    case 'busy': {
+      await ctx.store.update(held.job.id, held.etag, { waitReason: result.reason }).catch(() => undefined);
+      const lane = await ctx.store.getLane(ctx.environment);
+      if (lane.holderJobId === held.job.id) await ctx.store.setLaneHolder(lane, '', at);
+      return false; // wait for the next sweep
+    }
+  }
+}
