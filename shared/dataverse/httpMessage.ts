@@ -57,7 +57,7 @@ export function parseStatusLine(line: string): number {
 
 /** Reads `POST /api/data/v9.2/tasks HTTP/1.1`. */
 export function parseRequestLine(line: string): { method: string; url: string } {
-  const match = /^([A-Z]+)\s+(\S+)(?:\s+HTTP\/\d(?:\.\d)?)?$/i.exec(line.trim());
+  const match = /^([A-Z]+)\s+(.+?)(?:\s+HTTP\/\d(?:\.\d)?)?$/i.exec(line.trim());
   if (!match) throw new SyntaxError(`Not an HTTP request line: ${JSON.stringify(line.slice(0, 80))}`);
   return { method: match[1]!.toUpperCase(), url: match[2]! };
 }
