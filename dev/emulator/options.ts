@@ -3,21 +3,24 @@
  * `POST /_emulator/config` and the CLI's `--config` file, so every entry point validates the same way.
  */
 import { z } from 'zod';
+import type { TableSchemaJson } from './records/index';
 
 const nonNegative = z.number().finite().nonnegative();
 const rate = z.number().min(0).max(1);
 
+/** Field schemas carry no defaults, so a partial patch never resets what it does not name; defaults are applied in resolveOptions. */
 export const limitsSchema = z.object({
   /** Service protection: requests per sliding window and caller (a `$batch` or bulk request counts as one). */
-  requestsPerWindow: z.number().int().positive().default(6000),
+  requestsPerWindow: z.number().int().positive(),
   /** Combined execution time (ms of the latency model) per window and caller. */
-  executionMsPerWindow: z.number().positive().default(1_200_000),
-  windowSeconds: z.number().positive().default(300),
+  executionMsPerWindow: z.number().positive(),
+  windowSeconds: z.number().positive(),
   /** Concurrent requests per caller; one more fails at once. */
-  concurrency: z.number().int().positive().default(52),
+  concurrency: z.number().int().positive(),
   /** Emulated time runs this many times faster: windows last windowSeconds / timeScale real seconds. */
-  timeScale: z.number().positive().default(1),
+  timeScale: z.number().positive(),
 });
+const LIMIT_DEFAULTS: z.output<typeof limitsSchema> = { requestsPerWindow: 6000, executionMsPerWindow: 1_200_000, windowSeconds: 300, concurrency: 52, timeScale: 1 };
 
 /** Per-table overrides, keyed by entity set name (`accounts`) as it appears in URLs. */
 const tableLatencySchema = z.object({
@@ -30,34 +33,36 @@ const tableLatencySchema = z.object({
 });
 
 export const latencySchema = z.object({
-  baseMs: nonNegative.default(0),
-  perOperationMs: nonNegative.default(0),
-  perTable: z.record(z.string(), tableLatencySchema).default({}),
+  baseMs: nonNegative,
+  perOperationMs: nonNegative,
+  perTable: z.record(z.string(), tableLatencySchema),
 });
+const LATENCY_DEFAULTS: z.output<typeof latencySchema> = { baseMs: 0, perOperationMs: 0, perTable: {} };
 
 export const faultsSchema = z.object({
-  rate429: rate.default(0),
-  rate503: rate.default(0),
-  rateDrop: rate.default(0),
-  rateSlow: rate.default(0),
-  slowMs: nonNegative.default(2000),
+  rate429: rate,
+  rate503: rate,
+  rateDrop: rate,
+  rateSlow: rate,
+  slowMs: nonNegative,
   /** Dropped connections happen before the request runs, or after it ran (the ambiguous case clients must survive). */
-  dropAfterProcessing: z.boolean().default(false),
-  seed: z.number().int().default(1),
+  dropAfterProcessing: z.boolean(),
+  seed: z.number().int(),
 });
+const FAULT_DEFAULTS: z.output<typeof faultsSchema> = { rate429: 0, rate503: 0, rateDrop: 0, rateSlow: 0, slowMs: 2000, dropAfterProcessing: false, seed: 1 };
 
 export const emulatorOptionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(0),
   host: z.string().default('127.0.0.1'),
   /** Tables JSON, handed to the record service as is (its own schema validates it). */
-  schema: z.unknown().optional(),
-  limits: limitsSchema.default(limitsSchema.parse({})),
-  latency: latencySchema.default(latencySchema.parse({})),
+  schema: z.custom<TableSchemaJson>((v) => typeof v === 'object' && v !== null).optional(),
+  limits: limitsSchema.partial().optional(),
+  latency: latencySchema.partial().optional(),
   /** A lower cap than the hard 1000 operations per `$batch`. */
   maxBatchSize: z.number().int().positive().max(1000).default(1000),
   /** x-ms-dop-hint on every response (4 is the value shown in Microsoft's ParallelCreateUpdateMultiple sample). */
   dopHint: z.number().int().positive().default(4),
-  faults: faultsSchema.default(faultsSchema.parse({})),
+  faults: faultsSchema.partial().optional(),
   persistPath: z.string().optional(),
   persistIntervalMs: z.number().int().positive().default(5000),
   strictAuth: z.boolean().default(false),
@@ -68,7 +73,11 @@ export const emulatorOptionsSchema = z.object({
 });
 
 export type EmulatorOptions = z.input<typeof emulatorOptionsSchema>;
-export type ResolvedEmulatorOptions = z.output<typeof emulatorOptionsSchema>;
+export type ResolvedEmulatorOptions = Omit<z.output<typeof emulatorOptionsSchema>, 'limits' | 'latency' | 'faults'> & {
+  limits: z.output<typeof limitsSchema>;
+  latency: z.output<typeof latencySchema>;
+  faults: z.output<typeof faultsSchema>;
+};
 
 /** What may change at runtime: everything but the listening socket, the persistence file and the schema. */
 export const emulatorPatchSchema = z.object({
@@ -83,7 +92,13 @@ export const emulatorPatchSchema = z.object({
 export type EmulatorPatch = z.input<typeof emulatorPatchSchema>;
 
 export function resolveOptions(options: EmulatorOptions = {}): ResolvedEmulatorOptions {
-  return emulatorOptionsSchema.parse(options);
+  const o = emulatorOptionsSchema.parse(options);
+  return {
+    ...o,
+    limits: { ...LIMIT_DEFAULTS, ...definedOnly(o.limits) },
+    latency: { ...LATENCY_DEFAULTS, ...definedOnly(o.latency) },
+    faults: { ...FAULT_DEFAULTS, ...definedOnly(o.faults) },
+  };
 }
 
 /** Applies a patch one level deep (limits/latency/faults are merged, not replaced). */

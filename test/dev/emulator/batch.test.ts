@@ -1,5 +1,5 @@
 import { startEmulator, type EmulatorHandle } from '../../../dev/emulator/index';
-import { auth, batchBody, createPart, createWidgetRoute, type WidgetRoute } from './testRoute';
+import { auth, batchBody, createPart, createWidgetRoute, errorOf, type WidgetRoute } from './testRoute';
 
 let emulator: EmulatorHandle;
 let widgets: WidgetRoute;
@@ -130,7 +130,7 @@ describe('$batch', () => {
   test('malformed batches answer 400 in the error shape', async () => {
     const noBoundary = await fetch(`${emulator.webApiUrl}$batch`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{}' });
     expect(noBoundary.status).toBe(400);
-    expect((await noBoundary.json()).error.code).toBe('0x0');
+    expect((await errorOf(noBoundary)).code).toBe('0x0');
     const unterminated = await postBatch('--batch_t\r\nContent-Type: application/http\r\n\r\nPOST /api/data/v9.2/widgets HTTP/1.1\r\n\r\n{}');
     expect(unterminated.status).toBe(400);
   });

@@ -1,4 +1,4 @@
-import { startEmulator, type EmulatorHandle } from '../../../dev/emulator/index';
+import { startEmulator, type EmulatorHandle, type EmulatorStats } from '../../../dev/emulator/index';
 import { auth, createWidgetRoute, unsignedJwt, type WidgetRoute } from './testRoute';
 
 let emulator: EmulatorHandle;
@@ -97,7 +97,7 @@ describe('emulator HTTP shell', () => {
   });
 
   test('control endpoints: stats, config (validated) and reset', async () => {
-    const stats = await (await fetch(`${emulator.url}/_emulator/stats`)).json();
+    const stats = (await (await fetch(`${emulator.url}/_emulator/stats`)).json()) as EmulatorStats;
     expect(stats.requests).toBeGreaterThan(0);
     expect(stats.statuses['204']).toBeGreaterThan(0);
     const cfg = await fetch(`${emulator.url}/_emulator/config`, { method: 'POST', body: JSON.stringify({ dopHint: 12, limits: { concurrency: 7 } }) });

@@ -80,3 +80,12 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** The Dataverse error body of a response. */
+export async function errorOf(res: Response): Promise<ErrorBody['error']> {
+  return ((await res.json()) as ErrorBody).error;
+}
