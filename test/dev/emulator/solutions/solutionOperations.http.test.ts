@@ -1,0 +1,61 @@
+/** The solution operations through the emulator's real HTTP server, as the product's poller sees them. */
+import { startEmulator, type EmulatorHandle } from '../../../../dev/emulator/index';
+import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
+
+let emu: EmulatorHandle;
+const headers = { Authorization: 'Bearer test', 'Content-Type': 'application/json', Accept: 'application/json', 'OData-Version': '4.0' };
+
+beforeAll(async () => {
+  emu = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 20, runMs: 150 }, refusalStatus: 429 } });
+});
+afterAll(async () => {
+  await emu.close();
+});
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; json: any }> {
+  const res = await fetch(emu.webApiUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+}
+
+const importBody = (zip: SolutionZipOptions) => ({ OverwriteUnmanagedCustomizations: false, PublishWorkflows: true, CustomizationFile: buildSolutionZipBase64(zip) });
+
+/** Polls (one filtered query per sweep, like the product's poller) until every job has completed. */
+async function waitForAll(ids: string[]): Promise<Map<string, any>> {
+  const filter = encodeURIComponent(ids.map((id) => `asyncoperationid eq ${id}`).join(' or '));
+  for (let sweep = 0; sweep < 200; sweep++) {
+    const res = await api('GET', `asyncoperations?$select=statecode,statuscode,friendlymessage&$filter=${filter}`);
+    expect(res.status).toBe(200);
+    if (res.json.value.length === ids.length && res.json.value.every((r: any) => r.statecode === 3)) {
+      return new Map(res.json.value.map((r: any) => [r.asyncoperationid, r]));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('jobs did not complete');
+}
+
+test('imports run one after another over HTTP; refusals are 429 with Retry-After; the poller query is counted', async () => {
+  const zips: SolutionZipOptions[] = [{ uniqueName: 'http_ok', version: '1.0.0.0' }, { uniqueName: 'http_bad', corrupt: 'badXml' }];
+  const ids: string[] = [];
+  for (const zip of zips) {
+    let submitted = await api('POST', 'ImportSolutionAsync', importBody(zip));
+    while (submitted.status === 429) {
+      expect(submitted.json.error.code).toBe('0x80071151');
+      expect(Number(submitted.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      submitted = await api('POST', 'ImportSolutionAsync', importBody(zip));
+    }
+    expect(submitted.status).toBe(200);
+    ids.push(submitted.json.AsyncOperationId);
+  }
+  const before = (emu.stats().solutions as { solutionQueries: number }).solutionQueries;
+  const jobs = await waitForAll(ids);
+  const after = (emu.stats().solutions as { solutionQueries: number }).solutionQueries;
+  expect(after).toBeGreaterThan(before);
+  expect(jobs.get(ids[0]!).statuscode).toBe(30);
+  expect(jobs.get(ids[1]!).statuscode).toBe(31);
+  expect(jobs.get(ids[1]!).friendlymessage).toContain('not well-formed XML');
+
+  const solutions = await api('GET', "solutions?$filter=uniquename eq 'http_ok'&$select=uniquename,version,ismanaged");
+  expect(solutions.json.value).toEqual([expect.objectContaining({ uniquename: 'http_ok', version: '1.0.0.0', ismanaged: false })]);
+});
