@@ -57,6 +57,8 @@ export const upgradeSuffix = '_Upgrade';
 export function createSolutionStore(options: { timing: StoreTiming; now: () => number }) {
   const operations = new Map<string, SolutionOperation>();
   const importJobs = new Map<string, SolutionOperation>();
+  /** Operations whose end has not been applied yet, in submission order (so reads do not walk the history). */
+  const pending = new Set<SolutionOperation>();
   const solutions = new Map<string, SolutionRecord>(); // by lower-cased unique name
   let sequence = 0;
 
@@ -110,11 +112,11 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
   /** Applies the changes of every operation that has succeeded by now, in the order they completed. */
   const settle = (): void => {
     const t = options.now();
-    for (const op of operations.values()) {
-      if (op.applied) continue;
+    for (const op of pending) {
       const phase = operationPhase(op, t);
       if (!isFinished(phase)) continue;
       op.applied = true;
+      pending.delete(op);
       if (phase === 'succeeded' && op.outcome.succeeded) op.outcome.changes.forEach((change) => applyChange(change, op.endAt));
     }
   };
@@ -122,7 +124,7 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
   /** The operation queued or running now, if any (the organization's solution-operation lock). */
   const activeOperation = (): SolutionOperation | undefined => {
     const t = options.now();
-    for (const op of operations.values()) if (!isFinished(operationPhase(op, t))) return op;
+    for (const op of pending) if (!isFinished(operationPhase(op, t))) return op;
     return undefined;
   };
 
@@ -194,6 +196,7 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
       sequence: ++sequence,
     };
     operations.set(op.asyncOperationId, op);
+    pending.add(op);
     if (op.importJobId) importJobs.set(op.importJobId, op);
     return op;
   }
@@ -212,6 +215,7 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
     reset(): void {
       operations.clear();
       importJobs.clear();
+      pending.clear();
       solutions.clear();
       sequence = 0;
       seed();
