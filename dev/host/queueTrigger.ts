@@ -1,0 +1,83 @@
+import type { RegisteredFunction, RpcTypedData } from './coreApi.js';
+import type { HostConfig } from './hostJson.js';
+import type { HostLogger } from './hostLog.js';
+import { invoke, type InvocationDeps } from './invocation.js';
+import { applyOutputs } from './outputs.js';
+import { QueuePump, poisonQueueName, type ReceivedMessage } from './queuePump.js';
+import { decodeQueueMessage, dotnetDate, isValidUtf8, resolveBindingExpression, rpcBytes, rpcJson, rpcString, sysMetadata } from './rpcData.js';
+import { storageAccountFor } from './storageAccount.js';
+
+/**
+ * The queue trigger's data, as the host sends it (QueueTriggerBinding.cs): the body as `string` when it is UTF-8
+ * (so the library JSON-parses it: `{"a":1}` arrives as an object), else `bytes`; binding data QueueTrigger,
+ * DequeueCount, Id, PopReceipt and the three dates as .NET JSON date strings.
+ */
+export function queueTriggerData(message: ReceivedMessage, body: Buffer, methodName: string): { data: RpcTypedData; triggerMetadata: Record<string, RpcTypedData> } {
+  const utf8 = isValidUtf8(body);
+  const text = utf8 ? body.toString('utf8') : undefined;
+  const triggerMetadata: Record<string, RpcTypedData> = {
+    DequeueCount: rpcJson(message.dequeueCount),
+    ExpirationTime: rpcJson(dotnetDate(message.expiresOn)),
+    Id: rpcString(message.messageId),
+    InsertionTime: rpcJson(dotnetDate(message.insertedOn)),
+    NextVisibleTime: rpcJson(dotnetDate(message.nextVisibleOn)),
+    PopReceipt: rpcString(message.popReceipt),
+    sys: sysMetadata(methodName),
+  };
+  if (text !== undefined) triggerMetadata.QueueTrigger = rpcString(text);
+  return { data: text !== undefined ? rpcString(text) : rpcBytes(body), triggerMetadata };
+}
+
+export interface TriggerDeps extends InvocationDeps {
+  config: HostConfig;
+  log: HostLogger;
+  notifyQueue(queueName: string): void;
+}
+
+export function createQueueTrigger(deps: TriggerDeps, fn: RegisteredFunction, bindingName: string): { queueName: string; pump: QueuePump } {
+  const binding = fn.metadata.bindings[bindingName]!;
+  const queueName = resolveBindingExpression(String(binding.queueName), {}).toLowerCase();
+  const connection = typeof binding.connection === 'string' ? binding.connection : undefined;
+  const account = storageAccountFor(connection);
+  const q = deps.config.queues;
+  const poisonName = poisonQueueName(queueName);
+  const pump = new QueuePump({
+    queue: account.queue(queueName),
+    poisonQueue: poisonName ? account.queue(poisonName) : undefined,
+    batchSize: q.batchSize,
+    newBatchThreshold: q.newBatchThreshold,
+    maxPollingIntervalMs: q.maxPollingIntervalMs,
+    visibilityTimeoutMs: q.visibilityTimeoutMs,
+    maxDequeueCount: q.maxDequeueCount,
+    log: deps.log,
+    label: `Functions.${fn.metadata.name} (queue '${queueName}')`,
+    async process(message) {
+      let body: Buffer;
+      try {
+        body = decodeQueueMessage(message.messageText, q.messageEncoding);
+      } catch (error) {
+        deps.log({ level: 'error', category: 'host', message: `${(error as Error).message} Message ${message.messageId} on '${queueName}'.`, functionName: fn.metadata.name });
+        throw error;
+      }
+      const { data, triggerMetadata } = queueTriggerData(message, body, fn.metadata.name);
+      const response = await invoke(deps, fn, {
+        inputData: [{ name: bindingName, data }],
+        triggerMetadata,
+        reason: `New queue message detected on '${queueName}'.`,
+      });
+      const bindingData: Record<string, unknown> = { queueTrigger: data.string ?? undefined, dequeueCount: message.dequeueCount, id: message.messageId };
+      const parsed = data.string ? tryJson(data.string) : undefined;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) Object.assign(bindingData, parsed);
+      await applyOutputs(fn, response, { messageEncoding: q.messageEncoding, bindingData, notifyQueue: deps.notifyQueue });
+    },
+  });
+  return { queueName, pump };
+}
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
