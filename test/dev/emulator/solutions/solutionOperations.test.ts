@@ -195,6 +195,12 @@ describe('failed imports (31) carry a readable reason in the job and the import 
     expect(body(formatted).FormattedResults).toContain('Failure');
     expect(body(formatted).FormattedResults).toContain(manifestResult.errorcode);
     expect(await emu.solution('contoso_App')).toBeUndefined();
+
+    // The same function called with a parameter alias, as clients that build URLs generically do.
+    const aliased = await emu.call('GET', `RetrieveFormattedImportJobResults(ImportJobId=@p1)?@p1=${ImportJobKey}`);
+    expect(body(aliased).FormattedResults).toBe(body(formatted).FormattedResults);
+    const unknownJob = await emu.call('GET', 'RetrieveFormattedImportJobResults(ImportJobId=00000000-0000-4000-8000-000000000000)');
+    expect(unknownJob.status).toBe(404);
   });
 
   test('the missing component is named in its own failure result; installing the dependency first makes the import succeed', async () => {
