@@ -158,7 +158,6 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options:
               yield finishElement(offset + i);
               state = State.AfterElement;
               i--;
-              if (byte === 0x0a) line--;
               continue;
             }
             depth--;
@@ -206,7 +205,7 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options:
     if (state === State.InElement) throw new IngestionError('InvalidJson', `invalid JSON: the chunk ends inside row ${rowNumber + 1}`);
     return;
   }
-  if (state !== State.AfterArray) {
+  if ((state as State) !== State.AfterArray) {
     const where = state === State.InElement ? `inside row ${rowNumber + 1} (starting on line ${elementLine}): an unclosed ${inString ? 'string' : "'{' or '['"}` : 'before the closing \']\'';
     throw new IngestionError('InvalidJson', `invalid JSON: the file ends ${where}; is it truncated?`, { byteOffset: offset });
   }

@@ -1,0 +1,193 @@
+import { truncateForMessage } from './ingestionError.ts';
+import type { ColumnBinding, LoadPlan } from './loadPlan.ts';
+import type { LoadOperation } from './loadProfile.ts';
+import { keyValueProblem, recordPath, type KeyValue } from './odataKeys.ts';
+import type { CellValue, SourceRow } from './readers/readerTypes.ts';
+import { recordIdFor } from './recordId.ts';
+import { convertValue, isEmptyCell, normalizeGuid, type Conversion, type ConversionContext } from './valueConversion.ts';
+
+/**
+ * One source row → the Web API body and record key for the plan's operation, or the faults that make the row
+ * fail alone. Empty cells are left out of the body (profile emptyValues 'skip', the default) or sent as null
+ * ('null'); JSON null is always sent as null. Formula-looking text (=SUM(...), +, -, @) is loaded verbatim.
+ */
+
+export interface RowFault {
+  rowNumber: number;
+  column: string;
+  /** The cell as text, truncated for messages. */
+  value: string;
+  message: string;
+}
+
+export type RecordKey = { kind: 'id'; id: string } | { kind: 'alternateKey'; values: Record<string, KeyValue> };
+
+export interface ConvertedRow {
+  ok: true;
+  rowNumber: number;
+  line: number;
+  operation: LoadOperation;
+  /** Attributes and `<nav>@odata.bind` values. For creates it includes the primary id; key attributes of update/upsert/delete are in `key`, not here. */
+  body: Record<string, unknown>;
+  /** The record the operation targets (update, upsert, delete). */
+  key?: RecordKey;
+  /** The primary id sent with a create (deterministic when `fileKey` was given). */
+  recordId?: string;
+}
+
+export interface FailedRow {
+  ok: false;
+  rowNumber: number;
+  line: number;
+  faults: RowFault[];
+}
+
+export interface ConvertRowOptions {
+  /** Identity of the file's content (see recordIdFor); creates get deterministic ids when set. */
+  fileKey?: string;
+}
+
+function context(plan: LoadPlan): ConversionContext {
+  return { dateFormat: plan.profile.dateFormat, timeZone: plan.profile.timeZone, choiceLabelLanguage: plan.profile.choiceLabelLanguage };
+}
+
+function cellForMessage(value: CellValue): string {
+  return truncateForMessage(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+}
+
+function convertLookup(binding: Extract<ColumnBinding, { kind: 'lookup' }>, value: CellValue): { ok: true; property: string; path: string | null } | { ok: false; message: string } {
+  const only = binding.targets.length === 1 ? binding.targets[0] : undefined;
+  if (value === null) {
+    if (!only) return { ok: false, message: `null can't clear a lookup with several targets (${binding.targets.map((t) => t.table).join(', ')})` };
+    return { ok: true, property: `${only.navigationProperty}@odata.bind`, path: null };
+  }
+  if (typeof value !== 'string' && typeof value !== 'number') return { ok: false, message: `${cellForMessage(value)} can't be used as a lookup value` };
+  const text = String(value).trim();
+  if (binding.by !== 'id') {
+    const problem = keyValueProblem(text);
+    if (problem) return { ok: false, message: `the value ${problem}` };
+    const target = only!;
+    return { ok: true, property: `${target.navigationProperty}@odata.bind`, path: recordPath(target.entitySetName, { alternateKey: { [binding.by]: text } }) };
+  }
+  // '/accounts(<guid>)' or 'accounts(...)' as written by someone who knows the Web API
+  const reference = /^\/?([A-Za-z_][A-Za-z0-9_]*)\((.+)\)$/.exec(text);
+  if (reference) {
+    const target = binding.targets.find((t) => t.entitySetName === reference[1]);
+    if (!target) return { ok: false, message: `'${reference[1]}' is not the entity set of a target of ${binding.attribute.logicalName} (${binding.targets.map((t) => t.entitySetName).join(', ')})` };
+    return { ok: true, property: `${target.navigationProperty}@odata.bind`, path: `/${reference[1]}(${reference[2]})` };
+  }
+  // 'contact:<guid>' picks the target of a multi-table lookup
+  const prefixed = /^([A-Za-z_][A-Za-z0-9_]*):(.+)$/.exec(text);
+  let target = only;
+  let idText = text;
+  if (prefixed) {
+    target = binding.targets.find((t) => t.table === prefixed[1]!.toLowerCase());
+    if (!target) return { ok: false, message: `'${prefixed[1]}' is not a target table of ${binding.attribute.logicalName} (${binding.targets.map((t) => t.table).join(', ')})` };
+    idText = prefixed[2]!;
+  }
+  const id = normalizeGuid(idText);
+  if (!id) return { ok: false, message: `${cellForMessage(value)} is not a GUID; lookups bind by id unless the load profile sets lookups.${binding.column}.by to a key attribute of the related table` };
+  if (!target) return { ok: false, message: `${binding.attribute.logicalName} can refer to ${binding.targets.map((t) => t.table).join(' or ')}: write the value as '<table>:<id>' or set lookups.${binding.column}.table` };
+  return { ok: true, property: `${target.navigationProperty}@odata.bind`, path: recordPath(target.entitySetName, { id }) };
+}
+
+function keyValue(conversion: Conversion): KeyValue | undefined {
+  if (!conversion.ok) return undefined;
+  const v = conversion.value;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (v !== null && typeof v === 'object') return Number(JSON.stringify(v)); // rawJSON number
+  return undefined;
+}
+
+export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOptions = {}): ConvertedRow | FailedRow {
+  const faults: RowFault[] = [];
+  const body: Record<string, unknown> = {};
+  const keyValues: Record<string, KeyValue> = {};
+  const keyAttributes = new Set(plan.key ? (plan.key.kind === 'primaryId' ? [plan.key.attribute] : plan.key.attributes) : []);
+  const ctx = context(plan);
+  const fault = (column: string, value: CellValue, message: string) =>
+    faults.push({ rowNumber: row.rowNumber, column, value: cellForMessage(value), message: `row ${row.rowNumber}, column '${column}': ${message}` });
+
+  for (const [column, value] of Object.entries(row.values)) {
+    const binding = plan.resolveColumn(column);
+    if (binding instanceof Error) {
+      fault(column, value, binding.message);
+      continue;
+    }
+    if (binding.kind === 'ignored') continue;
+    const attribute = binding.attribute;
+    const isKey = keyAttributes.has(attribute.logicalName);
+    if (value === undefined || isEmptyCell(attribute, value)) {
+      if (isKey) fault(column, value ?? '', `the key column is empty`);
+      else if (plan.profile.emptyValues === 'null' && plan.operation !== 'create') {
+        if (binding.kind === 'lookup') {
+          const cleared = convertLookup(binding, null);
+          if (cleared.ok) body[cleared.property] = null;
+          else fault(column, '', cleared.message);
+        } else body[attribute.logicalName] = null;
+      }
+      continue;
+    }
+    if (binding.kind === 'lookup') {
+      if (isKey) {
+        // a lookup in an alternate key is keyed as _<attr>_value=<guid>
+        const id = typeof value === 'string' ? normalizeGuid(value) : undefined;
+        if (!id) fault(column, value, `${cellForMessage(value)} is not a GUID (key lookups take the related record's id)`);
+        else keyValues[`_${attribute.logicalName}_value`] = id;
+        continue;
+      }
+      const lookup = convertLookup(binding, value);
+      if (lookup.ok) body[lookup.property] = lookup.path;
+      else fault(column, value, lookup.message);
+      continue;
+    }
+    const converted = convertValue(attribute, value, ctx);
+    if (!converted.ok) {
+      fault(column, value, converted.message);
+      continue;
+    }
+    if (isKey && plan.operation !== 'create') {
+      if (converted.value === null) {
+        fault(column, value, 'the key column is null');
+        continue;
+      }
+      const kv = keyValue(converted);
+      if (typeof kv === 'string') {
+        const problem = plan.key?.kind === 'alternateKey' ? keyValueProblem(kv) : undefined;
+        if (problem) {
+          fault(column, value, `the key value ${problem}`);
+          continue;
+        }
+      }
+      if (kv !== undefined) keyValues[attribute.logicalName] = kv;
+      continue;
+    }
+    body[attribute.logicalName] = converted.value;
+  }
+
+  let key: RecordKey | undefined;
+  if (plan.key && plan.operation !== 'create' && faults.length === 0) {
+    if (plan.key.kind === 'primaryId') {
+      const id = keyValues[plan.key.attribute];
+      if (typeof id !== 'string') fault(plan.key.column, '', 'the key column is missing');
+      else key = { kind: 'id', id };
+    } else {
+      const missing = plan.key.attributes.filter((a) => keyValues[a] === undefined && keyValues[`_${a}_value`] === undefined);
+      if (missing.length > 0) fault(plan.key.columns.join(', '), '', `the key column(s) ${missing.join(', ')} are missing`);
+      else key = { kind: 'alternateKey', values: keyValues };
+    }
+  }
+  if (faults.length > 0) return { ok: false, rowNumber: row.rowNumber, line: row.line, faults };
+
+  let recordId: string | undefined;
+  if (plan.operation === 'create') {
+    const given = body[plan.table.primaryIdAttribute];
+    if (typeof given === 'string') recordId = given;
+    else if (options.fileKey !== undefined) {
+      recordId = recordIdFor(options.fileKey, row.rowNumber);
+      body[plan.table.primaryIdAttribute] = recordId;
+    }
+  }
+  if (plan.operation === 'delete') return { ok: true, rowNumber: row.rowNumber, line: row.line, operation: 'delete', body: {}, key };
+  return { ok: true, rowNumber: row.rowNumber, line: row.line, operation: plan.operation, body, key, recordId };
+}

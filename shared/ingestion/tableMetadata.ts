@@ -1,0 +1,220 @@
+import { z } from 'zod';
+
+/**
+ * The table metadata value conversion and load planning work against, built from the EntityDefinitions
+ * responses listed in docs/design.md §"Metadata calls". Parsed with zod here so this part does not depend on
+ * the client's own metadata types; unknown fields in the responses are ignored.
+ */
+
+export const attributeTypes = [
+  'String', 'Memo', 'Integer', 'BigInt', 'Decimal', 'Double', 'Money', 'Boolean', 'DateTime',
+  'Picklist', 'State', 'Status', 'Lookup', 'Customer', 'Owner', 'Uniqueidentifier',
+] as const;
+export type LoadableAttributeType = (typeof attributeTypes)[number];
+
+const label = z.object({ Label: z.string(), LanguageCode: z.number().optional() }).passthrough();
+const labelSet = z
+  .object({ UserLocalizedLabel: label.nullish(), LocalizedLabels: z.array(label).optional() })
+  .passthrough()
+  .nullish();
+const optionSchema = z.object({ Value: z.number(), Label: labelSet }).passthrough();
+
+export const entityDefinitionSchema = z
+  .object({
+    LogicalName: z.string(),
+    EntitySetName: z.string(),
+    PrimaryIdAttribute: z.string(),
+    PrimaryNameAttribute: z.string().nullish(),
+    Attributes: z.array(
+      z
+        .object({
+          LogicalName: z.string(),
+          AttributeType: z.string(),
+          MaxLength: z.number().nullish(),
+          MinValue: z.number().nullish(),
+          MaxValue: z.number().nullish(),
+          Precision: z.number().nullish(),
+          Format: z.string().nullish(),
+          DateTimeBehavior: z.object({ Value: z.string() }).passthrough().nullish(),
+          RequiredLevel: z.object({ Value: z.string() }).passthrough().nullish(),
+          IsValidForCreate: z.boolean().nullish(),
+          IsValidForUpdate: z.boolean().nullish(),
+          IsPrimaryId: z.boolean().nullish(),
+          IsPrimaryName: z.boolean().nullish(),
+          Targets: z.array(z.string()).nullish(),
+          AttributeOf: z.string().nullish(),
+        })
+        .passthrough(),
+    ),
+    Keys: z.array(z.object({ LogicalName: z.string(), KeyAttributes: z.array(z.string()) }).passthrough()).nullish(),
+  })
+  .passthrough();
+
+export const picklistAttributesSchema = z.object({
+  value: z.array(
+    z.object({ LogicalName: z.string(), OptionSet: z.object({ Options: z.array(optionSchema) }).passthrough().nullish() }).passthrough(),
+  ),
+});
+
+/** `.../Attributes/Microsoft.Dynamics.CRM.BooleanAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=TrueOption,FalseOption)` (optional). */
+export const booleanAttributesSchema = z.object({
+  value: z.array(
+    z
+      .object({
+        LogicalName: z.string(),
+        OptionSet: z.object({ TrueOption: optionSchema.nullish(), FalseOption: optionSchema.nullish() }).passthrough().nullish(),
+      })
+      .passthrough(),
+  ),
+});
+
+export const manyToOneRelationshipsSchema = z.object({
+  value: z.array(
+    z
+      .object({
+        ReferencingAttribute: z.string(),
+        ReferencingEntityNavigationPropertyName: z.string(),
+        ReferencedEntity: z.string(),
+      })
+      .passthrough(),
+  ),
+});
+
+export interface ChoiceOption {
+  value: number;
+  /** Labels by language code; `labels[0]` is the user-localized one. */
+  labels: { label: string; languageCode?: number }[];
+}
+
+export interface LookupTarget {
+  table: string;
+  navigationProperty?: string;
+  entitySetName?: string;
+}
+
+export interface AttributeMetadata {
+  logicalName: string;
+  /** One of the loadable types, or the raw AttributeType (e.g. 'Virtual') for attributes that can't be loaded. */
+  type: LoadableAttributeType | string;
+  maxLength?: number;
+  minValue?: number;
+  maxValue?: number;
+  precision?: number;
+  /** DateTime: 'DateOnly' | 'DateAndTime'. */
+  format?: string;
+  requiredLevel: 'None' | 'SystemRequired' | 'ApplicationRequired' | 'Recommended' | string;
+  isValidForCreate: boolean;
+  isValidForUpdate: boolean;
+  isPrimaryId: boolean;
+  isPrimaryName: boolean;
+  /** Set for attributes that are part of another (e.g. `..name` of a lookup): never loaded directly. */
+  attributeOf?: string;
+  lookupTargets?: LookupTarget[];
+  options?: ChoiceOption[];
+  trueOption?: ChoiceOption;
+  falseOption?: ChoiceOption;
+}
+
+export interface TableMetadata {
+  logicalName: string;
+  entitySetName: string;
+  primaryIdAttribute: string;
+  primaryNameAttribute?: string;
+  /** By logical name. */
+  attributes: Record<string, AttributeMetadata>;
+  keys: { logicalName: string; attributes: string[] }[];
+}
+
+export interface TableMetadataResponses {
+  entityDefinition: unknown;
+  picklistAttributes?: unknown;
+  /** State and Status options come the same way (StateAttributeMetadata / StatusAttributeMetadata casts). */
+  stateAttributes?: unknown;
+  statusAttributes?: unknown;
+  booleanAttributes?: unknown;
+  manyToOneRelationships?: unknown;
+  /** EntitySetName of related tables (logical name → entity set), for `@odata.bind` of lookups. */
+  relatedEntitySets?: Record<string, string>;
+}
+
+function toOption(option: z.infer<typeof optionSchema>): ChoiceOption {
+  const labels: ChoiceOption['labels'] = [];
+  const user = option.Label?.UserLocalizedLabel;
+  if (user) labels.push({ label: user.Label, languageCode: user.LanguageCode });
+  for (const localized of option.Label?.LocalizedLabels ?? []) {
+    if (!labels.some((l) => l.label === localized.Label && l.languageCode === localized.LanguageCode)) {
+      labels.push({ label: localized.Label, languageCode: localized.LanguageCode });
+    }
+  }
+  return { value: option.Value, labels };
+}
+
+/** Builds TableMetadata from the raw responses; throws a ZodError naming the field when a response isn't the expected shape. */
+export function buildTableMetadata(responses: TableMetadataResponses): TableMetadata {
+  const entity = entityDefinitionSchema.parse(responses.entityDefinition);
+  const attributes: Record<string, AttributeMetadata> = {};
+  for (const a of entity.Attributes) {
+    attributes[a.LogicalName] = {
+      logicalName: a.LogicalName,
+      type: a.AttributeType,
+      maxLength: a.MaxLength ?? undefined,
+      minValue: a.MinValue ?? undefined,
+      maxValue: a.MaxValue ?? undefined,
+      precision: a.Precision ?? undefined,
+      format: a.Format ?? a.DateTimeBehavior?.Value ?? undefined,
+      requiredLevel: a.RequiredLevel?.Value ?? 'None',
+      isValidForCreate: a.IsValidForCreate ?? true,
+      isValidForUpdate: a.IsValidForUpdate ?? true,
+      isPrimaryId: a.IsPrimaryId ?? a.LogicalName === entity.PrimaryIdAttribute,
+      isPrimaryName: a.IsPrimaryName ?? a.LogicalName === entity.PrimaryNameAttribute,
+      attributeOf: a.AttributeOf ?? undefined,
+      lookupTargets: a.Targets ? a.Targets.map((table) => ({ table, entitySetName: responses.relatedEntitySets?.[table] })) : undefined,
+    };
+  }
+  for (const response of [responses.picklistAttributes, responses.stateAttributes, responses.statusAttributes]) {
+    if (response === undefined) continue;
+    for (const p of picklistAttributesSchema.parse(response).value) {
+      const attribute = attributes[p.LogicalName];
+      if (attribute && p.OptionSet) attribute.options = p.OptionSet.Options.map(toOption);
+    }
+  }
+  if (responses.booleanAttributes !== undefined) {
+    for (const b of booleanAttributesSchema.parse(responses.booleanAttributes).value) {
+      const attribute = attributes[b.LogicalName];
+      if (!attribute || !b.OptionSet) continue;
+      if (b.OptionSet.TrueOption) attribute.trueOption = toOption(b.OptionSet.TrueOption);
+      if (b.OptionSet.FalseOption) attribute.falseOption = toOption(b.OptionSet.FalseOption);
+    }
+  }
+  if (responses.manyToOneRelationships !== undefined) {
+    for (const r of manyToOneRelationshipsSchema.parse(responses.manyToOneRelationships).value) {
+      const attribute = attributes[r.ReferencingAttribute];
+      if (!attribute) continue;
+      attribute.lookupTargets ??= [];
+      const target = attribute.lookupTargets.find((t) => t.table === r.ReferencedEntity);
+      if (target) target.navigationProperty = r.ReferencingEntityNavigationPropertyName;
+      else
+        attribute.lookupTargets.push({
+          table: r.ReferencedEntity,
+          navigationProperty: r.ReferencingEntityNavigationPropertyName,
+          entitySetName: responses.relatedEntitySets?.[r.ReferencedEntity],
+        });
+    }
+  }
+  return {
+    logicalName: entity.LogicalName,
+    entitySetName: entity.EntitySetName,
+    primaryIdAttribute: entity.PrimaryIdAttribute,
+    primaryNameAttribute: entity.PrimaryNameAttribute ?? undefined,
+    attributes,
+    keys: (entity.Keys ?? []).map((k) => ({ logicalName: k.LogicalName, attributes: k.KeyAttributes })),
+  };
+}
+
+export function isLookupType(type: string): boolean {
+  return type === 'Lookup' || type === 'Customer' || type === 'Owner';
+}
+
+export function isLoadableType(type: string): type is LoadableAttributeType {
+  return (attributeTypes as readonly string[]).includes(type);
+}
