@@ -141,6 +141,11 @@ export class Transport {
       await this.pause.wait(signal);
       this.counters.pausedMs += pausedFor;
       const release = await this.concurrency.acquire(signal);
+      // A 429 may have paused the client while this call queued for a slot: wait again, without the slot.
+      if (this.pause.remainingMs() > 0) {
+        release();
+        continue;
+      }
       let response: { status: number; headers: HeaderMap; body: string };
       try {
         const token = await this.options.accessTokenSource.getAccessToken(signal ? { forceRefresh, abortSignal: signal } : { forceRefresh });

@@ -40,6 +40,8 @@ describe('429 and Retry-After', () => {
     const after = server.requests.slice(1);
     expect(after).toHaveLength(5);
     for (const request of after) expect(request.at).toBeGreaterThanOrEqual(answered429 + 7000);
+    // The call queued behind the throttled one waited out the same pause (not only the call that got the 429).
+    expect(clock.sleeps.filter((ms) => ms === 7000).length).toBeGreaterThanOrEqual(2);
     expect(c.metrics().throttled).toEqual({ total: 1, byCode: { '0x80072322': 1 } });
   });
 
