@@ -1,0 +1,66 @@
+/**
+ * Builds the job engine from settings and clients: what each function (queue, timer, HTTP, blob) calls.
+ */
+import { randomUUID } from 'node:crypto';
+import { createJobEventPublisher } from '../events/jobEvents';
+import type { StorageClients } from '../storage/storageClients';
+import { createAsyncOperationApi, type SendWebApiRequest } from './asyncOperationApi';
+import { acceptMessage, type AcceptMeta } from './jobAcceptance';
+import { sweepAsyncOperations } from './asyncOperationPoller';
+import { cancelJob } from './jobCancellation';
+import { createJobIndex } from './jobIndex';
+import { createJobStore } from './jobStore';
+import type { JobContext, JobLogger } from './jobContext';
+import { createBlobReader } from './solutionBlobs';
+import { defaultSolutionPackageLimits, type SolutionPackageLimits } from './solutionPackage';
+
+export interface JobRuntimeOptions {
+  storage: StorageClients;
+  /** The Dataverse client's `send` (DataverseClient.send). */
+  send: SendWebApiRequest;
+  /** DATAVERSE_URL */
+  environment: string;
+  names: { jobsTable: string; eventsQueue: string; asyncQueue: string; solutionsContainer: string };
+  maxWaitMinutes: number;
+  webhookUrl?: string;
+  fetch?: typeof fetch;
+  limits?: Partial<SolutionPackageLimits>;
+  now?: () => number;
+  log?: JobLogger;
+}
+
+export function createJobRuntime(options: JobRuntimeOptions) {
+  const table = options.storage.table(options.names.jobsTable);
+  const limits = { ...defaultSolutionPackageLimits, ...options.limits };
+  const ctx: JobContext = {
+    store: createJobStore(table),
+    index: createJobIndex(table),
+    events: createJobEventPublisher({
+      queueClient: options.storage.queueService.getQueueClient(options.names.eventsQueue),
+      ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    }),
+    api: createAsyncOperationApi(options.send),
+    blobs: createBlobReader(options.storage.blobService, limits.maxZipBytes),
+    environment: options.environment.replace(/\/+$/, ''),
+    maxWaitMinutes: options.maxWaitMinutes,
+    statusUrl: (id) => `/api/imports/${encodeURIComponent(id)}`,
+    limits,
+    staleClaimMs: 10 * 60_000,
+    now: options.now ?? Date.now,
+    newId: randomUUID,
+    ...(options.log ? { log: options.log } : {}),
+  };
+  return {
+    context: ctx,
+    names: options.names,
+    accept: (raw: unknown, meta: AcceptMeta, o?: { advance?: boolean }) => acceptMessage(ctx, raw, meta, o),
+    sweep: () => sweepAsyncOperations(ctx),
+    cancel: (id: string) => cancelJob(ctx, id),
+    getJob: async (id: string) => (await ctx.store.get(id))?.job,
+    listJobs: ctx.index.listJobs,
+    asyncQueue: () => options.storage.queueService.getQueueClient(options.names.asyncQueue),
+    solutionsContainer: () => options.storage.blobService.getContainerClient(options.names.solutionsContainer),
+  };
+}
+export type JobRuntime = ReturnType<typeof createJobRuntime>;
