@@ -36,7 +36,7 @@ describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, n
     expect(items).toHaveLength(2);
     const [changeSet, get] = items;
     expect(isChangeSet(changeSet!)).toBe(true);
-    if (!isChangeSet(changeSet!) || isChangeSet(get!)) throw new Error('shape');
+    if (!changeSet || !get || !isChangeSet(changeSet) || isChangeSet(get)) throw new Error("shape");
     expect(changeSet.changeSet.map((part) => [part.contentId, part.status])).toEqual([['1', 204], ['2', 204], ['3', 204]]);
     expect(changeSet.changeSet[2]!.headers['location']).toContain('tasks(e93ffc82-e292-ed11-aad1-000d3a9933c9)');
     expect(get.status).toBe(200);
