@@ -1,0 +1,42 @@
+/** The client against the project's Dataverse emulator (dev/emulator) over real HTTP. */
+import { startEmulator } from '../../../dev/emulator';
+import { createDataverseClient, retrieveTableMetadata, type OrganizationRequest } from '../../../shared/dataverse';
+import { CountingTokenSource } from './testDataverse';
+
+type Handle = Awaited<ReturnType<typeof startEmulator>>;
+let emulator: Handle;
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+});
+afterAll(() => emulator.close());
+beforeEach(() => emulator.reset());
+
+const client = (options: { maxBatchSize?: number } = {}) => createDataverseClient({ webApiUrl: emulator.webApiUrl, accessTokenSource: new CountingTokenSource(), ...options });
+const six = (): OrganizationRequest[] =>
+  ['one', 'two', 'x'.repeat(201), 'four', 'x'.repeat(201), 'six'].map((subject) => ({ kind: 'create', entitySetName: 'tasks', primaryIdAttribute: 'activityid', attributes: { subject } }));
+
+test.each([
+  [true, true, 6], [false, true, 3], [true, false, 2], [false, false, 1],
+])('ExecuteMultiple table on the emulator: continueOnError=%s returnResponses=%s → %i items', async (continueOnError, returnResponses, items) => {
+  const result = await client().executeMultiple(six(), { continueOnError, returnResponses });
+  expect(result.responses).toHaveLength(items);
+  expect(result.responses.filter((item) => item.fault).map((item) => item.requestIndex)).toEqual(continueOnError ? [2, 4] : [2]);
+  expect(result.responses.find((item) => item.fault)!.fault!.code).toBe('0x80044331');
+});
+
+test('batch-size rejection from the emulator is re-chunked to its limit', async () => {
+  emulator.configure({ maxBatchSize: 3 });
+  const c = client();
+  const requests = Array.from({ length: 7 }, (_, i): OrganizationRequest => ({ kind: 'create', entitySetName: 'tasks', primaryIdAttribute: 'activityid', attributes: { subject: `t${i}` } }));
+  const result = await c.executeMultiple(requests, { continueOnError: false, returnResponses: true });
+  expect(result.isFaulted).toBe(false);
+  expect(result.responses).toHaveLength(7);
+  expect(c.metrics().maxBatchSize).toBe(3);
+});
+
+test('metadata reader parses the emulator answers; dop-hint sets concurrency', async () => {
+  const c = client();
+  const metadata = await retrieveTableMetadata(c, 'account');
+  expect(metadata).toMatchObject({ entitySetName: 'accounts', primaryIdAttribute: 'accountid' });
+  expect(c.metrics().concurrency.dopHint).toBeGreaterThan(0);
+});
