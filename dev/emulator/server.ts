@@ -71,6 +71,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     if (res.destroyed) return;
     const h: Record<string, string> = {};
     for (const [k, v] of headers) h[k] = v;
+    h['Content-Length'] = String(Buffer.byteLength(body));
     res.writeHead(status, h);
     res.end(body);
   };
@@ -102,7 +103,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     }
     if (!callerId) {
       await readBody(req);
-      send(res, 401, [['WWW-Authenticate', challengeHeader(deps.orgUrl(), opts.tenantId)], ['REQ_ID', randomUUID()], ['Content-Length', '0']], '');
+      send(res, 401, [['WWW-Authenticate', challengeHeader(deps.orgUrl(), opts.tenantId)], ['REQ_ID', randomUUID()]], '');
       return;
     }
 

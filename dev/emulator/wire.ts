@@ -5,7 +5,7 @@
 import type { EmulatorResponse } from './types';
 
 export const JSON_CONTENT_TYPE = 'application/json; odata.metadata=minimal';
-/** Dataverse streams query results: GET 200 answers carry odata.streaming=true (fixture batch-changeset.response.http). */
+/** Dataverse streams query results: GET 200 answers for entity sets carry odata.streaming=true (fixture batch-changeset.response.http), function results such as WhoAmI do not (whoami.response.http). */
 export const JSON_STREAMING_CONTENT_TYPE = 'application/json; odata.metadata=minimal; odata.streaming=true';
 
 const CANONICAL: Record<string, string> = {
@@ -37,6 +37,11 @@ export interface WireOptions {
   inBatch: boolean;
 }
 
+function isFunctionResult(body: unknown): boolean {
+  const context = (body as { '@odata.context'?: unknown } | null | undefined)?.['@odata.context'];
+  return typeof context === 'string' && context.includes('#Microsoft.Dynamics.CRM.');
+}
+
 export function serializeBody(res: EmulatorResponse): string {
   if (res.body === undefined || res.body === null) return '';
   return typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
@@ -55,7 +60,7 @@ export function toWire(res: EmulatorResponse, opts: WireOptions): WireResponse {
     given.delete(lower);
     return h;
   };
-  const contentType = take('content-type') ?? ['Content-Type', opts.method === 'GET' && res.status === 200 ? JSON_STREAMING_CONTENT_TYPE : JSON_CONTENT_TYPE];
+  const contentType = take('content-type') ?? ['Content-Type', opts.method === 'GET' && res.status === 200 && !isFunctionResult(res.body) ? JSON_STREAMING_CONTENT_TYPE : JSON_CONTENT_TYPE];
   take('odata-version');
   const odataVersion: [string, string] = ['OData-Version', '4.0'];
   const out: Array<[string, string]> = [];
