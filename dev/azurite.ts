@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { devConnectionString } from './host/storageAccount.js';
+import { devConnectionString } from './host/storageAccount';
 
 export interface AzuriteOptions {
   /** Folder for on-disk persistence (npm start: `.azurite/`). Absent: in memory. */

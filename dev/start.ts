@@ -5,12 +5,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { devConnectionString } from './host/storageAccount.js';
-import { defaultAzuriteLocation, startLocalStack, type LocalStack } from './host/localStack.js';
-import { applyLocalSettings } from './host/localSettings.js';
+import { devConnectionString } from './host/storageAccount';
+import { defaultAzuriteLocation, startLocalStack, type LocalStack } from './host/localStack';
+import { applyLocalSettings } from './host/localSettings';
 
-export { startLocalStack, type LocalStack, type LocalStackOptions } from './host/localStack.js';
-export { startHostProcess } from './host/hostProcess.js';
+export { startLocalStack, type LocalStack, type LocalStackOptions } from './host/localStack';
+export { startHostProcess } from './host/hostProcess';
 
 /** An Azurite already listening on the standard blob port (e.g. the VS Code extension) is reused. */
 async function runningAzurite(): Promise<boolean> {

@@ -1,13 +1,13 @@
 import type { BlobGetPropertiesResponse } from '@azure/storage-blob';
 import { z } from 'zod';
-import { compileBlobPath, matchBlobPath, type BlobPathPattern } from './blobPath.js';
-import type { RegisteredFunction, RpcTypedData } from './coreApi.js';
-import { invoke } from './invocation.js';
-import { applyOutputs } from './outputs.js';
-import { QueuePump } from './queuePump.js';
-import type { TriggerDeps } from './queueTrigger.js';
-import { decodeQueueMessage, dotnetDate, encodeQueueMessage, rpcBytes, rpcJson, rpcString, sysMetadata } from './rpcData.js';
-import { statusOf, storageAccountFor, type StorageAccount } from './storageAccount.js';
+import { compileBlobPath, matchBlobPath, type BlobPathPattern } from './blobPath';
+import type { RegisteredFunction, RpcTypedData } from './coreApi';
+import { invoke } from './invocation';
+import { applyOutputs } from './outputs';
+import { QueuePump } from './queuePump';
+import type { TriggerDeps } from './queueTrigger';
+import { decodeQueueMessage, dotnetDate, encodeQueueMessage, rpcBytes, rpcJson, rpcString, sysMetadata } from './rpcData';
+import { statusOf, storageAccountFor, type StorageAccount } from './storageAccount';
 
 /** Names the WebJobs SDK uses in the storage account (HostContainerNames, HostQueueNames). */
 export const hostsContainer = 'azure-webjobs-hosts';

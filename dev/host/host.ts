@@ -1,15 +1,15 @@
 import { readFileSync, globSync } from 'node:fs';
 import { hostname as machineName } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { createCoreModule, createCoreRegistry, installCoreModule, type CoreRegistry, type RegisteredFunction } from './coreApi.js';
-import { readHostJson, toHostConfig, type HostConfig, type HostJson } from './hostJson.js';
-import { consoleHostLogger, type HostLogger } from './hostLog.js';
-import { HttpTriggers, type HttpKeys } from './httpTrigger.js';
-import { applyLocalSettings } from './localSettings.js';
-import { createQueueTrigger, type TriggerDeps } from './queueTrigger.js';
-import type { QueuePump } from './queuePump.js';
-import { BlobTriggers } from './blobTrigger.js';
-import { TimerTrigger } from './timerTrigger.js';
+import { createCoreModule, createCoreRegistry, installCoreModule, type CoreRegistry, type RegisteredFunction } from './coreApi';
+import { readHostJson, toHostConfig, type HostConfig, type HostJson } from './hostJson';
+import { consoleHostLogger, type HostLogger } from './hostLog';
+import { HttpTriggers, type HttpKeys } from './httpTrigger';
+import { applyLocalSettings } from './localSettings';
+import { createQueueTrigger, type TriggerDeps } from './queueTrigger';
+import type { QueuePump } from './queuePump';
+import { BlobTriggers } from './blobTrigger';
+import { TimerTrigger } from './timerTrigger';
 
 export interface HostOptions {
   /** The function app folder (package.json, host.json, local.settings.json). Default: cwd. */

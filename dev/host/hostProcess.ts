@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import type { FunctionSummary, HostOptions } from './host.js';
+import type { FunctionSummary, HostOptions } from './host';
 
 export interface HostProcessOptions extends Omit<HostOptions, 'log'> {
   /** Extra environment for the child (merged over process.env). */

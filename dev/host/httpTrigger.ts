@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import type { RegisteredFunction, RpcHttpCookie, RpcHttpData } from './coreApi.js';
-import { invoke } from './invocation.js';
-import { applyOutputs } from './outputs.js';
-import type { TriggerDeps } from './queueTrigger.js';
-import { compareRoutes, compileRouteTemplate, matchRoute, type RouteTemplate } from './routeTemplate.js';
+import type { RegisteredFunction, RpcHttpCookie, RpcHttpData } from './coreApi';
+import { invoke } from './invocation';
+import { applyOutputs } from './outputs';
+import type { TriggerDeps } from './queueTrigger';
+import { compareRoutes, compileRouteTemplate, matchRoute, type RouteTemplate } from './routeTemplate';
 
 /**
  * Function keys, like Core Tools: nothing is enforced unless a key is configured; then `function` level needs the

@@ -1,6 +1,6 @@
 import { randomUUID, randomBytes } from 'node:crypto';
-import type { CoreRegistry, RegisteredFunction, RpcTypedData } from './coreApi.js';
-import type { HostLogger, HostLogLevel } from './hostLog.js';
+import type { CoreRegistry, RegisteredFunction, RpcTypedData } from './coreApi';
+import type { HostLogger, HostLogLevel } from './hostLog';
 
 export interface InvocationRequest {
   inputData: { name: string; data: RpcTypedData }[];

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../emulator/index.js';
-import { createLocalIdentity } from '../identity/localIdentity.js';
-import { startAzurite, type AzuriteHandle } from '../azurite.js';
-import { startHost, type FunctionHost, type HostOptions } from './host.js';
-import { startHostProcess, type HostProcess } from './hostProcess.js';
-import { storageAccountFor } from './storageAccount.js';
+import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../emulator/index';
+import { createLocalIdentity } from '../identity/localIdentity';
+import { startAzurite, type AzuriteHandle } from '../azurite';
+import { startHost, type FunctionHost, type HostOptions } from './host';
+import { startHostProcess, type HostProcess } from './hostProcess';
+import { storageAccountFor } from './storageAccount';
 
 export interface LocalStackOptions extends Omit<HostOptions, 'log' | 'localSettings'> {
   /** `memory` (default): Azurite in memory on free ports. `{ location }`: on disk (standard ports unless given). `{ connectionString }`: an Azurite already running. */

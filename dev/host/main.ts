@@ -3,7 +3,7 @@
  * LOCAL_HOST_OPTIONS environment variable (from startHostProcess). Reports `{type:'ready'}` over IPC when forked,
  * stops gracefully on SIGINT/SIGTERM or the IPC message 'shutdown'.
  */
-import { startHost, type HostOptions } from './host.js';
+import { startHost, type HostOptions } from './host';
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.env.LOCAL_HOST_OPTIONS ?? '{}') as HostOptions;

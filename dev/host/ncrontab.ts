@@ -1,5 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
-import { parseTimeSpan } from './hostJson.js';
+import { parseTimeSpan } from './hostJson';
 
 /**
  * NCRONTAB as the timer trigger reads it (NCrontab with seconds): exactly 6 fields, day-of-week 0–6, names matched

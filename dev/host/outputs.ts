@@ -1,7 +1,7 @@
-import type { RegisteredFunction, RpcTypedData } from './coreApi.js';
-import type { InvocationResponse } from './invocation.js';
-import { encodeQueueMessage, fromRpcOutput, resolveBindingExpression } from './rpcData.js';
-import { statusOf, storageAccountFor } from './storageAccount.js';
+import type { RegisteredFunction, RpcTypedData } from './coreApi';
+import type { InvocationResponse } from './invocation';
+import { encodeQueueMessage, fromRpcOutput, resolveBindingExpression } from './rpcData';
+import { statusOf, storageAccountFor } from './storageAccount';
 
 export interface OutputContext {
   messageEncoding: 'base64' | 'none';

@@ -1,6 +1,6 @@
 import type { QueueClient } from '@azure/storage-queue';
-import type { HostLogger } from './hostLog.js';
-import { statusOf } from './storageAccount.js';
+import type { HostLogger } from './hostLog';
+import { statusOf } from './storageAccount';
 
 export interface ReceivedMessage {
   messageId: string;

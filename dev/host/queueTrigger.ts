@@ -1,11 +1,11 @@
-import type { RegisteredFunction, RpcTypedData } from './coreApi.js';
-import type { HostConfig } from './hostJson.js';
-import type { HostLogger } from './hostLog.js';
-import { invoke, type InvocationDeps } from './invocation.js';
-import { applyOutputs } from './outputs.js';
-import { QueuePump, poisonQueueName, type ReceivedMessage } from './queuePump.js';
-import { decodeQueueMessage, dotnetDate, isValidUtf8, resolveBindingExpression, rpcBytes, rpcJson, rpcString, sysMetadata } from './rpcData.js';
-import { storageAccountFor } from './storageAccount.js';
+import type { RegisteredFunction, RpcTypedData } from './coreApi';
+import type { HostConfig } from './hostJson';
+import type { HostLogger } from './hostLog';
+import { invoke, type InvocationDeps } from './invocation';
+import { applyOutputs } from './outputs';
+import { QueuePump, poisonQueueName, type ReceivedMessage } from './queuePump';
+import { decodeQueueMessage, dotnetDate, isValidUtf8, resolveBindingExpression, rpcBytes, rpcJson, rpcString, sysMetadata } from './rpcData';
+import { storageAccountFor } from './storageAccount';
 
 /**
  * The queue trigger's data, as the host sends it (QueueTriggerBinding.cs): the body as `string` when it is UTF-8

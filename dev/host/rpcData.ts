@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RpcTypedData } from './coreApi.js';
+import type { RpcTypedData } from './coreApi';
 
 /**
  * The host's side of the RPC data contract (host `GrpcMessageConversionExtensions.ToRpc`): strings go as `string`

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { RegisteredFunction } from './coreApi.js';
-import { invoke } from './invocation.js';
-import { firesMoreThanOncePerMinute, parseSchedule, type TimerSchedule } from './ncrontab.js';
-import { applyOutputs } from './outputs.js';
-import type { TriggerDeps } from './queueTrigger.js';
-import { dotnetDate, resolveBindingExpression, rpcJson, rpcString } from './rpcData.js';
-import { statusOf, storageAccountFor } from './storageAccount.js';
-import { hostsContainer } from './blobTrigger.js';
+import type { RegisteredFunction } from './coreApi';
+import { invoke } from './invocation';
+import { firesMoreThanOncePerMinute, parseSchedule, type TimerSchedule } from './ncrontab';
+import { applyOutputs } from './outputs';
+import type { TriggerDeps } from './queueTrigger';
+import { dotnetDate, resolveBindingExpression, rpcJson, rpcString } from './rpcData';
+import { statusOf, storageAccountFor } from './storageAccount';
+import { hostsContainer } from './blobTrigger';
 
 const scheduleStatus = z.object({ Last: z.string(), Next: z.string(), LastUpdated: z.string() });
 type ScheduleStatus = z.infer<typeof scheduleStatus>;
