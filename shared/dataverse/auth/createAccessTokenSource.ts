@@ -64,8 +64,13 @@ function describeClient(auth: DataverseAuthSettings): string {
 
 function toAuthenticationError(error: unknown, auth: DataverseAuthSettings, redact: (text: string) => string): DataverseAuthenticationError {
   if (error instanceof DataverseAuthenticationError) return error;
-  const msalErrorCode = error instanceof AuthError ? error.errorCode : undefined;
-  const detail = error instanceof AuthError ? `${error.errorCode}: ${error.errorMessage}` : error instanceof Error ? error.message : String(error);
+  const msalErrorCode = error instanceof AuthError && error.errorCode ? error.errorCode : undefined;
+  const detail =
+    error instanceof AuthError
+      ? [error.errorCode, error.errorMessage].filter(Boolean).join(': ')
+      : error instanceof Error
+        ? error.message
+        : String(error);
   const code =
     msalErrorCode === 'invalid_client' || msalErrorCode === 'unauthorized_client'
       ? 'InvalidClientCredentials'
