@@ -27,7 +27,16 @@ export function createContext(schema: Schema, store: RecordStore, baseUrl: strin
 }
 
 /** The systemuserid the emulator gives a caller identity (token subject or Entra object id), stable across runs. */
-export const userIdFor = (identity: string): string => stableGuid(`systemuser:${identity.toLowerCase()}`);
+const userIds = new Map<string, string>();
+export function userIdFor(identity: string): string {
+  let id = userIds.get(identity);
+  if (id === undefined) {
+    id = stableGuid(`systemuser:${identity.toLowerCase()}`);
+    if (userIds.size > 10_000) userIds.clear(); // bounded: identities are few in practice
+    userIds.set(identity, id);
+  }
+  return id;
+}
 
 export interface Caller {
   /** The user the operation runs as (impersonated user when CallerObjectId / MSCRMCallerID is sent). */

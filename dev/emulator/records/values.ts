@@ -17,8 +17,13 @@ const edmType: Record<string, string> = {
   Picklist: 'Edm.Int32', State: 'Edm.Int32', Status: 'Edm.Int32', Uniqueidentifier: 'Edm.Guid',
 };
 
-/** Dataverse returns date-times in UTC without milliseconds. */
-export const dataverseDateTime = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** Dataverse returns date-times in UTC without milliseconds (memoised per second: every write stamps two). */
+let lastSecond = NaN, lastText = '';
+export function dataverseDateTime(d: Date): string {
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== lastSecond) { lastSecond = second; lastText = d.toISOString().replace(/\.\d{3}Z$/, 'Z'); }
+  return lastText;
+}
 
 function convert(table: Table, a: Attribute, value: unknown): unknown {
   if (value === null) {
@@ -100,10 +105,15 @@ export function readBody(schema: Schema, store: RecordStore, table: Table, body:
 }
 
 /** Column defaults for a new row (state/status, booleans and choices with a default). */
+const templates = new WeakMap<Table, Row>();
 export function defaults(table: Table): Row {
-  const row: Row = {};
-  for (const a of table.attributes.values()) row[a.logicalName] = a.defaultValue ?? null;
-  return row;
+  let template = templates.get(table);
+  if (!template) {
+    template = {};
+    for (const a of table.attributes.values()) template[a.logicalName] = a.defaultValue ?? null;
+    templates.set(table, template);
+  }
+  return { ...template };
 }
 
 /** Checks SystemRequired columns of a new row (ApplicationRequired is a form rule: the API does not enforce it). */

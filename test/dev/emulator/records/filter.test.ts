@@ -6,7 +6,7 @@ import { DataverseFault } from '../../../../dev/emulator/records/faults';
 
 const account = compileSchema(defaultSchema).tables.get('account')!;
 
-interface Row { name: string | null; numberofemployees: number | null; creditonhold: boolean | null }
+type Row = { name: string | null; numberofemployees: number | null; creditonhold: boolean | null };
 interface Generated { text: string; holds: (r: Row) => boolean }
 
 const ops = ['eq', 'ne', 'gt', 'ge', 'lt', 'le'] as const;
