@@ -106,3 +106,11 @@ test('a refused managed identity request is a typed error naming the mode', asyn
   expect((error as Error).message).toMatch(/DATAVERSE_AUTH=managedIdentity, system-assigned managed identity/);
   expect((error as Error).message).not.toContain(identityHeader);
 });
+
+test('works for the emulator\'s plain-http org URL, as npm start runs it', async () => {
+  const orgUrl = 'http://127.0.0.1:59999';
+  const source = createAccessTokenSource(settingsFor(orgUrl));
+  const before = miRequests().length;
+  expect(await server.identity.verifyToken(await source.getAccessToken())).toMatchObject({ aud: orgUrl });
+  expect(miRequests().slice(before)).toEqual([expect.objectContaining({ scope: orgUrl, status: 200 })]);
+});
