@@ -5,6 +5,7 @@
  * latency, faults, auth, stats and persistence.
  */
 import { createServer, type Server } from 'node:http';
+import { createLocalIdentity, type LocalIdentity } from '../identity/localIdentity';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createFaultInjector } from './faults';
@@ -13,7 +14,7 @@ import { applyPatch, emulatorPatchSchema, resolveOptions, type EmulatorOptions, 
 import { loadPersistedRecords, savePersistedRecords } from './persistence';
 import { createRecordService, type RecordService } from './records/index';
 import { createDispatch } from './router';
-import { createRequestHandler, type IdentityEndpoint } from './server';
+import { createRequestHandler } from './server';
 import { createSolutionOperations, type SolutionOperations } from './solutions/index';
 import { emptyCounters, type EmulatorStats, type StatCounters } from './stats';
 import type { EmulatorResponse, EmulatorRoute } from './types';
@@ -33,11 +34,13 @@ export interface EmulatorHandle {
   reset(): void;
   configure(patch: EmulatorPatch): void;
   close(): Promise<void>;
+  /** The local identity served under `/_identity/` (issue tokens for strict mode with it). */
+  identity: LocalIdentity;
 }
 
 export interface EmulatorExtras {
-  /** Serves `/_identity/...` and verifies tokens in strict mode. */
-  identity?: IdentityEndpoint;
+  /** Serves `/_identity/...` and verifies tokens in strict mode; default: a new local identity for the emulator's tenant. */
+  identity?: LocalIdentity;
   /** Extra routes tried before the built-in ones (tests, custom APIs). */
   routes?: EmulatorRoute[];
 }
@@ -51,6 +54,7 @@ const solutionsOptionsSchema = z
 
 export async function startEmulator(input: EmulatorOptions = {}, extras: EmulatorExtras = {}): Promise<EmulatorHandle> {
   let options: ResolvedEmulatorOptions = resolveOptions(input);
+  const identity = extras.identity ?? createLocalIdentity({ tenantId: options.tenantId });
   let counters: StatCounters = emptyCounters();
   let orgUrl = '';
   let records: RecordService | undefined;
@@ -111,7 +115,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     limits,
     faults,
     counters: () => counters,
-    identity: extras.identity,
+    identity,
     control,
   });
 
@@ -155,6 +159,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     url: orgUrl,
     webApiUrl: `${orgUrl}/api/data/v9.2/`,
     port,
+    identity,
     stats,
     reset,
     configure,

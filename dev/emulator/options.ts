@@ -66,8 +66,8 @@ export const emulatorOptionsSchema = z.object({
   persistPath: z.string().optional(),
   persistIntervalMs: z.number().int().positive().default(5000),
   strictAuth: z.boolean().default(false),
-  /** Tenant shown in the 401 challenge's authorization_uri. */
-  tenantId: z.string().default('00000000-0000-0000-0000-0000000000aa'),
+  /** Tenant of the local identity, shown in the 401 challenge's authorization_uri. */
+  tenantId: z.string().default('00000000-0000-4000-8000-00000000e1d1'),
   /** Options handed to the solution operations module (timings of async operations, refusal status). */
   solutions: z.record(z.string(), z.unknown()).optional(),
 });

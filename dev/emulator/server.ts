@@ -20,7 +20,7 @@ import { toWire } from './wire';
 /** What the emulator mounts for `/_identity/...` and strict mode (dev/identity/localIdentity.ts has this shape). */
 export interface IdentityEndpoint {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
-  verifyToken(token: string): Promise<{ sub: string; aud: string } | undefined>;
+  verifyToken(token: string): Promise<{ sub: string; aud: string; oid?: string } | undefined>;
 }
 
 export interface ServerDeps {
@@ -96,7 +96,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     if (token) {
       if (opts.strictAuth) {
         const verified = deps.identity ? await deps.identity.verifyToken(token) : undefined;
-        if (verified && audienceMatches(verified.aud, deps.orgUrl())) callerId = verified.sub;
+        if (verified && audienceMatches(verified.aud, deps.orgUrl())) callerId = verified.oid ?? verified.sub;
       } else {
         callerId = callerIdFromToken(token);
       }

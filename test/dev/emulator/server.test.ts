@@ -70,7 +70,7 @@ describe('emulator HTTP shell', () => {
     const res = await fetch(`${emulator.webApiUrl}widgets`);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(
-      `Bearer authorization_uri=${emulator.url}/_identity/00000000-0000-0000-0000-0000000000aa/oauth2/authorize, resource_id=${emulator.url}`,
+      `Bearer authorization_uri=${emulator.url}/_identity/00000000-0000-4000-8000-00000000e1d1/oauth2/authorize, resource_id=${emulator.url}`,
     );
     const basic = await fetch(`${emulator.webApiUrl}widgets`, { headers: { Authorization: 'Basic abc' } });
     expect(basic.status).toBe(401);
@@ -85,12 +85,28 @@ describe('emulator HTTP shell', () => {
     expect(widgets.seen.at(-1)!.callerId).toBe('subject-2');
   });
 
-  test('strict auth without a verifying identity endpoint refuses every token', async () => {
+  test('strict auth accepts only tokens signed by the mounted local identity, for this org', async () => {
     emulator.configure({ strictAuth: true });
     try {
-      const res = await fetch(`${emulator.webApiUrl}widgets`, { headers: auth });
-      expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toContain('authorization_uri=');
+      const unsigned = await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${unsignedJwt({ sub: 'forged', aud: emulator.url })}` } });
+      expect(unsigned.status).toBe(401);
+      expect(unsigned.headers.get('www-authenticate')).toContain('authorization_uri=');
+      const wrongAudience = await emulator.identity.issueToken({ sub: 'app', aud: 'https://other.crm.dynamics.com' });
+      expect((await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${wrongAudience}` } })).status).toBe(401);
+      const issued = await emulator.identity.issueToken({ sub: 'app-sub', oid: 'app-object', aud: emulator.url });
+      const ok = await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${issued}` } });
+      expect(ok.status).toBe(404); // authenticated; the widget does not exist
+      expect(widgets.seen.at(-1)!.callerId).toBe('app-object');
+      // The token endpoint is served by the emulator itself (client credentials, as msal-node calls it).
+      const tokenRes = await fetch(`${emulator.url}/_identity/00000000-0000-4000-8000-00000000e1d1/oauth2/v2.0/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'loader-app', client_secret: 's3cret', scope: `${emulator.url}/.default` }).toString(),
+      });
+      expect(tokenRes.status).toBe(200);
+      const { access_token } = (await tokenRes.json()) as { access_token: string };
+      const viaEndpoint = await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${access_token}` } });
+      expect(viaEndpoint.status).toBe(404);
     } finally {
       emulator.configure({ strictAuth: false });
     }
