@@ -149,6 +149,11 @@ export function entitySetRequest(ctx: RecordContext, table: Table, segments: str
   const { key } = parseSegment(segments[0]!);
   const rest = segments.slice(1);
   if (key === undefined) {
+    if (rest.length === 1 && rest[0] === '$count' && req.method === 'GET') {
+      // `<set>/$count` answers the number of matching rows (capped at 5000 in Dataverse; not here).
+      const res = queryRows(table, ctx.store.rows(table.logicalName), { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: undefined, nameOf: nameOf(ctx) });
+      return { status: 200, body: ((res.body as { value: unknown[] }).value).length };
+    }
     if (rest.length) throw faults.resourceNotFound(rest[0]!);
     if (req.method === 'GET') {
       return queryRows(table, ctx.store.rows(table.logicalName), { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: req.headers['prefer'], nameOf: nameOf(ctx) });

@@ -85,6 +85,11 @@ describe('bulk messages', () => {
     });
     expect(del.status).toBe(204);
     expect((await call('GET', 'contoso_sensordatas')).json.value.map((r: any) => r.contoso_sensordataid)).toEqual([ids[2]]);
+    const again = await call('POST', 'contoso_sensordatas/Microsoft.Dynamics.CRM.DeleteMultiple', {
+      body: { Targets: [{ '@odata.type': type('contoso_sensordata'), contoso_sensordataid: ids[0], partitionid: 'Device-ABC-1234' }] },
+    });
+    expect(again.status).toBe(204); // already gone: skipped
+    expect((await call('POST', 'contoso_sensordatas/Microsoft.Dynamics.CRM.DeleteMultiple', { body: { Targets: [{ '@odata.type': type('contoso_sensordata') }] } })).status).toBe(400);
     const standard = await call('POST', 'accounts/Microsoft.Dynamics.CRM.DeleteMultiple', { body: { Targets: [] } });
     expect(standard.status).toBe(400);
     expect(standard.json.error.message).toBe('DeleteMultiple has not yet been implemented.');

@@ -56,6 +56,12 @@ describe('collection queries', () => {
     expect((await call('GET', 'accounts?$top=-1')).status).toBe(400);
   });
 
+  it('answers <set>/$count with the number of matching rows', async () => {
+    const { call } = await seed();
+    expect((await call('GET', 'accounts/$count')).json).toBe(5);
+    expect((await call('GET', "accounts/$count?$filter=address1_city eq 'Oslo'")).json).toBe(2);
+  });
+
   it('orders by several columns, asc and desc, nulls first; $top and $count', async () => {
     const { call } = await seed();
     expect(names(await call('GET', 'accounts?$orderby=name'))).toEqual(['Alpha', 'beta', 'delta', 'Epsilon', 'Gamma']);
