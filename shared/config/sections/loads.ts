@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { isNcrontab } from '../ncrontab';
 import { containerOrQueueName, defineSection, integerInRange, setting, tableName } from '../settingTypes';
 
 export interface LoadsSettings {
@@ -8,6 +10,8 @@ export interface LoadsSettings {
   maxFileBytes: number;
   loadsTable: string;
   loadRowsTable: string;
+  sweepSchedule: string;
+  stallSeconds: number;
 }
 
 const gib = 1024 ** 3;
@@ -40,8 +44,18 @@ export const loadsSection = defineSection(
       expected: 'a table name (3-63 letters and digits, starting with a letter)',
     }),
     LOAD_ROWS_TABLE: setting(tableName().default('loadrows'), {
-      description: 'Table storage table holding per-chunk progress of loads.',
+      description: 'Table storage table holding one entity per failed row of a load (row number, key values, error code, message, the row itself).',
       expected: 'a table name (3-63 letters and digits, starting with a letter)',
+    }),
+    LOAD_SWEEP_SCHEDULE: setting(z.string().refine(isNcrontab).default('0 */1 * * * *'), {
+      description:
+        'NCRONTAB schedule of the load sweeper, which resumes loads that stopped making progress (a host killed mid-load: its queue messages stay invisible for their 10-minute lease) and finalizes loads whose last worker crashed. Default every minute.',
+      expected: 'a six-field NCRONTAB expression (second minute hour day month day-of-week)',
+    }),
+    LOAD_STALL_SECONDS: setting(integerInRange(5, 24 * 3600).default(300), {
+      description:
+        'A running load with no progress for this long is resumed by the sweeper (missing chunks re-enqueued, an unfinished scan re-run; chunk work is idempotent, so a resume racing a slow worker does no harm).',
+      expected: 'an integer number of seconds from 5 to 86400',
     }),
   },
   (v): LoadsSettings => ({
@@ -52,5 +66,7 @@ export const loadsSection = defineSection(
     maxFileBytes: v.LOAD_MAX_FILE_BYTES,
     loadsTable: v.LOADS_TABLE,
     loadRowsTable: v.LOAD_ROWS_TABLE,
+    sweepSchedule: v.LOAD_SWEEP_SCHEDULE,
+    stallSeconds: v.LOAD_STALL_SECONDS,
   }),
 );

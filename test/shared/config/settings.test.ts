@@ -34,6 +34,8 @@ describe('loadSettings', () => {
       maxFileBytes: 1024 ** 3,
       loadsTable: 'loads',
       loadRowsTable: 'loadrows',
+      sweepSchedule: '0 */1 * * * *',
+      stallSeconds: 300,
     });
     expect(s.jobs).toEqual({
       solutionsContainer: 'solutions',
