@@ -263,5 +263,8 @@ describe('update, upsert, delete', () => {
     expect((await call('DELETE', `accounts(${id})`)).status).toBe(404);
     expect((await call('GET', `accounts(${id})`)).status).toBe(404);
     expect((await call('POST', 'accounts', { body: { name: 'again', accountnumber: 'G' } })).status).toBe(204); // key freed
+    const other = idFromEntityId(await call('POST', 'accounts', { body: { name: 'versioned' } }));
+    expect((await call('DELETE', `accounts(${other})`, { headers: { 'If-Match': 'W/"1"' } })).status).toBe(412);
+    expect((await call('GET', `accounts(${other})`)).status).toBe(200);
   });
 });
