@@ -53,6 +53,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     args.push('--inMemoryPersistence', '--extentMemoryLimit', '512');
   }
   const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Do not outlive the process that started it (an exit without stop(), e.g. process.exit on an error).
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const lines: string[] = [];
   const found: Partial<Record<'blob' | 'queue' | 'table', number>> = {};
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
