@@ -1,0 +1,283 @@
+// Dataverse loader: Flex Consumption function app (Node 22) with identity-based storage, Application Insights
+// (Entra auth), a user-assigned managed identity, Key Vault for a Dataverse client secret/certificate, and the
+// Event Grid system topic for the blob triggers. `azd up` provisions this file, deploys the code, then the
+// postdeploy hook creates the event subscriptions (infra/eventgrid/), which need the deployed code's webhook key.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; seeds the unique suffix of every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource (must offer Flex Consumption).')
+@metadata({ azd: { type: 'location' } })
+param location string
+
+param resourceGroupName string = ''
+param functionAppName string = ''
+param storageAccountName string = ''
+param identityName string = ''
+param keyVaultName string = ''
+param logAnalyticsName string = ''
+param applicationInsightsName string = ''
+
+@description('Object id of the person or pipeline running azd: gets data access to the storage account (drop files, read results). Empty: none.')
+param principalId string = ''
+
+// ---- Dataverse ------------------------------------------------------------------------------
+
+@minLength(1)
+@description('DATAVERSE_URL: environment (organization) URL, e.g. https://contoso.crm.dynamics.com')
+param dataverseUrl string
+
+@allowed([ 'managedIdentity', 'clientSecret', 'clientCertificate' ])
+@description('DATAVERSE_AUTH. managedIdentity: the app\'s user-assigned identity is the Dataverse application user (no secret anywhere).')
+param dataverseAuth string = 'managedIdentity'
+
+@description('DATAVERSE_TENANT_ID (clientSecret/clientCertificate): tenant of the app registration. Empty: this subscription\'s tenant.')
+param dataverseTenantId string = ''
+
+@description('DATAVERSE_CLIENT_ID (clientSecret/clientCertificate): application (client) id of the app registration.')
+param dataverseClientId string = ''
+
+@secure()
+@description('clientSecret mode: stored in Key Vault as dataverse-client-secret. Empty: set the secret in Key Vault yourself.')
+param dataverseClientSecret string = ''
+
+@secure()
+@description('clientCertificate mode: PEM (private key + certificate), stored in Key Vault as dataverse-client-certificate. Empty: import it yourself.')
+param dataverseClientCertificate string = ''
+
+@allowed([ 'auto', 'batch', 'bulk' ])
+param dataverseExecutionMode string = 'auto'
+
+@minValue(1)
+@maxValue(1000)
+param dataverseMaxBatchSize int = 1000
+
+// ---- Scale: instances x per-instance concurrency <= what Dataverse allows one application user ----------
+
+@minValue(1)
+@description('Concurrent Web API requests the whole app may make as its one application user. Dataverse allows 52 per user per web server; 52 stays within that even if every request lands on one server.')
+param dataverseConcurrencyTarget int = 52
+
+@minValue(1)
+@maxValue(1000)
+@description('Flex Consumption maximumInstanceCount, across all functions of the app.')
+param maximumInstanceCount int = 4
+
+@allowed([ 512, 2048, 4096 ])
+param instanceMemoryMB int = 2048
+
+// Each instance's client caps itself at DATAVERSE_MAX_CONCURRENCY, so the app never exceeds
+// maximumInstanceCount x perInstanceConcurrency <= dataverseConcurrencyTarget (4 x 13 = 52 by default).
+var perInstanceConcurrency = max(1, dataverseConcurrencyTarget / maximumInstanceCount)
+
+// ---- Names the app uses (defaults = the settings' defaults in shared/config) --------------------------
+
+param loadContainerName string = 'incoming'
+param loadResultsContainerName string = 'load-results'
+param solutionsContainerName string = 'solutions'
+param loadChunkQueueName string = 'load-chunks'
+param asyncQueueName string = 'dataverse-async'
+param jobEventsQueueName string = 'job-events'
+param loadsTableName string = 'loads'
+param loadRowsTableName string = 'loadrows'
+param jobsTableName string = 'jobs'
+
+// ---- Other app settings ----------------------------------------------------------------------
+
+@minValue(1)
+@maxValue(10000)
+param loadChunkSize int = 1000
+param loadMaxFileBytes int = 1073741824
+param asyncPollSchedule string = '*/10 * * * * *'
+@minValue(1)
+@maxValue(10080)
+param asyncMaxWaitMinutes int = 120
+@secure()
+@description('JOB_EVENTS_WEBHOOK_URL (optional): kept in Key Vault since such URLs carry a signature.')
+param jobEventsWebhookUrl string = ''
+@allowed([ 'error', 'warn', 'info', 'debug' ])
+param logLevel string = 'info'
+
+var abbrs = loadJsonContent('./abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var appName = !empty(functionAppName) ? functionAppName : '${abbrs.webSitesFunctions}dvload-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
+var vaultName = !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${take(resourceToken, 20)}'
+var useKeyVault = dataverseAuth != 'managedIdentity' || !empty(jobEventsWebhookUrl)
+var systemTopicName = '${abbrs.eventGridDomainsTopics}storage-${resourceToken}'
+
+// Queue triggers move a message to '<queue>-poison' after maxDequeueCount; blob triggers use webjobs-blobtrigger-poison.
+var appQueues = [
+  loadChunkQueueName
+  '${loadChunkQueueName}-poison'
+  asyncQueueName
+  '${asyncQueueName}-poison'
+  jobEventsQueueName
+  'webjobs-blobtrigger-poison'
+]
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: !empty(identityName) ? identityName : '${abbrs.managedIdentityUserAssignedIdentities}dvload-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    containers: [ deploymentContainerName, loadContainerName, loadResultsContainerName, solutionsContainerName ]
+    queues: appQueues
+    tables: [ loadsTableName, loadRowsTableName, jobsTableName ]
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: !empty(logAnalyticsName) ? logAnalyticsName : '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: !empty(applicationInsightsName) ? applicationInsightsName : '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = if (useKeyVault) {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: vaultName
+    location: location
+    tags: tags
+    secrets: union(
+      dataverseAuth == 'clientSecret' && !empty(dataverseClientSecret) ? { 'dataverse-client-secret': dataverseClientSecret } : {},
+      dataverseAuth == 'clientCertificate' && !empty(dataverseClientCertificate) ? { 'dataverse-client-certificate': dataverseClientCertificate } : {},
+      !empty(jobEventsWebhookUrl) ? { 'job-events-webhook-url': jobEventsWebhookUrl } : {}
+    )
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: useKeyVault ? vaultName : ''
+    identityPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: principalId
+  }
+  dependsOn: [ keyVault ]
+}
+
+// Versionless Key Vault references: the app picks up a rotated secret without a redeploy.
+var secretsUri = 'https://${vaultName}${environment().suffixes.keyvaultDns}/secrets'
+
+// Every setting of shared/config/settings.ts that the app should not take from its default, and the names.
+var appSettings = {
+  DATAVERSE_URL: dataverseUrl
+  DATAVERSE_AUTH: dataverseAuth
+  DATAVERSE_AUTHORITY_HOST: environment().authentication.loginEndpoint
+  DATAVERSE_MAX_BATCH_SIZE: string(dataverseMaxBatchSize)
+  DATAVERSE_MAX_CONCURRENCY: string(perInstanceConcurrency)
+  DATAVERSE_EXECUTION_MODE: dataverseExecutionMode
+  LOAD_CONTAINER: loadContainerName
+  LOAD_RESULTS_CONTAINER: loadResultsContainerName
+  LOAD_CHUNK_QUEUE: loadChunkQueueName
+  LOAD_CHUNK_SIZE: string(loadChunkSize)
+  LOAD_MAX_FILE_BYTES: string(loadMaxFileBytes)
+  LOADS_TABLE: loadsTableName
+  LOAD_ROWS_TABLE: loadRowsTableName
+  SOLUTIONS_CONTAINER: solutionsContainerName
+  ASYNC_QUEUE: asyncQueueName
+  JOBS_TABLE: jobsTableName
+  JOB_EVENTS_QUEUE: jobEventsQueueName
+  JOB_EVENTS_WEBHOOK_URL: empty(jobEventsWebhookUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${secretsUri}/job-events-webhook-url)'
+  ASYNC_POLL_SCHEDULE: asyncPollSchedule
+  ASYNC_MAX_WAIT_MINUTES: string(asyncMaxWaitMinutes)
+  LOG_LEVEL: logLevel
+}
+
+// The settings each DATAVERSE_AUTH mode needs; secrets only as Key Vault references.
+var dataverseAuthAppSettings = {
+  managedIdentity: {
+    DATAVERSE_MANAGED_IDENTITY_CLIENT_ID: identity.outputs.clientId
+  }
+  clientSecret: {
+    DATAVERSE_TENANT_ID: !empty(dataverseTenantId) ? dataverseTenantId : tenant().tenantId
+    DATAVERSE_CLIENT_ID: dataverseClientId
+    DATAVERSE_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${secretsUri}/dataverse-client-secret)'
+  }
+  clientCertificate: {
+    DATAVERSE_TENANT_ID: !empty(dataverseTenantId) ? dataverseTenantId : tenant().tenantId
+    DATAVERSE_CLIENT_ID: dataverseClientId
+    DATAVERSE_CLIENT_CERTIFICATE: '@Microsoft.KeyVault(SecretUri=${secretsUri}/dataverse-client-certificate)'
+  }
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: appName
+    location: location
+    tags: tags
+    serviceName: 'api'
+    identityId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    appSettings: union(appSettings, dataverseAuthAppSettings[dataverseAuth])
+  }
+  // Key Vault references and identity-based storage resolve at start-up: the roles must exist first.
+  dependsOn: [ rbac ]
+}
+
+module eventGrid 'app/eventgrid-topic.bicep' = {
+  name: 'eventgrid-topic'
+  scope: rg
+  params: {
+    name: systemTopicName
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+  }
+}
+
+// azd stores these in the environment; the postdeploy hook (infra/eventgrid/subscriptions.bicepparam) reads them.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output SERVICE_API_NAME string = api.outputs.name
+output SERVICE_API_URI string = api.outputs.uri
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_EVENT_GRID_SYSTEM_TOPIC string = eventGrid.outputs.name
+output AZURE_KEY_VAULT_NAME string = useKeyVault ? vaultName : ''
+output DATAVERSE_APP_USER_CLIENT_ID string = dataverseAuth == 'managedIdentity' ? identity.outputs.clientId : dataverseClientId
+output DATAVERSE_MAX_CONCURRENCY_PER_INSTANCE int = perInstanceConcurrency
+output LOAD_CONTAINER string = loadContainerName
+output SOLUTIONS_CONTAINER string = solutionsContainerName
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
