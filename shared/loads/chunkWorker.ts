@@ -1,0 +1,210 @@
+/**
+ * `processChunk`: one chunk message, an idempotent unit. Done already → nothing (but keep the chain going).
+ * Else: range-read the rows, convert them (a row that can't be converted fails alone, naming row, column and
+ * value), send the rest, record failed rows (upserts keyed by row number) and the chunk's response items, then
+ * ONE transaction inserts the chunk's completion and adds its counts to the load record. ContinueOnError=false
+ * loads run their chunks in order: this chunk enqueues the next only when it had no fault; a fault stops the
+ * load and every later row is `notProcessed`. The last chunk to complete ends the load.
+ */
+import { convertRow, type ConvertedRow, type FailedRow } from '../ingestion/rowConversion';
+import { planLoad, keyColumns, type LoadPlan } from '../ingestion/loadPlan';
+import { loadProfileSchema, type LoadProfile } from '../ingestion/loadProfile';
+import { readChunk, type ChunkDescriptor } from '../ingestion/chunkPlanning';
+import { IngestionError } from '../ingestion/ingestionError';
+import type { FileShape } from '../ingestion/readers/fileReader';
+import type { SourceRowResult } from '../ingestion/readers/readerTypes';
+import { BlobChangedError } from './blobSource';
+import { callOptionsOf, executeRows, executionModeFor, type RowOutcome } from './chunkExecution';
+import { isoAt, type LoadContext } from './loadContext';
+import { failLoad, resultsPrefixOf, tryFinalize } from './loadEnd';
+import { isTerminal, type ChunkMessage, type ChunkResultItem, type FailedRowRecord, type LoadRecord } from './loadRecord';
+import { TableNotFoundError } from './tableMetadataSource';
+
+export interface ChunkAttempt {
+  /** 1 for the first delivery of the message. */
+  attempt: number;
+  /** Deliveries before the host poisons the message: on the last one, rows that still fail are reported as failed rows instead. */
+  maxAttempts: number;
+}
+
+export type ChunkResult = { kind: 'skipped'; reason: string } | { kind: 'alreadyDone' } | { kind: 'completed'; succeeded: number; failed: number; notProcessed: number };
+
+/** Table string properties hold 32K characters; a longer row is kept cut, marked as such. */
+const maxRowJson = 30_000;
+
+export type StoredShape = FileShape & { columns: string[] };
+
+function rowJsonOf(row: SourceRowResult): string {
+  const kept = { raw: row.raw, ...(row.cells ? { cells: row.cells } : {}), ...(row.ok || row.values ? { values: row.values } : {}) };
+  const text = JSON.stringify(kept);
+  if (text.length <= maxRowJson) return text;
+  return JSON.stringify({ raw: `${row.raw.slice(0, maxRowJson - 200)}… (row cut: ${row.raw.length} characters)` });
+}
+
+function keyJsonOf(plan: LoadPlan, row: SourceRowResult, converted?: ConvertedRow): string | undefined {
+  if (converted?.recordId) return JSON.stringify({ [plan.table.primaryIdAttribute]: converted.recordId });
+  if (!plan.key || !row.values) return undefined;
+  return JSON.stringify(Object.fromEntries(keyColumns(plan.key).map((c) => [c, row.values?.[c] ?? null])));
+}
+
+interface RowState {
+  row: SourceRowResult;
+  converted?: ConvertedRow;
+  outcome?: RowOutcome;
+}
+
+function conversionFailure(failed: FailedRow): RowOutcome {
+  return { status: 'failed', code: 'ConversionFailed', message: failed.faults.map((f) => f.message).join('; ') };
+}
+
+/** Rows of the chunk → states with read/convert failures filled in. */
+function convertChunk(plan: LoadPlan, rows: SourceRowResult[], fileKey: string | undefined): RowState[] {
+  return rows.map((row) => {
+    if (!row.ok) return { row, outcome: { status: 'failed', code: 'InvalidRow', message: `row ${row.rowNumber}: ${row.message}` } };
+    const converted = convertRow(plan, row, fileKey !== undefined ? { fileKey } : {});
+    return converted.ok ? { row, converted } : { row, outcome: conversionFailure(converted) };
+  });
+}
+
+async function readRows(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, shape: FileShape, profile: LoadProfile): Promise<SourceRowResult[]> {
+  const file = { container: record.container, name: record.blobName, etag: record.etag! };
+  const descriptor: ChunkDescriptor = {
+    loadId: message.loadId,
+    chunkIndex: message.chunkIndex,
+    firstRow: message.firstRow,
+    lastRow: message.firstRow + message.rowCount - 1,
+    firstLine: message.firstLine,
+    ...(message.byteStart !== undefined && message.byteEnd !== undefined ? { byteRange: { start: message.byteStart, end: message.byteEnd } } : {}),
+  };
+  const source = ctx.blobs.read(file, descriptor.byteRange ? { start: descriptor.byteRange.start, end: descriptor.byteRange.end } : undefined);
+  return readChunk(source, shape, descriptor, {
+    ...(profile.limits ? { limits: profile.limits } : {}),
+    open: { fileName: record.blobName },
+  });
+}
+
+async function runChunk(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, attempt: ChunkAttempt): Promise<RowState[]> {
+  const shape = JSON.parse(record.shapeJson!) as StoredShape;
+  const profile = loadProfileSchema.parse(JSON.parse(record.profileJson!));
+  const metadata = await ctx.metadata.get(record.table);
+  const plan = planLoad(metadata, profile, shape.columns);
+  const rows = await readRows(ctx, record, message, shape, profile);
+  const states = convertChunk(plan, rows, record.fileKey);
+  // ContinueOnError=false: nothing after the first row that can't be sent is sent.
+  const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
+  const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
+  const outcomes = await executeRows(
+    {
+      client: ctx.client, plan, mode: executionModeFor(plan, profile), continueOnError: profile.continueOnError,
+      callOptions: callOptionsOf(profile), batchSize: profile.batchSize, isRetry: attempt.attempt > 1,
+    },
+    sendable.map((s) => s.converted!),
+  );
+  sendable.forEach((s, i) => (s.outcome = outcomes[i]));
+  if (!profile.continueOnError) {
+    const stop = states.findIndex((s) => s.outcome?.status === 'failed');
+    states.forEach((s, i) => {
+      if (stop >= 0 && i > stop) s.outcome = { status: 'notProcessed' };
+    });
+  }
+  for (const s of states) s.outcome ??= { status: 'notProcessed' };
+  await recordFailedRows(ctx, record, message, plan, states);
+  await writeResults(ctx, record, message, states, profile.returnResponses);
+  return states;
+}
+
+async function recordFailedRows(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, plan: LoadPlan | undefined, states: RowState[]): Promise<void> {
+  const failed: FailedRowRecord[] = [];
+  for (const s of states) {
+    if (s.outcome?.status !== 'failed') continue;
+    const keyJson = plan ? keyJsonOf(plan, s.row, s.converted) : undefined;
+    failed.push({
+      rowNumber: s.row.rowNumber, line: s.row.line, chunkIndex: message.chunkIndex, code: s.outcome.code, message: s.outcome.message,
+      ...(keyJson ? { keyJson } : {}), rowJson: rowJsonOf(s.row),
+    });
+  }
+  if (failed.length > 0) await ctx.store.putFailedRows(record.id, failed);
+}
+
+/** The chunk's ExecuteMultiple-style response items: faults always, successes only with ReturnResponses. */
+async function writeResults(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, states: RowState[], returnResponses: boolean): Promise<void> {
+  const items: ChunkResultItem[] = [];
+  states.forEach((s, requestIndex) => {
+    const o = s.outcome!;
+    if (o.status === 'failed') items.push({ requestIndex, rowNumber: s.row.rowNumber, fault: { code: o.code, message: o.message, ...(o.httpStatus ? { status: o.httpStatus } : {}) } });
+    else if (o.status === 'succeeded' && returnResponses) items.push({ requestIndex, rowNumber: s.row.rowNumber, ...(o.id ? { id: o.id } : {}) });
+  });
+  if (items.length === 0) return;
+  const name = `${resultsPrefixOf(record.id)}chunk-${String(message.chunkIndex).padStart(6, '0')}.json`;
+  await ctx.blobs.writeText(ctx.resultsContainer, name, JSON.stringify({ loadId: record.id, chunkIndex: message.chunkIndex, firstRow: message.firstRow, items }), 'application/json');
+}
+
+/** The last delivery failed too: the chunk's rows are reported failed with the reason, so the load can end. */
+async function giveUp(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, error: unknown): Promise<RowState[]> {
+  const reason = `the chunk of rows ${message.firstRow}-${message.firstRow + message.rowCount - 1} failed on every attempt: ${error instanceof Error ? error.message : String(error)}`;
+  const states: RowState[] = Array.from({ length: message.rowCount }, (_, i) => ({
+    row: { ok: false, rowNumber: message.firstRow + i, line: 0, byteStart: 0, byteEnd: 0, raw: '', message: reason },
+    outcome: { status: 'failed', code: 'ChunkFailed', message: reason },
+  }));
+  await recordFailedRows(ctx, record, message, undefined, states);
+  return states;
+}
+
+async function enqueueNext(ctx: LoadContext, record: LoadRecord, chunkIndex: number): Promise<void> {
+  if (record.continueOnError !== false || record.stoppedAtRow !== undefined) return;
+  if (record.chunkCount === undefined || chunkIndex + 1 >= record.chunkCount) return;
+  const next = await ctx.store.getPlan(record.id, chunkIndex + 1);
+  if (next) await ctx.chunkQueue.send(next);
+}
+
+export async function processChunk(ctx: LoadContext, message: ChunkMessage, attempt: ChunkAttempt = { attempt: 1, maxAttempts: 5 }): Promise<ChunkResult> {
+  const record = await ctx.store.get(message.loadId);
+  if (!record) return { kind: 'skipped', reason: 'unknown load' };
+  if (isTerminal(record)) return { kind: 'skipped', reason: `load is ${record.status}` };
+  if (!record.shapeJson || !record.profileJson || !record.etag) return { kind: 'skipped', reason: 'load not planned yet' };
+  if (await ctx.store.isChunkDone(record.id, message.chunkIndex)) {
+    await enqueueNext(ctx, record, message.chunkIndex);
+    await tryFinalize(ctx, record.id);
+    return { kind: 'alreadyDone' };
+  }
+  if (record.stoppedAtRow !== undefined) return { kind: 'skipped', reason: 'load stopped at its first fault' };
+
+  let states: RowState[];
+  try {
+    states = await runChunk(ctx, record, message, attempt);
+  } catch (error) {
+    if (error instanceof BlobChangedError || (error instanceof IngestionError && error.code === 'ChunkMismatch') || error instanceof TableNotFoundError) {
+      await failLoad(ctx, record.id, { code: (error as { code: string }).code, message: error.message });
+      return { kind: 'skipped', reason: error.message };
+    }
+    if (attempt.attempt < attempt.maxAttempts) throw error;
+    ctx.log?.warn('Chunk failed on its last attempt; its rows are reported as failed', { loadId: record.id, chunkIndex: message.chunkIndex, error: String(error) });
+    states = await giveUp(ctx, record, message, error);
+  }
+
+  const count = (status: RowOutcome['status']) => states.filter((s) => s.outcome!.status === status).length;
+  const succeeded = count('succeeded');
+  const failed = count('failed');
+  let notProcessed = count('notProcessed');
+  const stopRow = record.continueOnError === false ? states.find((s) => s.outcome!.status === 'failed')?.row.rowNumber : undefined;
+  const throttle = ctx.takeThrottleCounts();
+  const lastRow = message.firstRow + message.rowCount - 1;
+  const { applied, record: after } = await ctx.store.completeChunk(record.id, message.chunkIndex, (r) => {
+    // A stop also accounts for every row of the chunks that will never run.
+    const later = stopRow !== undefined && r.total !== undefined ? Math.max(0, r.total - lastRow) : 0;
+    return {
+      succeeded: r.succeeded + succeeded,
+      failed: r.failed + failed,
+      notProcessed: r.notProcessed + notProcessed + later,
+      chunksDone: r.chunksDone + 1,
+      throttled: r.throttled + throttle.throttled,
+      retries: r.retries + throttle.retries,
+      updatedAt: isoAt(ctx.now()),
+      ...(stopRow !== undefined ? { stoppedAtRow: stopRow } : {}),
+    };
+  });
+  if (!applied) notProcessed = 0;
+  if (applied && stopRow === undefined) await enqueueNext(ctx, after, message.chunkIndex);
+  await tryFinalize(ctx, record.id);
+  return applied ? { kind: 'completed', succeeded, failed, notProcessed } : { kind: 'alreadyDone' };
+}

@@ -1,0 +1,140 @@
+/**
+ * The HTTP face of loads: `POST /api/loads/{table}` puts the body where a drop would go
+ * (`incoming/{table}/<id>.<ext>`, the query as blob metadata) after creating the load record `queued`, so an
+ * upload and a drop are one path; `GET /api/loads/{id}` shows the load record.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { IngestionError, formatBytes } from '../ingestion/ingestionError';
+import { queryToBlobMetadata } from '../ingestion/loadProfile';
+import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
+import type { LoadRecord } from './loadRecord';
+
+export class LoadRequestError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+    this.name = 'LoadRequestError';
+  }
+}
+
+const tableNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a table logical name (letters, digits, underscores)');
+const loadIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a load id');
+
+export const submitQuerySchema = z.strictObject({
+  operation: z.string().optional(),
+  key: z.string().optional(),
+  alternateKey: z.string().optional(),
+  continueOnError: z.string().optional(),
+  returnResponses: z.string().optional(),
+  format: z.enum(['csv', 'tsv', 'json', 'ndjson']).optional(),
+});
+
+const formatOfContentType: Record<string, 'csv' | 'tsv' | 'json' | 'ndjson'> = {
+  'text/csv': 'csv', 'application/csv': 'csv', 'text/tab-separated-values': 'tsv', 'application/json': 'json', 'text/json': 'json',
+  'application/x-ndjson': 'ndjson', 'application/ndjson': 'ndjson', 'application/jsonl': 'ndjson', 'application/x-jsonlines': 'ndjson',
+};
+const contentTypeOfFormat = { csv: 'text/csv', tsv: 'text/tab-separated-values', json: 'application/json', ndjson: 'application/x-ndjson' } as const;
+
+export interface SubmitLoadRequest {
+  table: string;
+  query: Record<string, string>;
+  contentType?: string;
+  contentEncoding?: string;
+  body: Buffer;
+}
+
+export async function submitLoad(ctx: LoadContext, request: SubmitLoadRequest): Promise<{ id: string; statusUrl: string }> {
+  const table = tableNameSchema.safeParse(request.table);
+  if (!table.success) throw new LoadRequestError(400, 'InvalidTable', `'${request.table}' is not ${table.error.issues[0]!.message}`);
+  const query = submitQuerySchema.safeParse(request.query);
+  if (!query.success) {
+    throw new LoadRequestError(400, 'InvalidQuery', query.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown query parameter(s) ${i.keys.join(', ')} (known: operation, key, continueOnError, returnResponses, format)` : `${i.path.join('.')}: ${i.message}`)).join('; '));
+  }
+  const { format: formatParameter, ...profileQuery } = query.data;
+  let metadata: Record<string, string>;
+  try {
+    metadata = queryToBlobMetadata(profileQuery);
+  } catch (error) {
+    if (error instanceof IngestionError) throw new LoadRequestError(400, error.code, error.message);
+    throw error;
+  }
+  const mediaType = (request.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const gzip = mediaType === 'application/gzip' || mediaType === 'application/x-gzip' || /gzip/i.test(request.contentEncoding ?? '');
+  const format = formatParameter ?? formatOfContentType[mediaType];
+  if (!format) {
+    throw new LoadRequestError(415, 'UnsupportedMediaType', `Content-Type '${mediaType || '(none)'}' doesn't say the format: send text/csv, text/tab-separated-values, application/json or application/x-ndjson, or add ?format=csv|tsv|json|ndjson`);
+  }
+  if (request.body.length > ctx.maxFileBytes) {
+    throw new LoadRequestError(413, 'FileTooLarge', `the file is ${formatBytes(request.body.length)}, over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES)`);
+  }
+  const id = randomUUID();
+  const blobName = `${table.data}/${id}.${format}${gzip ? '.gz' : ''}`;
+  const now = isoAt(ctx.now());
+  await ctx.store.createIfAbsent({
+    id, status: 'queued', table: table.data, container: ctx.container, blobName,
+    scanComplete: false, chunksDone: 0, succeeded: 0, failed: 0, notProcessed: 0, throttled: 0, retries: 0,
+    createdAt: now, updatedAt: now, eventPublished: false, source: 'http',
+  });
+  await ctx.index.recordJob({ id, kind: 'load', state: 'queued', createdAt: now, name: `${ctx.container}/${blobName}`, statusUrl: statusUrlOf(id) });
+  await ctx.blobs.upload(ctx.container, blobName, request.body, { contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format], metadata: { ...metadata, loadid: id } });
+  return { id, statusUrl: statusUrlOf(id) };
+}
+
+export interface LoadView {
+  id: string;
+  status: LoadRecord['status'];
+  table: string;
+  file: string;
+  operation?: string;
+  format?: string;
+  continueOnError?: boolean;
+  returnResponses?: boolean;
+  executionMode?: string;
+  counts: { total?: number; succeeded: number; failed: number; notProcessed: number; processed: number };
+  chunks: { total?: number; done: number };
+  stoppedAtRow?: number;
+  throttling: { throttled: number; retries: number };
+  message?: string;
+  errorCode?: string;
+  timings: { createdAt: string; startedAt?: string; scanCompletedAt?: string; finishedAt?: string; updatedAt: string; durationSeconds?: number; rowsPerSecond?: number };
+  links: { self: string; failedRows?: { container: string; name: string; url: string }; results?: { container: string; prefix: string }; source?: string };
+}
+
+export function loadView(ctx: Pick<LoadContext, 'resultsContainer' | 'blobs'>, r: LoadRecord): LoadView {
+  const started = r.startedAt ? Date.parse(r.startedAt) : undefined;
+  const finished = r.finishedAt ? Date.parse(r.finishedAt) : undefined;
+  const durationSeconds = started !== undefined && finished !== undefined ? Math.max(0, (finished - started) / 1000) : undefined;
+  const processed = r.succeeded + r.failed;
+  return {
+    id: r.id, status: r.status, table: r.table, file: `${r.container}/${r.blobName}`,
+    ...(r.operation ? { operation: r.operation } : {}), ...(r.format ? { format: r.format } : {}),
+    ...(r.continueOnError !== undefined ? { continueOnError: r.continueOnError } : {}),
+    ...(r.returnResponses !== undefined ? { returnResponses: r.returnResponses } : {}),
+    ...(r.executionMode ? { executionMode: r.executionMode } : {}),
+    counts: { ...(r.total !== undefined ? { total: r.total } : {}), succeeded: r.succeeded, failed: r.failed, notProcessed: r.notProcessed, processed },
+    chunks: { ...(r.chunkCount !== undefined ? { total: r.chunkCount } : {}), done: r.chunksDone },
+    ...(r.stoppedAtRow !== undefined ? { stoppedAtRow: r.stoppedAtRow } : {}),
+    throttling: { throttled: r.throttled, retries: r.retries },
+    ...(r.message ? { message: r.message } : {}), ...(r.errorCode ? { errorCode: r.errorCode } : {}),
+    timings: {
+      createdAt: r.createdAt, updatedAt: r.updatedAt,
+      ...(r.startedAt ? { startedAt: r.startedAt } : {}), ...(r.scanCompletedAt ? { scanCompletedAt: r.scanCompletedAt } : {}),
+      ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
+      ...(durationSeconds !== undefined ? { durationSeconds, ...(durationSeconds > 0 ? { rowsPerSecond: Math.round(processed / durationSeconds) } : {}) } : {}),
+    },
+    links: {
+      self: statusUrlOf(r.id),
+      ...(r.failedRowsBlob ? { failedRows: { container: ctx.resultsContainer, name: r.failedRowsBlob, url: ctx.blobs.url(ctx.resultsContainer, r.failedRowsBlob) } } : {}),
+      ...(r.resultsPrefix ? { results: { container: ctx.resultsContainer, prefix: r.resultsPrefix } } : {}),
+      ...(r.movedTo ? { source: r.movedTo } : {}),
+    },
+  };
+}
+
+export async function getLoad(ctx: LoadContext, id: string): Promise<LoadView> {
+  const parsed = loadIdSchema.safeParse(id);
+  if (!parsed.success) throw new LoadRequestError(400, 'InvalidLoadId', `'${id}' is not a load id`);
+  const record = await ctx.store.get(parsed.data);
+  if (!record) throw new LoadRequestError(404, 'LoadNotFound', `no load with id '${id}'`);
+  return loadView(ctx, record);
+}

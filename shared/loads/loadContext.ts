@@ -1,0 +1,56 @@
+/** What the load engine's parts share: storage seams, the Dataverse client, events, settings, clock. */
+import type { DataverseClient } from '../dataverse/index';
+import type { JobEventPublisher } from '../events/jobEvents';
+import type { JobIndex } from '../jobs/jobIndex';
+import type { BlobSource } from './blobSource';
+import type { ChunkMessage } from './loadRecord';
+import type { LoadStore } from './loadStore';
+import type { TableMetadataSource } from './tableMetadataSource';
+
+export interface LoadLogger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+}
+
+export interface ChunkQueue {
+  send(message: ChunkMessage): Promise<void>;
+}
+
+export interface LoadContext {
+  store: LoadStore;
+  blobs: BlobSource;
+  client: DataverseClient;
+  metadata: TableMetadataSource;
+  chunkQueue: ChunkQueue;
+  events: JobEventPublisher;
+  index: JobIndex;
+  /** LOAD_CONTAINER and LOAD_RESULTS_CONTAINER. */
+  container: string;
+  resultsContainer: string;
+  /** Rows per chunk (≤ 1000: one ExecuteMultiple). */
+  chunkSize: number;
+  maxFileBytes: number;
+  /** A running load without progress for this long is resumed by the sweeper. */
+  stallMs: number;
+  now: () => number;
+  /** 429s and retries of the client since the last call (see createThrottleTap). */
+  takeThrottleCounts: () => { throttled: number; retries: number };
+  log?: LoadLogger;
+}
+
+export const isoAt = (ms: number) => new Date(ms).toISOString();
+export const statusUrlOf = (loadId: string) => `/api/loads/${encodeURIComponent(loadId)}`;
+
+/**
+ * Throttling seen by this process's Dataverse client since the last call: each 429 and retry is attributed once,
+ * to the chunk that finishes next (exact per process; approximate per load when loads run side by side).
+ */
+export function createThrottleTap(client: Pick<DataverseClient, 'metrics'>): () => { throttled: number; retries: number } {
+  let seen = { throttled: client.metrics().throttled.total, retries: client.metrics().retries };
+  return () => {
+    const m = client.metrics();
+    const delta = { throttled: m.throttled.total - seen.throttled, retries: m.retries - seen.retries };
+    seen = { throttled: m.throttled.total, retries: m.retries };
+    return delta;
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The end of a load, done once: whoever sees every row accounted for claims the end with the record's ETag,
+ * writes the failed-rows file, moves the source to `processed/` or `failed/`, sets the final status, then
+ * publishes the one event and updates the job index. Each step is idempotent, so the sweeper can redo an end
+ * whose finalizer crashed; the event is published before `eventPublished` is set, so a crash between the two
+ * can repeat it (consumers dedupe by load id).
+ */
+import { writeFailedRows, type FailedRowEntry } from '../ingestion/failedRowsWriter';
+import { openFile, type FileShape } from '../ingestion/readers/fileReader';
+import type { SourceRowResult } from '../ingestion/readers/readerTypes';
+import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
+import { isComplete, isTerminal, outcomeOf, type FailedRowRecord, type LoadRecord } from './loadRecord';
+
+const extensionOf: Record<FileShape['format'], string> = { csv: 'csv', json: 'json', ndjson: 'ndjson' };
+const contentTypeOf: Record<FileShape['format'], string> = { csv: 'text/csv; charset=utf-8', json: 'application/json', ndjson: 'application/x-ndjson' };
+
+export const failedRowsBlobName = (loadId: string, format: FileShape['format']) => `${loadId}/failed-rows.${extensionOf[format]}`;
+export const resultsPrefixOf = (loadId: string) => `${loadId}/results/`;
+
+/** Where a finished source goes: `processed/<table>/<name>` or `failed/<table>/<name>` (outside the trigger's folders). */
+export function movedName(record: Pick<LoadRecord, 'blobName'>, folder: 'processed' | 'failed'): string {
+  return `${folder}/${record.blobName}`;
+}
+
+export function rowOfFailedRecord(record: FailedRowRecord): SourceRowResult {
+  let kept: { raw?: string; cells?: string[]; values?: Record<string, unknown> } = {};
+  try {
+    kept = JSON.parse(record.rowJson) as typeof kept;
+  } catch {
+    kept = {};
+  }
+  return {
+    ok: false,
+    rowNumber: record.rowNumber,
+    line: record.line,
+    byteStart: 0,
+    byteEnd: 0,
+    raw: kept.raw ?? '',
+    message: record.message,
+    ...(kept.cells ? { cells: kept.cells } : {}),
+    ...(kept.values ? { values: kept.values as Record<string, never> } : {}),
+  };
+}
+
+async function* failedRowEntries(ctx: LoadContext, record: LoadRecord, shape: FileShape): AsyncGenerator<FailedRowEntry> {
+  for await (const failed of ctx.store.listFailedRows(record.id)) yield { row: rowOfFailedRecord(failed), error: failed.message };
+  // ContinueOnError=false: the rows after the stop were never sent; they go in the file too, so fixing the
+  // failed row and dropping the file again loads everything that is missing.
+  if (record.stoppedAtRow === undefined || record.notProcessed === 0 || !record.etag) return;
+  const file = await openFile(ctx.blobs.read({ container: record.container, name: record.blobName, etag: record.etag }), {
+    format: shape.format,
+    ...(shape.header ? { delimiter: shape.header.delimiter } : {}),
+    fileName: record.blobName,
+  });
+  try {
+    for await (const row of file.rows) {
+      if (row.rowNumber <= record.stoppedAtRow) continue;
+      yield { row, error: `not processed: the load stopped at the fault of row ${record.stoppedAtRow} (continueOnError is false)` };
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+async function writeFailedRowsFile(ctx: LoadContext, record: LoadRecord): Promise<string | undefined> {
+  if (record.failed + record.notProcessed === 0 || !record.shapeJson) return undefined;
+  const shape = JSON.parse(record.shapeJson) as FileShape;
+  const name = failedRowsBlobName(record.id, shape.format);
+  const pieces = writeFailedRows(failedRowEntries(ctx, record, shape), {
+    format: shape.format,
+    ...(shape.header ? { columns: shape.header.columns, delimiter: shape.header.delimiter } : {}),
+  });
+  await ctx.blobs.writeStream(ctx.resultsContainer, name, pieces, contentTypeOf[shape.format]);
+  return name;
+}
+
+/** Publishes the load's one event and updates the job index, then notes it (idempotent up to that note). */
+export async function announceLoad(ctx: LoadContext, record: LoadRecord): Promise<void> {
+  if (record.eventPublished || !isTerminal(record)) return;
+  await ctx.events.publish({
+    id: record.id,
+    kind: 'load',
+    outcome: record.status as 'succeeded' | 'partiallySucceeded' | 'failed',
+    counts: { total: record.total ?? 0, succeeded: record.succeeded, failed: record.failed, notProcessed: record.notProcessed },
+    ...(record.message ? { message: record.message } : {}),
+    links: { status: statusUrlOf(record.id), ...(record.failedRowsBlob ? { failedRows: `${ctx.resultsContainer}/${record.failedRowsBlob}` } : {}) },
+    finishedAt: record.finishedAt ?? isoAt(ctx.now()),
+  });
+  await ctx.index.updateJobState(record.id, record.status, { at: record.finishedAt ?? isoAt(ctx.now()) });
+  await ctx.store.mutate(record.id, (r) => (r.eventPublished ? undefined : { eventPublished: true }));
+}
+
+async function moveSource(ctx: LoadContext, record: LoadRecord, folder: 'processed' | 'failed'): Promise<string> {
+  const to = movedName(record, folder);
+  await ctx.blobs.move(record.container, record.blobName, to);
+  return `${record.container}/${to}`;
+}
+
+/** Ends a load whose rows are all accounted for; a no-op when it isn't complete or someone else is ending it. */
+export async function tryFinalize(ctx: LoadContext, loadId: string, options: { force?: boolean } = {}): Promise<LoadRecord | undefined> {
+  const claimed = await ctx.store.mutate(loadId, (r) => {
+    if (isTerminal(r) || !isComplete(r)) return undefined;
+    const claimedAt = r.finalizingSince ? Date.parse(r.finalizingSince) : undefined;
+    if (claimedAt !== undefined && !options.force && ctx.now() - claimedAt < ctx.stallMs) return undefined;
+    return { finalizingSince: isoAt(ctx.now()) };
+  });
+  if (!claimed.changed) return undefined;
+  const record = claimed.record;
+  const status = record.errorCode ? 'failed' : outcomeOf(record);
+  const failedRowsBlob = await writeFailedRowsFile(ctx, record);
+  const movedTo = await moveSource(ctx, record, status === 'failed' ? 'failed' : 'processed');
+  const done = await ctx.store.mutate(loadId, (r) =>
+    isTerminal(r) ? undefined : {
+      status,
+      finishedAt: isoAt(ctx.now()),
+      updatedAt: isoAt(ctx.now()),
+      movedTo,
+      resultsPrefix: resultsPrefixOf(loadId),
+      ...(failedRowsBlob ? { failedRowsBlob } : {}),
+    },
+  );
+  await announceLoad(ctx, done.record);
+  ctx.log?.info('Load finished', { loadId, status, succeeded: record.succeeded, failed: record.failed, notProcessed: record.notProcessed });
+  return done.record;
+}
+
+/** A load that can't start (plan error, unreadable file): failed with the user's message, source to `failed/`. */
+export async function failLoad(ctx: LoadContext, loadId: string, error: { code: string; message: string }): Promise<LoadRecord> {
+  const failed = await ctx.store.mutate(loadId, (r) =>
+    isTerminal(r) ? undefined : {
+      status: 'failed',
+      errorCode: error.code,
+      message: error.message,
+      total: r.total ?? 0,
+      scanComplete: true,
+      finishedAt: isoAt(ctx.now()),
+      updatedAt: isoAt(ctx.now()),
+    },
+  );
+  const record = failed.record;
+  if (failed.changed) {
+    const movedTo = await moveSource(ctx, record, 'failed');
+    await ctx.store.mutate(loadId, () => ({ movedTo }));
+    record.movedTo = movedTo;
+    ctx.log?.warn('Load failed', { loadId, code: error.code, message: error.message });
+  }
+  await announceLoad(ctx, record);
+  return record;
+}

@@ -1,0 +1,164 @@
+/**
+ * The load record (Table `loads`, PartitionKey = load id, RowKey 'load') and the small entities kept next to
+ * it in the same partition, so one Table transaction can record a chunk's completion and its counts together.
+ */
+import { z } from 'zod';
+
+export const loadStatuses = ['queued', 'running', 'succeeded', 'partiallySucceeded', 'failed'] as const;
+export type LoadStatus = (typeof loadStatuses)[number];
+export const terminalLoadStatuses: ReadonlySet<LoadStatus> = new Set(['succeeded', 'partiallySucceeded', 'failed']);
+
+export const LOAD_ROW_KEY = 'load';
+export const chunkPlanRowKey = (index: number) => `chunk-plan-${String(index).padStart(6, '0')}`;
+export const chunkDoneRowKey = (index: number) => `chunk-done-${String(index).padStart(6, '0')}`;
+export const failedRowKey = (rowNumber: number) => String(rowNumber).padStart(10, '0');
+
+/** A chunk queue message: a row range of one load file, with its byte range when the blob can be range-read. */
+export const chunkMessageSchema = z.strictObject({
+  loadId: z.string().min(1).max(200),
+  chunkIndex: z.number().int().min(0),
+  firstRow: z.number().int().min(1),
+  rowCount: z.number().int().min(1),
+  firstLine: z.number().int().min(1),
+  byteStart: z.number().int().min(0).optional(),
+  byteEnd: z.number().int().min(0).optional(),
+});
+export type ChunkMessage = z.infer<typeof chunkMessageSchema>;
+
+export interface LoadCounts {
+  succeeded: number;
+  failed: number;
+  notProcessed: number;
+}
+
+/** Everything about a load; stored flat in the table entity (JSON-valued fields end in `Json`). */
+export interface LoadRecord extends LoadCounts {
+  id: string;
+  status: LoadStatus;
+  table: string;
+  /** Container and blob name of the source while it is being loaded. */
+  container: string;
+  blobName: string;
+  /** ETag of the source blob the load reads (chunks read with If-Match). */
+  etag?: string;
+  /** Identity of the file content, the seed of the deterministic record ids of creates. */
+  fileKey?: string;
+  operation?: string;
+  format?: string;
+  continueOnError?: boolean;
+  returnResponses?: boolean;
+  executionMode?: string;
+  /** Total data rows; known once the scan completes. */
+  total?: number;
+  chunkCount?: number;
+  scanComplete: boolean;
+  chunksDone: number;
+  /** ContinueOnError=false: the row whose fault stopped the load. */
+  stoppedAtRow?: number;
+  throttled: number;
+  retries: number;
+  message?: string;
+  errorCode?: string;
+  createdAt: string;
+  startedAt?: string;
+  scanCompletedAt?: string;
+  finishedAt?: string;
+  /** Last progress (the sweeper resumes loads whose progress stopped). */
+  updatedAt: string;
+  /** The finalizer that claimed the end of the load (guards against two). */
+  finalizingSince?: string;
+  eventPublished: boolean;
+  failedRowsBlob?: string;
+  resultsPrefix?: string;
+  /** Where the source went when the load ended. */
+  movedTo?: string;
+  /** FileShape (format, encoding, CSV header) the chunk workers parse with. */
+  shapeJson?: string;
+  /** The resolved load profile, so every chunk converts rows the same way. */
+  profileJson?: string;
+  /** How the load was started: 'blob' (a drop) or 'http'. */
+  source?: string;
+}
+
+const optionalString = z.string().nullish().transform((v) => v ?? undefined);
+const optionalNumber = z.number().nullish().transform((v) => v ?? undefined);
+const optionalBoolean = z.boolean().nullish().transform((v) => v ?? undefined);
+
+/** The entity as read back from Tables (extra system properties ignored). */
+export const loadEntitySchema = z.object({
+  id: z.string(),
+  status: z.enum(loadStatuses),
+  table: z.string(),
+  container: z.string(),
+  blobName: z.string(),
+  etag: optionalString,
+  fileKey: optionalString,
+  operation: optionalString,
+  format: optionalString,
+  continueOnError: optionalBoolean,
+  returnResponses: optionalBoolean,
+  executionMode: optionalString,
+  total: optionalNumber,
+  chunkCount: optionalNumber,
+  scanComplete: z.boolean().default(false),
+  chunksDone: z.number().default(0),
+  stoppedAtRow: optionalNumber,
+  succeeded: z.number().default(0),
+  failed: z.number().default(0),
+  notProcessed: z.number().default(0),
+  throttled: z.number().default(0),
+  retries: z.number().default(0),
+  message: optionalString,
+  errorCode: optionalString,
+  createdAt: z.string(),
+  startedAt: optionalString,
+  scanCompletedAt: optionalString,
+  finishedAt: optionalString,
+  updatedAt: z.string(),
+  finalizingSince: optionalString,
+  eventPublished: z.boolean().default(false),
+  failedRowsBlob: optionalString,
+  resultsPrefix: optionalString,
+  movedTo: optionalString,
+  shapeJson: optionalString,
+  profileJson: optionalString,
+  source: optionalString,
+});
+
+export function isTerminal(record: Pick<LoadRecord, 'status'>): boolean {
+  return terminalLoadStatuses.has(record.status);
+}
+
+/** All rows accounted for and the scan over: the load can end. */
+export function isComplete(record: LoadRecord): boolean {
+  return record.scanComplete && record.total !== undefined && record.succeeded + record.failed + record.notProcessed >= record.total;
+}
+
+/** The outcome a finished load reports. */
+export function outcomeOf(record: LoadCounts): 'succeeded' | 'partiallySucceeded' | 'failed' {
+  if (record.failed === 0 && record.notProcessed === 0) return 'succeeded';
+  return record.succeeded > 0 ? 'partiallySucceeded' : 'failed';
+}
+
+/** One failed row (Table `loadrows`, PartitionKey = load id, RowKey = zero-padded row number). */
+export interface FailedRowRecord {
+  rowNumber: number;
+  line: number;
+  chunkIndex: number;
+  /** Dataverse's hex code, or ours: InvalidRow, ConversionFailed, DuplicateRecord, ChunkFailed. */
+  code: string;
+  message: string;
+  column?: string;
+  /** Key values (alternate key or id) of the row, JSON. */
+  keyJson?: string;
+  /** The row as read ({ raw, cells?, values? }), JSON, for the failed-rows file. */
+  rowJson: string;
+}
+
+/** A chunk's result entry (ExecuteMultipleResponseItem-shaped, plus the row it came from). */
+export interface ChunkResultItem {
+  requestIndex: number;
+  rowNumber: number;
+  id?: string;
+  fault?: { code: string; message: string; status?: number };
+}

@@ -1,0 +1,166 @@
+/**
+ * `startLoad`: a file arrived under `incoming/{table}/`. Creates (or finds) the load, resolves its profile,
+ * reads the table's metadata, plans the columns, then reads the file once as a stream, cutting it into chunks
+ * of byte ranges that go out as small queue messages while the scan goes on. Anything wrong with the file
+ * itself ends the load as failed with a message for the user; only infrastructure errors are thrown (so the
+ * trigger retries them). A re-delivered blob is the same load (its id comes from path + ETag) and re-scans:
+ * chunk messages may repeat, chunk work is idempotent.
+ */
+import { uuidV5 } from '../ingestion/recordId';
+import { ChunkPlanner } from '../ingestion/chunkPlanning';
+import { formatBytes, IngestionError } from '../ingestion/ingestionError';
+import { planLoad } from '../ingestion/loadPlan';
+import { parseProfileJson, resolveLoadProfile, type LoadProfile, type LoadProfileInput } from '../ingestion/loadProfile';
+import { openFile, type FileShape } from '../ingestion/readers/fileReader';
+import { BlobChangedError, type BlobFile } from './blobSource';
+import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
+import { failLoad, tryFinalize } from './loadEnd';
+import { isTerminal, type ChunkMessage, type LoadRecord } from './loadRecord';
+import { TableNotFoundError } from './tableMetadataSource';
+
+export const profileFileName = '_profile.json';
+const ignoredFolders = new Set(['processed', 'failed']);
+
+export type StartLoadResult =
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'gone' }
+  | { kind: 'finished'; record: LoadRecord }
+  | { kind: 'failed'; record: LoadRecord }
+  | { kind: 'scanned'; record: LoadRecord };
+
+/** Why a blob under the container is not a file to load, or undefined when it is. */
+export function ignoredReason(blobName: string): string | undefined {
+  const parts = blobName.split('/');
+  if (parts.length < 2) return 'not in a table folder (drop files as <table>/<file>)';
+  if (parts.some((p) => ignoredFolders.has(p))) return 'under processed/ or failed/';
+  if (parts.at(-1) === profileFileName) return 'a load profile, not data';
+  if (parts.at(-1)!.startsWith('.')) return 'a hidden file';
+  return undefined;
+}
+
+/** The load id of a dropped blob: set by the HTTP API in metadata, else derived from path + ETag. */
+export function loadIdFor(file: Pick<BlobFile, 'container' | 'name' | 'etag' | 'metadata'>): string {
+  const given = file.metadata.loadid;
+  if (given && /^[A-Za-z0-9-]{1,100}$/.test(given)) return given;
+  return uuidV5(`${file.container}/${file.name}@${file.etag}`);
+}
+
+function problemOf(error: unknown): { code: string; message: string } | undefined {
+  if (error instanceof IngestionError) return { code: error.code, message: error.message };
+  if (error instanceof TableNotFoundError) return { code: error.code, message: error.message };
+  if (error instanceof BlobChangedError) return { code: error.code, message: error.message };
+  return undefined;
+}
+
+async function folderProfile(ctx: LoadContext, container: string, blobName: string): Promise<LoadProfileInput | undefined> {
+  const folder = blobName.slice(0, blobName.lastIndexOf('/'));
+  const text = await ctx.blobs.readText(container, `${folder}/${profileFileName}`);
+  return text === undefined ? undefined : parseProfileJson(text, `${folder}/${profileFileName}`);
+}
+
+function toMessage(loadId: string, c: { chunkIndex: number; firstRow: number; lastRow: number; firstLine: number; byteRange?: { start: number; end: number } }): ChunkMessage {
+  return {
+    loadId,
+    chunkIndex: c.chunkIndex,
+    firstRow: c.firstRow,
+    rowCount: c.lastRow - c.firstRow + 1,
+    firstLine: c.firstLine,
+    ...(c.byteRange ? { byteStart: c.byteRange.start, byteEnd: c.byteRange.end } : {}),
+  };
+}
+
+export async function startLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult> {
+  const ignored = ignoredReason(blob.name);
+  if (ignored) return { kind: 'ignored', reason: ignored };
+  const file = await ctx.blobs.properties(blob.container, blob.name);
+  if (!file) return { kind: 'gone' };
+  const table = blob.name.split('/')[0]!;
+  const loadId = loadIdFor(file);
+  const now = isoAt(ctx.now());
+  const { created, record: existing } = await ctx.store.createIfAbsent({
+    id: loadId, status: 'running', table, container: file.container, blobName: file.name, etag: file.etag,
+    scanComplete: false, chunksDone: 0, succeeded: 0, failed: 0, notProcessed: 0, throttled: 0, retries: 0,
+    createdAt: now, startedAt: now, updatedAt: now, eventPublished: false, source: 'blob',
+  });
+  if (created) await ctx.index.recordJob({ id: loadId, kind: 'load', state: 'running', createdAt: now, name: `${file.container}/${file.name}`, statusUrl: statusUrlOf(loadId) });
+  if (isTerminal(existing)) return { kind: 'finished', record: existing };
+  if (existing.scanComplete) return { kind: 'scanned', record: existing };
+  if (existing.status === 'queued') {
+    await ctx.store.mutate(loadId, (r) => (r.status === 'queued' ? { status: 'running', startedAt: now, updatedAt: now, etag: file.etag, blobName: file.name } : undefined));
+    await ctx.index.updateJobState(loadId, 'running');
+  }
+
+  try {
+    return await scan(ctx, loadId, table, file);
+  } catch (error) {
+    const problem = problemOf(error);
+    if (!problem) throw error;
+    return { kind: 'failed', record: await failLoad(ctx, loadId, problem) };
+  }
+}
+
+async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobFile): Promise<StartLoadResult> {
+  if (file.contentLength > ctx.maxFileBytes) {
+    throw new IngestionError('RecordTooLarge', `file is ${formatBytes(file.contentLength)}, over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES): split it into smaller files`);
+  }
+  const profile: LoadProfile = resolveLoadProfile({ folderProfile: await folderProfile(ctx, file.container, file.name), blobMetadata: file.metadata });
+  const metadata = await ctx.metadata.get(table);
+  const opened = await openFile(ctx.blobs.read(file), {
+    fileName: file.name,
+    ...(file.contentType ? { contentType: file.contentType } : {}),
+    ...(profile.delimiter ? { delimiter: profile.delimiter } : {}),
+    ...(profile.limits ? { limits: profile.limits } : {}),
+  });
+  let rowsSeen = 0;
+  const sequential = !profile.continueOnError;
+  try {
+    const plan = planLoad(metadata, profile, opened.columns);
+    const shape: FileShape = {
+      format: opened.format, encoding: opened.encoding, compressed: opened.compressed,
+      byteOffsetsAreBlobOffsets: opened.byteOffsetsAreBlobOffsets, ...(opened.header ? { header: opened.header } : {}),
+    };
+    await ctx.store.mutate(loadId, () => ({
+      operation: plan.operation, format: opened.format, continueOnError: profile.continueOnError, returnResponses: profile.returnResponses,
+      executionMode: profile.executionMode, shapeJson: JSON.stringify({ ...shape, columns: opened.columns }), profileJson: JSON.stringify(profile),
+      fileKey: `${file.container}/${file.name}@${file.etag}`, etag: file.etag, updatedAt: isoAt(ctx.now()),
+    }));
+
+    const planner = new ChunkPlanner({ loadId, chunkSize: Math.min(1000, ctx.chunkSize, profile.batchSize), byteRanges: opened.byteOffsetsAreBlobOffsets });
+    const emit = async (descriptor: Parameters<typeof toMessage>[1] | undefined) => {
+      if (!descriptor) return;
+      const message = toMessage(loadId, descriptor);
+      await ctx.store.savePlan([message]);
+      if (!sequential) await ctx.chunkQueue.send(message);
+    };
+    let scanError: { code: string; message: string } | undefined;
+    try {
+      for await (const row of opened.rows) {
+        if (row.byteEnd > ctx.maxFileBytes) {
+          throw new IngestionError('RecordTooLarge', `file is over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES) once decompressed: split it into smaller files`);
+        }
+        rowsSeen++;
+        await emit(planner.add({ rowNumber: row.rowNumber, line: row.line, byteStart: row.byteStart, byteEnd: row.byteEnd }));
+      }
+    } catch (error) {
+      const problem = problemOf(error);
+      if (!problem || rowsSeen === 0) throw error;
+      // The file breaks after some rows: those rows are loaded and counted, the load ends failed with the reason.
+      scanError = { code: problem.code, message: `${problem.message} (the file could not be read past row ${rowsSeen}; rows 1-${rowsSeen} were processed)` };
+    }
+    await emit(planner.finish());
+    const chunkCount = Math.ceil(rowsSeen / Math.min(1000, ctx.chunkSize, profile.batchSize));
+    const { record } = await ctx.store.mutate(loadId, () => ({
+      total: rowsSeen, chunkCount, scanComplete: true, scanCompletedAt: isoAt(ctx.now()), updatedAt: isoAt(ctx.now()),
+      ...(scanError ? { errorCode: scanError.code, message: scanError.message } : {}),
+    }));
+    if (sequential) {
+      const first = await ctx.store.getPlan(loadId, 0);
+      if (first) await ctx.chunkQueue.send(first);
+    }
+    // Chunks may all have finished while the scan ran (they don't end a load whose scan is open).
+    const finished = await tryFinalize(ctx, loadId);
+    return { kind: 'scanned', record: finished ?? record };
+  } finally {
+    await opened.close();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * `LoadStore`: the load record, its chunk plan and chunk completions (Table `loads`, one partition per load)
+ * and the failed rows (Table `loadrows`). Every change to the load record is an ETag-guarded read-modify-write,
+ * and a chunk's completion is inserted in the same transaction as its counts, so a crash or a retried chunk can
+ * neither lose nor double-count rows.
+ */
+import type { TableClient, TransactionAction } from '@azure/data-tables';
+import {
+  LOAD_ROW_KEY, chunkDoneRowKey, chunkMessageSchema, chunkPlanRowKey, failedRowKey, loadEntitySchema,
+  type ChunkMessage, type FailedRowRecord, type LoadRecord,
+} from './loadRecord';
+
+export class LoadStoreError extends Error {
+  readonly code = 'LoadStoreConflict';
+}
+
+export type LoadPatch = Partial<Omit<LoadRecord, 'id'>>;
+
+export interface LoadStore {
+  /** Inserts the record unless the load exists; returns the stored one either way. */
+  createIfAbsent(record: LoadRecord): Promise<{ created: boolean; record: LoadRecord }>;
+  get(id: string): Promise<LoadRecord | undefined>;
+  /**
+   * Read-modify-write with the ETag, retried on conflict. `change` returns the patch to apply, or undefined to
+   * leave the record as it is; the result is the record after the change (or as read, when unchanged).
+   */
+  mutate(id: string, change: (record: LoadRecord) => LoadPatch | undefined): Promise<{ record: LoadRecord; changed: boolean }>;
+  savePlan(chunks: ChunkMessage[]): Promise<void>;
+  getPlan(loadId: string, chunkIndex: number): Promise<ChunkMessage | undefined>;
+  listPlan(loadId: string): Promise<ChunkMessage[]>;
+  isChunkDone(loadId: string, chunkIndex: number): Promise<boolean>;
+  doneChunks(loadId: string): Promise<Set<number>>;
+  /**
+   * One transaction: the completion entity of the chunk + the patch on the load record (ETag-guarded). Returns
+   * `applied: false` when the chunk was already complete (a duplicate message), leaving the counts alone.
+   */
+  completeChunk(loadId: string, chunkIndex: number, change: (record: LoadRecord) => LoadPatch): Promise<{ applied: boolean; record: LoadRecord }>;
+  putFailedRows(loadId: string, rows: FailedRowRecord[]): Promise<void>;
+  /** Failed rows in row order. */
+  listFailedRows(loadId: string): AsyncIterable<FailedRowRecord>;
+  /** Loads not yet finished, and finished loads whose event is still to publish (for the sweeper). */
+  listUnfinished(): AsyncIterable<LoadRecord>;
+}
+
+const statusOf = (error: unknown) => (typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined);
+
+function toEntity(record: LoadPatch & { id?: string }): Record<string, unknown> {
+  // Tables has no null: leave undefined fields out.
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
+}
+
+function fromEntity(entity: Record<string, unknown>): LoadRecord {
+  return loadEntitySchema.parse(entity) as LoadRecord;
+}
+
+const odata = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+async function submitInBatches(table: TableClient, actions: TransactionAction[]): Promise<void> {
+  // A transaction holds at most 100 operations.
+  for (let i = 0; i < actions.length; i += 100) await table.submitTransaction(actions.slice(i, i + 100));
+}
+
+export function createLoadStore(tables: { loads: TableClient; loadRows: TableClient }): LoadStore {
+  const { loads, loadRows } = tables;
+
+  async function read(id: string): Promise<{ record: LoadRecord; etag: string } | undefined> {
+    try {
+      const entity = await loads.getEntity<Record<string, unknown>>(id, LOAD_ROW_KEY);
+      return { record: fromEntity(entity), etag: entity.etag };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async function exists(partitionKey: string, rowKey: string): Promise<boolean> {
+    try {
+      await loads.getEntity(partitionKey, rowKey, { queryOptions: { select: ['PartitionKey'] } });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  const store: LoadStore = {
+    async createIfAbsent(record) {
+      try {
+        await loads.createEntity({ partitionKey: record.id, rowKey: LOAD_ROW_KEY, ...toEntity(record) });
+        return { created: true, record };
+      } catch (error) {
+        if (statusOf(error) !== 409) throw error;
+        const current = await read(record.id);
+        if (!current) throw new LoadStoreError(`Load ${record.id} exists and vanished while being read`);
+        return { created: false, record: current.record };
+      }
+    },
+
+    async get(id) {
+      return (await read(id))?.record;
+    },
+
+    async mutate(id, change) {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const current = await read(id);
+        if (!current) throw new LoadStoreError(`Load ${id} does not exist`);
+        const patch = change(current.record);
+        if (!patch) return { record: current.record, changed: false };
+        try {
+          await loads.updateEntity({ partitionKey: id, rowKey: LOAD_ROW_KEY, ...toEntity(patch) }, 'Merge', { etag: current.etag });
+          return { record: { ...current.record, ...patch }, changed: true };
+        } catch (error) {
+          if (statusOf(error) !== 412) throw error;
+        }
+      }
+      throw new LoadStoreError(`Load ${id} kept changing under concurrent updates`);
+    },
+
+    async savePlan(chunks) {
+      if (chunks.length === 0) return;
+      const loadId = chunks[0]!.loadId;
+      await submitInBatches(loads, chunks.map((c) => ['upsert', { partitionKey: loadId, rowKey: chunkPlanRowKey(c.chunkIndex), messageJson: JSON.stringify(c) }, 'Replace']));
+    },
+
+    async getPlan(loadId, chunkIndex) {
+      try {
+        const entity = await loads.getEntity<{ messageJson: string }>(loadId, chunkPlanRowKey(chunkIndex));
+        return chunkMessageSchema.parse(JSON.parse(entity.messageJson));
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    },
+
+    async listPlan(loadId) {
+      const plans: ChunkMessage[] = [];
+      const filter = `PartitionKey eq ${odata(loadId)} and RowKey ge 'chunk-plan-' and RowKey lt 'chunk-plan.'`;
+      for await (const entity of loads.listEntities<{ messageJson: string }>({ queryOptions: { filter } })) {
+        plans.push(chunkMessageSchema.parse(JSON.parse(entity.messageJson)));
+      }
+      return plans.sort((a, b) => a.chunkIndex - b.chunkIndex);
+    },
+
+    isChunkDone: (loadId, chunkIndex) => exists(loadId, chunkDoneRowKey(chunkIndex)),
+
+    async doneChunks(loadId) {
+      const done = new Set<number>();
+      const filter = `PartitionKey eq ${odata(loadId)} and RowKey ge 'chunk-done-' and RowKey lt 'chunk-done.'`;
+      for await (const entity of loads.listEntities<{ chunkIndex: number }>({ queryOptions: { filter, select: ['chunkIndex'] } })) done.add(entity.chunkIndex);
+      return done;
+    },
+
+    async completeChunk(loadId, chunkIndex, change) {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        if (await exists(loadId, chunkDoneRowKey(chunkIndex))) return { applied: false, record: (await read(loadId))!.record };
+        const current = await read(loadId);
+        if (!current) throw new LoadStoreError(`Load ${loadId} does not exist`);
+        const patch = change(current.record);
+        try {
+          await loads.submitTransaction([
+            ['create', { partitionKey: loadId, rowKey: chunkDoneRowKey(chunkIndex), chunkIndex, at: new Date().toISOString() }],
+            ['update', { partitionKey: loadId, rowKey: LOAD_ROW_KEY, ...toEntity(patch) }, 'Merge', { etag: current.etag }],
+          ]);
+          return { applied: true, record: { ...current.record, ...patch } };
+        } catch (error) {
+          const status = statusOf(error);
+          // 409: another worker completed this chunk first; 412: the record moved, read it again.
+          if (status !== 409 && status !== 412) throw error;
+        }
+      }
+      throw new LoadStoreError(`Load ${loadId} kept changing while chunk ${chunkIndex} completed`);
+    },
+
+    async putFailedRows(loadId, rows) {
+      await submitInBatches(loadRows, rows.map((row) => ['upsert', { partitionKey: loadId, rowKey: failedRowKey(row.rowNumber), ...toEntity(row) }, 'Replace']));
+    },
+
+    async *listFailedRows(loadId) {
+      for await (const entity of loadRows.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq ${odata(loadId)}` } })) {
+        yield {
+          rowNumber: Number(entity.rowNumber),
+          line: Number(entity.line),
+          chunkIndex: Number(entity.chunkIndex),
+          code: String(entity.code),
+          message: String(entity.message),
+          ...(typeof entity.column === 'string' ? { column: entity.column } : {}),
+          ...(typeof entity.keyJson === 'string' ? { keyJson: entity.keyJson } : {}),
+          rowJson: String(entity.rowJson ?? '{}'),
+        };
+      }
+    },
+
+    async *listUnfinished() {
+      const filter = `RowKey eq '${LOAD_ROW_KEY}' and (status eq 'queued' or status eq 'running' or eventPublished eq false)`;
+      for await (const entity of loads.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) yield fromEntity(entity);
+    },
+  };
+  return store;
+}

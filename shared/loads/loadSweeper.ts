@@ -1,0 +1,60 @@
+/**
+ * The load sweeper (timer): resumes loads that stopped making progress and ends loads whose last worker died.
+ * A host killed mid-load leaves its queue messages invisible for their lease (10 minutes) and its blob-trigger
+ * message too; after LOAD_STALL_SECONDS without progress the sweeper re-runs an unfinished scan, re-enqueues the
+ * chunks without a completion (only the next one for ContinueOnError=false loads), finishes complete loads and
+ * publishes events a crash left unpublished. Everything it triggers is idempotent.
+ */
+import { isoAt, type LoadContext } from './loadContext';
+import { announceLoad, tryFinalize } from './loadEnd';
+import { isComplete, isTerminal, type LoadRecord } from './loadRecord';
+import { startLoad } from './loadScan';
+
+export interface SweepReport {
+  resumedScans: string[];
+  requeuedChunks: { loadId: string; chunkIndex: number }[];
+  finalized: string[];
+  announced: string[];
+}
+
+async function requeueMissing(ctx: LoadContext, record: LoadRecord, report: SweepReport): Promise<void> {
+  const [plan, done] = await Promise.all([ctx.store.listPlan(record.id), ctx.store.doneChunks(record.id)]);
+  const missing = plan.filter((chunk) => !done.has(chunk.chunkIndex));
+  const toSend = record.continueOnError === false ? missing.slice(0, 1) : missing;
+  for (const chunk of toSend) {
+    await ctx.chunkQueue.send(chunk);
+    report.requeuedChunks.push({ loadId: record.id, chunkIndex: chunk.chunkIndex });
+  }
+}
+
+export async function sweepLoads(ctx: LoadContext): Promise<SweepReport> {
+  const report: SweepReport = { resumedScans: [], requeuedChunks: [], finalized: [], announced: [] };
+  for await (const record of ctx.store.listUnfinished()) {
+    try {
+      if (isTerminal(record)) {
+        if (!record.eventPublished && ctx.now() - Date.parse(record.finishedAt ?? record.updatedAt) > ctx.stallMs) {
+          await announceLoad(ctx, record);
+          report.announced.push(record.id);
+        }
+        continue;
+      }
+      const idleMs = ctx.now() - Date.parse(record.updatedAt);
+      if (idleMs < ctx.stallMs) continue;
+      if (isComplete(record)) {
+        if (await tryFinalize(ctx, record.id)) report.finalized.push(record.id);
+        continue;
+      }
+      // Mark the resume as progress, so the next sweep gives it a full stall period.
+      await ctx.store.mutate(record.id, (r) => (r.updatedAt === record.updatedAt ? { updatedAt: isoAt(ctx.now()) } : undefined));
+      if (!record.scanComplete) {
+        report.resumedScans.push(record.id);
+        await startLoad(ctx, { container: record.container, name: record.blobName });
+      } else if (record.stoppedAtRow === undefined) {
+        await requeueMissing(ctx, record, report);
+      }
+    } catch (error) {
+      ctx.log?.warn('Load sweep: could not resume a load', { loadId: record.id, error: String(error) });
+    }
+  }
+  return report;
+}

@@ -1,0 +1,77 @@
+/**
+ * Reads a table's metadata in the shape load planning uses (shared/ingestion `TableMetadata`), with the
+ * metadata calls of docs/design.md §"Metadata calls", cached per table for a few minutes (every chunk of a load
+ * plans with it). An unknown table is a `TableNotFound` error with a message a user understands.
+ */
+import type { DataverseClient, WebApiRequest } from '../dataverse/index';
+import { DataverseError } from '../dataverse/index';
+import { buildTableMetadata, type TableMetadata } from '../ingestion/tableMetadata';
+
+export class TableNotFoundError extends Error {
+  readonly code = 'TableNotFound';
+}
+
+export interface TableMetadataSource {
+  get(table: string): Promise<TableMetadata>;
+}
+
+const quote = (name: string) => `'${name.replace(/'/g, "''")}'`;
+
+export function createTableMetadataSource(client: Pick<DataverseClient, 'send'>, options: { ttlMs?: number; now?: () => number } = {}): TableMetadataSource {
+  const ttlMs = options.ttlMs ?? 5 * 60_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { at: number; value: Promise<TableMetadata> }>();
+
+  const get = async (path: string) => (await client.send({ method: 'GET', path } satisfies WebApiRequest)).body;
+  const optional = async (path: string) => {
+    try {
+      return await get(path);
+    } catch (error) {
+      if (error instanceof DataverseError && error.status !== undefined && error.status < 500 && error.status !== 429) return undefined;
+      throw error;
+    }
+  };
+
+  async function read(table: string): Promise<TableMetadata> {
+    if (!/^[a-z_][a-z0-9_]*$/i.test(table)) throw new TableNotFoundError(`'${table}' is not a table logical name (letters, digits and underscores)`);
+    const base = `EntityDefinitions(LogicalName=${quote(table.toLowerCase())})`;
+    let entityDefinition: unknown;
+    try {
+      entityDefinition = await get(`${base}?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$expand=Attributes,Keys`);
+    } catch (error) {
+      if (error instanceof DataverseError && error.status === 404) {
+        throw new TableNotFoundError(`table '${table}' does not exist in this Dataverse environment (the folder name under the container must be a table's logical name, e.g. 'account')`);
+      }
+      throw error;
+    }
+    const cast = (type: string) => `${base}/Attributes/Microsoft.Dynamics.CRM.${type}?$select=LogicalName&$expand=OptionSet($select=Options)`;
+    const [picklistAttributes, stateAttributes, statusAttributes, manyToOneRelationships] = await Promise.all([
+      optional(cast('PicklistAttributeMetadata')),
+      optional(cast('StateAttributeMetadata')),
+      optional(cast('StatusAttributeMetadata')),
+      optional(`${base}/ManyToOneRelationships?$select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity`),
+    ]);
+    const related = new Set<string>();
+    const targets = (entityDefinition as { Attributes?: { Targets?: string[] | null }[] }).Attributes ?? [];
+    for (const attribute of targets) for (const t of attribute.Targets ?? []) related.add(t);
+    for (const r of ((manyToOneRelationships as { value?: { ReferencedEntity?: string }[] } | undefined)?.value ?? [])) if (r.ReferencedEntity) related.add(r.ReferencedEntity);
+    const relatedEntitySets: Record<string, string> = {};
+    await Promise.all([...related].map(async (name) => {
+      const body = (await optional(`EntityDefinitions(LogicalName=${quote(name)})?$select=EntitySetName`)) as { EntitySetName?: string } | undefined;
+      if (body?.EntitySetName) relatedEntitySets[name] = body.EntitySetName;
+    }));
+    return buildTableMetadata({ entityDefinition, picklistAttributes, stateAttributes, statusAttributes, manyToOneRelationships, relatedEntitySets });
+  }
+
+  return {
+    get(table) {
+      const key = table.toLowerCase();
+      const hit = cache.get(key);
+      if (hit && now() - hit.at < ttlMs) return hit.value;
+      const value = read(table);
+      cache.set(key, { at: now(), value });
+      value.catch(() => cache.delete(key));
+      return value;
+    },
+  };
+}
