@@ -146,8 +146,13 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     return persisting;
   };
   if (options.persistPath) {
-    const saved = await loadPersistedRecords(options.persistPath);
-    if (saved !== undefined) records.importState(saved);
+    try {
+      const saved = await loadPersistedRecords(options.persistPath);
+      if (saved !== undefined) records.importState(saved);
+    } catch (err) {
+      server.close();
+      throw err;
+    }
     persistTimer = setInterval(() => {
       persist().catch((err: unknown) => process.emitWarning(`emulator: saving ${options.persistPath} failed: ${String(err)}`));
     }, options.persistIntervalMs);
