@@ -1,0 +1,23 @@
+/**
+ * Blob trigger on `incoming/{table}/{name}` (LOAD_CONTAINER): a dropped file starts a load. The engine reads
+ * the blob itself (streamed, pinned to its ETag), so the content the host hands over is not used. Bad files end
+ * as failed loads inside `startLoad`; only infrastructure errors are thrown (and retried by the host).
+ */
+import { app, type InvocationContext } from '@azure/functions';
+import { getLoadContext } from '../shared/loads/loadRuntime';
+import { startLoad } from '../shared/loads/loadScan';
+
+const container = process.env.LOAD_CONTAINER || 'incoming';
+
+export async function loadBlobTrigger(_content: unknown, context: InvocationContext): Promise<void> {
+  const table = String(context.triggerMetadata?.table ?? '');
+  const name = String(context.triggerMetadata?.name ?? '');
+  const result = await startLoad(getLoadContext(process.env, { info: (m, d) => context.log(m, d ?? ''), warn: (m, d) => context.warn(m, d ?? '') }), {
+    container,
+    name: `${table}/${name}`,
+  });
+  if (result.kind === 'ignored') context.log(`${container}/${table}/${name} ignored: ${result.reason}`);
+  else if ('record' in result) context.log(`load ${result.record.id} (${container}/${table}/${name}): ${result.kind}, status ${result.record.status}`);
+}
+
+app.storageBlob('loadBlobTrigger', { path: `${container}/{table}/{name}`, connection: 'AzureWebJobsStorage', handler: loadBlobTrigger });
