@@ -55,13 +55,17 @@ function cellForMessage(value: CellValue): string {
   return truncateForMessage(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
 }
 
+function quoted(value: CellValue): string {
+  return typeof value === 'string' ? `'${truncateForMessage(value)}'` : cellForMessage(value);
+}
+
 function convertLookup(binding: Extract<ColumnBinding, { kind: 'lookup' }>, value: CellValue): { ok: true; property: string; path: string | null } | { ok: false; message: string } {
   const only = binding.targets.length === 1 ? binding.targets[0] : undefined;
   if (value === null) {
     if (!only) return { ok: false, message: `null can't clear a lookup with several targets (${binding.targets.map((t) => t.table).join(', ')})` };
     return { ok: true, property: `${only.navigationProperty}@odata.bind`, path: null };
   }
-  if (typeof value !== 'string' && typeof value !== 'number') return { ok: false, message: `${cellForMessage(value)} can't be used as a lookup value` };
+  if (typeof value !== 'string' && typeof value !== 'number') return { ok: false, message: `${quoted(value)} can't be used as a lookup value` };
   const text = String(value).trim();
   if (binding.by !== 'id') {
     const problem = keyValueProblem(text);
@@ -86,7 +90,7 @@ function convertLookup(binding: Extract<ColumnBinding, { kind: 'lookup' }>, valu
     idText = prefixed[2]!;
   }
   const id = normalizeGuid(idText);
-  if (!id) return { ok: false, message: `${cellForMessage(value)} is not a GUID; lookups bind by id unless the load profile sets lookups.${binding.column}.by to a key attribute of the related table` };
+  if (!id) return { ok: false, message: `${quoted(value)} is not a GUID; lookups bind by id unless the load profile sets lookups.${binding.column}.by to a key attribute of the related table` };
   if (!target) return { ok: false, message: `${binding.attribute.logicalName} can refer to ${binding.targets.map((t) => t.table).join(' or ')}: write the value as '<table>:<id>' or set lookups.${binding.column}.table` };
   return { ok: true, property: `${target.navigationProperty}@odata.bind`, path: recordPath(target.entitySetName, { id }) };
 }
@@ -132,7 +136,7 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
       if (isKey) {
         // a lookup in an alternate key is keyed as _<attr>_value=<guid>
         const id = typeof value === 'string' ? normalizeGuid(value) : undefined;
-        if (!id) fault(column, value, `${cellForMessage(value)} is not a GUID (key lookups take the related record's id)`);
+        if (!id) fault(column, value, `${quoted(value)} is not a GUID (key lookups take the related record's id)`);
         else keyValues[`_${attribute.logicalName}_value`] = id;
         continue;
       }
