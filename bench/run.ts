@@ -1,12 +1,23 @@
 /**
  * `npm run bench`: the benchmark suite (issue 7). Options:
- *   --size 10k,100k,1m   row counts (default 10k,100k)
+ *   --size 10k,100k,1m   row counts (default 10k,100k; 1m takes several minutes per loader)
  *   --parts throughput,engine,memory,async,emulator   which parts (default all)
- *   --quick              smaller, faster settings for a smoke run
+ *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { startEmulator } from '../dev/emulator/index';
+import { writeAccountsCsv, type GeneratedCsv } from './accountsCsv';
+import { measureAsyncOperations } from './asyncOperations';
+import { accountMetadata } from './benchClients';
+import { bestCeilingFor, ceilingFor, defaultBenchProfile, describeProfile, emulatorOptionsFor, type BenchProfile } from './benchProfile';
+import { measureEngineCost } from './engineCost';
+import { formatReport } from './report';
+import { runAdfDefault, runCommonScript, runOurClient, type LoaderRun } from './referenceLoaders';
+import { loadPipelineBenchmark } from './pipelineHook';
 
 export const PARTS = ['throughput', 'engine', 'memory', 'async', 'emulator'] as const;
 export type BenchPart = (typeof PARTS)[number];
@@ -26,6 +37,7 @@ export function parseSize(text: string): number {
 
 export function parseArgs(argv: string[]): BenchArgs {
   const args: BenchArgs = { sizes: [10_000, 100_000], parts: [...PARTS], quick: false };
+  let sizesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -34,26 +46,152 @@ export function parseArgs(argv: string[]): BenchArgs {
       if (v === undefined) throw new Error(`${flag} needs a value.`);
       return v;
     };
-    if (flag === '--size' || flag === '--sizes') args.sizes = value().split(',').map(parseSize);
-    else if (flag === '--parts' || flag === '--part') {
+    if (flag === '--size' || flag === '--sizes') {
+      args.sizes = value().split(',').map(parseSize);
+      sizesGiven = true;
+    } else if (flag === '--parts' || flag === '--part') {
       const parts = value().split(',').map((p) => p.trim());
       for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--parts: unknown part "${p}" (known: ${PARTS.join(', ')}).`);
       args.parts = parts as BenchPart[];
     } else if (flag === '--quick') args.quick = true;
     else throw new Error(`Unknown option ${a}.`);
   }
+  if (args.quick && !sizesGiven) args.sizes = [10_000];
   return args;
+}
+
+export interface ThroughputRow {
+  rows: number;
+  loader: string;
+  what: string;
+  batchSize: number;
+  rowsPerSecond: number;
+  /** Emulated (Dataverse-time) rows/s = real ÷ speed-up. */
+  dataverseRowsPerSecond: number;
+  ceilingAtBatchSize: number;
+  bestCeiling: number;
+  /** rows/s ÷ best ceiling. */
+  ofCeiling: number;
+  seconds: number;
+  rowsCreated: number;
+  requests: number;
+  throttled: number;
+  error?: string;
+}
+
+async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, log: (line: string) => void): Promise<ThroughputRow[]> {
+  const emulator = await startEmulator(emulatorOptionsFor(profile));
+  const out: ThroughputRow[] = [];
+  try {
+    const metadata = await accountMetadata(emulator.webApiUrl, emulator.url);
+    const best = bestCeilingFor(profile);
+    const record = (loader: string, what: string, batchSize: number, run: LoaderRun) => {
+      const stats = emulator.stats();
+      const created = stats.recordsPerTable['account'] ?? 0;
+      const rowsPerSecond = created / run.seconds;
+      const row: ThroughputRow = {
+        rows: csv.rows, loader, what, batchSize, rowsPerSecond, dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
+        ceilingAtBatchSize: ceilingFor(profile, batchSize).rowsPerSecond, bestCeiling: best.rowsPerSecond, ofCeiling: rowsPerSecond / best.rowsPerSecond,
+        seconds: run.seconds, rowsCreated: created, requests: stats.requests, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
+        ...(run.error ? { error: run.error } : created !== csv.rows ? { error: `${csv.rows - created} rows missing` } : {}),
+      };
+      out.push(row);
+      log(`  ${csv.rows} rows, ${loader}: ${rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s${row.error ? `, ${row.error}` : ''}`);
+    };
+    const pipeline = loadPipelineBenchmark();
+    if (pipeline) {
+      emulator.reset();
+      log(`  ${csv.rows} rows: our pipeline (blob → host → emulator)…`);
+      const run = await pipeline(csv, profile);
+      out.push({ ...run, loader: 'our pipeline', what: 'blob drop → local host (Azurite) → emulator', rows: csv.rows, bestCeiling: best.rowsPerSecond, ofCeiling: run.rowsPerSecond / best.rowsPerSecond } as ThroughputRow);
+    }
+    emulator.reset();
+    log(`  ${csv.rows} rows: our client alone…`);
+    record('our client alone', 'engine + executeMultiple, 1000/$batch, dop-hint concurrency (no blob, no host)', 1000, await runOurClient(emulator, csv.path, metadata));
+    emulator.reset();
+    log(`  ${csv.rows} rows: common script…`);
+    record('common script', 'DynamicsWebApi executeBatch, 1000 creates, one batch at a time', 1000, await runCommonScript(emulator, csv.path));
+    emulator.reset();
+    log(`  ${csv.rows} rows: ADF default…`);
+    record('ADF default', 'batches of 10, 10 in parallel, retry 429 after Retry-After', 10, await runAdfDefault(emulator, csv.path));
+  } finally {
+    await emulator.close();
+  }
+  return out;
+}
+
+function machine(): Record<string, unknown> {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    totalMemoryMB: Math.round(totalmem() / 2 ** 20),
+    freeMemoryMB: Math.round(freemem() / 2 ** 20),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), args };
-  const dir = join(__dirname, '..', '..', 'bench', 'results');
-  await mkdir(dir, { recursive: true });
+  const profile = defaultBenchProfile;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const repoRoot = join(__dirname, '..', '..');
+  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), args, machine: machine(), profile: describeProfile(profile), bestCeiling: bestCeilingFor(profile) };
+  const dir = await mkdtemp(join(tmpdir(), 'dataverse-bench-'));
+  const files = new Map<number, GeneratedCsv>();
+  const csvFor = async (rows: number) => {
+    let csv = files.get(rows);
+    if (!csv) {
+      log(`generating ${rows} rows…`);
+      csv = await writeAccountsCsv(rows, dir);
+      files.set(rows, csv);
+    }
+    return csv;
+  };
+  try {
+    if (args.parts.includes('engine')) {
+      log('engine cost…');
+      const emulator = await startEmulator({ port: 0 });
+      try {
+        const metadata = await accountMetadata(emulator.webApiUrl, emulator.url);
+        const engine = [];
+        for (const rows of args.sizes) engine.push(await measureEngineCost((await csvFor(rows)).path, metadata, args.quick || rows >= 1_000_000 ? 1 : 3));
+        results.engine = engine;
+      } finally {
+        await emulator.close();
+      }
+    }
+    if (args.parts.includes('throughput')) {
+      log('throughput…');
+      const rows: ThroughputRow[] = [];
+      for (const size of args.sizes) rows.push(...(await throughputFor(await csvFor(size), profile, log)));
+      results.throughput = rows;
+    }
+    if (args.parts.includes('memory')) {
+      results.memory = { available: false, reason: 'needs the loads pipeline (bench/loadBenchmark.ts), not in the tree yet' };
+    }
+    if (args.parts.includes('async')) {
+      log('background operations (20 imports)…');
+      results.async = await measureAsyncOperations({ repoRoot, imports: args.quick ? 5 : 20 });
+    }
+    if (args.parts.includes('emulator')) {
+      const file = join(__dirname, 'emulator-throughput.js');
+      if (existsSync(file)) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const mod = require(file) as { runEmulatorThroughput?: (o: { quick: boolean }) => Promise<unknown> };
+        results.emulator = mod.runEmulatorThroughput ? await mod.runEmulatorThroughput({ quick: args.quick }) : { available: false, reason: 'bench/emulator-throughput.ts exports no runEmulatorThroughput' };
+      } else results.emulator = { available: false, reason: 'bench/emulator-throughput.ts not in the tree yet' };
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  results.finishedAt = new Date().toISOString();
+  const out = join(repoRoot, 'bench', 'results');
+  await mkdir(out, { recursive: true });
   const text = JSON.stringify(results, null, 2);
-  await writeFile(join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`), text);
-  await writeFile(join(dir, 'latest.json'), text);
-  console.log(text);
+  await writeFile(join(out, `${String(results.startedAt).replace(/[:.]/g, '-')}.json`), text);
+  await writeFile(join(out, 'latest.json'), text);
+  console.log(formatReport(results));
 }
 
 if (require.main === module) {
