@@ -10,8 +10,20 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return m?.[1];
 }
 
+const callerCache = new Map<string, string>();
+
 /** The token's `oid` (Entra object id) or `sub`; an opaque token is its own identity (hashed, to keep it out of logs). */
 export function callerIdFromToken(token: string): string {
+  // Clients reuse one token for an hour: decode it once (decoding an opaque token throws, which is slow).
+  const cached = callerCache.get(token);
+  if (cached !== undefined) return cached;
+  const id = decodeCallerId(token);
+  if (callerCache.size >= 1000) callerCache.clear();
+  callerCache.set(token, id);
+  return id;
+}
+
+function decodeCallerId(token: string): string {
   try {
     const claims = decodeJwt(token);
     const id = typeof claims['oid'] === 'string' ? claims['oid'] : claims.sub;
