@@ -103,7 +103,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     }
     if (!callerId) {
       await readBody(req);
-      send(res, 401, [['WWW-Authenticate', challengeHeader(deps.orgUrl(), opts.tenantId)], ['REQ_ID', randomUUID()]], '');
+      send(res, 401, [['WWW-Authenticate', challengeHeader(deps.orgUrl(), opts.tenantId)], ['REQ_ID', randomUUID()], ['x-ms-dop-hint', String(opts.dopHint)]], '');
       return;
     }
 
