@@ -89,7 +89,7 @@ describe('DynamicsWebApi v2 against the emulator', () => {
     client.create({ collection: 'accounts', data: { name: 'One' } });
     client.create({ collection: 'accounts', data: { name: 'x'.repeat(161) } });
     client.create({ collection: 'accounts', data: { name: 'Never' } });
-    await expect(client.executeBatch({ inChangeSet: false })).rejects.toBeDefined();
+    await expect(client.executeBatch({ inChangeSet: false })).rejects.toEqual([expect.any(String), expect.objectContaining({ status: 400, error: expect.objectContaining({ code: '0x80044331' }) })]);
     expect(emulator.stats().recordsPerTable['account']).toBe(1);
   });
 

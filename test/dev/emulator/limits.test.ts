@@ -148,7 +148,7 @@ describe('service protection over HTTP', () => {
   });
 
   test('concurrent requests beyond the limit fail immediately with 0x80072326 while the others complete', async () => {
-    emulator.configure({ latency: { baseMs: 400 }, limits: { requestsPerWindow: 6000, executionMsPerWindow: 1e9, windowSeconds: 300, concurrency: 3, timeScale: 1 } });
+    emulator.configure({ latency: { baseMs: 1500 }, limits: { requestsPerWindow: 6000, executionMsPerWindow: 1e9, windowSeconds: 300, concurrency: 3, timeScale: 1 } });
     try {
       const responses = await Promise.all(Array.from({ length: 6 }, () => create()));
       const codes = responses.map((r) => r.status).sort();
