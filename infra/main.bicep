@@ -73,6 +73,11 @@ param instanceMemoryMB int = 2048
 // Each instance's client caps itself at DATAVERSE_MAX_CONCURRENCY, so the app never exceeds
 // maximumInstanceCount x perInstanceConcurrency <= dataverseConcurrencyTarget (4 x 13 = 52 by default).
 var perInstanceConcurrency = max(1, dataverseConcurrencyTarget / maximumInstanceCount)
+// A queue function runs up to batchSize + newBatchThreshold messages at once per instance; keeping that sum at the
+// client's cap means no chunk message holds its lease while waiting for a request slot (8 + 5 = 13 by default).
+// Set as host.json overrides so local runs keep host.json's values.
+var queueBatchSize = min(32, max(1, (perInstanceConcurrency * 2) / 3))
+var queueNewBatchThreshold = max(0, perInstanceConcurrency - queueBatchSize)
 
 // ---- Names the app uses (defaults = the settings' defaults in shared/config) --------------------------
 
@@ -215,6 +220,8 @@ var appSettings = {
   ASYNC_POLL_SCHEDULE: asyncPollSchedule
   ASYNC_MAX_WAIT_MINUTES: string(asyncMaxWaitMinutes)
   LOG_LEVEL: logLevel
+  AzureFunctionsJobHost__extensions__queues__batchSize: string(queueBatchSize)
+  AzureFunctionsJobHost__extensions__queues__newBatchThreshold: string(queueNewBatchThreshold)
 }
 
 // The settings each DATAVERSE_AUTH mode needs; secrets only as Key Vault references.
