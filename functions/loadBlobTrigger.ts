@@ -20,4 +20,5 @@ export async function loadBlobTrigger(_content: unknown, context: InvocationCont
   else if ('record' in result) context.log(`load ${result.record.id} (${container}/${table}/${name}): ${result.kind}, status ${result.record.status}`);
 }
 
-app.storageBlob('loadBlobTrigger', { path: `${container}/{table}/{name}`, connection: 'AzureWebJobsStorage', handler: loadBlobTrigger });
+// source 'EventGrid': Flex Consumption runs only Event Grid–sourced blob triggers (infra/eventgrid/subscriptions.bicep); locally the host scans.
+app.storageBlob('loadBlobTrigger', { path: `${container}/{table}/{name}`, source: 'EventGrid', connection: 'AzureWebJobsStorage', handler: loadBlobTrigger });

@@ -27,4 +27,5 @@ export async function solutionBlobTrigger(_blob: unknown, context: InvocationCon
   context.log(`solution ${name} queued for import`);
 }
 
-app.storageBlob('solutionBlobTrigger', { path: `${container}/{name}`, connection: 'AzureWebJobsStorage', handler: solutionBlobTrigger });
+// source 'EventGrid': Flex Consumption runs only Event Grid–sourced blob triggers (infra/eventgrid/subscriptions.bicep); locally the host scans.
+app.storageBlob('solutionBlobTrigger', { path: `${container}/{name}`, source: 'EventGrid', connection: 'AzureWebJobsStorage', handler: solutionBlobTrigger });
