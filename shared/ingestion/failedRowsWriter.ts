@@ -68,9 +68,7 @@ export async function* writeFailedRows(entries: AsyncIterable<FailedRowEntry> | 
   if (options.format === 'json') yield '[\n';
   let first = true;
   for await (const { row, error } of entries) {
-    const values = row.values ?? parseObject(row.raw);
-    const record = values ? { ...values, [errorColumn]: error } : { [errorColumn]: error, _raw: row.raw };
-    const text = JSON.stringify(record);
+    const text = jsonWithError(row, error);
     if (options.format === 'json') {
       yield `${first ? '' : ',\n'}${text}`;
       first = false;
@@ -84,11 +82,15 @@ function cellText(value: unknown): string {
   return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-function parseObject(raw: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(raw);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The row's own text with `_error` added before its closing brace, so numbers keep their digits and a deeply
+ * nested value is not re-serialised (JSON.stringify recurses). Rows that weren't objects keep their text in `_raw`.
+ */
+function jsonWithError(row: SourceRowResult, error: string): string {
+  const raw = row.raw.trim();
+  const isObject = row.values !== undefined && raw.startsWith('{') && raw.endsWith('}');
+  if (!isObject) return JSON.stringify({ [errorColumn]: error, _raw: row.raw });
+  const body = raw.slice(0, -1).trimEnd();
+  const flat = row.raw.includes('\n') || row.raw.includes('\r') ? body.replace(/[\r\n]+\s*/g, ' ') : body;
+  return `${flat}${body === '{' ? '' : ','}"${errorColumn}":${JSON.stringify(error)}}`;
 }

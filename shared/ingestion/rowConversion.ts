@@ -52,7 +52,12 @@ function context(plan: LoadPlan): ConversionContext {
 }
 
 function cellForMessage(value: CellValue): string {
-  return truncateForMessage(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+  if (typeof value === 'string') return truncateForMessage(value);
+  try {
+    return truncateForMessage(JSON.stringify(value) ?? String(value));
+  } catch {
+    return Array.isArray(value) ? '[…] (nested too deeply to show)' : '{…} (nested too deeply to show)';
+  }
 }
 
 function quoted(value: CellValue): string {

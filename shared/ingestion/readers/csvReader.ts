@@ -123,6 +123,8 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
     max_record_size: limits.maxRecordBytes,
   } as ConstructorParameters<typeof Parser>[0]) as unknown as { api: {
     parse(buffer: Buffer | undefined, end: boolean, push: (entry: Entry) => void, close: () => void): Error | undefined;
+    state: { record: unknown[] };
+    info: { lines: number; records: number };
   } }).api;
   type Entry = { record: string[]; info: Info & { raw?: string; error?: CsvError } };
   const pending: Entry[] = [];
@@ -132,7 +134,12 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
     for await (const chunk of chunks) {
       const error = api.parse(chunk, false, push, close);
       if (error) throw error;
+      // max_record_size counts field text only: a line of a million delimiters would grow one record without
+      // bound, so the column limit is enforced on the record being parsed too.
       yield* pending.splice(0);
+      if (api.state.record.length > limits.maxColumns) {
+        throw new IngestionError('TooManyColumns', `${header ? `a row on line ${api.info.lines}` : 'the header'} has more than ${limits.maxColumns} columns (maxColumns)`);
+      }
     }
     const error = api.parse(undefined, true, push, close);
     if (error) throw error;

@@ -87,4 +87,16 @@ describe('failed-rows file', () => {
     const reread = await readAll(json, { fileName: 'failed.json' });
     expect(reread.rows.map((r: SourceRowResult) => r.ok)).toEqual([true, true]);
   });
+
+  test('JSON failed rows keep their own text (digits, 10,000 levels of nesting) and stay one line in NDJSON', async () => {
+    const deep = `{"name": "A", "big": 12345678901234567890, "description": ${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    const rows = await rowsOf(`[\n  ${deep},\n  {\n    "name": "B"\n  }\n]`, 'f.json');
+    const json = await text(writeFailedRows(rows.map((row) => ({ row, error: 'x' })), { format: 'json' }));
+    expect(json).toContain('"big": 12345678901234567890');
+    expect(json).toContain('{ "name": "B","_error":"x"}');
+    const ndjson = await text(writeFailedRows([{ row: rows[1]!, error: 'y' }], { format: 'ndjson' }));
+    expect(ndjson).toBe('{ "name": "B","_error":"y"}\n');
+    const again = await readAll(json, { fileName: 'failed.json' });
+    expect(again.rows.map((r) => r.ok)).toEqual([true, true]);
+  });
 });
