@@ -1,0 +1,77 @@
+/**
+ * The load engine over real parts: Azurite (the host's launcher, in memory) and the Dataverse emulator over
+ * HTTP. `drain()` plays the chunk queue trigger: it processes chunk messages until the queue is empty.
+ */
+import { startAzurite, type AzuriteHandle } from '../../../dev/azurite';
+import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../../dev/emulator/index';
+import { createAppStorage } from '../../../dev/host/localStack';
+import { createDataverseClient } from '../../../shared/dataverse/index';
+import { decodeQueueMessage } from '../../../shared/events/jobEvents';
+import { processChunk } from '../../../shared/loads/chunkWorker';
+import type { LoadContext } from '../../../shared/loads/loadContext';
+import { chunkMessageSchema } from '../../../shared/loads/loadRecord';
+import { createLoadContext } from '../../../shared/loads/loadRuntime';
+import { createStorageClients, type StorageClients } from '../../../shared/storage/storageClients';
+
+export const names = {
+  container: 'incoming', resultsContainer: 'load-results', chunkQueue: 'load-chunks', loadsTable: 'loads', loadRowsTable: 'loadrows',
+  jobsTable: 'jobs', eventsQueue: 'job-events',
+};
+
+export interface LoadFixture {
+  azurite: AzuriteHandle;
+  emulator: EmulatorHandle;
+  storage: StorageClients;
+  ctx: LoadContext;
+  drop(name: string, content: string | Buffer, options?: { metadata?: Record<string, string>; contentType?: string }): Promise<void>;
+  /** Processes chunk messages until none is left; returns how many were processed. */
+  drain(options?: { attempt?: number }): Promise<number>;
+  events(): Promise<{ id: string; outcome: string; counts?: Record<string, number> }[]>;
+  resultsText(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startLoadFixture(options: { emulator?: EmulatorOptions; maxFileBytes?: number; chunkSize?: number } = {}): Promise<LoadFixture> {
+  const azurite = await startAzurite();
+  const emulator = await startEmulator(options.emulator ?? {});
+  await createAppStorage(azurite.connectionString, { LOAD_CONTAINER: 'incoming' });
+  const storage = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString });
+  const client = createDataverseClient({ webApiUrl: emulator.webApiUrl, accessTokenSource: { getAccessToken: async () => 'test-token' } });
+  const ctx = createLoadContext({ storage, client, names, chunkSize: options.chunkSize ?? 1000, maxFileBytes: options.maxFileBytes ?? 1024 ** 3, stallSeconds: 300 });
+  const queue = storage.queueService.getQueueClient(names.chunkQueue);
+  return {
+    azurite, emulator, storage, ctx,
+    async drop(name, content, o = {}) {
+      const body = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+      await storage.blobService.getContainerClient('incoming').getBlockBlobClient(name).uploadData(body, {
+        ...(o.metadata ? { metadata: o.metadata } : {}),
+        ...(o.contentType ? { blobHTTPHeaders: { blobContentType: o.contentType } } : {}),
+      });
+    },
+    async drain(o = {}) {
+      let processed = 0;
+      for (;;) {
+        const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
+        if (receivedMessageItems.length === 0) return processed;
+        for (const m of receivedMessageItems) {
+          const message = chunkMessageSchema.parse(decodeQueueMessage(m.messageText));
+          await processChunk(ctx, message, { attempt: o.attempt ?? m.dequeueCount, maxAttempts: 5 });
+          await queue.deleteMessage(m.messageId, m.popReceipt);
+          processed++;
+        }
+      }
+    },
+    async events() {
+      const events = storage.queueService.getQueueClient(names.eventsQueue);
+      const { peekedMessageItems } = await events.peekMessages({ numberOfMessages: 32 });
+      return peekedMessageItems.map((m) => decodeQueueMessage(m.messageText) as { id: string; outcome: string; counts?: Record<string, number> });
+    },
+    async resultsText(name) {
+      return (await storage.blobService.getContainerClient(names.resultsContainer).getBlockBlobClient(name).downloadToBuffer()).toString('utf8');
+    },
+    async close() {
+      await emulator.close();
+      await azurite.stop();
+    },
+  };
+}
