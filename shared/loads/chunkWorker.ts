@@ -67,7 +67,7 @@ function convertChunk(plan: LoadPlan, rows: SourceRowResult[], fileKey: string |
 }
 
 async function readRows(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, shape: FileShape, profile: LoadProfile): Promise<SourceRowResult[]> {
-  const file = { container: record.container, name: record.blobName, etag: record.etag! };
+  const file = { container: record.container, name: record.blobName, etag: record.blobEtag! };
   const descriptor: ChunkDescriptor = {
     loadId: message.loadId,
     chunkIndex: message.chunkIndex,
@@ -161,7 +161,7 @@ export async function processChunk(ctx: LoadContext, message: ChunkMessage, atte
   const record = await ctx.store.get(message.loadId);
   if (!record) return { kind: 'skipped', reason: 'unknown load' };
   if (isTerminal(record)) return { kind: 'skipped', reason: `load is ${record.status}` };
-  if (!record.shapeJson || !record.profileJson || !record.etag) return { kind: 'skipped', reason: 'load not planned yet' };
+  if (!record.shapeJson || !record.profileJson || !record.blobEtag) return { kind: 'skipped', reason: 'load not planned yet' };
   if (await ctx.store.isChunkDone(record.id, message.chunkIndex)) {
     await enqueueNext(ctx, record, message.chunkIndex);
     await tryFinalize(ctx, record.id);

@@ -46,8 +46,8 @@ async function* failedRowEntries(ctx: LoadContext, record: LoadRecord, shape: Fi
   for await (const failed of ctx.store.listFailedRows(record.id)) yield { row: rowOfFailedRecord(failed), error: failed.message };
   // ContinueOnError=false: the rows after the stop were never sent; they go in the file too, so fixing the
   // failed row and dropping the file again loads everything that is missing.
-  if (record.stoppedAtRow === undefined || record.notProcessed === 0 || !record.etag) return;
-  const file = await openFile(ctx.blobs.read({ container: record.container, name: record.blobName, etag: record.etag }), {
+  if (record.stoppedAtRow === undefined || record.notProcessed === 0 || !record.blobEtag) return;
+  const file = await openFile(ctx.blobs.read({ container: record.container, name: record.blobName, etag: record.blobEtag }), {
     format: shape.format,
     ...(shape.header ? { delimiter: shape.header.delimiter } : {}),
     fileName: record.blobName,

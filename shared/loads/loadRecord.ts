@@ -40,7 +40,7 @@ export interface LoadRecord extends LoadCounts {
   container: string;
   blobName: string;
   /** ETag of the source blob the load reads (chunks read with If-Match). */
-  etag?: string;
+  blobEtag?: string;
   /** Identity of the file content, the seed of the deterministic record ids of creates. */
   fileKey?: string;
   operation?: string;
@@ -91,7 +91,7 @@ export const loadEntitySchema = z.object({
   table: z.string(),
   container: z.string(),
   blobName: z.string(),
-  etag: optionalString,
+  blobEtag: optionalString,
   fileKey: optionalString,
   operation: optionalString,
   format: optionalString,

@@ -78,7 +78,7 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
   const loadId = loadIdFor(file);
   const now = isoAt(ctx.now());
   const { created, record: existing } = await ctx.store.createIfAbsent({
-    id: loadId, status: 'running', table, container: file.container, blobName: file.name, etag: file.etag,
+    id: loadId, status: 'running', table, container: file.container, blobName: file.name, blobEtag: file.etag,
     scanComplete: false, chunksDone: 0, succeeded: 0, failed: 0, notProcessed: 0, throttled: 0, retries: 0,
     createdAt: now, startedAt: now, updatedAt: now, eventPublished: false, source: 'blob',
   });
@@ -86,7 +86,7 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
   if (isTerminal(existing)) return { kind: 'finished', record: existing };
   if (existing.scanComplete) return { kind: 'scanned', record: existing };
   if (existing.status === 'queued') {
-    await ctx.store.mutate(loadId, (r) => (r.status === 'queued' ? { status: 'running', startedAt: now, updatedAt: now, etag: file.etag, blobName: file.name } : undefined));
+    await ctx.store.mutate(loadId, (r) => (r.status === 'queued' ? { status: 'running', startedAt: now, updatedAt: now, blobEtag: file.etag, blobName: file.name } : undefined));
     await ctx.index.updateJobState(loadId, 'running');
   }
 
@@ -122,7 +122,7 @@ async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobF
     await ctx.store.mutate(loadId, () => ({
       operation: plan.operation, format: opened.format, continueOnError: profile.continueOnError, returnResponses: profile.returnResponses,
       executionMode: profile.executionMode, shapeJson: JSON.stringify({ ...shape, columns: opened.columns }), profileJson: JSON.stringify(profile),
-      fileKey: `${file.container}/${file.name}@${file.etag}`, etag: file.etag, updatedAt: isoAt(ctx.now()),
+      fileKey: `${file.container}/${file.name}@${file.etag}`, blobEtag: file.etag, updatedAt: isoAt(ctx.now()),
     }));
 
     const planner = new ChunkPlanner({ loadId, chunkSize: Math.min(1000, ctx.chunkSize, profile.batchSize), byteRanges: opened.byteOffsetsAreBlobOffsets });
