@@ -57,6 +57,6 @@ export function formatReport(results: Row): string {
   }
   const emulator = results.emulator as Row | undefined;
   if (emulator && emulator.available === false) out.push('', `Emulator throughput: not measured: ${String(emulator.reason)}`);
-  else if (emulator) out.push('', `Emulator throughput: ${JSON.stringify(emulator)}`);
+  else if (Array.isArray(emulator)) out.push('', 'Emulator throughput (zero latency, in one process with its client)', ...emulator.map((e) => `  ${JSON.stringify(e)}`));
   return out.join('\n');
 }

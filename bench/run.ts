@@ -5,11 +5,14 @@
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator } from '../dev/emulator/index';
+import { startEmulatorProcess } from './emulatorProcess';
 import { writeAccountsCsv, type GeneratedCsv } from './accountsCsv';
 import { measureAsyncOperations } from './asyncOperations';
 import { accountMetadata } from './benchClients';
@@ -79,14 +82,14 @@ export interface ThroughputRow {
   error?: string;
 }
 
-async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, log: (line: string) => void): Promise<ThroughputRow[]> {
-  const emulator = await startEmulator(emulatorOptionsFor(profile));
+async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: string, log: (line: string) => void): Promise<ThroughputRow[]> {
+  const emulator = await startEmulatorProcess(emulatorOptionsFor(profile), dir);
   const out: ThroughputRow[] = [];
   try {
     const metadata = await accountMetadata(emulator.webApiUrl, emulator.url);
     const best = bestCeilingFor(profile);
-    const record = (loader: string, what: string, batchSize: number, run: LoaderRun) => {
-      const stats = emulator.stats();
+    const record = async (loader: string, what: string, batchSize: number, run: LoaderRun) => {
+      const stats = await emulator.stats();
       const created = stats.recordsPerTable['account'] ?? 0;
       const rowsPerSecond = created / run.seconds;
       const row: ThroughputRow = {
@@ -100,24 +103,37 @@ async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, log: (lin
     };
     const pipeline = loadPipelineBenchmark();
     if (pipeline) {
-      emulator.reset();
+      await emulator.reset();
       log(`  ${csv.rows} rows: our pipeline (blob → host → emulator)…`);
       const run = await pipeline(csv, profile);
       out.push({ ...run, loader: 'our pipeline', what: 'blob drop → local host (Azurite) → emulator', rows: csv.rows, bestCeiling: best.rowsPerSecond, ofCeiling: run.rowsPerSecond / best.rowsPerSecond } as ThroughputRow);
     }
-    emulator.reset();
+    await emulator.reset();
     log(`  ${csv.rows} rows: our client alone…`);
-    record('our client alone', 'engine + executeMultiple, 1000/$batch, dop-hint concurrency (no blob, no host)', 1000, await runOurClient(emulator, csv.path, metadata));
-    emulator.reset();
+    await record('our client alone', 'engine + executeMultiple, 1000/$batch, dop-hint concurrency (no blob, no host)', 1000, await runOurClient(emulator, csv.path, metadata));
+    await emulator.reset();
     log(`  ${csv.rows} rows: common script…`);
-    record('common script', 'DynamicsWebApi executeBatch, 1000 creates, one batch at a time', 1000, await runCommonScript(emulator, csv.path));
-    emulator.reset();
+    await record('common script', 'DynamicsWebApi executeBatch, 1000 creates, one batch at a time', 1000, await runCommonScript(emulator, csv.path));
+    await emulator.reset();
     log(`  ${csv.rows} rows: ADF default…`);
-    record('ADF default', 'batches of 10, 10 in parallel, retry 429 after Retry-After', 10, await runAdfDefault(emulator, csv.path));
+    await record('ADF default', 'batches of 10, 10 in parallel, retry 429 after Retry-After', 10, await runAdfDefault(emulator, csv.path));
   } finally {
     await emulator.close();
   }
   return out;
+}
+
+/** bench/emulator-throughput.ts (the emulator helper's CLI) in a child process: it prints one JSON line. */
+async function emulatorThroughput(seconds: number): Promise<unknown> {
+  const file = join(__dirname, 'emulator-throughput.js');
+  if (!existsSync(file)) return { available: false, reason: 'bench/emulator-throughput.ts not in the tree' };
+  const runs: unknown[] = [];
+  for (const mode of ['batch', 'bulk']) {
+    const { stdout } = await promisify(execFile)(process.execPath, [file, '--seconds', String(seconds), '--mode', mode], { maxBuffer: 1 << 20 });
+    const line = stdout.trim().split('\n').pop() ?? '{}';
+    runs.push(JSON.parse(line));
+  }
+  return runs;
 }
 
 function machine(): Record<string, unknown> {
@@ -164,7 +180,7 @@ async function main(): Promise<void> {
     if (args.parts.includes('throughput')) {
       log('throughput…');
       const rows: ThroughputRow[] = [];
-      for (const size of args.sizes) rows.push(...(await throughputFor(await csvFor(size), profile, log)));
+      for (const size of args.sizes) rows.push(...(await throughputFor(await csvFor(size), profile, dir, log)));
       results.throughput = rows;
     }
     if (args.parts.includes('memory')) {
@@ -175,12 +191,8 @@ async function main(): Promise<void> {
       results.async = await measureAsyncOperations({ repoRoot, imports: args.quick ? 5 : 20 });
     }
     if (args.parts.includes('emulator')) {
-      const file = join(__dirname, 'emulator-throughput.js');
-      if (existsSync(file)) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const mod = require(file) as { runEmulatorThroughput?: (o: { quick: boolean }) => Promise<unknown> };
-        results.emulator = mod.runEmulatorThroughput ? await mod.runEmulatorThroughput({ quick: args.quick }) : { available: false, reason: 'bench/emulator-throughput.ts exports no runEmulatorThroughput' };
-      } else results.emulator = { available: false, reason: 'bench/emulator-throughput.ts not in the tree yet' };
+      log('emulator throughput…');
+      results.emulator = await emulatorThroughput(args.quick ? 3 : 10);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
