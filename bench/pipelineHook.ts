@@ -1,11 +1,16 @@
 /**
- * The whole pipeline (blob drop → local host → emulator) comes from the loads helper's bench/loadBenchmark.ts.
- * Loaded at run time so the suite still runs (with the other loaders) while that file is absent.
+ * The whole pipeline (blob drop → local host → emulator), through the loads helper's bench/loadBenchmark.ts
+ * (postLoad, waitForLoad, peakRssMB), on the same bench CSV and the same emulator settings as the reference
+ * loaders: a fresh local stack per run (Azurite in memory, the host in a child process, the emulator in this
+ * process), `POST /api/loads/account?operation=create` with the file, polled until the load ends. The host's
+ * peak RSS (VmHWM) is read before the stack stops. Loaded at run time so the suite still runs without it.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startLocalStack } from '../dev/host/localStack';
 import type { GeneratedCsv } from './accountsCsv';
-import type { BenchProfile } from './benchProfile';
+import { ceilingFor, emulatorOptionsFor, type BenchProfile } from './benchProfile';
 
 export interface PipelineRun {
   rowsPerSecond: number;
@@ -17,13 +22,52 @@ export interface PipelineRun {
   requests: number;
   throttled: number;
   peakHostRssMB?: number;
+  blobMB: number;
+  status: string;
   error?: string;
+}
+
+interface LoadBenchmarkModule {
+  postLoad(api: string, table: string, body: string | Buffer, query?: string, contentType?: string): Promise<{ id: string }>;
+  waitForLoad(api: () => string, id: string, options?: { timeoutMs?: number }): Promise<{ status: string; counts: { succeeded: number; failed: number }; message?: string }>;
+  peakRssMB(pid: number): number | undefined;
 }
 
 export type PipelineBenchmark = (csv: GeneratedCsv, profile: BenchProfile) => Promise<PipelineRun>;
 
-export function loadPipelineBenchmark(): PipelineBenchmark | undefined {
+export function loadPipelineBenchmark(repoRoot: string): PipelineBenchmark | undefined {
   const file = join(__dirname, 'loadBenchmark.js');
-  if (!existsSync(file)) return undefined;
-  return undefined;
+  if (!existsSync(file) || !existsSync(join(repoRoot, 'dist', 'functions', 'loadBlobTrigger.js'))) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loads = require(file) as LoadBenchmarkModule;
+  return async (csv, profile) => {
+    const stack = await startLocalStack({
+      appDir: repoRoot,
+      files: ['dist/functions/load*.js'],
+      blobScanIntervalMs: 500,
+      hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500', batchSize: 16, newBatchThreshold: 8 } } },
+      emulator: emulatorOptionsFor(profile),
+      env: { FUNCTIONS_HOST_KEY: '' },
+    } as never);
+    try {
+      const body = await readFile(csv.path);
+      const started = performance.now();
+      const { id } = await loads.postLoad(stack.api, 'account', body, 'operation=create');
+      const view = await loads.waitForLoad(() => stack.api, id, { timeoutMs: 60 * 60_000 });
+      const seconds = (performance.now() - started) / 1000;
+      const stats = stack.emulator!.stats();
+      const created = stats.recordsPerTable['account'] ?? 0;
+      const pid = 'pid' in stack.host ? stack.host.pid : process.pid;
+      const peak = loads.peakRssMB(pid);
+      const rowsPerSecond = created / seconds;
+      return {
+        rowsPerSecond, dataverseRowsPerSecond: rowsPerSecond / profile.speedUp, batchSize: 1000, ceilingAtBatchSize: ceilingFor(profile, 1000).rowsPerSecond,
+        seconds, rowsCreated: created, requests: stats.requests, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
+        ...(peak !== undefined ? { peakHostRssMB: peak } : {}), blobMB: csv.bytes / 2 ** 20, status: view.status,
+        ...(view.status !== 'succeeded' || created !== csv.rows ? { error: `${view.status}: ${created} of ${csv.rows} created${view.message ? ` (${view.message})` : ''}` } : {}),
+      };
+    } finally {
+      await stack.stop();
+    }
+  };
 }

@@ -20,7 +20,7 @@ import { bestCeilingFor, ceilingFor, defaultBenchProfile, describeProfile, emula
 import { measureEngineCost } from './engineCost';
 import { formatReport } from './report';
 import { runAdfDefault, runCommonScript, runOurClient, type LoaderRun } from './referenceLoaders';
-import { loadPipelineBenchmark } from './pipelineHook';
+import { loadPipelineBenchmark, type PipelineBenchmark, type PipelineRun } from './pipelineHook';
 
 export const PARTS = ['throughput', 'engine', 'memory', 'async', 'emulator'] as const;
 export type BenchPart = (typeof PARTS)[number];
@@ -82,7 +82,7 @@ export interface ThroughputRow {
   error?: string;
 }
 
-async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: string, log: (line: string) => void): Promise<ThroughputRow[]> {
+async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: string, pipeline: PipelineBenchmark | undefined, memory: MemoryRow[], log: (line: string) => void): Promise<ThroughputRow[]> {
   const emulator = await startEmulatorProcess(emulatorOptionsFor(profile), dir);
   const out: ThroughputRow[] = [];
   try {
@@ -101,12 +101,17 @@ async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: stri
       out.push(row);
       log(`  ${csv.rows} rows, ${loader}: ${rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s${row.error ? `, ${row.error}` : ''}`);
     };
-    const pipeline = loadPipelineBenchmark();
     if (pipeline) {
-      await emulator.reset();
       log(`  ${csv.rows} rows: our pipeline (blob → host → emulator)…`);
       const run = await pipeline(csv, profile);
-      out.push({ ...run, loader: 'our pipeline', what: 'blob drop → local host (Azurite) → emulator', rows: csv.rows, bestCeiling: best.rowsPerSecond, ofCeiling: run.rowsPerSecond / best.rowsPerSecond } as ThroughputRow);
+      out.push({
+        rows: csv.rows, loader: 'our pipeline', what: 'POST /api/loads → blob → local host (Azurite) → emulator', batchSize: run.batchSize,
+        rowsPerSecond: run.rowsPerSecond, dataverseRowsPerSecond: run.dataverseRowsPerSecond, ceilingAtBatchSize: run.ceilingAtBatchSize,
+        bestCeiling: best.rowsPerSecond, ofCeiling: run.rowsPerSecond / best.rowsPerSecond, seconds: run.seconds, rowsCreated: run.rowsCreated,
+        requests: run.requests, throttled: run.throttled, ...(run.error ? { error: run.error } : {}),
+      });
+      memory.push(memoryRow(csv, run));
+      log(`  ${csv.rows} rows, our pipeline: ${run.rowsPerSecond.toFixed(0)} rows/s (${((run.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`);
     }
     await emulator.reset();
     log(`  ${csv.rows} rows: our client alone…`);
@@ -134,6 +139,17 @@ async function emulatorThroughput(seconds: number): Promise<unknown> {
     runs.push(JSON.parse(line));
   }
   return runs;
+}
+
+export interface MemoryRow {
+  rows: number;
+  blobMB: number;
+  peakRssMB?: number;
+  status: string;
+}
+
+function memoryRow(csv: GeneratedCsv, run: PipelineRun): MemoryRow {
+  return { rows: csv.rows, blobMB: csv.bytes / 2 ** 20, ...(run.peakHostRssMB !== undefined ? { peakRssMB: run.peakHostRssMB } : {}), status: run.status };
 }
 
 function machine(): Record<string, unknown> {
@@ -177,14 +193,27 @@ async function main(): Promise<void> {
         await emulator.close();
       }
     }
+    const pipeline = loadPipelineBenchmark(repoRoot);
+    const memory: MemoryRow[] = [];
     if (args.parts.includes('throughput')) {
       log('throughput…');
       const rows: ThroughputRow[] = [];
-      for (const size of args.sizes) rows.push(...(await throughputFor(await csvFor(size), profile, dir, log)));
+      for (const size of args.sizes) rows.push(...(await throughputFor(await csvFor(size), profile, dir, pipeline, memory, log)));
       results.throughput = rows;
     }
     if (args.parts.includes('memory')) {
-      results.memory = { available: false, reason: 'needs the loads pipeline (bench/loadBenchmark.ts), not in the tree yet' };
+      if (!pipeline) results.memory = { available: false, reason: 'needs the loads pipeline (bench/loadBenchmark.ts and dist/functions/load*.js)' };
+      else {
+        // Peak RSS comes with every pipeline run; measured here only when the throughput part did not run them.
+        if (!args.parts.includes('throughput')) {
+          for (const size of args.sizes) {
+            log(`memory: ${size} rows through the pipeline…`);
+            const csv = await csvFor(size);
+            memory.push(memoryRow(csv, await pipeline(csv, profile)));
+          }
+        }
+        results.memory = memory;
+      }
     }
     if (args.parts.includes('async')) {
       log('background operations (20 imports)…');
