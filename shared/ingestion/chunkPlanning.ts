@@ -44,7 +44,10 @@ export class ChunkPlanner {
   private count = 0;
   private index = 0;
 
-  constructor(private readonly options: { loadId: string; chunkSize?: number; byteRanges: boolean }) {
+  private readonly options: { loadId: string; chunkSize?: number; byteRanges: boolean };
+
+  constructor(options: { loadId: string; chunkSize?: number; byteRanges: boolean }) {
+    this.options = options;
     const size = options.chunkSize ?? defaultChunkSize;
     if (!Number.isInteger(size) || size < 1 || size > 1000) throw new RangeError(`chunkSize must be 1..1000, got ${size}`);
   }

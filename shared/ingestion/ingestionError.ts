@@ -22,12 +22,13 @@ export type IngestionErrorCode =
 
 export class IngestionError extends Error {
   override readonly name = 'IngestionError';
-  constructor(
-    readonly code: IngestionErrorCode,
-    message: string,
-    readonly details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown },
-  ) {
+  readonly code: IngestionErrorCode;
+  readonly details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown };
+
+  constructor(code: IngestionErrorCode, message: string, details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown }) {
     super(message);
+    this.code = code;
+    this.details = details;
   }
 }
 

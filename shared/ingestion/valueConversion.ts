@@ -24,6 +24,8 @@ const rawJson = (text: string): unknown => (JSON as unknown as { rawJSON(text: s
 const integerPattern = /^[+-]?\d+$/;
 const decimalPattern = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 const doublePattern = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Canonical decimals of at most 15 significant digits: Number() and back gives the same text. */
+const plainShortDecimal = /^-?(0|[1-9]\d*)(\.\d*[1-9])?$/;
 const guidPattern = /^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$/;
 
 /** Defaults Dataverse applies when the metadata has no range (documented column limits). */
@@ -102,6 +104,11 @@ function convertFractional(attribute: AttributeMetadata, value: CellValue): Conv
   const [min, max] = [attribute.minValue ?? defaultMin, attribute.maxValue ?? defaultMax];
   if (n < min || n > max) return fail(`${text} is out of range for ${attribute.logicalName} (${min} to ${max})`);
   if (attribute.type === 'Double') return done(n);
+  // Fast path: already canonical and short enough that a double carries it exactly.
+  if (plainShortDecimal.test(text) && text.replace(/^-?0*\.?0*/, '').replace('.', '').length <= 15) {
+    const decimals = text.includes('.') ? text.length - text.indexOf('.') - 1 : 0;
+    if (attribute.precision === undefined || decimals <= attribute.precision) return done(n);
+  }
   const canonical = /[eE]/.test(text) ? String(n) : canonicalDecimal(text);
   const decimals = canonical.includes('.') ? canonical.split('.')[1]!.length : 0;
   if (attribute.precision !== undefined && decimals > attribute.precision) {
@@ -190,8 +197,20 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
+const canonicalUtc = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+
+function daysInMonth(y: number, m: number): number {
+  return m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31;
+}
+
 function convertDateTime(attribute: AttributeMetadata, value: CellValue, context: ConversionContext): Conversion {
   const text = cellText(value)?.trim();
+  // Fast path: already the canonical UTC form Dataverse returns (the common case in machine-made files).
+  const canonical = text !== undefined && attribute.format !== 'DateOnly' ? canonicalUtc.exec(text) : null;
+  if (canonical) {
+    const [y, m, d, h, i, s] = canonical.slice(1).map(Number) as [number, number, number, number, number, number];
+    if (y >= 1753 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m) && h <= 23 && i <= 59 && s <= 59) return done(text);
+  }
   const expected = `expected ISO 8601 (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)${context.dateFormat !== 'iso' ? ` or ${context.dateFormat}` : ', or set dateFormat in the load profile'}`;
   const parts = text !== undefined ? parseDate(text, context) : undefined;
   if (!parts) return fail(`${describe(value)} is not a date: ${expected}`);

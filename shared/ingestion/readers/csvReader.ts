@@ -1,4 +1,5 @@
 import { Parser, type CsvError, type Info } from 'csv-parse';
+import { csvLine } from '../failedRowsWriter.ts';
 import { IngestionError, formatBytes } from '../ingestionError.ts';
 import type { ReaderLimits, SourceRowResult, CellValue } from './readerTypes.ts';
 
@@ -48,20 +49,59 @@ export interface CsvReadOptions {
 
 /**
  * csv-parse's `info.lines` is the line a record ends on, except that a CRLF inside quotes counts as two
- * lines (each of its characters). Returns the characters it counted inside the record and the CRLF pairs,
- * so the start line can be recovered and later lines corrected.
+ * lines (each of its characters). Line breaks inside a record can only be inside its fields, so counting
+ * them in the cells recovers the start line and the correction for later lines.
  */
-function lineBreaks(text: string): { counted: number; crlf: number } {
+function lineBreaksInCells(cells: string[]): { counted: number; crlf: number } {
   let counted = 0;
   let crlf = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || c === 13) {
-      counted++;
-      if (c === 13 && text.charCodeAt(i + 1) === 10) crlf++;
+  for (const text of cells) {
+    if (text.indexOf('\n') < 0 && text.indexOf('\r') < 0) continue;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 10 || c === 13) {
+        counted++;
+        if (c === 13 && text.charCodeAt(i + 1) === 10) crlf++;
+      }
     }
   }
   return { counted, crlf };
+}
+
+/**
+ * A CSV row. `raw` is the record re-serialised from its cells (RFC 4180 quoting), computed only when read:
+ * most rows never need it, and keeping csv-parse's raw text would cost a copy of every byte.
+ */
+class CsvRow {
+  readonly ok: boolean;
+  readonly rowNumber: number;
+  readonly line: number;
+  readonly byteStart: number;
+  readonly byteEnd: number;
+  readonly cells: string[];
+  readonly values: Record<string, CellValue> | undefined;
+  readonly message: string | undefined;
+  private readonly delimiter: string;
+
+  constructor(position: { rowNumber: number; line: number; byteStart: number; byteEnd: number }, cells: string[], delimiter: string, outcome: { values: Record<string, CellValue> } | { message: string }) {
+    this.ok = 'values' in outcome;
+    this.rowNumber = position.rowNumber;
+    this.line = position.line;
+    this.byteStart = position.byteStart;
+    this.byteEnd = position.byteEnd;
+    this.cells = cells;
+    this.values = 'values' in outcome ? outcome.values : undefined;
+    this.message = 'message' in outcome ? outcome.message : undefined;
+    this.delimiter = delimiter;
+  }
+
+  get raw(): string {
+    return csvLine(this.cells, { delimiter: this.delimiter, formulaProtection: false }).slice(0, -2);
+  }
+}
+
+function csvRow(position: { rowNumber: number; line: number; byteStart: number; byteEnd: number }, cells: string[], delimiter: string, outcome: { values: Record<string, CellValue> } | { message: string }): SourceRowResult {
+  return new CsvRow(position, cells, delimiter, outcome) as unknown as SourceRowResult;
 }
 
 function validateHeader(columns: string[], limits: ReaderLimits): void {
@@ -116,7 +156,6 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
   const api = (new Parser({
     delimiter,
     info: true,
-    raw: true,
     relax_column_count: true, // ragged rows come through with info.error set and become failed rows below
     skip_empty_lines: true,
     record_delimiter: ['\r\n', '\n', '\r'],
@@ -126,7 +165,7 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
     state: { record: unknown[] };
     info: { lines: number; records: number };
   } }).api;
-  type Entry = { record: string[]; info: Info & { raw?: string; error?: CsvError } };
+  type Entry = { record: string[]; info: Info & { error?: CsvError } };
   const pending: Entry[] = [];
   const push = (entry: Entry) => pending.push(entry);
   const close = () => undefined;
@@ -158,8 +197,7 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
       const byteStart = previousEnd;
       const byteEnd = options.startOffset + info.bytes;
       previousEnd = byteEnd;
-      const raw = (info.raw ?? '').replace(/^[\r\n]+|[\r\n]+$/g, '');
-      const breaks = lineBreaks(raw);
+      const breaks = lineBreaksInCells(record);
       const line = lineBase + info.lines - breaks.counted - lineCorrection;
       lineCorrection += breaks.crlf;
       if (!header) {
@@ -170,26 +208,25 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
         continue;
       }
       rowNumber++;
-      const position = { rowNumber, line, byteStart, byteEnd, raw, cells: record };
       const expected = header.columns.length;
       if (record.length !== expected && !(trailingEmpty() && record.length === expected - 1)) {
-        yield { ok: false, ...position, message: `row ${rowNumber} (line ${line}) has ${record.length} column${record.length === 1 ? "" : "s"}; the header has ${expected}` };
+        const message = `row ${rowNumber} (line ${line}) has ${record.length} column${record.length === 1 ? '' : 's'}; the header has ${expected}`;
+        yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { message });
         continue;
       }
-      const oversized = record.findIndex((cell) => Buffer.byteLength(cell) > limits.maxFieldBytes);
+      const oversized = record.findIndex((cell) => cell.length * 3 > limits.maxFieldBytes && Buffer.byteLength(cell) > limits.maxFieldBytes);
       if (oversized >= 0) {
-        yield {
-          ok: false,
-          ...position,
-          message: `row ${rowNumber} (line ${line}), column '${header.columns[oversized]}': the value is ${formatBytes(Buffer.byteLength(record[oversized]!))}, over the ${formatBytes(limits.maxFieldBytes)} field limit (maxFieldBytes)`,
-        };
+        const message = `row ${rowNumber} (line ${line}), column '${header.columns[oversized]}': the value is ${formatBytes(Buffer.byteLength(record[oversized]!))}, over the ${formatBytes(limits.maxFieldBytes)} field limit (maxFieldBytes)`;
+        yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { message });
         continue;
       }
       const values: Record<string, CellValue> = {};
-      header.columns.forEach((name, index) => {
+      const columns = header.columns;
+      for (let index = 0; index < columns.length; index++) {
+        const name = columns[index]!;
         if (name !== '') values[name] = record[index] ?? '';
-      });
-      yield { ok: true, ...position, values };
+      }
+      yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { values });
     }
   } catch (error) {
     if (error instanceof IngestionError) throw error;

@@ -16,13 +16,9 @@ export interface JsonReadOptions {
   firstLine?: number;
 }
 
-const enum State {
-  BeforeArray,
-  BeforeElement,
-  InElement,
-  AfterElement,
-  AfterArray,
-}
+// Plain constants rather than an enum: the sources stay erasable TypeScript (node --experimental-strip-types).
+const State = { BeforeArray: 0, BeforeElement: 1, InElement: 2, AfterElement: 3, AfterArray: 4 } as const;
+type State = (typeof State)[keyof typeof State];
 
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
@@ -46,7 +42,7 @@ export function describeJsonValue(value: unknown): string {
 
 export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options: JsonReadOptions): AsyncGenerator<SourceRowResult> {
   const { limits } = options;
-  let state = options.sequence ? State.BeforeElement : State.BeforeArray;
+  let state: State = options.sequence ? State.BeforeElement : State.BeforeArray;
   let offset = options.startOffset; // absolute offset of the current chunk's first byte
   let line = options.firstLine ?? 1;
   let rowNumber = (options.firstRowNumber ?? 1) - 1;

@@ -161,6 +161,7 @@ describe('record ids', () => {
         const id = recordIdFor(fileA, rowA);
         expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         expect(recordIdFor(fileA, rowA)).toBe(id);
+        expect(uuidV5(`${fileA}\u0000${rowA}`)).toBe(id); // the per-file fast path equals the plain RFC computation
         if (fileA !== fileB || rowA !== rowB) expect(recordIdFor(fileB, rowB)).not.toBe(id);
       }),
     );
