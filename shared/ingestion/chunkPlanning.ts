@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { IngestionError } from './ingestionError.ts';
-import { readCsvRows } from './readers/csvReader.ts';
-import { openFile, resolveLimits, type ByteSource, type FileShape, type OpenFileOptions } from './readers/fileReader.ts';
-import { readJsonArrayRows } from './readers/jsonArrayReader.ts';
-import { readNdjsonRows } from './readers/ndjsonReader.ts';
-import type { ReaderLimits, SourceRowResult } from './readers/readerTypes.ts';
-import { decodeSource } from './readers/sourceDecoding.ts';
+import { IngestionError } from './ingestionError';
+import { readCsvRows } from './readers/csvReader';
+import { openFile, resolveLimits, type ByteSource, type FileShape, type OpenFileOptions } from './readers/fileReader';
+import { readJsonArrayRows } from './readers/jsonArrayReader';
+import { readNdjsonRows } from './readers/ndjsonReader';
+import type { ReaderLimits, SourceRowResult } from './readers/readerTypes';
+import { decodeSource } from './readers/sourceDecoding';
 
 /**
  * Splits a file into ExecuteMultiple-sized chunks that travel as small queue messages. A chunk names its rows

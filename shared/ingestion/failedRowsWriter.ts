@@ -1,4 +1,4 @@
-import type { FileFormat, SourceRowResult } from './readers/readerTypes.ts';
+import type { FileFormat, SourceRowResult } from './readers/readerTypes';
 
 /**
  * The failed-rows file: the failed rows in the input's format plus the reason, ready to fix and drop again

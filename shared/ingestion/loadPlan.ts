@@ -1,7 +1,7 @@
-import { didYouMean } from './closeNames.ts';
-import { IngestionError } from './ingestionError.ts';
-import type { LoadOperation, LoadProfile } from './loadProfile.ts';
-import { isLoadableType, isLookupType, type AttributeMetadata, type TableMetadata } from './tableMetadata.ts';
+import { didYouMean } from './closeNames';
+import { IngestionError } from './ingestionError';
+import type { LoadOperation, LoadProfile } from './loadProfile';
+import { isLoadableType, isLookupType, type AttributeMetadata, type TableMetadata } from './tableMetadata';
 
 /**
  * Resolves a file's columns against the table once per file, so every row is converted the same way and a

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { didYouMean } from './closeNames.ts';
-import { IngestionError } from './ingestionError.ts';
+import { didYouMean } from './closeNames';
+import { IngestionError } from './ingestionError';
 
 /**
  * What to do with the rows of a file. Sources, later ones winning setting by setting:

@@ -1,10 +1,10 @@
-import { truncateForMessage } from './ingestionError.ts';
-import type { ColumnBinding, LoadPlan } from './loadPlan.ts';
-import type { LoadOperation } from './loadProfile.ts';
-import { keyValueProblem, recordPath, type KeyValue } from './odataKeys.ts';
-import type { CellValue, SourceRow } from './readers/readerTypes.ts';
-import { recordIdFor } from './recordId.ts';
-import { convertValue, isEmptyCell, normalizeGuid, type Conversion, type ConversionContext } from './valueConversion.ts';
+import { truncateForMessage } from './ingestionError';
+import type { ColumnBinding, LoadPlan } from './loadPlan';
+import type { LoadOperation } from './loadProfile';
+import { keyValueProblem, recordPath, type KeyValue } from './odataKeys';
+import type { CellValue, SourceRow } from './readers/readerTypes';
+import { recordIdFor } from './recordId';
+import { convertValue, isEmptyCell, normalizeGuid, type Conversion, type ConversionContext } from './valueConversion';
 
 /**
  * One source row → the Web API body and record key for the plan's operation, or the faults that make the row

@@ -1,6 +1,6 @@
-import type { CellValue } from './readers/readerTypes.ts';
-import type { LoadProfile } from './loadProfile.ts';
-import type { AttributeMetadata, ChoiceOption } from './tableMetadata.ts';
+import type { CellValue } from './readers/readerTypes';
+import type { LoadProfile } from './loadProfile';
+import type { AttributeMetadata, ChoiceOption } from './tableMetadata';
 
 /**
  * Converts one cell to the Web API JSON value of an attribute, using the table's metadata. Pure: returns the

@@ -1,7 +1,7 @@
 import { Parser, type CsvError, type Info } from 'csv-parse';
-import { csvLine } from '../failedRowsWriter.ts';
-import { IngestionError, formatBytes } from '../ingestionError.ts';
-import type { ReaderLimits, SourceRowResult, CellValue } from './readerTypes.ts';
+import { csvLine } from '../failedRowsWriter';
+import { IngestionError, formatBytes } from '../ingestionError';
+import type { ReaderLimits, SourceRowResult, CellValue } from './readerTypes';
 
 export type CsvDelimiter = ',' | ';' | '\t' | '|';
 const candidates: CsvDelimiter[] = [',', ';', '\t', '|'];

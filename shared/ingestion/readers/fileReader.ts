@@ -1,9 +1,9 @@
-import { IngestionError } from '../ingestionError.ts';
-import { readCsvRows, type CsvDelimiter, type CsvHeader } from './csvReader.ts';
-import { readJsonArrayRows } from './jsonArrayReader.ts';
-import { readNdjsonRows } from './ndjsonReader.ts';
-import { decodeSource } from './sourceDecoding.ts';
-import { defaultReaderLimits, type FileFormat, type ReaderLimits, type SourceRowResult, type TextEncodingName } from './readerTypes.ts';
+import { IngestionError } from '../ingestionError';
+import { readCsvRows, type CsvDelimiter, type CsvHeader } from './csvReader';
+import { readJsonArrayRows } from './jsonArrayReader';
+import { readNdjsonRows } from './ndjsonReader';
+import { decodeSource } from './sourceDecoding';
+import { defaultReaderLimits, type FileFormat, type ReaderLimits, type SourceRowResult, type TextEncodingName } from './readerTypes';
 
 export type ByteSource = AsyncIterable<Buffer | Uint8Array | string>;
 

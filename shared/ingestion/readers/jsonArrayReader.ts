@@ -1,5 +1,5 @@
-import { IngestionError, formatBytes } from '../ingestionError.ts';
-import type { CellValue, ReaderLimits, SourceRowResult } from './readerTypes.ts';
+import { IngestionError, formatBytes } from '../ingestionError';
+import type { CellValue, ReaderLimits, SourceRowResult } from './readerTypes';
 
 /**
  * Streams the elements of a top-level JSON array without holding the array: a byte-level splitter finds each

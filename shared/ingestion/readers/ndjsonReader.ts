@@ -1,6 +1,6 @@
-import { formatBytes } from '../ingestionError.ts';
-import { describeJsonValue } from './jsonArrayReader.ts';
-import type { CellValue, ReaderLimits, SourceRowResult } from './readerTypes.ts';
+import { formatBytes } from '../ingestionError';
+import { describeJsonValue } from './jsonArrayReader';
+import type { CellValue, ReaderLimits, SourceRowResult } from './readerTypes';
 
 /**
  * NDJSON / JSON Lines: one object per line. Blank lines are not rows. A line that isn't a JSON object fails

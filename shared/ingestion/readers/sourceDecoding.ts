@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { IngestionError } from '../ingestionError.ts';
-import type { TextEncodingName } from './readerTypes.ts';
+import { IngestionError } from '../ingestionError';
+import type { TextEncodingName } from './readerTypes';
 
 /**
  * Turns the blob's bytes into validated UTF-8 bytes, as a stream: gunzip (by magic bytes or a `.gz` name),

@@ -1,4 +1,4 @@
-import { buildTableMetadata, type TableMetadata } from '../../../shared/ingestion/tableMetadata.ts';
+import { buildTableMetadata, type TableMetadata } from '../../../shared/ingestion/tableMetadata';
 
 /** EntityDefinitions-shaped responses (docs/design.md §"Metadata calls") for an account table. */
 const attribute = (LogicalName: string, AttributeType: string, extra: Record<string, unknown> = {}) => ({

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { ChunkPlanner, chunkDescriptorSchema, planChunks, readChunk, type ChunkDescriptor } from '../../../shared/ingestion/chunkPlanning.ts';
-import { csvLine } from '../../../shared/ingestion/failedRowsWriter.ts';
-import type { FileShape } from '../../../shared/ingestion/readers/fileReader.ts';
-import type { SourceRowResult } from '../../../shared/ingestion/readers/readerTypes.ts';
-import { csvTable, trickyCell } from './csvArbitraries.ts';
-import { readAll, streamOf } from './readAll.ts';
+import { ChunkPlanner, chunkDescriptorSchema, planChunks, readChunk, type ChunkDescriptor } from '../../../shared/ingestion/chunkPlanning';
+import { csvLine } from '../../../shared/ingestion/failedRowsWriter';
+import type { FileShape } from '../../../shared/ingestion/readers/fileReader';
+import type { SourceRowResult } from '../../../shared/ingestion/readers/readerTypes';
+import { csvTable, trickyCell } from './csvArbitraries';
+import { readAll, streamOf } from './readAll';
 
 const comparable = (rows: SourceRowResult[]) => rows.map((r) => ({ ok: r.ok, rowNumber: r.rowNumber, line: r.line, byteStart: r.byteStart, byteEnd: r.byteEnd, raw: r.raw, values: r.ok ? r.values : undefined, cells: r.cells, message: r.ok ? undefined : r.message }));
 

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { IngestionError, type IngestionErrorCode } from '../../../shared/ingestion/ingestionError.ts';
-import { planLoad } from '../../../shared/ingestion/loadPlan.ts';
-import { resolveLoadProfile, type LoadProfileInput } from '../../../shared/ingestion/loadProfile.ts';
-import type { ReaderLimits } from '../../../shared/ingestion/readers/readerTypes.ts';
-import { convertRow, type ConvertedRow } from '../../../shared/ingestion/rowConversion.ts';
-import { accountMetadata } from './accountMetadataFixture.ts';
-import { readAll } from './readAll.ts';
+import { IngestionError, type IngestionErrorCode } from '../../../shared/ingestion/ingestionError';
+import { planLoad } from '../../../shared/ingestion/loadPlan';
+import { resolveLoadProfile, type LoadProfileInput } from '../../../shared/ingestion/loadProfile';
+import type { ReaderLimits } from '../../../shared/ingestion/readers/readerTypes';
+import { convertRow, type ConvertedRow } from '../../../shared/ingestion/rowConversion';
+import { accountMetadata } from './accountMetadataFixture';
+import { readAll } from './readAll';
 
 /**
  * The bad-input corpus (test/corpus, plus large files generated here): each file yields a clear failed-load

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { csvLine, escapeCsvCell, writeFailedRows } from '../../../shared/ingestion/failedRowsWriter.ts';
-import { planLoad } from '../../../shared/ingestion/loadPlan.ts';
-import { resolveLoadProfile } from '../../../shared/ingestion/loadProfile.ts';
-import type { SourceRowResult } from '../../../shared/ingestion/readers/readerTypes.ts';
-import { accountMetadata } from './accountMetadataFixture.ts';
-import { csvTable, trickyCell } from './csvArbitraries.ts';
-import { readAll } from './readAll.ts';
+import { csvLine, escapeCsvCell, writeFailedRows } from '../../../shared/ingestion/failedRowsWriter';
+import { planLoad } from '../../../shared/ingestion/loadPlan';
+import { resolveLoadProfile } from '../../../shared/ingestion/loadProfile';
+import type { SourceRowResult } from '../../../shared/ingestion/readers/readerTypes';
+import { accountMetadata } from './accountMetadataFixture';
+import { csvTable, trickyCell } from './csvArbitraries';
+import { readAll } from './readAll';
 
 async function text(pieces: AsyncIterable<string>): Promise<string> {
   let out = '';

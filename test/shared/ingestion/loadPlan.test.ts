@@ -1,7 +1,7 @@
-import { planLoad } from '../../../shared/ingestion/loadPlan.ts';
-import { resolveLoadProfile, type LoadProfileInput } from '../../../shared/ingestion/loadProfile.ts';
-import { buildTableMetadata } from '../../../shared/ingestion/tableMetadata.ts';
-import { accountEntityDefinition, accountMetadata } from './accountMetadataFixture.ts';
+import { planLoad } from '../../../shared/ingestion/loadPlan';
+import { resolveLoadProfile, type LoadProfileInput } from '../../../shared/ingestion/loadProfile';
+import { buildTableMetadata } from '../../../shared/ingestion/tableMetadata';
+import { accountEntityDefinition, accountMetadata } from './accountMetadataFixture';
 
 const metadata = accountMetadata();
 const plan = (columns: string[], profile: LoadProfileInput = {}) => planLoad(metadata, resolveLoadProfile({ folderProfile: profile }), columns);

@@ -1,4 +1,4 @@
-import { parseProfileJson, profileFromBlobMetadata, queryToBlobMetadata, resolveLoadProfile } from '../../../shared/ingestion/loadProfile.ts';
+import { parseProfileJson, profileFromBlobMetadata, queryToBlobMetadata, resolveLoadProfile } from '../../../shared/ingestion/loadProfile';
 
 describe('load profile', () => {
   test('defaults without a profile', () => {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { openFile, type OpenFileOptions, type OpenedFile } from '../../../shared/ingestion/readers/fileReader.ts';
-import type { SourceRowResult } from '../../../shared/ingestion/readers/readerTypes.ts';
+import { openFile, type OpenFileOptions, type OpenedFile } from '../../../shared/ingestion/readers/fileReader';
+import type { SourceRowResult } from '../../../shared/ingestion/readers/readerTypes';
 
 /** Splits bytes into pieces of `pieceSize` so chunk boundaries fall everywhere (multi-byte characters, CRLF, quotes). */
 export function streamOf(content: Buffer | string, pieceSize = 7): Readable {

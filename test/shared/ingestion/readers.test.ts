@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { openFile } from '../../../shared/ingestion/readers/fileReader.ts';
-import { detectDelimiter } from '../../../shared/ingestion/readers/csvReader.ts';
-import { IngestionError } from '../../../shared/ingestion/ingestionError.ts';
-import { readAll, streamOf } from './readAll.ts';
+import { openFile } from '../../../shared/ingestion/readers/fileReader';
+import { detectDelimiter } from '../../../shared/ingestion/readers/csvReader';
+import { IngestionError } from '../../../shared/ingestion/ingestionError';
+import { readAll, streamOf } from './readAll';
 
 const ok = (rows: Awaited<ReturnType<typeof readAll>>['rows']) => rows.filter((r) => r.ok).map((r) => (r.ok ? r.values : undefined));
 

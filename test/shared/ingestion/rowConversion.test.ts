@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { planLoad } from '../../../shared/ingestion/loadPlan.ts';
-import { resolveLoadProfile, type LoadProfileInput } from '../../../shared/ingestion/loadProfile.ts';
-import type { SourceRow, CellValue } from '../../../shared/ingestion/readers/readerTypes.ts';
-import { convertRow, type ConvertedRow, type FailedRow } from '../../../shared/ingestion/rowConversion.ts';
-import { recordIdFor, uuidV5 } from '../../../shared/ingestion/recordId.ts';
-import { recordPath } from '../../../shared/ingestion/odataKeys.ts';
-import { accountMetadata } from './accountMetadataFixture.ts';
+import { planLoad } from '../../../shared/ingestion/loadPlan';
+import { resolveLoadProfile, type LoadProfileInput } from '../../../shared/ingestion/loadProfile';
+import type { SourceRow, CellValue } from '../../../shared/ingestion/readers/readerTypes';
+import { convertRow, type ConvertedRow, type FailedRow } from '../../../shared/ingestion/rowConversion';
+import { recordIdFor, uuidV5 } from '../../../shared/ingestion/recordId';
+import { recordPath } from '../../../shared/ingestion/odataKeys';
+import { accountMetadata } from './accountMetadataFixture';
 
 const metadata = accountMetadata();
 const row = (values: Record<string, CellValue>, rowNumber = 3): SourceRow => ({ ok: true, rowNumber, line: rowNumber + 1, byteStart: 0, byteEnd: 0, raw: '', values });
