@@ -105,7 +105,7 @@ async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: stri
       log(`  ${csv.rows} rows: our pipeline (blob → host → emulator)…`);
       const run = await pipeline(csv, profile);
       out.push({
-        rows: csv.rows, loader: 'our pipeline', what: 'POST /api/loads → blob → local host (Azurite) → emulator', batchSize: run.batchSize,
+        rows: csv.rows, loader: 'our pipeline', what: 'blob drop → local host (Azurite) → emulator', batchSize: run.batchSize,
         rowsPerSecond: run.rowsPerSecond, dataverseRowsPerSecond: run.dataverseRowsPerSecond, ceilingAtBatchSize: run.ceilingAtBatchSize,
         bestCeiling: best.rowsPerSecond, ofCeiling: run.rowsPerSecond / best.rowsPerSecond, seconds: run.seconds, rowsCreated: run.rowsCreated,
         requests: run.requests, throttled: run.throttled, ...(run.error ? { error: run.error } : {}),
