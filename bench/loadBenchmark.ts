@@ -48,7 +48,7 @@ export async function postLoad(api: string, table: string, body: string | Buffer
 }
 
 export async function getLoadView(api: string, id: string): Promise<LoadView | undefined> {
-  const response = await fetch(`${api}/loads/${id}`);
+  const response = await fetch(`${api}/loads/${id}`, { signal: AbortSignal.timeout(10_000) });
   if (response.status === 404) return undefined;
   if (!response.ok) throw new Error(`GET /loads/${id} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as LoadView;

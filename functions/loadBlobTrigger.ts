@@ -5,6 +5,9 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { getLoadContext } from '../shared/loads/loadRuntime';
+
+/** The engine outlives one invocation (it is cached per worker), so it logs to the worker's console, not to an invocation's context. */
+const workerLog = { info: (m: string, d?: unknown) => console.log(m, d ?? ''), warn: (m: string, d?: unknown) => console.warn(m, d ?? '') };
 import { startLoad } from '../shared/loads/loadScan';
 
 const container = process.env.LOAD_CONTAINER || 'incoming';
@@ -12,7 +15,7 @@ const container = process.env.LOAD_CONTAINER || 'incoming';
 export async function loadBlobTrigger(_content: unknown, context: InvocationContext): Promise<void> {
   const table = String(context.triggerMetadata?.table ?? '');
   const name = String(context.triggerMetadata?.name ?? '');
-  const result = await startLoad(getLoadContext(process.env, { info: (m, d) => context.log(m, d ?? ''), warn: (m, d) => context.warn(m, d ?? '') }), {
+  const result = await startLoad(getLoadContext(process.env, workerLog), {
     container,
     name: `${table}/${name}`,
   });

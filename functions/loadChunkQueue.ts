@@ -5,6 +5,9 @@ import { processChunk } from '../shared/loads/chunkWorker';
 import { chunkMessageSchema } from '../shared/loads/loadRecord';
 import { getLoadContext } from '../shared/loads/loadRuntime';
 
+/** The engine outlives one invocation (it is cached per worker), so it logs to the worker's console, not to an invocation's context. */
+const workerLog = { info: (m: string, d?: unknown) => console.log(m, d ?? ''), warn: (m: string, d?: unknown) => console.warn(m, d ?? '') };
+
 /** host.json extensions.queues.maxDequeueCount: on the last delivery, failing rows are reported instead of poisoning. */
 const maxDequeueCount = Number(process.env.AzureFunctionsJobHost__extensions__queues__maxDequeueCount || 5);
 
@@ -24,7 +27,7 @@ export async function loadChunkQueue(item: unknown, context: InvocationContext):
     return;
   }
   const attempt = Number(context.triggerMetadata?.dequeueCount ?? 1);
-  const result = await processChunk(getLoadContext(process.env, { info: (m, d) => context.log(m, d ?? ''), warn: (m, d) => context.warn(m, d ?? '') }), message.data, {
+  const result = await processChunk(getLoadContext(process.env, workerLog), message.data, {
     attempt,
     maxAttempts: maxDequeueCount,
   });
