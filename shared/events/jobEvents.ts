@@ -1,6 +1,8 @@
 /**
  * Job events: one JSON message per finished load or background job, on the `job-events` queue and
- * optionally POSTed to a webhook, so a pipeline can chain its next step.
+ * optionally POSTed to a webhook, so a pipeline can chain its next step. Delivery is at least once (see
+ * eventOutbox.ts): every event carries a stable `eventId` (the load/job id and its outcome), so a consumer
+ * that remembers the eventIds it handled sees each end exactly once.
  */
 import { z } from 'zod';
 import type { QueueClient } from '@azure/storage-queue';
@@ -10,6 +12,8 @@ export const jobEventKinds = ['load', 'ImportSolution', 'StageAndUpgrade', 'Dele
 export const jobOutcomes = ['succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected'] as const;
 
 export const jobEventSchema = z.object({
+  /** Stable across redeliveries of the same end: `<id>:<outcome>`; consumers dedupe on it. */
+  eventId: z.string().min(1),
   id: z.string().min(1),
   kind: z.enum(jobEventKinds),
   outcome: z.enum(jobOutcomes),
@@ -24,6 +28,16 @@ export const jobEventSchema = z.object({
 export type JobEvent = z.infer<typeof jobEventSchema>;
 export type JobEventKind = JobEvent['kind'];
 export type JobOutcome = JobEvent['outcome'];
+/** An event as its producer builds it: the eventId follows from id and outcome when not given. */
+export type JobEventInput = Omit<JobEvent, 'eventId'> & { eventId?: string };
+
+/** The one id of the end of a load or job: a load or job ends once, with one outcome. */
+export const eventIdOf = (id: string, outcome: JobOutcome): string => `${id}:${outcome}`;
+
+/** The event with its eventId, validated (throws a ZodError naming the bad field). */
+export function completeJobEvent(event: JobEventInput): JobEvent {
+  return jobEventSchema.parse({ ...event, eventId: event.eventId ?? eventIdOf(event.id, event.outcome) });
+}
 
 export type WebhookDelivery = 'skipped' | 'delivered' | 'failed';
 
@@ -33,7 +47,7 @@ export interface JobEventPublisher {
    * must know), then POSTs it to the webhook if one is set (failures there are retried and reported,
    * never thrown).
    */
-  publish(event: JobEvent, options?: { abortSignal?: AbortSignal }): Promise<{ queued: true; webhook: WebhookDelivery; webhookError?: string }>;
+  publish(event: JobEventInput, options?: { abortSignal?: AbortSignal }): Promise<{ queued: true; webhook: WebhookDelivery; webhookError?: string }>;
 }
 
 export interface JobEventPublisherOptions {
@@ -98,7 +112,7 @@ export function createJobEventPublisher(options: JobEventPublisherOptions): JobE
 
   return {
     async publish(event, callOptions) {
-      const valid = jobEventSchema.parse(event);
+      const valid = completeJobEvent(event);
       await options.queueClient.sendMessage(encodeQueueMessage(valid), { abortSignal: callOptions?.abortSignal });
       if (!options.webhookUrl) return { queued: true, webhook: 'skipped' };
       return { queued: true, ...(await postWebhook(options.webhookUrl, JSON.stringify(valid), callOptions?.abortSignal)) };

@@ -48,6 +48,10 @@ export const jobSchema = z.object({
   submittedAt: optionalString,
   startedAt: optionalString,
   completedAt: optionalString,
+  /** The end event to publish (events/eventOutbox PendingEvent JSON), written with the final state. */
+  pendingEvent: optionalString,
+  /** false from the final transition until the event is on the queue (the poller sweep publishes leftovers). */
+  eventPublished: z.boolean().optional(),
 });
 export type Job = z.infer<typeof jobSchema>;
 

@@ -45,6 +45,8 @@ export interface JobStore {
   /** Queued, submitted and running jobs, in lane order. */
   listPending(options?: { environment?: string }): Promise<StoredJob[]>;
   listBatchChildren(batchId: string): Promise<StoredJob[]>;
+  /** Ended jobs whose end event is recorded but not yet published (the outbox). */
+  listUnpublishedEvents(options?: { environment?: string }): Promise<StoredJob[]>;
   getLane(environment: string): Promise<Lane>;
   /** Sets the holder if the lane still has this ETag; returns false when someone else changed it. */
   setLaneHolder(lane: Lane, holderJobId: string, at: string): Promise<boolean>;
@@ -104,6 +106,11 @@ export function createJobStore(table: TableClient): JobStore {
     async listBatchChildren(batchId) {
       const children = await listWhere(`PartitionKey eq ${quote(JOB_PARTITION)} and batchId eq ${quote(batchId)}`);
       return children.sort((a, b) => (a.job.batchIndex ?? 0) - (b.job.batchIndex ?? 0));
+    },
+
+    async listUnpublishedEvents(options = {}) {
+      const env = options.environment !== undefined ? ` and environment eq ${quote(options.environment)}` : '';
+      return listWhere(`PartitionKey eq ${quote(JOB_PARTITION)} and eventPublished eq false${env}`);
     },
 
     async getLane(environment) {

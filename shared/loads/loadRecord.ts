@@ -68,6 +68,8 @@ export interface LoadRecord extends LoadCounts {
   /** The finalizer that claimed the end of the load (guards against two). */
   finalizingSince?: string;
   eventPublished: boolean;
+  /** The end event to publish (events/eventOutbox PendingEvent JSON), written with the final status. */
+  pendingEventJson?: string;
   failedRowsBlob?: string;
   resultsPrefix?: string;
   /** Where the source went when the load ended. */
@@ -117,6 +119,7 @@ export const loadEntitySchema = z.object({
   updatedAt: z.string(),
   finalizingSince: optionalString,
   eventPublished: z.boolean().default(false),
+  pendingEventJson: optionalString,
   failedRowsBlob: optionalString,
   resultsPrefix: optionalString,
   movedTo: optionalString,
