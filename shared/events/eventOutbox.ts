@@ -9,7 +9,7 @@
  * repeat carries the same `eventId`, so a consumer can drop it.
  */
 import { z } from 'zod';
-import { completeJobEvent, jobEventSchema, type JobEvent, type JobEventInput, type JobEventPublisher } from './jobEvents';
+import { completeJobEvent, jobEventSchema, type JobEventInput, type JobEventPublisher } from './jobEvents';
 
 /** How long a pending event is left to the writer that recorded (or last claimed) it before a sweep takes over. */
 export const DEFAULT_EVENT_GRACE_MS = 10_000;
@@ -71,7 +71,7 @@ export interface OutboxEntry {
 /** Publishes, then marks published. The mark is after the send: a crash between the two repeats the event. */
 export async function deliverPendingEvent(
   publisher: JobEventPublisher,
-  event: JobEvent,
+  event: JobEventInput,
   markPublished: () => Promise<void>,
   options: { abortSignal?: AbortSignal } = {},
 ): Promise<void> {

@@ -1,10 +1,11 @@
 /**
  * One poller sweep: the pending jobs of this environment, their asyncoperations in one filtered query (split
  * only when the URL gets long), each job moved on; 30/31/32 end it with the result, the import job log's
- * failing components for 31. Then the lane advances. Safe to run on several instances at once.
+ * failing components for 31. Then the lane advances, and end events a crash left pending in the outbox are
+ * published (claimed with the job's ETag first). Safe to run on several instances at once.
  */
 import { summariseFormattedResults, summariseImportJobLog } from './importJobLog';
-import { finishJob, settleBatch } from './jobCompletion';
+import { finishJob, publishPendingJobEvents, settleBatch } from './jobCompletion';
 import { advanceLane } from './jobLane';
 import { canTransition, isPastMaxWait, stateOfAsyncOperation, type AsyncOperationStatus, type Job } from './jobRecord';
 import { JobConflictError, type StoredJob } from './jobStore';
@@ -14,6 +15,8 @@ export interface SweepResult {
   pending: number;
   polled: number;
   ended: number;
+  /** Pending end events (left by a crash) this sweep published. */
+  eventsPublished: number;
 }
 
 async function failureDetails(ctx: JobContext, job: Job, row: AsyncOperationStatus): Promise<Partial<Job>> {
@@ -90,6 +93,10 @@ export async function sweepAsyncOperations(ctx: JobContext): Promise<SweepResult
   // Batches whose last child ended while an instance crashed are settled here.
   for (const batch of pending.filter((s) => s.job.kind === 'Batch')) await settleBatch(ctx, batch.job.id);
   await advanceLane(ctx);
-  ctx.log?.info('async operation sweep', { pending: pending.length, polled: active.length, ended, at: isoAt(ctx.now()) });
-  return { pending: pending.length, polled: active.length, ended };
+  const eventsPublished = (await publishPendingJobEvents(ctx).catch((error) => {
+    ctx.log?.warn('outbox sweep failed', { error: String(error) });
+    return [];
+  })).length;
+  ctx.log?.info('async operation sweep', { pending: pending.length, polled: active.length, ended, eventsPublished, at: isoAt(ctx.now()) });
+  return { pending: pending.length, polled: active.length, ended, eventsPublished };
 }

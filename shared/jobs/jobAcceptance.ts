@@ -4,8 +4,9 @@
  * idempotent by job id, so a redelivered message records nothing twice.
  */
 import { jobKindOf, parseAsyncOperationMessage, type AsyncOperationRequest } from './asyncOperationMessage';
+import { pendingEventFields, publishJobEvent } from './jobCompletion';
 import { advanceLane } from './jobLane';
-import { laneSeq, outcomeOf, type Job } from './jobRecord';
+import { laneSeq, type Job } from './jobRecord';
 import { isoAt, type JobContext } from './jobContext';
 
 export interface AcceptMeta {
@@ -57,11 +58,11 @@ export async function acceptMessage(ctx: JobContext, raw: unknown, meta: AcceptM
 
   if (!parsed.ok) {
     const kind = (['ImportSolution', 'StageAndUpgrade', 'DeleteAndPromote', 'Merge', 'Batch'] as const).find((k) => k === parsed.requestedKind) ?? 'Unknown';
-    const job: Job = { ...base, id: jobId, kind, state: 'rejected', message: `Rejected: ${parsed.reason}`, completedAt: createdAt };
+    const rejected: Job = { ...base, id: jobId, kind, state: 'rejected', message: `Rejected: ${parsed.reason}`, completedAt: createdAt };
+    // The end event is recorded with the job (outbox); a crash before it is published leaves it to the poller sweep.
+    const job: Job = { ...rejected, ...pendingEventFields(ctx, rejected) };
     const created = await record(ctx, job);
-    if (created) {
-      await ctx.events.publish({ id: jobId, kind, outcome: outcomeOf('rejected'), message: job.message, links: { status: ctx.statusUrl(jobId) }, finishedAt: createdAt });
-    }
+    if (created) await publishJobEvent(ctx, job);
     return { jobId, state: 'rejected', created, reason: parsed.reason };
   }
 

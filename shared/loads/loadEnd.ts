@@ -1,13 +1,16 @@
 /**
  * The end of a load, done once: whoever sees every row accounted for claims the end with the record's ETag,
- * writes the failed-rows file, moves the source to `processed/` or `failed/`, sets the final status, then
- * publishes the one event and updates the job index. Each step is idempotent, so the sweeper can redo an end
- * whose finalizer crashed; the event is published before `eventPublished` is set, so a crash between the two
- * can repeat it (consumers dedupe by load id).
+ * writes the failed-rows file, moves the source to `processed/` or `failed/`, then sets the final status and, in
+ * that same ETag-guarded write, records the end event to publish (transactional outbox, events/eventOutbox.ts).
+ * It then publishes the event and marks it published. Each step is idempotent, so the sweeper can redo an end
+ * whose finalizer crashed, and publishes an event a crash left pending: no event is lost, and one is repeated only
+ * when a process dies between the send and the mark (with the same eventId, for consumers to dedupe).
  */
 import { writeFailedRows, type FailedRowEntry } from '../ingestion/failedRowsWriter';
 import { openFile, type FileShape } from '../ingestion/readers/fileReader';
 import type { SourceRowResult } from '../ingestion/readers/readerTypes';
+import { DEFAULT_EVENT_GRACE_MS, deliverPendingEvent, readPendingEvent, recordPendingEvent, sweepPendingEvent, type OutboxSweepOutcome } from '../events/eventOutbox';
+import type { JobEventInput } from '../events/jobEvents';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import { isComplete, isTerminal, outcomeOf, type FailedRowRecord, type LoadRecord } from './loadRecord';
 
@@ -74,20 +77,58 @@ async function writeFailedRowsFile(ctx: LoadContext, record: LoadRecord): Promis
   return name;
 }
 
-/** Publishes the load's one event and updates the job index, then notes it (idempotent up to that note). */
-export async function announceLoad(ctx: LoadContext, record: LoadRecord): Promise<void> {
-  if (record.eventPublished || !isTerminal(record)) return;
-  await ctx.events.publish({
+/** The end event of a finished load, from its final record. */
+export function loadEndEvent(record: LoadRecord, resultsContainer: string): JobEventInput {
+  return {
     id: record.id,
     kind: 'load',
     outcome: record.status as 'succeeded' | 'partiallySucceeded' | 'failed',
     counts: { total: record.total ?? 0, succeeded: record.succeeded, failed: record.failed, notProcessed: record.notProcessed },
     ...(record.message ? { message: record.message } : {}),
-    links: { status: statusUrlOf(record.id), ...(record.failedRowsBlob ? { failedRows: `${ctx.resultsContainer}/${record.failedRowsBlob}` } : {}) },
-    finishedAt: record.finishedAt ?? isoAt(ctx.now()),
-  });
+    links: { status: statusUrlOf(record.id), ...(record.failedRowsBlob ? { failedRows: `${resultsContainer}/${record.failedRowsBlob}` } : {}) },
+    finishedAt: record.finishedAt ?? record.updatedAt,
+  };
+}
+
+/** The final-status patch plus its outbox entry: both go in one ETag-guarded write. */
+function withPendingEvent(ctx: LoadContext, current: LoadRecord, patch: Partial<LoadRecord>): Partial<LoadRecord> {
+  const after = { ...current, ...patch } as LoadRecord;
+  return { ...patch, eventPublished: false, pendingEventJson: recordPendingEvent(loadEndEvent(after, ctx.resultsContainer), ctx.now()) };
+}
+
+const markPublished = (ctx: LoadContext, loadId: string) => async () => {
+  await ctx.store.mutate(loadId, (r) => (r.eventPublished ? undefined : { eventPublished: true }));
+};
+
+/**
+ * The writer of the final status publishes its event at once (the job index first, so a consumer reacting to
+ * the event finds the load listed as ended). A failure here is left to the sweeper: the event stays pending.
+ */
+export async function announceLoad(ctx: LoadContext, record: LoadRecord): Promise<void> {
+  if (record.eventPublished || !isTerminal(record)) return;
+  try {
+    await ctx.index.updateJobState(record.id, record.status, { at: record.finishedAt ?? isoAt(ctx.now()) });
+    const event = readPendingEvent(record.pendingEventJson)?.event ?? loadEndEvent(record, ctx.resultsContainer);
+    await deliverPendingEvent(ctx.events, event, markPublished(ctx, record.id));
+  } catch (error) {
+    ctx.log?.warn('Load event not published yet; the sweeper will publish it', { loadId: record.id, error: String(error) });
+  }
+}
+
+/** The sweeper's turn at a finished load whose event is still pending (ETag-claimed, so one sweeper sends it). */
+export async function publishPendingLoadEvent(ctx: LoadContext, record: LoadRecord, graceMs = Math.min(ctx.stallMs, DEFAULT_EVENT_GRACE_MS)): Promise<OutboxSweepOutcome> {
+  if (record.eventPublished || !isTerminal(record)) return 'claimedElsewhere';
+  const pending = readPendingEvent(record.pendingEventJson);
+  const due = pending ?? { attemptAt: record.finishedAt ?? record.updatedAt };
+  if (ctx.now() - Date.parse(due.attemptAt) < graceMs) return 'notDue';
   await ctx.index.updateJobState(record.id, record.status, { at: record.finishedAt ?? isoAt(ctx.now()) });
-  await ctx.store.mutate(record.id, (r) => (r.eventPublished ? undefined : { eventPublished: true }));
+  return sweepPendingEvent(ctx.events, {
+    pending,
+    rebuild: () => loadEndEvent(record, ctx.resultsContainer),
+    claim: async (json) => (await ctx.store.mutate(record.id, (r) =>
+      !r.eventPublished && (r.pendingEventJson ?? '') === (record.pendingEventJson ?? '') ? { pendingEventJson: json } : undefined)).changed,
+    markPublished: markPublished(ctx, record.id),
+  }, { nowMs: ctx.now(), graceMs });
 }
 
 async function moveSource(ctx: LoadContext, record: LoadRecord, folder: 'processed' | 'failed'): Promise<string> {
@@ -110,15 +151,16 @@ export async function tryFinalize(ctx: LoadContext, loadId: string, options: { f
   const failedRowsBlob = await writeFailedRowsFile(ctx, record);
   const movedTo = await moveSource(ctx, record, status === 'failed' ? 'failed' : 'processed');
   const done = await ctx.store.mutate(loadId, (r) =>
-    isTerminal(r) ? undefined : {
+    isTerminal(r) ? undefined : withPendingEvent(ctx, r, {
       status,
       finishedAt: isoAt(ctx.now()),
       updatedAt: isoAt(ctx.now()),
       movedTo,
       resultsPrefix: resultsPrefixOf(loadId),
       ...(failedRowsBlob ? { failedRowsBlob } : {}),
-    },
+    }),
   );
+  if (!done.changed) return undefined;
   await announceLoad(ctx, done.record);
   ctx.log?.info('Load finished', { loadId, status, succeeded: record.succeeded, failed: record.failed, notProcessed: record.notProcessed });
   return done.record;
@@ -127,7 +169,7 @@ export async function tryFinalize(ctx: LoadContext, loadId: string, options: { f
 /** A load that can't start (plan error, unreadable file): failed with the user's message, source to `failed/`. */
 export async function failLoad(ctx: LoadContext, loadId: string, error: { code: string; message: string }): Promise<LoadRecord> {
   const failed = await ctx.store.mutate(loadId, (r) =>
-    isTerminal(r) ? undefined : {
+    isTerminal(r) ? undefined : withPendingEvent(ctx, r, {
       status: 'failed',
       errorCode: error.code,
       message: error.message,
@@ -135,15 +177,12 @@ export async function failLoad(ctx: LoadContext, loadId: string, error: { code: 
       scanComplete: true,
       finishedAt: isoAt(ctx.now()),
       updatedAt: isoAt(ctx.now()),
-    },
+    }),
   );
-  const record = failed.record;
-  if (failed.changed) {
-    const movedTo = await moveSource(ctx, record, 'failed');
-    await ctx.store.mutate(loadId, () => ({ movedTo }));
-    record.movedTo = movedTo;
-    ctx.log?.warn('Load failed', { loadId, code: error.code, message: error.message });
-  }
-  await announceLoad(ctx, record);
-  return record;
+  if (!failed.changed) return failed.record;
+  const movedTo = await moveSource(ctx, failed.record, 'failed');
+  const moved = await ctx.store.mutate(loadId, () => ({ movedTo }));
+  ctx.log?.warn('Load failed', { loadId, code: error.code, message: error.message });
+  await announceLoad(ctx, moved.record);
+  return moved.record;
 }

@@ -3,10 +3,11 @@
  * A host killed mid-load leaves its queue messages invisible for their lease (10 minutes) and its blob-trigger
  * message too; after LOAD_STALL_SECONDS without progress the sweeper re-runs an unfinished scan, re-enqueues the
  * chunks without a completion (only the next one for ContinueOnError=false loads), finishes complete loads and
- * publishes events a crash left unpublished. Everything it triggers is idempotent.
+ * publishes end events a crash left pending in the outbox (those older than a few seconds: min(stall period,
+ * 10 s)), claiming each with the record's ETag first. Everything it triggers is idempotent.
  */
 import { isoAt, type LoadContext } from './loadContext';
-import { announceLoad, tryFinalize } from './loadEnd';
+import { publishPendingLoadEvent, tryFinalize } from './loadEnd';
 import { isComplete, isTerminal, type LoadRecord } from './loadRecord';
 import { startLoad } from './loadScan';
 
@@ -32,10 +33,7 @@ export async function sweepLoads(ctx: LoadContext): Promise<SweepReport> {
   for await (const record of ctx.store.listUnfinished()) {
     try {
       if (isTerminal(record)) {
-        if (!record.eventPublished && ctx.now() - Date.parse(record.finishedAt ?? record.updatedAt) > ctx.stallMs) {
-          await announceLoad(ctx, record);
-          report.announced.push(record.id);
-        }
+        if (!record.eventPublished && (await publishPendingLoadEvent(ctx, record)) === 'published') report.announced.push(record.id);
         continue;
       }
       const idleMs = ctx.now() - Date.parse(record.updatedAt);

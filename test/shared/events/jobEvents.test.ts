@@ -11,6 +11,7 @@ beforeAll(async () => {
 afterAll(async () => azurite?.close());
 
 const event: JobEvent = {
+  eventId: 'job-1:failed',
   id: 'job-1',
   kind: 'ImportSolution',
   outcome: 'failed',
