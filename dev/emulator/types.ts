@@ -31,3 +31,18 @@ export type EmulatorRoute = (req: EmulatorRequest) => EmulatorResponse | undefin
 export function dataverseError(status: number, code: string, message: string, headers?: Record<string, string>): EmulatorResponse {
   return { status, headers, body: { error: { code, message } } };
 }
+
+/** Thrown inside a route's pure parts (query parsing, validation); the route turns it into Dataverse's error body. */
+export class DataverseFault extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'DataverseFault';
+    this.status = status;
+    this.code = code;
+  }
+  toResponse(): EmulatorResponse {
+    return dataverseError(this.status, this.code, this.message);
+  }
+}

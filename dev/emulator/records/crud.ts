@@ -8,7 +8,7 @@ import { callerOf, parseJsonBody, type RecordContext } from './context';
 import { parseKey, parseSegment, type KeySpec } from './entityReference';
 import { faults } from './faults';
 import { locate, resolveReference } from './keys';
-import { queryRows } from './query';
+import { queryRows, type RowSource } from './query';
 import { contextUrl, etagOf, parseSelect, represent, wantsAnnotations } from './representation';
 import type { Table } from './schema';
 import type { Row } from './store';
@@ -111,7 +111,7 @@ function subresource(ctx: RecordContext, table: Table, spec: KeySpec, rest: stri
       const v = r[collection.referencingAttribute] as { id?: string; table?: string } | null;
       return v?.id === id && v.table === table.logicalName;
     });
-    return queryRows(child, related, { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: req.headers['prefer'], nameOf: nameOf(ctx) });
+    return queryRows(child, { all: () => related }, { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: req.headers['prefer'], nameOf: nameOf(ctx) });
   }
   const nav = table.navigation.get(name);
   if (nav && ref === '$ref') {
@@ -144,6 +144,24 @@ function subresource(ctx: RecordContext, table: Table, spec: KeySpec, rest: stri
   throw faults.resourceNotFound(name);
 }
 
+/** A table's rows, with its primary key and single-column alternate keys as indexes for equality chains. */
+function tableSource(ctx: RecordContext, table: Table): RowSource {
+  return {
+    all: () => ctx.store.rows(table.logicalName),
+    byKey(column, values) {
+      const key = column === table.primaryIdAttribute ? undefined : table.keys.find((k) => k.attributes.length === 1 && k.attributes[0] === column);
+      if (column !== table.primaryIdAttribute && !key) return undefined;
+      const rows = new Map<string, Row>();
+      for (const value of values) {
+        const id = key ? ctx.store.findByKey(table.logicalName, key.logicalName, () => value) : typeof value === 'string' ? value.toLowerCase() : undefined;
+        const row = id === undefined ? undefined : ctx.store.get(table.logicalName, id);
+        if (row) rows.set(id!, row);
+      }
+      return [...rows.values()];
+    },
+  };
+}
+
 /** Answers a request whose first segment is an entity set; `segments[0]` is `set` or `set(key)`. */
 export function entitySetRequest(ctx: RecordContext, table: Table, segments: string[], req: EmulatorRequest): EmulatorResponse {
   const { key } = parseSegment(segments[0]!);
@@ -151,12 +169,12 @@ export function entitySetRequest(ctx: RecordContext, table: Table, segments: str
   if (key === undefined) {
     if (rest.length === 1 && rest[0] === '$count' && req.method === 'GET') {
       // `<set>/$count` answers the number of matching rows (capped at 5000 in Dataverse; not here).
-      const res = queryRows(table, ctx.store.rows(table.logicalName), { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: undefined, nameOf: nameOf(ctx) });
+      const res = queryRows(table, tableSource(ctx, table), { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: undefined, nameOf: nameOf(ctx) });
       return { status: 200, body: ((res.body as { value: unknown[] }).value).length };
     }
     if (rest.length) throw faults.resourceNotFound(rest[0]!);
     if (req.method === 'GET') {
-      return queryRows(table, ctx.store.rows(table.logicalName), { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: req.headers['prefer'], nameOf: nameOf(ctx) });
+      return queryRows(table, tableSource(ctx, table), { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: req.headers['prefer'], nameOf: nameOf(ctx) });
     }
     if (req.method === 'POST') return create(ctx, table, req);
     throw faults.methodNotAllowed(req.method);

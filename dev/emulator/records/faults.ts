@@ -3,22 +3,9 @@
  * Sources: dataverse-wire.md §1.5, §2.1, §4 and the fixtures; where no capture exists the wording is the
  * best public knowledge (marked "observed" or "assumed") and documented in the records README section.
  */
-import { dataverseError, type EmulatorResponse } from '../types';
+import { DataverseFault } from '../types';
 
-/** Thrown inside the record service; the route turns it into Dataverse's error body. */
-export class DataverseFault extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = 'DataverseFault';
-    this.status = status;
-    this.code = code;
-  }
-  toResponse(): EmulatorResponse {
-    return dataverseError(this.status, this.code, this.message);
-  }
-}
+export { DataverseFault };
 
 const payloadPrefix = (entitySetName: string): string =>
   `Error identified in Payload provided by the user for Entity :'${entitySetName}', For more information on this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ---->  InnerException : `;

@@ -8,7 +8,7 @@ import type { EmulatorRequest, EmulatorResponse } from '../types';
 import type { RecordContext } from './context';
 import { parseKey, parseSegment } from './entityReference';
 import { faults } from './faults';
-import { parseFilter, type FilterExpression } from './filter';
+import { parseFilter, type FilterExpression } from '../odata/filter';
 import { stableGuid, type Attribute, type Table } from './schema';
 
 type Json = Record<string, unknown>;
@@ -141,8 +141,8 @@ function findTable(ctx: RecordContext, keyText: string): Table {
 
 function matches(e: FilterExpression, obj: Json): boolean {
   switch (e.kind) {
-    case 'and': return matches(e.left, obj) && matches(e.right, obj);
-    case 'or': return matches(e.left, obj) || matches(e.right, obj);
+    case 'and': return e.items.every((item) => matches(item, obj));
+    case 'or': return e.items.some((item) => matches(item, obj));
     case 'not': return !matches(e.operand, obj);
     case 'call': return typeof obj[e.property] === 'string' && (obj[e.property] as string).toLowerCase().includes(e.value.toLowerCase());
     case 'compare': {

@@ -3,49 +3,68 @@
  * with `Prefer: odata.maxpagesize=N` → `@odata.nextLink` (an opaque `$skiptoken`) as Dataverse pages.
  */
 import type { EmulatorResponse } from '../types';
+import { compileFilter, equalityChain, parseFilter, type FilterExpression, type Literal } from '../odata/filter';
+import { compareRows, parseOrderBy, parseTop } from '../odata/queryOptions';
 import { faults } from './faults';
-import { filterPredicate } from './filter';
 import { contextUrl, parseSelect, represent, wantsAnnotations } from './representation';
 import type { Table } from './schema';
-import { isLookupValue, type Row } from './store';
+import type { Row } from './store';
 
 /** Dataverse's default and maximum page size. */
 export const defaultPageSize = 5000;
 
 const supported = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$expand']);
 
-export interface OrderBy { column: string; descending: boolean }
+const edm: Record<string, string> = { String: 'Edm.String', Memo: 'Edm.String', Integer: 'Edm.Int32', BigInt: 'Edm.Int64',
+  Decimal: 'Edm.Decimal', Money: 'Edm.Decimal', Double: 'Edm.Double', Boolean: 'Edm.Boolean', DateTime: 'Edm.DateTimeOffset',
+  Picklist: 'Edm.Int32', State: 'Edm.Int32', Status: 'Edm.Int32', Uniqueidentifier: 'Edm.Guid', Lookup: 'Edm.Guid', Customer: 'Edm.Guid', Owner: 'Edm.Guid' };
+const literalEdm: Record<Literal['type'], string> = { string: 'Edm.String', number: 'Edm.Int32', boolean: 'Edm.Boolean', null: 'null', guid: 'Edm.Guid', datetime: 'Edm.DateTimeOffset' };
+const accepts: Record<string, Literal['type'][]> = {
+  'Edm.String': ['string'], 'Edm.Int32': ['number'], 'Edm.Int64': ['number'], 'Edm.Decimal': ['number'], 'Edm.Double': ['number'],
+  'Edm.Boolean': ['boolean'], 'Edm.DateTimeOffset': ['datetime'], 'Edm.Guid': ['guid'],
+};
+const operatorKind = { eq: 'Equal', ne: 'NotEqual', gt: 'GreaterThan', ge: 'GreaterThanOrEqual', lt: 'LessThan', le: 'LessThanOrEqual' } as const;
 
-export function parseOrderBy(table: Table, text: string | null): OrderBy[] {
-  if (text === null || text.trim() === '') return [];
-  return text.split(',').map((part) => {
-    const [name, direction, extra] = part.trim().split(/\s+/);
-    if (!name || extra !== undefined || (direction !== undefined && !/^(asc|desc)$/i.test(direction))) {
-      throw faults.badQuery(`Syntax error in $orderby: '${part.trim()}'.`);
+const columnOf = (table: Table) => (property: string): string => {
+  const a = table.properties.get(property);
+  if (!a) throw faults.unknownQueryProperty(property, table.logicalName);
+  return a.logicalName;
+};
+
+/** Checks property names and operand types against the table (Dataverse's URI parser does this up front). */
+export function checkFilter(table: Table, e: FilterExpression): void {
+  switch (e.kind) {
+    case 'and': case 'or': for (const item of e.items) checkFilter(table, item); return;
+    case 'not': checkFilter(table, e.operand); return;
+    case 'call': {
+      const a = table.properties.get(e.property);
+      if (!a) throw faults.unknownQueryProperty(e.property, table.logicalName);
+      if (edm[a.type] !== 'Edm.String') throw faults.badQuery(`No function signature for the function with name '${e.fn}' matches the specified arguments.`);
+      return;
     }
-    const a = table.properties.get(name);
-    if (!a) throw faults.unknownQueryProperty(name, table.logicalName);
-    return { column: a.logicalName, descending: direction?.toLowerCase() === 'desc' };
-  });
+    case 'compare': {
+      const a = table.properties.get(e.property);
+      if (!a) throw faults.unknownQueryProperty(e.property, table.logicalName);
+      const type = edm[a.type]!;
+      if (e.literal.type !== 'null' && !accepts[type]!.includes(e.literal.type)) {
+        throw faults.badQuery(`A binary operator with incompatible types was detected. Found operand types '${type}' and '${literalEdm[e.literal.type]}' for operator kind '${operatorKind[e.op]}'.`);
+      }
+    }
+  }
 }
 
-function sortKey(v: unknown): string | number | boolean | null {
-  if (v === null || v === undefined) return null;
-  if (isLookupValue(v)) return v.id;
-  if (typeof v === 'string') return v.toLowerCase();
-  return v as number | boolean;
+/** Parses, checks and compiles `$filter` for a table. */
+export function filterPredicate(table: Table, text: string): (row: Row) => boolean {
+  const e = parseFilter(text);
+  checkFilter(table, e);
+  return compileFilter(e, columnOf(table));
 }
 
-/** Nulls sort first ascending, as in SQL Server. */
-export function compareRows(order: OrderBy[]): (a: Row, b: Row) => number {
-  return (a, b) => {
-    for (const o of order) {
-      const x = sortKey(a[o.column]), y = sortKey(b[o.column]);
-      const c = x === y ? 0 : x === null ? -1 : y === null ? 1 : x < y ? -1 : 1;
-      if (c !== 0) return o.descending ? -c : c;
-    }
-    return 0;
-  };
+/** The rows a query reads: all of them, or (when the source has indexes) those an equality chain names. */
+export interface RowSource {
+  all(): Iterable<Row>;
+  /** Rows whose column equals one of the values (primary key or single-column alternate key); undefined when no index covers it. */
+  byKey?(column: string, values: (string | number | boolean)[]): Row[] | undefined;
 }
 
 export function parsePageSize(prefer: string | undefined): number | undefined {
@@ -70,23 +89,27 @@ export interface CollectionRequest {
   nameOf: (table: string, id: string) => unknown;
 }
 
-export function queryRows(table: Table, source: Iterable<Row>, req: CollectionRequest): EmulatorResponse {
+export function queryRows(table: Table, source: RowSource, req: CollectionRequest): EmulatorResponse {
   for (const name of req.query.keys()) {
     if (name.startsWith('$') && !supported.has(name)) throw faults.badQuery(`The query parameter ${name} is not supported`);
   }
   if (req.query.get('$expand')) throw faults.badQuery('The emulator does not support $expand on record queries.');
   const select = parseSelect(table, req.query.get('$select'));
   const filterText = req.query.get('$filter');
-  const predicate = filterText ? filterPredicate(table, filterText) : undefined;
-  const order = parseOrderBy(table, req.query.get('$orderby'));
-  const topText = req.query.get('$top');
-  const top = topText === null ? undefined : Number(topText);
-  if (top !== undefined && (!Number.isInteger(top) || top < 0)) throw faults.badQuery(`Invalid value '${topText}' for $top query option found.`);
+  const filter = filterText ? parseFilter(filterText) : undefined;
+  if (filter) checkFilter(table, filter);
+  const predicate = filter ? compileFilter(filter, columnOf(table)) : undefined;
+  const order = parseOrderBy(req.query.get('$orderby'), columnOf(table));
+  const top = parseTop(req.query.get('$top'));
   const countText = req.query.get('$count');
   if (countText !== null && countText !== 'true' && countText !== 'false') throw faults.badQuery(`'${countText}' is not a valid count option.`);
 
+  // `accountid eq A or accountid eq B ...` (an existence check of many ids) is answered by index lookup.
+  const chain = filter ? equalityChain(filter) : undefined;
+  const indexed = chain && chain.literals[0]!.type !== 'datetime' ? source.byKey?.(columnOf(table)(chain.property), chain.literals.map((l) => l.value)) : undefined;
+  const candidates = indexed ?? source.all();
   let matches: Row[] = [];
-  for (const row of source) if (!predicate || predicate(row)) matches.push(row);
+  for (const row of candidates) if (!predicate || predicate(row)) matches.push(row);
   if (order.length) matches.sort(compareRows(order));
   const total = matches.length;
   if (top !== undefined) matches = matches.slice(0, top);

@@ -3,18 +3,9 @@
  * in the Web API's shapes (`@odata.context`, `value`). Rows are computed on read, so a key lookup only builds
  * the rows asked for.
  */
-import { dataverseError, type EmulatorResponse } from '../types';
-import {
-  ODataQueryError,
-  filterFields,
-  keyLookup,
-  matchesFilter,
-  parseFilter,
-  parseOrderBy,
-  parseSelect,
-  parseTop,
-  sortRows,
-} from './odataQuery';
+import { compileFilter, equalityChain, filterProperties, parseFilter, queryErrorCode } from '../odata/filter';
+import { compareRows, parseOrderBy, parseTop } from '../odata/queryOptions';
+import { DataverseFault, dataverseError, type EmulatorResponse } from '../types';
 
 export interface EntitySetDefinition<T> {
   entitySet: string;
@@ -26,7 +17,6 @@ export interface EntitySetDefinition<T> {
   row(item: T): Record<string, unknown>;
 }
 
-const queryErrorCode = '0x80060888';
 const objectDoesNotExistCode = '0x80040217';
 
 /** Columns of the entity, from any row it can build (rows of one set always have the same columns). */
@@ -38,6 +28,11 @@ function columnsOf<T>(set: EntitySetDefinition<T>, sample: Record<string, unknow
 
 function unknownProperty(set: EntitySetDefinition<unknown>, field: string): EmulatorResponse {
   return dataverseError(400, queryErrorCode, `Could not find a property named '${field}' on type 'Microsoft.Dynamics.CRM.${set.logicalName}'.`);
+}
+
+function parseSelect(text: string | null): string[] | undefined {
+  if (text === null || text.trim() === '') return undefined;
+  return text.split(',').map((field) => field.trim());
 }
 
 function project(row: Record<string, unknown>, select: string[] | undefined, key: string): Record<string, unknown> {
@@ -73,13 +68,17 @@ export function queryEntitySet<T>(
 
     const filterText = query.get('$filter');
     const filter = filterText ? parseFilter(filterText) : undefined;
-    const orderBy = query.get('$orderby') ? parseOrderBy(query.get('$orderby')!) : [];
+    const orderBy = parseOrderBy(query.get('$orderby'), (property) => property);
     const top = parseTop(query.get('$top'));
 
-    const ids = filter ? keyLookup(filter, set.key) : undefined;
+    // A poller's `asyncoperationid eq A or asyncoperationid eq B ...` sweep only builds the rows it names.
+    const chain = filter ? equalityChain(filter) : undefined;
+    const ids = chain?.property === set.key && (chain.literals[0]!.type === 'guid' || chain.literals[0]!.type === 'string')
+      ? new Set(chain.literals.map((l) => String(l.value).toLowerCase()))
+      : undefined;
     const items: T[] = [];
     if (ids) {
-      for (const id of new Set(ids)) {
+      for (const id of ids) {
         const item = set.get(id);
         if (item !== undefined) items.push(item);
       }
@@ -89,12 +88,15 @@ export function queryEntitySet<T>(
     let rows = items.map((item) => set.row(item));
     const columns = columnsOf(set, rows[0]);
     if (columns) {
-      const named = [...(select ?? []), ...(filter ? filterFields(filter) : []), ...orderBy.map((o) => o.field)];
+      const named = [...(select ?? []), ...(filter ? filterProperties(filter) : []), ...orderBy.map((o) => o.column)];
       const unknown = named.find((field) => !columns.has(field));
       if (unknown) return unknownProperty(set as EntitySetDefinition<unknown>, unknown);
     }
-    if (filter && !ids) rows = rows.filter((row) => matchesFilter(filter, row));
-    if (orderBy.length > 0) rows = sortRows(rows, orderBy);
+    if (filter && !ids) {
+      const predicate = compileFilter(filter, (property) => property);
+      rows = rows.filter(predicate);
+    }
+    if (orderBy.length > 0) rows.sort(compareRows(orderBy));
     const count = rows.length;
     if (top !== undefined) rows = rows.slice(0, top);
     const body: Record<string, unknown> = { '@odata.context': `${contextBase}${set.entitySet}${selectSuffix}` };
@@ -102,7 +104,7 @@ export function queryEntitySet<T>(
     body['value'] = rows.map((row) => project(row, select, set.key));
     return { status: 200, headers: { 'OData-Version': '4.0' }, body };
   } catch (error) {
-    if (error instanceof ODataQueryError) return dataverseError(400, queryErrorCode, error.message);
+    if (error instanceof DataverseFault) return error.toResponse();
     throw error;
   }
 }
