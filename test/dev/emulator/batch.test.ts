@@ -1,14 +1,11 @@
-import { startEmulator, type EmulatorHandle } from '../../../dev/emulator/index';
-import { auth, batchBody, createPart, createWidgetRoute, errorOf, type WidgetRoute } from './testRoute';
+import type { EmulatorHandle } from '../../../dev/emulator/index';
+import { auth, batchBody, createPart, errorOf, startWidgetEmulator, type WidgetRoute } from './testRoute';
 
 let emulator: EmulatorHandle;
 let widgets: WidgetRoute;
 
 beforeAll(async () => {
-  let url = '';
-  widgets = createWidgetRoute(() => url);
-  emulator = await startEmulator({}, { routes: [widgets.route] });
-  url = emulator.url;
+  ({ emulator, widgets } = await startWidgetEmulator());
 });
 afterAll(() => emulator.close());
 beforeEach(() => {

@@ -1,7 +1,7 @@
-import { startEmulator, type EmulatorHandle } from '../../../dev/emulator/index';
+import type { EmulatorHandle } from '../../../dev/emulator/index';
 import { createFaultInjector, seededRandom } from '../../../dev/emulator/faults';
 import { resolveOptions } from '../../../dev/emulator/options';
-import { auth, createWidgetRoute, errorOf, type WidgetRoute } from './testRoute';
+import { auth, errorOf, startWidgetEmulator, type WidgetRoute } from './testRoute';
 
 const faultsWith = (patch: Partial<ReturnType<typeof resolveOptions>['faults']>) => () => ({ ...resolveOptions().faults, ...patch });
 
@@ -36,10 +36,7 @@ describe('fault injection over HTTP, and stats', () => {
   let emulator: EmulatorHandle;
   let widgets: WidgetRoute;
   beforeAll(async () => {
-    let url = '';
-    widgets = createWidgetRoute(() => url);
-    emulator = await startEmulator({}, { routes: [widgets.route] });
-    url = emulator.url;
+    ({ emulator, widgets } = await startWidgetEmulator());
   });
   afterAll(() => emulator.close());
   beforeEach(() => {

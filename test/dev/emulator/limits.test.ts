@@ -1,8 +1,8 @@
-import { startEmulator, type EmulatorHandle } from '../../../dev/emulator/index';
+import type { EmulatorHandle } from '../../../dev/emulator/index';
 import { createServiceProtection, executionMessage } from '../../../dev/emulator/limits';
 import { classifyOperation, executionMs } from '../../../dev/emulator/latency';
 import { resolveOptions } from '../../../dev/emulator/options';
-import { auth, batchBody, createPart, createWidgetRoute, errorOf, unsignedJwt } from './testRoute';
+import { auth, batchBody, createPart, errorOf, startWidgetEmulator, unsignedJwt } from './testRoute';
 
 const limitsWith = (patch: Partial<ReturnType<typeof resolveOptions>['limits']>) => ({ ...resolveOptions().limits, ...patch });
 
@@ -94,10 +94,7 @@ describe('latency model', () => {
 describe('service protection over HTTP', () => {
   let emulator: EmulatorHandle;
   beforeAll(async () => {
-    let url = '';
-    const widgets = createWidgetRoute(() => url);
-    emulator = await startEmulator({}, { routes: [widgets.route] });
-    url = emulator.url;
+    ({ emulator } = await startWidgetEmulator());
   });
   afterAll(() => emulator.close());
   beforeEach(() => emulator.reset());

@@ -1,14 +1,11 @@
 import { startEmulator, type EmulatorHandle, type EmulatorStats } from '../../../dev/emulator/index';
-import { auth, createWidgetRoute, unsignedJwt, type WidgetRoute } from './testRoute';
+import { auth, startWidgetEmulator, unsignedJwt, type WidgetRoute } from './testRoute';
 
 let emulator: EmulatorHandle;
 let widgets: WidgetRoute;
 
 beforeAll(async () => {
-  let url = '';
-  widgets = createWidgetRoute(() => url);
-  emulator = await startEmulator({ port: 0 }, { routes: [widgets.route] });
-  url = emulator.url;
+  ({ emulator, widgets } = await startWidgetEmulator({ port: 0 }));
 });
 afterAll(() => emulator.close());
 

@@ -3,6 +3,7 @@
  * transport, `$batch` framing and limits without the record service. `name` longer than 10 → 400.
  */
 import { randomUUID } from 'node:crypto';
+import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../../dev/emulator/index';
 import { dataverseError, type EmulatorRequest, type EmulatorResponse, type EmulatorRoute } from '../../../dev/emulator/types';
 
 export interface WidgetRoute {
@@ -40,6 +41,15 @@ export function createWidgetRoute(orgUrl: () => string): WidgetRoute {
     return dataverseError(405, '', 'Method not allowed.');
   };
   return { route, widgets, seen };
+}
+
+/** An emulator serving the widget route (its OData-EntityId links use the emulator's own URL). */
+export async function startWidgetEmulator(options: EmulatorOptions = {}): Promise<{ emulator: EmulatorHandle; widgets: WidgetRoute }> {
+  let url = '';
+  const widgets = createWidgetRoute(() => url);
+  const emulator = await startEmulator(options, { routes: [widgets.route] });
+  url = emulator.url;
+  return { emulator, widgets };
 }
 
 export const TOKEN = 'test-token';
