@@ -17,6 +17,7 @@ import { startLoad } from '../../../shared/loads/loadScan';
 import { sweepLoads } from '../../../shared/loads/loadSweeper';
 import { createJobRuntime, type JobRuntime } from '../../../shared/jobs/jobRuntime';
 import { publishPendingJobEvents } from '../../../shared/jobs/jobCompletion';
+import { acceptMessage } from '../../../shared/jobs/jobAcceptance';
 import { sweepAsyncOperations } from '../../../shared/jobs/asyncOperationPoller';
 import { isTerminal } from '../../../shared/jobs/jobRecord';
 import type { JobStore } from '../../../shared/jobs/jobStore';
@@ -227,7 +228,6 @@ describe('job end kill points', () => {
 
   it('a rejected message whose event could not be sent: published once by the sweep, not again on redelivery', async () => {
     const dying = { ...rt.context, events: dyingPublisher };
-    const { acceptMessage } = await import('../../../shared/jobs/jobAcceptance');
     await acceptMessage(dying, { kind: 'PublishAllXml', jobId: 'kill-rejected' }, { defaultJobId: 'x', source: 'queue' });
     await rt.accept({ kind: 'PublishAllXml', jobId: 'kill-rejected' }, { defaultJobId: 'x', source: 'queue' });
     expect(await takeEvents(rt.names.eventsQueue)).toEqual([]);
