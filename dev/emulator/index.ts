@@ -45,13 +45,6 @@ export interface EmulatorExtras {
   routes?: EmulatorRoute[];
 }
 
-const solutionsOptionsSchema = z
-  .object({
-    timing: z.object({ queuedMs: z.number().nonnegative().optional(), runMs: z.number().nonnegative().optional() }).optional(),
-    refusalStatus: z.number().int().optional(),
-  })
-  .optional();
-
 export async function startEmulator(input: EmulatorOptions = {}, extras: EmulatorExtras = {}): Promise<EmulatorHandle> {
   let options: ResolvedEmulatorOptions = resolveOptions(input);
   const identity = extras.identity ?? createLocalIdentity({ tenantId: options.tenantId });
@@ -81,6 +74,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     const before = options.faults.seed;
     options = applyPatch(options, patch);
     if (options.faults.seed !== before) faults.reseed(options.faults.seed);
+    if (options.solutions) solutions?.configure(options.solutions);
   };
 
   const control = async (method: string, path: string, body: string): Promise<EmulatorResponse | undefined> => {
@@ -134,7 +128,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
   orgUrl = `http://${options.host}:${port}`;
 
   records = createRecordService({ schema: options.schema, baseUrl: orgUrl });
-  solutions = createSolutionOperations({ baseUrl: orgUrl, ...solutionsOptionsSchema.parse(options.solutions) });
+  solutions = createSolutionOperations({ baseUrl: orgUrl, ...options.solutions });
 
   let persistTimer: NodeJS.Timeout | undefined;
   let persisting: Promise<void> = Promise.resolve();

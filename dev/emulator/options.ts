@@ -51,6 +51,14 @@ export const faultsSchema = z.object({
 });
 const FAULT_DEFAULTS: z.output<typeof faultsSchema> = { rate429: 0, rate503: 0, rateDrop: 0, rateSlow: 0, slowMs: 2000, dropAfterProcessing: false, seed: 1 };
 
+export const solutionsSchema = z.object({
+  /** How long a solution operation stays queued (0/0), then in progress (2/20), before it ends. Defaults 2000 and 10000 ms. */
+  timing: z.object({ queuedMs: nonNegative.optional(), runMs: nonNegative.optional() }).optional(),
+  /** HTTP status of the "Cannot start another [Import]" refusal (default 400; with 429 it carries Retry-After). */
+  refusalStatus: z.number().int().min(400).max(599).optional(),
+});
+export type SolutionsSettings = z.output<typeof solutionsSchema>;
+
 export const emulatorOptionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(0),
   host: z.string().default('127.0.0.1'),
@@ -68,8 +76,8 @@ export const emulatorOptionsSchema = z.object({
   strictAuth: z.boolean().default(false),
   /** Tenant of the local identity, shown in the 401 challenge's authorization_uri. */
   tenantId: z.string().default('00000000-0000-4000-8000-00000000e1d1'),
-  /** Options handed to the solution operations module (timings of async operations, refusal status). */
-  solutions: z.record(z.string(), z.unknown()).optional(),
+  /** Solution operations (ImportSolutionAsync...): timings and refusal status; a `configure` patch applies to operations submitted after it. */
+  solutions: solutionsSchema.optional(),
 });
 
 export type EmulatorOptions = z.input<typeof emulatorOptionsSchema>;
@@ -87,7 +95,7 @@ export const emulatorPatchSchema = z.object({
   dopHint: z.number().int().positive().optional(),
   faults: faultsSchema.partial().optional(),
   strictAuth: z.boolean().optional(),
-  solutions: z.record(z.string(), z.unknown()).optional(),
+  solutions: solutionsSchema.optional(),
 });
 export type EmulatorPatch = z.input<typeof emulatorPatchSchema>;
 
@@ -112,8 +120,14 @@ export function applyPatch(current: ResolvedEmulatorOptions, patch: EmulatorPatc
     maxBatchSize: p.maxBatchSize ?? current.maxBatchSize,
     dopHint: p.dopHint ?? current.dopHint,
     strictAuth: p.strictAuth ?? current.strictAuth,
-    solutions: p.solutions ?? current.solutions,
+    solutions: p.solutions ? mergeSolutions(current.solutions, p.solutions) : current.solutions,
   };
+}
+
+/** timing is merged too, so `{ timing: { runMs } }` keeps the queued time set before. */
+function mergeSolutions(current: SolutionsSettings | undefined, patch: SolutionsSettings): SolutionsSettings {
+  const timing = current?.timing || patch.timing ? { ...current?.timing, ...definedOnly(patch.timing) } : undefined;
+  return { ...current, ...definedOnly(patch), ...(timing ? { timing } : {}) };
 }
 
 function definedOnly<T extends object>(o: T | undefined): Partial<T> {

@@ -35,6 +35,8 @@ export interface SolutionOperationsStats {
 
 export interface SolutionOperations {
   route: EmulatorRoute;
+  /** New timings and refusal status; operations already submitted keep the times they were given. */
+  configure(settings: Pick<SolutionOperationsOptions, 'timing' | 'refusalStatus'>): void;
   reset(): void;
   stats(): SolutionOperationsStats;
 }
@@ -61,7 +63,7 @@ const json = (status: number, body?: unknown): EmulatorResponse => ({ status, he
 export function createSolutionOperations(options: SolutionOperationsOptions): SolutionOperations {
   const now = options.now ?? Date.now;
   const timing = { queuedMs: options.timing?.queuedMs ?? 2000, runMs: options.timing?.runMs ?? 10000 };
-  const refusalStatus = options.refusalStatus ?? 400;
+  let refusalStatus = options.refusalStatus ?? 400;
   const contextBase = `${options.baseUrl.replace(/\/$/, '')}/api/data/v9.2/$metadata#`;
   const store = createSolutionStore({ timing, now });
   const org: OrganizationIdentity = {
@@ -191,6 +193,12 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
 
   return {
     route,
+    configure(settings): void {
+      // The store reads `timing` when an operation is submitted, so updating it in place reaches the next submission.
+      timing.queuedMs = settings.timing?.queuedMs ?? timing.queuedMs;
+      timing.runMs = settings.timing?.runMs ?? timing.runMs;
+      refusalStatus = settings.refusalStatus ?? refusalStatus;
+    },
     reset(): void {
       store.reset();
       counters.solutionQueries = counters.submitted = counters.refused = 0;

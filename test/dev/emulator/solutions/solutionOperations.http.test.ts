@@ -59,3 +59,40 @@ test('imports run one after another over HTTP; refusals are 429 with Retry-After
   const solutions = await api('GET', "solutions?$filter=uniquename eq 'http_ok'&$select=uniquename,version,ismanaged");
   expect(solutions.json.value).toEqual([expect.objectContaining({ uniquename: 'http_ok', version: '1.0.0.0', ismanaged: false })]);
 });
+
+test('configure({ solutions }) on a running emulator applies to operations submitted after the call', async () => {
+  const slow = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 0, runMs: 600_000 } } });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(slow.webApiUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+  };
+  try {
+    const first = await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_first' }));
+    expect(first.status).toBe(200);
+    expect((await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_second' }))).status).toBe(400);
+
+    slow.configure({ solutions: { refusalStatus: 429, timing: { runMs: 100 } } });
+    const refused = await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_second' }));
+    expect(refused.status).toBe(429);
+    // The running operation kept the ten minutes it was given when submitted.
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(500);
+    expect((await call('GET', `asyncoperations(${first.json.AsyncOperationId})`)).json.statecode).not.toBe(3);
+
+    expect((await call('PATCH', `asyncoperations(${first.json.AsyncOperationId})`, { statecode: 3, statuscode: 32 })).status).toBe(204);
+    const second = await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_second' }));
+    expect(second.status).toBe(200);
+    for (let poll = 0; ; poll++) {
+      const row = (await call('GET', `asyncoperations(${second.json.AsyncOperationId})`)).json;
+      if (row.statecode === 3) {
+        expect(row.statuscode).toBe(30);
+        break;
+      }
+      if (poll > 400) throw new Error('the operation submitted after configure did not finish in its 100 ms');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(slow.stats().solutions).toMatchObject({ submitted: 2, refused: 2 });
+  } finally {
+    await slow.close();
+  }
+});
