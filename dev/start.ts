@@ -3,7 +3,6 @@
  * tools), the Dataverse emulator unless DATAVERSE_URL is set, the app's containers/queues/tables, and the local
  * Functions host on PORT (default 7071). Prints a banner and one `ready {json}` line. Ctrl-C stops everything.
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { devConnectionString } from './host/storageAccount';
 import { defaultAzuriteLocation, startLocalStack, type LocalStack } from './host/localStack';
@@ -37,7 +36,6 @@ async function main(): Promise<void> {
       : { location: defaultAzuriteLocation(appDir) };
   const port = process.env.PORT ? Number(process.env.PORT) : 7071;
 
-  if (!dataverseUrl) mkdirSync(join(appDir, '.emulator'), { recursive: true });
   let stack: LocalStack;
   try {
     stack = await startLocalStack({

@@ -1,10 +1,15 @@
-/** Optional persistence of the record state to a JSON file (written atomically: temp file + rename). */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+/**
+ * Optional persistence of the record state to a JSON file (written atomically: temp file + rename).
+ * The file's folder is created when missing, at start and before each save (it may be removed while running).
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 
 const persistedSchema = z.object({ version: z.literal(1), savedAt: z.string(), records: z.unknown() });
 
 export async function loadPersistedRecords(path: string): Promise<unknown | undefined> {
+  await mkdir(dirname(path), { recursive: true });
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -16,6 +21,7 @@ export async function loadPersistedRecords(path: string): Promise<unknown | unde
 }
 
 export async function savePersistedRecords(path: string, records: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify({ version: 1, savedAt: new Date().toISOString(), records }));
   await rename(tmp, path);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator } from '../../../dev/emulator/index';
@@ -33,6 +33,20 @@ describe('emulator persistence', () => {
     } finally {
       await emulator.close();
     }
+  });
+
+  test('the folder of persistPath is created when missing, at start and again if removed while running', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'emu-persist-'));
+    const folder = join(root, 'not', 'there', 'yet');
+    const emulator = await startEmulator({ persistPath: join(folder, 'state.json') });
+    try {
+      expect(existsSync(folder)).toBe(true);
+      rmSync(join(root, 'not'), { recursive: true });
+      await (await fetch(`${emulator.webApiUrl}accounts`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'Nested' }) })).arrayBuffer();
+    } finally {
+      await emulator.close();
+    }
+    expect(readFileSync(join(folder, 'state.json'), 'utf8')).toContain('Nested');
   });
 
   test('a corrupt state file fails the start instead of silently losing data', async () => {
