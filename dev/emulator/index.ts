@@ -113,7 +113,8 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     control,
   });
 
-  const server: Server = createServer({ keepAlive: true }, handler);
+  // Dataverse takes GET URLs up to 32,768 characters (a `$filter` naming hundreds of ids); Node's default 16 KB header limit would answer 431.
+  const server: Server = createServer({ keepAlive: true, maxHeaderSize: 64 * 1024 }, handler);
   // Longer than common client idle timeouts, so a client never reuses a socket the server is closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
