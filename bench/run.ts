@@ -146,10 +146,12 @@ export interface MemoryRow {
   blobMB: number;
   peakRssMB?: number;
   status: string;
+  rowsPerSecond: number;
+  seconds: number;
 }
 
 function memoryRow(csv: GeneratedCsv, run: PipelineRun): MemoryRow {
-  return { rows: csv.rows, blobMB: csv.bytes / 2 ** 20, ...(run.peakHostRssMB !== undefined ? { peakRssMB: run.peakHostRssMB } : {}), status: run.status };
+  return { rows: csv.rows, blobMB: csv.bytes / 2 ** 20, ...(run.peakHostRssMB !== undefined ? { peakRssMB: run.peakHostRssMB } : {}), status: run.status, rowsPerSecond: run.rowsPerSecond, seconds: run.seconds };
 }
 
 function machine(): Record<string, unknown> {
