@@ -1,13 +1,15 @@
-/** Timer: one sweep over pending jobs (one asyncoperations query), then the lane advances. */
+/** Timer (ASYNC_POLL_SCHEDULE): one sweep over pending jobs (one asyncoperations query), then the lane advances. */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
+import { triggerSettings } from '../shared/config/triggerSettings';
 import { getJobRuntime } from '../shared/jobs/jobRuntimeFromSettings';
+import { withInvocationLog } from '../shared/observability/invocationLog';
 
-export async function asyncOperationPoller(_timer: Timer, context: InvocationContext): Promise<void> {
-  const result = await getJobRuntime().sweep();
-  if (result.pending > 0) context.log(`sweep: ${result.pending} pending, ${result.polled} polled, ${result.ended} ended`);
+const settings = triggerSettings();
+
+export function asyncOperationPoller(_timer: Timer, context: InvocationContext): Promise<void> {
+  return withInvocationLog(context, async () => {
+    await getJobRuntime().sweep(); // the sweep logs its own figures
+  });
 }
 
-app.timer('asyncOperationPoller', {
-  schedule: process.env.ASYNC_POLL_SCHEDULE || '*/10 * * * * *',
-  handler: asyncOperationPoller,
-});
+app.timer('asyncOperationPoller', { schedule: settings.jobs.pollSchedule, handler: asyncOperationPoller });

@@ -1,30 +1,21 @@
 /**
- * Blob trigger on `solutions/{name}`: a dropped zip enqueues an ImportSolution. Options come from blob metadata
- * (keys named like the message fields, matched case-insensitively, e.g. `stageandupgrade=true`)
- * or from a sidecar `<name>.json` (a JSON object of options, `settings` included); the sidecar wins.
+ * Blob trigger on `solutions/{name}` (SOLUTIONS_CONTAINER): a dropped zip enqueues an ImportSolution, with
+ * options from blob metadata or a sidecar `<name>.json` (see receiveDroppedSolution).
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { encodeQueueMessage } from '../shared/events/jobEvents';
-import { isDroppedSolution, optionsFromStrings } from '../shared/jobs/importRequest';
+import { triggerSettings } from '../shared/config/triggerSettings';
 import { getJobRuntime } from '../shared/jobs/jobRuntimeFromSettings';
+import { receiveDroppedSolution } from '../shared/jobs/jobTriggers';
+import { withInvocationLog } from '../shared/observability/invocationLog';
 
-const container = process.env.SOLUTIONS_CONTAINER || 'solutions';
+const settings = triggerSettings();
+const container = settings.jobs.solutionsContainer;
 
-export async function solutionBlobTrigger(_blob: unknown, context: InvocationContext): Promise<void> {
+export function solutionBlobTrigger(_blob: unknown, context: InvocationContext): Promise<void> {
   const name = String(context.triggerMetadata?.name ?? '');
-  if (!isDroppedSolution(name)) return;
-  const runtime = getJobRuntime();
-  const containerClient = runtime.solutionsContainer();
-  const properties = await containerClient.getBlobClient(name).getProperties();
-  let sidecar: Record<string, unknown> = {};
-  const sidecarBlob = containerClient.getBlobClient(`${name.replace(/\.zip$/i, '')}.json`);
-  if (await sidecarBlob.exists()) {
-    const parsed: unknown = JSON.parse((await sidecarBlob.downloadToBuffer()).toString('utf8').replace(/^\uFEFF/, ''));
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) sidecar = parsed as Record<string, unknown>;
-  }
-  const message = { kind: 'ImportSolution', ...optionsFromStrings(properties.metadata ?? {}), ...sidecar, solution: { container: runtime.names.solutionsContainer, name } };
-  await runtime.asyncQueue().sendMessage(encodeQueueMessage(message));
-  context.log(`solution ${name} queued for import`);
+  return withInvocationLog(context, async () => {
+    await receiveDroppedSolution(getJobRuntime(), name);
+  });
 }
 
 // source 'EventGrid': Flex Consumption runs only Event Grid–sourced blob triggers (infra/eventgrid/subscriptions.bicep); locally the host scans.

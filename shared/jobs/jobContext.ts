@@ -9,6 +9,8 @@ import type { SolutionPackageLimits } from './solutionPackage';
 export interface JobLogger {
   info(message: string, data?: Record<string, unknown>): void;
   warn(message: string, data?: Record<string, unknown>): void;
+  /** shared/observability Logger has it; small test loggers may not. */
+  error?(message: string, data?: Record<string, unknown>): void;
 }
 
 export interface JobContext {

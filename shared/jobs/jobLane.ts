@@ -125,6 +125,10 @@ async function submitHeld(ctx: JobContext, held: StoredJob): Promise<boolean> {
   }
   const result = await submit(ctx, parsed.data);
   const at = isoAt(ctx.now());
+  const jobFields = { jobId: held.job.id, kind: parsed.data.kind, correlationId: held.job.correlationId };
+  if (result.kind === 'submitted') ctx.log?.info('Job submitted', { ...jobFields, asyncOperationId: result.asyncOperationId, importJobKey: result.importJobKey });
+  else if (result.kind === 'failed') ctx.log?.warn('Job submission failed', { ...jobFields, reason: result.message });
+  else ctx.log?.info(`Job ${result.kind}`, { ...jobFields, ...('reason' in result ? { reason: result.reason } : {}) });
   switch (result.kind) {
     case 'submitted':
       try {

@@ -27,6 +27,8 @@ export interface JobRuntimeOptions {
   limits?: Partial<SolutionPackageLimits>;
   now?: () => number;
   log?: JobLogger;
+  /** IMPORTS_MAX_BODY_BYTES: largest POST /api/imports body (default 100 MiB). */
+  maxImportBodyBytes?: number;
 }
 
 export function createJobRuntime(options: JobRuntimeOptions) {
@@ -54,6 +56,7 @@ export function createJobRuntime(options: JobRuntimeOptions) {
   return {
     context: ctx,
     names: options.names,
+    maxImportBodyBytes: options.maxImportBodyBytes ?? 100 * 1024 ** 2,
     accept: (raw: unknown, meta: AcceptMeta, o?: { advance?: boolean }) => acceptMessage(ctx, raw, meta, o),
     sweep: () => sweepAsyncOperations(ctx),
     cancel: (id: string) => cancelJob(ctx, id),

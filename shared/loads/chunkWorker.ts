@@ -19,6 +19,7 @@ import { isoAt, type LoadContext } from './loadContext';
 import { failLoad, resultsPrefixOf, tryFinalize } from './loadEnd';
 import { isTerminal, type ChunkMessage, type ChunkResultItem, type FailedRowRecord, type LoadRecord } from './loadRecord';
 import { TableNotFoundError } from './tableMetadataSource';
+import { chunkMetricsFields, loadMetricsFields } from '../observability/loadMetrics';
 
 export interface ChunkAttempt {
   /** 1 for the first delivery of the message. */
@@ -169,6 +170,8 @@ export async function processChunk(ctx: LoadContext, message: ChunkMessage, atte
   }
   if (record.stoppedAtRow !== undefined) return { kind: 'skipped', reason: 'load stopped at its first fault' };
 
+  const startedAt = ctx.now();
+  const before = ctx.client.metrics();
   let states: RowState[];
   try {
     states = await runChunk(ctx, record, message, attempt);
@@ -178,7 +181,7 @@ export async function processChunk(ctx: LoadContext, message: ChunkMessage, atte
       return { kind: 'skipped', reason: error.message };
     }
     if (attempt.attempt < attempt.maxAttempts) throw error;
-    ctx.log?.warn('Chunk failed on its last attempt; its rows are reported as failed', { loadId: record.id, chunkIndex: message.chunkIndex, error: String(error) });
+    ctx.log?.warn('Chunk failed on its last attempt; its rows are reported as failed', { loadId: record.id, chunkIndex: message.chunkIndex, attempt: attempt.attempt, error });
     states = await giveUp(ctx, record, message, error);
   }
 
@@ -204,7 +207,12 @@ export async function processChunk(ctx: LoadContext, message: ChunkMessage, atte
     };
   });
   if (!applied) notProcessed = 0;
+  ctx.log?.info(applied ? 'Chunk completed' : 'Chunk completed by another delivery meanwhile', chunkMetricsFields({
+    loadId: record.id, chunkIndex: message.chunkIndex, rows: message.rowCount, succeeded, failed, notProcessed,
+    durationMs: ctx.now() - startedAt, throttle, before, after: ctx.client.metrics(), attempt: attempt.attempt,
+  }));
   if (applied && stopRow === undefined) await enqueueNext(ctx, after, message.chunkIndex);
-  await tryFinalize(ctx, record.id);
+  const ended = await tryFinalize(ctx, record.id);
+  if (ended) ctx.log?.info('Load metrics', loadMetricsFields(ended));
   return applied ? { kind: 'completed', succeeded, failed, notProcessed } : { kind: 'alreadyDone' };
 }

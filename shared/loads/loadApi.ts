@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { IngestionError, formatBytes } from '../ingestion/ingestionError';
 import { queryToBlobMetadata } from '../ingestion/loadProfile';
+import { addLogFields } from '../observability/logScope';
+import { excerpt, loadIdSchema } from '../security/inputChecks';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import type { LoadRecord } from './loadRecord';
 
@@ -18,7 +20,6 @@ export class LoadRequestError extends Error {
 }
 
 const tableNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a table logical name (letters, digits, underscores)');
-const loadIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a load id');
 
 export const submitQuerySchema = z.strictObject({
   operation: z.string().optional(),
@@ -40,12 +41,19 @@ export interface SubmitLoadRequest {
   query: Record<string, string>;
   contentType?: string;
   contentEncoding?: string;
-  body: Buffer;
+  /** The file, or a reader of it: a reader is called only once the request has passed every other check. */
+  body: Buffer | (() => Promise<Buffer>);
+  /** Content-Length: a body announced over LOAD_MAX_FILE_BYTES is refused before it is read. */
+  declaredLength?: number;
+}
+
+function tooLarge(bytes: number, max: number): LoadRequestError {
+  return new LoadRequestError(413, 'FileTooLarge', `the file is ${formatBytes(bytes)}, over the ${formatBytes(max)} limit (LOAD_MAX_FILE_BYTES)`);
 }
 
 export async function submitLoad(ctx: LoadContext, request: SubmitLoadRequest): Promise<{ id: string; statusUrl: string }> {
   const table = tableNameSchema.safeParse(request.table);
-  if (!table.success) throw new LoadRequestError(400, 'InvalidTable', `'${request.table}' is not ${table.error.issues[0]!.message}`);
+  if (!table.success) throw new LoadRequestError(400, 'InvalidTable', `${excerpt(request.table)} is not ${table.error.issues[0]!.message}`);
   const query = submitQuerySchema.safeParse(request.query);
   if (!query.success) {
     throw new LoadRequestError(400, 'InvalidQuery', query.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown query parameter(s) ${i.keys.join(', ')} (known: operation, key, continueOnError, returnResponses, format)` : `${i.path.join('.')}: ${i.message}`)).join('; '));
@@ -64,10 +72,12 @@ export async function submitLoad(ctx: LoadContext, request: SubmitLoadRequest): 
   if (!format) {
     throw new LoadRequestError(415, 'UnsupportedMediaType', `Content-Type '${mediaType || '(none)'}' doesn't say the format: send text/csv, text/tab-separated-values, application/json or application/x-ndjson, or add ?format=csv|tsv|json|ndjson`);
   }
-  if (request.body.length > ctx.maxFileBytes) {
-    throw new LoadRequestError(413, 'FileTooLarge', `the file is ${formatBytes(request.body.length)}, over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES)`);
-  }
+  if (request.declaredLength !== undefined && request.declaredLength > ctx.maxFileBytes) throw tooLarge(request.declaredLength, ctx.maxFileBytes);
+  const body = typeof request.body === 'function' ? await request.body() : request.body;
+  if (body.length > ctx.maxFileBytes) throw tooLarge(body.length, ctx.maxFileBytes);
+  if (body.length === 0) throw new LoadRequestError(400, 'EmptyFile', 'the body is empty: send the file to load as the request body');
   const id = randomUUID();
+  addLogFields({ loadId: id });
   const blobName = `${table.data}/${id}.${format}${gzip ? '.gz' : ''}`;
   const now = isoAt(ctx.now());
   await ctx.store.createIfAbsent({
@@ -76,7 +86,8 @@ export async function submitLoad(ctx: LoadContext, request: SubmitLoadRequest): 
     createdAt: now, updatedAt: now, eventPublished: false, source: 'http',
   });
   await ctx.index.recordJob({ id, kind: 'load', state: 'queued', createdAt: now, name: `${ctx.container}/${blobName}`, statusUrl: statusUrlOf(id) });
-  await ctx.blobs.upload(ctx.container, blobName, request.body, { contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format], metadata: { ...metadata, loadid: id } });
+  await ctx.blobs.upload(ctx.container, blobName, body, { contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format], metadata: { ...metadata, loadid: id } });
+  ctx.log?.info('Load accepted', { loadId: id, table: table.data, bytes: body.length, format, gzip });
   return { id, statusUrl: statusUrlOf(id) };
 }
 
@@ -133,7 +144,7 @@ export function loadView(ctx: Pick<LoadContext, 'resultsContainer' | 'blobs'>, r
 
 export async function getLoad(ctx: LoadContext, id: string): Promise<LoadView> {
   const parsed = loadIdSchema.safeParse(id);
-  if (!parsed.success) throw new LoadRequestError(400, 'InvalidLoadId', `'${id}' is not a load id`);
+  if (!parsed.success) throw new LoadRequestError(400, 'InvalidLoadId', `${excerpt(id)} is not a load id (letters, digits and hyphens, at most 100)`);
   const record = await ctx.store.get(parsed.data);
   if (!record) throw new LoadRequestError(404, 'LoadNotFound', `no load with id '${id}'`);
   return loadView(ctx, record);

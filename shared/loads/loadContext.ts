@@ -10,6 +10,8 @@ import type { TableMetadataSource } from './tableMetadataSource';
 export interface LoadLogger {
   info(message: string, data?: Record<string, unknown>): void;
   warn(message: string, data?: Record<string, unknown>): void;
+  /** shared/observability Logger has it; small test loggers may not. */
+  error?(message: string, data?: Record<string, unknown>): void;
 }
 
 export interface ChunkQueue {

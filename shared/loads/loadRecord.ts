@@ -3,6 +3,7 @@
  * it in the same partition, so one Table transaction can record a chunk's completion and its counts together.
  */
 import { z } from 'zod';
+import { loadIdPattern } from '../security/inputChecks';
 
 export const loadStatuses = ['queued', 'running', 'succeeded', 'partiallySucceeded', 'failed'] as const;
 export type LoadStatus = (typeof loadStatuses)[number];
@@ -15,7 +16,7 @@ export const failedRowKey = (rowNumber: number) => String(rowNumber).padStart(10
 
 /** A chunk queue message: a row range of one load file, with its byte range when the blob can be range-read. */
 export const chunkMessageSchema = z.strictObject({
-  loadId: z.string().min(1).max(200),
+  loadId: z.string().regex(loadIdPattern, 'a load id (letters, digits and hyphens, at most 100)'),
   chunkIndex: z.number().int().min(0),
   firstRow: z.number().int().min(1),
   rowCount: z.number().int().min(1),

@@ -5,6 +5,7 @@ import { createAccessTokenSource } from '../dataverse/auth/createAccessTokenSour
 import { createDataverseClient, type DataverseClient } from '../dataverse/index';
 import { createJobEventPublisher, encodeQueueMessage } from '../events/jobEvents';
 import { createJobIndex } from '../jobs/jobIndex';
+import { createScopedLogger } from '../observability/logScope';
 import { createStorageClients, storageConnectionFromEnv, type StorageClients } from '../storage/storageClients';
 import { createBlobSource } from './blobSource';
 import { createThrottleTap, type ChunkQueue, type LoadContext, type LoadLogger } from './loadContext';
@@ -59,12 +60,15 @@ let cached: LoadContext | undefined;
 export function getLoadContext(env: Record<string, string | undefined> = process.env, log?: LoadLogger): LoadContext {
   if (cached) return cached;
   const settings = loadSettings(env);
+  // The context outlives invocations: its logger writes to whichever invocation's log scope it is called in.
+  log ??= createScopedLogger({ level: settings.logging.level });
+  const engineLog = log;
   const client = createDataverseClient({
     webApiUrl: `${settings.dataverse.url.replace(/\/+$/, '')}/api/data/v9.2/`,
-    accessTokenSource: createAccessTokenSource(settings),
+    accessTokenSource: createAccessTokenSource(settings, { log: (level, message) => (level === 'error' || level === 'warning' ? engineLog.warn(`msal: ${message}`) : engineLog.info(`msal: ${message}`)) }),
     maxBatchSize: settings.dataverse.maxBatchSize,
     maxConcurrency: settings.dataverse.maxConcurrency,
-    ...(log ? { logger: log } : {}),
+    logger: log,
   });
   const loads = settings.loads;
   cached = createLoadContext({
@@ -78,7 +82,7 @@ export function getLoadContext(env: Record<string, string | undefined> = process
     maxFileBytes: loads.maxFileBytes,
     stallSeconds: loads.stallSeconds,
     ...(settings.jobs.eventsWebhookUrl ? { webhookUrl: settings.jobs.eventsWebhookUrl.reveal() } : {}),
-    ...(log ? { log } : {}),
+    log,
   });
   return cached;
 }

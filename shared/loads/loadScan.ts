@@ -17,6 +17,8 @@ import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import { failLoad, tryFinalize } from './loadEnd';
 import { isTerminal, type ChunkMessage, type LoadRecord } from './loadRecord';
 import { TableNotFoundError } from './tableMetadataSource';
+import { loadMetricsFields } from '../observability/loadMetrics';
+import { addLogFields } from '../observability/logScope';
 
 export const profileFileName = '_profile.json';
 const ignoredFolders = new Set(['processed', 'failed']);
@@ -76,6 +78,7 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
   if (!file) return { kind: 'gone' };
   const table = blob.name.split('/')[0]!;
   const loadId = loadIdFor(file);
+  addLogFields({ loadId });
   const now = isoAt(ctx.now());
   const { created, record: existing } = await ctx.store.createIfAbsent({
     id: loadId, status: 'running', table, container: file.container, blobName: file.name, blobEtag: file.etag,
@@ -159,6 +162,8 @@ async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobF
     }
     // Chunks may all have finished while the scan ran (they don't end a load whose scan is open).
     const finished = await tryFinalize(ctx, loadId);
+    ctx.log?.info('Load scanned', { loadId, table, rows: rowsSeen, chunks: chunkCount, sequential });
+    if (finished) ctx.log?.info('Load metrics', loadMetricsFields(finished));
     return { kind: 'scanned', record: finished ?? record };
   } finally {
     await opened.close();

@@ -12,6 +12,8 @@ export interface JobsSettings {
   eventsWebhookUrl?: SecretValue;
   pollSchedule: string;
   maxWaitMinutes: number;
+  /** Largest POST /api/imports body. */
+  importsMaxBodyBytes: number;
 }
 
 export const jobsSection = defineSection(
@@ -45,6 +47,11 @@ export const jobsSection = defineSection(
       description: 'How long a background operation may run before the job is marked timed out.',
       expected: 'an integer number of minutes from 1 to 10080',
     }),
+    IMPORTS_MAX_BODY_BYTES: setting(integerInRange(1, 2 * 1024 ** 3).default(100 * 1024 ** 2), {
+      description:
+        'Largest body POST /api/imports accepts (a solution zip or JSON); larger bodies get 413 before anything is stored. Default 100 MiB (the Functions host caps HTTP bodies at 100 MB too). The zip itself is also checked for size, entry count and expansion ratio before it is read.',
+      expected: 'a positive integer (bytes), at most 2147483648',
+    }),
   },
   (v): JobsSettings => ({
     solutionsContainer: v.SOLUTIONS_CONTAINER,
@@ -54,5 +61,6 @@ export const jobsSection = defineSection(
     ...(v.JOB_EVENTS_WEBHOOK_URL ? { eventsWebhookUrl: v.JOB_EVENTS_WEBHOOK_URL } : {}),
     pollSchedule: v.ASYNC_POLL_SCHEDULE,
     maxWaitMinutes: v.ASYNC_MAX_WAIT_MINUTES,
+    importsMaxBodyBytes: v.IMPORTS_MAX_BODY_BYTES,
   }),
 );

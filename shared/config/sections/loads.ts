@@ -12,6 +12,8 @@ export interface LoadsSettings {
   loadRowsTable: string;
   sweepSchedule: string;
   stallSeconds: number;
+  /** Deliveries of a chunk message before the host poisons it (host.json extensions.queues.maxDequeueCount). */
+  maxChunkAttempts: number;
 }
 
 const gib = 1024 ** 3;
@@ -57,6 +59,11 @@ export const loadsSection = defineSection(
         'A running load with no progress for this long is resumed by the sweeper (missing chunks re-enqueued, an unfinished scan re-run; chunk work is idempotent, so a resume racing a slow worker does no harm).',
       expected: 'an integer number of seconds from 5 to 86400',
     }),
+    AzureFunctionsJobHost__extensions__queues__maxDequeueCount: setting(integerInRange(1, 100).default(5), {
+      description:
+        'The host.json extensions.queues.maxDequeueCount override (default 5, as in host.json). The chunk worker reads it to know the last delivery of a chunk message: rows that still fail then are reported as failed rows instead of poisoning the message.',
+      expected: 'an integer from 1 to 100',
+    }),
   },
   (v): LoadsSettings => ({
     container: v.LOAD_CONTAINER,
@@ -68,5 +75,6 @@ export const loadsSection = defineSection(
     loadRowsTable: v.LOAD_ROWS_TABLE,
     sweepSchedule: v.LOAD_SWEEP_SCHEDULE,
     stallSeconds: v.LOAD_STALL_SECONDS,
+    maxChunkAttempts: v.AzureFunctionsJobHost__extensions__queues__maxDequeueCount,
   }),
 );

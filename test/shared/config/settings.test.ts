@@ -36,6 +36,7 @@ describe('loadSettings', () => {
       loadRowsTable: 'loadrows',
       sweepSchedule: '0 */1 * * * *',
       stallSeconds: 300,
+      maxChunkAttempts: 5,
     });
     expect(s.jobs).toEqual({
       solutionsContainer: 'solutions',
@@ -44,6 +45,7 @@ describe('loadSettings', () => {
       eventsQueue: 'job-events',
       pollSchedule: '*/10 * * * * *',
       maxWaitMinutes: 120,
+      importsMaxBodyBytes: 100 * 1024 ** 2,
     });
     expect(s.logging.level).toBe('info');
     expect(s.storage.connection).toEqual({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });

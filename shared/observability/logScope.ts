@@ -1,0 +1,46 @@
+/**
+ * Which invocation a log line belongs to. The engines are built once per worker (cached clients, cached
+ * contexts), so they cannot hold an invocation's logger; instead each invocation runs in a scope
+ * (AsyncLocalStorage) holding its writer and correlation fields, and the engines' `scopedLogger` writes to the
+ * scope it is called in: the Dataverse client's retry lines of a chunk land on that chunk's invocation, with
+ * its loadId and chunkIndex.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { consoleWriter, createLogger, isLevelEnabled, type LogEntry, type LogFields, type Logger, type LogLevel, type LogWriter } from './logger';
+
+interface LogScope {
+  write: LogWriter;
+  fields: LogFields;
+}
+
+const scopes = new AsyncLocalStorage<LogScope>();
+
+export function runInLogScope<T>(scope: { write: LogWriter; fields?: LogFields }, fn: () => T): T {
+  return scopes.run({ write: scope.write, fields: { ...scope.fields } }, fn);
+}
+
+/** Adds correlation ids to the current scope (e.g. the load id once the trigger knows it). */
+export function addLogFields(fields: LogFields): void {
+  const scope = scopes.getStore();
+  if (scope) Object.assign(scope.fields, fields);
+}
+
+export function currentLogFields(): LogFields {
+  return { ...scopes.getStore()?.fields };
+}
+
+/**
+ * A logger for long-lived engine objects: each line goes to the current scope's writer with the scope's
+ * fields (outside any scope: `fallback`, the console by default).
+ */
+export function createScopedLogger(options: { level?: LogLevel; fallback?: LogWriter; fields?: LogFields } = {}): Logger {
+  const threshold = options.level ?? 'info';
+  const fallback = options.fallback ?? consoleWriter;
+  const write: LogWriter = (entry: LogEntry) => {
+    if (!isLevelEnabled(entry.level, threshold)) return;
+    const scope = scopes.getStore();
+    const fields = { ...scope?.fields, ...entry.fields };
+    createLogger(scope?.write ?? fallback, { level: 'debug', fields })[entry.level](entry.message);
+  };
+  return createLogger(write, { level: 'debug', ...(options.fields ? { fields: options.fields } : {}) });
+}
