@@ -109,6 +109,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     limits,
     faults,
     counters: () => counters,
+    logicalNameOf: (entitySet) => records?.logicalNameOf(entitySet) ?? solutions?.logicalNameOf(entitySet),
     identity,
     control,
   });

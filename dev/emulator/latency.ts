@@ -51,14 +51,32 @@ function countTargets(body: string): number {
   }
 }
 
+type TableLatency = ResolvedEmulatorOptions['latency']['perTable'][string];
+
+/**
+ * The per-table override for an entity set: `perTable` may name the table by entity set (`accounts`) or by
+ * logical name (`account`); when both are there, the entity set's entry wins field by field.
+ */
+export function tableLatency(model: ResolvedEmulatorOptions['latency'], entitySet: string, logicalNameOf?: (entitySet: string) => string | undefined): TableLatency | undefined {
+  const bySet = model.perTable[entitySet];
+  const logicalName = logicalNameOf?.(entitySet);
+  const byName = logicalName !== undefined && logicalName !== entitySet ? model.perTable[logicalName] : undefined;
+  return byName && bySet ? { ...byName, ...bySet } : (bySet ?? byName);
+}
+
 /** baseMs once per HTTP request (the table's override if every operation is on one table) + each operation's cost. */
-export function executionMs(operations: OperationCost[], model: ResolvedEmulatorOptions['latency']): number {
+export function executionMs(operations: OperationCost[], model: ResolvedEmulatorOptions['latency'], logicalNameOf?: (entitySet: string) => string | undefined): number {
+  const overrides = new Map<string | undefined, TableLatency | undefined>();
+  const overrideOf = (table: string | undefined): TableLatency | undefined => {
+    if (table === undefined) return undefined;
+    if (!overrides.has(table)) overrides.set(table, tableLatency(model, table, logicalNameOf));
+    return overrides.get(table);
+  };
   const tables = new Set(operations.map((o) => o.table));
   const only = tables.size === 1 ? [...tables][0] : undefined;
-  const base = (only !== undefined ? model.perTable[only]?.baseMs : undefined) ?? model.baseMs;
-  let total = base;
+  let total = overrideOf(only)?.baseMs ?? model.baseMs;
   for (const op of operations) {
-    const t = op.table !== undefined ? model.perTable[op.table] : undefined;
+    const t = overrideOf(op.table);
     const perOp = (op.kind !== 'other' ? t?.[op.kind] : undefined) ?? t?.perOperationMs ?? model.perOperationMs;
     total += perOp * op.count;
   }

@@ -22,7 +22,11 @@ export const limitsSchema = z.object({
 });
 const LIMIT_DEFAULTS: z.output<typeof limitsSchema> = { requestsPerWindow: 6000, executionMsPerWindow: 1_200_000, windowSeconds: 300, concurrency: 52, timeScale: 1 };
 
-/** Per-table overrides, keyed by entity set name (`accounts`) as it appears in URLs. */
+/**
+ * Per-table overrides, keyed by entity set name (`accounts`, as in URLs) or by logical name (`account`); when
+ * both name one table, the entity set's entry wins field by field. Operation costs (create/update/delete/retrieve)
+ * win over perOperationMs; baseMs applies when every operation of the request is on that table.
+ */
 const tableLatencySchema = z.object({
   baseMs: nonNegative.optional(),
   perOperationMs: nonNegative.optional(),

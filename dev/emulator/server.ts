@@ -31,6 +31,8 @@ export interface ServerDeps {
   limits: ServiceProtection;
   faults: FaultInjector;
   counters(): StatCounters;
+  /** Logical name of an entity set (`accounts` → `account`), so latency.perTable may use either. */
+  logicalNameOf?(entitySet: string): string | undefined;
   identity?: IdentityEndpoint;
   /** `/_emulator/...` control endpoints. */
   control(method: string, path: string, body: string): Promise<EmulatorResponse | undefined>;
@@ -150,7 +152,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         return { response, operations: [classifyOperation(method, path, body)] };
       });
       counters.operations += operations.reduce((n, o) => n + o.count, 0);
-      executionRealMs = executionMs(operations, deps.options().latency);
+      executionRealMs = executionMs(operations, deps.options().latency, deps.logicalNameOf);
       const elapsed = performance.now() - started;
       const wait = executionRealMs - elapsed + (fault === 'slow' ? deps.options().faults.slowMs : 0);
       if (wait > 0) await sleep(wait);

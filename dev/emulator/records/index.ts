@@ -31,6 +31,8 @@ export interface RecordService {
   /** Runs fn; rolls back every record change made inside it if it throws. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   stats(): { recordsPerTable: Record<string, number> };
+  /** The logical name of one of its entity sets (`accounts` → `account`). */
+  logicalNameOf(entitySet: string): string | undefined;
   reset(): void;
   exportState(): unknown;
   importState(state: unknown): void;
@@ -71,6 +73,7 @@ export function createRecordService(options: RecordServiceOptions): RecordServic
     },
     transaction: (fn) => store.transaction(fn),
     stats: () => ({ recordsPerTable: store.counts() }),
+    logicalNameOf: (entitySet) => schema.bySet.get(entitySet)?.logicalName,
     reset: () => store.reset(),
     exportState: () => store.exportState(),
     importState: (state) => store.importState(state),

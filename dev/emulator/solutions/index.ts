@@ -35,6 +35,8 @@ export interface SolutionOperationsStats {
 
 export interface SolutionOperations {
   route: EmulatorRoute;
+  /** The logical name of one of its entity sets (`asyncoperations` → `asyncoperation`). */
+  logicalNameOf(entitySet: string): string | undefined;
   /** New timings and refusal status; operations already submitted keep the times they were given. */
   configure(settings: Pick<SolutionOperationsOptions, 'timing' | 'refusalStatus'>): void;
   reset(): void;
@@ -193,6 +195,7 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
 
   return {
     route,
+    logicalNameOf: (entitySet) => (entitySet in sets ? sets[entitySet as keyof typeof sets].logicalName : undefined),
     configure(settings): void {
       // The store reads `timing` when an operation is submitted, so updating it in place reaches the next submission.
       timing.queuedMs = settings.timing?.queuedMs ?? timing.queuedMs;

@@ -89,6 +89,35 @@ describe('latency model', () => {
     expect(classifyOperation('POST', 'ImportSolutionAsync', '{}')).toEqual({ table: undefined, kind: 'other', count: 1 });
     expect(classifyOperation('GET', 'WhoAmI', '')).toMatchObject({ kind: 'retrieve', table: undefined });
   });
+
+  test('perTable may name a table by logical name; the entity set entry wins field by field', () => {
+    const logicalNameOf = (set: string) => ({ accounts: 'account', contacts: 'contact' })[set];
+    const byName = { baseMs: 10, perOperationMs: 2, perTable: { account: { create: 7, baseMs: 1 }, accounts: { create: 5 } } };
+    expect(executionMs([classifyOperation('POST', 'accounts', '{}')], byName, logicalNameOf)).toBe(1 + 5);
+    expect(executionMs([classifyOperation('DELETE', 'accounts(1)', '')], byName, logicalNameOf)).toBe(1 + 2);
+    const onlyName = { baseMs: 10, perOperationMs: 2, perTable: { contact: { update: 4 } } };
+    expect(executionMs([classifyOperation('PATCH', 'contacts(1)', '{}')], onlyName, logicalNameOf)).toBe(10 + 4);
+    // Without a way to map entity sets, only entity set keys apply.
+    expect(executionMs([classifyOperation('PATCH', 'contacts(1)', '{}')], onlyName)).toBe(10 + 2);
+  });
+});
+
+describe('latency by logical name over HTTP', () => {
+  test('configure({ latency: { perTable: { account } } }) costs account creates and asyncoperation reads by logical name', async () => {
+    const { emulator: emu } = await startWidgetEmulator();
+    try {
+      emu.configure({ latency: { baseMs: 0, perOperationMs: 0, perTable: { account: { create: 40 }, asyncoperation: { retrieve: 30 } } } });
+      const created = await fetch(`${emu.webApiUrl}accounts`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'Timed' }) });
+      expect(created.status).toBe(204);
+      expect(emu.stats().executionMs).toBe(40);
+      expect((await fetch(`${emu.webApiUrl}asyncoperations`, { headers: auth })).status).toBe(200);
+      expect(emu.stats().executionMs).toBe(70);
+      expect((await fetch(`${emu.webApiUrl}contacts`, { headers: auth })).status).toBe(200);
+      expect(emu.stats().executionMs).toBe(70);
+    } finally {
+      await emu.close();
+    }
+  });
 });
 
 describe('service protection over HTTP', () => {
