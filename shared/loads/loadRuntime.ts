@@ -1,7 +1,8 @@
 /** Builds the load engine's context from clients (tests) or from app settings (the functions, once per worker). */
 import type { QueueClient } from '@azure/storage-queue';
 import { loadSettings } from '../config/settings';
-import { createAccessTokenSource } from '../dataverse/auth/createAccessTokenSource';
+import type { AccessTokenSource } from '../dataverse/auth/accessTokenSource';
+import { createAccessTokenSource, type AccessTokenSourceOptions } from '../dataverse/auth/createAccessTokenSource';
 import { createDataverseClient, type DataverseClient } from '../dataverse/index';
 import { createJobEventPublisher, encodeQueueMessage } from '../events/jobEvents';
 import { createJobIndex } from '../jobs/jobIndex';
@@ -56,22 +57,32 @@ export function createLoadContext(o: LoadContextOptions): LoadContext {
 
 let cached: LoadContext | undefined;
 
-/** The context the load functions share, built from app settings on first use. */
-export function getLoadContext(env: Record<string, string | undefined> = process.env, log?: LoadLogger): LoadContext {
-  if (cached) return cached;
+export interface LoadContextFromSettingsOptions {
+  log?: LoadLogger;
+  /** Passed to msal-node (tests send token requests to the local identity). Never a setting. */
+  accessToken?: Pick<AccessTokenSourceOptions, 'networkClient' | 'logLevel'>;
+  /** Wraps the token source (tests record the tokens issued, to scan logs for them). */
+  wrapAccessTokenSource?: (source: AccessTokenSource) => AccessTokenSource;
+}
+
+/** The production wiring from app settings, uncached: the functions use `getLoadContext`, tests call this. */
+export function loadContextFromSettings(env: Record<string, string | undefined>, options: LoadContextFromSettingsOptions = {}): LoadContext {
   const settings = loadSettings(env);
   // The context outlives invocations: its logger writes to whichever invocation's log scope it is called in.
-  log ??= createScopedLogger({ level: settings.logging.level });
-  const engineLog = log;
+  const log = options.log ?? createScopedLogger({ level: settings.logging.level });
+  const tokenSource = createAccessTokenSource(settings, {
+    ...options.accessToken,
+    log: (level, message) => (level === 'error' || level === 'warning' ? log.warn(`msal: ${message}`) : log.info(`msal: ${message}`)),
+  });
   const client = createDataverseClient({
     webApiUrl: `${settings.dataverse.url.replace(/\/+$/, '')}/api/data/v9.2/`,
-    accessTokenSource: createAccessTokenSource(settings, { log: (level, message) => (level === 'error' || level === 'warning' ? engineLog.warn(`msal: ${message}`) : engineLog.info(`msal: ${message}`)) }),
+    accessTokenSource: options.wrapAccessTokenSource ? options.wrapAccessTokenSource(tokenSource) : tokenSource,
     maxBatchSize: settings.dataverse.maxBatchSize,
     maxConcurrency: settings.dataverse.maxConcurrency,
     logger: log,
   });
   const loads = settings.loads;
-  cached = createLoadContext({
+  return createLoadContext({
     storage: createStorageClients(storageConnectionFromEnv(env)),
     client,
     names: {
@@ -84,5 +95,10 @@ export function getLoadContext(env: Record<string, string | undefined> = process
     ...(settings.jobs.eventsWebhookUrl ? { webhookUrl: settings.jobs.eventsWebhookUrl.reveal() } : {}),
     log,
   });
+}
+
+/** The context the load functions share, built from app settings on first use. */
+export function getLoadContext(env: Record<string, string | undefined> = process.env, log?: LoadLogger): LoadContext {
+  cached ??= loadContextFromSettings(env, log ? { log } : {});
   return cached;
 }

@@ -98,6 +98,7 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
   } catch (error) {
     const problem = problemOf(error);
     if (!problem) throw error;
+    ctx.log?.warn('Load cannot proceed', { loadId, table, code: problem.code, requestId: (error as { requestId?: string }).requestId });
     return { kind: 'failed', record: await failLoad(ctx, loadId, problem) };
   }
 }

@@ -9,6 +9,12 @@ import { buildTableMetadata, type TableMetadata } from '../ingestion/tableMetada
 
 export class TableNotFoundError extends Error {
   readonly code = 'TableNotFound';
+  /** Dataverse's request id of the metadata call that answered 404, when there was one. */
+  readonly requestId: string | undefined;
+  constructor(message: string, options: { requestId?: string } = {}) {
+    super(message);
+    this.requestId = options.requestId;
+  }
 }
 
 export interface TableMetadataSource {
@@ -40,7 +46,7 @@ export function createTableMetadataSource(client: Pick<DataverseClient, 'send'>,
       entityDefinition = await get(`${base}?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$expand=Attributes,Keys`);
     } catch (error) {
       if (error instanceof DataverseError && error.status === 404) {
-        throw new TableNotFoundError(`table '${table}' does not exist in this Dataverse environment (the folder name under the container must be a table's logical name, e.g. 'account')`);
+        throw new TableNotFoundError(`table '${table}' does not exist in this Dataverse environment (the folder name under the container must be a table's logical name, e.g. 'account')`, error.requestId ? { requestId: error.requestId } : {});
       }
       throw error;
     }
