@@ -58,9 +58,9 @@ export interface JobView {
   [key: string]: unknown;
 }
 
-/** The job as GET /api/imports/{id} returns it (the stored request stays internal). */
+/** The job as GET /api/imports/{id} returns it (the stored request and the outbox entry stay internal). */
 export function jobView(job: Job): JobView {
-  const { request: _request, laneSeq: _laneSeq, environment, childIds, ...rest } = job;
+  const { request: _request, laneSeq: _laneSeq, pendingEvent: _pendingEvent, environment, childIds, ...rest } = job;
   return { ...rest, environment, ...(childIds ? { childIds: JSON.parse(childIds) as string[] } : {}) };
 }
 
