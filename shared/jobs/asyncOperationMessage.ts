@@ -4,12 +4,16 @@
  * StageAndUpgrade is ImportSolution with `stageAndUpgrade: true`, as in `pac solution import --stage-and-upgrade`.
  */
 import { z } from 'zod';
+import { blobSegmentProblem } from '../security/inputChecks';
 
 export const executeAsyncKinds = ['ImportSolution', 'DeleteAndPromote', 'Merge'] as const;
 
 export const blobReferenceSchema = z.object({
   container: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?$/, 'a blob container name (3-63 lower-case letters, digits, hyphens)'),
-  name: z.string().min(1).max(1024),
+  name: z.string().min(1).max(1024).superRefine((name, ctx) => {
+    const problem = name.split('/').map((segment) => blobSegmentProblem(segment)).find(Boolean);
+    if (problem) ctx.addIssue({ code: 'custom', message: `not a safe blob name: a path segment ${problem}` });
+  }),
 });
 export type BlobReference = z.infer<typeof blobReferenceSchema>;
 
