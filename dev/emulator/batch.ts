@@ -24,6 +24,7 @@ import {
 import { classifyOperation, type OperationCost } from './latency';
 import type { Dispatch } from './router';
 import { toWebApiTarget } from './router';
+import { faults } from './records/faults';
 import { dataverseError, type EmulatorResponse } from './types';
 import { toWire } from './wire';
 
@@ -108,7 +109,7 @@ export async function executeBatch(
 
   const dispatchPart = async (op: BatchOperation): Promise<EmulatorResponse> => {
     const target = toWebApiTarget(op.url);
-    if (!target) return dataverseError(404, '0x80060888', `Resource not found for the segment '${op.url}'.`);
+    if (!target) return faults.resourceNotFound(op.url).toResponse();
     costs.push(classifyOperation(op.method, target.path, op.body));
     return deps.dispatch({ method: op.method, path: target.path, query: target.query, headers: { ...inherited, ...op.headers }, body: op.body, callerId: outer.callerId });
   };

@@ -2,6 +2,7 @@
  * Turns request targets into route requests and asks the mounted routes in turn. The same path
  * serves a call made alone and one made inside `$batch`.
  */
+import { faults } from './records/faults';
 import { dataverseError, type EmulatorRequest, type EmulatorResponse, type EmulatorRoute } from './types';
 
 /** `/api/data/v9.0/`, `v9.1` and `v9.2` are all served. */
@@ -54,6 +55,6 @@ export function createDispatch(routes: () => EmulatorRoute[]): Dispatch {
       return dataverseError(500, '0x80040216', `An unexpected error occurred. ${detail}`.trim());
     }
     const segment = req.path.split(/[/(]/)[0] ?? req.path;
-    return dataverseError(404, '0x80060888', `Resource not found for the segment '${segment}'.`);
+    return faults.resourceNotFound(segment).toResponse();
   };
 }

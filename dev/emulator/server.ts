@@ -14,6 +14,7 @@ import { requestsMessage, THROTTLE_CODES } from './limits';
 import type { ResolvedEmulatorOptions } from './options';
 import { toWebApiTarget, WEB_API_PREFIX, type Dispatch } from './router';
 import { increment, type StatCounters } from './stats';
+import { faults as dataverseFaults } from './records/faults';
 import { dataverseError, type EmulatorResponse } from './types';
 import { toWire } from './wire';
 
@@ -192,7 +193,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       }
       if (!WEB_API_PREFIX.test(pathname)) {
         await readBody(req);
-        sendApi(res, req.method ?? 'GET', dataverseError(404, '0x80060888', `Resource not found for the segment '${pathname}'.`), []);
+        sendApi(res, req.method ?? 'GET', dataverseFaults.resourceNotFound(pathname).toResponse(), []);
         return;
       }
       await handleApi(req, res, pathname);

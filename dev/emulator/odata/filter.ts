@@ -24,6 +24,8 @@ export type FilterExpression =
 type Token = { t: 'ident'; v: string } | { t: 'literal'; v: Literal } | { t: '(' } | { t: ')' } | { t: ',' };
 
 export const queryErrorCode = '0x80060888';
+/** An Edm.Guid literal, as in keys (`accounts(<guid>)`) and action parameters. */
+export const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const syntax = (message: string) => new DataverseFault(400, queryErrorCode, `Syntax error: ${message}`);
 /** Deeper nesting than any real query; refused with a syntax error rather than a stack overflow. */
 const maxNesting = 100;

@@ -3,15 +3,16 @@
  * `example_records(example_key1=2,example_key2=2)`, and the same forms inside `@odata.bind` / `@odata.id`
  * values (absolute, `/api/data/v9.2/...`, `/set(...)` or `set(...)`).
  */
+import { guidPattern, queryErrorCode } from '../odata/filter';
 import { DataverseFault } from './faults';
 
 export type KeyLiteral = string | number | boolean | null;
 export type KeySpec = { kind: 'id'; id: string } | { kind: 'key'; values: Map<string, KeyLiteral> };
 
-export const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { guidPattern };
 const numberPattern = /^-?\d+(\.\d+)?([eE][+-]?\d+)?[mMdDfFlL]?$/;
 
-const badSyntax = (text: string) => new DataverseFault(400, '0x80060888', `Bad Request - Error in query syntax. '${text}'`);
+const badSyntax = (text: string) => new DataverseFault(400, queryErrorCode, `Bad Request - Error in query syntax. '${text}'`);
 
 /** Splits a path on `/` outside quoted strings and parentheses. */
 export function splitSegments(path: string): string[] {

@@ -6,6 +6,7 @@
 import { compileFilter, equalityChain, filterProperties, parseFilter, queryErrorCode } from '../odata/filter';
 import { compareRows, parseOrderBy, parseTop } from '../odata/queryOptions';
 import { DataverseFault, dataverseError, type EmulatorResponse } from '../types';
+import { objectDoesNotExistCode } from './solutionStore';
 
 export interface EntitySetDefinition<T> {
   entitySet: string;
@@ -17,7 +18,6 @@ export interface EntitySetDefinition<T> {
   row(item: T): Record<string, unknown>;
 }
 
-const objectDoesNotExistCode = '0x80040217';
 
 /** Columns of the entity, from any row it can build (rows of one set always have the same columns). */
 function columnsOf<T>(set: EntitySetDefinition<T>, sample: Record<string, unknown> | undefined): Set<string> | undefined {

@@ -11,6 +11,7 @@ import { asyncOperationRow, operationPhase, isFinished, type OrganizationIdentit
 import { formattedImportResults, importJobRow } from './importJob';
 import { createSolutionStore, objectDoesNotExistCode, solutionRow } from './solutionStore';
 import { queryEntitySet, type EntitySetDefinition } from './entitySetQuery';
+import { guidPattern, queryErrorCode } from '../odata/filter';
 
 export interface SolutionOperationsOptions {
   /** The organization URL (no trailing slash), used in `@odata.context`. */
@@ -49,10 +50,8 @@ export const customizationLockMessage = 'Cannot start another [Import] because t
 /** AsyncOperationInvalidStateChange / ...ToComplete. */
 const invalidStateChangeCode = '0x80044162';
 const invalidStateChangeToCompleteCode = '0x80044165';
-const queryErrorCode = '0x80060888';
 
 const actions = new Set<SolutionMessageName>(['ImportSolutionAsync', 'StageAndUpgradeAsync', 'DeleteAndPromoteAsync']);
-const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const entityPathPattern = /^(asyncoperations|importjobs|solutions)(?:\(([^)]*)\))?$/;
 const formattedResultsPattern = /^(?:Microsoft\.Dynamics\.CRM\.)?RetrieveFormattedImportJobResults\(ImportJobId=([^)]*)\)$/;
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { SolutionMessageName } from './solutionOperation';
+import { guidPattern } from '../odata/filter';
 
 /** Dataverse's code for errors found in a request payload by the OData reader. */
 export const payloadErrorCode = '0x80048d19';
@@ -48,7 +49,6 @@ const parameterSpecs: Record<SolutionMessageName, Record<string, ParameterSpec>>
   DeleteAndPromoteAsync: { UniqueName: { type: 'Edm.String', required: true } },
 };
 
-const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 const literal = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
