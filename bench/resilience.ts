@@ -167,14 +167,18 @@ export interface KillRunOptions {
   rows: number;
   kills: number;
   seed: number;
+  /** LOAD_CHUNK_SIZE of the stack (to place kills by chunk). */
+  chunkSize?: number;
   tag?: string;
   log?: (line: string) => void;
   timeoutMs?: number;
 }
 
 /**
- * A load with `kills` SIGKILLs of the host: the first at a random delay after the POST (it may hit the scan), each
- * next one at a random delay after progress resumed on the restarted host, so every kill lands mid-load.
+ * A load with `kills` SIGKILLs of the host, each followed by a restart after a random pause (0–1 s). The first
+ * lands at a random delay after the POST (0.3–2.5 s: the scan or the first chunks); kill k (k ≥ 1) when the
+ * completed chunks reach a random point in the k-th of `kills + 1` equal slices of the load, so each lands
+ * mid-load however fast the machine is.
  */
 export async function runKilledLoad(stack: LocalStack, events: EventLog, o: KillRunOptions): Promise<LoadRunResult> {
   const random = seededRandom(o.seed);
@@ -182,29 +186,34 @@ export async function runKilledLoad(stack: LocalStack, events: EventLog, o: Kill
   const tag = o.tag ?? `K${o.seed}`;
   const timeoutMs = o.timeoutMs ?? 600_000;
   const csv = accountsCsv(o.rows, { tag });
+  const plannedChunks = Math.ceil(o.rows / (o.chunkSize ?? 1000));
   const started = Date.now();
   const { id } = await postLoad(stack.api, 'account', csv.text, 'operation=create');
-  say(`resilience: seed ${o.seed}, load ${id}, ${o.rows} rows, ${o.kills} kills planned`);
+  say(`resilience: seed ${o.seed}, load ${id}, ${o.rows} rows (${plannedChunks} chunks), ${o.kills} kills planned`);
   const kills: LoadRunResult['kills'] = [];
   let view: LoadView | undefined;
-  let resumedFrom = -1;
   for (let k = 0; k < o.kills; k++) {
-    // First kill: 0.3–2.5 s after the POST; later ones: 0.2–3 s after the restarted host made progress.
-    if (k > 0) {
+    let trigger: string;
+    if (k === 0) {
+      const delay = Math.round(300 + random() * 2200);
+      await sleep(delay);
+      view = await getLoadView(stack.api, id).catch(() => view);
+      trigger = `${delay} ms after the POST`;
+    } else {
+      const target = Math.floor((plannedChunks * (k + random() * 0.8)) / (o.kills + 1));
       view = await poll(async () => {
         const v = await getLoadView(stack.api, id);
-        return v && (terminalLoad.has(v.status) || v.chunks.done > resumedFrom) ? v : undefined;
-      }, 'progress after a restart', timeoutMs);
-      if (terminalLoad.has(view.status)) break;
+        return v && (terminalLoad.has(v.status) || v.chunks.done >= target) ? v : undefined;
+      }, `chunk ${target} of the load`, timeoutMs);
+      trigger = `chunk target ${target}`;
     }
-    const delay = Math.round(k === 0 ? 300 + random() * 2200 : 200 + random() * 2800);
-    await sleep(delay);
-    view = await getLoadView(stack.api, id).catch(() => view);
-    if (view && terminalLoad.has(view.status)) break;
+    if (view && terminalLoad.has(view.status)) {
+      say(`resilience: load ended before kill ${k + 1}`);
+      break;
+    }
     await stack.kill();
     kills.push({ atMs: Date.now() - started, chunksDone: view?.chunks.done ?? 0, ...(view?.chunks.total !== undefined ? { chunks: view.chunks.total } : {}) });
-    say(`resilience: kill ${k + 1} at +${Date.now() - started} ms (delay ${delay} ms, chunks ${view?.chunks.done ?? '?'}/${view?.chunks.total ?? '?'})`);
-    resumedFrom = view?.chunks.done ?? 0;
+    say(`resilience: kill ${k + 1} at +${Date.now() - started} ms (${trigger}; ${view?.chunks.done ?? '?'}/${view?.chunks.total ?? plannedChunks} chunks done, scan ${view?.chunks.total === undefined ? 'running' : 'done'})`);
     await sleep(Math.round(random() * 1000));
     await stack.restartHost();
   }
@@ -362,7 +371,7 @@ export async function runResilience(options: ResilienceOptions = {}): Promise<Re
   const stack = await startResilienceStack({ chunkSize: 1000, emulator: { solutions: { timing: { queuedMs: 300, runMs: 4000 } } } as never });
   try {
     const events = new EventLog(stack.storage);
-    const killed = await runKilledLoad(stack, events, { rows, kills: options.kills ?? 5, seed, log, timeoutMs: 30 * 60_000 });
+    const killed = await runKilledLoad(stack, events, { rows, kills: options.kills ?? 5, seed, log, chunkSize: 1000, timeoutMs: 30 * 60_000 });
     const faulted = await runFaultedLoad(stack, events, { rows, seed, timeoutMs: 30 * 60_000 });
     const imported = await runKilledImport(stack, events, { seed, log });
     return summarise(seed, [killed, faulted], [imported]);

@@ -1,7 +1,8 @@
 /**
  * Resilience through the local host (child process running dist/, `npm test` builds first), Azurite and the
  * emulator, at a small size (bench/resilience.ts runs the same at 100k rows):
- * (a) a 24,000-row load with the host SIGKILLed at 3 seeded random points and restarted each time;
+ * (a) a 24,000-row load with the host SIGKILLed at 3 seeded random points (a random delay after the POST, then
+ *     random chunk counts) and restarted each time;
  * (b) a load while the emulator injects 429s, 503s and dropped connections, some after it processed the request;
  * (c) a solution import with the host killed between its submission and its completion.
  * Rows lost and duplicated (the emulator's accounts against the input, by account number) must both be 0, and each
@@ -15,6 +16,7 @@ jest.setTimeout(600_000);
 
 const seed = Number(process.env.RESILIENCE_SEED) || Math.floor(Math.random() * 2 ** 31);
 const rows = 24_000;
+const chunkSize = 400;
 let stack: LocalStack;
 let events: EventLog;
 const loads: LoadRunResult[] = [];
@@ -23,7 +25,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 
 beforeAll(async () => {
   log(`resilience: seed ${seed} (RESILIENCE_SEED=${seed} replays it)`);
-  stack = await startResilienceStack({ chunkSize: 400, emulator: { solutions: { timing: { queuedMs: 300, runMs: 3000 } } } as never });
+  stack = await startResilienceStack({ chunkSize, emulator: { solutions: { timing: { queuedMs: 300, runMs: 3000 } } } as never });
   events = new EventLog(stack.storage);
 });
 afterAll(async () => {
@@ -32,7 +34,7 @@ afterAll(async () => {
 });
 
 test(`(a) ${rows} rows, the host SIGKILLed 3 times at random points and restarted: nothing lost, nothing doubled, one event`, async () => {
-  const run = await runKilledLoad(stack, events, { rows, kills: 3, seed, log });
+  const run = await runKilledLoad(stack, events, { rows, kills: 3, seed, log, chunkSize });
   loads.push(run);
   expect(run.kills).toHaveLength(3);
   expect({ lost: run.rowsLost, duplicated: run.rowsDuplicated }).toEqual({ lost: 0, duplicated: 0 });
