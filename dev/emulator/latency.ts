@@ -13,6 +13,8 @@ export interface OperationCost {
   kind: OperationKind;
   /** Operations this stands for (the targets of a bulk message). */
   count: number;
+  /** A bulk message (CreateMultiple...): its targets cost `bulkOperationFactor` of a single operation each. */
+  bulk?: boolean;
 }
 
 const BULK = /^([A-Za-z_]\w*)\/Microsoft\.Dynamics\.CRM\.(Create|Update|Upsert|Delete)Multiple$/;
@@ -22,7 +24,7 @@ const BULK_KIND: Record<string, OperationKind> = { Create: 'create', Update: 'up
 export function classifyOperation(method: string, path: string, body: string): OperationCost {
   const bulk = BULK.exec(path);
   if (bulk && method === 'POST') {
-    return { table: bulk[1], kind: BULK_KIND[bulk[2]!]!, count: Math.max(1, countTargets(body)) };
+    return { table: bulk[1], kind: BULK_KIND[bulk[2]!]!, count: Math.max(1, countTargets(body)), bulk: true };
   }
   // Entity sets are lower-case logical plurals; unbound actions and functions are PascalCase (WhoAmI, Merge).
   const table = /^([a-z_][a-z0-9_]*)(?=$|[(/])/.exec(path)?.[1];
@@ -78,7 +80,7 @@ export function executionMs(operations: OperationCost[], model: ResolvedEmulator
   for (const op of operations) {
     const t = overrideOf(op.table);
     const perOp = (op.kind !== 'other' ? t?.[op.kind] : undefined) ?? t?.perOperationMs ?? model.perOperationMs;
-    total += perOp * op.count;
+    total += perOp * op.count * (op.bulk ? (model.bulkOperationFactor ?? 1) : 1);
   }
   return total;
 }

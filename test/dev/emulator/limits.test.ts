@@ -84,8 +84,12 @@ describe('latency model', () => {
     expect(executionMs([classifyOperation('PATCH', 'accounts(1)', '{}')], model)).toBe(12);
     expect(executionMs([classifyOperation('POST', 'tasks', '{}'), classifyOperation('POST', 'tasks', '{}')], model)).toBe(5);
     const bulk = classifyOperation('POST', 'accounts/Microsoft.Dynamics.CRM.CreateMultiple', JSON.stringify({ Targets: [{}, {}, {}] }));
-    expect(bulk).toEqual({ table: 'accounts', kind: 'create', count: 3 });
+    expect(bulk).toEqual({ table: 'accounts', kind: 'create', count: 3, bulk: true });
     expect(executionMs([bulk], model)).toBe(25);
+    // bulkOperationFactor makes each bulk target cheaper than the same operation in a $batch, and only there.
+    const cheaperBulk = { ...model, bulkOperationFactor: 0.2 };
+    expect(executionMs([bulk], cheaperBulk)).toBe(10 + 3 * 5 * 0.2);
+    expect(executionMs([classifyOperation('POST', 'accounts', '{}')], cheaperBulk)).toBe(15);
     expect(classifyOperation('POST', 'ImportSolutionAsync', '{}')).toEqual({ table: undefined, kind: 'other', count: 1 });
     expect(classifyOperation('GET', 'WhoAmI', '')).toMatchObject({ kind: 'retrieve', table: undefined });
   });
