@@ -200,7 +200,8 @@ export async function runKilledLoad(stack: LocalStack, events: EventLog, o: Kill
       view = await getLoadView(stack.api, id).catch(() => view);
       trigger = `${delay} ms after the POST`;
     } else {
-      const target = Math.floor((plannedChunks * (k + random() * 0.8)) / (o.kills + 1));
+      // Never at the count the previous kill saw: the restarted host must have made progress first.
+      const target = Math.max(Math.floor((plannedChunks * (k + random() * 0.8)) / (o.kills + 1)), (kills.at(-1)?.chunksDone ?? 0) + 1);
       view = await poll(async () => {
         const v = await getLoadView(stack.api, id);
         return v && (terminalLoad.has(v.status) || v.chunks.done >= target) ? v : undefined;

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the benchmark suite (issue 7). Options:
  *   --size 10k,100k,1m   row counts (default 10k,100k; 1m takes several minutes per loader)
- *   --parts throughput,engine,memory,async,emulator   which parts (default all)
+ *   --parts throughput,engine,memory,async,emulator,resilience   which parts (default all)
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
@@ -21,8 +21,9 @@ import { measureEngineCost } from './engineCost';
 import { formatReport } from './report';
 import { runAdfDefault, runCommonScript, runOurClient, type LoaderRun } from './referenceLoaders';
 import { loadPipelineBenchmark, type PipelineBenchmark, type PipelineRun } from './pipelineHook';
+import { formatResilience, runResilience } from './resilience';
 
-export const PARTS = ['throughput', 'engine', 'memory', 'async', 'emulator'] as const;
+export const PARTS = ['throughput', 'engine', 'memory', 'async', 'emulator', 'resilience'] as const;
 export type BenchPart = (typeof PARTS)[number];
 
 export interface BenchArgs {
@@ -224,6 +225,12 @@ async function main(): Promise<void> {
     if (args.parts.includes('emulator')) {
       log('emulator throughput…');
       results.emulator = await emulatorThroughput(args.quick ? 3 : 10);
+    }
+    if (args.parts.includes('resilience')) {
+      log('resilience: host kills during a load, emulator faults, an import killed after submit…');
+      const report = await runResilience({ rows: args.quick ? 10_000 : 100_000, log });
+      results.resilience = report;
+      log(formatResilience(report));
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
