@@ -6,7 +6,7 @@ import { invoke } from './invocation';
 import { applyOutputs } from './outputs';
 import { QueuePump } from './queuePump';
 import type { TriggerDeps } from './queueTrigger';
-import { decodeQueueMessage, dotnetDate, encodeQueueMessage, rpcBytes, rpcJson, rpcString, sysMetadata } from './rpcData';
+import { decodeQueueMessage, dotnetDate, encodeQueueMessage, rpcBytesShared, rpcJson, rpcString, sysMetadata } from './rpcData';
 import { statusOf, storageAccountFor, type StorageAccount } from './storageAccount';
 
 /** Names the WebJobs SDK uses in the storage account (HostContainerNames, HostQueueNames). */
@@ -209,7 +209,9 @@ export class BlobTriggers {
     }
     if (quotedEtag(properties.etag) !== quotedEtag(message.ETag)) return;
     const values = matchBlobPath(bf.pattern, message.BlobName) ?? {};
-    const content = await blob.downloadToBuffer(undefined, undefined, { conditions: { ifMatch: message.ETag } });
+    // The content goes straight into the input data (shared, not copied): nothing else here refers to it, so it
+    // is freed as soon as the invocation ends.
+    const input = { name: bf.bindingName, data: rpcBytesShared(await blob.downloadToBuffer(undefined, undefined, { conditions: { ifMatch: message.ETag } })) };
     const triggerMetadata: Record<string, RpcTypedData> = {
       BlobTrigger: rpcString(`${message.ContainerName}/${message.BlobName}`),
       Uri: rpcString(blob.url),
@@ -219,7 +221,7 @@ export class BlobTriggers {
     };
     for (const [name, value] of Object.entries(values)) triggerMetadata[name] = rpcString(value);
     const response = await invoke(this.#deps, bf.fn, {
-      inputData: [{ name: bf.bindingName, data: rpcBytes(content) }],
+      inputData: [input],
       triggerMetadata,
       reason: `New blob detected(${message.BlobType}): ${message.ContainerName}/${message.BlobName}`,
     });

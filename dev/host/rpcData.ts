@@ -10,6 +10,17 @@ export const rpcString = (value: string): RpcTypedData => ({ string: value });
 export const rpcJson = (value: unknown): RpcTypedData => ({ json: JSON.stringify(value) });
 export const rpcBytes = (value: Uint8Array): RpcTypedData => ({ bytes: value });
 
+/**
+ * Bytes handed over without a copy: the library turns `bytes` into a Buffer with `Buffer.from(bytes)`, which
+ * copies a Uint8Array but only wraps an ArrayBuffer. In the real host the bytes live in another process; here
+ * host and worker share one, so a copy would hold the content twice (a whole blob, for blob triggers).
+ * Falls back to the copying form when the Buffer is a view on a larger (pooled) ArrayBuffer.
+ */
+export function rpcBytesShared(value: Uint8Array): RpcTypedData {
+  const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer;
+  return whole ? ({ bytes: value.buffer as unknown as Uint8Array }) : rpcBytes(value);
+}
+
 /** How Newtonsoft writes a DateTimeOffset in UTC: `2019-10-16T17:58:31+00:00` (fraction only when non-zero). */
 export function dotnetDate(date: Date): string {
   const iso = date.toISOString();
