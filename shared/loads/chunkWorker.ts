@@ -15,6 +15,7 @@ import type { FileShape } from '../ingestion/readers/fileReader';
 import type { SourceRowResult } from '../ingestion/readers/readerTypes';
 import { BlobChangedError } from './blobSource';
 import { callOptionsOf, executeRows, executionModeFor, type RowOutcome } from './chunkExecution';
+import { chunkGateOf } from './chunkGate';
 import { isoAt, type LoadContext } from './loadContext';
 import { failLoad, resultsPrefixOf, tryFinalize } from './loadEnd';
 import { isTerminal, type ChunkMessage, type ChunkResultItem, type FailedRowRecord, type LoadRecord } from './loadRecord';
@@ -89,19 +90,26 @@ async function runChunk(ctx: LoadContext, record: LoadRecord, message: ChunkMess
   const profile = loadProfileSchema.parse(JSON.parse(record.profileJson!));
   const metadata = await ctx.metadata.get(record.table);
   const plan = planLoad(metadata, profile, shape.columns);
-  const rows = await readRows(ctx, record, message, shape, profile);
-  const states = convertChunk(plan, rows, record.fileKey);
-  // ContinueOnError=false: nothing after the first row that can't be sent is sent.
-  const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
-  const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
-  const outcomes = await executeRows(
-    {
-      client: ctx.client, plan, mode: executionModeFor(plan, profile), continueOnError: profile.continueOnError,
-      callOptions: callOptionsOf(profile), batchSize: profile.batchSize, isRetry: attempt.attempt > 1,
-    },
-    sendable.map((s) => s.converted!),
-  );
-  sendable.forEach((s, i) => (s.outcome = outcomes[i]));
+  // Rows are read only once the chunk can be sent soon (see chunkGate.ts): memory follows Dataverse's pace.
+  const leave = await chunkGateOf(ctx.client).enter();
+  let states: RowState[];
+  try {
+    const rows = await readRows(ctx, record, message, shape, profile);
+    states = convertChunk(plan, rows, record.fileKey);
+    // ContinueOnError=false: nothing after the first row that can't be sent is sent.
+    const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
+    const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
+    const outcomes = await executeRows(
+      {
+        client: ctx.client, plan, mode: executionModeFor(plan, profile), continueOnError: profile.continueOnError,
+        callOptions: callOptionsOf(profile), batchSize: profile.batchSize, isRetry: attempt.attempt > 1,
+      },
+      sendable.map((s) => s.converted!),
+    );
+    sendable.forEach((s, i) => (s.outcome = outcomes[i]));
+  } finally {
+    leave();
+  }
   if (!profile.continueOnError) {
     const stop = states.findIndex((s) => s.outcome?.status === 'failed');
     states.forEach((s, i) => {
