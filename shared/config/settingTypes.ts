@@ -3,7 +3,7 @@ import { SecretValue } from './secretValue';
 
 /**
  * One app setting: its zod schema (input is the raw environment string), the description that
- * docs/settings.md mirrors, and the expectation printed when the value is missing or malformed.
+ * README.md's Configuration section mirrors, and the expectation printed when the value is missing or malformed.
  * Error messages are built from `expected`, never from the value, so secrets cannot leak through them.
  */
 export interface SettingDefinition<S extends z.ZodType = z.ZodType> {

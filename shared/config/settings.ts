@@ -15,7 +15,7 @@ export type { StorageConnectionSettings, StorageSettings } from './sections/stor
 
 /**
  * Every app setting, grouped by the part of the app that uses it. To add settings, write a section
- * with `defineSection` (see sections/) and add it here; docs/settings.md must list each new setting
+ * with `defineSection` (see sections/) and add it here; README.md (Configuration, and the Deploy section's table) must list each new setting
  * (a test checks it).
  */
 export const settingsSections = {

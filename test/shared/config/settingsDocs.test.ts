@@ -1,26 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeSettings, loadSettings } from '../../../shared/config/settings';
 
 const root = join(__dirname, '..', '..', '..');
 
-/** The README's Configuration section once the lead moves the table there, else docs/settings.md. */
-function configurationDocs(): { file: string; text: string } {
-  const readmePath = join(root, 'README.md');
-  if (existsSync(readmePath)) {
-    const readme = readFileSync(readmePath, 'utf8');
-    const start = readme.search(/^## Configuration\b/m);
-    if (start >= 0) {
-      const rest = readme.slice(start + 1);
-      const end = rest.search(/^## /m);
-      return { file: 'README.md', text: end < 0 ? rest : rest.slice(0, end) };
-    }
-  }
-  return { file: 'docs/settings.md', text: readFileSync(join(root, 'docs', 'settings.md'), 'utf8') };
+/** One `## Heading` section of the README, up to the next `## `. */
+function readmeSection(heading: string): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = readme.search(new RegExp(`^## ${heading}\\b`, 'm'));
+  if (start < 0) throw new Error(`README.md has no '## ${heading}' section`);
+  const rest = readme.slice(start + 1);
+  const end = rest.search(/^## /m);
+  return end < 0 ? rest : rest.slice(0, end);
 }
 
 describe('settings documentation', () => {
-  const docs = configurationDocs();
+  const configuration = readmeSection('Configuration');
+  const deploy = readmeSection('Deploy to Azure');
   const settings = describeSettings();
 
   test('the schema describes every setting', () => {
@@ -28,8 +24,12 @@ describe('settings documentation', () => {
     for (const s of settings) expect(s.description.length).toBeGreaterThan(10);
   });
 
-  test.each(settings.map((s) => [s.name]))(`%s is documented`, (name) => {
-    expect(docs.text).toContain(`\`${name}\``);
+  test.each(settings.map((s) => [s.name]))(`%s is documented in the README's Configuration section`, (name) => {
+    expect(configuration).toContain(`\`${name}\``);
+  });
+
+  test.each(settings.map((s) => [s.name]))(`%s is in the README's Deploy section (where Azure gets it)`, (name) => {
+    expect(deploy).toContain(`\`${name}\``);
   });
 });
 
