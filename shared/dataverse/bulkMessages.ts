@@ -127,7 +127,9 @@ export async function runBulk(
   rows: Row[],
   options: BulkOptions,
 ): Promise<BulkResult> {
-  const { primaryIdAttribute: _ignored, chunkSize = 1000, ...callOptions } = options;
+  const { primaryIdAttribute: _ignored, chunkSize: requested = 1000, ...callOptions } = options;
+  // DATAVERSE_MAX_BATCH_SIZE (and any smaller limit Dataverse reported) caps bulk requests too, not only $batch.
+  const chunkSize = Math.max(1, Math.min(requested, context.batchLimit.current));
   const supportKey = `${entitySetName}/${message}`;
   const results: BulkRowResult[] = [];
   for (let start = 0; start < rows.length; start += chunkSize) {

@@ -81,6 +81,13 @@ describe('CreateMultiple', () => {
     expect(bulkBodies().map((body) => body.Targets.length)).toEqual([2, 2, 1]);
     expect(c.metrics().bulkSizes).toEqual({ 2: 2, 1: 1 });
   });
+
+  test('maxBatchSize (DATAVERSE_MAX_BATCH_SIZE) caps bulk requests too, whatever chunkSize asks for', async () => {
+    server.handle = () => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"Ids":[]}' });
+    const c = createDataverseClient({ webApiUrl: server.webApiUrl, accessTokenSource: new CountingTokenSource(), clock: new VirtualClock(), maxBatchSize: 3 });
+    await c.createMultiple('sample_examples', 'sample_example', Array.from({ length: 7 }, (_, i) => ({ sample_name: `r${i}` })), { chunkSize: 1000 });
+    expect(bulkBodies().map((body) => body.Targets.length)).toEqual([3, 3, 1]);
+  });
 });
 
 describe('UpdateMultiple and UpsertMultiple', () => {
