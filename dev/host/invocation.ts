@@ -41,8 +41,13 @@ export interface InvocationDeps {
  * converts the result back into RPC output data, which the caller acts on like the host.
  */
 export function invoke(deps: InvocationDeps, fn: RegisteredFunction, request: InvocationRequest): Promise<InvocationResponse> {
-  return deps.track(runInvocation(deps, fn, request));
+  const name = fn.metadata.name;
+  activeInvocations.set(name, (activeInvocations.get(name) ?? 0) + 1);
+  return deps.track(runInvocation(deps, fn, request)).finally(() => activeInvocations.set(name, activeInvocations.get(name)! - 1));
 }
+
+/** Invocations running now, by function name (the host's memory log shows them). */
+export const activeInvocations = new Map<string, number>();
 
 async function runInvocation(deps: InvocationDeps, fn: RegisteredFunction, request: InvocationRequest): Promise<InvocationResponse> {
   const { registry, log } = deps;
@@ -68,6 +73,21 @@ async function runInvocation(deps: InvocationDeps, fn: RegisteredFunction, reque
   };
   log({ level: 'information', category: 'host', message: `Executing 'Functions.${functionName}' (Reason='${request.reason}', Id=${invocationId})`, functionName, invocationId });
 
+  try {
+    return await runInvocationModel(deps, fn, request, coreContext, invocationId, started);
+  } finally {
+    // The library's objects may outlive the invocation (anything that keeps the InvocationContext keeps the model
+    // and this request): the input data (a whole blob for blob triggers) is let go of now.
+    (coreContext.request as { inputData: unknown[] }).inputData = [];
+  }
+}
+
+async function runInvocationModel(
+  deps: InvocationDeps, fn: RegisteredFunction, request: InvocationRequest, coreContext: Record<string, unknown>, invocationId: string, started: number,
+): Promise<InvocationResponse> {
+  const { registry, log } = deps;
+  const model = registry.programmingModel!;
+  const functionName = fn.metadata.name;
   const invocationModel = model.getInvocationModel(coreContext);
   const { context, inputs: initialInputs } = await invocationModel.getArguments();
   const hookData: Record<string, unknown> = {};

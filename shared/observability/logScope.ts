@@ -9,14 +9,28 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { consoleWriter, createLogger, isLevelEnabled, type LogEntry, type LogFields, type Logger, type LogLevel, type LogWriter } from './logger';
 
 interface LogScope {
-  write: LogWriter;
+  /** Undefined once the scope's work has ended (later lines go to the fallback writer). */
+  write: LogWriter | undefined;
   fields: LogFields;
 }
 
 const scopes = new AsyncLocalStorage<LogScope>();
 
+/**
+ * Runs `fn` in a scope. When its promise settles the scope lets go of its writer: async resources created inside
+ * (keep-alive sockets of the storage and Dataverse clients, timers) keep the scope object for their whole life, and
+ * the writer holds the InvocationContext, which holds the invocation's input data (a whole blob for blob triggers).
+ */
 export function runInLogScope<T>(scope: { write: LogWriter; fields?: LogFields }, fn: () => T): T {
-  return scopes.run({ write: scope.write, fields: { ...scope.fields } }, fn);
+  const store: LogScope = { write: scope.write, fields: { ...scope.fields } };
+  const result = scopes.run(store, fn);
+  if (result instanceof Promise) {
+    const release = () => {
+      store.write = undefined;
+    };
+    result.then(release, release);
+  }
+  return result;
 }
 
 /** Adds correlation ids to the current scope (e.g. the load id once the trigger knows it). */

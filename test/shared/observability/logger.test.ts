@@ -90,3 +90,19 @@ describe('load metrics', () => {
       .toMatchObject({ durationSeconds: 5, rowsPerSecond: 2, throttled: 1, retries: 2 });
   });
 });
+
+describe('runInLogScope lets go of its writer when its work ends', () => {
+  test('a timer started inside but firing after the end logs to the fallback, not to the ended invocation', async () => {
+    const inScope: string[] = [];
+    const fallback: string[] = [];
+    const logger = createScopedLogger({ fallback: (_entry, line) => fallback.push(line) });
+    let late!: Promise<void>;
+    await runInLogScope({ write: (_entry, line) => inScope.push(line) }, async () => {
+      logger.info('during');
+      late = new Promise((resolve) => setTimeout(() => { logger.info('after'); resolve(); }, 20));
+    });
+    await late;
+    expect(inScope.map((l) => l.includes('during'))).toEqual([true]);
+    expect(fallback.some((l) => l.includes('after'))).toBe(true);
+  });
+});
