@@ -1,6 +1,6 @@
 /**
  * Client-wide flow control shared by every concurrent call: a concurrency limit that starts from Dataverse's
- * `x-ms-dop-hint` and adapts AIMD-style to 429s, and a pause that a 429's `Retry-After` imposes on all calls
+ * `x-ms-dop-hint` and adapts to 429s and to the remaining-budget headers, and a pause that a 429's `Retry-After` imposes on all calls
  * (service protection limits are per user and web server, so one 429 means everybody should wait).
  */
 import { DataverseError, DataverseErrorCodes } from './dataverseError';
@@ -38,15 +38,46 @@ export interface ConcurrencySnapshot {
   /** min(maxConcurrency, last x-ms-dop-hint). */
   ceiling: number;
   dopHint: number | undefined;
+  /** What the last `x-ms-ratelimit-*` headers said was left of the window's budgets, when Dataverse sent them. */
+  budget?: BudgetSnapshot;
 }
 
-/** AIMD concurrency limit: +1 after `limit` successes in a row, halved on a 429, never above the ceiling. */
+export interface BudgetSnapshot {
+  /** `x-ms-ratelimit-burst-remaining-xrm-requests`. */
+  requestsRemaining?: number;
+  /** `x-ms-ratelimit-time-remaining-xrm-requests` (ms of execution). */
+  executionMsRemaining?: number;
+  /** The smaller of the two, as a share of the most ever seen of each (our estimate of the full budget). */
+  fraction: number;
+}
+
+/** A 429's step down: ×0.75, and at least one (4 → 3, 16 → 12), never below 1. */
+export function throttledLimit(limit: number): number {
+  return Math.max(1, Math.min(limit - 1, Math.floor(limit * 0.75)));
+}
+
+function headerNumber(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\s*\d+\s*$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/**
+ * Adaptive concurrency limit. Grows by one after `limit` successes in a row, up to the ceiling (min of
+ * maxConcurrency and `x-ms-dop-hint`). Steps down gently on a 429 (see throttledLimit): each 429 already costs
+ * every call a Retry-After pause, and halving on top of it lost more than the pause. Dataverse's
+ * `x-ms-ratelimit-*-remaining-xrm-requests` headers are read off every answer: the limit does not grow while one
+ * of those budgets is used up (the next request would meet a 429). Stepping down *before* the budget runs out
+ * was measured and lost: running at the execution-time ceiling means running with that budget near zero
+ * (docs/performance.md), so a low reading is the goal, not a warning.
+ */
 export class AdaptiveConcurrency {
   private limit: number;
   private inFlight = 0;
   private ceiling: number;
   private dopHint: number | undefined;
   private successesSinceIncrease = 0;
+  private budget: BudgetSnapshot | undefined;
+  private readonly budgetSeen = { requests: 0, executionMs: 0 };
   private readonly waiters: { resolve: () => void; reject: (error: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
 
   constructor(private readonly maxConcurrency: number, initial: number) {
@@ -55,7 +86,7 @@ export class AdaptiveConcurrency {
   }
 
   snapshot(): ConcurrencySnapshot {
-    return { limit: this.limit, inFlight: this.inFlight, ceiling: this.ceiling, dopHint: this.dopHint };
+    return { limit: this.limit, inFlight: this.inFlight, ceiling: this.ceiling, dopHint: this.dopHint, ...(this.budget ? { budget: { ...this.budget } } : {}) };
   }
 
   /** Dataverse's recommended degree of parallelism; the first hint sets the starting point. */
@@ -68,9 +99,28 @@ export class AdaptiveConcurrency {
     this.drain();
   }
 
+  /** The remaining-budget headers of a (non-429) response; absent headers leave everything as it was. */
+  observeBudget(requestsHeader: string | undefined, executionHeader: string | undefined): void {
+    const requests = headerNumber(requestsHeader);
+    const executionMs = headerNumber(executionHeader);
+    if (requests === undefined && executionMs === undefined) return;
+    const shares: number[] = [];
+    if (requests !== undefined) {
+      this.budgetSeen.requests = Math.max(this.budgetSeen.requests, requests);
+      shares.push(this.budgetSeen.requests > 0 ? requests / this.budgetSeen.requests : 0);
+    }
+    if (executionMs !== undefined) {
+      this.budgetSeen.executionMs = Math.max(this.budgetSeen.executionMs, executionMs);
+      shares.push(this.budgetSeen.executionMs > 0 ? executionMs / this.budgetSeen.executionMs : 0);
+    }
+    const fraction = Math.min(...shares);
+    this.budget = { ...(requests !== undefined ? { requestsRemaining: requests } : {}), ...(executionMs !== undefined ? { executionMsRemaining: executionMs } : {}), fraction };
+  }
+
   onSuccess(): void {
     this.successesSinceIncrease += 1;
-    if (this.successesSinceIncrease >= this.limit && this.limit < this.ceiling) {
+    const budgetAllows = this.budget === undefined || this.budget.fraction > 0;
+    if (this.successesSinceIncrease >= this.limit && this.limit < this.ceiling && budgetAllows) {
       this.limit += 1;
       this.successesSinceIncrease = 0;
       this.drain();
@@ -78,7 +128,7 @@ export class AdaptiveConcurrency {
   }
 
   onThrottled(): void {
-    this.limit = Math.max(1, Math.floor(this.limit / 2));
+    this.limit = throttledLimit(this.limit);
     this.successesSinceIncrease = 0;
   }
 

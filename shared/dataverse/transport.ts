@@ -181,6 +181,9 @@ export class Transport {
 
       const dopHint = response.headers['x-ms-dop-hint'];
       if (dopHint !== undefined) this.concurrency.observeDopHint(Number(dopHint));
+      if (response.status !== 429) {
+        this.concurrency.observeBudget(response.headers['x-ms-ratelimit-burst-remaining-xrm-requests'], response.headers['x-ms-ratelimit-time-remaining-xrm-requests']);
+      }
 
       if (response.status === 429) {
         const { code, retryAfterMs } = this.onThrottled(response.headers, response.body, throttleRetries + 1);

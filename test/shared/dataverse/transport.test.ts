@@ -1,5 +1,5 @@
 import { createDataverseClient, DataverseError, type DataverseClient } from '../../../shared/dataverse';
-import { AdaptiveConcurrency } from '../../../shared/dataverse/throttle';
+import { AdaptiveConcurrency, throttledLimit } from '../../../shared/dataverse/throttle';
 import { CountingTokenSource, errorAnswer, json, startTestDataverse, VirtualClock, type Answer, type TestDataverse } from './testDataverse';
 
 let server: TestDataverse;
@@ -111,12 +111,16 @@ describe('concurrency', () => {
     expect(peak).toBe(3);
   });
 
-  test('AIMD: halves on 429, grows by one after a window of successes, never above the ceiling', () => {
+  test('steps down by a quarter (at least one) on 429, grows by one after a window of successes, never above the ceiling', () => {
     const limit = new AdaptiveConcurrency(10, 2);
     limit.observeDopHint(8);
     expect(limit.snapshot().limit).toBe(8);
     limit.onThrottled();
+    expect(limit.snapshot().limit).toBe(6);
+    limit.onThrottled();
     expect(limit.snapshot().limit).toBe(4);
+    limit.onThrottled();
+    expect(limit.snapshot().limit).toBe(3);
     limit.onThrottled();
     limit.onThrottled();
     limit.onThrottled();
@@ -127,6 +131,52 @@ describe('concurrency', () => {
     expect(limit.snapshot().limit).toBe(3);
     for (let i = 0; i < 100; i++) limit.onSuccess();
     expect(limit.snapshot().limit).toBe(8);
+  });
+
+  test('throttledLimit: ×0.75 rounded down, at least one step, never below 1', () => {
+    expect([1, 2, 3, 4, 5, 8, 16, 52].map(throttledLimit)).toEqual([1, 1, 2, 3, 3, 6, 12, 39]);
+  });
+
+  test('remaining-budget headers: read into the snapshot; no growth while a budget is used up, growth again once some is left', () => {
+    const limit = new AdaptiveConcurrency(10, 4);
+    limit.observeDopHint(4);
+    limit.onThrottled();
+    expect(limit.snapshot().limit).toBe(3);
+    const respond = (executionMs: number, requests = 600) => {
+      limit.observeBudget(String(requests), String(executionMs));
+      limit.onSuccess();
+    };
+    respond(120_000); // the full budget: our estimate of it
+    expect(limit.snapshot()).toMatchObject({ limit: 3, budget: { executionMsRemaining: 120_000, requestsRemaining: 600, fraction: 1 } });
+    for (let i = 0; i < 10; i++) respond(0); // nothing left: the next request would meet a 429
+    expect(limit.snapshot().limit).toBe(3);
+    for (let i = 0; i < 10; i++) respond(60_000, 0); // the request budget counts too
+    expect(limit.snapshot()).toMatchObject({ limit: 3, budget: { fraction: 0 } });
+    for (let i = 0; i < 3; i++) respond(5_000); // a little left is enough: running at the ceiling means running near zero
+    expect(limit.snapshot().limit).toBe(4);
+    expect(limit.snapshot().budget?.fraction).toBeCloseTo(5_000 / 120_000);
+  });
+
+  test('without the headers (or with garbage in them) nothing changes', () => {
+    const limit = new AdaptiveConcurrency(10, 4);
+    limit.observeBudget(undefined, undefined);
+    limit.observeBudget('lots', '-1');
+    expect(limit.snapshot()).toEqual({ limit: 4, inFlight: 0, ceiling: 10, dopHint: undefined });
+  });
+
+  test('the client reads the headers off every answer (not off 429s, which carry none)', async () => {
+    const left = [120_000, 60_000, 5_000];
+    let answered = 0;
+    server.handle = () =>
+      answered === 3
+        ? ((answered += 1), throttled('1', '0x80072321'))
+        : json(200, whoAmI, { 'x-ms-dop-hint': '4', 'x-ms-ratelimit-burst-remaining-xrm-requests': '5000', 'x-ms-ratelimit-time-remaining-xrm-requests': String(left[answered++] ?? 90_000) });
+    const c = client();
+    for (let i = 0; i < 3; i++) await c.send({ method: 'GET', path: 'WhoAmI()' });
+    expect(c.metrics().concurrency.budget).toEqual({ executionMsRemaining: 5_000, requestsRemaining: 5000, fraction: 5_000 / 120_000 });
+    await c.send({ method: 'GET', path: 'WhoAmI()' }); // 429, then the retry answers
+    expect(c.metrics().throttled.total).toBe(1);
+    expect(c.metrics().concurrency).toMatchObject({ limit: 3, budget: { executionMsRemaining: 90_000 } });
   });
 });
 
