@@ -178,6 +178,8 @@ export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns:
     ? bindings.map((b): ColumnBinding => (b.kind === 'ignored' || (key && !(key instanceof Error) && keyColumns(key).includes(b.column)) ? b : { kind: 'ignored', column: b.column, reason: 'delete uses only the key columns' }))
     : bindings;
   const cache = new Map<string, ColumnBinding | Error>();
+  const bindingByColumn = new Map<string, ColumnBinding>();
+  for (const b of finalBindings) if (!bindingByColumn.has(b.column)) bindingByColumn.set(b.column, b);
   return {
     table: { logicalName: metadata.logicalName, entitySetName: metadata.entitySetName, primaryIdAttribute: metadata.primaryIdAttribute },
     operation,
@@ -185,7 +187,7 @@ export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns:
     bindings: finalBindings,
     profile,
     resolveColumn(column) {
-      const known = finalBindings.find((b) => b.column === column);
+      const known = bindingByColumn.get(column);
       if (known) return known;
       if (!cache.has(column)) {
         const binding = bindColumn(metadata, profile, operation, column);

@@ -108,16 +108,34 @@ function keyValue(conversion: Conversion): KeyValue | undefined {
   return undefined;
 }
 
+/** What every row of a plan shares, computed once per plan (convertRow runs once per row). */
+interface PlanShared {
+  keyAttributes: Set<string>;
+  ctx: ConversionContext;
+}
+const planShared = new WeakMap<LoadPlan, PlanShared>();
+
+function sharedOf(plan: LoadPlan): PlanShared {
+  let shared = planShared.get(plan);
+  if (!shared) {
+    shared = { keyAttributes: new Set(plan.key ? (plan.key.kind === 'primaryId' ? [plan.key.attribute] : plan.key.attributes) : []), ctx: context(plan) };
+    planShared.set(plan, shared);
+  }
+  return shared;
+}
+
 export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOptions = {}): ConvertedRow | FailedRow {
   const faults: RowFault[] = [];
   const body: Record<string, unknown> = {};
   const keyValues: Record<string, KeyValue> = {};
-  const keyAttributes = new Set(plan.key ? (plan.key.kind === 'primaryId' ? [plan.key.attribute] : plan.key.attributes) : []);
-  const ctx = context(plan);
+  const { keyAttributes, ctx } = sharedOf(plan);
   const fault = (column: string, value: CellValue, message: string) =>
     faults.push({ rowNumber: row.rowNumber, column, value: cellForMessage(value), message: `row ${row.rowNumber}, column '${column}': ${message}` });
 
-  for (const [column, value] of Object.entries(row.values)) {
+  const values = row.values;
+  for (const column in values) {
+    if (!Object.hasOwn(values, column)) continue;
+    const value = values[column]!;
     const binding = plan.resolveColumn(column);
     if (binding instanceof Error) {
       fault(column, value, binding.message);

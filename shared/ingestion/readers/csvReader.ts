@@ -1,4 +1,4 @@
-import { Parser, type CsvError, type Info } from 'csv-parse';
+import { Parser, type CsvError } from 'csv-parse';
 import { csvLine } from '../failedRowsWriter';
 import { IngestionError, formatBytes } from '../ingestionError';
 import type { ReaderLimits, SourceRowResult, CellValue } from './readerTypes';
@@ -153,36 +153,43 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
   // csv-parse's state machine driven directly (Parser#api): the records of each input chunk are collected
   // synchronously and yielded, one await per chunk. Pushing each record through the Transform stream costs
   // a stream push per row, ~10x slower.
+  // No `info` option: it copies the parser's whole info state into a new object per record. The two numbers a
+  // row needs (bytes consumed, lines seen) are read off the parser's running state when it pushes the record,
+  // which is the same state that copy would be taken from.
   const api = (new Parser({
     delimiter,
-    info: true,
-    relax_column_count: true, // ragged rows come through with info.error set and become failed rows below
+    relax_column_count: true, // ragged rows come through and become failed rows below
     skip_empty_lines: true,
     record_delimiter: ['\r\n', '\n', '\r'],
     max_record_size: limits.maxRecordBytes,
   } as ConstructorParameters<typeof Parser>[0]) as unknown as { api: {
-    parse(buffer: Buffer | undefined, end: boolean, push: (entry: Entry) => void, close: () => void): Error | undefined;
+    parse(buffer: Buffer | undefined, end: boolean, push: (record: string[]) => void, close: () => void): Error | undefined;
     state: { record: unknown[] };
-    info: { lines: number; records: number };
+    info: { lines: number; records: number; bytes: number };
   } }).api;
-  type Entry = { record: string[]; info: Info & { error?: CsvError } };
-  const pending: Entry[] = [];
-  const push = (entry: Entry) => pending.push(entry);
+  type Entry = { record: string[]; bytes: number; lines: number };
+  let pending: Entry[] = [];
+  const push = (record: string[]) => void pending.push({ record, bytes: api.info.bytes, lines: api.info.lines });
   const close = () => undefined;
+  const take = () => {
+    const taken = pending;
+    pending = [];
+    return taken;
+  };
   async function* entries(): AsyncGenerator<Entry> {
     for await (const chunk of chunks) {
       const error = api.parse(chunk, false, push, close);
       if (error) throw error;
       // max_record_size counts field text only: a line of a million delimiters would grow one record without
       // bound, so the column limit is enforced on the record being parsed too.
-      yield* pending.splice(0);
+      yield* take();
       if (api.state.record.length > limits.maxColumns) {
         throw new IngestionError('TooManyColumns', `${header ? `a row on line ${api.info.lines}` : 'the header'} has more than ${limits.maxColumns} columns (maxColumns)`);
       }
     }
     const error = api.parse(undefined, true, push, close);
     if (error) throw error;
-    yield* pending.splice(0);
+    yield* take();
   }
 
   let header = options.header;
@@ -193,12 +200,12 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
   const trailingEmpty = () => header!.columns.length > 1 && header!.columns[header!.columns.length - 1] === '';
   try {
     for await (const entry of entries()) {
-      const { record, info } = entry;
+      const { record } = entry;
       const byteStart = previousEnd;
-      const byteEnd = options.startOffset + info.bytes;
+      const byteEnd = options.startOffset + entry.bytes;
       previousEnd = byteEnd;
       const breaks = lineBreaksInCells(record);
-      const line = lineBase + info.lines - breaks.counted - lineCorrection;
+      const line = lineBase + entry.lines - breaks.counted - lineCorrection;
       lineCorrection += breaks.crlf;
       if (!header) {
         const columns = record.map((name) => name.trim());

@@ -6,6 +6,7 @@ import { convertRow, type ConvertedRow, type FailedRow } from '../../../shared/i
 import { recordIdFor, uuidV5 } from '../../../shared/ingestion/recordId';
 import { recordPath } from '../../../shared/ingestion/odataKeys';
 import { accountMetadata } from './accountMetadataFixture';
+import { plainShortDecimalPlaces } from '../../../shared/ingestion/valueConversion';
 
 const metadata = accountMetadata();
 const row = (values: Record<string, CellValue>, rowNumber = 3): SourceRow => ({ ok: true, rowNumber, line: rowNumber + 1, byteStart: 0, byteEnd: 0, raw: '', values });
@@ -166,5 +167,25 @@ describe('record ids', () => {
       }),
     );
     expect(() => recordIdFor('f', 0)).toThrow(RangeError);
+  });
+});
+
+describe('plainShortDecimalPlaces (the decimal fast path) agrees with its regex definition', () => {
+  const plainShortDecimal = /^-?(0|[1-9]\d*)(\.\d*[1-9])?$/;
+  const byRegex = (text: string): number | undefined => {
+    if (!plainShortDecimal.test(text) || text.replace(/^-?0*\.?0*/, '').replace('.', '').length > 15) return undefined;
+    return text.includes('.') ? text.length - text.indexOf('.') - 1 : 0;
+  };
+  test('on strings of digits, signs, dots and spaces', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('0', '0', '1', '5', '9', '.', '-', '+', ' ', 'e'), maxLength: 22 }), (text) => {
+        expect(plainShortDecimalPlaces(text)).toBe(byRegex(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  test('examples', () => {
+    expect(['357244.65', '0', '-0', '0.001', '-12.5', '123456789012345', '1234567890123456', '1.50', '01', '1.', '.5', ''].map(plainShortDecimalPlaces))
+      .toEqual([2, 0, 0, 3, 1, 0, undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 });
