@@ -74,7 +74,8 @@ export function createRows(context: WebApiContext, entitySetName: string, logica
   return targets.map((attributes, index) => {
     const existing = attributes[primaryIdAttribute];
     const id = typeof existing === 'string' ? existing : context.newId();
-    const body = { ...attributes, [primaryIdAttribute]: id };
+    // Rows converted with their deterministic id already hold it: no copy then.
+    const body = attributes[primaryIdAttribute] === id ? attributes : { ...attributes, [primaryIdAttribute]: id };
     return {
       index,
       id,

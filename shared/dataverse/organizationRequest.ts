@@ -157,7 +157,8 @@ export function toWebApiRequest(request: Exclude<OrganizationRequest, ExecuteMul
   const headers = { ...(request.kind === 'webApi' ? request.request.headers : request.headers) };
   switch (request.kind) {
     case 'create': {
-      const body = request.id && request.primaryIdAttribute
+      // The attributes are copied only when the id must be added (rows converted with their id already hold it).
+      const body = request.id && request.primaryIdAttribute && request.attributes[request.primaryIdAttribute] !== request.id
         ? { ...request.attributes, [request.primaryIdAttribute]: request.id }
         : request.attributes;
       return { method: 'POST', path: request.entitySetName, headers, body, retrySafe: !!(request.id && request.primaryIdAttribute) };
