@@ -176,20 +176,21 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
     pending = [];
     return taken;
   };
-  async function* entries(): AsyncGenerator<Entry> {
+  // The records of each input chunk come as one array: one await per chunk, not one per record.
+  async function* batches(): AsyncGenerator<Entry[]> {
     for await (const chunk of chunks) {
       const error = api.parse(chunk, false, push, close);
       if (error) throw error;
+      yield take();
       // max_record_size counts field text only: a line of a million delimiters would grow one record without
       // bound, so the column limit is enforced on the record being parsed too.
-      yield* take();
       if (api.state.record.length > limits.maxColumns) {
         throw new IngestionError('TooManyColumns', `${header ? `a row on line ${api.info.lines}` : 'the header'} has more than ${limits.maxColumns} columns (maxColumns)`);
       }
     }
     const error = api.parse(undefined, true, push, close);
     if (error) throw error;
-    yield* take();
+    yield take();
   }
 
   let header = options.header;
@@ -199,7 +200,7 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
   const lineBase = options.header ? (options.firstLine ?? 2) - 1 : 0;
   const trailingEmpty = () => header!.columns.length > 1 && header!.columns[header!.columns.length - 1] === '';
   try {
-    for await (const entry of entries()) {
+    for await (const batch of batches()) for (const entry of batch) {
       const { record } = entry;
       const byteStart = previousEnd;
       const byteEnd = options.startOffset + entry.bytes;
