@@ -131,9 +131,10 @@ function isDigit(code: number): boolean {
 }
 
 function convertFractional(attribute: AttributeMetadata, value: CellValue): Conversion {
-  if (typeof value === 'string' && attribute.type !== 'Double') {
+  if (typeof value === 'string') {
     const places = plainShortDecimalPlaces(value);
-    if (places !== undefined && (attribute.precision === undefined || places <= attribute.precision)) {
+    // Doubles take any number of places (as below); decimals and money at most their precision.
+    if (places !== undefined && (attribute.type === 'Double' || attribute.precision === undefined || places <= attribute.precision)) {
       const n = Number(value);
       const [defaultMin, defaultMax] = defaultRanges[attribute.type] ?? defaultRanges.Decimal!;
       if (n >= (attribute.minValue ?? defaultMin) && n <= (attribute.maxValue ?? defaultMax)) return done(n);
