@@ -52,7 +52,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   } else {
     args.push('--inMemoryPersistence', '--extentMemoryLimit', '512');
   }
-  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The IPC channel closes when this process dies, however it dies (SIGKILL included): the preloaded listener then
+  // ends Azurite, so no orphan keeps ports or memory after a killed test run or a killed `npm start`.
+  const exitWithParent = 'data:text/javascript,process.on("disconnect",()=>process.exit(0))';
+  const child = spawn(process.execPath, ['--import', exitWithParent, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   // Do not outlive the process that started it (an exit without stop(), e.g. process.exit on an error).
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
