@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom as random } from '../dev/seededRandom';
 
 export const accountColumns = [
   'name', 'accountnumber', 'telephone1', 'emailaddress1', 'address1_city', 'revenue', 'numberofemployees', 'creditonhold', 'address1_latitude', 'description',
@@ -15,17 +16,6 @@ export const accountColumns = [
 const cities = ['Seattle', 'Redmond', 'Paris', 'München', 'São Paulo', 'Osaka', 'Lagos', 'Toronto', 'Sydney', 'Zürich'];
 const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliett', 'kilo', 'lima'];
 
-/** A small deterministic PRNG (mulberry32), so the content depends on the row number only. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function accountRow(n: number): string[] {
   const r = random(n + 1);

@@ -15,18 +15,8 @@ import type { EmulatorOptions } from '../dev/emulator/index';
 import { buildSolutionZip } from '../dev/emulator/solutions/solutionZip';
 import { decodeQueueMessage, jobEventSchema, type JobEvent } from '../shared/events/jobEvents';
 import { accountsCsv, getLoadView, postLoad, type LoadView } from './loadBenchmark';
+import { seededRandom } from '../dev/seededRandom';
 
-/** A small seeded PRNG (mulberry32): the kill points of a run follow from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface ResilienceStackOptions {
   /** Rows per chunk (smaller: more chunks, more points to die at). */

@@ -78,8 +78,9 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
         }
       }
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    // stdio[1] and [2] are pipes (spawn options above), so these streams exist.
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new AzuriteStartError(`Azurite exited (code ${code}):\n${lines.join('\n')}`));

@@ -3,20 +3,10 @@
  * answered 429 or 503, has its connection dropped, or is slowed down.
  */
 import type { ResolvedEmulatorOptions } from './options';
+import { seededRandom } from '../seededRandom';
 
 export type Fault = 'none' | '429' | '503' | 'drop' | 'slow';
 
-/** mulberry32: tiny, fast, and good enough to spread faults evenly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FaultInjector {
   next(): Fault;

@@ -1,5 +1,6 @@
 import type { EmulatorHandle } from '../../../dev/emulator/index';
-import { createFaultInjector, seededRandom } from '../../../dev/emulator/faults';
+import { createFaultInjector } from '../../../dev/emulator/faults';
+import { seededRandom } from '../../../dev/seededRandom';
 import { resolveOptions } from '../../../dev/emulator/options';
 import { auth, errorOf, startWidgetEmulator, type WidgetRoute } from './testRoute';
 
