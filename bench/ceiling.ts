@@ -3,13 +3,18 @@
  *
  * All figures are in real rows per second, as a client measures them against the emulator:
  * - requests:      a window of `windowSeconds / timeScale` real seconds admits `requestsPerWindow` requests;
- * - executionTime: a request "executes" `baseMs + perOperationMs × rows` real ms (dev/emulator/latency.ts),
+ * - executionTime: a request "executes" `baseMs + perOperationMs × rows` real ms (dev/emulator/latency.ts), or
+ *                  `baseMs + bulkOperationFactor × perOperationMs × rows` for a bulk message (CreateMultiple...),
  *                  accrued × timeScale against `executionMsPerWindow` per scaled window, so the budget is
  *                  `executionMsPerWindow / windowSeconds` real ms of execution per real second whatever the scale;
  * - concurrency:   `concurrency` requests in flight, each lasting its execution time.
  * The ceiling is the smallest of the three: a steady-state rate, reached once a run spans many windows
  * (the first window's burst allowance is not counted).
  */
+
+/** How the rows travel: `$batch` parts (ExecuteMultiple semantics) or the targets of one bulk message. */
+export type RequestShape = 'batch' | 'bulk';
+export const REQUEST_SHAPES: readonly RequestShape[] = ['batch', 'bulk'];
 export interface CeilingLimits {
   requestsPerWindow: number;
   executionMsPerWindow: number;
@@ -21,6 +26,8 @@ export interface CeilingLimits {
 export interface CeilingLatency {
   baseMs: number;
   perOperationMs: number;
+  /** Cost of one bulk target relative to the same operation in a `$batch` (the emulator's option; default 1). */
+  bulkOperationFactor?: number;
   /** Per entity-set overrides, as in the emulator's latency model. */
   perTable?: Record<string, { baseMs?: number; perOperationMs?: number; create?: number; update?: number; delete?: number; retrieve?: number }>;
 }
@@ -35,6 +42,8 @@ export interface CeilingInput {
   /** Entity set the rows go to (selects per-table latency overrides). */
   table?: string;
   operation?: OperationKindForCeiling;
+  /** Default `batch`. */
+  shape?: RequestShape;
 }
 
 export type CeilingBound = 'requests' | 'executionTime' | 'concurrency';
@@ -49,11 +58,12 @@ export interface Ceiling {
 }
 
 /** Real execution ms of one request carrying `batchSize` operations (dev/emulator/latency.ts executionMs). */
-export function requestExecutionMs(latency: CeilingLatency, batchSize: number, table?: string, operation: OperationKindForCeiling = 'create'): number {
+export function requestExecutionMs(latency: CeilingLatency, batchSize: number, table?: string, operation: OperationKindForCeiling = 'create', shape: RequestShape = 'batch'): number {
   const t = table !== undefined ? latency.perTable?.[table] : undefined;
   const base = t?.baseMs ?? latency.baseMs;
   const perOp = t?.[operation] ?? t?.perOperationMs ?? latency.perOperationMs;
-  return base + perOp * batchSize;
+  const factor = shape === 'bulk' ? (latency.bulkOperationFactor ?? 1) : 1;
+  return base + perOp * factor * batchSize;
 }
 
 export function throughputCeiling(input: CeilingInput): Ceiling {
@@ -62,7 +72,9 @@ export function throughputCeiling(input: CeilingInput): Ceiling {
   for (const [name, value] of Object.entries(limits)) {
     if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`limits.${name} must be a positive number (got ${value})`);
   }
-  const requestMs = requestExecutionMs(input.latency, batchSize, input.table, input.operation);
+  const factor = input.latency.bulkOperationFactor;
+  if (factor !== undefined && !(factor > 0 && factor <= 1)) throw new RangeError(`latency.bulkOperationFactor must be in (0, 1] (got ${factor})`);
+  const requestMs = requestExecutionMs(input.latency, batchSize, input.table, input.operation, input.shape);
   const realWindowSeconds = limits.windowSeconds / limits.timeScale;
   const requests = (limits.requestsPerWindow * batchSize) / realWindowSeconds;
   // Real execution ms allowed per real second: (executionMsPerWindow / timeScale) per (windowSeconds / timeScale).
@@ -75,12 +87,20 @@ export function throughputCeiling(input: CeilingInput): Ceiling {
   return { rowsPerSecond: byLimit[bound], bound, byLimit, requestMs };
 }
 
-/** The best ceiling over batch sizes 1..maxBatchSize (what a loader free to pick its batch size can reach). */
-export function bestThroughputCeiling(input: Omit<CeilingInput, 'batchSize'> & { maxBatchSize: number }): Ceiling & { batchSize: number } {
-  let best: Ceiling & { batchSize: number } = { ...throughputCeiling({ ...input, batchSize: 1 }), batchSize: 1 };
-  for (let size = 2; size <= input.maxBatchSize; size++) {
-    const c = throughputCeiling({ ...input, batchSize: size });
-    if (c.rowsPerSecond > best.rowsPerSecond) best = { ...c, batchSize: size };
+export type BestCeiling = Ceiling & { batchSize: number; shape: RequestShape };
+
+/**
+ * The best ceiling over batch sizes 1..maxBatchSize and request shapes (default both: what a loader free to pick
+ * its batch size and message can reach). Pass `shapes: ['batch']` for the best a `$batch`-only loader can do.
+ */
+export function bestThroughputCeiling(input: Omit<CeilingInput, 'batchSize' | 'shape'> & { maxBatchSize: number; shapes?: readonly RequestShape[] }): BestCeiling {
+  let best: BestCeiling | undefined;
+  for (const shape of input.shapes ?? REQUEST_SHAPES) {
+    for (let size = 1; size <= input.maxBatchSize; size++) {
+      const c = throughputCeiling({ ...input, batchSize: size, shape });
+      if (best === undefined || c.rowsPerSecond > best.rowsPerSecond) best = { ...c, batchSize: size, shape };
+    }
   }
+  if (best === undefined) throw new RangeError('shapes must name at least one request shape');
   return best;
 }

@@ -18,12 +18,16 @@ export interface PipelineRun {
   rowsPerSecond: number;
   dataverseRowsPerSecond: number;
   batchSize: number;
+  /** The loads' default `auto` mode sends CreateMultiple (bulk); `$batch` only as a fallback or to isolate faults. */
+  shape: 'bulk';
   ceilingAtBatchSize: number;
   /** Upload of the blob into Azurite (not in `seconds`: the clock starts at the drop). */
   uploadSeconds: number;
   seconds: number;
   rowsCreated: number;
   requests: number;
+  batchRequests: number;
+  executionMs: number;
   throttled: number;
   peakHostRssMB?: number;
   blobMB: number;
@@ -68,8 +72,8 @@ export function loadPipelineBenchmark(repoRoot: string): PipelineBenchmark | und
       const peak = loads.peakRssMB(pid);
       const rowsPerSecond = created / seconds;
       return {
-        rowsPerSecond, dataverseRowsPerSecond: rowsPerSecond / profile.speedUp, batchSize: 1000, ceilingAtBatchSize: ceilingFor(profile, 1000).rowsPerSecond,
-        seconds, uploadSeconds, rowsCreated: created, requests: stats.requests, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
+        rowsPerSecond, dataverseRowsPerSecond: rowsPerSecond / profile.speedUp, batchSize: 1000, shape: 'bulk', ceilingAtBatchSize: ceilingFor(profile, 1000, 'bulk').rowsPerSecond,
+        seconds, uploadSeconds, rowsCreated: created, requests: stats.requests, batchRequests: stats.batches, executionMs: stats.executionMs, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
         ...(peak !== undefined ? { peakHostRssMB: peak } : {}), blobMB: csv.bytes / 2 ** 20, status: view.status,
         ...(view.status !== 'succeeded' || created !== csv.rows ? { error: `${view.status}: ${created} of ${csv.rows} created${view.message ? ` (${view.message})` : ''}` } : {}),
       };

@@ -5,12 +5,14 @@
  * - adfDefault: Azure Data Factory's default Dataverse sink profile: writeBatchSize 10, 10 batches in parallel
  *   (parallelCopies 10), retry on 429 honouring Retry-After (anchors.md §1; ADF goes through the SDK, which
  *   waits Retry-After). Requests are independent (ExecuteMultiple semantics: no change set);
- * - ourClient: our Dataverse client alone (executeMultiple, 1000 per `$batch`, concurrency from x-ms-dop-hint),
- *   fed by our engine (read → convert with metadata). Not the whole pipeline: no blob, host or queues.
+ * - ourClient: our Dataverse client alone (createMultiple, 1000 per CreateMultiple as the loads send in their
+ *   default `auto` mode, concurrency from x-ms-dop-hint), fed by our engine (read → convert with metadata).
+ *   Not the whole pipeline: no blob, host or queues.
  */
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { DynamicsWebApi } from 'dynamics-web-api';
+import type { CreateRequest } from '../shared/dataverse/index';
 import type { TableMetadata } from '../shared/ingestion/tableMetadata';
 import { scriptAttributes } from './accountsCsv';
 import { benchClient, unsignedToken } from './benchClients';
@@ -132,8 +134,8 @@ export async function runOurClient(target: EmulatorTarget, path: string, metadat
       const next = await take();
       if (next.done || !next.value) return;
       run.rowsSent += next.value.length;
-      const result = await client.executeMultiple(next.value, { continueOnError: true, returnResponses: false });
-      run.rowsCreated += next.value.length - result.responses.filter((r) => r.fault).length;
+      const result = await client.createMultiple(metadata.entitySetName, metadata.logicalName, next.value.map((r: CreateRequest) => r.attributes));
+      run.rowsCreated += result.results.filter((r) => !r.fault).length;
     }
   };
   try {

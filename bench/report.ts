@@ -18,8 +18,8 @@ export function formatReport(results: Row): string {
   if (throughput) {
     out.push('Throughput (real rows/s against the time-scaled emulator; "of ceiling" = ÷ best ceiling)');
     out.push(table(
-      ['rows', 'loader', 'batch', 'rows/s', 'Dataverse-time rows/s', 'ceiling @batch', 'of ceiling', 'seconds', '429s', 'note'],
-      throughput.map((r) => [size(r.rows as number), String(r.loader), String(r.batchSize), n0(r.rowsPerSecond), n0(r.dataverseRowsPerSecond), n0(r.ceilingAtBatchSize), pct(r.ofCeiling), (r.seconds as number).toFixed(1), n0(r.throttled), String(r.error ?? '')]),
+      ['rows', 'loader', 'batch', 'sent as', 'requests ($batch)', 'rows/s', 'Dataverse-time rows/s', 'ceiling @batch', 'of ceiling', 'seconds', '429s', 'note'],
+      throughput.map((r) => [size(r.rows as number), String(r.loader), String(r.batchSize), r.shape === 'bulk' ? 'CreateMultiple' : r.shape === 'batch' ? '$batch' : '–', `${n0(r.requests)} (${n0(r.batchRequests)})`, n0(r.rowsPerSecond), n0(r.dataverseRowsPerSecond), n0(r.ceilingAtBatchSize), pct(r.ofCeiling), (r.seconds as number).toFixed(1), n0(r.throttled), String(r.error ?? '')]),
     ));
     const bySize = new Map<number, Row[]>();
     for (const r of throughput) bySize.set(r.rows as number, [...(bySize.get(r.rows as number) ?? []), r]);
@@ -33,7 +33,9 @@ export function formatReport(results: Row): string {
     }
     out.push('', table(['rows', 'ours =', '÷ common script (target ≥ 3×)', '÷ ADF default (target ≥ 5×)'], ratios));
     const best = results.bestCeiling as Row | undefined;
-    if (best) out.push(`Best ceiling: ${n0(best.rowsPerSecond)} rows/s at batch ${best.batchSize} (${best.bound} bound).`);
+    if (best) out.push(`Best ceiling: ${n0(best.rowsPerSecond)} rows/s at batch ${best.batchSize} by ${best.shape === 'bulk' ? 'CreateMultiple' : '$batch'} (${best.bound} bound).`);
+    const bestBatch = (results.profile as Row | undefined)?.bestBatchCeiling as Row | undefined;
+    if (bestBatch) out.push(`Best ceiling by $batch alone: ${n0(bestBatch.rowsPerSecond)} rows/s at batch ${bestBatch.batchSize} (${bestBatch.bound} bound).`);
   }
   const engine = results.engine as Row[] | undefined;
   if (engine) {

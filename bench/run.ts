@@ -18,6 +18,7 @@ import { measureAsyncOperations } from './asyncOperations';
 import { accountMetadata } from './benchClients';
 import { bestCeilingFor, ceilingFor, defaultBenchProfile, describeProfile, emulatorOptionsFor, type BenchProfile } from './benchProfile';
 import { measureEngineCost } from './engineCost';
+import type { RequestShape } from './ceiling';
 import { formatReport } from './report';
 import { runAdfDefault, runCommonScript, runOurClient, type LoaderRun } from './referenceLoaders';
 import { loadPipelineBenchmark, type PipelineBenchmark, type PipelineRun } from './pipelineHook';
@@ -72,6 +73,8 @@ export interface ThroughputRow {
   rowsPerSecond: number;
   /** Emulated (Dataverse-time) rows/s = real ÷ speed-up. */
   dataverseRowsPerSecond: number;
+  /** How the loader sends rows: `$batch` (ExecuteMultiple) or bulk messages (CreateMultiple). */
+  shape: RequestShape;
   ceilingAtBatchSize: number;
   bestCeiling: number;
   /** rows/s ÷ best ceiling. */
@@ -79,6 +82,10 @@ export interface ThroughputRow {
   seconds: number;
   rowsCreated: number;
   requests: number;
+  /** Of `requests`: `$batch` requests, as the emulator counted them (the rest are bulk messages and metadata GETs). */
+  batchRequests: number;
+  /** Execution ms the emulator accrued (its latency model), in real ms: shows whether the bulk factor applied. */
+  executionMs: number;
   throttled: number;
   error?: string;
 }
@@ -89,40 +96,40 @@ async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: stri
   try {
     const metadata = await accountMetadata(emulator.webApiUrl, emulator.url);
     const best = bestCeilingFor(profile);
-    const record = async (loader: string, what: string, batchSize: number, run: LoaderRun) => {
+    const record = async (loader: string, what: string, batchSize: number, shape: RequestShape, run: LoaderRun) => {
       const stats = await emulator.stats();
       const created = stats.recordsPerTable['account'] ?? 0;
       const rowsPerSecond = created / run.seconds;
       const row: ThroughputRow = {
-        rows: csv.rows, loader, what, batchSize, rowsPerSecond, dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
-        ceilingAtBatchSize: ceilingFor(profile, batchSize).rowsPerSecond, bestCeiling: best.rowsPerSecond, ofCeiling: rowsPerSecond / best.rowsPerSecond,
-        seconds: run.seconds, rowsCreated: created, requests: stats.requests, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
+        rows: csv.rows, loader, what, batchSize, shape, rowsPerSecond, dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
+        ceilingAtBatchSize: ceilingFor(profile, batchSize, shape).rowsPerSecond, bestCeiling: best.rowsPerSecond, ofCeiling: rowsPerSecond / best.rowsPerSecond,
+        seconds: run.seconds, rowsCreated: created, requests: stats.requests, batchRequests: stats.batches, executionMs: stats.executionMs, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
         ...(run.error ? { error: run.error } : created !== csv.rows ? { error: `${csv.rows - created} rows missing` } : {}),
       };
       out.push(row);
-      log(`  ${csv.rows} rows, ${loader}: ${rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s${row.error ? `, ${row.error}` : ''}`);
+      log(`  ${csv.rows} rows, ${loader}: ${rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${stats.requests} requests (${stats.batches} $batch)${row.error ? `, ${row.error}` : ''}`);
     };
     if (pipeline) {
       log(`  ${csv.rows} rows: our pipeline (blob → host → emulator)…`);
       const run = await pipeline(csv, profile);
       out.push({
-        rows: csv.rows, loader: 'our pipeline', what: 'blob drop → local host (Azurite) → emulator', batchSize: run.batchSize,
+        rows: csv.rows, loader: 'our pipeline', what: 'blob drop → local host (Azurite) → emulator', batchSize: run.batchSize, shape: run.shape,
         rowsPerSecond: run.rowsPerSecond, dataverseRowsPerSecond: run.dataverseRowsPerSecond, ceilingAtBatchSize: run.ceilingAtBatchSize,
         bestCeiling: best.rowsPerSecond, ofCeiling: run.rowsPerSecond / best.rowsPerSecond, seconds: run.seconds, rowsCreated: run.rowsCreated,
-        requests: run.requests, throttled: run.throttled, ...(run.error ? { error: run.error } : {}),
+        requests: run.requests, batchRequests: run.batchRequests, executionMs: run.executionMs, throttled: run.throttled, ...(run.error ? { error: run.error } : {}),
       });
       memory.push(memoryRow(csv, run));
-      log(`  ${csv.rows} rows, our pipeline: ${run.rowsPerSecond.toFixed(0)} rows/s (${((run.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`);
+      log(`  ${csv.rows} rows, our pipeline: ${run.rowsPerSecond.toFixed(0)} rows/s (${((run.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${run.requests} requests (${run.batchRequests} $batch), host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`);
     }
     await emulator.reset();
     log(`  ${csv.rows} rows: our client alone…`);
-    await record('our client alone', 'engine + executeMultiple, 1000/$batch, dop-hint concurrency (no blob, no host)', 1000, await runOurClient(emulator, csv.path, metadata));
+    await record('our client alone', 'engine + createMultiple, 1000 per CreateMultiple, dop-hint concurrency (no blob, no host)', 1000, 'bulk', await runOurClient(emulator, csv.path, metadata));
     await emulator.reset();
     log(`  ${csv.rows} rows: common script…`);
-    await record('common script', 'DynamicsWebApi executeBatch, 1000 creates, one batch at a time', 1000, await runCommonScript(emulator, csv.path));
+    await record('common script', 'DynamicsWebApi executeBatch, 1000 creates, one batch at a time', 1000, 'batch', await runCommonScript(emulator, csv.path));
     await emulator.reset();
     log(`  ${csv.rows} rows: ADF default…`);
-    await record('ADF default', 'batches of 10, 10 in parallel, retry 429 after Retry-After', 10, await runAdfDefault(emulator, csv.path));
+    await record('ADF default', 'batches of 10, 10 in parallel, retry 429 after Retry-After', 10, 'batch', await runAdfDefault(emulator, csv.path));
   } finally {
     await emulator.close();
   }
