@@ -1,7 +1,8 @@
 /**
- * Blob trigger on `incoming/{table}/{name}` (LOAD_CONTAINER): a dropped file starts a load. The engine reads
- * the blob itself (streamed, pinned to its ETag), so the content the host hands over is not used. Bad files end
- * as failed loads; unsafe names are rejected; only infrastructure errors are thrown (and retried by the host).
+ * Blob trigger on `incoming/{table}/{name}` (LOAD_CONTAINER): a dropped file starts a load. This invocation only
+ * records the load, checks the file's start and queues a scan message: the host hands over the whole blob as its
+ * input, so the scan (which streams the blob itself, pinned to its ETag) runs in a queue invocation instead.
+ * Bad files end as failed loads; unsafe names are rejected; only infrastructure errors are thrown (and retried).
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { triggerSettings } from '../shared/config/triggerSettings';

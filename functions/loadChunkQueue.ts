@@ -1,8 +1,8 @@
-/** Queue trigger on `load-chunks` (LOAD_CHUNK_QUEUE): one chunk of one load, an idempotent unit. */
+/** Queue trigger on `load-chunks` (LOAD_CHUNK_QUEUE): one chunk of one load, or the scan of a load's file; idempotent units. */
 import { app, type InvocationContext } from '@azure/functions';
 import { triggerSettings } from '../shared/config/triggerSettings';
 import { getLoadContext } from '../shared/loads/loadRuntime';
-import { receiveChunkMessage } from '../shared/loads/loadTriggers';
+import { receiveLoadQueueMessage } from '../shared/loads/loadTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
 const settings = triggerSettings();
@@ -11,7 +11,7 @@ export function loadChunkQueue(item: unknown, context: InvocationContext): Promi
   const attempt = Number(context.triggerMetadata?.dequeueCount ?? 1);
   return withInvocationLog(context, async () => {
     // On the last delivery (host.json maxDequeueCount), failing rows are reported instead of poisoning the message.
-    await receiveChunkMessage(getLoadContext(), item, { attempt, maxAttempts: settings.loads.maxChunkAttempts });
+    await receiveLoadQueueMessage(getLoadContext(), item, { attempt, maxAttempts: settings.loads.maxChunkAttempts });
   });
 }
 

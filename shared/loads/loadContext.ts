@@ -3,7 +3,7 @@ import type { DataverseClient } from '../dataverse/index';
 import type { JobEventPublisher } from '../events/jobEvents';
 import type { JobIndex } from '../jobs/jobIndex';
 import type { BlobSource } from './blobSource';
-import type { ChunkMessage } from './loadRecord';
+import type { LoadQueueMessage } from './loadRecord';
 import type { LoadStore } from './loadStore';
 import type { TableMetadataSource } from './tableMetadataSource';
 
@@ -15,7 +15,7 @@ export interface LoadLogger {
 }
 
 export interface ChunkQueue {
-  send(message: ChunkMessage): Promise<void>;
+  send(message: LoadQueueMessage): Promise<void>;
 }
 
 export interface LoadContext {

@@ -26,6 +26,27 @@ export const chunkMessageSchema = z.strictObject({
 });
 export type ChunkMessage = z.infer<typeof chunkMessageSchema>;
 
+/**
+ * A scan message on the same queue: the blob trigger checked the file and recorded the load; the scan (reading
+ * the whole file to plan its chunks) runs in a queue invocation, whose input is this message, not the blob.
+ */
+export const scanMessageSchema = z.strictObject({
+  kind: z.literal('scan'),
+  loadId: z.string().regex(loadIdPattern, 'a load id (letters, digits and hyphens, at most 100)'),
+});
+export type ScanMessage = z.infer<typeof scanMessageSchema>;
+
+/** What the load-chunks queue carries: a scan message (`kind: 'scan'`) or a chunk message (no `kind`). */
+export type LoadQueueMessage = ScanMessage | ChunkMessage;
+
+/** Parses a load-chunks queue message, picking the schema by `kind` so a rejection names the wrong field. */
+export function parseLoadQueueMessage(raw: unknown) {
+  const isScan = typeof raw === 'object' && raw !== null && 'kind' in raw && (raw as { kind: unknown }).kind === 'scan';
+  return isScan ? scanMessageSchema.safeParse(raw) : chunkMessageSchema.safeParse(raw);
+}
+
+export const isScanMessage = (message: LoadQueueMessage): message is ScanMessage => 'kind' in message && message.kind === 'scan';
+
 export interface LoadCounts {
   succeeded: number;
   failed: number;

@@ -10,7 +10,7 @@ import { createScopedLogger } from '../observability/logScope';
 import { createStorageClients, storageConnectionFromEnv, type StorageClients } from '../storage/storageClients';
 import { createBlobSource } from './blobSource';
 import { createThrottleTap, type ChunkQueue, type LoadContext, type LoadLogger } from './loadContext';
-import { chunkMessageSchema } from './loadRecord';
+import { parseLoadQueueMessage } from './loadRecord';
 import { createLoadStore } from './loadStore';
 import { createTableMetadataSource } from './tableMetadataSource';
 
@@ -30,7 +30,9 @@ export interface LoadContextOptions {
 export function createChunkQueue(queue: QueueClient): ChunkQueue {
   return {
     async send(message) {
-      await queue.sendMessage(encodeQueueMessage(chunkMessageSchema.parse(message)));
+      const parsed = parseLoadQueueMessage(message);
+      if (!parsed.success) throw parsed.error;
+      await queue.sendMessage(encodeQueueMessage(parsed.data));
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
- * `startLoad`: a file arrived under `incoming/{table}/`. Creates (or finds) the load, resolves its profile,
- * reads the table's metadata, plans the columns, then reads the file once as a stream, cutting it into chunks
- * of byte ranges that go out as small queue messages while the scan goes on. Anything wrong with the file
+ * A file arrived under `incoming/{table}/`. `acceptLoad` (the blob trigger) creates (or finds) the load,
+ * resolves its profile, reads the table's metadata, plans the columns from the file's start and queues a scan
+ * message; `scanLoad` (that message) reads the file once as a stream, cutting it into chunks of byte ranges that
+ * go out as small queue messages while the scan goes on. `startLoad` does both in one call. Anything wrong with the file
  * itself ends the load as failed with a message for the user; only infrastructure errors are thrown (so the
  * trigger retries them). A re-delivered blob is the same load (its id comes from path + ETag) and re-scans:
  * chunk messages may repeat, chunk work is idempotent.
@@ -28,7 +29,9 @@ export type StartLoadResult =
   | { kind: 'gone' }
   | { kind: 'finished'; record: LoadRecord }
   | { kind: 'failed'; record: LoadRecord }
-  | { kind: 'scanned'; record: LoadRecord };
+  | { kind: 'scanned'; record: LoadRecord }
+  /** Checked and recorded; a scan message is queued. */
+  | { kind: 'accepted'; record: LoadRecord };
 
 /** Why a blob under the container is not a file to load, or undefined when it is. */
 export function ignoredReason(blobName: string): string | undefined {
@@ -71,7 +74,10 @@ function toMessage(loadId: string, c: { chunkIndex: number; firstRow: number; la
   };
 }
 
-export async function startLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult> {
+type Recorded = { kind: 'recorded'; loadId: string; table: string; file: BlobFile };
+
+/** Creates (or finds) the load of a dropped blob; a result when there is nothing left to start. */
+async function recordLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult | Recorded> {
   const ignored = ignoredReason(blob.name);
   if (ignored) return { kind: 'ignored', reason: ignored };
   const file = await ctx.blobs.properties(blob.container, blob.name);
@@ -92,9 +98,13 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
     await ctx.store.mutate(loadId, (r) => (r.status === 'queued' ? { status: 'running', startedAt: now, updatedAt: now, blobEtag: file.etag, blobName: file.name } : undefined));
     await ctx.index.updateJobState(loadId, 'running');
   }
+  return { kind: 'recorded', loadId, table, file };
+}
 
+/** Runs `work`; a problem with the file itself (not infrastructure) ends the load as failed. */
+async function failingOnFileProblems(ctx: LoadContext, loadId: string, table: string, work: () => Promise<StartLoadResult>): Promise<StartLoadResult> {
   try {
-    return await scan(ctx, loadId, table, file);
+    return await work();
   } catch (error) {
     const problem = problemOf(error);
     if (!problem) throw error;
@@ -103,7 +113,48 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
   }
 }
 
-async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobFile): Promise<StartLoadResult> {
+/** Records the load and scans the file in this call (the sweeper's resume, tests). */
+export async function startLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult> {
+  const recorded = await recordLoad(ctx, blob);
+  if (recorded.kind !== 'recorded') return recorded;
+  const { loadId, table, file } = recorded;
+  return failingOnFileProblems(ctx, loadId, table, () => scan(ctx, loadId, table, file, 'scan'));
+}
+
+/**
+ * What the blob trigger does: records the load and checks what can be checked from the file's start (size,
+ * profile, table, header against the metadata), then queues a scan message and returns. The scan runs in a
+ * queue invocation (`scanLoad`), so no invocation holds the blob content the trigger binding delivered for the
+ * length of the scan. A re-delivered blob queues another scan message; a scan of a scanned load does nothing.
+ */
+export async function acceptLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult> {
+  const recorded = await recordLoad(ctx, blob);
+  if (recorded.kind !== 'recorded') return recorded;
+  const { loadId, table, file } = recorded;
+  return failingOnFileProblems(ctx, loadId, table, () => scan(ctx, loadId, table, file, 'check'));
+}
+
+/**
+ * A scan message: scans the load's file (pinned to the ETag the load recorded) unless the load is already
+ * scanned or over. Delivered twice, the second finds the scan complete, or (if both run at once) plans the
+ * same chunks again: chunk work is idempotent.
+ */
+export async function scanLoad(ctx: LoadContext, loadId: string): Promise<StartLoadResult> {
+  addLogFields({ loadId });
+  const record = await ctx.store.get(loadId);
+  if (!record) return { kind: 'gone' };
+  if (isTerminal(record)) return { kind: 'finished', record };
+  if (record.scanComplete) return { kind: 'scanned', record };
+  return failingOnFileProblems(ctx, loadId, record.table, async () => {
+    const file = await ctx.blobs.properties(record.container, record.blobName);
+    const where = `${record.container}/${record.blobName}`;
+    if (!file) throw new BlobChangedError(`${where} was deleted before it was read`);
+    if (record.blobEtag && file.etag !== record.blobEtag) throw new BlobChangedError(`${where} was replaced before it was read`);
+    return scan(ctx, loadId, record.table, file, 'scan');
+  });
+}
+
+async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobFile, mode: 'check' | 'scan'): Promise<StartLoadResult> {
   if (file.contentLength > ctx.maxFileBytes) {
     throw new IngestionError('RecordTooLarge', `file is ${formatBytes(file.contentLength)}, over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES): split it into smaller files`);
   }
@@ -123,11 +174,16 @@ async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobF
       format: opened.format, encoding: opened.encoding, compressed: opened.compressed,
       byteOffsetsAreBlobOffsets: opened.byteOffsetsAreBlobOffsets, ...(opened.header ? { header: opened.header } : {}),
     };
-    await ctx.store.mutate(loadId, () => ({
+    const described = await ctx.store.mutate(loadId, () => ({
       operation: plan.operation, format: opened.format, continueOnError: profile.continueOnError, returnResponses: profile.returnResponses,
       executionMode: profile.executionMode, shapeJson: JSON.stringify({ ...shape, columns: opened.columns }), profileJson: JSON.stringify(profile),
       fileKey: `${file.container}/${file.name}@${file.etag}`, blobEtag: file.etag, updatedAt: isoAt(ctx.now()),
     }));
+
+    if (mode === 'check') {
+      await ctx.chunkQueue.send({ kind: 'scan', loadId });
+      return { kind: 'accepted', record: described.record };
+    }
 
     const planner = new ChunkPlanner({ loadId, chunkSize: Math.min(1000, ctx.chunkSize, profile.batchSize), byteRanges: opened.byteOffsetsAreBlobOffsets });
     const emit = async (descriptor: Parameters<typeof toMessage>[1] | undefined) => {

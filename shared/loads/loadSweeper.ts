@@ -1,7 +1,7 @@
 /**
  * The load sweeper (timer): resumes loads that stopped making progress and ends loads whose last worker died.
  * A host killed mid-load leaves its queue messages invisible for their lease (10 minutes) and its blob-trigger
- * message too; after LOAD_STALL_SECONDS without progress the sweeper re-runs an unfinished scan, re-enqueues the
+ * message too; after LOAD_STALL_SECONDS without progress the sweeper queues a scan message for an unfinished scan, re-enqueues the
  * chunks without a completion (only the next one for ContinueOnError=false loads), finishes complete loads and
  * publishes end events a crash left pending in the outbox (those older than a few seconds: min(stall period,
  * 10 s)), claiming each with the record's ETag first. Everything it triggers is idempotent.
@@ -9,7 +9,7 @@
 import { isoAt, type LoadContext } from './loadContext';
 import { publishPendingLoadEvent, tryFinalize } from './loadEnd';
 import { isComplete, isTerminal, type LoadRecord } from './loadRecord';
-import { startLoad } from './loadScan';
+import { acceptLoad } from './loadScan';
 
 export interface SweepReport {
   resumedScans: string[];
@@ -46,7 +46,9 @@ export async function sweepLoads(ctx: LoadContext): Promise<SweepReport> {
       await ctx.store.mutate(record.id, (r) => (r.updatedAt === record.updatedAt ? { updatedAt: isoAt(ctx.now()) } : undefined));
       if (!record.scanComplete) {
         report.resumedScans.push(record.id);
-        await startLoad(ctx, { container: record.container, name: record.blobName });
+        // A load the HTTP API queued is accepted from its blob; a started one gets a scan message (pinned to its ETag).
+        if (record.status === 'queued') await acceptLoad(ctx, { container: record.container, name: record.blobName });
+        else await ctx.chunkQueue.send({ kind: 'scan', loadId: record.id });
       } else if (record.stoppedAtRow === undefined) {
         await requeueMissing(ctx, record, report);
       }

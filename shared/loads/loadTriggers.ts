@@ -8,8 +8,8 @@ import { addLogFields } from '../observability/logScope';
 import { checkBlobName, checkBlobSegment, checkLogicalName, checkQueueMessageSize, InputRejectedError } from '../security/inputChecks';
 import { processChunk, type ChunkAttempt, type ChunkResult } from './chunkWorker';
 import type { LoadContext } from './loadContext';
-import { chunkMessageSchema, type ChunkMessage } from './loadRecord';
-import { startLoad, type StartLoadResult } from './loadScan';
+import { isScanMessage, parseLoadQueueMessage, type LoadQueueMessage } from './loadRecord';
+import { acceptLoad, scanLoad, type StartLoadResult } from './loadScan';
 
 export type Rejected = { kind: 'rejected'; code: string; reason: string };
 
@@ -34,14 +34,14 @@ export async function receiveDroppedFile(ctx: LoadContext, drop: DroppedFile): P
     ctx.log?.warn('Dropped file rejected', { container: drop.container, code: error.code, reason: error.message });
     return { kind: 'rejected', code: error.code, reason: error.message };
   }
-  const result = await startLoad(ctx, { container: drop.container, name: `${drop.table}/${drop.name}` });
+  const result = await acceptLoad(ctx, { container: drop.container, name: `${drop.table}/${drop.name}` });
   if (result.kind === 'ignored') ctx.log?.info('Dropped file ignored', { container: drop.container, blob: `${drop.table}/${drop.name}`, reason: result.reason });
   else if ('record' in result) ctx.log?.info('Dropped file handled', { loadId: result.record.id, blob: `${drop.container}/${drop.table}/${drop.name}`, result: result.kind, status: result.record.status });
   return result;
 }
 
-/** A chunk queue item as the host hands it over (base64-decoded text, or the JSON it parsed) → a chunk message. */
-export function decodeChunkMessage(item: unknown): { ok: true; message: ChunkMessage } | { ok: false; reason: string } {
+/** A load-chunks queue item as the host hands it over (base64-decoded text, or the JSON it parsed) → a scan or chunk message. */
+export function decodeLoadQueueMessage(item: unknown): { ok: true; message: LoadQueueMessage } | { ok: false; reason: string } {
   try {
     checkQueueMessageSize(item, 'load-chunks');
   } catch (error) {
@@ -55,24 +55,33 @@ export function decodeChunkMessage(item: unknown): { ok: true; message: ChunkMes
       return { ok: false, reason: 'not JSON (nor base64 JSON)' };
     }
   }
-  const parsed = chunkMessageSchema.safeParse(raw);
+  const parsed = parseLoadQueueMessage(raw);
   if (!parsed.success) return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ') };
   return { ok: true, message: parsed.data };
 }
 
 /**
- * One delivery of a chunk message. A message that can never be processed is dropped with a log line rather
- * than retried into the poison queue; infrastructure errors are thrown so the host retries.
+ * One delivery of a load-chunks message: a scan message scans the load's file, a chunk message processes its
+ * rows. A message that can never be processed is dropped with a log line rather than retried into the poison
+ * queue; infrastructure errors are thrown so the host retries.
  */
-export async function receiveChunkMessage(ctx: LoadContext, item: unknown, attempt: ChunkAttempt): Promise<ChunkResult | Rejected> {
-  const decoded = decodeChunkMessage(item);
+export async function receiveLoadQueueMessage(ctx: LoadContext, item: unknown, attempt: ChunkAttempt): Promise<ChunkResult | StartLoadResult | Rejected> {
+  const decoded = decodeLoadQueueMessage(item);
   if (!decoded.ok) {
     ctx.log?.error?.('Chunk message rejected and dropped', { code: 'InvalidChunkMessage', reason: decoded.reason });
     return { kind: 'rejected', code: 'InvalidChunkMessage', reason: decoded.reason };
   }
   const { message } = decoded;
+  if (isScanMessage(message)) {
+    const result = await scanLoad(ctx, message.loadId);
+    ctx.log?.info('Scan message handled', { loadId: message.loadId, attempt: attempt.attempt, result: result.kind, ...('record' in result ? { status: result.record.status } : {}) });
+    return result;
+  }
   addLogFields({ loadId: message.loadId, chunkIndex: message.chunkIndex });
   const result = await processChunk(ctx, message, attempt);
   if (result.kind !== 'completed') ctx.log?.info(`Chunk ${result.kind}`, { loadId: message.loadId, chunkIndex: message.chunkIndex, attempt: attempt.attempt, ...('reason' in result ? { reason: result.reason } : {}) });
   return result;
 }
+
+/** The name the callers used before scan messages shared the queue. */
+export const receiveChunkMessage = receiveLoadQueueMessage;

@@ -4,7 +4,8 @@
  * bad inputs of issue 5 point 7 ending as failed loads with a message a user understands.
  */
 import { gzipSync } from 'node:zlib';
-import { startLoad } from '../../../shared/loads/loadScan';
+import { acceptLoad, scanLoad, startLoad } from '../../../shared/loads/loadScan';
+import { decodeLoadQueueMessage, receiveDroppedFile } from '../../../shared/loads/loadTriggers';
 import { processChunk } from '../../../shared/loads/chunkWorker';
 import { recordIdFor } from '../../../shared/ingestion/recordId';
 import { getLoad } from '../../../shared/loads/loadApi';
@@ -30,7 +31,8 @@ function sixRows(tag: string): string {
 
 async function load(name: string, content: string | Buffer, metadata?: Record<string, string>) {
   await f.drop(name, content, metadata ? { metadata } : {});
-  const started = await startLoad(f.ctx, { container: 'incoming', name });
+  // As the blob trigger does: record and check, queue a scan message; drain() runs the scan, then the chunks.
+  const started = await acceptLoad(f.ctx, { container: 'incoming', name });
   await f.drain();
   const id = 'record' in started ? started.record.id : '';
   const view = id ? await getLoad(f.ctx, id) : undefined;
@@ -139,6 +141,66 @@ describe('rows and files', () => {
     expect((await load('contact/people.json', JSON.stringify([{ lastname: 'Ng' }, { lastname: 'Li', firstname: 'Jo' }]))).view).toMatchObject({ status: 'succeeded', counts: { succeeded: 2 } });
     const ndjson = gzipSync(Buffer.from('{"lastname":"A"}\n{"lastname":"B"}\n{"lastname":"C"}\n'));
     expect((await load('contact/people.ndjson.gz', ndjson)).view).toMatchObject({ status: 'succeeded', format: 'ndjson', counts: { succeeded: 3 } });
+  });
+});
+
+describe('the blob trigger queues the scan (no invocation holds the blob while it is scanned)', () => {
+  const queue = () => f.storage.queueService.getQueueClient('load-chunks');
+  const queued = async () => (await queue().peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeLoadQueueMessage(m.messageText));
+
+  it('a drop is recorded and checked, and leaves one scan message; the scan then plans the chunks', async () => {
+    await queue().clearMessages();
+    await f.drop('account/accepted.csv', `name\r\n${Array.from({ length: 30 }, (_, i) => `accepted ${i}`).join('\r\n')}\r\n`);
+    const accepted = await receiveDroppedFile(f.ctx, { container: 'incoming', table: 'account', name: 'accepted.csv' });
+    expect(accepted).toMatchObject({ kind: 'accepted', record: { status: 'running', scanComplete: false, operation: 'create' } });
+    const id = 'record' in accepted ? accepted.record.id : '';
+    expect(await queued()).toEqual([{ ok: true, message: { kind: 'scan', loadId: id } }]);
+    expect(await f.ctx.store.listPlan(id)).toEqual([]);
+    expect(await f.drain()).toBe(2);
+    expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 30, succeeded: 30 } });
+  });
+
+  it('a blob and its scan message delivered twice create nothing twice', async () => {
+    await queue().clearMessages();
+    const before = f.emulator.stats().recordsPerTable.account ?? 0;
+    await f.drop('account/scan-twice.csv', `name\r\n${Array.from({ length: 12 }, (_, i) => `scan twice ${i}`).join('\r\n')}\r\n`);
+    const first = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/scan-twice.csv' });
+    const again = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/scan-twice.csv' });
+    const id = 'record' in first ? first.record.id : '';
+    expect(again).toMatchObject({ kind: 'accepted', record: { id } });
+    // Both scans run before any chunk: the plan is written twice, the chunk message sent twice.
+    expect(await scanLoad(f.ctx, id)).toMatchObject({ kind: 'scanned', record: { total: 12, scanComplete: true } });
+    expect(await scanLoad(f.ctx, id)).toMatchObject({ kind: 'scanned' });
+    await f.drain();
+    expect((f.emulator.stats().recordsPerTable.account ?? 0) - before).toBe(12);
+    expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 12, succeeded: 12 } });
+    expect(await scanLoad(f.ctx, id)).toMatchObject({ kind: 'finished' });
+  });
+
+  it('a bad header fails at the drop, with no scan message', async () => {
+    await queue().clearMessages();
+    await f.drop('account/bad-header.csv', 'nmae\r\nx\r\n');
+    const result = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/bad-header.csv' });
+    expect(result).toMatchObject({ kind: 'failed', record: { status: 'failed', message: expect.stringMatching(/column 'nmae'/) } });
+    expect(await queued()).toEqual([]);
+  });
+
+  it('a file replaced between the drop and its scan ends the load as failed, saying so', async () => {
+    await queue().clearMessages();
+    await f.drop('account/replaced.csv', 'name\r\nfirst\r\n');
+    const accepted = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/replaced.csv' });
+    const id = 'record' in accepted ? accepted.record.id : '';
+    await f.drop('account/replaced.csv', 'name\r\nsecond\r\n');
+    expect(await scanLoad(f.ctx, id)).toMatchObject({ kind: 'failed', record: { status: 'failed', errorCode: 'BlobChanged', message: expect.stringMatching(/replaced before it was read/) } });
+    await queue().clearMessages();
+  });
+
+  it('scan messages are checked like chunk messages', () => {
+    expect(decodeLoadQueueMessage({ kind: 'scan', loadId: 'abc-1' })).toEqual({ ok: true, message: { kind: 'scan', loadId: 'abc-1' } });
+    expect(decodeLoadQueueMessage({ kind: 'scan', loadId: '../x' })).toMatchObject({ ok: false, reason: expect.stringContaining('loadId') });
+    expect(decodeLoadQueueMessage({ kind: 'scan', loadId: 'abc', chunkIndex: 0 })).toMatchObject({ ok: false });
+    expect(decodeLoadQueueMessage({ kind: 'other', loadId: 'abc' })).toMatchObject({ ok: false });
+    expect(decodeLoadQueueMessage({ loadId: 'abc', chunkIndex: 0, firstRow: 1, rowCount: 1, firstLine: 2 })).toMatchObject({ ok: true, message: { chunkIndex: 0 } });
   });
 });
 

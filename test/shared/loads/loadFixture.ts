@@ -1,16 +1,15 @@
 /**
  * The load engine over real parts: Azurite (the host's launcher, in memory) and the Dataverse emulator over
- * HTTP. `drain()` plays the chunk queue trigger: it processes chunk messages until the queue is empty.
+ * HTTP. `drain()` plays the load-chunks queue trigger: it handles scan and chunk messages until the queue is empty.
  */
 import { startAzurite, type AzuriteHandle } from '../../../dev/azurite';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../../dev/emulator/index';
 import { createAppStorage } from '../../../dev/host/localStack';
 import { createDataverseClient } from '../../../shared/dataverse/index';
 import { decodeQueueMessage } from '../../../shared/events/jobEvents';
-import { processChunk } from '../../../shared/loads/chunkWorker';
 import type { LoadContext } from '../../../shared/loads/loadContext';
-import { chunkMessageSchema } from '../../../shared/loads/loadRecord';
 import { createLoadContext } from '../../../shared/loads/loadRuntime';
+import { receiveLoadQueueMessage } from '../../../shared/loads/loadTriggers';
 import { createStorageClients, type StorageClients } from '../../../shared/storage/storageClients';
 
 export const names = {
@@ -24,7 +23,7 @@ export interface LoadFixture {
   storage: StorageClients;
   ctx: LoadContext;
   drop(name: string, content: string | Buffer, options?: { metadata?: Record<string, string>; contentType?: string }): Promise<void>;
-  /** Processes chunk messages until none is left; returns how many were processed. */
+  /** Handles scan and chunk messages until none is left; returns how many were handled. */
   drain(options?: { attempt?: number }): Promise<number>;
   events(): Promise<{ id: string; outcome: string; counts?: Record<string, number> }[]>;
   resultsText(name: string): Promise<string>;
@@ -54,8 +53,8 @@ export async function startLoadFixture(options: { emulator?: EmulatorOptions; ma
         const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
         if (receivedMessageItems.length === 0) return processed;
         for (const m of receivedMessageItems) {
-          const message = chunkMessageSchema.parse(decodeQueueMessage(m.messageText));
-          await processChunk(ctx, message, { attempt: o.attempt ?? m.dequeueCount, maxAttempts: 5 });
+          const result = await receiveLoadQueueMessage(ctx, m.messageText, { attempt: o.attempt ?? m.dequeueCount, maxAttempts: 5 });
+          if (result.kind === 'rejected') throw new Error(`queue message rejected: ${result.reason}`);
           await queue.deleteMessage(m.messageId, m.popReceipt);
           processed++;
         }
