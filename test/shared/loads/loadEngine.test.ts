@@ -195,6 +195,19 @@ describe('the blob trigger queues the scan (no invocation holds the blob while i
     await queue().clearMessages();
   });
 
+  it('a lost scan message: the sweeper queues another, and the load completes', async () => {
+    await queue().clearMessages();
+    await f.drop('account/lost-scan.csv', 'name\r\nL1\r\nL2\r\nL3\r\n');
+    const accepted = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/lost-scan.csv' });
+    const id = 'record' in accepted ? accepted.record.id : '';
+    await queue().clearMessages();
+    const report = await sweepLoads({ ...f.ctx, now: () => Date.now() + 10 * 60_000 });
+    expect(report.resumedScans).toContain(id);
+    expect((await queued()).filter((m) => m.ok && 'kind' in m.message && m.message.loadId === id)).toEqual([{ ok: true, message: { kind: 'scan', loadId: id } }]);
+    await f.drain();
+    expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 3, succeeded: 3 } });
+  });
+
   it('scan messages are checked like chunk messages', () => {
     expect(decodeLoadQueueMessage({ kind: 'scan', loadId: 'abc-1' })).toEqual({ ok: true, message: { kind: 'scan', loadId: 'abc-1' } });
     expect(decodeLoadQueueMessage({ kind: 'scan', loadId: '../x' })).toMatchObject({ ok: false, reason: expect.stringContaining('loadId') });
