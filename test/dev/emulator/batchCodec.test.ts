@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { boundaryOf, parseBatchRequest, serializeBatchResponse, splitMultipart, type BatchOperation } from '../../../dev/emulator/batchCodec';
 
-const FIXTURES = '/work/shared/reference/fixtures';
+const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'dataverse');
 
 /** A fixture's `.http` text split into its head and body (blank line), as sent on the wire with CRLF. */
 function readHttpFixture(name: string): { headers: Record<string, string>; body: string; firstLine: string } {

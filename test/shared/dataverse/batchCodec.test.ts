@@ -7,7 +7,7 @@ import {
 } from '../../../shared/dataverse/batchCodec';
 import { parseHttpHead, parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
 
-const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
+const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
 
 /** Splits a fixture request file (outer request line + headers + body). */
 function fixtureRequest(name: string) {

@@ -4,7 +4,7 @@ import { createDataverseClient, type DataverseClient } from '../../../shared/dat
 import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
 import { batchAnswer, CountingTokenSource, errorAnswer, json, MemoryTable, startTestDataverse, VirtualClock, type Answer, type TestDataverse } from './testDataverse';
 
-const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
+const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
 /** A fixture response replayed verbatim (status, headers, body). */
 function replay(name: string): Answer {
   const message = parseHttpResponseMessage(fixture(name));

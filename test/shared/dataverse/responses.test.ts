@@ -5,7 +5,7 @@ import { createDataverseClient, DataverseError, faultFromResponse, idFromEntityU
 import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
 import { CountingTokenSource, json, startTestDataverse, VirtualClock, type Answer, type TestDataverse } from './testDataverse';
 
-const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
+const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
 function replay(name: string): Answer {
   const message = parseHttpResponseMessage(fixture(name));
   return { status: message.status, headers: message.headers, body: message.body };

@@ -1,5 +1,5 @@
 /**
- * Reads the wire fixtures in shared/reference/fixtures and compares an emulator answer with them:
+ * Reads the wire fixtures in test/fixtures/dataverse (a copy of shared/reference/fixtures) and compares an emulator answer with them:
  * status, the headers that matter and the body shape, with ids, timestamps, ETag numbers, the org URL,
  * the API version and multipart boundaries normalised away.
  */
@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { boundaryOf, splitMultipart } from '../../../../dev/emulator/batchCodec';
 
-export const FIXTURES = process.env['DATAVERSE_FIXTURES'] ?? join(__dirname, '../../../../../shared/reference/fixtures');
+export const FIXTURES = process.env['DATAVERSE_FIXTURES'] ?? join(__dirname, '../../../fixtures/dataverse');
 
 export interface FixtureRequest {
   method: string;

@@ -81,7 +81,7 @@ describe('ImportSolutionAsync', () => {
 
     emu.advance(RUN);
     const done = await emu.asyncOperation(id);
-    const fixture = require('../../../../../shared/reference/fixtures/asyncoperation-importsolutionasync-succeeded.response.json');
+    const fixture = require('../../../fixtures/dataverse/asyncoperation-importsolutionasync-succeeded.response.json');
     expect(Object.keys(done).sort()).toEqual(Object.keys(fixture).sort());
     expect(done).toMatchObject({
       '@odata.context': `${baseUrl}/api/data/v9.2/$metadata#asyncoperations/$entity`,
