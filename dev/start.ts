@@ -45,6 +45,9 @@ async function main(): Promise<void> {
       dataverseUrl,
       emulator: dataverseUrl ? undefined : { persistPath: join(appDir, '.emulator', 'records.json') },
       hostIn: 'process',
+      // In Azure the blob triggers are Event Grid–sourced and fire within about a second of an upload; a 2 s
+      // container scan is closer to that than the polling host's 10 s.
+      blobScanIntervalMs: 2000,
     });
   } catch (error) {
     console.error(`npm start failed: ${(error as Error).message}`);
