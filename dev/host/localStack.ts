@@ -97,59 +97,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (createResources) await createAppStorage(connectionString, { ...process.env, ...settings });
 
     const appDir = resolve(hostOptions.appDir ?? process.cwd());
-    let host: HostProcess | FunctionHost;
-    let api: string;
-    const startChild = async () => {
-      const child = await startHostProcess({ ...hostOptions, appDir, port: hostOptions.port ?? 0, env: settings, onOutput });
-      return child;
-    };
+    const common = { dataverse: webApi, storage: connectionString, emulator, settings, stop: () => runCleanup(cleanup) };
     if (hostIn === 'process') {
       Object.assign(process.env, settings);
       const inProcess = await startHost({ ...hostOptions, appDir });
-      host = inProcess;
-      api = inProcess.url;
       cleanup.push(async () => {
         await inProcess.stop();
       });
-    } else {
-      let child = await startChild();
-      host = child;
-      api = child.url;
-      cleanup.push(async () => {
-        await child.stop();
-      });
-      const stack: LocalStack = {
-        api,
-        dataverse: webApi,
-        storage: connectionString,
-        emulator,
-        settings,
-        host,
-        async restartHost(restart) {
-          if (restart?.hard) await child.kill('SIGKILL');
-          else await child.stop();
-          child = await startHostProcess({ ...hostOptions, appDir, port: child.port, env: settings, onOutput });
-          stack.host = child;
-          return child;
-        },
-        async kill() {
-          await child.kill('SIGKILL');
-        },
-        stop: () => runCleanup(cleanup),
+      return {
+        ...common,
+        api: inProcess.url,
+        host: inProcess,
+        restartHost: () => Promise.reject(new Error('restartHost needs hostIn: "child".')),
+        kill: () => Promise.reject(new Error('kill needs hostIn: "child".')),
       };
-      return stack;
     }
-    return {
-      api,
-      dataverse: webApi,
-      storage: connectionString,
-      emulator,
-      settings,
-      host,
-      restartHost: () => Promise.reject(new Error('restartHost needs hostIn: "child".')),
-      kill: () => Promise.reject(new Error('kill needs hostIn: "child".')),
-      stop: () => runCleanup(cleanup),
+    const startChild = (port: number) => startHostProcess({ ...hostOptions, appDir, port, env: settings, onOutput });
+    let child = await startChild(hostOptions.port ?? 0);
+    cleanup.push(async () => {
+      await child.stop();
+    });
+    const stack: LocalStack = {
+      ...common,
+      api: child.url,
+      host: child,
+      async restartHost(restart) {
+        if (restart?.hard) await child.kill('SIGKILL');
+        else await child.stop();
+        // Same port, so the api URL callers hold stays valid.
+        child = await startChild(child.port);
+        stack.host = child;
+        return child;
+      },
+      async kill() {
+        await child.kill('SIGKILL');
+      },
     };
+    return stack;
   } catch (error) {
     await runCleanup(cleanup);
     throw error;
