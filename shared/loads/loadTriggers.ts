@@ -82,6 +82,3 @@ export async function receiveLoadQueueMessage(ctx: LoadContext, item: unknown, a
   if (result.kind !== 'completed') ctx.log?.info(`Chunk ${result.kind}`, { loadId: message.loadId, chunkIndex: message.chunkIndex, attempt: attempt.attempt, ...('reason' in result ? { reason: result.reason } : {}) });
   return result;
 }
-
-/** The name the callers used before scan messages shared the queue. */
-export const receiveChunkMessage = receiveLoadQueueMessage;

@@ -15,7 +15,7 @@ import { indexRowKey } from '../../shared/jobs/jobIndex';
 import { laneKey } from '../../shared/jobs/jobStore';
 import { checkSolutionZip, readSolutionIdentity, SolutionPackageError } from '../../shared/jobs/solutionPackage';
 import { getLoad, LoadRequestError, submitLoad } from '../../shared/loads/loadApi';
-import { receiveChunkMessage, receiveDroppedFile } from '../../shared/loads/loadTriggers';
+import { receiveLoadQueueMessage, receiveDroppedFile } from '../../shared/loads/loadTriggers';
 import { TableNotFoundError } from '../../shared/loads/tableMetadataSource';
 import { checkBlobName, checkTableKey, jobIdPattern, loadIdPattern, tableKeyProblem } from '../../shared/security/inputChecks';
 import { startLoadFixture, type LoadFixture } from '../shared/loads/loadFixture';
@@ -90,10 +90,10 @@ describe('HTTP bodies, query and route parameters', () => {
 describe('queue messages', () => {
   test('chunk messages: oversize, bad schema or an unsafe load id are dropped with the reason', async () => {
     const attempt = { attempt: 1, maxAttempts: 5 };
-    expect(await receiveChunkMessage(f.ctx, 'x'.repeat(70_000), attempt)).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('over the 65536-byte limit') });
-    expect(await receiveChunkMessage(f.ctx, { loadId: '../x', chunkIndex: 0, firstRow: 1, rowCount: 1, firstLine: 1 }, attempt)).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('loadId') });
-    expect(await receiveChunkMessage(f.ctx, { loadId: 'abc', chunkIndex: -1, firstRow: 1, rowCount: 1, firstLine: 1, extra: 1 }, attempt)).toMatchObject({ kind: 'rejected' });
-    expect(await receiveChunkMessage(f.ctx, 'not json', attempt)).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('not JSON') });
+    expect(await receiveLoadQueueMessage(f.ctx, 'x'.repeat(70_000), attempt)).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('over the 65536-byte limit') });
+    expect(await receiveLoadQueueMessage(f.ctx, { loadId: '../x', chunkIndex: 0, firstRow: 1, rowCount: 1, firstLine: 1 }, attempt)).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('loadId') });
+    expect(await receiveLoadQueueMessage(f.ctx, { loadId: 'abc', chunkIndex: -1, firstRow: 1, rowCount: 1, firstLine: 1, extra: 1 }, attempt)).toMatchObject({ kind: 'rejected' });
+    expect(await receiveLoadQueueMessage(f.ctx, 'not json', attempt)).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('not JSON') });
   });
 
   test('dataverse-async: an oversize message is dropped unrecorded; a bad blob name or job id is refused', async () => {

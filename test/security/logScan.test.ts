@@ -2,7 +2,7 @@
  * No secret or token in the logs of an authenticated load. A load runs end to end with client-secret auth
  * (the real msal-node, token requests forwarded to the emulator's local identity, the emulator in strict
  * auth mode so every call needs a valid token), through the production wiring (`loadContextFromSettings`),
- * the function intake (`receiveDroppedFile`, `receiveChunkMessage`) and the invocation log adapter. Captured:
+ * the function intake (`receiveDroppedFile`, `receiveLoadQueueMessage`) and the invocation log adapter. Captured:
  * console.*, process.stdout/stderr, the invocation contexts' lines, msal-node's logger (verbose), the Azure
  * SDK logger (@azure/logger, info) and Azurite's output. The capture is then scanned for the client secret,
  * every token issued, the storage AccountKey, `sig=`, `Bearer <jwt>` and JWT shapes. A negative control leaks
@@ -17,7 +17,7 @@ import { createForwardingNetworkClient } from '../../dev/identity/forwardingNetw
 import type { AccessTokenSource } from '../../shared/dataverse/auth/accessTokenSource';
 import type { LoadContext } from '../../shared/loads/loadContext';
 import { loadContextFromSettings } from '../../shared/loads/loadRuntime';
-import { receiveChunkMessage, receiveDroppedFile } from '../../shared/loads/loadTriggers';
+import { receiveLoadQueueMessage, receiveDroppedFile } from '../../shared/loads/loadTriggers';
 import { withInvocationLog, type InvocationLogTarget } from '../../shared/observability/invocationLog';
 import { createStorageClients } from '../../shared/storage/storageClients';
 import { scanForLeaks } from './logScanner';
@@ -82,7 +82,7 @@ async function drainChunks(): Promise<number> {
     }
     idle = 0;
     for (const m of receivedMessageItems) {
-      await withInvocationLog(invocationContext('loadChunkQueue'), () => receiveChunkMessage(ctx, m.messageText, { attempt: m.dequeueCount, maxAttempts: 5 }));
+      await withInvocationLog(invocationContext('loadChunkQueue'), () => receiveLoadQueueMessage(ctx, m.messageText, { attempt: m.dequeueCount, maxAttempts: 5 }));
       await queue.deleteMessage(m.messageId, m.popReceipt);
       processed++;
     }
