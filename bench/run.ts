@@ -2,6 +2,7 @@
  * `npm run bench`: the benchmark suite (issue 7). Options:
  *   --size 10k,100k,1m   row counts (default 10k,100k; 1m takes several minutes per loader)
  *   --parts throughput,engine,memory,async,emulator,resilience   which parts (default all)
+ *   --loaders pipeline,client,common,adf   which loaders the throughput part runs (default all)
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
@@ -26,10 +27,13 @@ import { formatResilience, runResilience } from './resilience';
 
 export const PARTS = ['throughput', 'engine', 'memory', 'async', 'emulator', 'resilience'] as const;
 export type BenchPart = (typeof PARTS)[number];
+export const LOADERS = ['pipeline', 'client', 'common', 'adf'] as const;
+export type BenchLoader = (typeof LOADERS)[number];
 
 export interface BenchArgs {
   sizes: number[];
   parts: BenchPart[];
+  loaders: BenchLoader[];
   quick: boolean;
 }
 
@@ -41,7 +45,7 @@ export function parseSize(text: string): number {
 }
 
 export function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { sizes: [10_000, 100_000], parts: [...PARTS], quick: false };
+  const args: BenchArgs = { sizes: [10_000, 100_000], parts: [...PARTS], loaders: [...LOADERS], quick: false };
   let sizesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -58,6 +62,10 @@ export function parseArgs(argv: string[]): BenchArgs {
       const parts = value().split(',').map((p) => p.trim());
       for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--parts: unknown part "${p}" (known: ${PARTS.join(', ')}).`);
       args.parts = parts as BenchPart[];
+    } else if (flag === '--loaders' || flag === '--loader') {
+      const loaders = value().split(',').map((p) => p.trim());
+      for (const l of loaders) if (!(LOADERS as readonly string[]).includes(l)) throw new Error(`--loaders: unknown loader "${l}" (known: ${LOADERS.join(', ')}).`);
+      args.loaders = loaders as BenchLoader[];
     } else if (flag === '--quick') args.quick = true;
     else throw new Error(`Unknown option ${a}.`);
   }
@@ -90,7 +98,7 @@ export interface ThroughputRow {
   error?: string;
 }
 
-async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: string, pipeline: PipelineBenchmark | undefined, memory: MemoryRow[], log: (line: string) => void): Promise<ThroughputRow[]> {
+async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: string, loaders: readonly BenchLoader[], pipeline: PipelineBenchmark | undefined, memory: MemoryRow[], log: (line: string) => void): Promise<ThroughputRow[]> {
   const emulator = await startEmulatorProcess(emulatorOptionsFor(profile), dir);
   const out: ThroughputRow[] = [];
   try {
@@ -109,7 +117,7 @@ async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: stri
       out.push(row);
       log(`  ${csv.rows} rows, ${loader}: ${rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${stats.requests} requests (${stats.batches} $batch)${row.error ? `, ${row.error}` : ''}`);
     };
-    if (pipeline) {
+    if (pipeline && loaders.includes('pipeline')) {
       log(`  ${csv.rows} rows: our pipeline (blob → host → emulator)…`);
       const run = await pipeline(csv, profile);
       out.push({
@@ -121,15 +129,21 @@ async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: stri
       memory.push(memoryRow(csv, run));
       log(`  ${csv.rows} rows, our pipeline: ${run.rowsPerSecond.toFixed(0)} rows/s (${((run.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${run.requests} requests (${run.batchRequests} $batch), host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`);
     }
-    await emulator.reset();
-    log(`  ${csv.rows} rows: our client alone…`);
-    await record('our client alone', 'engine + createMultiple, 1000 per CreateMultiple, dop-hint concurrency (no blob, no host)', 1000, 'bulk', await runOurClient(emulator, csv.path, metadata));
-    await emulator.reset();
-    log(`  ${csv.rows} rows: common script…`);
-    await record('common script', 'DynamicsWebApi executeBatch, 1000 creates, one batch at a time', 1000, 'batch', await runCommonScript(emulator, csv.path));
-    await emulator.reset();
-    log(`  ${csv.rows} rows: ADF default…`);
-    await record('ADF default', 'batches of 10, 10 in parallel, retry 429 after Retry-After', 10, 'batch', await runAdfDefault(emulator, csv.path));
+    if (loaders.includes('client')) {
+      await emulator.reset();
+      log(`  ${csv.rows} rows: our client alone…`);
+      await record('our client alone', 'engine + createMultiple, 1000 per CreateMultiple, dop-hint concurrency (no blob, no host)', 1000, 'bulk', await runOurClient(emulator, csv.path, metadata));
+    }
+    if (loaders.includes('common')) {
+      await emulator.reset();
+      log(`  ${csv.rows} rows: common script…`);
+      await record('common script', 'DynamicsWebApi executeBatch, 1000 creates, one batch at a time', 1000, 'batch', await runCommonScript(emulator, csv.path));
+    }
+    if (loaders.includes('adf')) {
+      await emulator.reset();
+      log(`  ${csv.rows} rows: ADF default…`);
+      await record('ADF default', 'batches of 10, 10 in parallel, retry 429 after Retry-After', 10, 'batch', await runAdfDefault(emulator, csv.path));
+    }
   } finally {
     await emulator.close();
   }
@@ -208,7 +222,7 @@ async function main(): Promise<void> {
     if (args.parts.includes('throughput')) {
       log('throughput…');
       const rows: ThroughputRow[] = [];
-      for (const size of args.sizes) rows.push(...(await throughputFor(await csvFor(size), profile, dir, pipeline, memory, log)));
+      for (const size of args.sizes) rows.push(...(await throughputFor(await csvFor(size), profile, dir, args.loaders, pipeline, memory, log)));
       results.throughput = rows;
     }
     if (args.parts.includes('memory')) {

@@ -76,6 +76,8 @@ export class AdaptiveConcurrency {
   private ceiling: number;
   private dopHint: number | undefined;
   private successesSinceIncrease = 0;
+  /** Step-downs so far: a request remembers the count it was sent under (see onThrottled). */
+  private stepDowns = 0;
   private budget: BudgetSnapshot | undefined;
   private readonly budgetSeen = { requests: 0, executionMs: 0 };
   private readonly waiters: { resolve: () => void; reject: (error: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
@@ -127,7 +129,18 @@ export class AdaptiveConcurrency {
     }
   }
 
-  onThrottled(): void {
+  /** The count of step-downs so far; pass it back to onThrottled for a request sent now. */
+  episode(): number {
+    return this.stepDowns;
+  }
+
+  /**
+   * A 429. Requests sent before the last step-down met the same overload that caused it: their 429s (several
+   * arrive together when a pause ends) do not step down again, or one overload would cut 4 → 1.
+   */
+  onThrottled(sentInEpisode: number = this.stepDowns): void {
+    if (sentInEpisode !== this.stepDowns) return;
+    this.stepDowns += 1;
     this.limit = throttledLimit(this.limit);
     this.successesSinceIncrease = 0;
   }
@@ -173,6 +186,61 @@ export class AdaptiveConcurrency {
       waiter.resolve();
     }
   }
+}
+
+/**
+ * Spreads the starts of like requests over one such request's duration. `limit` bulk messages released at once
+ * (at the start of a load, or when a pause ends) would otherwise run in lockstep, finish together, and land in
+ * the service's sliding window in lumps of `limit`: a lump tips a full window over the execution-time limit where
+ * the same work spread evenly fits (measured: 17 429s in a 300k-row run in lockstep, none spread). Like calls
+ * start at least `typical / limit` apart; calls that come spread out anyway (steady state, a single caller)
+ * never wait. "Like" = same method and path shape (`callKind`), so a quick metadata read never waits behind a
+ * CreateMultiple of 1000 rows.
+ */
+export class RequestSpacing {
+  private readonly kinds = new Map<string, { typicalMs?: number; nextStartAt: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  private kind(key: string): { typicalMs?: number; nextStartAt: number } {
+    let kind = this.kinds.get(key);
+    if (!kind) {
+      kind = { nextStartAt: 0 };
+      this.kinds.set(key, kind);
+    }
+    return kind;
+  }
+
+  /** A completed request's duration (answers other than 429, which come back at once). */
+  observe(key: string, durationMs: number): void {
+    if (!(durationMs >= 0)) return;
+    const kind = this.kind(key);
+    kind.typicalMs = kind.typicalMs === undefined ? durationMs : 0.8 * kind.typicalMs + 0.2 * durationMs;
+  }
+
+  typical(key: string): number | undefined {
+    return this.kinds.get(key)?.typicalMs;
+  }
+
+  /** Waits for this call's start slot (reserved at once, so concurrent callers go in order). */
+  async next(key: string, limit: number, signal?: AbortSignal): Promise<void> {
+    const kind = this.kind(key);
+    const now = this.clock.now();
+    const at = Math.max(now, kind.nextStartAt);
+    kind.nextStartAt = at + (kind.typicalMs ?? 0) / Math.max(1, limit);
+    if (at > now) await this.clock.sleep(at - now, signal);
+  }
+}
+
+/** Method and path with key and function arguments dropped: `POST accounts/Microsoft.Dynamics.CRM.CreateMultiple`. */
+export function callKind(method: string, url: string): string {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    path = url.split('?')[0] ?? url;
+  }
+  return `${method.toUpperCase()} ${path.replace(/\([^)]*\)/g, '()')}`;
 }
 
 /** The client-wide pause a 429's Retry-After imposes. */

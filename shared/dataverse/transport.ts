@@ -6,7 +6,7 @@
 import type { AccessTokenSource } from './auth/accessTokenSource';
 import { DataverseError, DataverseErrorCodes, faultFromResponse, requestIdOf } from './dataverseError';
 import type { HeaderMap } from './httpMessage';
-import { AdaptiveConcurrency, ThrottlePause, abortError, backoffMs, parseRetryAfter, type Clock, type ConcurrencySnapshot } from './throttle';
+import { AdaptiveConcurrency, RequestSpacing, ThrottlePause, callKind, abortError, backoffMs, parseRetryAfter, type Clock, type ConcurrencySnapshot } from './throttle';
 
 export interface DataverseLogger {
   info(message: string, data?: Record<string, unknown>): void;
@@ -73,6 +73,7 @@ function lowerCaseHeaders(headers: Headers): HeaderMap {
 export class Transport {
   private readonly concurrency: AdaptiveConcurrency;
   private readonly pause: ThrottlePause;
+  private readonly spacing: RequestSpacing;
   private readonly counters = {
     requests: 0,
     throttledTotal: 0,
@@ -87,6 +88,7 @@ export class Transport {
   constructor(private readonly options: TransportOptions) {
     this.concurrency = new AdaptiveConcurrency(options.maxConcurrency, options.initialConcurrency);
     this.pause = new ThrottlePause(options.clock);
+    this.spacing = new RequestSpacing(options.clock);
   }
 
   metrics(): TransportMetrics {
@@ -116,12 +118,12 @@ export class Transport {
     this.onThrottled(headers, body, 1);
   }
 
-  private onThrottled(headers: HeaderMap, body: string, attempt: number): { code: string; retryAfterMs: number } {
+  private onThrottled(headers: HeaderMap, body: string, attempt: number, sentInEpisode?: number): { code: string; retryAfterMs: number } {
     const fault = faultFromResponse(429, headers, body);
     const code = fault.code || 'unknown';
     this.counters.throttledTotal += 1;
     this.counters.throttledByCode[code] = (this.counters.throttledByCode[code] ?? 0) + 1;
-    this.concurrency.onThrottled();
+    this.concurrency.onThrottled(sentInEpisode);
     const retryAfterMs = parseRetryAfter(headers['retry-after'], this.options.clock.now()) ?? backoffMs(attempt, this.options.random);
     this.pause.pauseFor(retryAfterMs);
     return { code, retryAfterMs };
@@ -135,22 +137,32 @@ export class Transport {
     let refreshed = false;
     let forceRefresh = false;
     let resent = false;
+    const kind = callKind(call.method, call.url);
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       const pausedFor = this.pause.remainingMs();
       await this.pause.wait(signal);
       this.counters.pausedMs += pausedFor;
       const release = await this.concurrency.acquire(signal);
+      try {
+        await this.spacing.next(kind, this.concurrency.snapshot().limit, signal);
+      } catch (error) {
+        release();
+        throw error;
+      }
       // A 429 may have paused the client while this call queued for a slot: wait again, without the slot.
       if (this.pause.remainingMs() > 0) {
         release();
         continue;
       }
+      const episode = this.concurrency.episode();
       let response: { status: number; headers: HeaderMap; body: string };
+      let sentAt: number;
       try {
         const token = await this.options.accessTokenSource.getAccessToken(signal ? { forceRefresh, abortSignal: signal } : { forceRefresh });
         forceRefresh = false;
         this.counters.requests += 1;
+        sentAt = clock.now();
         const init: RequestInit = {
           method: call.method,
           headers: { ...call.headers, Authorization: `Bearer ${token}` },
@@ -178,6 +190,7 @@ export class Transport {
         throw new DataverseError({ code: DataverseErrorCodes.network, message: `Network error calling Dataverse: ${String(error)}` }, { cause: error });
       }
       release();
+      if (response.status !== 429) this.spacing.observe(kind, clock.now() - sentAt);
 
       const dopHint = response.headers['x-ms-dop-hint'];
       if (dopHint !== undefined) this.concurrency.observeDopHint(Number(dopHint));
@@ -186,7 +199,7 @@ export class Transport {
       }
 
       if (response.status === 429) {
-        const { code, retryAfterMs } = this.onThrottled(response.headers, response.body, throttleRetries + 1);
+        const { code, retryAfterMs } = this.onThrottled(response.headers, response.body, throttleRetries + 1, episode);
         // A 429 is answered before anything executes, so re-sending is always safe.
         if (throttleRetries < this.options.maxThrottleRetries) {
           throttleRetries += 1;

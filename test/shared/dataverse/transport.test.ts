@@ -1,5 +1,5 @@
 import { createDataverseClient, DataverseError, type DataverseClient } from '../../../shared/dataverse';
-import { AdaptiveConcurrency, throttledLimit } from '../../../shared/dataverse/throttle';
+import { AdaptiveConcurrency, RequestSpacing, callKind, throttledLimit, type Clock } from '../../../shared/dataverse/throttle';
 import { CountingTokenSource, errorAnswer, json, startTestDataverse, VirtualClock, type Answer, type TestDataverse } from './testDataverse';
 
 let server: TestDataverse;
@@ -177,6 +177,92 @@ describe('concurrency', () => {
     await c.send({ method: 'GET', path: 'WhoAmI()' }); // 429, then the retry answers
     expect(c.metrics().throttled.total).toBe(1);
     expect(c.metrics().concurrency).toMatchObject({ limit: 3, budget: { executionMsRemaining: 90_000 } });
+  });
+});
+
+describe('one step down per overload', () => {
+  test('429s of requests sent before the last step-down do not step down again; a later request\'s 429 does', () => {
+    const limit = new AdaptiveConcurrency(10, 4);
+    limit.observeDopHint(4);
+    const episode = limit.episode();
+    // Three requests sent together all meet the same overload.
+    limit.onThrottled(episode);
+    limit.onThrottled(episode);
+    limit.onThrottled(episode);
+    expect(limit.snapshot().limit).toBe(3);
+    // A request sent after that step-down meets a new one.
+    limit.onThrottled(limit.episode());
+    expect(limit.snapshot().limit).toBe(2);
+    // Without a send-time episode (a 429 inside a $batch part), each counts.
+    limit.onThrottled();
+    expect(limit.snapshot().limit).toBe(1);
+  });
+
+  test('the client: three calls released together into the same 429 cut the limit once (4 → 3), not to 1', async () => {
+    server.handle = (request) => (request.path === 'learn' ? json(200, {}, { 'x-ms-dop-hint': '4' }) : throttled('2', '0x80072321'));
+    const c = client({ maxConcurrency: 16, maxThrottleRetries: 0 });
+    await c.send({ method: 'GET', path: 'learn' });
+    expect(c.metrics().concurrency.limit).toBe(4);
+    const results = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => c.send({ method: 'GET', path: `r${i}` })));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    expect(c.metrics().throttled.total).toBe(3);
+    expect(c.metrics().concurrency.limit).toBe(3);
+  });
+});
+
+describe('request spacing', () => {
+  class SteppingClock implements Clock {
+    current = 0;
+    readonly sleeps: number[] = [];
+    now(): number {
+      return this.current;
+    }
+    async sleep(ms: number): Promise<void> {
+      this.sleeps.push(ms);
+    }
+  }
+
+  test('like calls released together start a typical duration ÷ limit apart; other kinds and spread-out calls never wait', async () => {
+    const stepping = new SteppingClock();
+    const spacing = new RequestSpacing(stepping);
+    const bulk = callKind('POST', 'https://org.crm.dynamics.com/api/data/v9.2/accounts/Microsoft.Dynamics.CRM.CreateMultiple');
+    const read = callKind('GET', "https://org.crm.dynamics.com/api/data/v9.2/EntityDefinitions(LogicalName='account')?$select=LogicalName");
+    // Nothing known yet: no wait.
+    await Promise.all([spacing.next(bulk, 4), spacing.next(bulk, 4)]);
+    expect(stepping.sleeps).toEqual([]);
+    spacing.observe(bulk, 1000);
+    spacing.observe(read, 40);
+    stepping.current = 10_000;
+    await Promise.all(Array.from({ length: 4 }, () => spacing.next(bulk, 4)));
+    expect(stepping.sleeps).toEqual([250, 500, 750]);
+    // A metadata read is not held behind the bulk messages.
+    await spacing.next(read, 4);
+    expect(stepping.sleeps).toEqual([250, 500, 750]);
+    // Calls that come spread out (here: one every typical duration) never wait.
+    for (let i = 1; i <= 3; i++) {
+      stepping.current = 10_000 + 1000 * i + 750;
+      await spacing.next(bulk, 4);
+    }
+    expect(stepping.sleeps).toEqual([250, 500, 750]);
+  });
+
+  test('callKind drops keys, function arguments and the query', () => {
+    expect(callKind('get', "https://o/api/data/v9.2/accounts(accountnumber='A-1')?$select=name")).toBe('GET /api/data/v9.2/accounts()');
+    expect(callKind('POST', 'https://o/api/data/v9.2/$batch')).toBe('POST /api/data/v9.2/$batch');
+  });
+
+  test('the client spreads CreateMultiple calls released together once it has seen how long one takes', async () => {
+    server.handle = async (request) => {
+      if (request.path.endsWith('CreateMultiple')) await clock.sleep(1000);
+      return json(200, { Ids: [] }, { 'x-ms-dop-hint': '4' });
+    };
+    const c = client({ maxConcurrency: 16 });
+    const send = () => c.send({ method: 'POST', path: 'accounts/Microsoft.Dynamics.CRM.CreateMultiple', body: { Targets: [] } });
+    await send();
+    clock.sleeps.length = 0;
+    await Promise.all(Array.from({ length: 4 }, () => send()));
+    // The client waited a quarter, a half and three quarters of the 1000 ms one CreateMultiple took (the 1000s are the server's).
+    expect(clock.sleeps.filter((ms) => ms !== 1000).sort((a, b) => a - b)).toEqual([250, 500, 750]);
   });
 });
 
