@@ -57,7 +57,7 @@ export async function getLoadView(api: string, id: string): Promise<LoadView | u
 const terminal = new Set(['succeeded', 'partiallySucceeded', 'failed']);
 
 /** Polls GET /api/loads/{id} until the load ends (a host being restarted answers nothing for a while). */
-export async function waitForLoad(api: () => string, id: string, options: { timeoutMs?: number; onProgress?: (view: LoadView) => void | Promise<void> } = {}): Promise<LoadView> {
+export async function waitForLoad(api: () => string, id: string, options: { timeoutMs?: number; pollMs?: number; onProgress?: (view: LoadView) => void | Promise<void> } = {}): Promise<LoadView> {
   const deadline = Date.now() + (options.timeoutMs ?? 300_000);
   let last: LoadView | undefined;
   while (Date.now() < deadline) {
@@ -70,7 +70,7 @@ export async function waitForLoad(api: () => string, id: string, options: { time
     } catch {
       // the host is down (killed / restarting): keep polling
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
   }
   throw new Error(`load ${id} did not end in time; last seen: ${JSON.stringify(last)}`);
 }

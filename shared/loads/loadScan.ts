@@ -80,9 +80,12 @@ type Recorded = { kind: 'recorded'; loadId: string; table: string; file: BlobFil
 async function recordLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult | Recorded> {
   const ignored = ignoredReason(blob.name);
   if (ignored) return { kind: 'ignored', reason: ignored };
+  const table = blob.name.split('/')[0]!;
+  // Planning needs the table's metadata (two rounds of Dataverse reads): fetch it while the load is recorded.
+  // The source caches the promise, so the plan step awaits this same read; its failure surfaces there.
+  ctx.metadata.get(table).catch(() => undefined);
   const file = await ctx.blobs.properties(blob.container, blob.name);
   if (!file) return { kind: 'gone' };
-  const table = blob.name.split('/')[0]!;
   const loadId = loadIdFor(file);
   addLogFields({ loadId });
   const now = isoAt(ctx.now());
