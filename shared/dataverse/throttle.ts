@@ -1,7 +1,8 @@
 /**
  * Client-wide flow control shared by every concurrent call: a concurrency limit that starts from Dataverse's
- * `x-ms-dop-hint` and adapts to 429s and to the remaining-budget headers, and a pause that a 429's `Retry-After` imposes on all calls
- * (service protection limits are per user and web server, so one 429 means everybody should wait).
+ * `x-ms-dop-hint` and adapts to 429s and to the remaining-budget headers, a pause that a 429's `Retry-After` imposes on all calls
+ * (service protection limits are per user and web server, so one 429 means everybody should wait), and a spacing of
+ * like requests so they do not run in lockstep.
  */
 import { DataverseError, DataverseErrorCodes } from './dataverseError';
 
