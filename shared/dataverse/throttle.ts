@@ -219,10 +219,6 @@ export class RequestSpacing {
     kind.typicalMs = kind.typicalMs === undefined ? durationMs : 0.8 * kind.typicalMs + 0.2 * durationMs;
   }
 
-  typical(key: string): number | undefined {
-    return this.kinds.get(key)?.typicalMs;
-  }
-
   /** Waits for this call's start slot (reserved at once, so concurrent callers go in order). */
   async next(key: string, limit: number, signal?: AbortSignal): Promise<void> {
     const kind = this.kind(key);
@@ -233,7 +229,7 @@ export class RequestSpacing {
   }
 }
 
-/** Method and path with key and function arguments dropped: `POST accounts/Microsoft.Dynamics.CRM.CreateMultiple`. */
+/** Method and URL path with keys and function arguments emptied: `GET /api/data/v9.2/accounts()` for any account by key. */
 export function callKind(method: string, url: string): string {
   let path: string;
   try {
