@@ -1,7 +1,7 @@
 /**
- * Blob trigger on `incoming/{table}/{name}` (LOAD_CONTAINER): a dropped file starts a load. This invocation only
- * records the load, checks the file's start and queues a scan message: the host hands over the whole blob as its
- * input, so the scan (which streams the blob itself, pinned to its ETag) runs in a queue invocation instead.
+ * Blob trigger on `incoming/{table}/{name}` (LOAD_CONTAINER): a dropped file starts a load. Bound by reference
+ * (`sdkBinding`): the host sends the blob's name, not its bytes. This invocation records the load, checks the
+ * file's start and queues a scan message; the scan streams the blob (pinned to its ETag) in a queue invocation.
  * Bad files end as failed loads; unsafe names are rejected; only infrastructure errors are thrown (and retried).
  */
 import { app, type InvocationContext } from '@azure/functions';
@@ -9,17 +9,19 @@ import { triggerSettings } from '../shared/config/triggerSettings';
 import { getLoadContext } from '../shared/loads/loadRuntime';
 import { receiveDroppedFile } from '../shared/loads/loadTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
+import { registerBlobReferenceFactory, triggeringBlob } from '../shared/storage/blobReference';
 
 const settings = triggerSettings();
 const container = settings.loads.container;
+registerBlobReferenceFactory();
 
-export function loadBlobTrigger(_content: unknown, context: InvocationContext): Promise<void> {
-  const table = String(context.triggerMetadata?.table ?? '');
-  const name = String(context.triggerMetadata?.name ?? '');
+export function loadBlobTrigger(blob: unknown, context: InvocationContext): Promise<void> {
   return withInvocationLog(context, async () => {
-    await receiveDroppedFile(getLoadContext(), { container, table, name });
+    const { blobName } = triggeringBlob(blob, context.triggerMetadata);
+    const slash = blobName.indexOf('/');
+    await receiveDroppedFile(getLoadContext(), { container, table: blobName.slice(0, slash), name: blobName.slice(slash + 1) });
   });
 }
 
 // source 'EventGrid': Flex Consumption runs only Event Grid–sourced blob triggers (infra/eventgrid/subscriptions.bicep); locally the host scans.
-app.storageBlob('loadBlobTrigger', { path: `${container}/{table}/{name}`, source: 'EventGrid', connection: 'AzureWebJobsStorage', handler: loadBlobTrigger });
+app.storageBlob('loadBlobTrigger', { path: `${container}/{table}/{name}`, source: 'EventGrid', sdkBinding: true, connection: 'AzureWebJobsStorage', handler: loadBlobTrigger });

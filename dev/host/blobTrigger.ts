@@ -1,4 +1,4 @@
-import type { BlobGetPropertiesResponse } from '@azure/storage-blob';
+import type { BlobClient, BlobGetPropertiesResponse } from '@azure/storage-blob';
 import { z } from 'zod';
 import { compileBlobPath, matchBlobPath, type BlobPathPattern } from './blobPath';
 import type { RegisteredFunction, RpcTypedData } from './coreApi';
@@ -55,9 +55,24 @@ function propertiesJson(p: BlobGetPropertiesResponse): Record<string, unknown> {
   };
 }
 
+/** What the blob extension sends for a deferred binding (ParameterBindingData → ModelBindingData). */
+export function blobModelBinding(connection: string, message: { ContainerName: string; BlobName: string }): RpcTypedData {
+  const content = { Connection: connection, ContainerName: message.ContainerName, BlobName: message.BlobName };
+  return { modelBindingData: { version: '1.0', source: 'AzureStorageBlobs', contentType: 'application/json', content: Buffer.from(JSON.stringify(content)) } };
+}
+
+/** The content goes straight into the input data (shared, not copied), so it is garbage once the invocation ends. */
+async function blobContent(blob: BlobClient, etag: string): Promise<RpcTypedData> {
+  return rpcBytesShared(await blob.downloadToBuffer(undefined, undefined, { conditions: { ifMatch: etag } }));
+}
+
 interface BlobFunction {
   fn: RegisteredFunction;
   bindingName: string;
+  /** The connection setting name (the reference names it). */
+  connection: string;
+  /** `sdkBinding: true`: the function gets a reference (ModelBindingData), the host never downloads the blob. */
+  byReference: boolean;
   pattern: BlobPathPattern;
   account: StorageAccount;
   functionId: string;
@@ -97,7 +112,9 @@ export class BlobTriggers {
     }
     const connection = typeof binding.connection === 'string' ? binding.connection : undefined;
     const account = storageAccountFor(connection);
-    this.#functions.push({ fn, bindingName, pattern: compileBlobPath(String(binding.path)), account, functionId: functionIdOf(fn.metadata.name) });
+    const properties = binding.properties as Record<string, unknown> | undefined;
+    const byReference = String(properties?.supportsDeferredBinding ?? 'false').toLowerCase() === 'true';
+    this.#functions.push({ fn, bindingName, connection: connection ?? 'AzureWebJobsStorage', byReference, pattern: compileBlobPath(String(binding.path)), account, functionId: functionIdOf(fn.metadata.name) });
     if (!this.#pumps.has(account.connectionString)) this.#pumps.set(account.connectionString, this.#createPump(account));
   }
 
@@ -209,9 +226,7 @@ export class BlobTriggers {
     }
     if (quotedEtag(properties.etag) !== quotedEtag(message.ETag)) return;
     const values = matchBlobPath(bf.pattern, message.BlobName) ?? {};
-    // The content goes straight into the input data (shared, not copied): nothing else here refers to it, so it
-    // is freed as soon as the invocation ends.
-    const input = { name: bf.bindingName, data: rpcBytesShared(await blob.downloadToBuffer(undefined, undefined, { conditions: { ifMatch: message.ETag } })) };
+    const input = { name: bf.bindingName, data: bf.byReference ? blobModelBinding(bf.connection, message) : await blobContent(blob, message.ETag) };
     const triggerMetadata: Record<string, RpcTypedData> = {
       BlobTrigger: rpcString(`${message.ContainerName}/${message.BlobName}`),
       Uri: rpcString(blob.url),

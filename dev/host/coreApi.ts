@@ -9,6 +9,15 @@ export interface RpcTypedData {
   http?: RpcHttpData | null;
   int?: number | null;
   double?: number | null;
+  modelBindingData?: RpcModelBindingData | null;
+}
+
+/** A reference in place of a binding's value (deferred, "SDK type" binding). */
+export interface RpcModelBindingData {
+  version?: string | null;
+  source?: string | null;
+  contentType?: string | null;
+  content?: Uint8Array | null;
 }
 
 export interface RpcHttpData {

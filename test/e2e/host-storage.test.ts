@@ -78,6 +78,20 @@ test('a dropped blob runs the blob function with its path bindings, and its queu
   expect(receipts.some((n) => n.endsWith('/drops/accounts/batch-1.csv'))).toBe(true);
 });
 
+test('a blob trigger with sdkBinding gets a reference to the blob (ModelBindingData), not its bytes', async () => {
+  const container = blobs().getContainerClient('refdrops');
+  await container.createIfNotExists();
+  await container.getBlockBlobClient('big/file.csv').upload('name\nContoso\n', 13);
+  const events = () => peekTexts(azurite.connectionString, 'ref-events');
+  const [text] = await waitFor(async () => ((await events()).length > 0 ? events() : undefined), 'ref-events message');
+  expect(JSON.parse(text!)).toEqual({
+    isBuffer: false,
+    reference: { connection: 'AzureWebJobsStorage', container: 'refdrops', blobName: 'big/file.csv' },
+    name: 'big/file.csv',
+    blobTrigger: 'refdrops/big/file.csv',
+  });
+});
+
 test('a queue message whose handler always throws is tried maxDequeueCount times, then moved to <queue>-poison with its body intact', async () => {
   const body = JSON.stringify({ loadId: 'poison-me', rows: [1, 2, 3] });
   await sendBase64(azurite.connectionString, 'failing', body);

@@ -100,6 +100,7 @@ describe('the checker catches a broken infra/', () => {
       expect.stringContaining("queue 'extra-work' (trigger of extra.ts extraQueue) is not created"),
       expect.stringContaining("queue 'extra-work-poison' (poison queue of extra.ts extraQueue) is not created"),
       expect.stringContaining("extra.ts extraBlob: blob trigger must set source: 'EventGrid'"),
+      expect.stringContaining('extra.ts extraBlob: blob trigger must set sdkBinding: true'),
       expect.stringContaining('blob trigger extraBlob on \'incoming\' has no Event Grid subscription'),
       expect.stringContaining('extra.ts opaqueQueue: cannot resolve queueName computeName()'),
     ]));

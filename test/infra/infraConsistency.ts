@@ -192,6 +192,9 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
         if (!/\bsource\s*:\s*['"]EventGrid['"]/.test(t.options)) {
           problems.push(`${at} ${where}: blob trigger must set source: 'EventGrid' (Flex Consumption runs only Event Grid–sourced blob triggers)`);
         }
+        if (!/\bsdkBinding\s*:\s*true\b/.test(t.options)) {
+          problems.push(`${at} ${where}: blob trigger must set sdkBinding: true (bound by reference; otherwise the host hands the whole file to the worker)`);
+        }
         blobTriggers.set(t.fn, container);
       }
     }
