@@ -32,6 +32,8 @@ export interface LoadContext {
   /** Rows per chunk (≤ 1000: one ExecuteMultiple). */
   chunkSize: number;
   maxFileBytes: number;
+  /** A dropped file up to this size is scanned by the blob trigger itself, larger ones by a scan message. */
+  inlineScanMaxBytes: number;
   /** A running load without progress for this long is resumed by the sweeper. */
   stallMs: number;
   now: () => number;

@@ -20,6 +20,8 @@ export interface LoadContextOptions {
   names: { container: string; resultsContainer: string; chunkQueue: string; loadsTable: string; loadRowsTable: string; jobsTable: string; eventsQueue: string };
   chunkSize?: number;
   maxFileBytes?: number;
+  /** Default 4 MiB (~25k rows of a typical CSV): scanning it takes well under a second. */
+  inlineScanMaxBytes?: number;
   stallSeconds?: number;
   webhookUrl?: string;
   now?: () => number;
@@ -50,6 +52,7 @@ export function createLoadContext(o: LoadContextOptions): LoadContext {
     resultsContainer: o.names.resultsContainer,
     chunkSize: Math.min(1000, o.chunkSize ?? 1000),
     maxFileBytes: o.maxFileBytes ?? 1024 ** 3,
+    inlineScanMaxBytes: o.inlineScanMaxBytes ?? 4 * 1024 ** 2,
     stallMs: (o.stallSeconds ?? 300) * 1000,
     now: o.now ?? Date.now,
     takeThrottleCounts: createThrottleTap(o.client),

@@ -126,15 +126,17 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
 
 /**
  * What the blob trigger does: records the load and checks what can be checked from the file's start (size,
- * profile, table, header against the metadata), then queues a scan message and returns. The scan runs in a
- * queue invocation (`scanLoad`), so no invocation holds the blob content the trigger binding delivered for the
- * length of the scan. A re-delivered blob queues another scan message; a scan of a scanned load does nothing.
+ * profile, table, header against the metadata). A small file (≤ `inlineScanMaxBytes`) is then scanned here: one
+ * queue hop less before its first chunk. A larger one gets a scan message, so the trigger returns within a
+ * second whatever the file's size and the scan runs in a queue invocation (`scanLoad`) with the queue's retries.
+ * A re-delivered blob scans or queues again; a scan of a scanned load does nothing, chunk work is idempotent.
  */
 export async function acceptLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult> {
   const recorded = await recordLoad(ctx, blob);
   if (recorded.kind !== 'recorded') return recorded;
   const { loadId, table, file } = recorded;
-  return failingOnFileProblems(ctx, loadId, table, () => scan(ctx, loadId, table, file, 'check'));
+  const mode = file.contentLength <= ctx.inlineScanMaxBytes ? 'scan' : 'check';
+  return failingOnFileProblems(ctx, loadId, table, () => scan(ctx, loadId, table, file, mode));
 }
 
 /**

@@ -144,14 +144,29 @@ describe('rows and files', () => {
   });
 });
 
-describe('the blob trigger queues the scan (no invocation holds the blob while it is scanned)', () => {
+describe('the blob trigger scans a small file itself and queues the scan of a larger one', () => {
+  // Files over inlineScanMaxBytes get a scan message; 0 makes these small test files count as large.
+  const largeFiles = () => ({ ...f.ctx, inlineScanMaxBytes: 0 });
   const queue = () => f.storage.queueService.getQueueClient('load-chunks');
   const queued = async () => (await queue().peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeLoadQueueMessage(m.messageText));
 
-  it('a drop is recorded and checked, and leaves one scan message; the scan then plans the chunks', async () => {
+  it('a file up to inlineScanMaxBytes is planned by the trigger: chunk messages queued, no scan message', async () => {
     await queue().clearMessages();
-    await f.drop('account/accepted.csv', `name\r\n${Array.from({ length: 30 }, (_, i) => `accepted ${i}`).join('\r\n')}\r\n`);
-    const accepted = await receiveDroppedFile(f.ctx, { container: 'incoming', table: 'account', name: 'accepted.csv' });
+    const text = `name\r\n${Array.from({ length: 30 }, (_, i) => `inline ${i}`).join('\r\n')}\r\n`;
+    await f.drop('account/inline.csv', text);
+    const scanned = await receiveDroppedFile({ ...f.ctx, chunkSize: 10, inlineScanMaxBytes: Buffer.byteLength(text) }, { container: 'incoming', table: 'account', name: 'inline.csv' });
+    expect(scanned).toMatchObject({ kind: 'scanned', record: { status: 'running', scanComplete: true, total: 30, chunkCount: 3 } });
+    const id = 'record' in scanned ? scanned.record.id : '';
+    expect((await queued()).map((m) => (m.ok && !('kind' in m.message) ? m.message.chunkIndex : m))).toEqual([0, 1, 2]);
+    expect(await f.drain()).toBe(3);
+    expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 30, succeeded: 30 } });
+  });
+
+  it('a drop one byte over inlineScanMaxBytes is recorded and checked, and leaves one scan message; the scan then plans the chunks', async () => {
+    await queue().clearMessages();
+    const text = `name\r\n${Array.from({ length: 30 }, (_, i) => `accepted ${i}`).join('\r\n')}\r\n`;
+    await f.drop('account/accepted.csv', text);
+    const accepted = await receiveDroppedFile({ ...f.ctx, inlineScanMaxBytes: Buffer.byteLength(text) - 1 }, { container: 'incoming', table: 'account', name: 'accepted.csv' });
     expect(accepted).toMatchObject({ kind: 'accepted', record: { status: 'running', scanComplete: false, operation: 'create' } });
     const id = 'record' in accepted ? accepted.record.id : '';
     expect(await queued()).toEqual([{ ok: true, message: { kind: 'scan', loadId: id } }]);
@@ -164,8 +179,8 @@ describe('the blob trigger queues the scan (no invocation holds the blob while i
     await queue().clearMessages();
     const before = f.emulator.stats().recordsPerTable.account ?? 0;
     await f.drop('account/scan-twice.csv', `name\r\n${Array.from({ length: 12 }, (_, i) => `scan twice ${i}`).join('\r\n')}\r\n`);
-    const first = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/scan-twice.csv' });
-    const again = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/scan-twice.csv' });
+    const first = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/scan-twice.csv' });
+    const again = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/scan-twice.csv' });
     const id = 'record' in first ? first.record.id : '';
     expect(again).toMatchObject({ kind: 'accepted', record: { id } });
     // Both scans run before any chunk: the plan is written twice, the chunk message sent twice.
@@ -180,7 +195,7 @@ describe('the blob trigger queues the scan (no invocation holds the blob while i
   it('a bad header fails at the drop, with no scan message', async () => {
     await queue().clearMessages();
     await f.drop('account/bad-header.csv', 'nmae\r\nx\r\n');
-    const result = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/bad-header.csv' });
+    const result = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/bad-header.csv' });
     expect(result).toMatchObject({ kind: 'failed', record: { status: 'failed', message: expect.stringMatching(/column 'nmae'/) } });
     expect(await queued()).toEqual([]);
   });
@@ -188,7 +203,7 @@ describe('the blob trigger queues the scan (no invocation holds the blob while i
   it('a file replaced between the drop and its scan ends the load as failed, saying so', async () => {
     await queue().clearMessages();
     await f.drop('account/replaced.csv', 'name\r\nfirst\r\n');
-    const accepted = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/replaced.csv' });
+    const accepted = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/replaced.csv' });
     const id = 'record' in accepted ? accepted.record.id : '';
     await f.drop('account/replaced.csv', 'name\r\nsecond\r\n');
     expect(await scanLoad(f.ctx, id)).toMatchObject({ kind: 'failed', record: { status: 'failed', errorCode: 'BlobChanged', message: expect.stringMatching(/replaced before it was read/) } });
@@ -198,10 +213,10 @@ describe('the blob trigger queues the scan (no invocation holds the blob while i
   it('a lost scan message: the sweeper queues another, and the load completes', async () => {
     await queue().clearMessages();
     await f.drop('account/lost-scan.csv', 'name\r\nL1\r\nL2\r\nL3\r\n');
-    const accepted = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/lost-scan.csv' });
+    const accepted = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/lost-scan.csv' });
     const id = 'record' in accepted ? accepted.record.id : '';
     await queue().clearMessages();
-    const report = await sweepLoads({ ...f.ctx, now: () => Date.now() + 10 * 60_000 });
+    const report = await sweepLoads({ ...largeFiles(), now: () => Date.now() + 10 * 60_000 });
     expect(report.resumedScans).toContain(id);
     expect((await queued()).filter((m) => m.ok && 'kind' in m.message && m.message.loadId === id)).toEqual([{ ok: true, message: { kind: 'scan', loadId: id } }]);
     await f.drain();
