@@ -20,7 +20,7 @@ export interface LoadContextOptions {
   names: { container: string; resultsContainer: string; chunkQueue: string; loadsTable: string; loadRowsTable: string; jobsTable: string; eventsQueue: string };
   chunkSize?: number;
   maxFileBytes?: number;
-  /** Default 4 MiB (~25k rows of a typical CSV): scanning it takes well under a second. */
+  /** LOAD_INLINE_SCAN_MAX_BYTES; default 4 MiB. */
   inlineScanMaxBytes?: number;
   stallSeconds?: number;
   webhookUrl?: string;
@@ -96,6 +96,7 @@ export function loadContextFromSettings(env: Record<string, string | undefined>,
     },
     chunkSize: loads.chunkSize,
     maxFileBytes: loads.maxFileBytes,
+    inlineScanMaxBytes: loads.inlineScanMaxBytes,
     stallSeconds: loads.stallSeconds,
     ...(settings.jobs.eventsWebhookUrl ? { webhookUrl: settings.jobs.eventsWebhookUrl.reveal() } : {}),
     log,

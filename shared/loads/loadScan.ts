@@ -16,7 +16,7 @@ import { openFile, type FileShape } from '../ingestion/readers/fileReader';
 import { BlobChangedError, type BlobFile } from './blobSource';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import { failLoad, tryFinalize } from './loadEnd';
-import { isTerminal, type ChunkMessage, type LoadRecord } from './loadRecord';
+import { isTerminal, type ChunkMessage, type LoadRecord, type ScanMessage } from './loadRecord';
 import { TableNotFoundError } from './tableMetadataSource';
 import { loadMetricsFields } from '../observability/loadMetrics';
 import { addLogFields } from '../observability/logScope';
@@ -131,12 +131,21 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
  * second whatever the file's size and the scan runs in a queue invocation (`scanLoad`) with the queue's retries.
  * A re-delivered blob scans or queues again; a scan of a scanned load does nothing, chunk work is idempotent.
  */
-export async function acceptLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult> {
+export async function acceptLoad(ctx: LoadContext, blob: { container: string; name: string }, options: AcceptOptions = {}): Promise<StartLoadResult> {
   const recorded = await recordLoad(ctx, blob);
   if (recorded.kind !== 'recorded') return recorded;
   const { loadId, table, file } = recorded;
   const mode = file.contentLength <= ctx.inlineScanMaxBytes ? 'scan' : 'check';
-  return failingOnFileProblems(ctx, loadId, table, () => scan(ctx, loadId, table, file, mode));
+  return failingOnFileProblems(ctx, loadId, table, () => scan(ctx, loadId, table, file, mode, options.queueScan));
+}
+
+export interface AcceptOptions {
+  /**
+   * Delivers the scan message instead of ctx.chunkQueue: the blob trigger hands it to its queue output binding,
+   * which the host writes only if the invocation succeeds and which wakes the host's listener on that queue at once
+   * (a message sent with the SDK waits for the listener's next poll, up to maxPollingInterval).
+   */
+  queueScan?: (message: ScanMessage) => void;
 }
 
 /**
@@ -159,7 +168,7 @@ export async function scanLoad(ctx: LoadContext, loadId: string): Promise<StartL
   });
 }
 
-async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobFile, mode: 'check' | 'scan'): Promise<StartLoadResult> {
+async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobFile, mode: 'check' | 'scan', queueScan?: AcceptOptions['queueScan']): Promise<StartLoadResult> {
   if (file.contentLength > ctx.maxFileBytes) {
     throw new IngestionError('RecordTooLarge', `file is ${formatBytes(file.contentLength)}, over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES): split it into smaller files`);
   }
@@ -186,7 +195,9 @@ async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobF
     }));
 
     if (mode === 'check') {
-      await ctx.chunkQueue.send({ kind: 'scan', loadId });
+      const message: ScanMessage = { kind: 'scan', loadId };
+      if (queueScan) queueScan(message);
+      else await ctx.chunkQueue.send(message);
       return { kind: 'accepted', record: described.record };
     }
 

@@ -9,7 +9,7 @@ import { checkBlobName, checkBlobSegment, checkLogicalName, checkQueueMessageSiz
 import { processChunk, type ChunkAttempt, type ChunkResult } from './chunkWorker';
 import type { LoadContext } from './loadContext';
 import { isScanMessage, parseLoadQueueMessage, type LoadQueueMessage } from './loadRecord';
-import { acceptLoad, scanLoad, type StartLoadResult } from './loadScan';
+import { acceptLoad, scanLoad, type AcceptOptions, type StartLoadResult } from './loadScan';
 
 export type Rejected = { kind: 'rejected'; code: string; reason: string };
 
@@ -24,7 +24,7 @@ export interface DroppedFile {
   name: string;
 }
 
-export async function receiveDroppedFile(ctx: LoadContext, drop: DroppedFile): Promise<StartLoadResult | Rejected> {
+export async function receiveDroppedFile(ctx: LoadContext, drop: DroppedFile, options: AcceptOptions = {}): Promise<StartLoadResult | Rejected> {
   try {
     checkBlobSegment(drop.table, 'the table folder');
     checkLogicalName(drop.table, 'table');
@@ -34,7 +34,7 @@ export async function receiveDroppedFile(ctx: LoadContext, drop: DroppedFile): P
     ctx.log?.warn('Dropped file rejected', { container: drop.container, code: error.code, reason: error.message });
     return { kind: 'rejected', code: error.code, reason: error.message };
   }
-  const result = await acceptLoad(ctx, { container: drop.container, name: `${drop.table}/${drop.name}` });
+  const result = await acceptLoad(ctx, { container: drop.container, name: `${drop.table}/${drop.name}` }, options);
   if (result.kind === 'ignored') ctx.log?.info('Dropped file ignored', { container: drop.container, blob: `${drop.table}/${drop.name}`, reason: result.reason });
   else if ('record' in result) ctx.log?.info('Dropped file handled', { loadId: result.record.id, blob: `${drop.container}/${drop.table}/${drop.name}`, result: result.kind, status: result.record.status });
   return result;

@@ -22,7 +22,8 @@ beforeAll(async () => {
     files: ['dist/functions/load*.js'],
     blobScanIntervalMs: 500,
     hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500' } } },
-    env: { LOAD_SWEEP_SCHEDULE: '*/3 * * * * *', LOAD_STALL_SECONDS: '8' },
+    // Every file here takes the large-file path (the trigger's scan message); test/e2e/resilience runs small files inline.
+    env: { LOAD_SWEEP_SCHEDULE: '*/3 * * * * *', LOAD_STALL_SECONDS: '8', LOAD_INLINE_SCAN_MAX_BYTES: '0' },
     emulator: { latency: { baseMs: 2, perOperationMs: 0, perTable: {} } },
   });
   blobs = BlobServiceClient.fromConnectionString(stack.storage);

@@ -8,6 +8,7 @@ export interface LoadsSettings {
   chunkQueue: string;
   chunkSize: number;
   maxFileBytes: number;
+  inlineScanMaxBytes: number;
   loadsTable: string;
   loadRowsTable: string;
   sweepSchedule: string;
@@ -41,6 +42,11 @@ export const loadsSection = defineSection(
       description: 'Largest file accepted for loading (bytes, after decompression); larger files are rejected before any row is sent. Default 1 GiB.',
       expected: 'a positive integer (bytes)',
     }),
+    LOAD_INLINE_SCAN_MAX_BYTES: setting(integerInRange(0, 64 * 1024 ** 2).default(4 * 1024 ** 2), {
+      description:
+        'A dropped file up to this size (bytes, as stored) is cut into chunks by the blob trigger itself; a larger one by a queued scan message, so the trigger stays short. Default 4 MiB (~25k rows of a typical CSV); 0 always queues the scan.',
+      expected: 'an integer from 0 to 67108864 (bytes)',
+    }),
     LOADS_TABLE: setting(tableName().default('loads'), {
       description: 'Table storage table holding one entity per load (status, counters).',
       expected: 'a table name (3-63 letters and digits, starting with a letter)',
@@ -71,6 +77,7 @@ export const loadsSection = defineSection(
     chunkQueue: v.LOAD_CHUNK_QUEUE,
     chunkSize: v.LOAD_CHUNK_SIZE,
     maxFileBytes: v.LOAD_MAX_FILE_BYTES,
+    inlineScanMaxBytes: v.LOAD_INLINE_SCAN_MAX_BYTES,
     loadsTable: v.LOADS_TABLE,
     loadRowsTable: v.LOAD_ROWS_TABLE,
     sweepSchedule: v.LOAD_SWEEP_SCHEDULE,

@@ -175,6 +175,21 @@ describe('the blob trigger scans a small file itself and queues the scan of a la
     expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 30, succeeded: 30 } });
   });
 
+  it('given queueScan (the trigger\'s output binding), the scan message goes there instead of the queue', async () => {
+    await queue().clearMessages();
+    await f.drop('account/output-binding.csv', 'name\r\nO1\r\nO2\r\n');
+    const handed: unknown[] = [];
+    const accepted = await receiveDroppedFile(largeFiles(), { container: 'incoming', table: 'account', name: 'output-binding.csv' }, { queueScan: (m) => handed.push(m) });
+    const id = 'record' in accepted ? accepted.record.id : '';
+    expect(accepted).toMatchObject({ kind: 'accepted' });
+    expect(handed).toEqual([{ kind: 'scan', loadId: id }]);
+    expect(await queued()).toEqual([]);
+    // What the host then writes to the queue is processed like any scan message.
+    await queue().sendMessage(Buffer.from(JSON.stringify(handed[0])).toString('base64'));
+    await f.drain();
+    expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 2, succeeded: 2 } });
+  });
+
   it('a blob and its scan message delivered twice create nothing twice', async () => {
     await queue().clearMessages();
     const before = f.emulator.stats().recordsPerTable.account ?? 0;
