@@ -1,5 +1,5 @@
 import { createDataverseClient, DataverseError, type DataverseClient } from '../../../shared/dataverse';
-import { AdaptiveConcurrency, RequestSpacing, callKind, throttledLimit, type Clock } from '../../../shared/dataverse/throttle';
+import { AdaptiveConcurrency, RequestSpacing, callKind, throttledLimit } from '../../../shared/dataverse/throttle';
 import { CountingTokenSource, errorAnswer, json, startTestDataverse, VirtualClock, type Answer, type TestDataverse } from './testDataverse';
 
 let server: TestDataverse;
@@ -211,19 +211,16 @@ describe('one step down per overload', () => {
 });
 
 describe('request spacing', () => {
-  class SteppingClock implements Clock {
-    current = 0;
-    readonly sleeps: number[] = [];
-    now(): number {
-      return this.current;
-    }
-    async sleep(ms: number): Promise<void> {
+  /** A VirtualClock whose sleeps are recorded but do not advance time: the test steps the clock itself. */
+  class SteppingClock extends VirtualClock {
+    override async sleep(ms: number): Promise<void> {
       this.sleeps.push(ms);
     }
   }
 
   test('like calls released together start a typical duration ÷ limit apart; other kinds and spread-out calls never wait', async () => {
     const stepping = new SteppingClock();
+    const t0 = stepping.current;
     const spacing = new RequestSpacing(stepping);
     const bulk = callKind('POST', 'https://org.crm.dynamics.com/api/data/v9.2/accounts/Microsoft.Dynamics.CRM.CreateMultiple');
     const read = callKind('GET', "https://org.crm.dynamics.com/api/data/v9.2/EntityDefinitions(LogicalName='account')?$select=LogicalName");
@@ -232,7 +229,7 @@ describe('request spacing', () => {
     expect(stepping.sleeps).toEqual([]);
     spacing.observe(bulk, 1000);
     spacing.observe(read, 40);
-    stepping.current = 10_000;
+    stepping.current = t0 + 10_000;
     await Promise.all(Array.from({ length: 4 }, () => spacing.next(bulk, 4)));
     expect(stepping.sleeps).toEqual([250, 500, 750]);
     // A metadata read is not held behind the bulk messages.
@@ -240,7 +237,7 @@ describe('request spacing', () => {
     expect(stepping.sleeps).toEqual([250, 500, 750]);
     // Calls that come spread out (here: one every typical duration) never wait.
     for (let i = 1; i <= 3; i++) {
-      stepping.current = 10_000 + 1000 * i + 750;
+      stepping.current = t0 + 10_000 + 1000 * i + 750;
       await spacing.next(bulk, 4);
     }
     expect(stepping.sleeps).toEqual([250, 500, 750]);
