@@ -10,12 +10,33 @@ import { join } from 'node:path';
 import { seededRandom as random } from '../dev/seededRandom';
 
 export const accountColumns = [
-  'name', 'accountnumber', 'telephone1', 'emailaddress1', 'address1_city', 'revenue', 'numberofemployees', 'creditonhold', 'address1_latitude', 'description',
+  'name',
+  'accountnumber',
+  'telephone1',
+  'emailaddress1',
+  'address1_city',
+  'revenue',
+  'numberofemployees',
+  'creditonhold',
+  'address1_latitude',
+  'description',
 ] as const;
 
 const cities = ['Seattle', 'Redmond', 'Paris', 'München', 'São Paulo', 'Osaka', 'Lagos', 'Toronto', 'Sydney', 'Zürich'];
-const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliett', 'kilo', 'lima'];
-
+const words = [
+  'alpha',
+  'bravo',
+  'charlie',
+  'delta',
+  'echo',
+  'foxtrot',
+  'golf',
+  'hotel',
+  'india',
+  'juliett',
+  'kilo',
+  'lima',
+];
 
 export function accountRow(n: number): string[] {
   const r = random(n + 1);

@@ -30,17 +30,35 @@ export interface AsyncOperationsResult {
 }
 
 const FINAL = ['30', '31', '32'];
-const files = ['asyncOperationQueue', 'asyncOperationPoller', 'importsHttpPost', 'importsHttpGet', 'importsHttpCancel', 'jobsHttp', 'solutionBlobTrigger'].map((f) => `dist/functions/${f}.js`);
+const files = [
+  'asyncOperationQueue',
+  'asyncOperationPoller',
+  'importsHttpPost',
+  'importsHttpGet',
+  'importsHttpCancel',
+  'jobsHttp',
+  'solutionBlobTrigger',
+].map((f) => `dist/functions/${f}.js`);
 
 function summary(values: number[]): { median: number; max: number; mean: number } {
   if (values.length === 0) return { median: 0, max: 0, mean: 0 };
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]!, mean: values.reduce((a, b) => a + b, 0) / values.length };
+  return {
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    max: sorted[sorted.length - 1]!,
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function measureAsyncOperations(options: { repoRoot: string; imports?: number; pollIntervalSeconds?: number; runMs?: number; timeoutMs?: number }): Promise<AsyncOperationsResult> {
+export async function measureAsyncOperations(options: {
+  repoRoot: string;
+  imports?: number;
+  pollIntervalSeconds?: number;
+  runMs?: number;
+  timeoutMs?: number;
+}): Promise<AsyncOperationsResult> {
   const imports = options.imports ?? 20;
   const interval = options.pollIntervalSeconds ?? 2;
   const sweepRequests: number[] = [];
@@ -49,7 +67,10 @@ export async function measureAsyncOperations(options: { repoRoot: string; import
   let sweepStart: { requests: number; queries: number } | undefined;
   const snapshot = () => {
     const s = stack?.emulator?.stats();
-    return { requests: s?.requests ?? 0, queries: (s?.solutions as { solutionQueries?: number } | undefined)?.solutionQueries ?? 0 };
+    return {
+      requests: s?.requests ?? 0,
+      queries: (s?.solutions as { solutionQueries?: number } | undefined)?.solutionQueries ?? 0,
+    };
   };
   const onOutput = (line: string) => {
     if (line.includes("Executing 'Functions.asyncOperationPoller'")) sweepStart = snapshot();
@@ -71,12 +92,19 @@ export async function measureAsyncOperations(options: { repoRoot: string; import
   } as never);
   try {
     const emulator = stack.emulator!;
-    const jobs = TableClient.fromConnectionString(stack.storage, stack.settings.JOBS_TABLE ?? 'jobs', { allowInsecureConnection: true });
+    const jobs = TableClient.fromConnectionString(stack.storage, stack.settings.JOBS_TABLE ?? 'jobs', {
+      allowInsecureConnection: true,
+    });
     const started = performance.now();
     const ids: string[] = [];
     for (let i = 0; i < imports; i++) {
-      const response = await fetch(`${stack.api}/imports`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: buildSolutionZip({ uniqueName: `bench_import_${i}` }) });
-      if (response.status !== 202) throw new Error(`POST /imports answered ${response.status}: ${await response.text()}`);
+      const response = await fetch(`${stack.api}/imports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/zip' },
+        body: buildSolutionZip({ uniqueName: `bench_import_${i}` }),
+      });
+      if (response.status !== 202)
+        throw new Error(`POST /imports answered ${response.status}: ${await response.text()}`);
       ids.push(((await response.json()) as { id: string }).id);
     }
     const finalAt: number[] = [];
@@ -86,7 +114,9 @@ export async function measureAsyncOperations(options: { repoRoot: string; import
     let lastTable = 0;
     while (endedAt.size < imports) {
       if (Date.now() > deadline) throw new Error(`only ${endedAt.size} of ${imports} imports ended in time`);
-      const byStatus = (emulator.stats().solutions as { asyncOperationsByStatus?: Record<string, number> } | undefined)?.asyncOperationsByStatus ?? {};
+      const byStatus =
+        (emulator.stats().solutions as { asyncOperationsByStatus?: Record<string, number> } | undefined)
+          ?.asyncOperationsByStatus ?? {};
       const final = FINAL.reduce((n, code) => n + (byStatus[code] ?? 0), 0);
       while (finalAt.length < final) finalAt.push(performance.now());
       if (performance.now() - lastTable >= 25) {
@@ -106,9 +136,17 @@ export async function measureAsyncOperations(options: { repoRoot: string; import
     const lagMs = ended.map((at, k) => at - (finalAt[k] ?? at));
     const lag = summary(lagMs);
     return {
-      imports, pollIntervalSeconds: interval, lagMs: lagMs.map(Math.round), lagMedianMs: Math.round(lag.median), lagMaxMs: Math.round(lag.max),
-      targetMs: interval * 1000 + 1000, sweeps: sweepRequests.length, requestsPerSweep: summary(sweepRequests), solutionQueriesPerSweep: summary(sweepQueries),
-      states, seconds: (performance.now() - started) / 1000,
+      imports,
+      pollIntervalSeconds: interval,
+      lagMs: lagMs.map(Math.round),
+      lagMedianMs: Math.round(lag.median),
+      lagMaxMs: Math.round(lag.max),
+      targetMs: interval * 1000 + 1000,
+      sweeps: sweepRequests.length,
+      requestsPerSweep: summary(sweepRequests),
+      solutionQueriesPerSweep: summary(sweepQueries),
+      states,
+      seconds: (performance.now() - started) / 1000,
     };
   } finally {
     await stack.stop();

@@ -25,7 +25,15 @@
  * loaders that trip the limits (a 1 s real wait is k emulated seconds).
  */
 import type { EmulatorOptions } from '../dev/emulator/index';
-import { bestThroughputCeiling, throughputCeiling, type BestCeiling, type Ceiling, type CeilingLatency, type CeilingLimits, type RequestShape } from './ceiling';
+import {
+  bestThroughputCeiling,
+  throughputCeiling,
+  type BestCeiling,
+  type Ceiling,
+  type CeilingLatency,
+  type CeilingLimits,
+  type RequestShape,
+} from './ceiling';
 
 export interface BenchProfile {
   /** Dataverse-time latency model. */
@@ -42,7 +50,12 @@ export const defaultBenchProfile: BenchProfile = {
   dopHint: 4,
 };
 
-const DATAVERSE_LIMITS = { requestsPerWindow: 6000, executionMsPerWindow: 1_200_000, windowSeconds: 300, concurrency: 52 };
+const DATAVERSE_LIMITS = {
+  requestsPerWindow: 6000,
+  executionMsPerWindow: 1_200_000,
+  windowSeconds: 300,
+  concurrency: 52,
+};
 
 export function scaledLimits(profile: BenchProfile): CeilingLimits {
   const s = profile.windowShrink;
@@ -62,7 +75,12 @@ export function scaledLatency(profile: BenchProfile): CeilingLatency {
 }
 
 export function emulatorOptionsFor(profile: BenchProfile): EmulatorOptions {
-  return { port: 0, limits: scaledLimits(profile), latency: { ...scaledLatency(profile), perTable: {} }, dopHint: profile.dopHint };
+  return {
+    port: 0,
+    limits: scaledLimits(profile),
+    latency: { ...scaledLatency(profile), perTable: {} },
+    dopHint: profile.dopHint,
+  };
 }
 
 /** Ceiling at a loader's batch size and request shape, in real rows/s against the scaled emulator. */
@@ -75,7 +93,12 @@ export function ceilingFor(profile: BenchProfile, batchSize: number, shape: Requ
  * compared with); `shapes: ['batch']` gives the best a `$batch`-only loader could reach.
  */
 export function bestCeilingFor(profile: BenchProfile, shapes?: readonly RequestShape[]): BestCeiling {
-  return bestThroughputCeiling({ limits: scaledLimits(profile), latency: scaledLatency(profile), maxBatchSize: 1000, ...(shapes ? { shapes } : {}) });
+  return bestThroughputCeiling({
+    limits: scaledLimits(profile),
+    latency: scaledLatency(profile),
+    maxBatchSize: 1000,
+    ...(shapes ? { shapes } : {}),
+  });
 }
 
 export function describeProfile(profile: BenchProfile): Record<string, unknown> {

@@ -29,7 +29,10 @@ export interface CeilingLatency {
   /** Cost of one bulk target relative to the same operation in a `$batch` (the emulator's option; default 1). */
   bulkOperationFactor?: number;
   /** Per entity-set overrides, as in the emulator's latency model. */
-  perTable?: Record<string, { baseMs?: number; perOperationMs?: number; create?: number; update?: number; delete?: number; retrieve?: number }>;
+  perTable?: Record<
+    string,
+    { baseMs?: number; perOperationMs?: number; create?: number; update?: number; delete?: number; retrieve?: number }
+  >;
 }
 
 export type OperationKindForCeiling = 'create' | 'update' | 'delete' | 'retrieve';
@@ -58,7 +61,13 @@ export interface Ceiling {
 }
 
 /** Real execution ms of one request carrying `batchSize` operations (dev/emulator/latency.ts executionMs). */
-export function requestExecutionMs(latency: CeilingLatency, batchSize: number, table?: string, operation: OperationKindForCeiling = 'create', shape: RequestShape = 'batch'): number {
+export function requestExecutionMs(
+  latency: CeilingLatency,
+  batchSize: number,
+  table?: string,
+  operation: OperationKindForCeiling = 'create',
+  shape: RequestShape = 'batch',
+): number {
   const t = table !== undefined ? latency.perTable?.[table] : undefined;
   const base = t?.baseMs ?? latency.baseMs;
   const perOp = t?.[operation] ?? t?.perOperationMs ?? latency.perOperationMs;
@@ -70,10 +79,12 @@ export function throughputCeiling(input: CeilingInput): Ceiling {
   const { limits, batchSize } = input;
   if (!(batchSize >= 1)) throw new RangeError(`batchSize must be at least 1 (got ${batchSize})`);
   for (const [name, value] of Object.entries(limits)) {
-    if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`limits.${name} must be a positive number (got ${value})`);
+    if (!(value > 0) || !Number.isFinite(value))
+      throw new RangeError(`limits.${name} must be a positive number (got ${value})`);
   }
   const factor = input.latency.bulkOperationFactor;
-  if (factor !== undefined && !(factor > 0 && factor <= 1)) throw new RangeError(`latency.bulkOperationFactor must be in (0, 1] (got ${factor})`);
+  if (factor !== undefined && !(factor > 0 && factor <= 1))
+    throw new RangeError(`latency.bulkOperationFactor must be in (0, 1] (got ${factor})`);
   const requestMs = requestExecutionMs(input.latency, batchSize, input.table, input.operation, input.shape);
   const realWindowSeconds = limits.windowSeconds / limits.timeScale;
   const requests = (limits.requestsPerWindow * batchSize) / realWindowSeconds;
@@ -93,7 +104,9 @@ export type BestCeiling = Ceiling & { batchSize: number; shape: RequestShape };
  * The best ceiling over batch sizes 1..maxBatchSize and request shapes (default both: what a loader free to pick
  * its batch size and message can reach). Pass `shapes: ['batch']` for the best a `$batch`-only loader can do.
  */
-export function bestThroughputCeiling(input: Omit<CeilingInput, 'batchSize' | 'shape'> & { maxBatchSize: number; shapes?: readonly RequestShape[] }): BestCeiling {
+export function bestThroughputCeiling(
+  input: Omit<CeilingInput, 'batchSize' | 'shape'> & { maxBatchSize: number; shapes?: readonly RequestShape[] },
+): BestCeiling {
   let best: BestCeiling | undefined;
   for (const shape of input.shapes ?? REQUEST_SHAPES) {
     for (let size = 1; size <= input.maxBatchSize; size++) {

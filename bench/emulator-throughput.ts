@@ -36,21 +36,40 @@ function batchRequest(webApiUrl: string, n: number): { url: string; contentType:
         `{"name":"Bench account ${i}","revenue":${i}}\r\n`,
     );
   }
-  return { url: `${webApiUrl}$batch`, contentType: `multipart/mixed; boundary=${boundary}`, body: `${parts.join('')}--${boundary}--\r\n` };
+  return {
+    url: `${webApiUrl}$batch`,
+    contentType: `multipart/mixed; boundary=${boundary}`,
+    body: `${parts.join('')}--${boundary}--\r\n`,
+  };
 }
 
 function bulkRequest(webApiUrl: string, n: number): { url: string; contentType: string; body: string } {
-  const Targets = Array.from({ length: n }, (_, i) => ({ '@odata.type': 'Microsoft.Dynamics.CRM.account', name: `Bench account ${i}`, revenue: i }));
-  return { url: `${webApiUrl}accounts/Microsoft.Dynamics.CRM.CreateMultiple`, contentType: 'application/json', body: JSON.stringify({ Targets }) };
+  const Targets = Array.from({ length: n }, (_, i) => ({
+    '@odata.type': 'Microsoft.Dynamics.CRM.account',
+    name: `Bench account ${i}`,
+    revenue: i,
+  }));
+  return {
+    url: `${webApiUrl}accounts/Microsoft.Dynamics.CRM.CreateMultiple`,
+    contentType: 'application/json',
+    body: JSON.stringify({ Targets }),
+  };
 }
 
 async function main(): Promise<void> {
   const emulator = values.url
     ? undefined
-    : await startEmulator({ limits: { requestsPerWindow: 1e9, concurrency: 1000, executionMsPerWindow: 1e12 }, latency: { baseMs: 0, perOperationMs: 0 } });
+    : await startEmulator({
+        limits: { requestsPerWindow: 1e9, concurrency: 1000, executionMsPerWindow: 1e12 },
+        latency: { baseMs: 0, perOperationMs: 0 },
+      });
   const webApiUrl = values.url ? `${values.url.replace(/\/+$/, '')}/api/data/v9.2/` : emulator!.webApiUrl;
   const request = mode === 'bulk' ? bulkRequest(webApiUrl, batchSize) : batchRequest(webApiUrl, batchSize);
-  const headers = { Authorization: 'Bearer bench', 'Content-Type': request.contentType, Prefer: 'odata.continue-on-error' };
+  const headers = {
+    Authorization: 'Bearer bench',
+    'Content-Type': request.contentType,
+    Prefer: 'odata.continue-on-error',
+  };
 
   let operations = 0;
   let requests = 0;

@@ -21,11 +21,17 @@ export interface EmulatorProcess {
 export async function startEmulatorProcess(options: EmulatorOptions, configDir: string): Promise<EmulatorProcess> {
   const config = join(configDir, `emulator-${process.pid}-${Date.now()}.json`);
   await writeFile(config, JSON.stringify(options));
-  const child: ChildProcess = spawn(process.execPath, [join(__dirname, '..', 'dev', 'emulator', 'cli.js'), '--port', '0', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(__dirname, '..', 'dev', 'emulator', 'cli.js'), '--port', '0', '--config', config],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout! });
   const first = await Promise.race([
     once(lines, 'line').then(([line]) => String(line)),
-    once(child, 'exit').then(([code]) => Promise.reject(new Error(`the emulator exited with ${code} before it listened`))),
+    once(child, 'exit').then(([code]) =>
+      Promise.reject(new Error(`the emulator exited with ${code} before it listened`)),
+    ),
   ]);
   const webApiUrl = first.trim();
   const url = webApiUrl.replace(/\/api\/data\/v9\.2\/?$/, '');

@@ -56,12 +56,21 @@ export function encodeCreateBatch(webApiPath: string, requests: CreateRequest[],
   const parts = requests.map((request) => {
     const webApi = toWebApiRequest(withClientId(request, newId));
     const body = encodeBody(webApi.body);
-    return { method: webApi.method, url: `${webApiPath}${webApi.path}`, headers: { ...webApi.headers, 'Content-Type': 'application/json; type=entry' }, ...(body !== undefined ? { body } : {}) };
+    return {
+      method: webApi.method,
+      url: `${webApiPath}${webApi.path}`,
+      headers: { ...webApi.headers, 'Content-Type': 'application/json; type=entry' },
+      ...(body !== undefined ? { body } : {}),
+    };
   });
   return encodeBatchRequest(parts).body;
 }
 
-export async function engineToRequestBytes(path: string, metadata: TableMetadata, batchSize = 1000): Promise<{ rows: number; bytes: number }> {
+export async function engineToRequestBytes(
+  path: string,
+  metadata: TableMetadata,
+  batchSize = 1000,
+): Promise<{ rows: number; bytes: number }> {
   const counts: EngineRowCounts = { converted: 0, failed: 0, sourceFaults: 0 };
   let bytes = 0;
   let id = 0;
@@ -69,7 +78,10 @@ export async function engineToRequestBytes(path: string, metadata: TableMetadata
   for await (const group of createRequestGroups(path, metadata, batchSize, counts)) {
     bytes += Buffer.byteLength(encodeCreateBatch('/api/data/v9.2/', group, newId));
   }
-  if (counts.failed + counts.sourceFaults > 0) throw new Error(`engine: ${counts.failed} rows failed conversion and ${counts.sourceFaults} failed reading (the bench file must be clean)`);
+  if (counts.failed + counts.sourceFaults > 0)
+    throw new Error(
+      `engine: ${counts.failed} rows failed conversion and ${counts.sourceFaults} failed reading (the bench file must be clean)`,
+    );
   return { rows: counts.converted, bytes };
 }
 
@@ -98,5 +110,13 @@ export async function measureEngineCost(path: string, metadata: TableMetadata, r
   }
   const rawParserRowsPerSecond = rows / raw;
   const engineRowsPerSecond = rows / engine;
-  return { rows, rawParserRowsPerSecond, streamParserRowsPerSecond: rows / stream, engineRowsPerSecond, ratio: engineRowsPerSecond / rawParserRowsPerSecond, requestBytes, runs };
+  return {
+    rows,
+    rawParserRowsPerSecond,
+    streamParserRowsPerSecond: rows / stream,
+    engineRowsPerSecond,
+    ratio: engineRowsPerSecond / rawParserRowsPerSecond,
+    requestBytes,
+    runs,
+  };
 }

@@ -19,7 +19,12 @@ export interface EngineRowCounts {
 }
 
 /** Create requests in groups of `groupSize`; `counts` fills in as rows are read. */
-export async function* createRequestGroups(path: string, metadata: TableMetadata, groupSize: number, counts: EngineRowCounts): AsyncGenerator<CreateRequest[]> {
+export async function* createRequestGroups(
+  path: string,
+  metadata: TableMetadata,
+  groupSize: number,
+  counts: EngineRowCounts,
+): AsyncGenerator<CreateRequest[]> {
   const profile = resolveLoadProfile({ folderProfile: { operation: 'create', executionMode: 'batch' } });
   const opened = await openFile(createReadStream(path, { highWaterMark: 1 << 16 }), { fileName: basename(path) });
   const plan = planLoad(metadata, profile, opened.columns);
@@ -37,7 +42,12 @@ export async function* createRequestGroups(path: string, metadata: TableMetadata
         continue;
       }
       counts.converted++;
-      group.push({ kind: 'create', entitySetName: plan.table.entitySetName, primaryIdAttribute: plan.table.primaryIdAttribute, attributes: converted.body });
+      group.push({
+        kind: 'create',
+        entitySetName: plan.table.entitySetName,
+        primaryIdAttribute: plan.table.primaryIdAttribute,
+        attributes: converted.body,
+      });
       if (group.length >= groupSize) {
         yield group;
         group = [];

@@ -14,7 +14,10 @@ export const missingAccountId = '00000000-0000-0000-0000-0000000000ff';
  * Accounts CSV for loads: `name,accountnumber,numberofemployees,parentaccountid`. Bad rows (1 in `badEvery`):
  * odd ones can't be converted (numberofemployees 'n/a'), even ones fail in Dataverse (a parent that doesn't exist).
  */
-export function accountsCsv(rows: number, options: { badEvery?: number; tag?: string } = {}): { text: string; conversionBad: number[]; dataverseBad: number[] } {
+export function accountsCsv(
+  rows: number,
+  options: { badEvery?: number; tag?: string } = {},
+): { text: string; conversionBad: number[]; dataverseBad: number[] } {
   const badEvery = options.badEvery ?? 0;
   const tag = options.tag ?? 'A';
   const lines = ['name,accountnumber,numberofemployees,parentaccountid'];
@@ -25,7 +28,9 @@ export function accountsCsv(rows: number, options: { badEvery?: number; tag?: st
     const kind = bad ? (Math.floor(row / badEvery) % 2 === 0 ? 'conversion' : 'dataverse') : undefined;
     if (kind === 'conversion') conversionBad.push(row);
     if (kind === 'dataverse') dataverseBad.push(row);
-    lines.push(`Account ${tag}-${row},${tag}-${row},${kind === 'conversion' ? 'n/a' : row % 5000},${kind === 'dataverse' ? missingAccountId : ''}`);
+    lines.push(
+      `Account ${tag}-${row},${tag}-${row},${kind === 'conversion' ? 'n/a' : row % 5000},${kind === 'dataverse' ? missingAccountId : ''}`,
+    );
   }
   return { text: `${lines.join('\r\n')}\r\n`, conversionBad, dataverseBad };
 }
@@ -41,9 +46,20 @@ export interface LoadView {
   timings: { durationSeconds?: number };
 }
 
-export async function postLoad(api: string, table: string, body: string | Buffer, query = '', contentType = 'text/csv'): Promise<{ id: string; statusUrl: string }> {
-  const response = await fetch(`${api}/loads/${table}${query ? `?${query}` : ''}`, { method: 'POST', headers: { 'content-type': contentType }, body });
-  if (response.status !== 202) throw new Error(`POST /loads/${table} answered ${response.status}: ${await response.text()}`);
+export async function postLoad(
+  api: string,
+  table: string,
+  body: string | Buffer,
+  query = '',
+  contentType = 'text/csv',
+): Promise<{ id: string; statusUrl: string }> {
+  const response = await fetch(`${api}/loads/${table}${query ? `?${query}` : ''}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
+  if (response.status !== 202)
+    throw new Error(`POST /loads/${table} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as { id: string; statusUrl: string };
 }
 
@@ -57,7 +73,11 @@ export async function getLoadView(api: string, id: string): Promise<LoadView | u
 const terminal = new Set(['succeeded', 'partiallySucceeded', 'failed']);
 
 /** Polls GET /api/loads/{id} until the load ends (a host being restarted answers nothing for a while). */
-export async function waitForLoad(api: () => string, id: string, options: { timeoutMs?: number; pollMs?: number; onProgress?: (view: LoadView) => void | Promise<void> } = {}): Promise<LoadView> {
+export async function waitForLoad(
+  api: () => string,
+  id: string,
+  options: { timeoutMs?: number; pollMs?: number; onProgress?: (view: LoadView) => void | Promise<void> } = {},
+): Promise<LoadView> {
   const deadline = Date.now() + (options.timeoutMs ?? 300_000);
   let last: LoadView | undefined;
   while (Date.now() < deadline) {
@@ -108,12 +128,14 @@ export interface LoadBenchmarkResult {
 export async function runLoadBenchmark(options: LoadBenchmarkOptions = {}): Promise<LoadBenchmarkResult> {
   const rows = options.rows ?? 100_000;
   const latency = options.latency ?? { baseMs: 20, perOperationMs: 0.2 };
-  const stack = options.stack ?? (await startLocalStack({
-    files: ['dist/functions/load*.js'],
-    blobScanIntervalMs: 500,
-    hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500', batchSize: 16, newBatchThreshold: 8 } } },
-    emulator: { latency: { ...latency, perTable: {} }, ...options.emulator },
-  }));
+  const stack =
+    options.stack ??
+    (await startLocalStack({
+      files: ['dist/functions/load*.js'],
+      blobScanIntervalMs: 500,
+      hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500', batchSize: 16, newBatchThreshold: 8 } } },
+      emulator: { latency: { ...latency, perTable: {} }, ...options.emulator },
+    }));
   try {
     const csv = accountsCsv(rows, { tag: `B${Date.now() % 100_000}` }).text;
     const before = stack.emulator?.stats().recordsPerTable.account ?? 0;
@@ -140,7 +162,10 @@ export async function runLoadBenchmark(options: LoadBenchmarkOptions = {}): Prom
 if (require.main === module) {
   const rows = Number(process.argv[2] ?? 100_000);
   void runLoadBenchmark({ rows }).then(
-    (result) => console.log(`load pipeline: ${result.rows} rows in ${result.seconds} s = ${result.rowsPerSecond} rows/s, host peak RSS ${result.peakHostRssMB ?? '?'} MB, 429s ${result.throttled}, status ${result.status}\n${JSON.stringify(result)}`),
+    (result) =>
+      console.log(
+        `load pipeline: ${result.rows} rows in ${result.seconds} s = ${result.rowsPerSecond} rows/s, host peak RSS ${result.peakHostRssMB ?? '?'} MB, 429s ${result.throttled}, status ${result.status}\n${JSON.stringify(result)}`,
+      ),
     (error: unknown) => {
       console.error(error);
       process.exit(1);

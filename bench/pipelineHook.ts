@@ -36,7 +36,11 @@ export interface PipelineRun {
 }
 
 interface LoadBenchmarkModule {
-  waitForLoad(api: () => string, id: string, options?: { timeoutMs?: number; pollMs?: number }): Promise<{ status: string; counts: { succeeded: number; failed: number }; message?: string }>;
+  waitForLoad(
+    api: () => string,
+    id: string,
+    options?: { timeoutMs?: number; pollMs?: number },
+  ): Promise<{ status: string; counts: { succeeded: number; failed: number }; message?: string }>;
   peakRssMB(pid: number): number | undefined;
 }
 
@@ -59,9 +63,14 @@ export function loadPipelineBenchmark(repoRoot: string): PipelineBenchmark | und
     try {
       // A blob drop (the HTTP API caps request bodies below a 1M-row file): the load id rides in the metadata.
       const id = randomUUID();
-      const container = BlobServiceClient.fromConnectionString(stack.storage).getContainerClient(stack.settings.LOAD_CONTAINER ?? 'incoming');
+      const container = BlobServiceClient.fromConnectionString(stack.storage).getContainerClient(
+        stack.settings.LOAD_CONTAINER ?? 'incoming',
+      );
       const uploadStarted = performance.now();
-      await container.getBlockBlobClient(`account/${basename(csv.path)}`).uploadFile(csv.path, { metadata: { loadid: id, operation: 'create' }, blobHTTPHeaders: { blobContentType: 'text/csv' } });
+      await container.getBlockBlobClient(`account/${basename(csv.path)}`).uploadFile(csv.path, {
+        metadata: { loadid: id, operation: 'create' },
+        blobHTTPHeaders: { blobContentType: 'text/csv' },
+      });
       const uploadSeconds = (performance.now() - uploadStarted) / 1000;
       const started = performance.now();
       // Polled every 100 ms: the end of a load is seen within 0.1 s (the GET is a single Table read).
@@ -73,10 +82,24 @@ export function loadPipelineBenchmark(repoRoot: string): PipelineBenchmark | und
       const peak = loads.peakRssMB(pid);
       const rowsPerSecond = created / seconds;
       return {
-        rowsPerSecond, dataverseRowsPerSecond: rowsPerSecond / profile.speedUp, batchSize: 1000, shape: 'bulk', ceilingAtBatchSize: ceilingFor(profile, 1000, 'bulk').rowsPerSecond,
-        seconds, uploadSeconds, rowsCreated: created, requests: stats.requests, batchRequests: stats.batches, executionMs: stats.executionMs, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
-        ...(peak !== undefined ? { peakHostRssMB: peak } : {}), blobMB: csv.bytes / 2 ** 20, status: view.status,
-        ...(view.status !== 'succeeded' || created !== csv.rows ? { error: `${view.status}: ${created} of ${csv.rows} created${view.message ? ` (${view.message})` : ''}` } : {}),
+        rowsPerSecond,
+        dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
+        batchSize: 1000,
+        shape: 'bulk',
+        ceilingAtBatchSize: ceilingFor(profile, 1000, 'bulk').rowsPerSecond,
+        seconds,
+        uploadSeconds,
+        rowsCreated: created,
+        requests: stats.requests,
+        batchRequests: stats.batches,
+        executionMs: stats.executionMs,
+        throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
+        ...(peak !== undefined ? { peakHostRssMB: peak } : {}),
+        blobMB: csv.bytes / 2 ** 20,
+        status: view.status,
+        ...(view.status !== 'succeeded' || created !== csv.rows
+          ? { error: `${view.status}: ${created} of ${csv.rows} created${view.message ? ` (${view.message})` : ''}` }
+          : {}),
       };
     } finally {
       await stack.stop();

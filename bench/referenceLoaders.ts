@@ -34,7 +34,9 @@ export interface EmulatorTarget {
 
 async function* csvRecordBatches(path: string, size: number): AsyncGenerator<Record<string, string>[]> {
   let batch: Record<string, string>[] = [];
-  for await (const record of createReadStream(path).pipe(parse({ bom: true, columns: true })) as AsyncIterable<Record<string, string>>) {
+  for await (const record of createReadStream(path).pipe(parse({ bom: true, columns: true })) as AsyncIterable<
+    Record<string, string>
+  >) {
     batch.push(record);
     if (batch.length >= size) {
       yield batch;
@@ -46,7 +48,11 @@ async function* csvRecordBatches(path: string, size: number): AsyncGenerator<Rec
 
 function dynamicsWebApi(target: EmulatorTarget, caller: string): DynamicsWebApi {
   const token = unsignedToken(caller, target.url);
-  return new DynamicsWebApi({ serverUrl: `${target.url}/`, dataApi: { version: '9.2' }, onTokenRefresh: async () => token });
+  return new DynamicsWebApi({
+    serverUrl: `${target.url}/`,
+    dataApi: { version: '9.2' },
+    onTokenRefresh: async () => token,
+  });
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -66,7 +72,13 @@ export async function runCommonScript(target: EmulatorTarget, path: string): Pro
     }
   } catch (error) {
     const e = error as { status?: number; message?: string };
-    return { rowsSent, rowsCreated, seconds: (performance.now() - started) / 1000, throttled: e.status === 429 ? 1 : 0, error: `${e.status ?? ''} ${e.message ?? String(error)}`.trim() };
+    return {
+      rowsSent,
+      rowsCreated,
+      seconds: (performance.now() - started) / 1000,
+      throttled: e.status === 429 ? 1 : 0,
+      error: `${e.status ?? ''} ${e.message ?? String(error)}`.trim(),
+    };
   }
   return { rowsSent, rowsCreated, seconds: (performance.now() - started) / 1000, throttled: 0 };
 }
@@ -79,7 +91,11 @@ function retryAfterMs(error: unknown): number | undefined {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
 }
 
-export async function runAdfDefault(target: EmulatorTarget, path: string, options: { writeBatchSize?: number; parallelCopies?: number } = {}): Promise<LoaderRun> {
+export async function runAdfDefault(
+  target: EmulatorTarget,
+  path: string,
+  options: { writeBatchSize?: number; parallelCopies?: number } = {},
+): Promise<LoaderRun> {
   const batchSize = options.writeBatchSize ?? 10;
   const lanes = options.parallelCopies ?? 10;
   const batches = csvRecordBatches(path, batchSize);
@@ -87,7 +103,8 @@ export async function runAdfDefault(target: EmulatorTarget, path: string, option
   const started = performance.now();
   let nextBatch: Promise<IteratorResult<Record<string, string>[]>> = Promise.resolve({ done: false, value: [] });
   // One source read at a time; each lane takes the next batch in turn.
-  const take = (): Promise<IteratorResult<Record<string, string>[]>> => (nextBatch = nextBatch.then(() => batches.next()));
+  const take = (): Promise<IteratorResult<Record<string, string>[]>> =>
+    (nextBatch = nextBatch.then(() => batches.next()));
   const lane = async (n: number): Promise<void> => {
     const api = dynamicsWebApi(target, 'bench-adf-default');
     void n;
@@ -120,21 +137,33 @@ export async function runAdfDefault(target: EmulatorTarget, path: string, option
   return run;
 }
 
-export async function runOurClient(target: EmulatorTarget, path: string, metadata: TableMetadata, options: { workers?: number } = {}): Promise<LoaderRun & { concurrency: unknown; retries: number }> {
+export async function runOurClient(
+  target: EmulatorTarget,
+  path: string,
+  metadata: TableMetadata,
+  options: { workers?: number } = {},
+): Promise<LoaderRun & { concurrency: unknown; retries: number }> {
   const client = benchClient(target.webApiUrl, target.url, 'bench-our-client', 16);
   const counts: EngineRowCounts = { converted: 0, failed: 0, sourceFaults: 0 };
   const groups = createRequestGroups(path, metadata, 1000, counts);
   const run: LoaderRun = { rowsSent: 0, rowsCreated: 0, seconds: 0, throttled: 0 };
   const started = performance.now();
   let reading: Promise<unknown> = Promise.resolve();
-  const take = () => (reading = reading.then(() => groups.next())) as Promise<IteratorResult<Awaited<ReturnType<typeof groups.next>>['value']>>;
+  const take = () =>
+    (reading = reading.then(() => groups.next())) as Promise<
+      IteratorResult<Awaited<ReturnType<typeof groups.next>>['value']>
+    >;
   // More workers than the dop-hint: the client's own concurrency limit decides how many are in flight.
   const worker = async (): Promise<void> => {
     for (;;) {
       const next = await take();
       if (next.done || !next.value) return;
       run.rowsSent += next.value.length;
-      const result = await client.createMultiple(metadata.entitySetName, metadata.logicalName, next.value.map((r: CreateRequest) => r.attributes));
+      const result = await client.createMultiple(
+        metadata.entitySetName,
+        metadata.logicalName,
+        next.value.map((r: CreateRequest) => r.attributes),
+      );
       run.rowsCreated += result.results.filter((r) => !r.fault).length;
     }
   };

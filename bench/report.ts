@@ -4,23 +4,57 @@ type Row = Record<string, unknown>;
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w, i) => (i === 0 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+  const line = (r: string[]) =>
+    `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    line(headers),
+    `|${widths.map((w, i) => (i === 0 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`,
+    ...cells.slice(1).map(line),
+  ].join('\n');
 }
 
 const n0 = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
 const pct = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : '–');
-const size = (rows: number) => (rows >= 1_000_000 ? `${rows / 1_000_000}M` : rows >= 1000 ? `${rows / 1000}k` : String(rows));
+const size = (rows: number) =>
+  rows >= 1_000_000 ? `${rows / 1_000_000}M` : rows >= 1000 ? `${rows / 1000}k` : String(rows);
 
 export function formatReport(results: Row): string {
   const out: string[] = [];
   const throughput = results.throughput as Row[] | undefined;
   if (throughput) {
     out.push('Throughput (real rows/s against the time-scaled emulator; "of ceiling" = ÷ best ceiling)');
-    out.push(table(
-      ['rows', 'loader', 'batch', 'sent as', 'requests ($batch)', 'rows/s', 'Dataverse-time rows/s', 'ceiling @batch', 'of ceiling', 'seconds', '429s', 'note'],
-      throughput.map((r) => [size(r.rows as number), String(r.loader), String(r.batchSize), r.shape === 'bulk' ? 'CreateMultiple' : r.shape === 'batch' ? '$batch' : '–', `${n0(r.requests)} (${n0(r.batchRequests)})`, n0(r.rowsPerSecond), n0(r.dataverseRowsPerSecond), n0(r.ceilingAtBatchSize), pct(r.ofCeiling), (r.seconds as number).toFixed(1), n0(r.throttled), String(r.error ?? '')]),
-    ));
+    out.push(
+      table(
+        [
+          'rows',
+          'loader',
+          'batch',
+          'sent as',
+          'requests ($batch)',
+          'rows/s',
+          'Dataverse-time rows/s',
+          'ceiling @batch',
+          'of ceiling',
+          'seconds',
+          '429s',
+          'note',
+        ],
+        throughput.map((r) => [
+          size(r.rows as number),
+          String(r.loader),
+          String(r.batchSize),
+          r.shape === 'bulk' ? 'CreateMultiple' : r.shape === 'batch' ? '$batch' : '–',
+          `${n0(r.requests)} (${n0(r.batchRequests)})`,
+          n0(r.rowsPerSecond),
+          n0(r.dataverseRowsPerSecond),
+          n0(r.ceilingAtBatchSize),
+          pct(r.ofCeiling),
+          (r.seconds as number).toFixed(1),
+          n0(r.throttled),
+          String(r.error ?? ''),
+        ]),
+      ),
+    );
     const bySize = new Map<number, Row[]>();
     for (const r of throughput) bySize.set(r.rows as number, [...(bySize.get(r.rows as number) ?? []), r]);
     const ratios: (string | number)[][] = [];
@@ -33,19 +67,54 @@ export function formatReport(results: Row): string {
     }
     out.push('', table(['rows', 'ours =', '÷ common script (target ≥ 3×)', '÷ ADF default (target ≥ 5×)'], ratios));
     const best = results.bestCeiling as Row | undefined;
-    if (best) out.push(`Best ceiling: ${n0(best.rowsPerSecond)} rows/s at batch ${best.batchSize} by ${best.shape === 'bulk' ? 'CreateMultiple' : '$batch'} (${best.bound} bound).`);
+    if (best)
+      out.push(
+        `Best ceiling: ${n0(best.rowsPerSecond)} rows/s at batch ${best.batchSize} by ${best.shape === 'bulk' ? 'CreateMultiple' : '$batch'} (${best.bound} bound).`,
+      );
     const bestBatch = (results.profile as Row | undefined)?.bestBatchCeiling as Row | undefined;
-    if (bestBatch) out.push(`Best ceiling by $batch alone: ${n0(bestBatch.rowsPerSecond)} rows/s at batch ${bestBatch.batchSize} (${bestBatch.bound} bound).`);
+    if (bestBatch)
+      out.push(
+        `Best ceiling by $batch alone: ${n0(bestBatch.rowsPerSecond)} rows/s at batch ${bestBatch.batchSize} (${bestBatch.bound} bound).`,
+      );
   }
   const engine = results.engine as Row[] | undefined;
   if (engine) {
     out.push('', 'Engine cost (CSV → converted rows → $batch bytes, no network) vs csv-parse alone');
-    out.push(table(['rows', 'csv-parse rows/s (direct)', 'csv-parse rows/s (stream)', 'engine rows/s', 'engine ÷ direct parser (target ≥ 40%)'], engine.map((e) => [size(e.rows as number), n0(e.rawParserRowsPerSecond), n0(e.streamParserRowsPerSecond), n0(e.engineRowsPerSecond), pct(e.ratio)])));
+    out.push(
+      table(
+        [
+          'rows',
+          'csv-parse rows/s (direct)',
+          'csv-parse rows/s (stream)',
+          'engine rows/s',
+          'engine ÷ direct parser (target ≥ 40%)',
+        ],
+        engine.map((e) => [
+          size(e.rows as number),
+          n0(e.rawParserRowsPerSecond),
+          n0(e.streamParserRowsPerSecond),
+          n0(e.engineRowsPerSecond),
+          pct(e.ratio),
+        ]),
+      ),
+    );
   }
   const memory = results.memory as Row | Row[] | undefined;
   if (memory) {
     out.push('', 'Memory (peak RSS of the host)');
-    if (Array.isArray(memory)) out.push(table(['rows', 'blob MB', 'peak RSS MB', 'target ≤ blob + 200 MB', 'pipeline rows/s'], memory.map((m) => [size(m.rows as number), n0(m.blobMB), n0(m.peakRssMB), (m.peakRssMB as number) <= (m.blobMB as number) + 200 ? 'met' : 'missed', n0(m.rowsPerSecond)])));
+    if (Array.isArray(memory))
+      out.push(
+        table(
+          ['rows', 'blob MB', 'peak RSS MB', 'target ≤ blob + 200 MB', 'pipeline rows/s'],
+          memory.map((m) => [
+            size(m.rows as number),
+            n0(m.blobMB),
+            n0(m.peakRssMB),
+            (m.peakRssMB as number) <= (m.blobMB as number) + 200 ? 'met' : 'missed',
+            n0(m.rowsPerSecond),
+          ]),
+        ),
+      );
     else out.push(`not measured: ${String(memory.reason)}`);
   }
   const async = results.async as Row | undefined;
@@ -53,12 +122,37 @@ export function formatReport(results: Row): string {
     const rps = async.requestsPerSweep as Row;
     const qps = async.solutionQueriesPerSweep as Row;
     out.push('', `Background operations (${async.imports} imports, poll every ${async.pollIntervalSeconds} s)`);
-    out.push(table(['final state → Table Storage median ms', 'max ms', 'target ms', 'sweeps', 'requests/sweep median (max)', 'solution queries/sweep median (max)'], [
-      [n0(async.lagMedianMs), n0(async.lagMaxMs), n0(async.targetMs), n0(async.sweeps), `${n0(rps.median)} (${n0(rps.max)})`, `${n0(qps.median)} (${n0(qps.max)})`],
-    ]));
+    out.push(
+      table(
+        [
+          'final state → Table Storage median ms',
+          'max ms',
+          'target ms',
+          'sweeps',
+          'requests/sweep median (max)',
+          'solution queries/sweep median (max)',
+        ],
+        [
+          [
+            n0(async.lagMedianMs),
+            n0(async.lagMaxMs),
+            n0(async.targetMs),
+            n0(async.sweeps),
+            `${n0(rps.median)} (${n0(rps.max)})`,
+            `${n0(qps.median)} (${n0(qps.max)})`,
+          ],
+        ],
+      ),
+    );
   }
   const emulator = results.emulator as Row | undefined;
-  if (emulator && emulator.available === false) out.push('', `Emulator throughput: not measured: ${String(emulator.reason)}`);
-  else if (Array.isArray(emulator)) out.push('', 'Emulator throughput (zero latency, in one process with its client)', ...emulator.map((e) => `  ${JSON.stringify(e)}`));
+  if (emulator && emulator.available === false)
+    out.push('', `Emulator throughput: not measured: ${String(emulator.reason)}`);
+  else if (Array.isArray(emulator))
+    out.push(
+      '',
+      'Emulator throughput (zero latency, in one process with its client)',
+      ...emulator.map((e) => `  ${JSON.stringify(e)}`),
+    );
   return out.join('\n');
 }

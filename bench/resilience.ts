@@ -17,7 +17,6 @@ import { decodeQueueMessage, jobEventSchema, type JobEvent } from '../shared/eve
 import { accountsCsv, getLoadView, postLoad, type LoadView } from './loadBenchmark';
 import { seededRandom } from '../dev/seededRandom';
 
-
 export interface ResilienceStackOptions {
   /** Rows per chunk (smaller: more chunks, more points to die at). */
   chunkSize?: number;
@@ -32,7 +31,16 @@ export function startResilienceStack(options: ResilienceStackOptions = {}): Prom
   return startLocalStack({
     files: ['dist/functions/*.js'],
     blobScanIntervalMs: 500,
-    hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500', visibilityTimeout: '00:00:01', batchSize: 8, newBatchThreshold: 4 } } },
+    hostJson: {
+      extensions: {
+        queues: {
+          maxPollingInterval: '00:00:00.500',
+          visibilityTimeout: '00:00:01',
+          batchSize: 8,
+          newBatchThreshold: 4,
+        },
+      },
+    },
     env: {
       FUNCTIONS_HOST_KEY: '',
       LOAD_CHUNK_SIZE: String(options.chunkSize ?? 500),
@@ -78,7 +86,10 @@ export class EventLog {
   }
   async drain(): Promise<void> {
     for (;;) {
-      const { receivedMessageItems } = await this.#queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
+      const { receivedMessageItems } = await this.#queue.receiveMessages({
+        numberOfMessages: 32,
+        visibilityTimeout: 300,
+      });
       if (receivedMessageItems.length === 0) return;
       for (const m of receivedMessageItems) {
         this.events.push(jobEventSchema.parse(decodeQueueMessage(m.messageText)));
@@ -95,9 +106,23 @@ export class EventLog {
 }
 
 /** Waits until the record says its end event was published (the outbox is empty for it), then drains the queue. */
-async function settleEvent(stack: LocalStack, log: EventLog, table: 'loads' | 'jobs', partitionKey: string, rowKey: string, timeoutMs: number): Promise<void> {
+async function settleEvent(
+  stack: LocalStack,
+  log: EventLog,
+  table: 'loads' | 'jobs',
+  partitionKey: string,
+  rowKey: string,
+  timeoutMs: number,
+): Promise<void> {
   const client = TableClient.fromConnectionString(stack.storage, table, { allowInsecureConnection: true });
-  await poll(async () => ((await client.getEntity<{ eventPublished?: boolean }>(partitionKey, rowKey)).eventPublished === true ? true : undefined), `${table} ${rowKey}: event published`, timeoutMs);
+  await poll(
+    async () =>
+      (await client.getEntity<{ eventPublished?: boolean }>(partitionKey, rowKey)).eventPublished === true
+        ? true
+        : undefined,
+    `${table} ${rowKey}: event published`,
+    timeoutMs,
+  );
   // A sweeper that claimed the event just before the mark could still be sending it: give it a moment.
   await sleep(1500);
   await log.drain();
@@ -116,9 +141,12 @@ export interface RowAudit {
  */
 export async function auditAccounts(stack: LocalStack, tag: string, rows: number): Promise<RowAudit> {
   const perKey = new Map<string, number>();
-  let url: string | undefined = `${stack.dataverse}accounts?$select=accountnumber&$filter=${encodeURIComponent(`startswith(accountnumber,'${tag}-')`)}`;
+  let url: string | undefined =
+    `${stack.dataverse}accounts?$select=accountnumber&$filter=${encodeURIComponent(`startswith(accountnumber,'${tag}-')`)}`;
   while (url) {
-    const response = await fetch(url, { headers: { authorization: 'Bearer audit', accept: 'application/json', prefer: 'odata.maxpagesize=5000' } });
+    const response = await fetch(url, {
+      headers: { authorization: 'Bearer audit', accept: 'application/json', prefer: 'odata.maxpagesize=5000' },
+    });
     if (!response.ok) throw new Error(`audit query answered ${response.status}: ${await response.text()}`);
     const page = (await response.json()) as { value: { accountnumber: string }[]; '@odata.nextLink'?: string };
     for (const r of page.value) perKey.set(r.accountnumber, (perKey.get(r.accountnumber) ?? 0) + 1);
@@ -191,11 +219,18 @@ export async function runKilledLoad(stack: LocalStack, events: EventLog, o: Kill
       trigger = `${delay} ms after the POST`;
     } else {
       // Never at the count the previous kill saw: the restarted host must have made progress first.
-      const target = Math.max(Math.floor((plannedChunks * (k + random() * 0.8)) / (o.kills + 1)), (kills.at(-1)?.chunksDone ?? 0) + 1);
-      view = await poll(async () => {
-        const v = await getLoadView(stack.api, id);
-        return v && (terminalLoad.has(v.status) || v.chunks.done >= target) ? v : undefined;
-      }, `chunk ${target} of the load`, timeoutMs);
+      const target = Math.max(
+        Math.floor((plannedChunks * (k + random() * 0.8)) / (o.kills + 1)),
+        (kills.at(-1)?.chunksDone ?? 0) + 1,
+      );
+      view = await poll(
+        async () => {
+          const v = await getLoadView(stack.api, id);
+          return v && (terminalLoad.has(v.status) || v.chunks.done >= target) ? v : undefined;
+        },
+        `chunk ${target} of the load`,
+        timeoutMs,
+      );
       trigger = `chunk target ${target}`;
     }
     if (view && terminalLoad.has(view.status)) {
@@ -203,23 +238,43 @@ export async function runKilledLoad(stack: LocalStack, events: EventLog, o: Kill
       break;
     }
     await stack.kill();
-    kills.push({ atMs: Date.now() - started, chunksDone: view?.chunks.done ?? 0, ...(view?.chunks.total !== undefined ? { chunks: view.chunks.total } : {}) });
-    say(`resilience: kill ${k + 1} at +${Date.now() - started} ms (${trigger}; ${view?.chunks.done ?? '?'}/${view?.chunks.total ?? plannedChunks} chunks done, scan ${view?.chunks.total === undefined ? 'running' : 'done'})`);
+    kills.push({
+      atMs: Date.now() - started,
+      chunksDone: view?.chunks.done ?? 0,
+      ...(view?.chunks.total !== undefined ? { chunks: view.chunks.total } : {}),
+    });
+    say(
+      `resilience: kill ${k + 1} at +${Date.now() - started} ms (${trigger}; ${view?.chunks.done ?? '?'}/${view?.chunks.total ?? plannedChunks} chunks done, scan ${view?.chunks.total === undefined ? 'running' : 'done'})`,
+    );
     await sleep(Math.round(random() * 1000));
     await stack.restartHost();
   }
-  const final = await poll(async () => {
-    const v = await getLoadView(stack.api, id);
-    return v && terminalLoad.has(v.status) ? v : undefined;
-  }, `load ${id} to end`, timeoutMs);
+  const final = await poll(
+    async () => {
+      const v = await getLoadView(stack.api, id);
+      return v && terminalLoad.has(v.status) ? v : undefined;
+    },
+    `load ${id} to end`,
+    timeoutMs,
+  );
   const seconds = (Date.now() - started) / 1000;
   await settleEvent(stack, events, 'loads', id, 'load', 120_000);
   const audit = await auditAccounts(stack, tag, o.rows);
   const ev = events.about(id);
   return {
-    run: `${o.kills} kills`, loadId: id, rows: o.rows, status: final.status, seconds: Math.round(seconds * 10) / 10, kills, seed: o.seed,
-    rowsLost: audit.lost, rowsDuplicated: audit.duplicated, counts: final.counts,
-    throttled: final.throttling.throttled, retries: final.throttling.retries, events: { raw: ev.raw, unique: ev.unique },
+    run: `${o.kills} kills`,
+    loadId: id,
+    rows: o.rows,
+    status: final.status,
+    seconds: Math.round(seconds * 10) / 10,
+    kills,
+    seed: o.seed,
+    rowsLost: audit.lost,
+    rowsDuplicated: audit.duplicated,
+    counts: final.counts,
+    throttled: final.throttling.throttled,
+    retries: final.throttling.retries,
+    events: { raw: ev.raw, unique: ev.unique },
   };
 }
 
@@ -243,23 +298,42 @@ export async function runFaultedLoad(stack: LocalStack, events: EventLog, o: Fau
   let id: string;
   try {
     ({ id } = await postLoad(stack.api, 'account', csv.text, 'operation=create'));
-    final = await poll(async () => {
-      const v = await getLoadView(stack.api, id);
-      return v && terminalLoad.has(v.status) ? v : undefined;
-    }, 'faulted load to end', o.timeoutMs ?? 600_000);
+    final = await poll(
+      async () => {
+        const v = await getLoadView(stack.api, id);
+        return v && terminalLoad.has(v.status) ? v : undefined;
+      },
+      'faulted load to end',
+      o.timeoutMs ?? 600_000,
+    );
   } finally {
     stack.emulator!.configure({ faults: { rate429: 0, rate503: 0, rateDrop: 0 } } as never);
   }
   const faultsAfter = stack.emulator!.stats().faults;
-  const injected = { '429': faultsAfter['429'] - faultsBefore['429'], '503': faultsAfter['503'] - faultsBefore['503'], drop: faultsAfter.drop - faultsBefore.drop };
+  const injected = {
+    '429': faultsAfter['429'] - faultsBefore['429'],
+    '503': faultsAfter['503'] - faultsBefore['503'],
+    drop: faultsAfter.drop - faultsBefore.drop,
+  };
   const seconds = (Date.now() - started) / 1000;
   await settleEvent(stack, events, 'loads', id, 'load', 120_000);
   const audit = await auditAccounts(stack, tag, o.rows);
   const ev = events.about(id);
   return {
-    run: `faults ${faults.rate429 * 100}% 429, ${faults.rate503 * 100}% 503, ${faults.rateDrop * 100}% drops`, loadId: id, rows: o.rows, status: final.status,
-    seconds: Math.round(seconds * 10) / 10, kills: [], seed: o.seed, rowsLost: audit.lost, rowsDuplicated: audit.duplicated, counts: final.counts,
-    throttled: final.throttling.throttled, retries: final.throttling.retries, events: { raw: ev.raw, unique: ev.unique }, faults: injected,
+    run: `faults ${faults.rate429 * 100}% 429, ${faults.rate503 * 100}% 503, ${faults.rateDrop * 100}% drops`,
+    loadId: id,
+    rows: o.rows,
+    status: final.status,
+    seconds: Math.round(seconds * 10) / 10,
+    kills: [],
+    seed: o.seed,
+    rowsLost: audit.lost,
+    rowsDuplicated: audit.duplicated,
+    counts: final.counts,
+    throttled: final.throttling.throttled,
+    retries: final.throttling.retries,
+    events: { raw: ev.raw, unique: ev.unique },
+    faults: injected,
   };
 }
 
@@ -274,10 +348,18 @@ export interface JobRunResult {
 }
 
 /** A solution import whose host is SIGKILLed after the submission (job submitted/running) and restarted. */
-export async function runKilledImport(stack: LocalStack, events: EventLog, o: { seed: number; name?: string; timeoutMs?: number; log?: (line: string) => void }): Promise<JobRunResult> {
+export async function runKilledImport(
+  stack: LocalStack,
+  events: EventLog,
+  o: { seed: number; name?: string; timeoutMs?: number; log?: (line: string) => void },
+): Promise<JobRunResult> {
   const random = seededRandom(o.seed ^ 0x5bd1e995);
   const started = Date.now();
-  const posted = await fetch(`${stack.api}/imports`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: buildSolutionZip({ uniqueName: o.name ?? `resilience_${o.seed}` }) });
+  const posted = await fetch(`${stack.api}/imports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/zip' },
+    body: buildSolutionZip({ uniqueName: o.name ?? `resilience_${o.seed}` }),
+  });
   if (posted.status !== 202) throw new Error(`POST /imports answered ${posted.status}: ${await posted.text()}`);
   const { id } = (await posted.json()) as { id: string };
   type JobBody = { state: string; statusCode?: number };
@@ -285,10 +367,14 @@ export async function runKilledImport(stack: LocalStack, events: EventLog, o: { 
     const r = await fetch(`${stack.api}/imports/${id}`, { signal: AbortSignal.timeout(10_000) });
     return r.status === 200 ? ((await r.json()) as JobBody) : undefined;
   };
-  const submitted = await poll(async () => {
-    const j = await getJob();
-    return j && j.state !== 'queued' ? j : undefined;
-  }, `import ${id} submitted`, o.timeoutMs ?? 120_000);
+  const submitted = await poll(
+    async () => {
+      const j = await getJob();
+      return j && j.state !== 'queued' ? j : undefined;
+    },
+    `import ${id} submitted`,
+    o.timeoutMs ?? 120_000,
+  );
   const delay = Math.round(random() * 1500);
   await sleep(delay);
   const before = (await getJob().catch(() => undefined)) ?? submitted;
@@ -296,15 +382,24 @@ export async function runKilledImport(stack: LocalStack, events: EventLog, o: { 
   o.log?.(`resilience: import ${id} killed in state ${before.state}, ${delay} ms after its submission was seen`);
   await sleep(Math.round(random() * 1000));
   await stack.restartHost();
-  const final = await poll(async () => {
-    const j = await getJob();
-    return j && !['queued', 'submitted', 'running'].includes(j.state) ? j : undefined;
-  }, `import ${id} to end`, o.timeoutMs ?? 120_000);
+  const final = await poll(
+    async () => {
+      const j = await getJob();
+      return j && !['queued', 'submitted', 'running'].includes(j.state) ? j : undefined;
+    },
+    `import ${id} to end`,
+    o.timeoutMs ?? 120_000,
+  );
   const seconds = (Date.now() - started) / 1000;
   await settleEvent(stack, events, 'jobs', 'job', id, 60_000);
   return {
-    run: 'import, host killed after submit', jobId: id, state: final.state, ...(final.statusCode !== undefined ? { statusCode: final.statusCode } : {}),
-    killedInState: before.state, seconds: Math.round(seconds * 10) / 10, events: events.about(id),
+    run: 'import, host killed after submit',
+    jobId: id,
+    state: final.state,
+    ...(final.statusCode !== undefined ? { statusCode: final.statusCode } : {}),
+    killedInState: before.state,
+    seconds: Math.round(seconds * 10) / 10,
+    events: events.about(id),
   };
 }
 
@@ -330,7 +425,9 @@ export interface ResilienceReport {
 export function summarise(seed: number, loads: LoadRunResult[], imports: JobRunResult[]): ResilienceReport {
   const all = [...loads.map((l) => l.events), ...imports.map((j) => j.events)];
   return {
-    seed, loads, imports,
+    seed,
+    loads,
+    imports,
     rowsLost: loads.reduce((n, l) => n + l.rowsLost, 0),
     rowsDuplicated: loads.reduce((n, l) => n + l.rowsDuplicated, 0),
     duplicateEvents: all.reduce((n, e) => n + Math.max(0, e.raw - 1), 0),
@@ -344,12 +441,25 @@ export function formatResilience(report: ResilienceReport): string {
     'run                                   rows     status              s   lost  dup  429s  events(raw/unique)',
   ];
   for (const l of report.loads) {
-    lines.push(`${l.run.padEnd(36)}  ${String(l.rows).padStart(7)}  ${l.status.padEnd(18)}  ${String(l.seconds).padStart(5)}  ${String(l.rowsLost).padStart(4)}  ${String(l.rowsDuplicated).padStart(3)}  ${String(l.throttled).padStart(4)}  ${l.events.raw}/${l.events.unique}`);
-    if (l.faults) lines.push(`  injected: ${l.faults['429']} × 429, ${l.faults['503']} × 503, ${l.faults.drop} dropped connections (after processing)`);
-    if (l.kills.length) lines.push(`  kills at ${l.kills.map((k) => `+${(k.atMs / 1000).toFixed(1)}s (${k.chunksDone}/${k.chunks ?? '?'} chunks)`).join(', ')}`);
+    lines.push(
+      `${l.run.padEnd(36)}  ${String(l.rows).padStart(7)}  ${l.status.padEnd(18)}  ${String(l.seconds).padStart(5)}  ${String(l.rowsLost).padStart(4)}  ${String(l.rowsDuplicated).padStart(3)}  ${String(l.throttled).padStart(4)}  ${l.events.raw}/${l.events.unique}`,
+    );
+    if (l.faults)
+      lines.push(
+        `  injected: ${l.faults['429']} × 429, ${l.faults['503']} × 503, ${l.faults.drop} dropped connections (after processing)`,
+      );
+    if (l.kills.length)
+      lines.push(
+        `  kills at ${l.kills.map((k) => `+${(k.atMs / 1000).toFixed(1)}s (${k.chunksDone}/${k.chunks ?? '?'} chunks)`).join(', ')}`,
+      );
   }
-  for (const j of report.imports) lines.push(`${j.run.padEnd(36)}  ${'-'.padStart(7)}  ${`${j.state} ${j.statusCode ?? ''}`.padEnd(18)}  ${String(j.seconds).padStart(5)}     -    -     -  ${j.events.raw}/${j.events.unique}`);
-  lines.push(`rows lost ${report.rowsLost}, rows duplicated ${report.rowsDuplicated}, duplicate events ${report.duplicateEvents}, missing events ${report.missingEvents}`);
+  for (const j of report.imports)
+    lines.push(
+      `${j.run.padEnd(36)}  ${'-'.padStart(7)}  ${`${j.state} ${j.statusCode ?? ''}`.padEnd(18)}  ${String(j.seconds).padStart(5)}     -    -     -  ${j.events.raw}/${j.events.unique}`,
+    );
+  lines.push(
+    `rows lost ${report.rowsLost}, rows duplicated ${report.rowsDuplicated}, duplicate events ${report.duplicateEvents}, missing events ${report.missingEvents}`,
+  );
   return lines.join('\n');
 }
 
@@ -359,10 +469,20 @@ export async function runResilience(options: ResilienceOptions = {}): Promise<Re
   const rows = options.rows ?? 100_000;
   const log = options.log ?? ((line: string) => console.log(line));
   log(`resilience: seed ${seed}`);
-  const stack = await startResilienceStack({ chunkSize: 1000, emulator: { solutions: { timing: { queuedMs: 300, runMs: 4000 } } } as never });
+  const stack = await startResilienceStack({
+    chunkSize: 1000,
+    emulator: { solutions: { timing: { queuedMs: 300, runMs: 4000 } } } as never,
+  });
   try {
     const events = new EventLog(stack.storage);
-    const killed = await runKilledLoad(stack, events, { rows, kills: options.kills ?? 5, seed, log, chunkSize: 1000, timeoutMs: 30 * 60_000 });
+    const killed = await runKilledLoad(stack, events, {
+      rows,
+      kills: options.kills ?? 5,
+      seed,
+      log,
+      chunkSize: 1000,
+      timeoutMs: 30 * 60_000,
+    });
     const faulted = await runFaultedLoad(stack, events, { rows, seed, timeoutMs: 30 * 60_000 });
     const imported = await runKilledImport(stack, events, { seed, log });
     return summarise(seed, [killed, faulted], [imported]);

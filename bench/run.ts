@@ -17,7 +17,14 @@ import { startEmulatorProcess } from './emulatorProcess';
 import { writeAccountsCsv, type GeneratedCsv } from './accountsCsv';
 import { measureAsyncOperations } from './asyncOperations';
 import { accountMetadata } from './benchClients';
-import { bestCeilingFor, ceilingFor, defaultBenchProfile, describeProfile, emulatorOptionsFor, type BenchProfile } from './benchProfile';
+import {
+  bestCeilingFor,
+  ceilingFor,
+  defaultBenchProfile,
+  describeProfile,
+  emulatorOptionsFor,
+  type BenchProfile,
+} from './benchProfile';
 import { measureEngineCost } from './engineCost';
 import type { RequestShape } from './ceiling';
 import { formatReport } from './report';
@@ -59,12 +66,20 @@ export function parseArgs(argv: string[]): BenchArgs {
       args.sizes = value().split(',').map(parseSize);
       sizesGiven = true;
     } else if (flag === '--parts' || flag === '--part') {
-      const parts = value().split(',').map((p) => p.trim());
-      for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--parts: unknown part "${p}" (known: ${PARTS.join(', ')}).`);
+      const parts = value()
+        .split(',')
+        .map((p) => p.trim());
+      for (const p of parts)
+        if (!(PARTS as readonly string[]).includes(p))
+          throw new Error(`--parts: unknown part "${p}" (known: ${PARTS.join(', ')}).`);
       args.parts = parts as BenchPart[];
     } else if (flag === '--loaders' || flag === '--loader') {
-      const loaders = value().split(',').map((p) => p.trim());
-      for (const l of loaders) if (!(LOADERS as readonly string[]).includes(l)) throw new Error(`--loaders: unknown loader "${l}" (known: ${LOADERS.join(', ')}).`);
+      const loaders = value()
+        .split(',')
+        .map((p) => p.trim());
+      for (const l of loaders)
+        if (!(LOADERS as readonly string[]).includes(l))
+          throw new Error(`--loaders: unknown loader "${l}" (known: ${LOADERS.join(', ')}).`);
       args.loaders = loaders as BenchLoader[];
     } else if (flag === '--quick') args.quick = true;
     else throw new Error(`Unknown option ${a}.`);
@@ -98,7 +113,15 @@ export interface ThroughputRow {
   error?: string;
 }
 
-async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: string, loaders: readonly BenchLoader[], pipeline: PipelineBenchmark | undefined, memory: MemoryRow[], log: (line: string) => void): Promise<ThroughputRow[]> {
+async function throughputFor(
+  csv: GeneratedCsv,
+  profile: BenchProfile,
+  dir: string,
+  loaders: readonly BenchLoader[],
+  pipeline: PipelineBenchmark | undefined,
+  memory: MemoryRow[],
+  log: (line: string) => void,
+): Promise<ThroughputRow[]> {
   const emulator = await startEmulatorProcess(emulatorOptionsFor(profile), dir);
   const out: ThroughputRow[] = [];
   try {
@@ -109,40 +132,92 @@ async function throughputFor(csv: GeneratedCsv, profile: BenchProfile, dir: stri
       const created = stats.recordsPerTable['account'] ?? 0;
       const rowsPerSecond = created / run.seconds;
       const row: ThroughputRow = {
-        rows: csv.rows, loader, what, batchSize, shape, rowsPerSecond, dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
-        ceilingAtBatchSize: ceilingFor(profile, batchSize, shape).rowsPerSecond, bestCeiling: best.rowsPerSecond, ofCeiling: rowsPerSecond / best.rowsPerSecond,
-        seconds: run.seconds, rowsCreated: created, requests: stats.requests, batchRequests: stats.batches, executionMs: stats.executionMs, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
-        ...(run.error ? { error: run.error } : created !== csv.rows ? { error: `${csv.rows - created} rows missing` } : {}),
+        rows: csv.rows,
+        loader,
+        what,
+        batchSize,
+        shape,
+        rowsPerSecond,
+        dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
+        ceilingAtBatchSize: ceilingFor(profile, batchSize, shape).rowsPerSecond,
+        bestCeiling: best.rowsPerSecond,
+        ofCeiling: rowsPerSecond / best.rowsPerSecond,
+        seconds: run.seconds,
+        rowsCreated: created,
+        requests: stats.requests,
+        batchRequests: stats.batches,
+        executionMs: stats.executionMs,
+        throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
+        ...(run.error
+          ? { error: run.error }
+          : created !== csv.rows
+            ? { error: `${csv.rows - created} rows missing` }
+            : {}),
       };
       out.push(row);
-      log(`  ${csv.rows} rows, ${loader}: ${rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${stats.requests} requests (${stats.batches} $batch)${row.error ? `, ${row.error}` : ''}`);
+      log(
+        `  ${csv.rows} rows, ${loader}: ${rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${stats.requests} requests (${stats.batches} $batch)${row.error ? `, ${row.error}` : ''}`,
+      );
     };
     if (pipeline && loaders.includes('pipeline')) {
       log(`  ${csv.rows} rows: our pipeline (blob → host → emulator)…`);
       const run = await pipeline(csv, profile);
       out.push({
-        rows: csv.rows, loader: 'our pipeline', what: 'blob drop → local host (Azurite) → emulator', batchSize: run.batchSize, shape: run.shape,
-        rowsPerSecond: run.rowsPerSecond, dataverseRowsPerSecond: run.dataverseRowsPerSecond, ceilingAtBatchSize: run.ceilingAtBatchSize,
-        bestCeiling: best.rowsPerSecond, ofCeiling: run.rowsPerSecond / best.rowsPerSecond, seconds: run.seconds, rowsCreated: run.rowsCreated,
-        requests: run.requests, batchRequests: run.batchRequests, executionMs: run.executionMs, throttled: run.throttled, ...(run.error ? { error: run.error } : {}),
+        rows: csv.rows,
+        loader: 'our pipeline',
+        what: 'blob drop → local host (Azurite) → emulator',
+        batchSize: run.batchSize,
+        shape: run.shape,
+        rowsPerSecond: run.rowsPerSecond,
+        dataverseRowsPerSecond: run.dataverseRowsPerSecond,
+        ceilingAtBatchSize: run.ceilingAtBatchSize,
+        bestCeiling: best.rowsPerSecond,
+        ofCeiling: run.rowsPerSecond / best.rowsPerSecond,
+        seconds: run.seconds,
+        rowsCreated: run.rowsCreated,
+        requests: run.requests,
+        batchRequests: run.batchRequests,
+        executionMs: run.executionMs,
+        throttled: run.throttled,
+        ...(run.error ? { error: run.error } : {}),
       });
       memory.push(memoryRow(csv, run));
-      log(`  ${csv.rows} rows, our pipeline: ${run.rowsPerSecond.toFixed(0)} rows/s (${((run.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${run.requests} requests (${run.batchRequests} $batch), host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`);
+      log(
+        `  ${csv.rows} rows, our pipeline: ${run.rowsPerSecond.toFixed(0)} rows/s (${((run.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${run.requests} requests (${run.batchRequests} $batch), host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`,
+      );
     }
     if (loaders.includes('client')) {
       await emulator.reset();
       log(`  ${csv.rows} rows: our client alone…`);
-      await record('our client alone', 'engine + createMultiple, 1000 per CreateMultiple, dop-hint concurrency (no blob, no host)', 1000, 'bulk', await runOurClient(emulator, csv.path, metadata));
+      await record(
+        'our client alone',
+        'engine + createMultiple, 1000 per CreateMultiple, dop-hint concurrency (no blob, no host)',
+        1000,
+        'bulk',
+        await runOurClient(emulator, csv.path, metadata),
+      );
     }
     if (loaders.includes('common')) {
       await emulator.reset();
       log(`  ${csv.rows} rows: common script…`);
-      await record('common script', 'DynamicsWebApi executeBatch, 1000 creates, one batch at a time', 1000, 'batch', await runCommonScript(emulator, csv.path));
+      await record(
+        'common script',
+        'DynamicsWebApi executeBatch, 1000 creates, one batch at a time',
+        1000,
+        'batch',
+        await runCommonScript(emulator, csv.path),
+      );
     }
     if (loaders.includes('adf')) {
       await emulator.reset();
       log(`  ${csv.rows} rows: ADF default…`);
-      await record('ADF default', 'batches of 10, 10 in parallel, retry 429 after Retry-After', 10, 'batch', await runAdfDefault(emulator, csv.path));
+      await record(
+        'ADF default',
+        'batches of 10, 10 in parallel, retry 429 after Retry-After',
+        10,
+        'batch',
+        await runAdfDefault(emulator, csv.path),
+      );
     }
   } finally {
     await emulator.close();
@@ -156,7 +231,11 @@ async function emulatorThroughput(seconds: number): Promise<unknown> {
   if (!existsSync(file)) return { available: false, reason: 'bench/emulator-throughput.ts not in the tree' };
   const runs: unknown[] = [];
   for (const mode of ['batch', 'bulk']) {
-    const { stdout } = await promisify(execFile)(process.execPath, [file, '--seconds', String(seconds), '--mode', mode], { maxBuffer: 1 << 20 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [file, '--seconds', String(seconds), '--mode', mode],
+      { maxBuffer: 1 << 20 },
+    );
     const line = stdout.trim().split('\n').pop() ?? '{}';
     runs.push(JSON.parse(line));
   }
@@ -173,7 +252,14 @@ export interface MemoryRow {
 }
 
 function memoryRow(csv: GeneratedCsv, run: PipelineRun): MemoryRow {
-  return { rows: csv.rows, blobMB: csv.bytes / 2 ** 20, ...(run.peakHostRssMB !== undefined ? { peakRssMB: run.peakHostRssMB } : {}), status: run.status, rowsPerSecond: run.rowsPerSecond, seconds: run.seconds };
+  return {
+    rows: csv.rows,
+    blobMB: csv.bytes / 2 ** 20,
+    ...(run.peakHostRssMB !== undefined ? { peakRssMB: run.peakHostRssMB } : {}),
+    status: run.status,
+    rowsPerSecond: run.rowsPerSecond,
+    seconds: run.seconds,
+  };
 }
 
 function machine(): Record<string, unknown> {
@@ -192,7 +278,13 @@ async function main(): Promise<void> {
   const profile = defaultBenchProfile;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const repoRoot = join(__dirname, '..', '..');
-  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), args, machine: machine(), profile: describeProfile(profile), bestCeiling: bestCeilingFor(profile) };
+  const results: Record<string, unknown> = {
+    startedAt: new Date().toISOString(),
+    args,
+    machine: machine(),
+    profile: describeProfile(profile),
+    bestCeiling: bestCeilingFor(profile),
+  };
   const dir = await mkdtemp(join(tmpdir(), 'dataverse-bench-'));
   const files = new Map<number, GeneratedCsv>();
   const csvFor = async (rows: number) => {
@@ -211,7 +303,10 @@ async function main(): Promise<void> {
       try {
         const metadata = await accountMetadata(emulator.webApiUrl, emulator.url);
         const engine = [];
-        for (const rows of args.sizes) engine.push(await measureEngineCost((await csvFor(rows)).path, metadata, args.quick || rows >= 1_000_000 ? 1 : 3));
+        for (const rows of args.sizes)
+          engine.push(
+            await measureEngineCost((await csvFor(rows)).path, metadata, args.quick || rows >= 1_000_000 ? 1 : 3),
+          );
         results.engine = engine;
       } finally {
         await emulator.close();
@@ -222,11 +317,16 @@ async function main(): Promise<void> {
     if (args.parts.includes('throughput')) {
       log('throughput…');
       const rows: ThroughputRow[] = [];
-      for (const size of args.sizes) rows.push(...(await throughputFor(await csvFor(size), profile, dir, args.loaders, pipeline, memory, log)));
+      for (const size of args.sizes)
+        rows.push(...(await throughputFor(await csvFor(size), profile, dir, args.loaders, pipeline, memory, log)));
       results.throughput = rows;
     }
     if (args.parts.includes('memory')) {
-      if (!pipeline) results.memory = { available: false, reason: 'needs the loads pipeline (bench/loadBenchmark.ts and dist/functions/load*.js)' };
+      if (!pipeline)
+        results.memory = {
+          available: false,
+          reason: 'needs the loads pipeline (bench/loadBenchmark.ts and dist/functions/load*.js)',
+        };
       else {
         // Peak RSS comes with every pipeline run; measured here only when the throughput part did not run them.
         if (!args.parts.includes('throughput')) {

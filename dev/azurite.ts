@@ -37,12 +37,26 @@ function azuriteCli(): string {
  */
 export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteHandle> {
   const host = options.host ?? '127.0.0.1';
-  const ports = options.ports ?? (options.location ? { blob: 10000, queue: 10001, table: 10002 } : { blob: 0, queue: 0, table: 0 });
+  const ports =
+    options.ports ?? (options.location ? { blob: 10000, queue: 10001, table: 10002 } : { blob: 0, queue: 0, table: 0 });
   const args = [
     azuriteCli(),
-    '--blobHost', host, '--queueHost', host, '--tableHost', host,
-    '--blobPort', String(ports.blob), '--queuePort', String(ports.queue), '--tablePort', String(ports.table),
-    '--skipApiVersionCheck', '--disableTelemetry', '--loose', '--silent',
+    '--blobHost',
+    host,
+    '--queueHost',
+    host,
+    '--tableHost',
+    host,
+    '--blobPort',
+    String(ports.blob),
+    '--queuePort',
+    String(ports.queue),
+    '--tablePort',
+    String(ports.table),
+    '--skipApiVersionCheck',
+    '--disableTelemetry',
+    '--loose',
+    '--silent',
   ];
   let cwd = tmpdir();
   if (options.location) {
@@ -55,7 +69,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   // The IPC channel closes when this process dies, however it dies (SIGKILL included): the preloaded listener then
   // ends Azurite, so no orphan keeps ports or memory after a killed test run or a killed `npm start`.
   const exitWithParent = 'data:text/javascript,process.on("disconnect",()=>process.exit(0))';
-  const child = spawn(process.execPath, ['--import', exitWithParent, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, ['--import', exitWithParent, ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   // Do not outlive the process that started it (an exit without stop(), e.g. process.exit on an error).
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
@@ -64,7 +81,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const found: Partial<Record<'blob' | 'queue' | 'table', number>> = {};
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new AzuriteStartError(`Azurite did not start in time:\n${lines.join('\n')}`)), options.startTimeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new AzuriteStartError(`Azurite did not start in time:\n${lines.join('\n')}`)),
+      options.startTimeoutMs ?? 30_000,
+    );
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split(/\r?\n/)) {
         if (!line) continue;

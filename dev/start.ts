@@ -14,7 +14,9 @@ export { startHostProcess } from './host/hostProcess';
 /** An Azurite already listening on the standard blob port (e.g. the VS Code extension) is reused. */
 async function runningAzurite(): Promise<boolean> {
   try {
-    const response = await fetch('http://127.0.0.1:10000/devstoreaccount1?comp=list', { signal: AbortSignal.timeout(1000) });
+    const response = await fetch('http://127.0.0.1:10000/devstoreaccount1?comp=list', {
+      signal: AbortSignal.timeout(1000),
+    });
     return (response.headers.get('server') ?? '').toLowerCase().includes('azurite');
   } catch {
     return false;
@@ -66,7 +68,9 @@ async function main(): Promise<void> {
     '',
   ];
   console.log(lines.join('\n'));
-  console.log(`ready ${JSON.stringify({ api: stack.api, dataverse: stack.dataverse, storage: stack.storage, functions: functions.map((f) => f.name) })}`);
+  console.log(
+    `ready ${JSON.stringify({ api: stack.api, dataverse: stack.dataverse, storage: stack.storage, functions: functions.map((f) => f.name) })}`,
+  );
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -9,9 +9,17 @@ const settings = triggerSettings();
 
 export function asyncOperationQueue(item: unknown, context: InvocationContext): Promise<void> {
   const messageId = String(context.triggerMetadata?.id ?? context.invocationId);
-  return withInvocationLog(context, async () => {
-    await receiveAsyncOperationMessage(getJobRuntime(), item, { messageId });
-  }, { messageId });
+  return withInvocationLog(
+    context,
+    async () => {
+      await receiveAsyncOperationMessage(getJobRuntime(), item, { messageId });
+    },
+    { messageId },
+  );
 }
 
-app.storageQueue('asyncOperationQueue', { queueName: settings.jobs.asyncQueue, connection: 'AzureWebJobsStorage', handler: asyncOperationQueue });
+app.storageQueue('asyncOperationQueue', {
+  queueName: settings.jobs.asyncQueue,
+  connection: 'AzureWebJobsStorage',
+  handler: asyncOperationQueue,
+});

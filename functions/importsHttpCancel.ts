@@ -8,10 +8,21 @@ export function importsHttpCancel(request: HttpRequest, context: InvocationConte
   return withInvocationLog(context, async () => {
     const result = await cancelImport(getJobRuntime(), request.params.id ?? '');
     if ('error' in result) {
-      return { status: result.status, jsonBody: { error: { code: result.error.code, message: result.error.message }, ...('job' in result ? { job: result.job } : {}) } };
+      return {
+        status: result.status,
+        jsonBody: {
+          error: { code: result.error.code, message: result.error.message },
+          ...('job' in result ? { job: result.job } : {}),
+        },
+      };
     }
     return { status: result.status, jsonBody: result.job };
   });
 }
 
-app.http('importsHttpCancel', { methods: ['POST'], route: 'imports/{id}/cancel', authLevel: 'function', handler: importsHttpCancel });
+app.http('importsHttpCancel', {
+  methods: ['POST'],
+  route: 'imports/{id}/cancel',
+  authLevel: 'function',
+  handler: importsHttpCancel,
+});

@@ -7,7 +7,11 @@ import { withInvocationLog } from '../shared/observability/invocationLog';
 export function importsHttpGet(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return withInvocationLog(context, async () => {
     const result = await getImport(getJobRuntime(), request.params.id ?? '');
-    if (result.kind === 'error') return { status: result.error.status, jsonBody: { error: { code: result.error.code, message: result.error.message } } };
+    if (result.kind === 'error')
+      return {
+        status: result.error.status,
+        jsonBody: { error: { code: result.error.code, message: result.error.message } },
+      };
     return { status: 200, jsonBody: result.job };
   });
 }

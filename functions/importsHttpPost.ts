@@ -8,17 +8,32 @@ export function importsHttpPost(request: HttpRequest, context: InvocationContext
   return withInvocationLog(context, async () => {
     const result = await submitImport(getJobRuntime(), {
       body: async () => new Uint8Array(await request.arrayBuffer()),
-      ...(request.headers.get('content-length') ? { declaredLength: Number(request.headers.get('content-length')) } : {}),
+      ...(request.headers.get('content-length')
+        ? { declaredLength: Number(request.headers.get('content-length')) }
+        : {}),
       query: Object.fromEntries(request.query.entries()),
       origin: new URL(request.url).origin,
       ...(request.headers.get('content-type') ? { contentType: request.headers.get('content-type')! } : {}),
-      ...(request.headers.get('x-correlation-id') !== null ? { correlationId: request.headers.get('x-correlation-id')! } : {}),
+      ...(request.headers.get('x-correlation-id') !== null
+        ? { correlationId: request.headers.get('x-correlation-id')! }
+        : {}),
     });
     if (result.kind === 'invalid') {
       const { status, code, message } = result.error;
-      return { status, jsonBody: { ...(result.id ? { id: result.id, statusUrl: result.statusUrl } : {}), error: { code, message } } };
+      return {
+        status,
+        jsonBody: { ...(result.id ? { id: result.id, statusUrl: result.statusUrl } : {}), error: { code, message } },
+      };
     }
-    return { status: 202, headers: { location: result.statusUrl }, jsonBody: { id: result.id, statusUrl: result.statusUrl, ...(result.childIds ? { childIds: result.childIds } : {}) } };
+    return {
+      status: 202,
+      headers: { location: result.statusUrl },
+      jsonBody: {
+        id: result.id,
+        statusUrl: result.statusUrl,
+        ...(result.childIds ? { childIds: result.childIds } : {}),
+      },
+    };
   });
 }
 

@@ -7,7 +7,11 @@ import { withInvocationLog } from '../shared/observability/invocationLog';
 export function jobsHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return withInvocationLog(context, async () => {
     const result = await listJobsPage(getJobRuntime(), Object.fromEntries(request.query.entries()), request.url);
-    if (result.kind === 'error') return { status: result.error.status, jsonBody: { error: { code: result.error.code, message: result.error.message } } };
+    if (result.kind === 'error')
+      return {
+        status: result.error.status,
+        jsonBody: { error: { code: result.error.code, message: result.error.message } },
+      };
     return { status: 200, jsonBody: result.body };
   });
 }

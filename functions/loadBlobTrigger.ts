@@ -31,4 +31,11 @@ export function loadBlobTrigger(blob: unknown, context: InvocationContext): Prom
 }
 
 // source 'EventGrid': Flex Consumption runs only Event Grid–sourced blob triggers (infra/eventgrid/subscriptions.bicep); locally the host scans.
-app.storageBlob('loadBlobTrigger', { path: `${container}/{table}/{name}`, source: 'EventGrid', sdkBinding: true, connection: 'AzureWebJobsStorage', extraOutputs: [scanMessages], handler: loadBlobTrigger });
+app.storageBlob('loadBlobTrigger', {
+  path: `${container}/{table}/{name}`,
+  source: 'EventGrid',
+  sdkBinding: true,
+  connection: 'AzureWebJobsStorage',
+  extraOutputs: [scanMessages],
+  handler: loadBlobTrigger,
+});

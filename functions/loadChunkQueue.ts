@@ -15,4 +15,8 @@ export function loadChunkQueue(item: unknown, context: InvocationContext): Promi
   });
 }
 
-app.storageQueue('loadChunkQueue', { queueName: settings.loads.chunkQueue, connection: 'AzureWebJobsStorage', handler: loadChunkQueue });
+app.storageQueue('loadChunkQueue', {
+  queueName: settings.loads.chunkQueue,
+  connection: 'AzureWebJobsStorage',
+  handler: loadChunkQueue,
+});

@@ -10,7 +10,8 @@ const settings = triggerSettings();
 export function loadSweeper(_timer: Timer, context: InvocationContext): Promise<void> {
   return withInvocationLog(context, async (log) => {
     const report = await sweepLoads(getLoadContext());
-    const acted = report.resumedScans.length + report.requeuedChunks.length + report.finalized.length + report.announced.length;
+    const acted =
+      report.resumedScans.length + report.requeuedChunks.length + report.finalized.length + report.announced.length;
     if (acted > 0) log.info('Load sweep acted', { ...report });
   });
 }

@@ -9,7 +9,8 @@ export function loadsHttpGet(request: HttpRequest, context: InvocationContext): 
     try {
       return { status: 200, jsonBody: await getLoad(getLoadContext(), request.params.id ?? '') };
     } catch (error) {
-      if (error instanceof LoadRequestError) return { status: error.status, jsonBody: { error: { code: error.code, message: error.message } } };
+      if (error instanceof LoadRequestError)
+        return { status: error.status, jsonBody: { error: { code: error.code, message: error.message } } };
       throw error;
     }
   });

@@ -15,13 +15,18 @@ export function loadsHttpPost(request: HttpRequest, context: InvocationContext):
         table: request.params.table ?? '',
         query: Object.fromEntries(request.query.entries()),
         body: async () => Buffer.from(await request.arrayBuffer()),
-        ...(request.headers.get('content-length') ? { declaredLength: Number(request.headers.get('content-length')) } : {}),
+        ...(request.headers.get('content-length')
+          ? { declaredLength: Number(request.headers.get('content-length')) }
+          : {}),
         ...(request.headers.get('content-type') ? { contentType: request.headers.get('content-type')! } : {}),
-        ...(request.headers.get('content-encoding') ? { contentEncoding: request.headers.get('content-encoding')! } : {}),
+        ...(request.headers.get('content-encoding')
+          ? { contentEncoding: request.headers.get('content-encoding')! }
+          : {}),
       });
       return { status: 202, headers: { location: accepted.statusUrl }, jsonBody: accepted };
     } catch (error) {
-      if (error instanceof LoadRequestError) return { status: error.status, jsonBody: { error: { code: error.code, message: error.message } } };
+      if (error instanceof LoadRequestError)
+        return { status: error.status, jsonBody: { error: { code: error.code, message: error.message } } };
       throw error;
     }
   });

@@ -21,4 +21,10 @@ export function solutionBlobTrigger(blob: unknown, context: InvocationContext): 
 }
 
 // source 'EventGrid': Flex Consumption runs only Event Grid–sourced blob triggers (infra/eventgrid/subscriptions.bicep); locally the host scans.
-app.storageBlob('solutionBlobTrigger', { path: `${container}/{name}`, source: 'EventGrid', sdkBinding: true, connection: 'AzureWebJobsStorage', handler: solutionBlobTrigger });
+app.storageBlob('solutionBlobTrigger', {
+  path: `${container}/{name}`,
+  source: 'EventGrid',
+  sdkBinding: true,
+  connection: 'AzureWebJobsStorage',
+  handler: solutionBlobTrigger,
+});

@@ -73,13 +73,21 @@ export async function executeBatch(
 ): Promise<BatchOutcome> {
   const boundary = boundaryOf(outer.headers['content-type']);
   if (!boundary) {
-    return { response: dataverseError(400, BATCH_READER_ERROR_CODE, "The batch request must have a 'Content-Type' header of 'multipart/mixed' with a boundary."), operations: [] };
+    return {
+      response: dataverseError(
+        400,
+        BATCH_READER_ERROR_CODE,
+        "The batch request must have a 'Content-Type' header of 'multipart/mixed' with a boundary.",
+      ),
+      operations: [],
+    };
   }
   let items: BatchItem[];
   try {
     items = parseBatchRequest(outer.body, boundary);
   } catch (err) {
-    if (err instanceof BatchFormatError) return { response: dataverseError(400, BATCH_READER_ERROR_CODE, err.message), operations: [] };
+    if (err instanceof BatchFormatError)
+      return { response: dataverseError(400, BATCH_READER_ERROR_CODE, err.message), operations: [] };
     throw err;
   }
   const max = Math.min(deps.maxBatchSize, MAX_BATCH_OPERATIONS);
@@ -111,7 +119,14 @@ export async function executeBatch(
     const target = toWebApiTarget(op.url);
     if (!target) return faults.resourceNotFound(op.url).toResponse();
     costs.push(classifyOperation(op.method, target.path, op.body));
-    return deps.dispatch({ method: op.method, path: target.path, query: target.query, headers: { ...inherited, ...op.headers }, body: op.body, callerId: outer.callerId });
+    return deps.dispatch({
+      method: op.method,
+      path: target.path,
+      query: target.query,
+      headers: { ...inherited, ...op.headers },
+      body: op.body,
+      callerId: outer.callerId,
+    });
   };
 
   for (const item of items) {
@@ -149,7 +164,11 @@ export async function executeBatch(
 
   const { boundary: responseBoundary, body } = serializeBatchResponse(results, randomUUID);
   return {
-    response: { status: failed ? 400 : 200, headers: { 'Content-Type': `multipart/mixed; boundary=${responseBoundary}` }, body },
+    response: {
+      status: failed ? 400 : 200,
+      headers: { 'Content-Type': `multipart/mixed; boundary=${responseBoundary}` },
+      body,
+    },
     operations: costs,
   };
 }

@@ -37,8 +37,7 @@ export interface PartResponse {
 }
 
 export type BatchResponseItem =
-  | { kind: 'operation'; response: PartResponse }
-  | { kind: 'changeset'; responses: PartResponse[] };
+  { kind: 'operation'; response: PartResponse } | { kind: 'changeset'; responses: PartResponse[] };
 
 /** `multipart/mixed; boundary="batch_x"` → `batch_x` (quotes optional, any parameter order). */
 export function boundaryOf(contentType: string | undefined): string | undefined {
@@ -151,7 +150,10 @@ function writeHttpPart(out: string[], part: PartResponse): void {
   out.push(CRLF, part.body, CRLF);
 }
 
-export function serializeBatchResponse(items: BatchResponseItem[], newGuid: () => string): { boundary: string; body: string } {
+export function serializeBatchResponse(
+  items: BatchResponseItem[],
+  newGuid: () => string,
+): { boundary: string; body: string } {
   const boundary = `batchresponse_${newGuid()}`;
   const out: string[] = [];
   for (const item of items) {

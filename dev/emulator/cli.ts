@@ -76,10 +76,19 @@ export function optionsFromArgs(argv: string[]): EmulatorOptions {
         timeScale: num(v['time-scale']),
       }),
     },
-    latency: { ...file.latency, ...defined({ baseMs: num(v['latency-base-ms']), perOperationMs: num(v['latency-per-operation-ms']) }) },
+    latency: {
+      ...file.latency,
+      ...defined({ baseMs: num(v['latency-base-ms']), perOperationMs: num(v['latency-per-operation-ms']) }),
+    },
     faults: {
       ...file.faults,
-      ...defined({ seed: num(v['fault-seed']), rate429: num(v['rate-429']), rate503: num(v['rate-503']), rateDrop: num(v['rate-drop']), rateSlow: num(v['rate-slow']) }),
+      ...defined({
+        seed: num(v['fault-seed']),
+        rate429: num(v['rate-429']),
+        rate503: num(v['rate-503']),
+        rateDrop: num(v['rate-drop']),
+        rateSlow: num(v['rate-slow']),
+      }),
     },
   };
   resolveOptions(options); // fail fast with zod's message

@@ -7,7 +7,6 @@ import { seededRandom } from '../seededRandom';
 
 export type Fault = 'none' | '429' | '503' | 'drop' | 'slow';
 
-
 export interface FaultInjector {
   next(): Fault;
   reseed(seed: number): void;

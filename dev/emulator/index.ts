@@ -10,7 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createFaultInjector } from './faults';
 import { createServiceProtection } from './limits';
-import { applyPatch, emulatorPatchSchema, resolveOptions, type EmulatorOptions, type EmulatorPatch, type ResolvedEmulatorOptions } from './options';
+import {
+  applyPatch,
+  emulatorPatchSchema,
+  resolveOptions,
+  type EmulatorOptions,
+  type EmulatorPatch,
+  type ResolvedEmulatorOptions,
+} from './options';
 import { loadPersistedRecords, savePersistedRecords } from './persistence';
 import { createRecordService, type RecordService } from './records/index';
 import { createDispatch } from './router';
@@ -55,7 +62,11 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
 
   const limits = createServiceProtection(() => options.limits);
   const faults = createFaultInjector(() => options.faults);
-  const routes = (): EmulatorRoute[] => [...(extras.routes ?? []), ...(solutions ? [solutions.route] : []), ...(records ? [records.route] : [])];
+  const routes = (): EmulatorRoute[] => [
+    ...(extras.routes ?? []),
+    ...(solutions ? [solutions.route] : []),
+    ...(records ? [records.route] : []),
+  ];
 
   const stats = (): EmulatorStats => ({
     ...structuredClone(counters),
@@ -91,7 +102,8 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
         return { status: 400, body: { error: { code: '', message: 'The body is not JSON.' } } };
       }
       const parsed = emulatorPatchSchema.safeParse(patch);
-      if (!parsed.success) return { status: 400, body: { error: { code: '', message: z.prettifyError(parsed.error) } } };
+      if (!parsed.success)
+        return { status: 400, body: { error: { code: '', message: z.prettifyError(parsed.error) } } };
       configure(parsed.data);
     }
     if (path === '/_emulator/config' && ['GET', 'POST', 'PATCH'].includes(method)) {
@@ -150,7 +162,9 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
       throw err;
     }
     persistTimer = setInterval(() => {
-      persist().catch((err: unknown) => process.emitWarning(`emulator: saving ${options.persistPath} failed: ${String(err)}`));
+      persist().catch((err: unknown) =>
+        process.emitWarning(`emulator: saving ${options.persistPath} failed: ${String(err)}`),
+      );
     }, options.persistIntervalMs);
     persistTimer.unref();
   }

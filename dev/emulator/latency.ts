@@ -18,7 +18,12 @@ export interface OperationCost {
 }
 
 const BULK = /^([A-Za-z_]\w*)\/Microsoft\.Dynamics\.CRM\.(Create|Update|Upsert|Delete)Multiple$/;
-const BULK_KIND: Record<string, OperationKind> = { Create: 'create', Update: 'update', Upsert: 'update', Delete: 'delete' };
+const BULK_KIND: Record<string, OperationKind> = {
+  Create: 'create',
+  Update: 'update',
+  Upsert: 'update',
+  Delete: 'delete',
+};
 
 /** Classifies one Web API call (path relative to the Web API base). */
 export function classifyOperation(method: string, path: string, body: string): OperationCost {
@@ -59,7 +64,11 @@ type TableLatency = ResolvedEmulatorOptions['latency']['perTable'][string];
  * The per-table override for an entity set: `perTable` may name the table by entity set (`accounts`) or by
  * logical name (`account`); when both are there, the entity set's entry wins field by field.
  */
-export function tableLatency(model: ResolvedEmulatorOptions['latency'], entitySet: string, logicalNameOf?: (entitySet: string) => string | undefined): TableLatency | undefined {
+export function tableLatency(
+  model: ResolvedEmulatorOptions['latency'],
+  entitySet: string,
+  logicalNameOf?: (entitySet: string) => string | undefined,
+): TableLatency | undefined {
   const bySet = model.perTable[entitySet];
   const logicalName = logicalNameOf?.(entitySet);
   const byName = logicalName !== undefined && logicalName !== entitySet ? model.perTable[logicalName] : undefined;
@@ -67,7 +76,11 @@ export function tableLatency(model: ResolvedEmulatorOptions['latency'], entitySe
 }
 
 /** baseMs once per HTTP request (the table's override if every operation is on one table) + each operation's cost. */
-export function executionMs(operations: OperationCost[], model: ResolvedEmulatorOptions['latency'], logicalNameOf?: (entitySet: string) => string | undefined): number {
+export function executionMs(
+  operations: OperationCost[],
+  model: ResolvedEmulatorOptions['latency'],
+  logicalNameOf?: (entitySet: string) => string | undefined,
+): number {
   const overrides = new Map<string | undefined, TableLatency | undefined>();
   const overrideOf = (table: string | undefined): TableLatency | undefined => {
     if (table === undefined) return undefined;

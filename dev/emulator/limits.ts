@@ -91,7 +91,12 @@ export function createServiceProtection(limits: () => Limits, now: () => number 
       if (u.requests.length >= l.requestsPerWindow) {
         // Free again when enough of the oldest requests leave the window.
         const oldest = u.requests[u.requests.length - l.requestsPerWindow]!;
-        return { ok: false, code: THROTTLE_CODES.requests, message: requestsMessage(l), retryAfterSeconds: retryAfterSeconds(oldest + windowMs - t) };
+        return {
+          ok: false,
+          code: THROTTLE_CODES.requests,
+          message: requestsMessage(l),
+          retryAfterSeconds: retryAfterSeconds(oldest + windowMs - t),
+        };
       }
       if (u.executionSum >= l.executionMsPerWindow) {
         let sum = u.executionSum;
@@ -101,7 +106,12 @@ export function createServiceProtection(limits: () => Limits, now: () => number 
           freeAt = e.at + windowMs;
           if (sum < l.executionMsPerWindow) break;
         }
-        return { ok: false, code: THROTTLE_CODES.executionTime, message: executionMessage(l), retryAfterSeconds: retryAfterSeconds(freeAt - t) };
+        return {
+          ok: false,
+          code: THROTTLE_CODES.executionTime,
+          message: executionMessage(l),
+          retryAfterSeconds: retryAfterSeconds(freeAt - t),
+        };
       }
       u.requests.push(t);
       u.inFlight++;

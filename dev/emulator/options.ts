@@ -20,7 +20,13 @@ export const limitsSchema = z.object({
   /** Emulated time runs this many times faster: windows last windowSeconds / timeScale real seconds. */
   timeScale: z.number().positive(),
 });
-const LIMIT_DEFAULTS: z.output<typeof limitsSchema> = { requestsPerWindow: 6000, executionMsPerWindow: 1_200_000, windowSeconds: 300, concurrency: 52, timeScale: 1 };
+const LIMIT_DEFAULTS: z.output<typeof limitsSchema> = {
+  requestsPerWindow: 6000,
+  executionMsPerWindow: 1_200_000,
+  windowSeconds: 300,
+  concurrency: 52,
+  timeScale: 1,
+};
 
 /**
  * Per-table overrides, keyed by entity set name (`accounts`, as in URLs) or by logical name (`account`); when
@@ -60,7 +66,15 @@ export const faultsSchema = z.object({
   dropAfterProcessing: z.boolean(),
   seed: z.number().int(),
 });
-const FAULT_DEFAULTS: z.output<typeof faultsSchema> = { rate429: 0, rate503: 0, rateDrop: 0, rateSlow: 0, slowMs: 2000, dropAfterProcessing: false, seed: 1 };
+const FAULT_DEFAULTS: z.output<typeof faultsSchema> = {
+  rate429: 0,
+  rate503: 0,
+  rateDrop: 0,
+  rateSlow: 0,
+  slowMs: 2000,
+  dropAfterProcessing: false,
+  seed: 1,
+};
 
 export const solutionsSchema = z.object({
   /** How long a solution operation stays queued (0/0), then in progress (2/20), before it ends. Defaults 2000 and 10000 ms. */

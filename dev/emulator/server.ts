@@ -79,11 +79,21 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     res.end(body);
   };
 
-  const sendApi = (res: ServerResponse, method: string, response: EmulatorResponse, extra: Array<[string, string]>): void => {
+  const sendApi = (
+    res: ServerResponse,
+    method: string,
+    response: EmulatorResponse,
+    extra: Array<[string, string]>,
+  ): void => {
     const requestId = randomUUID();
     const wire = toWire(response, { method, requestId, inBatch: false });
     const headers = wire.headers.filter(([k]) => k !== 'REQ_ID');
-    headers.push(['REQ_ID', requestId], ['x-ms-service-request-id', requestId], ['x-ms-dop-hint', String(deps.options().dopHint)], ...extra);
+    headers.push(
+      ['REQ_ID', requestId],
+      ['x-ms-service-request-id', requestId],
+      ['x-ms-dop-hint', String(deps.options().dopHint)],
+      ...extra,
+    );
     send(res, wire.status, headers, wire.body);
   };
 
@@ -106,7 +116,16 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     }
     if (!callerId) {
       await readBody(req);
-      send(res, 401, [['WWW-Authenticate', challengeHeader(deps.orgUrl(), opts.tenantId)], ['REQ_ID', randomUUID()], ['x-ms-dop-hint', String(opts.dopHint)]], '');
+      send(
+        res,
+        401,
+        [
+          ['WWW-Authenticate', challengeHeader(deps.orgUrl(), opts.tenantId)],
+          ['REQ_ID', randomUUID()],
+          ['x-ms-dop-hint', String(opts.dopHint)],
+        ],
+        '',
+      );
       return;
     }
 
@@ -118,11 +137,18 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       return;
     }
     if (fault === '429') {
-      sendApi(res, method, dataverseError(429, THROTTLE_CODES.requests, requestsMessage(opts.limits)), [['Retry-After', '1']]);
+      sendApi(res, method, dataverseError(429, THROTTLE_CODES.requests, requestsMessage(opts.limits)), [
+        ['Retry-After', '1'],
+      ]);
       return;
     }
     if (fault === '503') {
-      sendApi(res, method, dataverseError(503, '', 'The service is temporarily unavailable. Please try again later.'), []);
+      sendApi(
+        res,
+        method,
+        dataverseError(503, '', 'The service is temporarily unavailable. Please try again later.'),
+        [],
+      );
       return;
     }
 
@@ -130,7 +156,9 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     if (!admission.ok) {
       increment(counters.throttled, admission.code);
       // Observed: no x-ms-ratelimit-* headers on a 429.
-      sendApi(res, method, dataverseError(429, admission.code, admission.message), [['Retry-After', String(admission.retryAfterSeconds)]]);
+      sendApi(res, method, dataverseError(429, admission.code, admission.message), [
+        ['Retry-After', String(admission.retryAfterSeconds)],
+      ]);
       return;
     }
 
@@ -138,20 +166,32 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     let executionRealMs = 0;
     try {
       const target = toWebApiTarget(req.url ?? pathname);
-      const { response, operations } = await serialize(async (): Promise<{ response: EmulatorResponse; operations: OperationCost[] }> => {
-        if (target && target.path === '$batch' && method === 'POST') {
-          counters.batches++;
-          return executeBatch({ headers, body, callerId }, {
-            dispatch: deps.dispatch,
-            transaction: deps.transaction,
-            webApiUrl: `${deps.orgUrl()}/api/data/v9.2/`,
-            maxBatchSize: opts.maxBatchSize,
+      const { response, operations } = await serialize(
+        async (): Promise<{ response: EmulatorResponse; operations: OperationCost[] }> => {
+          if (target && target.path === '$batch' && method === 'POST') {
+            counters.batches++;
+            return executeBatch(
+              { headers, body, callerId },
+              {
+                dispatch: deps.dispatch,
+                transaction: deps.transaction,
+                webApiUrl: `${deps.orgUrl()}/api/data/v9.2/`,
+                maxBatchSize: opts.maxBatchSize,
+              },
+            );
+          }
+          const path = target?.path ?? '';
+          const response = await deps.dispatch({
+            method,
+            path,
+            query: target?.query ?? new URLSearchParams(),
+            headers,
+            body,
+            callerId,
           });
-        }
-        const path = target?.path ?? '';
-        const response = await deps.dispatch({ method, path, query: target?.query ?? new URLSearchParams(), headers, body, callerId });
-        return { response, operations: [classifyOperation(method, path, body)] };
-      });
+          return { response, operations: [classifyOperation(method, path, body)] };
+        },
+      );
       counters.operations += operations.reduce((n, o) => n + o.count, 0);
       executionRealMs = executionMs(operations, deps.options().latency, deps.logicalNameOf);
       const elapsed = performance.now() - started;
@@ -180,7 +220,12 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     const work = async (): Promise<void> => {
       if (pathname.startsWith('/_identity/')) {
         if (deps.identity?.handle(req, res)) return;
-        send(res, 404, [['Content-Type', 'application/json']], JSON.stringify({ error: { code: '', message: 'The local identity endpoint is not mounted.' } }));
+        send(
+          res,
+          404,
+          [['Content-Type', 'application/json']],
+          JSON.stringify({ error: { code: '', message: 'The local identity endpoint is not mounted.' } }),
+        );
         return;
       }
       if (pathname.startsWith('/_emulator/')) {
@@ -201,7 +246,12 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     work().catch((err: unknown) => {
       if (res.headersSent || res.destroyed) return;
       const message = err instanceof Error ? err.message : String(err);
-      sendApi(res, req.method ?? 'GET', dataverseError(500, '0x80040216', `An unexpected error occurred. ${message}`), []);
+      sendApi(
+        res,
+        req.method ?? 'GET',
+        dataverseError(500, '0x80040216', `An unexpected error occurred. ${message}`),
+        [],
+      );
     });
   };
 }

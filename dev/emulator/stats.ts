@@ -20,7 +20,15 @@ export interface EmulatorStats {
 export type StatCounters = Omit<EmulatorStats, 'inFlight' | 'recordsPerTable' | 'solutions'>;
 
 export function emptyCounters(): StatCounters {
-  return { requests: 0, operations: 0, batches: 0, executionMs: 0, throttled: {}, statuses: {}, faults: { '429': 0, '503': 0, drop: 0, slow: 0 } };
+  return {
+    requests: 0,
+    operations: 0,
+    batches: 0,
+    executionMs: 0,
+    throttled: {},
+    statuses: {},
+    faults: { '429': 0, '503': 0, drop: 0, slow: 0 },
+  };
 }
 
 export function increment(map: Record<string, number>, key: string, by = 1): void {

@@ -25,10 +25,17 @@ export interface EmulatorResponse {
 }
 
 /** Answers the request, or returns undefined when the path is not its own. */
-export type EmulatorRoute = (req: EmulatorRequest) => EmulatorResponse | undefined | Promise<EmulatorResponse | undefined>;
+export type EmulatorRoute = (
+  req: EmulatorRequest,
+) => EmulatorResponse | undefined | Promise<EmulatorResponse | undefined>;
 
 /** The error body shape Dataverse uses everywhere: {"error":{"code":"0x...","message":"..."}}. */
-export function dataverseError(status: number, code: string, message: string, headers?: Record<string, string>): EmulatorResponse {
+export function dataverseError(
+  status: number,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): EmulatorResponse {
   return { status, headers, body: { error: { code, message } } };
 }
 

@@ -54,13 +54,19 @@ export function serializeBody(res: EmulatorResponse): string {
 export function toWire(res: EmulatorResponse, opts: WireOptions): WireResponse {
   const body = serializeBody(res);
   const given = new Map<string, [string, string]>();
-  for (const [name, value] of Object.entries(res.headers ?? {})) given.set(name.toLowerCase(), [canonicalHeaderName(name), value]);
+  for (const [name, value] of Object.entries(res.headers ?? {}))
+    given.set(name.toLowerCase(), [canonicalHeaderName(name), value]);
   const take = (lower: string): [string, string] | undefined => {
     const h = given.get(lower);
     given.delete(lower);
     return h;
   };
-  const contentType = take('content-type') ?? ['Content-Type', opts.method === 'GET' && res.status === 200 && !isFunctionResult(res.body) ? JSON_STREAMING_CONTENT_TYPE : JSON_CONTENT_TYPE];
+  const contentType = take('content-type') ?? [
+    'Content-Type',
+    opts.method === 'GET' && res.status === 200 && !isFunctionResult(res.body)
+      ? JSON_STREAMING_CONTENT_TYPE
+      : JSON_CONTENT_TYPE,
+  ];
   take('odata-version');
   const odataVersion: [string, string] = ['OData-Version', '4.0'];
   const out: Array<[string, string]> = [];

@@ -17,7 +17,8 @@ export function compileBlobPath(path: string): BlobPathPattern {
   const slash = path.indexOf('/');
   const container = slash < 0 ? path : path.slice(0, slash);
   const blobPattern = slash < 0 ? '' : path.slice(slash + 1);
-  if (container === '' || /[{}%]/.test(container)) throw new BlobPathError(`Blob trigger path '${path}': the container must be a literal name.`);
+  if (container === '' || /[{}%]/.test(container))
+    throw new BlobPathError(`Blob trigger path '${path}': the container must be a literal name.`);
   const parameters: string[] = [];
   let source = '';
   for (let i = 0; i < blobPattern.length; i++) {
@@ -33,7 +34,8 @@ export function compileBlobPath(path: string): BlobPathPattern {
       if (end < 0) throw new BlobPathError(`Blob trigger path '${path}': unclosed '{'.`);
       const name = blobPattern.slice(i + 1, end).trim();
       if (!/^\w+$/.test(name)) throw new BlobPathError(`Blob trigger path '${path}': invalid parameter '{${name}}'.`);
-      if (parameters.includes(name)) throw new BlobPathError(`Blob trigger path '${path}': parameter '{${name}}' appears twice.`);
+      if (parameters.includes(name))
+        throw new BlobPathError(`Blob trigger path '${path}': parameter '{${name}}' appears twice.`);
       parameters.push(name);
       source += `(?<${name}>.+?)`;
       i = end;

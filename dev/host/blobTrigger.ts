@@ -6,7 +6,15 @@ import { invoke } from './invocation';
 import { applyOutputs } from './outputs';
 import { QueuePump } from './queuePump';
 import type { TriggerDeps } from './queueTrigger';
-import { decodeQueueMessage, dotnetDate, encodeQueueMessage, rpcBytesShared, rpcJson, rpcString, sysMetadata } from './rpcData';
+import {
+  decodeQueueMessage,
+  dotnetDate,
+  encodeQueueMessage,
+  rpcBytesShared,
+  rpcJson,
+  rpcString,
+  sysMetadata,
+} from './rpcData';
 import { statusOf, storageAccountFor, type StorageAccount } from './storageAccount';
 
 /** Names the WebJobs SDK uses in the storage account (HostContainerNames, HostQueueNames). */
@@ -14,8 +22,13 @@ export const hostsContainer = 'azure-webjobs-hosts';
 export const blobPoisonQueue = 'webjobs-blobtrigger-poison';
 export const blobTriggerQueueName = (hostId: string) => `azure-webjobs-blobtrigger-${hostId}`;
 export const functionIdOf = (name: string) => `Host.Functions.${name}`;
-export const blobReceiptPath = (hostId: string, functionId: string, etag: string, container: string, blobName: string) =>
-  `blobreceipts/${hostId}/${functionId}/${etag}/${container}/${blobName}`;
+export const blobReceiptPath = (
+  hostId: string,
+  functionId: string,
+  etag: string,
+  container: string,
+  blobName: string,
+) => `blobreceipts/${hostId}/${functionId}/${etag}/${container}/${blobName}`;
 
 /** Listings give ETags bare (`0x8D…`), property reads quoted (`"0x8D…"`): compare and key receipts quoted, like .NET's ETag. */
 export function quotedEtag(etag: string | undefined): string | undefined {
@@ -56,9 +69,19 @@ function propertiesJson(p: BlobGetPropertiesResponse): Record<string, unknown> {
 }
 
 /** What the blob extension sends for a deferred binding (ParameterBindingData → ModelBindingData). */
-export function blobModelBinding(connection: string, message: { ContainerName: string; BlobName: string }): RpcTypedData {
+export function blobModelBinding(
+  connection: string,
+  message: { ContainerName: string; BlobName: string },
+): RpcTypedData {
   const content = { Connection: connection, ContainerName: message.ContainerName, BlobName: message.BlobName };
-  return { modelBindingData: { version: '1.0', source: 'AzureStorageBlobs', contentType: 'application/json', content: Buffer.from(JSON.stringify(content)) } };
+  return {
+    modelBindingData: {
+      version: '1.0',
+      source: 'AzureStorageBlobs',
+      contentType: 'application/json',
+      content: Buffer.from(JSON.stringify(content)),
+    },
+  };
 }
 
 /** The content goes straight into the input data (shared, not copied), so it is garbage once the invocation ends. */
@@ -108,14 +131,27 @@ export class BlobTriggers {
   add(fn: RegisteredFunction, bindingName: string): void {
     const binding = fn.metadata.bindings[bindingName]!;
     if (binding.source === 'EventGrid') {
-      this.#deps.log({ level: 'warning', category: 'host', message: `Functions.${fn.metadata.name}: source 'EventGrid' is driven by container scan locally (Azurite emits no events).` });
+      this.#deps.log({
+        level: 'warning',
+        category: 'host',
+        message: `Functions.${fn.metadata.name}: source 'EventGrid' is driven by container scan locally (Azurite emits no events).`,
+      });
     }
     const connection = typeof binding.connection === 'string' ? binding.connection : undefined;
     const account = storageAccountFor(connection);
     const properties = binding.properties as Record<string, unknown> | undefined;
     const byReference = String(properties?.supportsDeferredBinding ?? 'false').toLowerCase() === 'true';
-    this.#functions.push({ fn, bindingName, connection: connection ?? 'AzureWebJobsStorage', byReference, pattern: compileBlobPath(String(binding.path)), account, functionId: functionIdOf(fn.metadata.name) });
-    if (!this.#pumps.has(account.connectionString)) this.#pumps.set(account.connectionString, this.#createPump(account));
+    this.#functions.push({
+      fn,
+      bindingName,
+      connection: connection ?? 'AzureWebJobsStorage',
+      byReference,
+      pattern: compileBlobPath(String(binding.path)),
+      account,
+      functionId: functionIdOf(fn.metadata.name),
+    });
+    if (!this.#pumps.has(account.connectionString))
+      this.#pumps.set(account.connectionString, this.#createPump(account));
   }
 
   get count(): number {
@@ -128,7 +164,9 @@ export class BlobTriggers {
     const tick = () => {
       if (this.#stopped) return;
       this.#scanning = this.scan()
-        .catch((error: Error) => this.#deps.log({ level: 'warning', category: 'host', message: `Blob scan failed: ${error.message}` }))
+        .catch((error: Error) =>
+          this.#deps.log({ level: 'warning', category: 'host', message: `Blob scan failed: ${error.message}` }),
+        )
         .finally(() => {
           if (!this.#stopped) this.#timer = setTimeout(tick, this.#options.scanIntervalMs);
         });
@@ -163,7 +201,9 @@ export class BlobTriggers {
   async #claim(bf: BlobFunction, blobName: string, etag: string, blobType: string): Promise<boolean> {
     const hosts = bf.account.blobService.getContainerClient(hostsContainer);
     await hosts.createIfNotExists();
-    const receipt = hosts.getBlockBlobClient(blobReceiptPath(this.#options.hostId, bf.functionId, etag, bf.pattern.container, blobName));
+    const receipt = hosts.getBlockBlobClient(
+      blobReceiptPath(this.#options.hostId, bf.functionId, etag, bf.pattern.container, blobName),
+    );
     try {
       await receipt.upload('', 0, { metadata: { incomplete: 'true' }, conditions: { ifNoneMatch: '*' } });
     } catch (error) {
@@ -179,7 +219,14 @@ export class BlobTriggers {
       throw error;
     }
     try {
-      const message: BlobTriggerMessage = { Type: 'BlobTrigger', FunctionId: bf.functionId, BlobType: blobType, ContainerName: bf.pattern.container, BlobName: blobName, ETag: etag };
+      const message: BlobTriggerMessage = {
+        Type: 'BlobTrigger',
+        FunctionId: bf.functionId,
+        BlobType: blobType,
+        ContainerName: bf.pattern.container,
+        BlobName: blobName,
+        ETag: etag,
+      };
       const queueName = blobTriggerQueueName(this.#options.hostId);
       const queue = bf.account.queue(queueName);
       await queue.createIfNotExists();
@@ -207,14 +254,19 @@ export class BlobTriggers {
       maxDequeueCount: config.blobs.poisonBlobThreshold,
       log: this.#deps.log,
       label: 'Blob trigger queue',
-      process: (message) => this.#execute(JSON.parse(decodeQueueMessage(message.messageText, config.queues.messageEncoding).toString('utf8'))),
+      process: (message) =>
+        this.#execute(
+          JSON.parse(decodeQueueMessage(message.messageText, config.queues.messageEncoding).toString('utf8')),
+        ),
     });
   }
 
   /** BlobQueueTriggerExecutor: a deleted blob or a changed ETag ends the message as a success. */
   async #execute(raw: unknown): Promise<void> {
     const message = blobTriggerMessage.parse(raw);
-    const bf = this.#functions.find((f) => f.functionId === message.FunctionId && f.pattern.container === message.ContainerName);
+    const bf = this.#functions.find(
+      (f) => f.functionId === message.FunctionId && f.pattern.container === message.ContainerName,
+    );
     if (!bf) return;
     const blob = bf.account.blobService.getContainerClient(message.ContainerName).getBlobClient(message.BlobName);
     let properties: BlobGetPropertiesResponse;
@@ -226,7 +278,10 @@ export class BlobTriggers {
     }
     if (quotedEtag(properties.etag) !== quotedEtag(message.ETag)) return;
     const values = matchBlobPath(bf.pattern, message.BlobName) ?? {};
-    const input = { name: bf.bindingName, data: bf.byReference ? blobModelBinding(bf.connection, message) : await blobContent(blob, message.ETag) };
+    const input = {
+      name: bf.bindingName,
+      data: bf.byReference ? blobModelBinding(bf.connection, message) : await blobContent(blob, message.ETag),
+    };
     const triggerMetadata: Record<string, RpcTypedData> = {
       BlobTrigger: rpcString(`${message.ContainerName}/${message.BlobName}`),
       Uri: rpcString(blob.url),

@@ -64,7 +64,14 @@ export type RpcLogLevel = 'trace' | 'debug' | 'information' | 'warning' | 'error
 export interface InvocationModel {
   getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
   invokeFunction(context: unknown, inputs: unknown[], callback: FunctionCallback): Promise<unknown>;
-  getResponse(context: unknown, result: unknown): Promise<{ invocationId: string; outputData?: { name: string; data: RpcTypedData | null | undefined }[]; returnValue?: RpcTypedData | null }>;
+  getResponse(
+    context: unknown,
+    result: unknown,
+  ): Promise<{
+    invocationId: string;
+    outputData?: { name: string; data: RpcTypedData | null | undefined }[];
+    returnValue?: RpcTypedData | null;
+  }>;
 }
 
 export interface ProgrammingModel {
@@ -115,7 +122,10 @@ export function createCoreRegistry(): CoreRegistry {
 }
 
 /** The object `require('@azure/functions-core')` returns inside the worker (worker `src/setupCoreModule.ts`). */
-export function createCoreModule(registry: CoreRegistry, systemLog: (level: RpcLogLevel, category: string, message: string) => void) {
+export function createCoreModule(
+  registry: CoreRegistry,
+  systemLog: (level: RpcLogLevel, category: string, message: string) => void,
+) {
   return {
     version: '3.10.1-local',
     get hostVersion() {
@@ -124,7 +134,8 @@ export function createCoreModule(registry: CoreRegistry, systemLog: (level: RpcL
     registerFunction(metadata: FunctionMetadata, callback: FunctionCallback): Disposable {
       if (registry.locked) throw new Error('A function can only be registered during app startup.');
       const functionId = metadata.functionId || metadata.name;
-      if (registry.functions.has(functionId)) throw new Error(`A function with id '${functionId}' has already been registered.`);
+      if (registry.functions.has(functionId))
+        throw new Error(`A function with id '${functionId}' has already been registered.`);
       registry.functions.set(functionId, { metadata, callback });
       return new Disposable(() => registry.functions.delete(functionId));
     },
@@ -157,7 +168,10 @@ let installed = false;
  * Module.prototype.require, so nothing is written into node_modules. One app per process, like the worker.
  */
 export function installCoreModule(core: object): void {
-  if (installed) throw new Error('@azure/functions-core is already installed in this process: the local host runs one app per process.');
+  if (installed)
+    throw new Error(
+      '@azure/functions-core is already installed in this process: the local host runs one app per process.',
+    );
   installed = true;
   const original = Module.prototype.require;
   Module.prototype.require = new Proxy(original, {

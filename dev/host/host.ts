@@ -1,7 +1,13 @@
 import { readFileSync, globSync } from 'node:fs';
 import { hostname as machineName } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { createCoreModule, createCoreRegistry, installCoreModule, type CoreRegistry, type RegisteredFunction } from './coreApi';
+import {
+  createCoreModule,
+  createCoreRegistry,
+  installCoreModule,
+  type CoreRegistry,
+  type RegisteredFunction,
+} from './coreApi';
 import { readHostJson, toHostConfig, type HostConfig, type HostJson } from './hostJson';
 import { consoleHostLogger, type HostLogger } from './hostLog';
 import { HttpTriggers, type HttpKeys } from './httpTrigger';
@@ -62,7 +68,8 @@ export function resolveEntryFiles(appDir: string, files?: string[]): string[] {
   let patterns = files;
   if (!patterns) {
     const pkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { main?: string };
-    if (!pkg.main) throw new HostStartError(`${join(appDir, 'package.json')} has no "main" (e.g. "dist/functions/*.js").`);
+    if (!pkg.main)
+      throw new HostStartError(`${join(appDir, 'package.json')} has no "main" (e.g. "dist/functions/*.js").`);
     patterns = [pkg.main];
   }
   const matched = patterns.flatMap((p) => (/[*?[{]/.test(p) ? globSync(p, { cwd: appDir }).sort() : [p]));
@@ -71,7 +78,12 @@ export function resolveEntryFiles(appDir: string, files?: string[]): string[] {
 
 export function defaultHostId(appDir: string): string {
   // The real host derives the id from the site name; locally, machine + app folder, lower-case, ≤ 32 chars.
-  return `${machineName()}-${basename(appDir)}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').slice(0, 32).replace(/-$/, '');
+  return `${machineName()}-${basename(appDir)}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .slice(0, 32)
+    .replace(/-$/, '');
 }
 
 let started = false;
@@ -81,7 +93,10 @@ let started = false;
  * (capturing registrations), runs appStart hooks, then starts one listener per trigger. One host per process.
  */
 export async function startHost(options: HostOptions = {}): Promise<FunctionHost> {
-  if (started) throw new HostStartError('A local host already runs in this process (the app and @azure/functions are process-wide).');
+  if (started)
+    throw new HostStartError(
+      'A local host already runs in this process (the app and @azure/functions are process-wide).',
+    );
   started = true;
   const appDir = resolve(options.appDir ?? process.cwd());
   const log = options.log ?? consoleHostLogger;
@@ -92,7 +107,11 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
   const hostId = options.hostId ?? config.id ?? defaultHostId(appDir);
 
   const registry = createCoreRegistry();
-  installCoreModule(createCoreModule(registry, (level, category, message) => log({ level, category: category === 'user' ? 'user' : 'system', message })));
+  installCoreModule(
+    createCoreModule(registry, (level, category, message) =>
+      log({ level, category: category === 'user' ? 'user' : 'system', message }),
+    ),
+  );
   for (const file of resolveEntryFiles(appDir, options.files)) {
     try {
       require(file);
@@ -101,8 +120,17 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
     }
   }
   registry.locked = true;
-  if (registry.functions.size === 0) log({ level: 'warning', category: 'host', message: 'No functions registered: check package.json "main" and that the build ran.' });
-  await runHooks(registry, 'appStart', { hookData: {}, appHookData: registry.appHookData, functionAppDirectory: appDir });
+  if (registry.functions.size === 0)
+    log({
+      level: 'warning',
+      category: 'host',
+      message: 'No functions registered: check package.json "main" and that the build ran.',
+    });
+  await runHooks(registry, 'appStart', {
+    hookData: {},
+    appHookData: registry.appHookData,
+    functionAppDirectory: appDir,
+  });
   await registry.programmingModel?.getCapabilities?.({});
 
   const inFlight = new Set<Promise<unknown>>();
@@ -120,7 +148,10 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
     notifyQueue: (name) => pumpsByQueue.get(name)?.forEach((p) => p.notify()),
   };
 
-  const keys: HttpKeys = options.keys ?? { host: process.env.FUNCTIONS_HOST_KEY || undefined, master: process.env.FUNCTIONS_MASTER_KEY || undefined };
+  const keys: HttpKeys = options.keys ?? {
+    host: process.env.FUNCTIONS_HOST_KEY || undefined,
+    master: process.env.FUNCTIONS_MASTER_KEY || undefined,
+  };
   const http = new HttpTriggers(deps, keys);
   const blobs = new BlobTriggers(deps, { hostId, scanIntervalMs: options.blobScanIntervalMs ?? 10_000 });
   const timers: TimerTrigger[] = [];
@@ -151,13 +182,25 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
         break;
       }
       default:
-        log({ level: 'warning', category: 'host', message: `Functions.${fn.metadata.name}: trigger '${trigger.type}' is not supported by the local host; skipped.` });
+        log({
+          level: 'warning',
+          category: 'host',
+          message: `Functions.${fn.metadata.name}: trigger '${trigger.type}' is not supported by the local host; skipped.`,
+        });
     }
   }
 
-  const port = await http.listen(options.port ?? (process.env.PORT ? Number(process.env.PORT) : settings?.Host?.LocalHttpPort ?? 7071), options.hostname ?? '127.0.0.1');
+  const port = await http.listen(
+    options.port ?? (process.env.PORT ? Number(process.env.PORT) : (settings?.Host?.LocalHttpPort ?? 7071)),
+    options.hostname ?? '127.0.0.1',
+  );
   const base = `http://${options.hostname ?? '127.0.0.1'}:${port}${config.routePrefix ? `/${config.routePrefix}` : ''}`;
-  for (const route of http.describe()) functions.push({ name: route.name, trigger: 'httpTrigger', detail: `[${route.methods}] http://${options.hostname ?? '127.0.0.1'}:${port}/${route.route}` });
+  for (const route of http.describe())
+    functions.push({
+      name: route.name,
+      trigger: 'httpTrigger',
+      detail: `[${route.methods}] http://${options.hostname ?? '127.0.0.1'}:${port}/${route.route}`,
+    });
   for (const pump of pumps) pump.start();
   blobs.start();
   await Promise.all(timers.map((t) => t.start()));
@@ -173,7 +216,12 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
     stop(stopOptions) {
       stopping ??= (async () => {
         const timeoutMs = stopOptions?.timeoutMs ?? options.stopTimeoutMs ?? 30_000;
-        const drained = Promise.all([http.close(), blobs.stop(), ...pumps.map((p) => p.stop()), ...timers.map((t) => t.stop())]).then(async () => {
+        const drained = Promise.all([
+          http.close(),
+          blobs.stop(),
+          ...pumps.map((p) => p.stop()),
+          ...timers.map((t) => t.stop()),
+        ]).then(async () => {
           await Promise.allSettled([...inFlight]);
           return true;
         });
@@ -181,9 +229,15 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
         const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
         const ok = await Promise.race([drained, timedOut]);
         clearTimeout(timer);
-        if (!ok) log({ level: 'warning', category: 'host', message: `Stop timed out after ${timeoutMs} ms with ${inFlight.size} invocation(s) still running.` });
-        await runHooks(registry, 'appTerminate', { hookData: {}, appHookData: registry.appHookData }).catch((error: Error) =>
-          log({ level: 'error', category: 'host', message: `appTerminate hook failed: ${error.message}` }),
+        if (!ok)
+          log({
+            level: 'warning',
+            category: 'host',
+            message: `Stop timed out after ${timeoutMs} ms with ${inFlight.size} invocation(s) still running.`,
+          });
+        await runHooks(registry, 'appTerminate', { hookData: {}, appHookData: registry.appHookData }).catch(
+          (error: Error) =>
+            log({ level: 'error', category: 'host', message: `appTerminate hook failed: ${error.message}` }),
         );
         return { drained: ok };
       })();
@@ -198,7 +252,10 @@ function triggerOf(fn: RegisteredFunction): [string, Record<string, unknown>] {
   return entry;
 }
 
-async function runHooks(registry: CoreRegistry, name: 'appStart' | 'appTerminate', context: Record<string, unknown>): Promise<void> {
+async function runHooks(
+  registry: CoreRegistry,
+  name: 'appStart' | 'appTerminate',
+  context: Record<string, unknown>,
+): Promise<void> {
   for (const hook of registry.hooks[name]) await hook(context);
 }
-

@@ -83,14 +83,19 @@ export function toHostConfig(json: unknown, processorCount = 1): HostConfig {
       maxDequeueCount: q.maxDequeueCount ?? 5,
       messageEncoding: q.messageEncoding ?? 'base64',
     },
-    blobs: { maxDegreeOfParallelism: b.maxDegreeOfParallelism ?? 8 * processorCount, poisonBlobThreshold: b.poisonBlobThreshold ?? 5 },
+    blobs: {
+      maxDegreeOfParallelism: b.maxDegreeOfParallelism ?? 8 * processorCount,
+      poisonBlobThreshold: b.poisonBlobThreshold ?? 5,
+    },
   };
 }
 
 /** Reads `<appDir>/host.json` (absent → defaults) and deep-merges an override object over it (tests shorten timeouts this way). */
 export function readHostJson(appDir: string, override?: HostJson): unknown {
   const file = join(appDir, 'host.json');
-  const base: Record<string, unknown> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  const base: Record<string, unknown> = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
+    : {};
   return override ? deepMerge(base, override as Record<string, unknown>) : base;
 }
 
@@ -99,7 +104,12 @@ function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>
   for (const [key, value] of Object.entries(patch)) {
     const prev = out[key];
     out[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && prev && typeof prev === 'object' && !Array.isArray(prev)
+      value &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      prev &&
+      typeof prev === 'object' &&
+      !Array.isArray(prev)
         ? deepMerge(prev as Record<string, unknown>, value as Record<string, unknown>)
         : value;
   }

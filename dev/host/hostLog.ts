@@ -17,7 +17,9 @@ export const consoleHostLogger: HostLogger = (record) => {
     if (!process.env.LOCAL_HOST_VERBOSE) return;
   }
   const time = new Date().toISOString();
-  const where = record.functionName ? ` [${record.functionName}${record.invocationId ? ` ${record.invocationId}` : ''}]` : '';
+  const where = record.functionName
+    ? ` [${record.functionName}${record.invocationId ? ` ${record.invocationId}` : ''}]`
+    : '';
   const line = `[${time}]${where} ${record.message}`;
   if (record.level === 'error' || record.level === 'critical') console.error(line);
   else if (record.level === 'warning') console.warn(line);

@@ -34,7 +34,9 @@ export class HostProcessError extends Error {
 /** The compiled child entry: works from dist/ (compiled) and from sources run by jest (which map to dist/). */
 export function defaultHostEntry(): string {
   const here = __dirname;
-  return here.includes(`${join('dist', 'dev', 'host')}`) ? join(here, 'main.js') : resolve(here, '..', '..', 'dist', 'dev', 'host', 'main.js');
+  return here.includes(`${join('dist', 'dev', 'host')}`)
+    ? join(here, 'main.js')
+    : resolve(here, '..', '..', 'dist', 'dev', 'host', 'main.js');
 }
 
 /** Runs the local host in a child process (a test can SIGKILL it and start another on the same storage). */
@@ -56,22 +58,27 @@ export async function startHostProcess(options: HostProcessOptions = {}): Promis
   child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
 
-  const ready = await new Promise<{ url: string; port: number; hostId: string; functions: FunctionSummary[] }>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new HostProcessError(`Host did not become ready in ${readyTimeoutMs} ms:\n${lines.join('\n')}`)), readyTimeoutMs);
-    child.on('message', (message: { type?: string; message?: string } & Record<string, unknown>) => {
-      if (message.type === 'ready') {
+  const ready = await new Promise<{ url: string; port: number; hostId: string; functions: FunctionSummary[] }>(
+    (resolveReady, reject) => {
+      const timer = setTimeout(
+        () => reject(new HostProcessError(`Host did not become ready in ${readyTimeoutMs} ms:\n${lines.join('\n')}`)),
+        readyTimeoutMs,
+      );
+      child.on('message', (message: { type?: string; message?: string } & Record<string, unknown>) => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          resolveReady(message as never);
+        } else if (message.type === 'error') {
+          clearTimeout(timer);
+          reject(new HostProcessError(`Host failed to start: ${message.message}`));
+        }
+      });
+      void exited.then((code) => {
         clearTimeout(timer);
-        resolveReady(message as never);
-      } else if (message.type === 'error') {
-        clearTimeout(timer);
-        reject(new HostProcessError(`Host failed to start: ${message.message}`));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new HostProcessError(`Host exited (code ${code}) before it was ready:\n${lines.join('\n')}`));
-    });
-  });
+        reject(new HostProcessError(`Host exited (code ${code}) before it was ready:\n${lines.join('\n')}`));
+      });
+    },
+  );
 
   return {
     ...ready,

@@ -47,7 +47,10 @@ export class HttpTriggers {
 
   add(fn: RegisteredFunction, bindingName: string): void {
     const binding = fn.metadata.bindings[bindingName]!;
-    const methods = Array.isArray(binding.methods) && binding.methods.length > 0 ? new Set(binding.methods.map((m) => String(m).toUpperCase())) : undefined;
+    const methods =
+      Array.isArray(binding.methods) && binding.methods.length > 0
+        ? new Set(binding.methods.map((m) => String(m).toUpperCase()))
+        : undefined;
     const level = String(binding.authLevel ?? 'function').toLowerCase();
     this.#routes.push({
       fn,
@@ -62,13 +65,21 @@ export class HttpTriggers {
 
   /** `GET,POST api/items/{id}` lines for the banner. */
   describe(): { name: string; methods: string; route: string }[] {
-    return this.#routes.map((r) => ({ name: r.fn.metadata.name, methods: r.methods ? [...r.methods].join(',') : 'ALL', route: [this.routePrefix, r.route.template.replace(/^\/+/, '')].filter(Boolean).join('/') }));
+    return this.#routes.map((r) => ({
+      name: r.fn.metadata.name,
+      methods: r.methods ? [...r.methods].join(',') : 'ALL',
+      route: [this.routePrefix, r.route.template.replace(/^\/+/, '')].filter(Boolean).join('/'),
+    }));
   }
 
   async listen(port: number, hostname: string): Promise<number> {
     const server = createServer((req, res) => {
       const work = this.#handle(req, res).catch((error: Error) => {
-        this.#deps.log({ level: 'error', category: 'host', message: `HTTP ${req.method} ${req.url}: ${error.message}` });
+        this.#deps.log({
+          level: 'error',
+          category: 'host',
+          message: `HTTP ${req.method} ${req.url}: ${error.message}`,
+        });
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });
@@ -153,9 +164,19 @@ export class HttpTriggers {
       res.writeHead(500).end();
       return;
     }
-    await applyOutputs(route.fn, response, { messageEncoding: this.#deps.config.queues.messageEncoding, bindingData: { ...query, ...params }, notifyQueue: this.#deps.notifyQueue });
-    const httpOut = Object.entries(route.fn.metadata.bindings).find(([, b]) => b.direction === 'out' && String(b.type).toLowerCase() === 'http');
-    const data = httpOut ? (httpOut[0] === '$return' ? response.returnValue : response.outputData.find((o) => o.name === httpOut[0])?.data) : undefined;
+    await applyOutputs(route.fn, response, {
+      messageEncoding: this.#deps.config.queues.messageEncoding,
+      bindingData: { ...query, ...params },
+      notifyQueue: this.#deps.notifyQueue,
+    });
+    const httpOut = Object.entries(route.fn.metadata.bindings).find(
+      ([, b]) => b.direction === 'out' && String(b.type).toLowerCase() === 'http',
+    );
+    const data = httpOut
+      ? httpOut[0] === '$return'
+        ? response.returnValue
+        : response.outputData.find((o) => o.name === httpOut[0])?.data
+      : undefined;
     writeResponse(res, data?.http ?? undefined, method);
   }
 
@@ -198,7 +219,9 @@ function writeResponse(res: ServerResponse, http: RpcHttpData | undefined, metho
   for (const [name, value] of Object.entries(http.headers ?? {})) res.setHeader(name, value);
   const cookies = (http.cookies ?? []).map(formatCookie);
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  const bytes = http.body?.bytes ?? (http.body?.string !== undefined && http.body?.string !== null ? Buffer.from(http.body.string) : undefined);
+  const bytes =
+    http.body?.bytes ??
+    (http.body?.string !== undefined && http.body?.string !== null ? Buffer.from(http.body.string) : undefined);
   res.writeHead(status);
   res.end(method === 'HEAD' || !bytes ? undefined : Buffer.from(bytes));
 }
@@ -208,7 +231,8 @@ function formatCookie(cookie: RpcHttpCookie): string {
   if (cookie.domain?.value) parts.push(`Domain=${cookie.domain.value}`);
   if (cookie.path?.value) parts.push(`Path=${cookie.path.value}`);
   const seconds = cookie.expires?.value?.seconds;
-  if (seconds !== undefined && seconds !== null) parts.push(`Expires=${new Date(Number(seconds) * 1000).toUTCString()}`);
+  if (seconds !== undefined && seconds !== null)
+    parts.push(`Expires=${new Date(Number(seconds) * 1000).toUTCString()}`);
   if (cookie.maxAge?.value !== undefined && cookie.maxAge?.value !== null) parts.push(`Max-Age=${cookie.maxAge.value}`);
   if (cookie.secure?.value) parts.push('Secure');
   if (cookie.httpOnly?.value) parts.push('HttpOnly');

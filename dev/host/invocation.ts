@@ -23,7 +23,9 @@ export class FunctionInvocationError extends Error {
     readonly invocationId: string,
     readonly innerError: unknown,
   ) {
-    super(`Executed 'Functions.${functionName}' (Failed, Id=${invocationId}): ${innerError instanceof Error ? innerError.message : String(innerError)}`);
+    super(
+      `Executed 'Functions.${functionName}' (Failed, Id=${invocationId}): ${innerError instanceof Error ? innerError.message : String(innerError)}`,
+    );
   }
 }
 
@@ -40,19 +42,30 @@ export interface InvocationDeps {
  * InvocationContext and the trigger value, hooks run around `handler(...inputs, context)`, and getResponse
  * converts the result back into RPC output data, which the caller acts on like the host.
  */
-export function invoke(deps: InvocationDeps, fn: RegisteredFunction, request: InvocationRequest): Promise<InvocationResponse> {
+export function invoke(
+  deps: InvocationDeps,
+  fn: RegisteredFunction,
+  request: InvocationRequest,
+): Promise<InvocationResponse> {
   const name = fn.metadata.name;
   activeInvocations.set(name, (activeInvocations.get(name) ?? 0) + 1);
-  return deps.track(runInvocation(deps, fn, request)).finally(() => activeInvocations.set(name, activeInvocations.get(name)! - 1));
+  return deps
+    .track(runInvocation(deps, fn, request))
+    .finally(() => activeInvocations.set(name, activeInvocations.get(name)! - 1));
 }
 
 /** Invocations running now, by function name (the host's memory log shows them). */
 export const activeInvocations = new Map<string, number>();
 
-async function runInvocation(deps: InvocationDeps, fn: RegisteredFunction, request: InvocationRequest): Promise<InvocationResponse> {
+async function runInvocation(
+  deps: InvocationDeps,
+  fn: RegisteredFunction,
+  request: InvocationRequest,
+): Promise<InvocationResponse> {
   const { registry, log } = deps;
   const model = registry.programmingModel;
-  if (!model) throw new Error('The app did not set a programming model (no function registered through @azure/functions).');
+  if (!model)
+    throw new Error('The app did not set a programming model (no function registered through @azure/functions).');
   const functionName = fn.metadata.name;
   const invocationId = randomUUID();
   const started = Date.now();
@@ -63,7 +76,11 @@ async function runInvocation(deps: InvocationDeps, fn: RegisteredFunction, reque
       functionId: fn.metadata.functionId ?? fn.metadata.name,
       inputData: request.inputData,
       triggerMetadata: request.triggerMetadata ?? {},
-      traceContext: { traceParent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`, traceState: '', attributes: {} },
+      traceContext: {
+        traceParent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`,
+        traceState: '',
+        attributes: {},
+      },
       retryContext: request.retryContext,
     },
     metadata: fn.metadata,
@@ -71,7 +88,13 @@ async function runInvocation(deps: InvocationDeps, fn: RegisteredFunction, reque
     log: (level: HostLogLevel, category: string, message: string) =>
       log({ level, category: category === 'user' ? 'user' : 'system', message, functionName, invocationId }),
   };
-  log({ level: 'information', category: 'host', message: `Executing 'Functions.${functionName}' (Reason='${request.reason}', Id=${invocationId})`, functionName, invocationId });
+  log({
+    level: 'information',
+    category: 'host',
+    message: `Executing 'Functions.${functionName}' (Reason='${request.reason}', Id=${invocationId})`,
+    functionName,
+    invocationId,
+  });
 
   try {
     return await runInvocationModel(deps, fn, request, coreContext, invocationId, started);
@@ -83,7 +106,12 @@ async function runInvocation(deps: InvocationDeps, fn: RegisteredFunction, reque
 }
 
 async function runInvocationModel(
-  deps: InvocationDeps, fn: RegisteredFunction, request: InvocationRequest, coreContext: Record<string, unknown>, invocationId: string, started: number,
+  deps: InvocationDeps,
+  fn: RegisteredFunction,
+  request: InvocationRequest,
+  coreContext: Record<string, unknown>,
+  invocationId: string,
+  started: number,
 ): Promise<InvocationResponse> {
   const { registry, log } = deps;
   const model = registry.programmingModel!;
@@ -93,14 +121,24 @@ async function runInvocationModel(
   const hookData: Record<string, unknown> = {};
 
   coreContext.state = 'preInvocationHooks';
-  const pre: Record<string, unknown> = { hookData, appHookData: registry.appHookData, invocationContext: context, inputs: initialInputs, functionCallback: fn.callback };
+  const pre: Record<string, unknown> = {
+    hookData,
+    appHookData: registry.appHookData,
+    invocationContext: context,
+    inputs: initialInputs,
+    functionCallback: fn.callback,
+  };
   let result: unknown;
   let error: unknown;
   try {
     for (const hook of registry.hooks.preInvocation) await hook(pre);
     coreContext.state = 'invocation';
     result = await withTimeout(
-      invocationModel.invokeFunction(context, pre.inputs as unknown[], pre.functionCallback as RegisteredFunction['callback']),
+      invocationModel.invokeFunction(
+        context,
+        pre.inputs as unknown[],
+        pre.functionCallback as RegisteredFunction['callback'],
+      ),
       deps.functionTimeoutMs,
       functionName,
     );
@@ -109,7 +147,14 @@ async function runInvocationModel(
   }
 
   coreContext.state = 'postInvocationHooks';
-  const post: Record<string, unknown> = { hookData, appHookData: registry.appHookData, invocationContext: context, inputs: pre.inputs, result, error };
+  const post: Record<string, unknown> = {
+    hookData,
+    appHookData: registry.appHookData,
+    invocationContext: context,
+    inputs: pre.inputs,
+    result,
+    error,
+  };
   try {
     for (const hook of registry.hooks.postInvocation) await hook(post);
   } catch (e) {
@@ -122,11 +167,23 @@ async function runInvocationModel(
   const duration = Date.now() - started;
   if (error !== undefined && error !== null) {
     const failure = new FunctionInvocationError(functionName, invocationId, error);
-    log({ level: 'error', category: 'host', message: `${failure.message} (Duration=${duration}ms)${error instanceof Error && error.stack ? `\n${error.stack}` : ''}`, functionName, invocationId });
+    log({
+      level: 'error',
+      category: 'host',
+      message: `${failure.message} (Duration=${duration}ms)${error instanceof Error && error.stack ? `\n${error.stack}` : ''}`,
+      functionName,
+      invocationId,
+    });
     throw failure;
   }
   const response = await invocationModel.getResponse(context, result);
-  log({ level: 'information', category: 'host', message: `Executed 'Functions.${functionName}' (Succeeded, Id=${invocationId}, Duration=${duration}ms)`, functionName, invocationId });
+  log({
+    level: 'information',
+    category: 'host',
+    message: `Executed 'Functions.${functionName}' (Succeeded, Id=${invocationId}, Duration=${duration}ms)`,
+    functionName,
+    invocationId,
+  });
   return { invocationId, outputData: response.outputData ?? [], returnValue: response.returnValue };
 }
 
@@ -138,7 +195,13 @@ function withTimeout<T>(work: Promise<T>, timeoutMs: number | undefined, functio
   if (!timeoutMs) return work;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FunctionTimeoutError(`Timeout value of ${timeoutMs}ms exceeded by function 'Functions.${functionName}'.`)), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new FunctionTimeoutError(`Timeout value of ${timeoutMs}ms exceeded by function 'Functions.${functionName}'.`),
+        ),
+      timeoutMs,
+    );
     timer.unref();
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));

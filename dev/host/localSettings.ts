@@ -18,7 +18,8 @@ export function applyLocalSettings(appDir: string, env: NodeJS.ProcessEnv = proc
   const file = join(appDir, 'local.settings.json');
   if (!existsSync(file)) return undefined;
   const settings = localSettingsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-  if (settings.IsEncrypted) throw new Error(`${file} is encrypted (IsEncrypted: true); the local host reads plain settings only.`);
+  if (settings.IsEncrypted)
+    throw new Error(`${file} is encrypted (IsEncrypted: true); the local host reads plain settings only.`);
   for (const [name, value] of Object.entries(settings.Values ?? {})) {
     if (env[name] === undefined) env[name] = String(value);
   }

@@ -9,7 +9,10 @@ import { storageAccountFor } from './storageAccount';
 
 export interface LocalStackOptions extends Omit<HostOptions, 'log' | 'localSettings'> {
   /** `memory` (default): Azurite in memory on free ports. `{ location }`: on disk (standard ports unless given). `{ connectionString }`: an Azurite already running. */
-  storage?: 'memory' | { location: string; ports?: { blob: number; queue: number; table: number } } | { connectionString: string };
+  storage?:
+    | 'memory'
+    | { location: string; ports?: { blob: number; queue: number; table: number } }
+    | { connectionString: string };
   /** A real environment's org URL: no emulator is started. Default: none (the emulator runs). */
   dataverseUrl?: string;
   emulator?: EmulatorOptions;
@@ -41,10 +44,22 @@ export interface LocalStack {
 }
 
 /** The app's storage names (docs/design.md §Storage), under the same setting names the app reads. */
-export function appStorageNames(env: NodeJS.ProcessEnv = process.env): { containers: string[]; queues: string[]; tables: string[] } {
+export function appStorageNames(env: NodeJS.ProcessEnv = process.env): {
+  containers: string[];
+  queues: string[];
+  tables: string[];
+} {
   return {
-    containers: [env.LOAD_CONTAINER ?? 'incoming', env.LOAD_RESULTS_CONTAINER ?? 'load-results', env.SOLUTIONS_CONTAINER ?? 'solutions'],
-    queues: [env.LOAD_CHUNK_QUEUE ?? 'load-chunks', env.ASYNC_QUEUE ?? 'dataverse-async', env.JOB_EVENTS_QUEUE ?? 'job-events'],
+    containers: [
+      env.LOAD_CONTAINER ?? 'incoming',
+      env.LOAD_RESULTS_CONTAINER ?? 'load-results',
+      env.SOLUTIONS_CONTAINER ?? 'solutions',
+    ],
+    queues: [
+      env.LOAD_CHUNK_QUEUE ?? 'load-chunks',
+      env.ASYNC_QUEUE ?? 'dataverse-async',
+      env.JOB_EVENTS_QUEUE ?? 'job-events',
+    ],
     tables: [env.LOADS_TABLE ?? 'loads', env.LOAD_ROWS_TABLE ?? 'loadrows', env.JOBS_TABLE ?? 'jobs'],
   };
 }
@@ -64,7 +79,16 @@ export async function createAppStorage(connectionString: string, env: NodeJS.Pro
  * them: the app authenticates with managed identity against the emulator's identity endpoint.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const { storage = 'memory', dataverseUrl, emulator: emulatorOptions, hostIn = 'child', env: extraEnv = {}, createResources = true, onOutput, ...hostOptions } = options;
+  const {
+    storage = 'memory',
+    dataverseUrl,
+    emulator: emulatorOptions,
+    hostIn = 'child',
+    env: extraEnv = {},
+    createResources = true,
+    onOutput,
+    ...hostOptions
+  } = options;
   const cleanup: (() => Promise<void>)[] = [];
   try {
     let azurite: AzuriteHandle | undefined;
@@ -97,7 +121,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (createResources) await createAppStorage(connectionString, { ...process.env, ...settings });
 
     const appDir = resolve(hostOptions.appDir ?? process.cwd());
-    const common = { dataverse: webApi, storage: connectionString, emulator, settings, stop: () => runCleanup(cleanup) };
+    const common = {
+      dataverse: webApi,
+      storage: connectionString,
+      emulator,
+      settings,
+      stop: () => runCleanup(cleanup),
+    };
     if (hostIn === 'process') {
       Object.assign(process.env, settings);
       const inProcess = await startHost({ ...hostOptions, appDir });

@@ -17,7 +17,10 @@ function logMemory(file: string | undefined, everyMs: number): void {
   setInterval(() => {
     gc?.();
     const m = process.memoryUsage();
-    appendFileSync(file, `${JSON.stringify({ s: Math.round((Date.now() - started) / 1000), rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), running: Object.fromEntries(activeInvocations) })}\n`);
+    appendFileSync(
+      file,
+      `${JSON.stringify({ s: Math.round((Date.now() - started) / 1000), rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), running: Object.fromEntries(activeInvocations) })}\n`,
+    );
   }, everyMs).unref();
 }
 

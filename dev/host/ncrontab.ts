@@ -37,11 +37,14 @@ export function parseSchedule(expression: string): TimerSchedule {
   }
   const fields = trimmed.split(/\s+/);
   if (fields.length !== 6) {
-    throw new NcrontabError(`'${expression}' is not a valid NCRONTAB expression: expected 6 fields ({second} {minute} {hour} {day} {month} {day-of-week}), got ${fields.length}.`);
+    throw new NcrontabError(
+      `'${expression}' is not a valid NCRONTAB expression: expected 6 fields ({second} {minute} {hour} {day} {month} {day-of-week}), got ${fields.length}.`,
+    );
   }
   fields[4] = normalizeNames(fields[4]!, months);
   fields[5] = normalizeNames(fields[5]!, days);
-  if (/(^|[,\-/])7($|[,\-/])/.test(fields[5]!)) throw new NcrontabError(`'${expression}': day-of-week must be 0–6 (Sunday = 0).`);
+  if (/(^|[,\-/])7($|[,\-/])/.test(fields[5]!))
+    throw new NcrontabError(`'${expression}': day-of-week must be 0–6 (Sunday = 0).`);
   const normalized = fields.join(' ');
   let probe;
   try {

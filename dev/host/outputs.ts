@@ -16,7 +16,11 @@ export class OutputBindingError extends Error {
 }
 
 /** Acts on the non-HTTP output bindings of a response, as the host does after a successful invocation. */
-export async function applyOutputs(fn: RegisteredFunction, response: InvocationResponse, context: OutputContext): Promise<void> {
+export async function applyOutputs(
+  fn: RegisteredFunction,
+  response: InvocationResponse,
+  context: OutputContext,
+): Promise<void> {
   for (const [name, binding] of Object.entries(fn.metadata.bindings)) {
     if (binding.direction !== 'out') continue;
     const type = String(binding.type ?? '').toLowerCase();
@@ -28,7 +32,12 @@ export async function applyOutputs(fn: RegisteredFunction, response: InvocationR
     const connection = typeof binding.connection === 'string' ? binding.connection : undefined;
     switch (type) {
       case 'queue':
-        await writeQueue(resolveBindingExpression(String(binding.queueName), context.bindingData), connection, value, context);
+        await writeQueue(
+          resolveBindingExpression(String(binding.queueName), context.bindingData),
+          connection,
+          value,
+          context,
+        );
         break;
       case 'blob':
         await writeBlob(resolveBindingExpression(String(binding.path), context.bindingData), connection, value);
@@ -37,12 +46,19 @@ export async function applyOutputs(fn: RegisteredFunction, response: InvocationR
         await writeTable(binding, connection, value, context);
         break;
       default:
-        throw new OutputBindingError(`Output binding type '${binding.type}' (${name}) is not supported by the local host.`);
+        throw new OutputBindingError(
+          `Output binding type '${binding.type}' (${name}) is not supported by the local host.`,
+        );
     }
   }
 }
 
-async function writeQueue(queueName: string, connection: string | undefined, value: unknown, context: OutputContext): Promise<void> {
+async function writeQueue(
+  queueName: string,
+  connection: string | undefined,
+  value: unknown,
+  context: OutputContext,
+): Promise<void> {
   const queue = storageAccountFor(connection).queue(queueName.toLowerCase());
   await queue.createIfNotExists();
   // An array output means one message per element (host: JArray → several messages).
@@ -59,21 +75,33 @@ async function writeBlob(path: string, connection: string | undefined, value: un
   if (slash <= 0) throw new OutputBindingError(`Blob output path '${path}' must be 'container/blob'.`);
   const container = storageAccountFor(connection).blobService.getContainerClient(path.slice(0, slash));
   await container.createIfNotExists();
-  const body = Buffer.isBuffer(value) ? value : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
+  const body = Buffer.isBuffer(value)
+    ? value
+    : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
   await container.getBlockBlobClient(path.slice(slash + 1)).upload(body, body.length);
 }
 
-async function writeTable(binding: Record<string, unknown>, connection: string | undefined, value: unknown, context: OutputContext): Promise<void> {
+async function writeTable(
+  binding: Record<string, unknown>,
+  connection: string | undefined,
+  value: unknown,
+  context: OutputContext,
+): Promise<void> {
   const tableName = resolveBindingExpression(String(binding.tableName), context.bindingData);
   const table = storageAccountFor(connection).table(tableName);
   await table.createTable();
   const defaults = {
-    partitionKey: typeof binding.partitionKey === 'string' ? resolveBindingExpression(binding.partitionKey, context.bindingData) : undefined,
-    rowKey: typeof binding.rowKey === 'string' ? resolveBindingExpression(binding.rowKey, context.bindingData) : undefined,
+    partitionKey:
+      typeof binding.partitionKey === 'string'
+        ? resolveBindingExpression(binding.partitionKey, context.bindingData)
+        : undefined,
+    rowKey:
+      typeof binding.rowKey === 'string' ? resolveBindingExpression(binding.rowKey, context.bindingData) : undefined,
   };
   const items = Array.isArray(value) ? value : [value];
   for (const item of items) {
-    if (!item || typeof item !== 'object') throw new OutputBindingError(`Table output '${tableName}' expects entity objects.`);
+    if (!item || typeof item !== 'object')
+      throw new OutputBindingError(`Table output '${tableName}' expects entity objects.`);
     const { PartitionKey, RowKey, partitionKey, rowKey, ...properties } = item as Record<string, unknown>;
     const entity = {
       ...properties,
@@ -85,7 +113,10 @@ async function writeTable(binding: Record<string, unknown>, connection: string |
       // The host's table output inserts: an existing entity is a failed invocation (409 EntityAlreadyExists).
       await table.createEntity(entity);
     } catch (error) {
-      if (statusOf(error) === 409) throw new OutputBindingError(`Table output '${tableName}': entity (${entity.partitionKey}, ${entity.rowKey}) already exists.`);
+      if (statusOf(error) === 409)
+        throw new OutputBindingError(
+          `Table output '${tableName}': entity (${entity.partitionKey}, ${entity.rowKey}) already exists.`,
+        );
       throw error;
     }
   }

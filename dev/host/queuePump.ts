@@ -82,7 +82,10 @@ export class QueuePump {
           await o.queue.createIfNotExists();
           this.#queueChecked = true;
         }
-        const response = await o.queue.receiveMessages({ numberOfMessages: o.batchSize, visibilityTimeout: leaseSeconds });
+        const response = await o.queue.receiveMessages({
+          numberOfMessages: o.batchSize,
+          visibilityTimeout: leaseSeconds,
+        });
         received = response.receivedMessageItems.map((m) => ({
           messageId: m.messageId,
           popReceipt: m.popReceipt,
@@ -94,7 +97,12 @@ export class QueuePump {
         }));
       } catch (error) {
         if (statusOf(error) === 404) this.#queueChecked = false;
-        if (!this.#stopped) o.log({ level: 'warning', category: 'host', message: `${o.label}: receive failed: ${(error as Error).message}` });
+        if (!this.#stopped)
+          o.log({
+            level: 'warning',
+            category: 'host',
+            message: `${o.label}: receive failed: ${(error as Error).message}`,
+          });
       }
       if (this.#stopped) {
         // Fetched after stop was requested: hand them back at once.
@@ -121,7 +129,10 @@ export class QueuePump {
     // RandomizedExponentialBackoffStrategy: 100 ms + jittered 2^(n-1) × 100 ms, capped at maxPollingInterval.
     this.#emptyPolls++;
     const jitter = 0.8 + Math.random() * 0.4;
-    return Math.min(this.#options.maxPollingIntervalMs, minPollingMs + jitter * 2 ** (this.#emptyPolls - 1) * minPollingMs);
+    return Math.min(
+      this.#options.maxPollingIntervalMs,
+      minPollingMs + jitter * 2 ** (this.#emptyPolls - 1) * minPollingMs,
+    );
   }
 
   #sleep(ms: number): Promise<void> {
@@ -143,12 +154,15 @@ export class QueuePump {
       await this.#poison(message, current.popReceipt);
       return;
     }
-    const renew = setInterval(() => {
-      o.queue
-        .updateMessage(message.messageId, current.popReceipt, undefined, leaseSeconds)
-        .then((r) => (current.popReceipt = r.popReceipt ?? current.popReceipt))
-        .catch(() => undefined);
-    }, (leaseSeconds * 1000) / 2);
+    const renew = setInterval(
+      () => {
+        o.queue
+          .updateMessage(message.messageId, current.popReceipt, undefined, leaseSeconds)
+          .then((r) => (current.popReceipt = r.popReceipt ?? current.popReceipt))
+          .catch(() => undefined);
+      },
+      (leaseSeconds * 1000) / 2,
+    );
     renew.unref();
     let failed = false;
     try {
@@ -166,10 +180,19 @@ export class QueuePump {
       } else if (message.dequeueCount >= o.maxDequeueCount) {
         await this.#poison(message, current.popReceipt);
       } else {
-        await o.queue.updateMessage(message.messageId, current.popReceipt, undefined, Math.ceil(o.visibilityTimeoutMs / 1000));
+        await o.queue.updateMessage(
+          message.messageId,
+          current.popReceipt,
+          undefined,
+          Math.ceil(o.visibilityTimeoutMs / 1000),
+        );
       }
     } catch (error) {
-      o.log({ level: 'warning', category: 'host', message: `${o.label}: could not complete message ${message.messageId}: ${(error as Error).message}` });
+      o.log({
+        level: 'warning',
+        category: 'host',
+        message: `${o.label}: could not complete message ${message.messageId}: ${(error as Error).message}`,
+      });
     }
   }
 

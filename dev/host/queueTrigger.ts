@@ -4,7 +4,16 @@ import type { HostLogger } from './hostLog';
 import { invoke, type InvocationDeps } from './invocation';
 import { applyOutputs } from './outputs';
 import { QueuePump, poisonQueueName, type ReceivedMessage } from './queuePump';
-import { decodeQueueMessage, dotnetDate, isValidUtf8, resolveBindingExpression, rpcBytes, rpcJson, rpcString, sysMetadata } from './rpcData';
+import {
+  decodeQueueMessage,
+  dotnetDate,
+  isValidUtf8,
+  resolveBindingExpression,
+  rpcBytes,
+  rpcJson,
+  rpcString,
+  sysMetadata,
+} from './rpcData';
 import { storageAccountFor } from './storageAccount';
 
 /**
@@ -12,7 +21,11 @@ import { storageAccountFor } from './storageAccount';
  * (so the library JSON-parses it: `{"a":1}` arrives as an object), else `bytes`; binding data QueueTrigger,
  * DequeueCount, Id, PopReceipt and the three dates as .NET JSON date strings.
  */
-export function queueTriggerData(message: ReceivedMessage, body: Buffer, methodName: string): { data: RpcTypedData; triggerMetadata: Record<string, RpcTypedData> } {
+export function queueTriggerData(
+  message: ReceivedMessage,
+  body: Buffer,
+  methodName: string,
+): { data: RpcTypedData; triggerMetadata: Record<string, RpcTypedData> } {
   const utf8 = isValidUtf8(body);
   const text = utf8 ? body.toString('utf8') : undefined;
   const triggerMetadata: Record<string, RpcTypedData> = {
@@ -34,7 +47,11 @@ export interface TriggerDeps extends InvocationDeps {
   notifyQueue(queueName: string): void;
 }
 
-export function createQueueTrigger(deps: TriggerDeps, fn: RegisteredFunction, bindingName: string): { queueName: string; pump: QueuePump } {
+export function createQueueTrigger(
+  deps: TriggerDeps,
+  fn: RegisteredFunction,
+  bindingName: string,
+): { queueName: string; pump: QueuePump } {
   const binding = fn.metadata.bindings[bindingName]!;
   const queueName = resolveBindingExpression(String(binding.queueName), {}).toLowerCase();
   const connection = typeof binding.connection === 'string' ? binding.connection : undefined;
@@ -56,7 +73,12 @@ export function createQueueTrigger(deps: TriggerDeps, fn: RegisteredFunction, bi
       try {
         body = decodeQueueMessage(message.messageText, q.messageEncoding);
       } catch (error) {
-        deps.log({ level: 'error', category: 'host', message: `${(error as Error).message} Message ${message.messageId} on '${queueName}'.`, functionName: fn.metadata.name });
+        deps.log({
+          level: 'error',
+          category: 'host',
+          message: `${(error as Error).message} Message ${message.messageId} on '${queueName}'.`,
+          functionName: fn.metadata.name,
+        });
         throw error;
       }
       const { data, triggerMetadata } = queueTriggerData(message, body, fn.metadata.name);
@@ -65,10 +87,18 @@ export function createQueueTrigger(deps: TriggerDeps, fn: RegisteredFunction, bi
         triggerMetadata,
         reason: `New queue message detected on '${queueName}'.`,
       });
-      const bindingData: Record<string, unknown> = { queueTrigger: data.string ?? undefined, dequeueCount: message.dequeueCount, id: message.messageId };
+      const bindingData: Record<string, unknown> = {
+        queueTrigger: data.string ?? undefined,
+        dequeueCount: message.dequeueCount,
+        id: message.messageId,
+      };
       const parsed = data.string ? tryJson(data.string) : undefined;
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) Object.assign(bindingData, parsed);
-      await applyOutputs(fn, response, { messageEncoding: q.messageEncoding, bindingData, notifyQueue: deps.notifyQueue });
+      await applyOutputs(fn, response, {
+        messageEncoding: q.messageEncoding,
+        bindingData,
+        notifyQueue: deps.notifyQueue,
+      });
     },
   });
   return { queueName, pump };

@@ -83,7 +83,13 @@ function parseParameter(body: string, template: string): Segment {
     specs[specs.length - 1] = lastSpec.slice(0, -1);
   }
   if (!/^\w+$/.test(name)) throw new RouteTemplateError(`Invalid route parameter '{${body}}' in '${template}'`);
-  return { kind: 'parameter', name, optional: optional || catchAll, catchAll, constraints: specs.map((s) => constraintOf(s, template)) };
+  return {
+    kind: 'parameter',
+    name,
+    optional: optional || catchAll,
+    catchAll,
+    constraints: specs.map((s) => constraintOf(s, template)),
+  };
 }
 
 /** Splits `id:int:min(1)` on colons that are not inside parentheses (regex constraints may contain colons). */
@@ -105,18 +111,24 @@ function splitConstraints(text: string): string[] {
 
 export function compileRouteTemplate(template: string): RouteTemplate {
   const trimmed = template.replace(/^[~/]+|\/+$/g, '');
-  const segments: Segment[] = trimmed === '' ? [] : trimmed.split('/').map((part) => {
-    const param = /^\{(.+)\}$/.exec(part);
-    if (param) return parseParameter(param[1]!, template);
-    if (/[{}]/.test(part)) throw new RouteTemplateError(`Complex segments are not supported: '${part}' in '${template}'`);
-    return { kind: 'literal', text: part };
-  });
+  const segments: Segment[] =
+    trimmed === ''
+      ? []
+      : trimmed.split('/').map((part) => {
+          const param = /^\{(.+)\}$/.exec(part);
+          if (param) return parseParameter(param[1]!, template);
+          if (/[{}]/.test(part))
+            throw new RouteTemplateError(`Complex segments are not supported: '${part}' in '${template}'`);
+          return { kind: 'literal', text: part };
+        });
   segments.forEach((s, i) => {
     if (s.kind === 'parameter' && s.catchAll && i !== segments.length - 1) {
       throw new RouteTemplateError(`A catch-all parameter must be the last segment: '${template}'`);
     }
   });
-  const precedence = segments.map((s) => (s.kind === 'literal' ? 1 : s.catchAll ? 5 : s.constraints.length > 0 ? 2 : 3));
+  const precedence = segments.map((s) =>
+    s.kind === 'literal' ? 1 : s.catchAll ? 5 : s.constraints.length > 0 ? 2 : 3,
+  );
   return { template, segments, precedence };
 }
 
@@ -142,13 +154,16 @@ export function matchRoute(route: RouteTemplate, path: string): Record<string, s
     }
     if (part === undefined || part === '') {
       // Only trailing optional parameters may be absent.
-      if (!segment.optional || route.segments.slice(i).some((s) => s.kind === 'literal' || !s.optional)) return undefined;
+      if (!segment.optional || route.segments.slice(i).some((s) => s.kind === 'literal' || !s.optional))
+        return undefined;
       return values;
     }
     if (!segment.constraints.every((c) => c(part))) return undefined;
     values[segment.name] = part;
   }
-  return parts.length === route.segments.length || (route.segments.length === 0 && parts.length === 0) ? values : undefined;
+  return parts.length === route.segments.length || (route.segments.length === 0 && parts.length === 0)
+    ? values
+    : undefined;
 }
 
 /** Sort order for route selection: more specific templates first. */

@@ -17,8 +17,9 @@ export const rpcBytes = (value: Uint8Array): RpcTypedData => ({ bytes: value });
  * Falls back to the copying form when the Buffer is a view on a larger (pooled) ArrayBuffer.
  */
 export function rpcBytesShared(value: Uint8Array): RpcTypedData {
-  const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer;
-  return whole ? ({ bytes: value.buffer as unknown as Uint8Array }) : rpcBytes(value);
+  const whole =
+    value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer;
+  return whole ? { bytes: value.buffer as unknown as Uint8Array } : rpcBytes(value);
 }
 
 /** How Newtonsoft writes a DateTimeOffset in UTC: `2019-10-16T17:58:31+00:00` (fraction only when non-zero). */
@@ -61,10 +62,15 @@ export class BindingExpressionError extends Error {
  * Resolves `%AppSetting%` from settings and `{name}` from trigger binding data (case-insensitive, dotted paths),
  * plus the built-ins `{rand-guid}` and `{DateTime}`. `{{`/`}}` are literal braces.
  */
-export function resolveBindingExpression(template: string, bindingData: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveBindingExpression(
+  template: string,
+  bindingData: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const withSettings = template.replace(/%([^%]+)%/g, (_, name: string) => {
     const value = env[name];
-    if (value === undefined) throw new BindingExpressionError(`App setting '${name}' used in '${template}' is not set.`);
+    if (value === undefined)
+      throw new BindingExpressionError(`App setting '${name}' used in '${template}' is not set.`);
     return value;
   });
   return withSettings
@@ -75,7 +81,8 @@ export function resolveBindingExpression(template: string, bindingData: Record<s
       if (key.toLowerCase() === 'rand-guid') return randomUUID();
       if (key.toLowerCase() === 'datetime') return new Date().toISOString();
       const value = lookup(bindingData, key);
-      if (value === undefined || value === null) throw new BindingExpressionError(`No value for binding expression '{${key}}' in '${template}'.`);
+      if (value === undefined || value === null)
+        throw new BindingExpressionError(`No value for binding expression '{${key}}' in '${template}'.`);
       return typeof value === 'object' ? JSON.stringify(value) : String(value);
     })
     .replace(/\u0000/g, '{')
@@ -86,7 +93,9 @@ function lookup(data: Record<string, unknown>, path: string): unknown {
   let current: unknown = data;
   for (const part of path.split('.')) {
     if (!current || typeof current !== 'object') return undefined;
-    const entry = Object.entries(current as Record<string, unknown>).find(([k]) => k.toLowerCase() === part.toLowerCase());
+    const entry = Object.entries(current as Record<string, unknown>).find(
+      ([k]) => k.toLowerCase() === part.toLowerCase(),
+    );
     current = entry?.[1];
   }
   return current;
@@ -97,7 +106,9 @@ export function decodeQueueMessage(text: string, encoding: 'base64' | 'none'): B
   if (encoding === 'none') return Buffer.from(text, 'utf8');
   const compact = text.replace(/\s+/g, '');
   if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) {
-    throw new QueueMessageEncodingError(`The queue message is not valid base64 (host.json extensions.queues.messageEncoding is 'base64').`);
+    throw new QueueMessageEncodingError(
+      `The queue message is not valid base64 (host.json extensions.queues.messageEncoding is 'base64').`,
+    );
   }
   return Buffer.from(compact, 'base64');
 }

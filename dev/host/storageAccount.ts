@@ -27,7 +27,9 @@ export function connectionStringFor(connection: string | undefined, env: NodeJS.
       `App setting '${name}' is not set: the local host needs a storage connection string (identity-based connections are not supported locally).`,
     );
   }
-  return /^\s*UseDevelopmentStorage=true\s*;?\s*$/i.test(value) ? devConnectionString({ blob: 10000, queue: 10001, table: 10002 }) : value;
+  return /^\s*UseDevelopmentStorage=true\s*;?\s*$/i.test(value)
+    ? devConnectionString({ blob: 10000, queue: 10001, table: 10002 })
+    : value;
 }
 
 /** Clients for one storage account, created once per connection string. */
@@ -42,7 +44,10 @@ export interface StorageAccount {
 
 const accounts = new Map<string, StorageAccount>();
 
-export function storageAccountFor(connection: string | undefined, env: NodeJS.ProcessEnv = process.env): StorageAccount {
+export function storageAccountFor(
+  connection: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): StorageAccount {
   const connectionString = connectionStringFor(connection, env);
   let account = accounts.get(connectionString);
   if (!account) {
@@ -63,5 +68,7 @@ export function storageAccountFor(connection: string | undefined, env: NodeJS.Pr
 
 /** Status code of a storage REST error, if it is one. */
 export function statusOf(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'statusCode' in error ? Number((error as { statusCode: unknown }).statusCode) : undefined;
+  return typeof error === 'object' && error !== null && 'statusCode' in error
+    ? Number((error as { statusCode: unknown }).statusCode)
+    : undefined;
 }

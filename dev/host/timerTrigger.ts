@@ -11,7 +11,8 @@ import { hostsContainer } from './blobTrigger';
 const scheduleStatus = z.object({ Last: z.string(), Next: z.string(), LastUpdated: z.string() });
 type ScheduleStatus = z.infer<typeof scheduleStatus>;
 
-export const timerStatusPath = (hostId: string, functionName: string) => `timers/${hostId}/Host.Functions.${functionName}/status`;
+export const timerStatusPath = (hostId: string, functionName: string) =>
+  `timers/${hostId}/Host.Functions.${functionName}/status`;
 
 /**
  * One timer (TimerListener.cs): invocations never overlap (the next occurrence is computed after the previous run
@@ -67,7 +68,11 @@ export class TimerTrigger {
   #arm(): void {
     if (this.#stopped) return;
     const next = this.#schedule.next(new Date());
-    this.#deps.log({ level: 'debug', category: 'host', message: `Functions.${this.#fn.metadata.name}: next occurrence ${next.toISOString()}` });
+    this.#deps.log({
+      level: 'debug',
+      category: 'host',
+      message: `Functions.${this.#fn.metadata.name}: next occurrence ${next.toISOString()}`,
+    });
     const wait = () => {
       const remaining = next.getTime() - Date.now();
       // setTimeout fires at most 2^31-1 ms ahead, and may fire a little early: re-arm until the occurrence is reached.
@@ -91,7 +96,13 @@ export class TimerTrigger {
     const now = new Date();
     const timerInfo = {
       Schedule: { AdjustForDST: true },
-      ScheduleStatus: this.#useMonitor ? this.#status ?? { Last: dotnetDate(new Date(0)), Next: dotnetDate(this.#schedule.next(now)), LastUpdated: dotnetDate(now) } : null,
+      ScheduleStatus: this.#useMonitor
+        ? (this.#status ?? {
+            Last: dotnetDate(new Date(0)),
+            Next: dotnetDate(this.#schedule.next(now)),
+            LastUpdated: dotnetDate(now),
+          })
+        : null,
       IsPastDue: isPastDue,
     };
     try {
@@ -100,14 +111,20 @@ export class TimerTrigger {
         triggerMetadata: { TimerTrigger: rpcString(dotnetDate(now)) },
         reason,
       });
-      await applyOutputs(this.#fn, response, { messageEncoding: this.#deps.config.queues.messageEncoding, bindingData: {}, notifyQueue: this.#deps.notifyQueue });
+      await applyOutputs(this.#fn, response, {
+        messageEncoding: this.#deps.config.queues.messageEncoding,
+        bindingData: {},
+        notifyQueue: this.#deps.notifyQueue,
+      });
     } finally {
       if (this.#useMonitor) await this.#writeStatus(now).catch(() => undefined);
     }
   }
 
   #statusBlob() {
-    return storageAccountFor(undefined).blobService.getContainerClient(hostsContainer).getBlockBlobClient(timerStatusPath(this.#hostId, this.#fn.metadata.name));
+    return storageAccountFor(undefined)
+      .blobService.getContainerClient(hostsContainer)
+      .getBlockBlobClient(timerStatusPath(this.#hostId, this.#fn.metadata.name));
   }
 
   async #readStatus(): Promise<ScheduleStatus | null> {
@@ -116,13 +133,21 @@ export class TimerTrigger {
       return scheduleStatus.parse(JSON.parse(buffer.toString('utf8')));
     } catch (error) {
       if (statusOf(error) === 404) return null;
-      this.#deps.log({ level: 'warning', category: 'host', message: `Functions.${this.#fn.metadata.name}: unreadable timer status: ${(error as Error).message}` });
+      this.#deps.log({
+        level: 'warning',
+        category: 'host',
+        message: `Functions.${this.#fn.metadata.name}: unreadable timer status: ${(error as Error).message}`,
+      });
       return null;
     }
   }
 
   async #writeStatus(last: Date): Promise<void> {
-    const status: ScheduleStatus = { Last: dotnetDate(last), Next: dotnetDate(this.#schedule.next(new Date())), LastUpdated: dotnetDate(new Date()) };
+    const status: ScheduleStatus = {
+      Last: dotnetDate(last),
+      Next: dotnetDate(this.#schedule.next(new Date())),
+      LastUpdated: dotnetDate(new Date()),
+    };
     this.#status = status;
     const blob = this.#statusBlob();
     await storageAccountFor(undefined).blobService.getContainerClient(hostsContainer).createIfNotExists();

@@ -34,14 +34,19 @@ export async function checkClientAssertion(
   } catch {
     return invalid(50027, 'Invalid JWT token. The token is malformed.');
   }
-  if (header.alg !== 'PS256' && header.alg !== 'RS256') return invalid(5002738, `Invalid JWT token: signing algorithm '${String(header.alg)}' is not supported.`);
+  if (header.alg !== 'PS256' && header.alg !== 'RS256')
+    return invalid(5002738, `Invalid JWT token: signing algorithm '${String(header.alg)}' is not supported.`);
 
   let certificate: X509Certificate;
   try {
     const x5c = Array.isArray(header.x5c) ? header.x5c[0] : undefined;
     if (expected.registeredCertificatePem) certificate = certificateFromPem(expected.registeredCertificatePem);
     else if (x5c) certificate = new X509Certificate(Buffer.from(x5c, 'base64'));
-    else return invalid(700027, `Client assertion failed signature validation: no certificate is registered for app '${expected.clientId}' and the assertion carries no x5c.`);
+    else
+      return invalid(
+        700027,
+        `Client assertion failed signature validation: no certificate is registered for app '${expected.clientId}' and the assertion carries no x5c.`,
+      );
   } catch {
     return invalid(700027, 'Client assertion failed signature validation: the certificate cannot be read.');
   }
@@ -49,12 +54,18 @@ export async function checkClientAssertion(
   const prints = thumbprints(certificate);
   const named = header['x5t#S256'] ?? header.x5t;
   if (named !== prints.sha256 && named !== prints.sha1) {
-    return invalid(700027, `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '${String(named)}']`);
+    return invalid(
+      700027,
+      `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '${String(named)}']`,
+    );
   }
   try {
-    const { payload } = await jwtVerify(assertion, certificate.publicKey, { algorithms: ['PS256', 'RS256'], clockTolerance: 300 });
+    const { payload } = await jwtVerify(assertion, certificate.publicKey, {
+      algorithms: ['PS256', 'RS256'],
+      clockTolerance: 300,
+    });
     if (payload.iss !== expected.clientId || payload.sub !== expected.clientId) {
-      return invalid(700021, 'Client assertion application identifier doesn\'t match \'client_id\' parameter.');
+      return invalid(700021, "Client assertion application identifier doesn't match 'client_id' parameter.");
     }
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud ?? ''];
     if (!audiences.some((aud) => aud.endsWith(`/${expected.tenant}/oauth2/v2.0/token`))) {
@@ -66,6 +77,9 @@ export async function checkClientAssertion(
     const expired = (error as { code?: string }).code === 'ERR_JWT_EXPIRED';
     return expired
       ? invalid(700024, 'Client assertion is not within its valid time range.')
-      : invalid(700027, 'Client assertion contains an invalid signature. [Reason - The key used to sign it does not match.]');
+      : invalid(
+          700027,
+          'Client assertion contains an invalid signature. [Reason - The key used to sign it does not match.]',
+        );
   }
 }

@@ -11,13 +11,21 @@ export interface ForwardingNetworkClientOptions {
   authorityHost?: string;
 }
 
-export function createForwardingNetworkClient(identityBaseUrl: string, options: ForwardingNetworkClientOptions = {}): INetworkModule {
+export function createForwardingNetworkClient(
+  identityBaseUrl: string,
+  options: ForwardingNetworkClientOptions = {},
+): INetworkModule {
   const authority = new URL(options.authorityHost ?? 'https://login.microsoftonline.com');
   const target = identityBaseUrl.replace(/\/$/, '');
 
-  const send = async <T>(method: 'GET' | 'POST', url: string, request?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
+  const send = async <T>(
+    method: 'GET' | 'POST',
+    url: string,
+    request?: NetworkRequestOptions,
+  ): Promise<NetworkResponse<T>> => {
     const original = new URL(url);
-    if (original.origin !== authority.origin) throw new Error(`Refusing to send a request to ${original.origin}: only ${authority.origin} is forwarded`);
+    if (original.origin !== authority.origin)
+      throw new Error(`Refusing to send a request to ${original.origin}: only ${authority.origin} is forwarded`);
     const response = await fetch(`${target}${original.pathname}${original.search}`, {
       method,
       headers: {

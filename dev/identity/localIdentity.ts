@@ -70,7 +70,11 @@ function servicePrincipalId(clientId: string): string {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -114,11 +118,13 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
   const tenantId = () => options.tenantId ?? defaultTenant;
   const issuerFor = (tid: string) => initial.issuer ?? `https://sts.windows.net/${tid}/`;
   const keyId = randomUUID();
-  const keys: Promise<{ privateKey: KeyLike; publicKey: KeyLike; jwk: JWK }> = generateKeyPair('RS256').then(async ({ privateKey, publicKey }) => ({
-    privateKey,
-    publicKey,
-    jwk: { ...(await exportJWK(publicKey)), kid: keyId, use: 'sig', alg: 'RS256' },
-  }));
+  const keys: Promise<{ privateKey: KeyLike; publicKey: KeyLike; jwk: JWK }> = generateKeyPair('RS256').then(
+    async ({ privateKey, publicKey }) => ({
+      privateKey,
+      publicKey,
+      jwk: { ...(await exportJWK(publicKey)), kid: keyId, use: 'sig', alg: 'RS256' },
+    }),
+  );
   const log: IdentityRequestRecord[] = [];
   const record = (entry: IdentityRequestRecord) => log.push(entry);
 
@@ -126,7 +132,13 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
     const { privateKey } = await keys;
     const tid = claims.tid ?? tenantId();
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ oid: claims.oid ?? claims.sub, appid: claims.appid ?? claims.sub, tid, idtyp: 'app', ver: '1.0' })
+    return new SignJWT({
+      oid: claims.oid ?? claims.sub,
+      appid: claims.appid ?? claims.sub,
+      tid,
+      idtyp: 'app',
+      ver: '1.0',
+    })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: keyId })
       .setIssuer(issuerFor(tid))
       .setSubject(claims.sub)
@@ -142,9 +154,17 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
     try {
       const { publicKey } = await keys;
       const { payload } = await jwtVerify(token, publicKey, { algorithms: ['RS256'], issuer: initial.issuer });
-      if (typeof payload.sub !== 'string' || typeof payload.aud !== 'string' || typeof payload.exp !== 'number') return undefined;
+      if (typeof payload.sub !== 'string' || typeof payload.aud !== 'string' || typeof payload.exp !== 'number')
+        return undefined;
       const text = (name: string) => (typeof payload[name] === 'string' ? (payload[name] as string) : undefined);
-      return { sub: payload.sub, aud: payload.aud, exp: payload.exp, oid: text('oid'), appid: text('appid'), tid: text('tid') };
+      return {
+        sub: payload.sub,
+        aud: payload.aud,
+        exp: payload.exp,
+        oid: text('oid'),
+        appid: text('appid'),
+        tid: text('tid'),
+      };
     } catch {
       return undefined;
     }
@@ -160,33 +180,74 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
       record(entry);
       entraError(res, status, error, code, description);
     };
-    if (form.get('grant_type') !== 'client_credentials') return fail(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
-    if (!clientId) return fail(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+    if (form.get('grant_type') !== 'client_credentials')
+      return fail(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+    if (!clientId)
+      return fail(
+        400,
+        'invalid_request',
+        900144,
+        "The request body must contain the following parameter: 'client_id'.",
+      );
     const resource = scope.split(' ').find((s) => s.endsWith('/.default'));
-    if (!resource) return fail(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    if (!resource)
+      return fail(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
     const client = options.clients?.find((c) => c.clientId === clientId);
-    if (!client && options.strict) return fail(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`);
+    if (!client && options.strict)
+      return fail(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`,
+      );
 
     const secret = form.get('client_secret');
     const assertion = form.get('client_assertion');
     if (secret !== null) {
       entry.credential = 'secret';
       if (client && client.clientSecret !== secret) {
-        return fail(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+        return fail(
+          401,
+          'invalid_client',
+          7000215,
+          `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+        );
       }
     } else if (assertion !== null) {
       entry.credential = 'assertion';
       if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
-        return fail(400, 'invalid_request', 700023, 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.');
+        return fail(
+          400,
+          'invalid_request',
+          700023,
+          'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.',
+        );
       }
-      const check = await checkClientAssertion(assertion, { clientId, tenant, registeredCertificatePem: client?.certificatePem });
+      const check = await checkClientAssertion(assertion, {
+        clientId,
+        tenant,
+        registeredCertificatePem: client?.certificatePem,
+      });
       if (!check.ok) return fail(401, 'invalid_client', check.code, check.description);
     } else {
-      return fail(401, 'invalid_client', 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+      return fail(
+        401,
+        'invalid_client',
+        7000216,
+        "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+      );
     }
     const ttl = options.tokenTtlSeconds ?? 3600;
     const tid = guidPattern.test(tenant) ? tenant : tenantId();
-    const accessToken = await issueToken({ sub: servicePrincipalId(clientId), aud: resource.slice(0, -'/.default'.length), appid: clientId, tid }, ttl);
+    const accessToken = await issueToken(
+      { sub: servicePrincipalId(clientId), aud: resource.slice(0, -'/.default'.length), appid: clientId, tid },
+      ttl,
+    );
     record(entry);
     json(res, 200, { token_type: 'Bearer', expires_in: ttl, ext_expires_in: ttl, access_token: accessToken });
   };
@@ -194,7 +255,8 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
   const managedIdentityToken = async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     await readBody(req);
     const resource = query.get('resource') ?? '';
-    const clientId = query.get('client_id') ?? options.managedIdentityClientId ?? servicePrincipalId(`managed-identity:${tenantId()}`);
+    const clientId =
+      query.get('client_id') ?? options.managedIdentityClientId ?? servicePrincipalId(`managed-identity:${tenantId()}`);
     const entry: IdentityRequestRecord = { kind: 'managedIdentity', status: 200, clientId, scope: resource };
     const fail = (status: number, message: string) => {
       entry.status = status;
@@ -203,12 +265,16 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
     };
     const header = req.headers['x-identity-header'];
     if (typeof header !== 'string' || header === '') return fail(401, 'The X-IDENTITY-HEADER header is missing.');
-    if (options.identityHeader !== undefined && header !== options.identityHeader) return fail(401, 'The X-IDENTITY-HEADER header is not valid.');
+    if (options.identityHeader !== undefined && header !== options.identityHeader)
+      return fail(401, 'The X-IDENTITY-HEADER header is not valid.');
     if (query.get('api-version') !== '2019-08-01') return fail(400, 'api-version 2019-08-01 is required.');
     if (!resource) return fail(400, 'The resource parameter is required.');
     const ttl = options.tokenTtlSeconds ?? 3600;
     const audience = resource.replace(/\/\.default$/, '');
-    const accessToken = await issueToken({ sub: servicePrincipalId(`mi:${clientId}`), aud: audience, appid: clientId }, ttl);
+    const accessToken = await issueToken(
+      { sub: servicePrincipalId(`mi:${clientId}`), aud: audience, appid: clientId },
+      ttl,
+    );
     record(entry);
     json(res, 200, {
       access_token: accessToken,
@@ -257,7 +323,10 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
       });
     }
     await readBody(req).catch(() => '');
-    json(res, 404, { error: 'not_found', error_description: `No local identity endpoint at ${method} ${url.pathname}` });
+    json(res, 404, {
+      error: 'not_found',
+      error_description: `No local identity endpoint at ${method} ${url.pathname}`,
+    });
   };
 
   return {
@@ -265,7 +334,11 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
       const url = new URL(req.url ?? '/', 'http://local');
       if (url.pathname !== '/_identity' && !url.pathname.startsWith('/_identity/')) return false;
       route(req, res, url).catch((error: unknown) => {
-        if (!res.headersSent) json(res, 500, { error: 'server_error', error_description: error instanceof Error ? error.message : 'failed' });
+        if (!res.headersSent)
+          json(res, 500, {
+            error: 'server_error',
+            error_description: error instanceof Error ? error.message : 'failed',
+          });
         else res.destroy();
       });
       return true;
@@ -290,7 +363,9 @@ export interface LocalIdentityServer {
 }
 
 /** Serves the local identity alone on 127.0.0.1 (tests; the emulator mounts `handle` on its own port instead). */
-export async function startLocalIdentity(options: LocalIdentityOptions & { port?: number } = {}): Promise<LocalIdentityServer> {
+export async function startLocalIdentity(
+  options: LocalIdentityOptions & { port?: number } = {},
+): Promise<LocalIdentityServer> {
   const identity = createLocalIdentity(options);
   const server = createServer((req, res) => {
     if (!identity.handle(req, res)) json(res, 404, { error: 'not_found' });

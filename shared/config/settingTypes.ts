@@ -61,7 +61,11 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
   return z.enum(values);
 }
 
-export const secretString = () => z.string().min(1).transform((value) => new SecretValue(value));
+export const secretString = () =>
+  z
+    .string()
+    .min(1)
+    .transform((value) => new SecretValue(value));
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

@@ -46,9 +46,11 @@ export const settingsSchema = z.preprocess(
     const values = presentValues(env);
     return Object.fromEntries(Object.keys(settingsSections).map((section) => [section, values]));
   },
-  z.object(Object.fromEntries(Object.entries(settingsSections).map(([name, section]) => [name, section.schema])) as {
-    [K in keyof Sections]: Sections[K]['schema'];
-  }),
+  z.object(
+    Object.fromEntries(Object.entries(settingsSections).map(([name, section]) => [name, section.schema])) as {
+      [K in keyof Sections]: Sections[K]['schema'];
+    },
+  ),
 );
 
 export interface SettingProblem {
@@ -72,7 +74,8 @@ const definitionsByName = new Map<string, SettingDefinition>(
 function problemOf(issue: z.core.$ZodIssue): SettingProblem {
   const name = String(issue.path[1] ?? issue.path[0] ?? 'settings');
   // Our own cross-setting messages are written without values; zod's are replaced by the setting's expectation.
-  if (issue.code === 'custom' && issue.params?.['settingProblem'] === true) return { setting: name, message: issue.message };
+  if (issue.code === 'custom' && issue.params?.['settingProblem'] === true)
+    return { setting: name, message: issue.message };
   const definition = definitionsByName.get(name);
   const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
   const expected = definition?.expected ?? 'a valid value';
@@ -84,7 +87,9 @@ export function loadSettings(env: Environment = process.env): Settings {
   const result = settingsSchema.safeParse(env);
   if (result.success) return result.data as Settings;
   const problems = result.error.issues.map(problemOf);
-  const unique = problems.filter((p, i) => problems.findIndex((q) => q.setting === p.setting && q.message === p.message) === i);
+  const unique = problems.filter(
+    (p, i) => problems.findIndex((q) => q.setting === p.setting && q.message === p.message) === i,
+  );
   throw new SettingsError(unique);
 }
 

@@ -14,12 +14,21 @@ export interface TriggerSettings {
 }
 
 export function triggerSettings(env: Record<string, string | undefined> = process.env): TriggerSettings {
-  const values = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].trim() !== '').map(([k, v]) => [k, v.trim()]));
+  const values = Object.fromEntries(
+    Object.entries(env)
+      .filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].trim() !== '')
+      .map(([k, v]) => [k, v.trim()]),
+  );
   const loads = loadsSection.schema.safeParse(values);
   const jobs = jobsSection.schema.safeParse(values);
   const issues = [...(loads.success ? [] : loads.error.issues), ...(jobs.success ? [] : jobs.error.issues)];
   if (!loads.success || !jobs.success) {
-    throw new SettingsError(issues.map((i) => ({ setting: String(i.path[0] ?? 'settings'), message: `${String(i.path[0] ?? 'settings')} is invalid` })));
+    throw new SettingsError(
+      issues.map((i) => ({
+        setting: String(i.path[0] ?? 'settings'),
+        message: `${String(i.path[0] ?? 'settings')} is invalid`,
+      })),
+    );
   }
   return { loads: loads.data, jobs: jobs.data };
 }

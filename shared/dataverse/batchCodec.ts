@@ -5,7 +5,14 @@
  * on the first line of the body.
  */
 import { randomUUID } from 'node:crypto';
-import { boundaryOf, isMultipart, parseHttpHead, parseRequestLine, parseStatusLine, type HeaderMap } from './httpMessage';
+import {
+  boundaryOf,
+  isMultipart,
+  parseHttpHead,
+  parseRequestLine,
+  parseStatusLine,
+  type HeaderMap,
+} from './httpMessage';
 
 const CRLF = '\r\n';
 
@@ -71,7 +78,12 @@ function httpMimeHeaders(contentId: string | undefined): string {
 }
 
 function encodeRequestPart(part: BatchRequestPart): string {
-  return encodeHttpPart(httpMimeHeaders(part.contentId), `${part.method} ${part.url} HTTP/1.1`, part.headers, part.body ?? '');
+  return encodeHttpPart(
+    httpMimeHeaders(part.contentId),
+    `${part.method} ${part.url} HTTP/1.1`,
+    part.headers,
+    part.body ?? '',
+  );
 }
 
 /** Encodes a `$batch` request body. Boundaries are random unless given (tests). */
@@ -93,8 +105,16 @@ export function encodeBatchRequest(
 
 function reasonPhrase(status: number): string {
   const phrases: Record<number, string> = {
-    200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
-    404: 'Not Found', 412: 'Precondition Failed', 429: 'Too Many Requests', 500: 'Internal Server Error',
+    200: 'OK',
+    201: 'Created',
+    204: 'No Content',
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    412: 'Precondition Failed',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
   };
   return phrases[status] ?? 'Status';
 }
@@ -103,7 +123,12 @@ function reasonPhrase(status: number): string {
 export function encodeBatchResponse(items: BatchResponseItem[], options: { boundary?: string } = {}): EncodedBatch {
   const boundary = options.boundary ?? `batchresponse_${randomUUID()}`;
   const encodePart = (part: BatchResponsePart) =>
-    encodeHttpPart(httpMimeHeaders(part.contentId), `HTTP/1.1 ${part.status} ${reasonPhrase(part.status)}`, part.headers, part.body);
+    encodeHttpPart(
+      httpMimeHeaders(part.contentId),
+      `HTTP/1.1 ${part.status} ${reasonPhrase(part.status)}`,
+      part.headers,
+      part.body,
+    );
   const parts = items.map((item) => {
     if (!isChangeSet(item)) return encodePart(item);
     const changeSetBoundary = `changesetresponse_${randomUUID()}`;
@@ -150,7 +175,8 @@ export function batchBoundary(contentType: string | undefined, body: string): st
   const fromHeader = isMultipart(contentType) ? boundaryOf(contentType) : undefined;
   if (fromHeader) return fromHeader;
   const firstLine = /^\s*--([^\r\n]+?)[ \t]*\r?\n/.exec(body);
-  if (!firstLine) throw new SyntaxError('Batch body has no Content-Type boundary and does not start with a delimiter line');
+  if (!firstLine)
+    throw new SyntaxError('Batch body has no Content-Type boundary and does not start with a delimiter line');
   return firstLine[1]!;
 }
 
@@ -176,10 +202,12 @@ function decodeParts<T>(
     if (isMultipart(contentType)) {
       const inner = boundaryOf(contentType);
       if (!inner) throw new SyntaxError('Change set part has no boundary');
-      return { changeSet: splitMultipart(content, inner).map((innerRaw) => {
-        const part = splitMimePart(innerRaw);
-        return decodeHttp(part.content, part.mimeHeaders['content-id']);
-      }) };
+      return {
+        changeSet: splitMultipart(content, inner).map((innerRaw) => {
+          const part = splitMimePart(innerRaw);
+          return decodeHttp(part.content, part.mimeHeaders['content-id']);
+        }),
+      };
     }
     return decodeHttp(content, mimeHeaders['content-id']);
   });

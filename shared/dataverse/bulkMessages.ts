@@ -58,8 +58,11 @@ interface Row {
 /** The error Dataverse gives for a table without the message. */
 export function isUnsupportedBulkError(error: DataverseError, message: BulkMessage): boolean {
   if (error.status === undefined || ![400, 404, 405, 501].includes(error.status)) return false;
-  return /does not support entities of type/i.test(error.message) ||
-    (error.message.includes(message) && /not (yet )?(been )?(supported|implemented|enabled|found)|Resource not found/i.test(error.message));
+  return (
+    /does not support entities of type/i.test(error.message) ||
+    (error.message.includes(message) &&
+      /not (yet )?(been )?(supported|implemented|enabled|found)|Resource not found/i.test(error.message))
+  );
 }
 
 function keyColumns(key: RecordKey): string[] {
@@ -70,7 +73,13 @@ function withoutColumns(attributes: Attributes, columns: string[]): Record<strin
   return Object.fromEntries(Object.entries(attributes).filter(([name]) => !columns.includes(name)));
 }
 
-export function createRows(context: WebApiContext, entitySetName: string, logicalName: string, targets: Attributes[], primaryIdAttribute: string): Row[] {
+export function createRows(
+  context: WebApiContext,
+  entitySetName: string,
+  logicalName: string,
+  targets: Attributes[],
+  primaryIdAttribute: string,
+): Row[] {
   return targets.map((attributes, index) => {
     const existing = attributes[primaryIdAttribute];
     const id = typeof existing === 'string' ? existing : context.newId();
@@ -85,11 +94,20 @@ export function createRows(context: WebApiContext, entitySetName: string, logica
   });
 }
 
-export function updateRows(entitySetName: string, logicalName: string, targets: UpdateTarget[], primaryIdAttribute: string): Row[] {
+export function updateRows(
+  entitySetName: string,
+  logicalName: string,
+  targets: UpdateTarget[],
+  primaryIdAttribute: string,
+): Row[] {
   return targets.map((target, index) => ({
     index,
     id: target.id,
-    bulkTarget: { '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}`, ...target.attributes, [primaryIdAttribute]: target.id },
+    bulkTarget: {
+      '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}`,
+      ...target.attributes,
+      [primaryIdAttribute]: target.id,
+    },
     request: { kind: 'update', entitySetName, key: target.id, attributes: target.attributes },
   }));
 }
@@ -100,7 +118,11 @@ export function upsertRows(entitySetName: string, logicalName: string, targets: 
     const attributes = withoutColumns(target.attributes, keyColumns(target.key));
     const row: Row = {
       index,
-      bulkTarget: { '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}`, ...attributes, '@odata.id': entityPath(entitySetName, target.key) },
+      bulkTarget: {
+        '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}`,
+        ...attributes,
+        '@odata.id': entityPath(entitySetName, target.key),
+      },
       request: { kind: 'upsert', entitySetName, key: target.key, attributes },
     };
     if (typeof target.key === 'string') row.id = target.key;
@@ -108,8 +130,19 @@ export function upsertRows(entitySetName: string, logicalName: string, targets: 
   });
 }
 
-async function viaBatch(context: WebApiContext, rows: Row[], options: CallOptions, maybeExecutedBefore: boolean): Promise<BulkRowResult[]> {
-  const outcome = await executeMultiple(context, rows.map((row) => row.request), { continueOnError: true, returnResponses: true }, options, { maybeExecutedBefore });
+async function viaBatch(
+  context: WebApiContext,
+  rows: Row[],
+  options: CallOptions,
+  maybeExecutedBefore: boolean,
+): Promise<BulkRowResult[]> {
+  const outcome = await executeMultiple(
+    context,
+    rows.map((row) => row.request),
+    { continueOnError: true, returnResponses: true },
+    options,
+    { maybeExecutedBefore },
+  );
   return outcome.responses.map((item) => {
     const row = rows[item.requestIndex]!;
     const result: BulkRowResult = { index: row.index, via: 'batch' };
@@ -141,28 +174,40 @@ export async function runBulk(
     }
     context.transport.recordBulkSize(chunk.length);
     try {
-      const response = await sendWebApiRequest(context, {
-        method: 'POST',
-        path: `${entitySetName}/Microsoft.Dynamics.CRM.${message}`,
-        body: { Targets: chunk.map((row) => row.bulkTarget) },
-        // Creates carry client-generated ids, updates and upserts are idempotent.
-        retrySafe: true,
-      }, callOptions);
+      const response = await sendWebApiRequest(
+        context,
+        {
+          method: 'POST',
+          path: `${entitySetName}/Microsoft.Dynamics.CRM.${message}`,
+          body: { Targets: chunk.map((row) => row.bulkTarget) },
+          // Creates carry client-generated ids, updates and upserts are idempotent.
+          retrySafe: true,
+        },
+        callOptions,
+      );
       const ids = (response.body as { Ids?: unknown } | undefined)?.Ids;
       chunk.forEach((row, position) => {
         const result: BulkRowResult = { index: row.index, via: 'bulk' };
-        const reported = Array.isArray(ids) && ids.length === chunk.length && typeof ids[position] === 'string' ? (ids[position] as string) : undefined;
+        const reported =
+          Array.isArray(ids) && ids.length === chunk.length && typeof ids[position] === 'string'
+            ? (ids[position] as string)
+            : undefined;
         const id = row.id ?? reported;
         if (id) result.id = id;
         results.push(result);
       });
     } catch (error) {
-      if (!(error instanceof DataverseError) || error.status === undefined || [401, 403, 429].includes(error.status)) throw error;
+      if (!(error instanceof DataverseError) || error.status === undefined || [401, 403, 429].includes(error.status))
+        throw error;
       if (isUnsupportedBulkError(error, message)) {
         support.add(supportKey);
         context.logger?.info(`${message} is not supported for ${entitySetName}; using $batch`, { code: error.code });
       } else {
-        context.logger?.warn(`${message} failed; isolating the bad rows with $batch`, { code: error.code, status: error.status, rows: chunk.length });
+        context.logger?.warn(`${message} failed; isolating the bad rows with $batch`, {
+          code: error.code,
+          status: error.status,
+          rows: chunk.length,
+        });
       }
       // Nothing of the chunk was written (all-or-nothing), so rerunning it row by row is safe.
       results.push(...(await viaBatch(context, chunk, callOptions, error.afterResend || error.status >= 500)));

@@ -1,7 +1,17 @@
 /** `createDataverseClient(options)`: the one object the loads and jobs talk to Dataverse through. */
 import { randomUUID } from 'node:crypto';
 import type { AccessTokenSource } from './auth/accessTokenSource';
-import { createRows, runBulk, updateRows, upsertRows, type BulkOptions, type BulkResult, type BulkSupport, type UpdateTarget, type UpsertTarget } from './bulkMessages';
+import {
+  createRows,
+  runBulk,
+  updateRows,
+  upsertRows,
+  type BulkOptions,
+  type BulkResult,
+  type BulkSupport,
+  type UpdateTarget,
+  type UpsertTarget,
+} from './bulkMessages';
 import type { CallOptions } from './callOptions';
 import { executeMultiple, type ExecuteMultipleResponse } from './executeMultiple';
 import type { Attributes, ExecuteMultipleSettings, OrganizationRequest, WebApiRequest } from './organizationRequest';
@@ -42,10 +52,29 @@ export interface DataverseMetrics extends TransportMetrics {
 
 export interface DataverseClient {
   readonly webApiUrl: string;
-  executeMultiple(requests: OrganizationRequest[], settings: ExecuteMultipleSettings, options?: CallOptions): Promise<ExecuteMultipleResponse>;
-  createMultiple(entitySetName: string, logicalName: string, targets: Attributes[], options?: BulkOptions): Promise<BulkResult>;
-  updateMultiple(entitySetName: string, logicalName: string, targets: UpdateTarget[], options?: BulkOptions): Promise<BulkResult>;
-  upsertMultiple(entitySetName: string, logicalName: string, targets: UpsertTarget[], options?: BulkOptions): Promise<BulkResult>;
+  executeMultiple(
+    requests: OrganizationRequest[],
+    settings: ExecuteMultipleSettings,
+    options?: CallOptions,
+  ): Promise<ExecuteMultipleResponse>;
+  createMultiple(
+    entitySetName: string,
+    logicalName: string,
+    targets: Attributes[],
+    options?: BulkOptions,
+  ): Promise<BulkResult>;
+  updateMultiple(
+    entitySetName: string,
+    logicalName: string,
+    targets: UpdateTarget[],
+    options?: BulkOptions,
+  ): Promise<BulkResult>;
+  upsertMultiple(
+    entitySetName: string,
+    logicalName: string,
+    targets: UpsertTarget[],
+    options?: BulkOptions,
+  ): Promise<BulkResult>;
   send(request: WebApiRequest, options?: CallOptions): Promise<WebApiResponse>;
   metrics(): DataverseMetrics;
 }
@@ -75,18 +104,44 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     ...(options.logger ? { logger: options.logger } : {}),
   };
   const support: BulkSupport = new Set();
-  const idColumn = (logicalName: string, bulkOptions: BulkOptions | undefined) => bulkOptions?.primaryIdAttribute ?? `${logicalName}id`;
+  const idColumn = (logicalName: string, bulkOptions: BulkOptions | undefined) =>
+    bulkOptions?.primaryIdAttribute ?? `${logicalName}id`;
 
   return {
     webApiUrl,
     executeMultiple: (requests, settings, callOptions) => executeMultiple(context, requests, settings, callOptions),
     createMultiple: (entitySetName, logicalName, targets, bulkOptions = {}) =>
-      runBulk(context, support, 'CreateMultiple', entitySetName, createRows(context, entitySetName, logicalName, targets, idColumn(logicalName, bulkOptions)), bulkOptions),
+      runBulk(
+        context,
+        support,
+        'CreateMultiple',
+        entitySetName,
+        createRows(context, entitySetName, logicalName, targets, idColumn(logicalName, bulkOptions)),
+        bulkOptions,
+      ),
     updateMultiple: (entitySetName, logicalName, targets, bulkOptions = {}) =>
-      runBulk(context, support, 'UpdateMultiple', entitySetName, updateRows(entitySetName, logicalName, targets, idColumn(logicalName, bulkOptions)), bulkOptions),
+      runBulk(
+        context,
+        support,
+        'UpdateMultiple',
+        entitySetName,
+        updateRows(entitySetName, logicalName, targets, idColumn(logicalName, bulkOptions)),
+        bulkOptions,
+      ),
     upsertMultiple: (entitySetName, logicalName, targets, bulkOptions = {}) =>
-      runBulk(context, support, 'UpsertMultiple', entitySetName, upsertRows(entitySetName, logicalName, targets), bulkOptions),
+      runBulk(
+        context,
+        support,
+        'UpsertMultiple',
+        entitySetName,
+        upsertRows(entitySetName, logicalName, targets),
+        bulkOptions,
+      ),
     send: (request, callOptions) => sendWebApiRequest(context, request, callOptions),
-    metrics: () => ({ ...transport.metrics(), maxBatchSize: context.batchLimit.current, bulkUnsupported: [...support] }),
+    metrics: () => ({
+      ...transport.metrics(),
+      maxBatchSize: context.batchLimit.current,
+      bulkUnsupported: [...support],
+    }),
   };
 }

@@ -84,7 +84,14 @@ export class DataverseError extends Error {
   afterResend = false;
 
   constructor(
-    init: { code: string; message: string; status?: number; requestId?: string; annotations?: Record<string, unknown>; retryAfterSeconds?: number },
+    init: {
+      code: string;
+      message: string;
+      status?: number;
+      requestId?: string;
+      annotations?: Record<string, unknown>;
+      retryAfterSeconds?: number;
+    },
     options?: { cause?: unknown },
   ) {
     super(init.message, options);
@@ -112,6 +119,8 @@ export class DataverseError extends Error {
 }
 
 export function isDuplicateKeyFault(fault: OrganizationServiceFault): boolean {
-  return fault.code.toLowerCase() === DataverseErrorCodes.duplicateKey ||
-    (fault.status === 412 && /matching key values already exists/i.test(fault.message));
+  return (
+    fault.code.toLowerCase() === DataverseErrorCodes.duplicateKey ||
+    (fault.status === 412 && /matching key values already exists/i.test(fault.message))
+  );
 }

@@ -3,13 +3,30 @@
  * transaction), `Prefer: odata.continue-on-error` for ContinueOnError, responses shaped as
  * ExecuteMultipleResponse (executemultiple-2017.md), batches sized to what Dataverse accepts.
  */
-import { encodeBatchRequest, decodeBatchResponse, flattenBatchResponse, type BatchRequestPart, type BatchResponsePart } from './batchCodec';
+import {
+  encodeBatchRequest,
+  decodeBatchResponse,
+  flattenBatchResponse,
+  type BatchRequestPart,
+  type BatchResponsePart,
+} from './batchCodec';
 import { callOptionHeaders, type CallOptions } from './callOptions';
-import { DataverseError, DataverseErrorCodes, faultFromResponse, isDuplicateKeyFault, type OrganizationServiceFault } from './dataverseError';
+import {
+  DataverseError,
+  DataverseErrorCodes,
+  faultFromResponse,
+  isDuplicateKeyFault,
+  type OrganizationServiceFault,
+} from './dataverseError';
 import type { HeaderMap } from './httpMessage';
 import {
-  idFromEntityUri, isRetrySafe, toWebApiRequest, withClientId,
-  type ExecuteMultipleSettings, type OrganizationRequest, type WebApiRequest,
+  idFromEntityUri,
+  isRetrySafe,
+  toWebApiRequest,
+  withClientId,
+  type ExecuteMultipleSettings,
+  type OrganizationRequest,
+  type WebApiRequest,
 } from './organizationRequest';
 import { encodeBody, odataHeaders, parseBody, type WebApiContext } from './webApi';
 
@@ -55,7 +72,10 @@ function batchPart(context: WebApiContext, prepared: Prepared, optionHeaders: He
   const body = encodeBody(webApi.body);
   // Per-call headers go on every part too: they are request headers, and each part is its own request.
   const headers: HeaderMap = { ...optionHeaders, ...webApi.headers };
-  if (body !== undefined) headers['Content-Type'] ??= entryKinds.has(prepared.request.kind) ? 'application/json; type=entry' : 'application/json';
+  if (body !== undefined)
+    headers['Content-Type'] ??= entryKinds.has(prepared.request.kind)
+      ? 'application/json; type=entry'
+      : 'application/json';
   const part: BatchRequestPart = { method: webApi.method, url: `${context.webApiPath}${webApi.path}`, headers };
   if (body !== undefined) part.body = body;
   return part;
@@ -82,12 +102,17 @@ function responseOf(part: BatchResponsePart, prepared: Prepared): OrganizationRe
 }
 
 /** A re-sent request that meets its own earlier execution counts as done. */
-function recovered(prepared: Prepared, fault: OrganizationServiceFault, part: BatchResponsePart): OrganizationResponse | undefined {
+function recovered(
+  prepared: Prepared,
+  fault: OrganizationServiceFault,
+  part: BatchResponsePart,
+): OrganizationResponse | undefined {
   const request = prepared.request;
   if (request.kind === 'create' && request.id && isDuplicateKeyFault(fault)) {
     return { status: 204, headers: part.headers, id: request.id, recoveredAfterRetry: true };
   }
-  if (request.kind === 'delete' && fault.status === 404) return { status: 204, headers: part.headers, recoveredAfterRetry: true };
+  if (request.kind === 'delete' && fault.status === 404)
+    return { status: 204, headers: part.headers, recoveredAfterRetry: true };
   return undefined;
 }
 
@@ -118,11 +143,18 @@ export async function executeMultiple(
   };
 
   while (pending.length > 0 && !stopped) {
-    if (options.abortSignal?.aborted) throw new DataverseError({ code: DataverseErrorCodes.aborted, message: 'The operation was aborted' });
+    if (options.abortSignal?.aborted)
+      throw new DataverseError({ code: DataverseErrorCodes.aborted, message: 'The operation was aborted' });
     const head = pending[0]!;
     if (!prepared[head]!.webApi) {
       pending.shift();
-      record(head, { fault: { code: DataverseErrorCodes.nestedExecuteMultiple, message: 'ExecuteMultiple cannot contain another ExecuteMultiple request (no recursion).', status: 400 } });
+      record(head, {
+        fault: {
+          code: DataverseErrorCodes.nestedExecuteMultiple,
+          message: 'ExecuteMultiple cannot contain another ExecuteMultiple request (no recursion).',
+          status: 400,
+        },
+      });
       continue;
     }
     const chunk: number[] = [];
@@ -130,17 +162,27 @@ export async function executeMultiple(
       if (chunk.length >= context.batchLimit.current || !prepared[index]!.webApi) break;
       chunk.push(index);
     }
-    const answer = await sendBatch(context, chunk.map((i) => prepared[i]!), settings.continueOnError, optionHeaders, options.abortSignal);
+    const answer = await sendBatch(
+      context,
+      chunk.map((i) => prepared[i]!),
+      settings.continueOnError,
+      optionHeaders,
+      options.abortSignal,
+    );
 
     if (answer.kind === 'tooLarge') {
-      const smaller = answer.limit !== null && answer.limit < chunk.length ? answer.limit : Math.floor(chunk.length / 2);
+      const smaller =
+        answer.limit !== null && answer.limit < chunk.length ? answer.limit : Math.floor(chunk.length / 2);
       if (smaller < 1) {
         pending.shift();
         record(head, { fault: answer.fault });
         continue;
       }
       context.batchLimit.current = Math.max(1, smaller);
-      context.logger?.warn('Dataverse rejected the batch as too large; re-chunking', { sent: chunk.length, newLimit: context.batchLimit.current });
+      context.logger?.warn('Dataverse rejected the batch as too large; re-chunking', {
+        sent: chunk.length,
+        newLimit: context.batchLimit.current,
+      });
       continue; // nothing ran: the same requests go again in smaller batches
     }
 
@@ -167,7 +209,11 @@ export async function executeMultiple(
     });
     stalls = done.size === 0 ? stalls + 1 : 0;
     if (stalls > maxStalls) {
-      throw new DataverseError({ code: DataverseErrorCodes.retriesExhausted, message: `Dataverse throttled every request of the batch ${stalls} times in a row`, status: 429 });
+      throw new DataverseError({
+        code: DataverseErrorCodes.retriesExhausted,
+        message: `Dataverse throttled every request of the batch ${stalls} times in a row`,
+        status: 429,
+      });
     }
     const remaining = pending.filter((index) => !done.has(index));
     pending.splice(0, pending.length, ...remaining);
@@ -204,27 +250,50 @@ async function sendBatch(
     retrySafe: requests.every((request) => isRetrySafe(request.webApi!)),
     ...(abortSignal ? { abortSignal } : {}),
   });
-  if (result.status === 401 || result.status === 403) throw DataverseError.fromResponse(result.status, result.headers, result.body);
+  if (result.status === 401 || result.status === 403)
+    throw DataverseError.fromResponse(result.status, result.headers, result.body);
 
   let parts: BatchResponsePart[] | undefined;
   if (/multipart\/mixed/i.test(result.headers['content-type'] ?? '') || /^\s*--batchresponse_/.test(result.body)) {
     try {
       parts = flattenBatchResponse(decodeBatchResponse(result.headers['content-type'], result.body));
     } catch (error) {
-      return { kind: 'batchFault', fault: { code: DataverseErrorCodes.unparseableBody, message: `Unparseable $batch response (HTTP ${result.status}): ${String(error)}`, status: result.status } };
+      return {
+        kind: 'batchFault',
+        fault: {
+          code: DataverseErrorCodes.unparseableBody,
+          message: `Unparseable $batch response (HTTP ${result.status}): ${String(error)}`,
+          status: result.status,
+        },
+      };
     }
   }
   // A size rejection comes before anything runs, as a plain error or as the only part.
-  const rejection = parts === undefined ? faultFromResponse(result.status, result.headers, result.body)
-    : parts.length === 1 && requests.length > 1 && parts[0]!.status >= 400 ? faultFromResponse(parts[0]!.status, parts[0]!.headers, parts[0]!.body)
-    : undefined;
+  const rejection =
+    parts === undefined
+      ? faultFromResponse(result.status, result.headers, result.body)
+      : parts.length === 1 && requests.length > 1 && parts[0]!.status >= 400
+        ? faultFromResponse(parts[0]!.status, parts[0]!.headers, parts[0]!.body)
+        : undefined;
   if (rejection) {
     const limit = batchLimitFromRejection(result.status >= 400 ? result.status : rejection.status, rejection.message);
-    if (limit !== undefined) return { kind: 'tooLarge', limit, fault: { ...rejection, code: rejection.code || DataverseErrorCodes.batchTooLarge } };
+    if (limit !== undefined)
+      return {
+        kind: 'tooLarge',
+        limit,
+        fault: { ...rejection, code: rejection.code || DataverseErrorCodes.batchTooLarge },
+      };
   }
   if (parts !== undefined && parts.length > 0) return { kind: 'parts', parts, resent: result.resent };
-  const fault = result.status >= 400 ? faultFromResponse(result.status, result.headers, result.body)
-    : { code: DataverseErrorCodes.unparseableBody, message: `$batch answered HTTP ${result.status} without response parts`, status: result.status };
-  if (result.resent || [502, 503, 504].includes(result.status)) fault.message = `${fault.message} (the outcome of these requests is unknown)`;
+  const fault =
+    result.status >= 400
+      ? faultFromResponse(result.status, result.headers, result.body)
+      : {
+          code: DataverseErrorCodes.unparseableBody,
+          message: `$batch answered HTTP ${result.status} without response parts`,
+          status: result.status,
+        };
+  if (result.resent || [502, 503, 504].includes(result.status))
+    fault.message = `${fault.message} (the outcome of these requests is unknown)`;
   return { kind: 'batchFault', fault };
 }

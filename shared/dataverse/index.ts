@@ -8,8 +8,20 @@ export type { ExecuteMultipleResponse, ExecuteMultipleResponseItem, Organization
 export type { BulkOptions, BulkResult, BulkRowResult, UpdateTarget, UpsertTarget } from './bulkMessages';
 export { entityPath, formatKey, formatODataLiteral, idFromEntityUri } from './organizationRequest';
 export type {
-  ActionRequest, Attributes, CreateRequest, DeleteRequest, ExecuteMultipleRequest, ExecuteMultipleSettings, FunctionRequest,
-  HttpMethod, OrganizationRequest, RawWebApiRequest, RecordKey, UpdateRequest, UpsertRequest, WebApiRequest,
+  ActionRequest,
+  Attributes,
+  CreateRequest,
+  DeleteRequest,
+  ExecuteMultipleRequest,
+  ExecuteMultipleSettings,
+  FunctionRequest,
+  HttpMethod,
+  OrganizationRequest,
+  RawWebApiRequest,
+  RecordKey,
+  UpdateRequest,
+  UpsertRequest,
+  WebApiRequest,
 } from './organizationRequest';
 export type { WebApiResponse } from './webApi';
 export type { DataverseLogger, TransportMetrics } from './transport';

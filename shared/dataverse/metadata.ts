@@ -41,14 +41,22 @@ export const picklistMetadataSchema = z.looseObject({
   value: z.array(
     z.looseObject({
       LogicalName: z.string(),
-      OptionSet: z.looseObject({
-        Options: z.array(
-          z.looseObject({
-            Value: z.number(),
-            Label: z.looseObject({ UserLocalizedLabel: z.looseObject({ Label: z.string(), LanguageCode: z.number().optional() }).nullish() }).nullish(),
-          }),
-        ),
-      }).nullish(),
+      OptionSet: z
+        .looseObject({
+          Options: z.array(
+            z.looseObject({
+              Value: z.number(),
+              Label: z
+                .looseObject({
+                  UserLocalizedLabel: z
+                    .looseObject({ Label: z.string(), LanguageCode: z.number().optional() })
+                    .nullish(),
+                })
+                .nullish(),
+            }),
+          ),
+        })
+        .nullish(),
     }),
   ),
 });
@@ -88,17 +96,42 @@ export interface MetadataSender {
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const result = schema.safeParse(body);
   if (!result.success) {
-    throw new DataverseError({ code: 'UnexpectedMetadata', message: `Unexpected ${what} metadata: ${z.prettifyError(result.error)}` });
+    throw new DataverseError({
+      code: 'UnexpectedMetadata',
+      message: `Unexpected ${what} metadata: ${z.prettifyError(result.error)}`,
+    });
   }
   return result.data;
 }
 
-export async function retrieveTableMetadata(client: MetadataSender, logicalName: string, options: { abortSignal?: AbortSignal } = {}): Promise<TableMetadata> {
+export async function retrieveTableMetadata(
+  client: MetadataSender,
+  logicalName: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<TableMetadata> {
   const table = `EntityDefinitions(LogicalName='${logicalName.replace(/'/g, "''")}')`;
   const [entity, picklists, relationships] = await Promise.all([
-    client.send({ method: 'GET', path: `${table}?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$expand=Attributes,Keys` }, options),
-    client.send({ method: 'GET', path: `${table}/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)` }, options),
-    client.send({ method: 'GET', path: `${table}/ManyToOneRelationships?$select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity` }, options),
+    client.send(
+      {
+        method: 'GET',
+        path: `${table}?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$expand=Attributes,Keys`,
+      },
+      options,
+    ),
+    client.send(
+      {
+        method: 'GET',
+        path: `${table}/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)`,
+      },
+      options,
+    ),
+    client.send(
+      {
+        method: 'GET',
+        path: `${table}/ManyToOneRelationships?$select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity`,
+      },
+      options,
+    ),
   ]);
   const definition = parse(entityMetadataSchema, entity.body, `${logicalName} table`);
   const options_ = parse(picklistMetadataSchema, picklists.body, `${logicalName} picklist`);

@@ -158,20 +158,45 @@ export function toWebApiRequest(request: Exclude<OrganizationRequest, ExecuteMul
   switch (request.kind) {
     case 'create': {
       // The attributes are copied only when the id must be added (rows converted with their id already hold it).
-      const body = request.id && request.primaryIdAttribute && request.attributes[request.primaryIdAttribute] !== request.id
-        ? { ...request.attributes, [request.primaryIdAttribute]: request.id }
-        : request.attributes;
-      return { method: 'POST', path: request.entitySetName, headers, body, retrySafe: !!(request.id && request.primaryIdAttribute) };
+      const body =
+        request.id && request.primaryIdAttribute && request.attributes[request.primaryIdAttribute] !== request.id
+          ? { ...request.attributes, [request.primaryIdAttribute]: request.id }
+          : request.attributes;
+      return {
+        method: 'POST',
+        path: request.entitySetName,
+        headers,
+        body,
+        retrySafe: !!(request.id && request.primaryIdAttribute),
+      };
     }
     case 'update':
       // If-Match: * turns the PATCH into update-only (no accidental create).
-      return { method: 'PATCH', path: entityPath(request.entitySetName, request.key), headers: { 'If-Match': '*', ...headers }, body: request.attributes, retrySafe: true };
+      return {
+        method: 'PATCH',
+        path: entityPath(request.entitySetName, request.key),
+        headers: { 'If-Match': '*', ...headers },
+        body: request.attributes,
+        retrySafe: true,
+      };
     case 'upsert':
-      return { method: 'PATCH', path: entityPath(request.entitySetName, request.key), headers, body: request.attributes, retrySafe: true };
+      return {
+        method: 'PATCH',
+        path: entityPath(request.entitySetName, request.key),
+        headers,
+        body: request.attributes,
+        retrySafe: true,
+      };
     case 'delete':
       return { method: 'DELETE', path: entityPath(request.entitySetName, request.key), headers, retrySafe: true };
     case 'action':
-      return { method: 'POST', path: `${boundPrefix(request.boundTo)}${request.name}`, headers, body: request.parameters ?? {}, retrySafe: request.idempotent === true };
+      return {
+        method: 'POST',
+        path: `${boundPrefix(request.boundTo)}${request.name}`,
+        headers,
+        body: request.parameters ?? {},
+        retrySafe: request.idempotent === true,
+      };
     case 'function':
       return { method: 'GET', path: functionPath(request), headers, retrySafe: true };
     case 'webApi':

@@ -17,10 +17,13 @@ export const systemClock: Clock = {
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal));
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
       const onAbort = () => {
         clearTimeout(timer);
         reject(abortError(signal!));
@@ -30,7 +33,10 @@ export const systemClock: Clock = {
 };
 
 export function abortError(signal: AbortSignal): DataverseError {
-  return new DataverseError({ code: DataverseErrorCodes.aborted, message: 'The operation was aborted' }, { cause: signal.reason });
+  return new DataverseError(
+    { code: DataverseErrorCodes.aborted, message: 'The operation was aborted' },
+    { cause: signal.reason },
+  );
 }
 
 export interface ConcurrencySnapshot {
@@ -81,15 +87,29 @@ export class AdaptiveConcurrency {
   private stepDowns = 0;
   private budget: BudgetSnapshot | undefined;
   private readonly budgetSeen = { requests: 0, executionMs: 0 };
-  private readonly waiters: { resolve: () => void; reject: (error: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
+  private readonly waiters: {
+    resolve: () => void;
+    reject: (error: unknown) => void;
+    signal?: AbortSignal;
+    onAbort?: () => void;
+  }[] = [];
 
-  constructor(private readonly maxConcurrency: number, initial: number) {
+  constructor(
+    private readonly maxConcurrency: number,
+    initial: number,
+  ) {
     this.ceiling = maxConcurrency;
     this.limit = Math.max(1, Math.min(initial, maxConcurrency));
   }
 
   snapshot(): ConcurrencySnapshot {
-    return { limit: this.limit, inFlight: this.inFlight, ceiling: this.ceiling, dopHint: this.dopHint, ...(this.budget ? { budget: { ...this.budget } } : {}) };
+    return {
+      limit: this.limit,
+      inFlight: this.inFlight,
+      ceiling: this.ceiling,
+      dopHint: this.dopHint,
+      ...(this.budget ? { budget: { ...this.budget } } : {}),
+    };
   }
 
   /** Dataverse's recommended degree of parallelism; the first hint sets the starting point. */
@@ -117,7 +137,11 @@ export class AdaptiveConcurrency {
       shares.push(this.budgetSeen.executionMs > 0 ? executionMs / this.budgetSeen.executionMs : 0);
     }
     const fraction = Math.min(...shares);
-    this.budget = { ...(requests !== undefined ? { requestsRemaining: requests } : {}), ...(executionMs !== undefined ? { executionMsRemaining: executionMs } : {}), fraction };
+    this.budget = {
+      ...(requests !== undefined ? { requestsRemaining: requests } : {}),
+      ...(executionMs !== undefined ? { executionMsRemaining: executionMs } : {}),
+      fraction,
+    };
   }
 
   onSuccess(): void {

@@ -6,7 +6,17 @@
 import type { AccessTokenSource } from './auth/accessTokenSource';
 import { DataverseError, DataverseErrorCodes, faultFromResponse, requestIdOf } from './dataverseError';
 import type { HeaderMap } from './httpMessage';
-import { AdaptiveConcurrency, RequestSpacing, ThrottlePause, callKind, abortError, backoffMs, parseRetryAfter, type Clock, type ConcurrencySnapshot } from './throttle';
+import {
+  AdaptiveConcurrency,
+  RequestSpacing,
+  ThrottlePause,
+  callKind,
+  abortError,
+  backoffMs,
+  parseRetryAfter,
+  type Clock,
+  type ConcurrencySnapshot,
+} from './throttle';
 
 export interface DataverseLogger {
   info(message: string, data?: Record<string, unknown>): void;
@@ -118,13 +128,19 @@ export class Transport {
     this.onThrottled(headers, body, 1);
   }
 
-  private onThrottled(headers: HeaderMap, body: string, attempt: number, sentInEpisode?: number): { code: string; retryAfterMs: number } {
+  private onThrottled(
+    headers: HeaderMap,
+    body: string,
+    attempt: number,
+    sentInEpisode?: number,
+  ): { code: string; retryAfterMs: number } {
     const fault = faultFromResponse(429, headers, body);
     const code = fault.code || 'unknown';
     this.counters.throttledTotal += 1;
     this.counters.throttledByCode[code] = (this.counters.throttledByCode[code] ?? 0) + 1;
     this.concurrency.onThrottled(sentInEpisode);
-    const retryAfterMs = parseRetryAfter(headers['retry-after'], this.options.clock.now()) ?? backoffMs(attempt, this.options.random);
+    const retryAfterMs =
+      parseRetryAfter(headers['retry-after'], this.options.clock.now()) ?? backoffMs(attempt, this.options.random);
     this.pause.pauseFor(retryAfterMs);
     return { code, retryAfterMs };
   }
@@ -159,7 +175,9 @@ export class Transport {
       let response: { status: number; headers: HeaderMap; body: string };
       let sentAt: number;
       try {
-        const token = await this.options.accessTokenSource.getAccessToken(signal ? { forceRefresh, abortSignal: signal } : { forceRefresh });
+        const token = await this.options.accessTokenSource.getAccessToken(
+          signal ? { forceRefresh, abortSignal: signal } : { forceRefresh },
+        );
         forceRefresh = false;
         this.counters.requests += 1;
         sentAt = clock.now();
@@ -183,11 +201,20 @@ export class Transport {
           retries += 1;
           this.counters.retries += 1;
           const wait = backoffMs(retries, this.options.random);
-          logger?.warn('Dataverse network error; retrying', { method: call.method, url: call.url, attempt: retries, waitMs: wait, error: String(error) });
+          logger?.warn('Dataverse network error; retrying', {
+            method: call.method,
+            url: call.url,
+            attempt: retries,
+            waitMs: wait,
+            error: String(error),
+          });
           await clock.sleep(wait, signal);
           continue;
         }
-        throw new DataverseError({ code: DataverseErrorCodes.network, message: `Network error calling Dataverse: ${String(error)}` }, { cause: error });
+        throw new DataverseError(
+          { code: DataverseErrorCodes.network, message: `Network error calling Dataverse: ${String(error)}` },
+          { cause: error },
+        );
       }
       release();
       if (response.status !== 429) this.spacing.observe(kind, clock.now() - sentAt);
@@ -195,7 +222,10 @@ export class Transport {
       const dopHint = response.headers['x-ms-dop-hint'];
       if (dopHint !== undefined) this.concurrency.observeDopHint(Number(dopHint));
       if (response.status !== 429) {
-        this.concurrency.observeBudget(response.headers['x-ms-ratelimit-burst-remaining-xrm-requests'], response.headers['x-ms-ratelimit-time-remaining-xrm-requests']);
+        this.concurrency.observeBudget(
+          response.headers['x-ms-ratelimit-burst-remaining-xrm-requests'],
+          response.headers['x-ms-ratelimit-time-remaining-xrm-requests'],
+        );
       }
 
       if (response.status === 429) {
@@ -203,17 +233,26 @@ export class Transport {
         // A 429 is answered before anything executes, so re-sending is always safe.
         if (throttleRetries < this.options.maxThrottleRetries) {
           throttleRetries += 1;
-          logger?.warn('Dataverse throttled the client; pausing all calls', { code, retryAfterMs, concurrency: this.concurrency.snapshot().limit });
+          logger?.warn('Dataverse throttled the client; pausing all calls', {
+            code,
+            retryAfterMs,
+            concurrency: this.concurrency.snapshot().limit,
+          });
           continue;
         }
-        throw new DataverseError({ ...faultFromResponse(429, response.headers, response.body), retryAfterSeconds: Math.ceil(retryAfterMs / 1000) });
+        throw new DataverseError({
+          ...faultFromResponse(429, response.headers, response.body),
+          retryAfterSeconds: Math.ceil(retryAfterMs / 1000),
+        });
       }
 
       if (response.status === 401 && !refreshed) {
         refreshed = true;
         forceRefresh = true;
         this.counters.tokenRefreshes += 1;
-        logger?.info('Dataverse answered 401; refreshing the access token once', { requestId: requestIdOf(response.headers) });
+        logger?.info('Dataverse answered 401; refreshing the access token once', {
+          requestId: requestIdOf(response.headers),
+        });
         continue;
       }
 
@@ -222,8 +261,15 @@ export class Transport {
           resent = true;
           retries += 1;
           this.counters.retries += 1;
-          const wait = Math.max(backoffMs(retries, this.options.random), parseRetryAfter(response.headers['retry-after'], clock.now()) ?? 0);
-          logger?.warn('Dataverse transient error; retrying', { status: response.status, attempt: retries, waitMs: wait });
+          const wait = Math.max(
+            backoffMs(retries, this.options.random),
+            parseRetryAfter(response.headers['retry-after'], clock.now()) ?? 0,
+          );
+          logger?.warn('Dataverse transient error; retrying', {
+            status: response.status,
+            attempt: retries,
+            waitMs: wait,
+          });
           await clock.sleep(wait, signal);
           continue;
         }

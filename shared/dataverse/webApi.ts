@@ -24,7 +24,11 @@ export interface WebApiResponse {
   body: unknown;
 }
 
-export const odataHeaders: HeaderMap = { 'OData-MaxVersion': '4.0', 'OData-Version': '4.0', Accept: 'application/json' };
+export const odataHeaders: HeaderMap = {
+  'OData-MaxVersion': '4.0',
+  'OData-Version': '4.0',
+  Accept: 'application/json',
+};
 
 export function encodeBody(body: unknown): string | undefined {
   if (body === undefined) return undefined;
@@ -44,7 +48,11 @@ export function parseBody(text: string, contentType: string | undefined): unknow
 }
 
 /** One Web API call; a 4xx/5xx answer becomes a DataverseError with Dataverse's code and message. */
-export async function sendWebApiRequest(context: WebApiContext, request: WebApiRequest, options?: CallOptions): Promise<WebApiResponse> {
+export async function sendWebApiRequest(
+  context: WebApiContext,
+  request: WebApiRequest,
+  options?: CallOptions,
+): Promise<WebApiResponse> {
   const body = encodeBody(request.body);
   const headers: HeaderMap = { ...odataHeaders, ...callOptionHeaders(options), ...request.headers };
   if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
@@ -64,5 +72,9 @@ export async function sendWebApiRequest(context: WebApiContext, request: WebApiR
     error.afterResend = result.resent;
     throw error;
   }
-  return { status: result.status, headers: result.headers, body: parseBody(result.body, result.headers['content-type']) };
+  return {
+    status: result.status,
+    headers: result.headers,
+    body: parseBody(result.body, result.headers['content-type']),
+  };
 }

@@ -86,9 +86,19 @@ export async function sweepPendingEvent(
   options: { nowMs: number; graceMs?: number; abortSignal?: AbortSignal },
 ): Promise<OutboxSweepOutcome> {
   const now = options.nowMs;
-  const pending = entry.pending ?? { event: completeJobEvent(entry.rebuild()), recordedAt: iso(now), attemptAt: iso(0), attempts: 0 };
+  const pending = entry.pending ?? {
+    event: completeJobEvent(entry.rebuild()),
+    recordedAt: iso(now),
+    attemptAt: iso(0),
+    attempts: 0,
+  };
   if (!isPendingEventDue(pending, now, options.graceMs ?? DEFAULT_EVENT_GRACE_MS)) return 'notDue';
   if (!(await entry.claim(claimPendingEvent(pending, now)))) return 'claimedElsewhere';
-  await deliverPendingEvent(publisher, pending.event, entry.markPublished, options.abortSignal ? { abortSignal: options.abortSignal } : {});
+  await deliverPendingEvent(
+    publisher,
+    pending.event,
+    entry.markPublished,
+    options.abortSignal ? { abortSignal: options.abortSignal } : {},
+  );
   return 'published';
 }

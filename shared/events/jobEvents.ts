@@ -8,7 +8,15 @@ import { z } from 'zod';
 import type { QueueClient } from '@azure/storage-queue';
 
 /** 'Unknown' is the kind of a rejected message whose own kind was not one we run. */
-export const jobEventKinds = ['load', 'ImportSolution', 'StageAndUpgrade', 'DeleteAndPromote', 'Merge', 'Batch', 'Unknown'] as const;
+export const jobEventKinds = [
+  'load',
+  'ImportSolution',
+  'StageAndUpgrade',
+  'DeleteAndPromote',
+  'Merge',
+  'Batch',
+  'Unknown',
+] as const;
 export const jobOutcomes = ['succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected'] as const;
 
 export const jobEventSchema = z.object({
@@ -47,7 +55,10 @@ export interface JobEventPublisher {
    * must know), then POSTs it to the webhook if one is set (failures there are retried and reported,
    * never thrown).
    */
-  publish(event: JobEventInput, options?: { abortSignal?: AbortSignal }): Promise<{ queued: true; webhook: WebhookDelivery; webhookError?: string }>;
+  publish(
+    event: JobEventInput,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ queued: true; webhook: WebhookDelivery; webhookError?: string }>;
 }
 
 export interface JobEventPublisherOptions {
@@ -80,7 +91,14 @@ export function decodeQueueMessage(text: string): unknown {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 export function createJobEventPublisher(options: JobEventPublisherOptions): JobEventPublisher {
@@ -89,13 +107,24 @@ export function createJobEventPublisher(options: JobEventPublisherOptions): JobE
   const baseDelay = options.webhookRetryDelayMs ?? 500;
   const timeoutMs = options.webhookTimeoutMs ?? 10_000;
 
-  async function postWebhook(url: string, body: string, signal?: AbortSignal): Promise<{ webhook: WebhookDelivery; webhookError?: string }> {
+  async function postWebhook(
+    url: string,
+    body: string,
+    signal?: AbortSignal,
+  ): Promise<{ webhook: WebhookDelivery; webhookError?: string }> {
     let lastError = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (signal?.aborted) break;
       try {
-        const attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
-        const response = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: attemptSignal });
+        const attemptSignal = signal
+          ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs);
+        const response = await fetchImpl(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: attemptSignal,
+        });
         // Drain the body so the connection is released.
         await response.arrayBuffer().catch(() => undefined);
         if (response.ok) return { webhook: 'delivered' };
@@ -115,7 +144,10 @@ export function createJobEventPublisher(options: JobEventPublisherOptions): JobE
       const valid = completeJobEvent(event);
       await options.queueClient.sendMessage(encodeQueueMessage(valid), { abortSignal: callOptions?.abortSignal });
       if (!options.webhookUrl) return { queued: true, webhook: 'skipped' };
-      return { queued: true, ...(await postWebhook(options.webhookUrl, JSON.stringify(valid), callOptions?.abortSignal)) };
+      return {
+        queued: true,
+        ...(await postWebhook(options.webhookUrl, JSON.stringify(valid), callOptions?.abortSignal)),
+      };
     },
   };
 }

@@ -49,7 +49,8 @@ export class ChunkPlanner {
   constructor(options: { loadId: string; chunkSize?: number; byteRanges: boolean }) {
     this.options = options;
     const size = options.chunkSize ?? defaultChunkSize;
-    if (!Number.isInteger(size) || size < 1 || size > 1000) throw new RangeError(`chunkSize must be 1..1000, got ${size}`);
+    if (!Number.isInteger(size) || size < 1 || size > 1000)
+      throw new RangeError(`chunkSize must be 1..1000, got ${size}`);
   }
 
   add(row: RowPlacement): ChunkDescriptor | undefined {
@@ -82,7 +83,10 @@ export class ChunkPlanner {
 }
 
 /** Convenience: all chunk descriptors of a row stream (the rows are consumed). */
-export async function* planChunks(rows: AsyncIterable<RowPlacement>, options: { loadId: string; chunkSize?: number; byteRanges: boolean }): AsyncGenerator<ChunkDescriptor> {
+export async function* planChunks(
+  rows: AsyncIterable<RowPlacement>,
+  options: { loadId: string; chunkSize?: number; byteRanges: boolean },
+): AsyncGenerator<ChunkDescriptor> {
   const planner = new ChunkPlanner(options);
   for await (const row of rows) {
     const chunk = planner.add(row);
@@ -103,13 +107,27 @@ export interface ReadChunkOptions {
  * read); without, `source` is the whole blob. Throws ChunkMismatch when the rows found aren't exactly
  * firstRow..lastRow (the blob changed since planning).
  */
-export async function readChunk(source: ByteSource, shape: FileShape, chunk: ChunkDescriptor, options: ReadChunkOptions = {}): Promise<SourceRowResult[]> {
+export async function readChunk(
+  source: ByteSource,
+  shape: FileShape,
+  chunk: ChunkDescriptor,
+  options: ReadChunkOptions = {},
+): Promise<SourceRowResult[]> {
   const limits = resolveLimits(options.limits);
   const rows: SourceRowResult[] = [];
   if (chunk.byteRange) {
-    if (!shape.byteOffsetsAreBlobOffsets) throw new IngestionError('ChunkMismatch', 'a byte range was given for a file whose offsets are not blob offsets (compressed or UTF-16)');
+    if (!shape.byteOffsetsAreBlobOffsets)
+      throw new IngestionError(
+        'ChunkMismatch',
+        'a byte range was given for a file whose offsets are not blob offsets (compressed or UTF-16)',
+      );
     const decoded = await decodeSource(source, { midStream: true, startOffset: chunk.byteRange.start });
-    const common = { limits, startOffset: chunk.byteRange.start, firstRowNumber: chunk.firstRow, firstLine: chunk.firstLine };
+    const common = {
+      limits,
+      startOffset: chunk.byteRange.start,
+      firstRowNumber: chunk.firstRow,
+      firstLine: chunk.firstLine,
+    };
     const reader =
       shape.format === 'csv'
         ? readCsvRows(decoded.chunks, { ...common, header: shape.header ?? missingHeader() })
@@ -118,7 +136,12 @@ export async function readChunk(source: ByteSource, shape: FileShape, chunk: Chu
           : readNdjsonRows(decoded.chunks, common);
     for await (const row of reader) rows.push(row);
   } else {
-    const file = await openFile(source, { ...options.open, format: shape.format, delimiter: shape.header?.delimiter, limits });
+    const file = await openFile(source, {
+      ...options.open,
+      format: shape.format,
+      delimiter: shape.header?.delimiter,
+      limits,
+    });
     try {
       for await (const row of file.rows) {
         if (row.rowNumber > chunk.lastRow) break;
@@ -130,7 +153,10 @@ export async function readChunk(source: ByteSource, shape: FileShape, chunk: Chu
   }
   const expected = chunk.lastRow - chunk.firstRow + 1;
   if (rows.length !== expected || rows[0]?.rowNumber !== chunk.firstRow || rows.at(-1)?.rowNumber !== chunk.lastRow) {
-    throw new IngestionError('ChunkMismatch', `chunk ${chunk.chunkIndex} of load ${chunk.loadId} should hold rows ${chunk.firstRow}-${chunk.lastRow} but the file gave ${rows.length} row(s): has the blob changed since the load was planned?`);
+    throw new IngestionError(
+      'ChunkMismatch',
+      `chunk ${chunk.chunkIndex} of load ${chunk.loadId} should hold rows ${chunk.firstRow}-${chunk.lastRow} but the file gave ${rows.length} row(s): has the blob changed since the load was planned?`,
+    );
   }
   return rows;
 }

@@ -26,7 +26,12 @@ export function closeNames(name: string, candidates: Iterable<string>, max = 3):
     const c = normalize(candidate);
     let score: number;
     if (c === target) score = 0;
-    else if (c.length >= 3 && target.length >= 3 && (c.startsWith(target) || target.startsWith(c) || c.endsWith(target))) score = 1;
+    else if (
+      c.length >= 3 &&
+      target.length >= 3 &&
+      (c.startsWith(target) || target.startsWith(c) || c.endsWith(target))
+    )
+      score = 1;
     else {
       const distance = editDistance(target, c);
       if (distance > Math.max(2, Math.floor(target.length / 3))) continue;
@@ -34,7 +39,10 @@ export function closeNames(name: string, candidates: Iterable<string>, max = 3):
     }
     scored.push({ candidate, score });
   }
-  return scored.sort((x, y) => x.score - y.score || x.candidate.localeCompare(y.candidate)).slice(0, max).map((s) => s.candidate);
+  return scored
+    .sort((x, y) => x.score - y.score || x.candidate.localeCompare(y.candidate))
+    .slice(0, max)
+    .map((s) => s.candidate);
 }
 
 export function didYouMean(name: string, candidates: Iterable<string>): string {

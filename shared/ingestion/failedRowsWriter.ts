@@ -45,7 +45,10 @@ export interface FailedRowsFileOptions {
 }
 
 /** Streams the failed-rows file as text pieces (write them to a blob as they come). */
-export async function* writeFailedRows(entries: AsyncIterable<FailedRowEntry> | Iterable<FailedRowEntry>, options: FailedRowsFileOptions): AsyncGenerator<string> {
+export async function* writeFailedRows(
+  entries: AsyncIterable<FailedRowEntry> | Iterable<FailedRowEntry>,
+  options: FailedRowsFileOptions,
+): AsyncGenerator<string> {
   if (options.format === 'csv') {
     const columns = options.columns ?? [];
     const cellOptions = { delimiter: options.delimiter ?? ',', formulaProtection: options.formulaProtection };
@@ -57,7 +60,10 @@ export async function* writeFailedRows(entries: AsyncIterable<FailedRowEntry> | 
       if (row.cells) {
         // ragged rows keep all their cells, padded so `_error` stays last when the row is short
         const kept = row.cells.filter((_, i) => columns[i] !== errorColumn);
-        cells = kept.length < dataColumns.length ? [...kept, ...Array<string>(dataColumns.length - kept.length).fill('')] : kept;
+        cells =
+          kept.length < dataColumns.length
+            ? [...kept, ...Array<string>(dataColumns.length - kept.length).fill('')]
+            : kept;
       } else {
         cells = dataColumns.map((c) => cellText(row.values?.[c]));
       }

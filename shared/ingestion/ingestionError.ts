@@ -25,7 +25,11 @@ export class IngestionError extends Error {
   readonly code: IngestionErrorCode;
   readonly details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown };
 
-  constructor(code: IngestionErrorCode, message: string, details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown }) {
+  constructor(
+    code: IngestionErrorCode,
+    message: string,
+    details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown },
+  ) {
     super(message);
     this.code = code;
     this.details = details;

@@ -41,36 +41,65 @@ export const failedRowsErrorColumns = new Set(['_error']);
 const neverRequired = new Set(['Owner', 'State', 'Status', 'Uniqueidentifier']);
 
 function attributeByName(metadata: TableMetadata, name: string): AttributeMetadata | undefined {
-  return metadata.attributes[name] ?? metadata.attributes[name.toLowerCase()] ?? Object.values(metadata.attributes).find((a) => a.logicalName.toLowerCase() === name.trim().toLowerCase());
+  return (
+    metadata.attributes[name] ??
+    metadata.attributes[name.toLowerCase()] ??
+    Object.values(metadata.attributes).find((a) => a.logicalName.toLowerCase() === name.trim().toLowerCase())
+  );
 }
 
-function lookupTargets(metadata: TableMetadata, attribute: AttributeMetadata, column: string, setting: LoadProfile['lookups'] extends Record<string, infer S> | undefined ? S | undefined : never): ResolvedLookupTarget[] | Error {
+function lookupTargets(
+  metadata: TableMetadata,
+  attribute: AttributeMetadata,
+  column: string,
+  setting: LoadProfile['lookups'] extends Record<string, infer S> | undefined ? S | undefined : never,
+): ResolvedLookupTarget[] | Error {
   let targets = attribute.lookupTargets ?? [];
   if (setting?.table) {
     const chosen = targets.find((t) => t.table === setting.table);
     if (!chosen && targets.length > 0) {
-      return new Error(`column '${column}': table '${setting.table}' is not a target of lookup '${attribute.logicalName}' (targets: ${targets.map((t) => t.table).join(', ')})`);
+      return new Error(
+        `column '${column}': table '${setting.table}' is not a target of lookup '${attribute.logicalName}' (targets: ${targets.map((t) => t.table).join(', ')})`,
+      );
     }
     targets = [chosen ?? { table: setting.table }];
   }
-  if (targets.length === 0) return new Error(`column '${column}': the targets of lookup '${attribute.logicalName}' are unknown; set lookups.${column}.table`);
+  if (targets.length === 0)
+    return new Error(
+      `column '${column}': the targets of lookup '${attribute.logicalName}' are unknown; set lookups.${column}.table`,
+    );
   const resolved: ResolvedLookupTarget[] = [];
   for (const target of targets) {
     const entitySetName = (targets.length === 1 ? setting?.entitySet : undefined) ?? target.entitySetName;
-    const navigationProperty = (targets.length === 1 ? setting?.navigationProperty : undefined) ?? target.navigationProperty;
-    if (!entitySetName) return new Error(`column '${column}': the entity set of table '${target.table}' is unknown; set lookups.${column}.entitySet`);
-    if (!navigationProperty) return new Error(`column '${column}': the navigation property of lookup '${attribute.logicalName}' to '${target.table}' is unknown; set lookups.${column}.navigationProperty`);
+    const navigationProperty =
+      (targets.length === 1 ? setting?.navigationProperty : undefined) ?? target.navigationProperty;
+    if (!entitySetName)
+      return new Error(
+        `column '${column}': the entity set of table '${target.table}' is unknown; set lookups.${column}.entitySet`,
+      );
+    if (!navigationProperty)
+      return new Error(
+        `column '${column}': the navigation property of lookup '${attribute.logicalName}' to '${target.table}' is unknown; set lookups.${column}.navigationProperty`,
+      );
     resolved.push({ table: target.table, entitySetName, navigationProperty });
   }
   if (setting && setting.by !== 'id' && resolved.length > 1) {
-    return new Error(`column '${column}': lookup '${attribute.logicalName}' has several targets (${resolved.map((t) => t.table).join(', ')}); set lookups.${column}.table to bind by '${setting.by}'`);
+    return new Error(
+      `column '${column}': lookup '${attribute.logicalName}' has several targets (${resolved.map((t) => t.table).join(', ')}); set lookups.${column}.table to bind by '${setting.by}'`,
+    );
   }
   void metadata;
   return resolved;
 }
 
-function bindColumn(metadata: TableMetadata, profile: LoadProfile, operation: LoadOperation | undefined, column: string): ColumnBinding | Error {
-  if (failedRowsErrorColumns.has(column)) return { kind: 'ignored', column, reason: 'error column of a failed-rows file' };
+function bindColumn(
+  metadata: TableMetadata,
+  profile: LoadProfile,
+  operation: LoadOperation | undefined,
+  column: string,
+): ColumnBinding | Error {
+  if (failedRowsErrorColumns.has(column))
+    return { kind: 'ignored', column, reason: 'error column of a failed-rows file' };
   const mapped = profile.columns?.[column];
   if (mapped === null) return { kind: 'ignored', column, reason: 'ignored by the load profile' };
   const lookupSetting = profile.lookups?.[column];
@@ -78,18 +107,32 @@ function bindColumn(metadata: TableMetadata, profile: LoadProfile, operation: Lo
   const attribute = attributeByName(metadata, attributeName);
   if (!attribute) {
     const suggestion = didYouMean(attributeName, Object.keys(metadata.attributes));
-    return new Error(mapped || lookupSetting?.attribute
-      ? `column '${column}' is mapped to '${attributeName}', which is not an attribute of table '${metadata.logicalName}'${suggestion}`
-      : `column '${column}' matches no attribute of table '${metadata.logicalName}'${suggestion}`);
+    return new Error(
+      mapped || lookupSetting?.attribute
+        ? `column '${column}' is mapped to '${attributeName}', which is not an attribute of table '${metadata.logicalName}'${suggestion}`
+        : `column '${column}' matches no attribute of table '${metadata.logicalName}'${suggestion}`,
+    );
   }
-  if (attribute.attributeOf) return new Error(`column '${column}': '${attribute.logicalName}' is a read-only part of '${attribute.attributeOf}' and can't be loaded`);
-  if (!isLoadableType(attribute.type)) return new Error(`column '${column}': attribute '${attribute.logicalName}' is of type ${attribute.type}, which can't be loaded`);
+  if (attribute.attributeOf)
+    return new Error(
+      `column '${column}': '${attribute.logicalName}' is a read-only part of '${attribute.attributeOf}' and can't be loaded`,
+    );
+  if (!isLoadableType(attribute.type))
+    return new Error(
+      `column '${column}': attribute '${attribute.logicalName}' is of type ${attribute.type}, which can't be loaded`,
+    );
   if (!attribute.isValidForCreate && !attribute.isValidForUpdate && !attribute.isPrimaryId) {
-    return new Error(`column '${column}': attribute '${attribute.logicalName}' is read-only (not valid for create or update)`);
+    return new Error(
+      `column '${column}': attribute '${attribute.logicalName}' is read-only (not valid for create or update)`,
+    );
   }
-  if (operation === 'create' && !attribute.isValidForCreate) return new Error(`column '${column}': attribute '${attribute.logicalName}' can't be set on create`);
+  if (operation === 'create' && !attribute.isValidForCreate)
+    return new Error(`column '${column}': attribute '${attribute.logicalName}' can't be set on create`);
   if (lookupSetting || isLookupType(attribute.type)) {
-    if (!isLookupType(attribute.type)) return new Error(`column '${column}' has a lookup binding but '${attribute.logicalName}' is of type ${attribute.type}, not a lookup`);
+    if (!isLookupType(attribute.type))
+      return new Error(
+        `column '${column}' has a lookup binding but '${attribute.logicalName}' is of type ${attribute.type}, not a lookup`,
+      );
     const targets = lookupTargets(metadata, attribute, column, lookupSetting);
     if (targets instanceof Error) return targets;
     return { kind: 'lookup', column, attribute, targets, by: lookupSetting?.by ?? 'id' };
@@ -97,37 +140,57 @@ function bindColumn(metadata: TableMetadata, profile: LoadProfile, operation: Lo
   return { kind: 'attribute', column, attribute };
 }
 
-function chooseKey(metadata: TableMetadata, profile: LoadProfile, bindings: ColumnBinding[], operation: LoadOperation | undefined): PlanKey | Error | undefined {
+function chooseKey(
+  metadata: TableMetadata,
+  profile: LoadProfile,
+  bindings: ColumnBinding[],
+  operation: LoadOperation | undefined,
+): PlanKey | Error | undefined {
   const columnOf = new Map<string, string>();
   for (const b of bindings) if (b.kind !== 'ignored') columnOf.set(b.attribute.logicalName, b.column);
   const covered = (attributes: string[]) => attributes.every((a) => columnOf.has(a));
   const asKey = (attributes: string[], name?: string): PlanKey | Error => {
     const missing = attributes.filter((a) => !columnOf.has(a));
-    if (missing.length > 0) return new Error(`the key ${name ? `'${name}' ` : ''}needs column(s) ${missing.map((m) => `'${m}'`).join(', ')}, which the file doesn't have`);
-    if (attributes.length === 1 && attributes[0] === metadata.primaryIdAttribute) return { kind: 'primaryId', attribute: attributes[0]!, column: columnOf.get(attributes[0]!)! };
+    if (missing.length > 0)
+      return new Error(
+        `the key ${name ? `'${name}' ` : ''}needs column(s) ${missing.map((m) => `'${m}'`).join(', ')}, which the file doesn't have`,
+      );
+    if (attributes.length === 1 && attributes[0] === metadata.primaryIdAttribute)
+      return { kind: 'primaryId', attribute: attributes[0]!, column: columnOf.get(attributes[0]!)! };
     return { kind: 'alternateKey', name, attributes, columns: attributes.map((a) => columnOf.get(a)!) };
   };
   if (profile.alternateKey !== undefined) {
     if (typeof profile.alternateKey === 'string') {
-      const key = metadata.keys.find((k) => k.logicalName.toLowerCase() === profile.alternateKey!.toString().toLowerCase());
+      const key = metadata.keys.find(
+        (k) => k.logicalName.toLowerCase() === profile.alternateKey!.toString().toLowerCase(),
+      );
       if (key) return asKey(key.attributes, key.logicalName);
       if (attributeByName(metadata, profile.alternateKey)?.isPrimaryId) return asKey([metadata.primaryIdAttribute]);
       const single = metadata.keys.find((k) => k.attributes.length === 1 && k.attributes[0] === profile.alternateKey);
       if (single) return asKey(single.attributes, single.logicalName);
-      return new Error(`alternateKey '${profile.alternateKey}' is not a key of table '${metadata.logicalName}' (keys: ${[...metadata.keys.map((k) => `${k.logicalName} (${k.attributes.join(', ')})`), metadata.primaryIdAttribute].join('; ')})`);
+      return new Error(
+        `alternateKey '${profile.alternateKey}' is not a key of table '${metadata.logicalName}' (keys: ${[...metadata.keys.map((k) => `${k.logicalName} (${k.attributes.join(', ')})`), metadata.primaryIdAttribute].join('; ')})`,
+      );
     }
     const wanted = [...profile.alternateKey].map((a) => a.toLowerCase()).sort();
     const key = metadata.keys.find((k) => [...k.attributes].sort().join(',') === wanted.join(','));
     if (key) return asKey(key.attributes, key.logicalName);
     if (wanted.length === 1 && wanted[0] === metadata.primaryIdAttribute) return asKey(wanted);
-    return new Error(`alternateKey [${profile.alternateKey.join(', ')}] matches no key of table '${metadata.logicalName}'`);
+    return new Error(
+      `alternateKey [${profile.alternateKey.join(', ')}] matches no key of table '${metadata.logicalName}'`,
+    );
   }
   const key = metadata.keys.find((k) => covered(k.attributes));
   if (key) return asKey(key.attributes, key.logicalName);
-  if (columnOf.has(metadata.primaryIdAttribute) && operation !== undefined && operation !== 'create') return asKey([metadata.primaryIdAttribute]);
+  if (columnOf.has(metadata.primaryIdAttribute) && operation !== undefined && operation !== 'create')
+    return asKey([metadata.primaryIdAttribute]);
   if (operation === undefined || operation === 'create') return undefined;
-  const known = [...metadata.keys.map((k) => k.attributes.join(' + ')), metadata.primaryIdAttribute].map((k) => `'${k}'`).join(', ');
-  return new Error(`operation ${operation} needs the columns of a key of table '${metadata.logicalName}' (${known}), and the file has none`);
+  const known = [...metadata.keys.map((k) => k.attributes.join(' + ')), metadata.primaryIdAttribute]
+    .map((k) => `'${k}'`)
+    .join(', ');
+  return new Error(
+    `operation ${operation} needs the columns of a key of table '${metadata.logicalName}' (${known}), and the file has none`,
+  );
 }
 
 /** Plans the load of a file with these columns. Throws IngestionError('PlanInvalid') listing every problem found. */
@@ -142,8 +205,14 @@ export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns:
       else problems.push(binding.message);
     } else bindings.push(binding);
   }
-  for (const name of Object.keys(profile.columns ?? {})) if (!columns.includes(name)) problems.push(`the profile maps column '${name}', which the file doesn't have${didYouMean(name, columns)}`);
-  for (const name of Object.keys(profile.lookups ?? {})) if (!columns.includes(name)) problems.push(`the profile has a lookup for column '${name}', which the file doesn't have${didYouMean(name, columns)}`);
+  for (const name of Object.keys(profile.columns ?? {}))
+    if (!columns.includes(name))
+      problems.push(`the profile maps column '${name}', which the file doesn't have${didYouMean(name, columns)}`);
+  for (const name of Object.keys(profile.lookups ?? {}))
+    if (!columns.includes(name))
+      problems.push(
+        `the profile has a lookup for column '${name}', which the file doesn't have${didYouMean(name, columns)}`,
+      );
   const seen = new Map<string, string>();
   for (const b of bindings) {
     if (b.kind === 'ignored') continue;
@@ -159,29 +228,54 @@ export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns:
     const missing = Object.values(metadata.attributes).filter(
       (a) =>
         (a.requiredLevel === 'SystemRequired' || a.requiredLevel === 'ApplicationRequired') &&
-        a.isValidForCreate && !a.isPrimaryId && !a.attributeOf && !neverRequired.has(a.type) && isLoadableType(a.type) && !seen.has(a.logicalName),
+        a.isValidForCreate &&
+        !a.isPrimaryId &&
+        !a.attributeOf &&
+        !neverRequired.has(a.type) &&
+        isLoadableType(a.type) &&
+        !seen.has(a.logicalName),
     );
     if (missing.length > 0) {
-      problems.push(`required attribute(s) missing for create: ${missing.map((a) => `'${a.logicalName}'`).join(', ')} (add the column(s), or set checkRequired: false in the load profile)`);
+      problems.push(
+        `required attribute(s) missing for create: ${missing.map((a) => `'${a.logicalName}'`).join(', ')} (add the column(s), or set checkRequired: false in the load profile)`,
+      );
     }
   }
   if (operation === 'update') {
     for (const b of bindings) {
-      const isKey = key && !(key instanceof Error) && (key.kind === 'primaryId' ? key.attribute === (b.kind !== 'ignored' && b.attribute.logicalName) : b.kind !== 'ignored' && key.attributes.includes(b.attribute.logicalName));
-      if (b.kind !== 'ignored' && !b.attribute.isValidForUpdate && !isKey && !b.attribute.isPrimaryId) problems.push(`column '${b.column}': attribute '${b.attribute.logicalName}' can't be set on update`);
+      const isKey =
+        key &&
+        !(key instanceof Error) &&
+        (key.kind === 'primaryId'
+          ? key.attribute === (b.kind !== 'ignored' && b.attribute.logicalName)
+          : b.kind !== 'ignored' && key.attributes.includes(b.attribute.logicalName));
+      if (b.kind !== 'ignored' && !b.attribute.isValidForUpdate && !isKey && !b.attribute.isPrimaryId)
+        problems.push(`column '${b.column}': attribute '${b.attribute.logicalName}' can't be set on update`);
     }
   }
   if (problems.length > 0) {
-    throw new IngestionError('PlanInvalid', `the file can't be loaded into table '${metadata.logicalName}': ${problems.join('; ')}`);
+    throw new IngestionError(
+      'PlanInvalid',
+      `the file can't be loaded into table '${metadata.logicalName}': ${problems.join('; ')}`,
+    );
   }
-  const finalBindings = operation === 'delete'
-    ? bindings.map((b): ColumnBinding => (b.kind === 'ignored' || (key && !(key instanceof Error) && keyColumns(key).includes(b.column)) ? b : { kind: 'ignored', column: b.column, reason: 'delete uses only the key columns' }))
-    : bindings;
+  const finalBindings =
+    operation === 'delete'
+      ? bindings.map((b): ColumnBinding =>
+          b.kind === 'ignored' || (key && !(key instanceof Error) && keyColumns(key).includes(b.column))
+            ? b
+            : { kind: 'ignored', column: b.column, reason: 'delete uses only the key columns' },
+        )
+      : bindings;
   const cache = new Map<string, ColumnBinding | Error>();
   const bindingByColumn = new Map<string, ColumnBinding>();
   for (const b of finalBindings) if (!bindingByColumn.has(b.column)) bindingByColumn.set(b.column, b);
   return {
-    table: { logicalName: metadata.logicalName, entitySetName: metadata.entitySetName, primaryIdAttribute: metadata.primaryIdAttribute },
+    table: {
+      logicalName: metadata.logicalName,
+      entitySetName: metadata.entitySetName,
+      primaryIdAttribute: metadata.primaryIdAttribute,
+    },
     operation,
     key: key instanceof Error ? undefined : key,
     bindings: finalBindings,
@@ -191,7 +285,12 @@ export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns:
       if (known) return known;
       if (!cache.has(column)) {
         const binding = bindColumn(metadata, profile, operation, column);
-        cache.set(column, operation === 'delete' && !(binding instanceof Error) ? { kind: 'ignored', column, reason: 'delete uses only the key columns' } : binding);
+        cache.set(
+          column,
+          operation === 'delete' && !(binding instanceof Error)
+            ? { kind: 'ignored', column, reason: 'delete uses only the key columns' }
+            : binding,
+        );
       }
       return cache.get(column)!;
     },

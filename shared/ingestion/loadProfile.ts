@@ -49,7 +49,9 @@ export const loadProfileSchema = z.strictObject({
   returnResponses: z.boolean().default(false),
   bypassBusinessLogic: z
     .union([z.enum(bypassValues), z.array(z.enum(['CustomSync', 'CustomAsync'])).min(1)])
-    .transform((v) => (Array.isArray(v) ? (v.includes('CustomSync') && v.includes('CustomAsync') ? 'CustomSync,CustomAsync' : v[0]!) : v))
+    .transform((v) =>
+      Array.isArray(v) ? (v.includes('CustomSync') && v.includes('CustomAsync') ? 'CustomSync,CustomAsync' : v[0]!) : v,
+    )
     .optional(),
   bypassCustomPluginExecution: z.boolean().optional(),
   suppressDuplicateDetection: z.boolean().optional(),
@@ -61,7 +63,10 @@ export const loadProfileSchema = z.strictObject({
   /** How dates are written in the file; ISO 8601 always works. */
   dateFormat: z.enum(['iso', 'DD/MM/YYYY', 'MM/DD/YYYY', 'DD.MM.YYYY', 'YYYY/MM/DD']).default('iso'),
   /** Offset applied to date-times written without one ('UTC' or '+02:00'). */
-  timeZone: z.string().regex(/^(UTC|Z|[+-]\d{2}:\d{2})$/, "use 'UTC' or an offset such as '+02:00'").default('UTC'),
+  timeZone: z
+    .string()
+    .regex(/^(UTC|Z|[+-]\d{2}:\d{2})$/, "use 'UTC' or an offset such as '+02:00'")
+    .default('UTC'),
   /** Language (LCID, e.g. 1033) whose choice labels are matched first; all labels are tried. */
   choiceLabelLanguage: z.number().int().positive().optional(),
   /** An empty cell: 'skip' leaves the attribute out of the request; 'null' clears it. JSON null always clears. */
@@ -80,7 +85,11 @@ function describeIssues(error: z.ZodError, where: string): string {
   const parts = error.issues.map((issue) => {
     const path = issue.path.join('.');
     if (issue.code === 'unrecognized_keys') {
-      const known = path.startsWith('lookups') ? Object.keys(lookupBindingSchema.shape) : path === 'limits' ? Object.keys(limitsSchema.shape) : settingNames;
+      const known = path.startsWith('lookups')
+        ? Object.keys(lookupBindingSchema.shape)
+        : path === 'limits'
+          ? Object.keys(limitsSchema.shape)
+          : settingNames;
       return issue.keys.map((k) => `unknown setting '${path ? `${path}.` : ''}${k}'${didYouMean(k, known)}`).join('; ');
     }
     return `${path || '(profile)'}: ${issue.message}`;
@@ -102,7 +111,10 @@ export function parseProfileJson(text: string, where = '_profile.json'): LoadPro
   try {
     value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    throw new IngestionError('ProfileInvalid', `${where} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new IngestionError(
+      'ProfileInvalid',
+      `${where} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   return parseLoadProfileInput(value, where);
 }
@@ -125,7 +137,12 @@ export const blobMetadataKeys = {
   emptyvalues: 'emptyValues',
 } as const satisfies Record<string, keyof LoadProfileInput>;
 
-const booleanSettings = new Set(['continueOnError', 'returnResponses', 'bypassCustomPluginExecution', 'suppressDuplicateDetection']);
+const booleanSettings = new Set([
+  'continueOnError',
+  'returnResponses',
+  'bypassCustomPluginExecution',
+  'suppressDuplicateDetection',
+]);
 const delimiterNames: Record<string, string> = { comma: ',', semicolon: ';', tab: '\t', pipe: '|' };
 /** Keys blob metadata may carry that are not profile settings (set by this app or by Azure tooling). */
 const ignoredMetadataKeys = new Set(['loadid', 'hdi_isfolder', 'uploadedby', 'source', 'contentmd5']);
@@ -138,7 +155,8 @@ function scalarSetting(setting: string, text: string, where: string): unknown {
     throw new IngestionError('ProfileInvalid', `${where}: ${setting} must be true or false, got '${text}'`);
   }
   if (setting === 'batchSize') {
-    if (!/^\d+$/.test(text.trim())) throw new IngestionError('ProfileInvalid', `${where}: batchSize must be a whole number, got '${text}'`);
+    if (!/^\d+$/.test(text.trim()))
+      throw new IngestionError('ProfileInvalid', `${where}: batchSize must be a whole number, got '${text}'`);
     return Number(text);
   }
   if (setting === 'alternateKey') return text.includes(',') ? text.split(',').map((s) => s.trim()) : text.trim();
@@ -148,7 +166,10 @@ function scalarSetting(setting: string, text: string, where: string): unknown {
 }
 
 /** Blob metadata → profile input (validated). */
-export function profileFromBlobMetadata(metadata: Record<string, string> | undefined, where = 'the blob metadata'): LoadProfileInput {
+export function profileFromBlobMetadata(
+  metadata: Record<string, string> | undefined,
+  where = 'the blob metadata',
+): LoadProfileInput {
   if (!metadata) return {};
   let profile: Record<string, unknown> = {};
   for (const [rawKey, value] of Object.entries(metadata)) {
@@ -160,7 +181,10 @@ export function profileFromBlobMetadata(metadata: Record<string, string> | undef
     if (ignoredMetadataKeys.has(key)) continue;
     const setting = (blobMetadataKeys as Record<string, string>)[key];
     if (!setting) {
-      throw new IngestionError('ProfileInvalid', `${where} has an unknown setting '${rawKey}'${didYouMean(key, Object.keys(blobMetadataKeys))}`);
+      throw new IngestionError(
+        'ProfileInvalid',
+        `${where} has an unknown setting '${rawKey}'${didYouMean(key, Object.keys(blobMetadataKeys))}`,
+      );
     }
     profile[setting] = scalarSetting(setting, value, where);
   }
@@ -170,12 +194,21 @@ export function profileFromBlobMetadata(metadata: Record<string, string> | undef
 /** The HTTP API's query string (operation, key, continueOnError, returnResponses) → blob metadata for the uploaded blob. */
 export function queryToBlobMetadata(query: Record<string, string | undefined>): Record<string, string> {
   const metadata: Record<string, string> = {};
-  const map: Record<string, string> = { operation: 'operation', key: 'alternatekey', alternatekey: 'alternatekey', continueonerror: 'continueonerror', returnresponses: 'returnresponses' };
+  const map: Record<string, string> = {
+    operation: 'operation',
+    key: 'alternatekey',
+    alternatekey: 'alternatekey',
+    continueonerror: 'continueonerror',
+    returnresponses: 'returnresponses',
+  };
   for (const [name, value] of Object.entries(query)) {
     if (value === undefined) continue;
     const key = map[name.toLowerCase()];
     if (!key) {
-      throw new IngestionError('ProfileInvalid', `unknown query parameter '${name}'${didYouMean(name, ['operation', 'key', 'continueOnError', 'returnResponses'])}`);
+      throw new IngestionError(
+        'ProfileInvalid',
+        `unknown query parameter '${name}'${didYouMean(name, ['operation', 'key', 'continueOnError', 'returnResponses'])}`,
+      );
     }
     metadata[key] = value;
   }
@@ -184,7 +217,10 @@ export function queryToBlobMetadata(query: Record<string, string | undefined>): 
 }
 
 /** Merges the sources (later wins per setting) and applies defaults. */
-export function resolveLoadProfile(sources: { folderProfile?: LoadProfileInput; blobMetadata?: Record<string, string> }): LoadProfile {
+export function resolveLoadProfile(sources: {
+  folderProfile?: LoadProfileInput;
+  blobMetadata?: Record<string, string>;
+}): LoadProfile {
   const merged = { ...(sources.folderProfile ?? {}), ...profileFromBlobMetadata(sources.blobMetadata) };
   const parsed = loadProfileSchema.safeParse(merged);
   if (!parsed.success) throw new IngestionError('ProfileInvalid', describeIssues(parsed.error, 'the load profile'));

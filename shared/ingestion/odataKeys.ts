@@ -10,7 +10,9 @@ const forbiddenInKey = /[/<>*%&:\\?+#]/;
 
 export function keyValueProblem(value: string): string | undefined {
   const match = forbiddenInKey.exec(value);
-  return match ? `contains '${match[0]}', which Dataverse doesn't accept in an alternate-key value in a URL (/ < > * % & : \\ ? + #)` : undefined;
+  return match
+    ? `contains '${match[0]}', which Dataverse doesn't accept in an alternate-key value in a URL (/ < > * % & : \\ ? + #)`
+    : undefined;
 }
 
 /** One key value as an OData literal: strings quoted with ' doubled; numbers and booleans bare. */
@@ -27,7 +29,10 @@ export function alternateKeySegment(values: Record<string, KeyValue>): string {
 }
 
 /** `/accounts(00000000-…)` or `/accounts(accountnumber='A1')`, percent-encoding what a URL path can't carry raw. */
-export function recordPath(entitySetName: string, key: { id: string } | { alternateKey: Record<string, KeyValue> }): string {
+export function recordPath(
+  entitySetName: string,
+  key: { id: string } | { alternateKey: Record<string, KeyValue> },
+): string {
   const inner = 'id' in key ? key.id : alternateKeySegment(key.alternateKey);
   return `/${entitySetName}(${encodeURI(inner).replace(/#/g, '%23').replace(/\?/g, '%3F')})`;
 }

@@ -28,7 +28,8 @@ function formatUuidV5(digestHex: string): string {
 let cached: { fileKey: string; prefix: string } | undefined;
 
 export function recordIdFor(fileKey: string, rowNumber: number): string {
-  if (!Number.isInteger(rowNumber) || rowNumber < 1) throw new RangeError(`rowNumber must be a positive integer, got ${rowNumber}`);
+  if (!Number.isInteger(rowNumber) || rowNumber < 1)
+    throw new RangeError(`rowNumber must be a positive integer, got ${rowNumber}`);
   if (cached?.fileKey !== fileKey) cached = { fileKey, prefix: `${namespaceText}${fileKey}\u0000` };
   // One-shot hashing of one string to hex (crypto.hash): no Hash object or Buffer per row (~3x faster).
   return formatUuidV5(hash('sha1', cached.prefix + rowNumber));

@@ -48,7 +48,11 @@ export interface ConvertRowOptions {
 }
 
 function context(plan: LoadPlan): ConversionContext {
-  return { dateFormat: plan.profile.dateFormat, timeZone: plan.profile.timeZone, choiceLabelLanguage: plan.profile.choiceLabelLanguage };
+  return {
+    dateFormat: plan.profile.dateFormat,
+    timeZone: plan.profile.timeZone,
+    choiceLabelLanguage: plan.profile.choiceLabelLanguage,
+  };
 }
 
 function cellForMessage(value: CellValue): string {
@@ -64,25 +68,41 @@ function quoted(value: CellValue): string {
   return typeof value === 'string' ? `'${truncateForMessage(value)}'` : cellForMessage(value);
 }
 
-function convertLookup(binding: Extract<ColumnBinding, { kind: 'lookup' }>, value: CellValue): { ok: true; property: string; path: string | null } | { ok: false; message: string } {
+function convertLookup(
+  binding: Extract<ColumnBinding, { kind: 'lookup' }>,
+  value: CellValue,
+): { ok: true; property: string; path: string | null } | { ok: false; message: string } {
   const only = binding.targets.length === 1 ? binding.targets[0] : undefined;
   if (value === null) {
-    if (!only) return { ok: false, message: `null can't clear a lookup with several targets (${binding.targets.map((t) => t.table).join(', ')})` };
+    if (!only)
+      return {
+        ok: false,
+        message: `null can't clear a lookup with several targets (${binding.targets.map((t) => t.table).join(', ')})`,
+      };
     return { ok: true, property: `${only.navigationProperty}@odata.bind`, path: null };
   }
-  if (typeof value !== 'string' && typeof value !== 'number') return { ok: false, message: `${quoted(value)} can't be used as a lookup value` };
+  if (typeof value !== 'string' && typeof value !== 'number')
+    return { ok: false, message: `${quoted(value)} can't be used as a lookup value` };
   const text = String(value).trim();
   if (binding.by !== 'id') {
     const problem = keyValueProblem(text);
     if (problem) return { ok: false, message: `the value ${problem}` };
     const target = only!;
-    return { ok: true, property: `${target.navigationProperty}@odata.bind`, path: recordPath(target.entitySetName, { alternateKey: { [binding.by]: text } }) };
+    return {
+      ok: true,
+      property: `${target.navigationProperty}@odata.bind`,
+      path: recordPath(target.entitySetName, { alternateKey: { [binding.by]: text } }),
+    };
   }
   // '/accounts(<guid>)' or 'accounts(...)' as written by someone who knows the Web API
   const reference = /^\/?([A-Za-z_][A-Za-z0-9_]*)\((.+)\)$/.exec(text);
   if (reference) {
     const target = binding.targets.find((t) => t.entitySetName === reference[1]);
-    if (!target) return { ok: false, message: `'${reference[1]}' is not the entity set of a target of ${binding.attribute.logicalName} (${binding.targets.map((t) => t.entitySetName).join(', ')})` };
+    if (!target)
+      return {
+        ok: false,
+        message: `'${reference[1]}' is not the entity set of a target of ${binding.attribute.logicalName} (${binding.targets.map((t) => t.entitySetName).join(', ')})`,
+      };
     return { ok: true, property: `${target.navigationProperty}@odata.bind`, path: `/${reference[1]}(${reference[2]})` };
   }
   // 'contact:<guid>' picks the target of a multi-table lookup
@@ -91,13 +111,29 @@ function convertLookup(binding: Extract<ColumnBinding, { kind: 'lookup' }>, valu
   let idText = text;
   if (prefixed) {
     target = binding.targets.find((t) => t.table === prefixed[1]!.toLowerCase());
-    if (!target) return { ok: false, message: `'${prefixed[1]}' is not a target table of ${binding.attribute.logicalName} (${binding.targets.map((t) => t.table).join(', ')})` };
+    if (!target)
+      return {
+        ok: false,
+        message: `'${prefixed[1]}' is not a target table of ${binding.attribute.logicalName} (${binding.targets.map((t) => t.table).join(', ')})`,
+      };
     idText = prefixed[2]!;
   }
   const id = normalizeGuid(idText);
-  if (!id) return { ok: false, message: `${quoted(value)} is not a GUID; lookups bind by id unless the load profile sets lookups.${binding.column}.by to a key attribute of the related table` };
-  if (!target) return { ok: false, message: `${binding.attribute.logicalName} can refer to ${binding.targets.map((t) => t.table).join(' or ')}: write the value as '<table>:<id>' or set lookups.${binding.column}.table` };
-  return { ok: true, property: `${target.navigationProperty}@odata.bind`, path: recordPath(target.entitySetName, { id }) };
+  if (!id)
+    return {
+      ok: false,
+      message: `${quoted(value)} is not a GUID; lookups bind by id unless the load profile sets lookups.${binding.column}.by to a key attribute of the related table`,
+    };
+  if (!target)
+    return {
+      ok: false,
+      message: `${binding.attribute.logicalName} can refer to ${binding.targets.map((t) => t.table).join(' or ')}: write the value as '<table>:<id>' or set lookups.${binding.column}.table`,
+    };
+  return {
+    ok: true,
+    property: `${target.navigationProperty}@odata.bind`,
+    path: recordPath(target.entitySetName, { id }),
+  };
 }
 
 function keyValue(conversion: Conversion): KeyValue | undefined {
@@ -118,7 +154,12 @@ const planShared = new WeakMap<LoadPlan, PlanShared>();
 function sharedOf(plan: LoadPlan): PlanShared {
   let shared = planShared.get(plan);
   if (!shared) {
-    shared = { keyAttributes: new Set(plan.key ? (plan.key.kind === 'primaryId' ? [plan.key.attribute] : plan.key.attributes) : []), ctx: context(plan) };
+    shared = {
+      keyAttributes: new Set(
+        plan.key ? (plan.key.kind === 'primaryId' ? [plan.key.attribute] : plan.key.attributes) : [],
+      ),
+      ctx: context(plan),
+    };
     planShared.set(plan, shared);
   }
   return shared;
@@ -130,7 +171,12 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
   const keyValues: Record<string, KeyValue> = {};
   const { keyAttributes, ctx } = sharedOf(plan);
   const fault = (column: string, value: CellValue, message: string) =>
-    faults.push({ rowNumber: row.rowNumber, column, value: cellForMessage(value), message: `row ${row.rowNumber}, column '${column}': ${message}` });
+    faults.push({
+      rowNumber: row.rowNumber,
+      column,
+      value: cellForMessage(value),
+      message: `row ${row.rowNumber}, column '${column}': ${message}`,
+    });
 
   const values = row.values;
   for (const column in values) {
@@ -199,8 +245,11 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
       if (typeof id !== 'string') fault(plan.key.column, '', 'the key column is missing');
       else key = { kind: 'id', id };
     } else {
-      const missing = plan.key.attributes.filter((a) => keyValues[a] === undefined && keyValues[`_${a}_value`] === undefined);
-      if (missing.length > 0) fault(plan.key.columns.join(', '), '', `the key column(s) ${missing.join(', ')} are missing`);
+      const missing = plan.key.attributes.filter(
+        (a) => keyValues[a] === undefined && keyValues[`_${a}_value`] === undefined,
+      );
+      if (missing.length > 0)
+        fault(plan.key.columns.join(', '), '', `the key column(s) ${missing.join(', ')} are missing`);
       else key = { kind: 'alternateKey', values: keyValues };
     }
   }
@@ -215,6 +264,7 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
       body[plan.table.primaryIdAttribute] = recordId;
     }
   }
-  if (plan.operation === 'delete') return { ok: true, rowNumber: row.rowNumber, line: row.line, operation: 'delete', body: {}, key };
+  if (plan.operation === 'delete')
+    return { ok: true, rowNumber: row.rowNumber, line: row.line, operation: 'delete', body: {}, key };
   return { ok: true, rowNumber: row.rowNumber, line: row.line, operation: plan.operation, body, key, recordId };
 }

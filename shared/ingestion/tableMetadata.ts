@@ -7,8 +7,22 @@ import { z } from 'zod';
  */
 
 export const attributeTypes = [
-  'String', 'Memo', 'Integer', 'BigInt', 'Decimal', 'Double', 'Money', 'Boolean', 'DateTime',
-  'Picklist', 'State', 'Status', 'Lookup', 'Customer', 'Owner', 'Uniqueidentifier',
+  'String',
+  'Memo',
+  'Integer',
+  'BigInt',
+  'Decimal',
+  'Double',
+  'Money',
+  'Boolean',
+  'DateTime',
+  'Picklist',
+  'State',
+  'Status',
+  'Lookup',
+  'Customer',
+  'Owner',
+  'Uniqueidentifier',
 ] as const;
 export type LoadableAttributeType = (typeof attributeTypes)[number];
 
@@ -52,7 +66,15 @@ export const entityDefinitionSchema = z
 
 export const picklistAttributesSchema = z.object({
   value: z.array(
-    z.object({ LogicalName: z.string(), OptionSet: z.object({ Options: z.array(optionSchema) }).passthrough().nullish() }).passthrough(),
+    z
+      .object({
+        LogicalName: z.string(),
+        OptionSet: z
+          .object({ Options: z.array(optionSchema) })
+          .passthrough()
+          .nullish(),
+      })
+      .passthrough(),
   ),
 });
 
@@ -62,7 +84,10 @@ export const booleanAttributesSchema = z.object({
     z
       .object({
         LogicalName: z.string(),
-        OptionSet: z.object({ TrueOption: optionSchema.nullish(), FalseOption: optionSchema.nullish() }).passthrough().nullish(),
+        OptionSet: z
+          .object({ TrueOption: optionSchema.nullish(), FalseOption: optionSchema.nullish() })
+          .passthrough()
+          .nullish(),
       })
       .passthrough(),
   ),
@@ -168,7 +193,9 @@ export function buildTableMetadata(responses: TableMetadataResponses): TableMeta
       isPrimaryId: a.IsPrimaryId ?? a.LogicalName === entity.PrimaryIdAttribute,
       isPrimaryName: a.IsPrimaryName ?? a.LogicalName === entity.PrimaryNameAttribute,
       attributeOf: a.AttributeOf ?? undefined,
-      lookupTargets: a.Targets ? a.Targets.map((table) => ({ table, entitySetName: responses.relatedEntitySets?.[table] })) : undefined,
+      lookupTargets: a.Targets
+        ? a.Targets.map((table) => ({ table, entitySetName: responses.relatedEntitySets?.[table] }))
+        : undefined,
     };
   }
   for (const response of [responses.picklistAttributes, responses.stateAttributes, responses.statusAttributes]) {

@@ -55,7 +55,13 @@ function cellText(value: CellValue): string | undefined {
 }
 
 function describe(value: CellValue): string {
-  return Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `'${String(value)}'`;
+  return Array.isArray(value)
+    ? 'an array'
+    : value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? 'an object'
+        : `'${String(value)}'`;
 }
 
 /** '1.50' → '1.5', '+007' → '7', '-0.0' → '0'. */
@@ -76,7 +82,8 @@ function exactNumber(canonical: string): unknown {
 }
 
 function convertWholeNumber(attribute: AttributeMetadata, value: CellValue): Conversion {
-  const text = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : undefined) : cellText(value)?.trim();
+  const text =
+    typeof value === 'number' ? (Number.isInteger(value) ? String(value) : undefined) : cellText(value)?.trim();
   if (text === undefined || !integerPattern.test(text)) {
     return fail(`${describe(value)} is not a whole number${typeof value === 'string' ? numberHint(value.trim()) : ''}`);
   }
@@ -134,7 +141,10 @@ function convertFractional(attribute: AttributeMetadata, value: CellValue): Conv
   if (typeof value === 'string') {
     const places = plainShortDecimalPlaces(value);
     // Doubles take any number of places (as below); decimals and money at most their precision.
-    if (places !== undefined && (attribute.type === 'Double' || attribute.precision === undefined || places <= attribute.precision)) {
+    if (
+      places !== undefined &&
+      (attribute.type === 'Double' || attribute.precision === undefined || places <= attribute.precision)
+    ) {
       const n = Number(value);
       const [defaultMin, defaultMax] = defaultRanges[attribute.type] ?? defaultRanges.Decimal!;
       if (n >= (attribute.minValue ?? defaultMin) && n <= (attribute.maxValue ?? defaultMax)) return done(n);
@@ -158,7 +168,9 @@ function convertFractional(attribute: AttributeMetadata, value: CellValue): Conv
   const canonical = /[eE]/.test(text) ? String(n) : canonicalDecimal(text);
   const decimals = canonical.includes('.') ? canonical.split('.')[1]!.length : 0;
   if (attribute.precision !== undefined && decimals > attribute.precision) {
-    return fail(`${text} has ${decimals} decimal places; ${attribute.logicalName} allows at most ${attribute.precision}`);
+    return fail(
+      `${text} has ${decimals} decimal places; ${attribute.logicalName} allows at most ${attribute.precision}`,
+    );
   }
   return done(exactNumber(canonical));
 }
@@ -178,8 +190,12 @@ function convertBoolean(attribute: AttributeMetadata, value: CellValue): Convers
     if (trueWords.has(text) || labelsOf(attribute.trueOption).includes(text)) return done(true);
     if (falseWords.has(text) || labelsOf(attribute.falseOption).includes(text)) return done(false);
   }
-  const labels = [attribute.trueOption?.labels[0]?.label, attribute.falseOption?.labels[0]?.label].filter(Boolean).map((l) => `'${l}'`);
-  return fail(`${describe(value)} is not a yes/no value: use true/false, 1/0, yes/no${labels.length ? ` or ${labels.join('/')}` : ''}`);
+  const labels = [attribute.trueOption?.labels[0]?.label, attribute.falseOption?.labels[0]?.label]
+    .filter(Boolean)
+    .map((l) => `'${l}'`);
+  return fail(
+    `${describe(value)} is not a yes/no value: use true/false, 1/0, yes/no${labels.length ? ` or ${labels.join('/')}` : ''}`,
+  );
 }
 
 function convertChoice(attribute: AttributeMetadata, value: CellValue, context: ConversionContext): Conversion {
@@ -192,17 +208,29 @@ function convertChoice(attribute: AttributeMetadata, value: CellValue, context: 
   };
   if (/^[+-]?\d+$/.test(text)) {
     const n = Number(text);
-    if (options && !options.some((o) => o.value === n)) return fail(`${n} is not a value of choice ${attribute.logicalName} (allowed: ${allowed()})`);
+    if (options && !options.some((o) => o.value === n))
+      return fail(`${n} is not a value of choice ${attribute.logicalName} (allowed: ${allowed()})`);
     return done(n);
   }
-  if (!options) return fail(`'${text}' is not a number and the labels of choice ${attribute.logicalName} are unknown: use the numeric value`);
+  if (!options)
+    return fail(
+      `'${text}' is not a number and the labels of choice ${attribute.logicalName} are unknown: use the numeric value`,
+    );
   const wanted = text.toLowerCase();
   const matches = (preferred: boolean) =>
-    options.filter((o) => o.labels.some((l) => l.label.trim().toLowerCase() === wanted && (!preferred || l.languageCode === context.choiceLabelLanguage)));
+    options.filter((o) =>
+      o.labels.some(
+        (l) =>
+          l.label.trim().toLowerCase() === wanted && (!preferred || l.languageCode === context.choiceLabelLanguage),
+      ),
+    );
   let found = context.choiceLabelLanguage !== undefined ? matches(true) : [];
   if (found.length === 0) found = matches(false);
   if (found.length === 1) return done(found[0]!.value);
-  if (found.length > 1) return fail(`label '${text}' matches several values of choice ${attribute.logicalName} (${found.map((o) => o.value).join(', ')}): use the numeric value`);
+  if (found.length > 1)
+    return fail(
+      `label '${text}' matches several values of choice ${attribute.logicalName} (${found.map((o) => o.value).join(', ')}): use the numeric value`,
+    );
   return fail(`'${text}' is not a label of choice ${attribute.logicalName} (allowed: ${allowed()})`);
 }
 
@@ -215,7 +243,17 @@ const customDate: Record<string, RegExp> = {
   'YYYY/MM/DD': /^(?<y>\d{4})\/(?<m>\d{1,2})\/(?<d>\d{1,2})(?:[ T](?<h>\d{1,2}):(?<i>\d{2})(?::(?<s>\d{2}))?)?$/,
 };
 
-interface DateParts { y: number; m: number; d: number; h: number; i: number; s: number; ms: number; offsetMinutes?: number; hasTime: boolean }
+interface DateParts {
+  y: number;
+  m: number;
+  d: number;
+  h: number;
+  i: number;
+  s: number;
+  ms: number;
+  offsetMinutes?: number;
+  hasTime: boolean;
+}
 
 function offsetMinutes(zone: string): number {
   if (zone === 'Z' || zone === 'UTC') return 0;
@@ -229,13 +267,30 @@ function parseDate(text: string, context: ConversionContext): DateParts | undefi
   m = isoDateTime.exec(text);
   if (m) {
     return {
-      y: +m[1]!, m: +m[2]!, d: +m[3]!, h: +m[4]!, i: +m[5]!, s: m[6] ? +m[6] : 0,
-      ms: m[7] ? Math.round(Number(m[7]) * 1000) : 0, offsetMinutes: m[8] ? offsetMinutes(m[8]) : undefined, hasTime: true,
+      y: +m[1]!,
+      m: +m[2]!,
+      d: +m[3]!,
+      h: +m[4]!,
+      i: +m[5]!,
+      s: m[6] ? +m[6] : 0,
+      ms: m[7] ? Math.round(Number(m[7]) * 1000) : 0,
+      offsetMinutes: m[8] ? offsetMinutes(m[8]) : undefined,
+      hasTime: true,
     };
   }
   const pattern = context.dateFormat !== 'iso' ? customDate[context.dateFormat] : undefined;
   const g = pattern?.exec(text)?.groups;
-  if (g) return { y: +g.y!, m: +g.m!, d: +g.d!, h: g.h ? +g.h : 0, i: g.i ? +g.i : 0, s: g.s ? +g.s : 0, ms: 0, hasTime: g.h !== undefined };
+  if (g)
+    return {
+      y: +g.y!,
+      m: +g.m!,
+      d: +g.d!,
+      h: g.h ? +g.h : 0,
+      i: g.i ? +g.i : 0,
+      s: g.s ? +g.s : 0,
+      ms: 0,
+      hasTime: g.h !== undefined,
+    };
   return undefined;
 }
 
@@ -255,14 +310,23 @@ function convertDateTime(attribute: AttributeMetadata, value: CellValue, context
   const canonical = text !== undefined && attribute.format !== 'DateOnly' ? canonicalUtc.exec(text) : null;
   if (canonical) {
     const [y, m, d, h, i, s] = canonical.slice(1).map(Number) as [number, number, number, number, number, number];
-    if (y >= 1753 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m) && h <= 23 && i <= 59 && s <= 59) return done(text);
+    if (y >= 1753 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m) && h <= 23 && i <= 59 && s <= 59)
+      return done(text);
   }
   const expected = `expected ISO 8601 (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)${context.dateFormat !== 'iso' ? ` or ${context.dateFormat}` : ', or set dateFormat in the load profile'}`;
   const parts = text !== undefined ? parseDate(text, context) : undefined;
   if (!parts) return fail(`${describe(value)} is not a date: ${expected}`);
   const { y, m, d, h, i, s } = parts;
   const calendar = new Date(Date.UTC(y, m - 1, d));
-  if (m < 1 || m > 12 || calendar.getUTCMonth() !== m - 1 || calendar.getUTCDate() !== d || h > 23 || i > 59 || s > 59) {
+  if (
+    m < 1 ||
+    m > 12 ||
+    calendar.getUTCMonth() !== m - 1 ||
+    calendar.getUTCDate() !== d ||
+    h > 23 ||
+    i > 59 ||
+    s > 59
+  ) {
     return fail(`'${text}' is not a valid date or time`);
   }
   if (y < 1753 || y > 9999) return fail(`'${text}' is outside the range Dataverse stores (1753-01-01 to 9999-12-31)`);
@@ -276,7 +340,9 @@ function convertText(attribute: AttributeMetadata, value: CellValue): Conversion
   const text = cellText(value);
   if (text === undefined) return fail(`${describe(value)} is not text`);
   if (attribute.maxLength !== undefined && text.length > attribute.maxLength) {
-    return fail(`the value is ${text.length} characters long; ${attribute.logicalName} allows at most ${attribute.maxLength}`);
+    return fail(
+      `the value is ${text.length} characters long; ${attribute.logicalName} allows at most ${attribute.maxLength}`,
+    );
   }
   return done(text);
 }

@@ -6,7 +6,10 @@ import { z } from 'zod';
 import type { WebApiRequest } from '../dataverse/organizationRequest';
 import type { AsyncOperationStatus } from './jobRecord';
 
-export type SendWebApiRequest = (request: WebApiRequest, options?: { abortSignal?: AbortSignal }) => Promise<{ status: number; body: unknown }>;
+export type SendWebApiRequest = (
+  request: WebApiRequest,
+  options?: { abortSignal?: AbortSignal },
+) => Promise<{ status: number; body: unknown }>;
 
 export interface ImportSolutionParameters {
   customizationFile: Uint8Array;
@@ -34,16 +37,31 @@ export interface ImportJobRow {
 }
 
 export interface AsyncOperationApi {
-  submitImport(parameters: ImportSolutionParameters, options?: { abortSignal?: AbortSignal }): Promise<{ asyncOperationId: string; importJobKey: string }>;
-  submitStageAndUpgrade(parameters: ImportSolutionParameters, options?: { abortSignal?: AbortSignal }): Promise<{ asyncOperationId: string; importJobKey: string }>;
-  submitDeleteAndPromote(uniqueName: string, options?: { abortSignal?: AbortSignal }): Promise<{ asyncOperationId: string }>;
+  submitImport(
+    parameters: ImportSolutionParameters,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ asyncOperationId: string; importJobKey: string }>;
+  submitStageAndUpgrade(
+    parameters: ImportSolutionParameters,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ asyncOperationId: string; importJobKey: string }>;
+  submitDeleteAndPromote(
+    uniqueName: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ asyncOperationId: string }>;
   merge(parameters: MergeParameters, options?: { abortSignal?: AbortSignal }): Promise<void>;
   /** One filtered query per URL-sized slice of ids (normally one request for a whole sweep). */
-  retrieveAsyncOperations(ids: readonly string[], options?: { abortSignal?: AbortSignal }): Promise<AsyncOperationStatus[]>;
+  retrieveAsyncOperations(
+    ids: readonly string[],
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<AsyncOperationStatus[]>;
   /** Asks Dataverse to cancel: statecode 3, statuscode 32. */
   cancel(asyncOperationId: string, options?: { abortSignal?: AbortSignal }): Promise<void>;
   retrieveImportJob(importJobKey: string, options?: { abortSignal?: AbortSignal }): Promise<ImportJobRow | undefined>;
-  retrieveFormattedImportJobResults(importJobKey: string, options?: { abortSignal?: AbortSignal }): Promise<string | undefined>;
+  retrieveFormattedImportJobResults(
+    importJobKey: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<string | undefined>;
 }
 
 /** Dataverse's "Cannot start another [Import] because there is a previous [Import] running" (CustomizationLockException). */
@@ -52,11 +70,19 @@ export const solutionOperationBusyCode = '0x80071151';
 export function isSolutionOperationBusy(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
-  const normalised = typeof code === 'string' ? code.toLowerCase().replace(/^0x/, '') : typeof code === 'number' ? (code >>> 0).toString(16) : '';
+  const normalised =
+    typeof code === 'string'
+      ? code.toLowerCase().replace(/^0x/, '')
+      : typeof code === 'number'
+        ? (code >>> 0).toString(16)
+        : '';
   return normalised === '80071151' || (typeof message === 'string' && /Cannot start another \[/i.test(message));
 }
 
-const submitResponseSchema = z.looseObject({ AsyncOperationId: z.string().min(1), ImportJobKey: z.string().optional() });
+const submitResponseSchema = z.looseObject({
+  AsyncOperationId: z.string().min(1),
+  ImportJobKey: z.string().optional(),
+});
 const asyncOperationRowSchema = z.looseObject({
   asyncoperationid: z.string(),
   statecode: z.number(),
@@ -75,7 +101,8 @@ function guid(value: string): string {
   return value;
 }
 
-export const asyncOperationSelect = 'asyncoperationid,statecode,statuscode,message,friendlymessage,startedon,completedon,errorcode';
+export const asyncOperationSelect =
+  'asyncoperationid,statecode,statuscode,message,friendlymessage,startedon,completedon,errorcode';
 
 /** Splits ids into `$filter` queries whose URL stays under `maxPathLength` characters. */
 export function asyncOperationQueries(ids: readonly string[], maxPathLength = 2000): string[] {
@@ -108,7 +135,10 @@ function importBody(p: ImportSolutionParameters, holding: boolean): Record<strin
   };
 }
 
-export function createAsyncOperationApi(send: SendWebApiRequest, options: { maxPathLength?: number } = {}): AsyncOperationApi {
+export function createAsyncOperationApi(
+  send: SendWebApiRequest,
+  options: { maxPathLength?: number } = {},
+): AsyncOperationApi {
   async function submit(action: string, body: Record<string, unknown>, abortSignal?: AbortSignal) {
     const response = await send({ method: 'POST', path: action, body, retrySafe: false }, { abortSignal });
     return submitResponseSchema.parse(response.body);
@@ -151,20 +181,43 @@ export function createAsyncOperationApi(send: SendWebApiRequest, options: { maxP
       return rows;
     },
     async cancel(asyncOperationId, o) {
-      await send({ method: 'PATCH', path: `asyncoperations(${guid(asyncOperationId)})`, body: { statecode: 3, statuscode: 32 }, retrySafe: true }, { abortSignal: o?.abortSignal });
+      await send(
+        {
+          method: 'PATCH',
+          path: `asyncoperations(${guid(asyncOperationId)})`,
+          body: { statecode: 3, statuscode: 32 },
+          retrySafe: true,
+        },
+        { abortSignal: o?.abortSignal },
+      );
     },
     async retrieveImportJob(key, o) {
       try {
-        const response = await send({ method: 'GET', path: `importjobs(${guid(key)})?$select=importjobid,solutionname,progress,data` }, { abortSignal: o?.abortSignal });
-        return z.looseObject({ importjobid: z.string(), solutionname: z.string().nullish(), progress: z.number().nullish(), data: z.string().nullish() }).parse(response.body);
+        const response = await send(
+          { method: 'GET', path: `importjobs(${guid(key)})?$select=importjobid,solutionname,progress,data` },
+          { abortSignal: o?.abortSignal },
+        );
+        return z
+          .looseObject({
+            importjobid: z.string(),
+            solutionname: z.string().nullish(),
+            progress: z.number().nullish(),
+            data: z.string().nullish(),
+          })
+          .parse(response.body);
       } catch (error) {
         if ((error as { status?: number }).status === 404) return undefined;
         throw error;
       }
     },
     async retrieveFormattedImportJobResults(key, o) {
-      const response = await send({ method: 'GET', path: `RetrieveFormattedImportJobResults(ImportJobId=${guid(key)})` }, { abortSignal: o?.abortSignal });
-      return z.looseObject({ FormattedResults: z.string().nullish() }).parse(response.body).FormattedResults ?? undefined;
+      const response = await send(
+        { method: 'GET', path: `RetrieveFormattedImportJobResults(ImportJobId=${guid(key)})` },
+        { abortSignal: o?.abortSignal },
+      );
+      return (
+        z.looseObject({ FormattedResults: z.string().nullish() }).parse(response.body).FormattedResults ?? undefined
+      );
     },
   };
 }

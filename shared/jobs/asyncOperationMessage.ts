@@ -9,22 +9,38 @@ import { blobSegmentProblem } from '../security/inputChecks';
 export const executeAsyncKinds = ['ImportSolution', 'DeleteAndPromote', 'Merge'] as const;
 
 export const blobReferenceSchema = z.object({
-  container: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?$/, 'a blob container name (3-63 lower-case letters, digits, hyphens)'),
-  name: z.string().min(1).max(1024).superRefine((name, ctx) => {
-    const problem = name.split('/').map((segment) => blobSegmentProblem(segment)).find(Boolean);
-    if (problem) ctx.addIssue({ code: 'custom', message: `not a safe blob name: a path segment ${problem}` });
-  }),
+  container: z
+    .string()
+    .regex(
+      /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?$/,
+      'a blob container name (3-63 lower-case letters, digits, hyphens)',
+    ),
+  name: z
+    .string()
+    .min(1)
+    .max(1024)
+    .superRefine((name, ctx) => {
+      const problem = name
+        .split('/')
+        .map((segment) => blobSegmentProblem(segment))
+        .find(Boolean);
+      if (problem) ctx.addIssue({ code: 'custom', message: `not a safe blob name: a path segment ${problem}` });
+    }),
 });
 export type BlobReference = z.infer<typeof blobReferenceSchema>;
 
 /** The `pac solution create-settings` deployment settings file. */
 export const deploymentSettingsSchema = z.object({
   EnvironmentVariables: z.array(z.object({ SchemaName: z.string().min(1), Value: z.string() })).default([]),
-  ConnectionReferences: z.array(z.object({ LogicalName: z.string().min(1), ConnectionId: z.string(), ConnectorId: z.string().optional() })).default([]),
+  ConnectionReferences: z
+    .array(z.object({ LogicalName: z.string().min(1), ConnectionId: z.string(), ConnectorId: z.string().optional() }))
+    .default([]),
 });
 export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
 
-const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a GUID');
+const guid = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a GUID');
 
 const common = { correlationId: z.string().max(200).optional() };
 
@@ -45,10 +61,14 @@ export const importSolutionSchema = z
     ...common,
   })
   .refine((m) => !(m.holdingSolution && m.stageAndUpgrade), {
-    message: 'holdingSolution and stageAndUpgrade are mutually exclusive (as --import-as-holding and --stage-and-upgrade)',
+    message:
+      'holdingSolution and stageAndUpgrade are mutually exclusive (as --import-as-holding and --stage-and-upgrade)',
     path: ['stageAndUpgrade'],
   })
-  .refine((m) => !(m.settings && m.settingsFile), { message: 'give settings or settingsFile, not both', path: ['settingsFile'] });
+  .refine((m) => !(m.settings && m.settingsFile), {
+    message: 'give settings or settingsFile, not both',
+    path: ['settingsFile'],
+  });
 
 export const deleteAndPromoteSchema = z.object({
   kind: z.literal('DeleteAndPromote'),
@@ -57,18 +77,27 @@ export const deleteAndPromoteSchema = z.object({
   ...common,
 });
 
-export const mergeSchema = z.object({
-  kind: z.literal('Merge'),
-  table: z.enum(['account', 'contact']),
-  target: guid,
-  subordinate: guid,
-  /** Columns of the subordinate to copy onto the target. */
-  updateContent: z.record(z.string(), z.unknown()).default({}),
-  performParentingChecks: z.boolean().default(false),
-  ...common,
-}).refine((m) => m.target.toLowerCase() !== m.subordinate.toLowerCase(), { message: 'target and subordinate must differ', path: ['subordinate'] });
+export const mergeSchema = z
+  .object({
+    kind: z.literal('Merge'),
+    table: z.enum(['account', 'contact']),
+    target: guid,
+    subordinate: guid,
+    /** Columns of the subordinate to copy onto the target. */
+    updateContent: z.record(z.string(), z.unknown()).default({}),
+    performParentingChecks: z.boolean().default(false),
+    ...common,
+  })
+  .refine((m) => m.target.toLowerCase() !== m.subordinate.toLowerCase(), {
+    message: 'target and subordinate must differ',
+    path: ['subordinate'],
+  });
 
-export const asyncOperationSchema = z.discriminatedUnion('kind', [importSolutionSchema, deleteAndPromoteSchema, mergeSchema]);
+export const asyncOperationSchema = z.discriminatedUnion('kind', [
+  importSolutionSchema,
+  deleteAndPromoteSchema,
+  mergeSchema,
+]);
 export type ImportSolutionOperation = z.infer<typeof importSolutionSchema>;
 export type DeleteAndPromoteOperation = z.infer<typeof deleteAndPromoteSchema>;
 export type MergeOperation = z.infer<typeof mergeSchema>;
@@ -83,7 +112,8 @@ export const operationListSchema = z.object({
 });
 export type OperationList = z.infer<typeof operationListSchema>;
 
-export type AsyncOperationMessage = { kind: 'single'; operation: AsyncOperationRequest } | { kind: 'list'; list: OperationList };
+export type AsyncOperationMessage =
+  { kind: 'single'; operation: AsyncOperationRequest } | { kind: 'list'; list: OperationList };
 
 /** The job kind a request becomes (StageAndUpgrade is its own kind in jobs and events). */
 export type JobKind = 'ImportSolution' | 'StageAndUpgrade' | 'DeleteAndPromote' | 'Merge' | 'Batch' | 'Unknown';
@@ -93,19 +123,27 @@ export function jobKindOf(operation: AsyncOperationRequest): JobKind {
   return operation.kind;
 }
 
-export type ParseResult = { ok: true; message: AsyncOperationMessage } | { ok: false; reason: string; requestedKind: string; correlationId?: string };
+export type ParseResult =
+  | { ok: true; message: AsyncOperationMessage }
+  | { ok: false; reason: string; requestedKind: string; correlationId?: string };
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(message)';
   const extra = issue as { expected?: unknown; values?: unknown[] };
-  const expected = extra.expected !== undefined ? ` (expected ${String(extra.expected)})` : extra.values ? ` (expected one of ${extra.values.map(String).join(', ')})` : '';
+  const expected =
+    extra.expected !== undefined
+      ? ` (expected ${String(extra.expected)})`
+      : extra.values
+        ? ` (expected one of ${extra.values.map(String).join(', ')})`
+        : '';
   return `${path}: ${issue.message}${expected}`;
 }
 
 function kindProblem(kind: unknown, where: string): string | undefined {
   if (kind === undefined) return `${where}kind is missing (expected one of ${executeAsyncKinds.join(', ')})`;
   if (typeof kind !== 'string' || !(executeAsyncKinds as readonly string[]).includes(kind)) {
-    const hint = kind === 'StageAndUpgrade' ? '; for stage and upgrade send ImportSolution with stageAndUpgrade: true' : '';
+    const hint =
+      kind === 'StageAndUpgrade' ? '; for stage and upgrade send ImportSolution with stageAndUpgrade: true' : '';
     return `${where}kind '${String(kind)}' is not one of ${executeAsyncKinds.join(', ')}, the only requests ExecuteAsync accepts${hint}`;
   }
   return undefined;
@@ -113,23 +151,46 @@ function kindProblem(kind: unknown, where: string): string | undefined {
 
 /** Validates a decoded message; the reason of a refusal names the field and what was expected. */
 export function parseAsyncOperationMessage(raw: unknown): ParseResult {
-  const record = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+  const record =
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
   const correlationId = typeof record?.correlationId === 'string' ? record.correlationId : undefined;
-  if (!record) return { ok: false, reason: '(message): expected a JSON object', requestedKind: 'Unknown', correlationId };
+  if (!record)
+    return { ok: false, reason: '(message): expected a JSON object', requestedKind: 'Unknown', correlationId };
   if ('operations' in record) {
     const operations = Array.isArray(record.operations) ? record.operations : [];
     for (const [i, op] of operations.entries()) {
-      const problem = kindProblem(typeof op === 'object' && op !== null ? (op as Record<string, unknown>).kind : undefined, `operations.${i}.`);
+      const problem = kindProblem(
+        typeof op === 'object' && op !== null ? (op as Record<string, unknown>).kind : undefined,
+        `operations.${i}.`,
+      );
       if (problem) return { ok: false, reason: problem, requestedKind: 'Batch', correlationId };
     }
     const parsed = operationListSchema.safeParse(record);
-    if (!parsed.success) return { ok: false, reason: parsed.error.issues.map(describeIssue).join('; '), requestedKind: 'Batch', correlationId };
+    if (!parsed.success)
+      return {
+        ok: false,
+        reason: parsed.error.issues.map(describeIssue).join('; '),
+        requestedKind: 'Batch',
+        correlationId,
+      };
     return { ok: true, message: { kind: 'list', list: parsed.data } };
   }
   const problem = kindProblem(record.kind, '');
-  if (problem) return { ok: false, reason: problem, requestedKind: typeof record.kind === 'string' ? record.kind : 'Unknown', correlationId };
+  if (problem)
+    return {
+      ok: false,
+      reason: problem,
+      requestedKind: typeof record.kind === 'string' ? record.kind : 'Unknown',
+      correlationId,
+    };
   const parsed = asyncOperationSchema.safeParse(record);
-  if (!parsed.success) return { ok: false, reason: parsed.error.issues.map(describeIssue).join('; '), requestedKind: String(record.kind), correlationId };
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: parsed.error.issues.map(describeIssue).join('; '),
+      requestedKind: String(record.kind),
+      correlationId,
+    };
   return { ok: true, message: { kind: 'single', operation: parsed.data } };
 }
 

@@ -48,7 +48,10 @@ async function applyRow(ctx: JobContext, current: StoredJob, row: AsyncOperation
   if (row) {
     const state = stateOfAsyncOperation(row);
     if (state === 'succeeded' || state === 'failed' || state === 'canceled') {
-      const details = state === 'failed' ? await failureDetails(ctx, job, row) : { message: state === 'succeeded' ? 'Succeeded.' : row.message || 'Canceled.' };
+      const details =
+        state === 'failed'
+          ? await failureDetails(ctx, job, row)
+          : { message: state === 'succeeded' ? 'Succeeded.' : row.message || 'Canceled.' };
       const ended = await finishJob(ctx, current, state, {
         ...details,
         statusCode: row.statuscode,
@@ -79,8 +82,11 @@ async function applyRow(ctx: JobContext, current: StoredJob, row: AsyncOperation
 
 export async function sweepAsyncOperations(ctx: JobContext): Promise<SweepResult> {
   const pending = await ctx.store.listPending({ environment: ctx.environment });
-  const active = pending.filter((s) => (s.job.state === 'submitted' || s.job.state === 'running') && s.job.asyncOperationId);
-  const rows = active.length > 0 ? await ctx.api.retrieveAsyncOperations(active.map((s) => s.job.asyncOperationId!)) : [];
+  const active = pending.filter(
+    (s) => (s.job.state === 'submitted' || s.job.state === 'running') && s.job.asyncOperationId,
+  );
+  const rows =
+    active.length > 0 ? await ctx.api.retrieveAsyncOperations(active.map((s) => s.job.asyncOperationId!)) : [];
   const byId = new Map(rows.map((r) => [r.asyncoperationid.toLowerCase(), r]));
   let ended = 0;
   for (const current of active) {
@@ -93,10 +99,18 @@ export async function sweepAsyncOperations(ctx: JobContext): Promise<SweepResult
   // Batches whose last child ended while an instance crashed are settled here.
   for (const batch of pending.filter((s) => s.job.kind === 'Batch')) await settleBatch(ctx, batch.job.id);
   await advanceLane(ctx);
-  const eventsPublished = (await publishPendingJobEvents(ctx).catch((error) => {
-    ctx.log?.warn('outbox sweep failed', { error: String(error) });
-    return [];
-  })).length;
-  ctx.log?.info('async operation sweep', { pending: pending.length, polled: active.length, ended, eventsPublished, at: isoAt(ctx.now()) });
+  const eventsPublished = (
+    await publishPendingJobEvents(ctx).catch((error) => {
+      ctx.log?.warn('outbox sweep failed', { error: String(error) });
+      return [];
+    })
+  ).length;
+  ctx.log?.info('async operation sweep', {
+    pending: pending.length,
+    polled: active.length,
+    ended,
+    eventsPublished,
+    at: isoAt(ctx.now()),
+  });
   return { pending: pending.length, polled: active.length, ended, eventsPublished };
 }

@@ -21,7 +21,13 @@ export interface ImportLogSummary {
   text: string;
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, parseAttributeValue: false, isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
+});
 
 type Node = Record<string, unknown>;
 
@@ -32,16 +38,27 @@ function attr(node: Node, name: string): string | undefined {
 
 const nameAttributes = ['LocalizedName', 'localizedname', 'name', 'Name', 'id', 'Id', 'OriginalName'];
 
-function walk(tag: string, node: Node, into: { failures: ImportLogFailure[]; warnings: number; successes: number }): void {
+function walk(
+  tag: string,
+  node: Node,
+  into: { failures: ImportLogFailure[]; warnings: number; successes: number },
+): void {
   for (const [key, value] of Object.entries(node)) {
     if (key.startsWith('@') || key === '#text') continue;
-    const children = (Array.isArray(value) ? value : [value]).filter((v): v is Node => typeof v === 'object' && v !== null);
+    const children = (Array.isArray(value) ? value : [value]).filter(
+      (v): v is Node => typeof v === 'object' && v !== null,
+    );
     for (const child of children) {
       if (key.toLowerCase() === 'result') {
         const result = (attr(child, 'result') ?? '').toLowerCase();
         if (result === 'failure' || result === 'error') {
           const name = nameAttributes.map((a) => attr(node, a)).find((v) => v !== undefined) ?? tag;
-          into.failures.push({ componentType: tag, name, errorCode: attr(child, 'errorcode'), errorText: attr(child, 'errortext') ?? 'no error text' });
+          into.failures.push({
+            componentType: tag,
+            name,
+            errorCode: attr(child, 'errorcode'),
+            errorText: attr(child, 'errortext') ?? 'no error text',
+          });
         } else if (result === 'warning') into.warnings++;
         else if (result === 'success') into.successes++;
       } else {
@@ -62,8 +79,11 @@ export function summariseImportJobLog(data: string | undefined | null, maxFailur
     }
   }
   const shown = into.failures.slice(0, maxFailures);
-  const lines = shown.map((f) => `${f.componentType} '${f.name}': ${f.errorText}${f.errorCode ? ` (${f.errorCode})` : ''}`);
-  if (into.failures.length > shown.length) lines.push(`… and ${into.failures.length - shown.length} more failing components`);
+  const lines = shown.map(
+    (f) => `${f.componentType} '${f.name}': ${f.errorText}${f.errorCode ? ` (${f.errorCode})` : ''}`,
+  );
+  if (into.failures.length > shown.length)
+    lines.push(`… and ${into.failures.length - shown.length} more failing components`);
   return { failures: shown, warnings: into.warnings, successes: into.successes, text: lines.join('\n') };
 }
 
@@ -76,7 +96,9 @@ export function summariseFormattedResults(formatted: string | undefined | null, 
   const rows = formatted.split(/<\/?Row[^>]*>/i);
   const lines: string[] = [];
   for (const row of rows) {
-    const cells = [...row.matchAll(/<Data[^>]*>([\s\S]*?)<\/Data>/gi)].map((m) => m[1]!.replace(/<[^>]+>/g, '').trim()).filter((c) => c !== '');
+    const cells = [...row.matchAll(/<Data[^>]*>([\s\S]*?)<\/Data>/gi)]
+      .map((m) => m[1]!.replace(/<[^>]+>/g, '').trim())
+      .filter((c) => c !== '');
     if (cells.some((c) => /^(failure|error|failed)$/i.test(c))) lines.push(cells.join(' | '));
     if (lines.length >= maxLines) break;
   }

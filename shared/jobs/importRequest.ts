@@ -5,7 +5,14 @@
  */
 import type { Job } from './jobRecord';
 
-export const importOptionNames = ['overwriteUnmanagedCustomizations', 'publishWorkflows', 'holdingSolution', 'stageAndUpgrade', 'convertToManaged', 'skipProductUpdateDependencies'] as const;
+export const importOptionNames = [
+  'overwriteUnmanagedCustomizations',
+  'publishWorkflows',
+  'holdingSolution',
+  'stageAndUpgrade',
+  'convertToManaged',
+  'skipProductUpdateDependencies',
+] as const;
 
 export type ImportBody =
   | { kind: 'zip'; bytes: Uint8Array; options: Record<string, unknown> }
@@ -25,12 +32,32 @@ export function optionsFromStrings(values: Record<string, string | undefined>): 
   return options;
 }
 
-export function classifyImportBody(contentType: string | undefined, bytes: Uint8Array, query: Record<string, string | undefined>, maxBytes: number): ImportBody {
-  if (bytes.length === 0) return { kind: 'invalid', status: 400, reason: 'The body is empty: send a solution zip, or JSON with a blob reference or a list of operations.' };
-  if (bytes.length > maxBytes) return { kind: 'invalid', status: 413, reason: `The body is ${bytes.length} bytes, over the limit of ${maxBytes}.` };
+export function classifyImportBody(
+  contentType: string | undefined,
+  bytes: Uint8Array,
+  query: Record<string, string | undefined>,
+  maxBytes: number,
+): ImportBody {
+  if (bytes.length === 0)
+    return {
+      kind: 'invalid',
+      status: 400,
+      reason: 'The body is empty: send a solution zip, or JSON with a blob reference or a list of operations.',
+    };
+  if (bytes.length > maxBytes)
+    return {
+      kind: 'invalid',
+      status: 413,
+      reason: `The body is ${bytes.length} bytes, over the limit of ${maxBytes}.`,
+    };
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const looksZip = bytes[0] === 0x50 && bytes[1] === 0x4b;
-  if (type === 'application/zip' || type === 'application/x-zip-compressed' || type === 'application/octet-stream' || (type === '' && looksZip)) {
+  if (
+    type === 'application/zip' ||
+    type === 'application/x-zip-compressed' ||
+    type === 'application/octet-stream' ||
+    (type === '' && looksZip)
+  ) {
     return { kind: 'zip', bytes, options: optionsFromStrings(query) };
   }
   if (type === 'application/json' || type === '' || type.endsWith('+json')) {
@@ -40,13 +67,18 @@ export function classifyImportBody(contentType: string | undefined, bytes: Uint8
     } catch (error) {
       return { kind: 'invalid', status: 400, reason: `The body is not valid JSON: ${(error as Error).message}` };
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) return { kind: 'invalid', status: 400, reason: '(body): expected a JSON object' };
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      return { kind: 'invalid', status: 400, reason: '(body): expected a JSON object' };
     const message = { ...optionsFromStrings(query), ...(json as Record<string, unknown>) };
     // `{ solution: {...} }` alone means an import, as a dropped zip does.
     if (!('kind' in message) && !('operations' in message) && 'solution' in message) message.kind = 'ImportSolution';
     return { kind: 'json', message };
   }
-  return { kind: 'invalid', status: 415, reason: `Content-Type '${type}' is not accepted: use application/zip, application/octet-stream or application/json.` };
+  return {
+    kind: 'invalid',
+    status: 415,
+    reason: `Content-Type '${type}' is not accepted: use application/zip, application/octet-stream or application/json.`,
+  };
 }
 
 export interface JobView {

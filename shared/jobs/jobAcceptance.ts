@@ -47,18 +47,40 @@ async function record(ctx: JobContext, job: Job): Promise<boolean> {
   return created;
 }
 
-export async function acceptMessage(ctx: JobContext, raw: unknown, meta: AcceptMeta, options: { advance?: boolean } = {}): Promise<AcceptResult> {
+export async function acceptMessage(
+  ctx: JobContext,
+  raw: unknown,
+  meta: AcceptMeta,
+  options: { advance?: boolean } = {},
+): Promise<AcceptResult> {
   const nowMs = ctx.now();
   const createdAt = isoAt(nowMs);
   const named = typeof raw === 'object' && raw !== null ? (raw as { jobId?: unknown }).jobId : undefined;
   const jobId = typeof named === 'string' && jobIdPattern.test(named) ? named : meta.defaultJobId;
   const parsed = parseAsyncOperationMessage(raw);
-  const correlationId = (parsed.ok ? (parsed.message.kind === 'single' ? parsed.message.operation.correlationId : parsed.message.list.correlationId) : parsed.correlationId) ?? meta.correlationId ?? jobId;
+  const correlationId =
+    (parsed.ok
+      ? parsed.message.kind === 'single'
+        ? parsed.message.operation.correlationId
+        : parsed.message.list.correlationId
+      : parsed.correlationId) ??
+    meta.correlationId ??
+    jobId;
   const base = { environment: ctx.environment, laneSeq: laneSeq(nowMs), source: meta.source, correlationId, createdAt };
 
   if (!parsed.ok) {
-    const kind = (['ImportSolution', 'StageAndUpgrade', 'DeleteAndPromote', 'Merge', 'Batch'] as const).find((k) => k === parsed.requestedKind) ?? 'Unknown';
-    const rejected: Job = { ...base, id: jobId, kind, state: 'rejected', message: `Rejected: ${parsed.reason}`, completedAt: createdAt };
+    const kind =
+      (['ImportSolution', 'StageAndUpgrade', 'DeleteAndPromote', 'Merge', 'Batch'] as const).find(
+        (k) => k === parsed.requestedKind,
+      ) ?? 'Unknown';
+    const rejected: Job = {
+      ...base,
+      id: jobId,
+      kind,
+      state: 'rejected',
+      message: `Rejected: ${parsed.reason}`,
+      completedAt: createdAt,
+    };
     // The end event is recorded with the job (outbox); a crash before it is published leaves it to the poller sweep.
     const job: Job = { ...rejected, ...pendingEventFields(ctx, rejected) };
     const created = await record(ctx, job);
@@ -71,7 +93,14 @@ export async function acceptMessage(ctx: JobContext, raw: unknown, meta: AcceptM
   let childIds: string[] | undefined;
   if (parsed.message.kind === 'single') {
     const op = parsed.message.operation;
-    created = await record(ctx, { ...base, id: jobId, kind: jobKindOf(op), state: 'queued', request: JSON.stringify(op), solutionName: solutionNameOf(op) });
+    created = await record(ctx, {
+      ...base,
+      id: jobId,
+      kind: jobKindOf(op),
+      state: 'queued',
+      request: JSON.stringify(op),
+      solutionName: solutionNameOf(op),
+    });
   } else {
     childIds = operations.map((_, i) => `${jobId}.${i + 1}`);
     created = await record(ctx, {

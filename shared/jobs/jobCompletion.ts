@@ -4,16 +4,35 @@
  * the event and marks it published, settles the job's batch and frees the lane. A crash after the transition
  * leaves the event pending, and the poller sweep publishes it (`publishPendingJobEvents`): none is lost.
  */
-import { DEFAULT_EVENT_GRACE_MS, deliverPendingEvent, readPendingEvent, recordPendingEvent, sweepPendingEvent, type OutboxSweepOutcome } from '../events/eventOutbox';
+import {
+  DEFAULT_EVENT_GRACE_MS,
+  deliverPendingEvent,
+  readPendingEvent,
+  recordPendingEvent,
+  sweepPendingEvent,
+  type OutboxSweepOutcome,
+} from '../events/eventOutbox';
 import type { JobEventInput } from '../events/jobEvents';
-import { batchOutcome, blockingPredecessor, canTransition, isTerminal, outcomeOf, type Job, type JobState } from './jobRecord';
+import {
+  batchOutcome,
+  blockingPredecessor,
+  canTransition,
+  isTerminal,
+  outcomeOf,
+  type Job,
+  type JobState,
+} from './jobRecord';
 import { JobConflictError, type StoredJob } from './jobStore';
 import { isoAt, type JobContext } from './jobContext';
 
 export type FinalPatch = Partial<Omit<Job, 'id' | 'kind' | 'state'>>;
 
 /** The end event of a job from its final record (counts: a batch's children by state). */
-export function jobEndEvent(ctx: Pick<JobContext, 'statusUrl'>, job: Job, counts?: Record<string, number>): JobEventInput {
+export function jobEndEvent(
+  ctx: Pick<JobContext, 'statusUrl'>,
+  job: Job,
+  counts?: Record<string, number>,
+): JobEventInput {
   return {
     id: job.id,
     kind: job.kind,
@@ -27,7 +46,11 @@ export function jobEndEvent(ctx: Pick<JobContext, 'statusUrl'>, job: Job, counts
 }
 
 /** The outbox fields a job's final write carries: the event to publish, not yet published. */
-export function pendingEventFields(ctx: Pick<JobContext, 'statusUrl' | 'now'>, job: Job, counts?: Record<string, number>): Pick<Job, 'pendingEvent' | 'eventPublished'> {
+export function pendingEventFields(
+  ctx: Pick<JobContext, 'statusUrl' | 'now'>,
+  job: Job,
+  counts?: Record<string, number>,
+): Pick<Job, 'pendingEvent' | 'eventPublished'> {
   return { pendingEvent: recordPendingEvent(jobEndEvent(ctx, job, counts), ctx.now()), eventPublished: false };
 }
 
@@ -55,7 +78,10 @@ export async function publishJobEvent(ctx: JobContext, ended: Job): Promise<void
     const event = readPendingEvent(ended.pendingEvent)?.event ?? jobEndEvent(ctx, ended);
     await deliverPendingEvent(ctx.events, event, () => markJobEventPublished(ctx, ended.id));
   } catch (error) {
-    ctx.log?.warn('job event not published yet; the poller sweep will publish it', { id: ended.id, error: String(error) });
+    ctx.log?.warn('job event not published yet; the poller sweep will publish it', {
+      id: ended.id,
+      error: String(error),
+    });
   }
 }
 
@@ -69,20 +95,24 @@ export async function publishPendingJobEvents(ctx: JobContext, graceMs = DEFAULT
     const { job } = stored;
     if (!isTerminal(job.state)) continue;
     try {
-      const outcome: OutboxSweepOutcome = await sweepPendingEvent(ctx.events, {
-        pending: readPendingEvent(job.pendingEvent),
-        rebuild: () => jobEndEvent(ctx, job),
-        claim: async (json) => {
-          try {
-            await ctx.store.update(job.id, stored.etag, { pendingEvent: json });
-            return true;
-          } catch (error) {
-            if (error instanceof JobConflictError) return false;
-            throw error;
-          }
+      const outcome: OutboxSweepOutcome = await sweepPendingEvent(
+        ctx.events,
+        {
+          pending: readPendingEvent(job.pendingEvent),
+          rebuild: () => jobEndEvent(ctx, job),
+          claim: async (json) => {
+            try {
+              await ctx.store.update(job.id, stored.etag, { pendingEvent: json });
+              return true;
+            } catch (error) {
+              if (error instanceof JobConflictError) return false;
+              throw error;
+            }
+          },
+          markPublished: () => markJobEventPublished(ctx, job.id),
         },
-        markPublished: () => markJobEventPublished(ctx, job.id),
-      }, { nowMs: ctx.now(), graceMs });
+        { nowMs: ctx.now(), graceMs },
+      );
       if (outcome === 'published') {
         published.push(job.id);
         await ctx.index.updateJobState(job.id, job.state, { at: job.completedAt }).catch(() => undefined);
@@ -95,20 +125,32 @@ export async function publishPendingJobEvents(ctx: JobContext, graceMs = DEFAULT
 }
 
 /** Returns the ended job, or undefined when another writer changed it first. */
-export async function finishJob(ctx: JobContext, current: StoredJob, state: JobState, patch: FinalPatch = {}): Promise<Job | undefined> {
+export async function finishJob(
+  ctx: JobContext,
+  current: StoredJob,
+  state: JobState,
+  patch: FinalPatch = {},
+): Promise<Job | undefined> {
   if (!isTerminal(state) || !canTransition(current.job.state, state)) return undefined;
   const completedAt = patch.completedAt ?? isoAt(ctx.now());
   const final: Job = { ...current.job, ...patch, state, completedAt };
   const counts = final.kind === 'Batch' && final.childIds ? await childCounts(ctx, final) : undefined;
   let ended: StoredJob;
   try {
-    ended = await ctx.store.update(current.job.id, current.etag, { ...patch, state, completedAt, ...pendingEventFields(ctx, final, counts) });
+    ended = await ctx.store.update(current.job.id, current.etag, {
+      ...patch,
+      state,
+      completedAt,
+      ...pendingEventFields(ctx, final, counts),
+    });
   } catch (error) {
     if (error instanceof JobConflictError) return undefined;
     throw error;
   }
   const job = ended.job;
-  await ctx.index.updateJobState(job.id, state, { at: job.completedAt }).catch((error) => ctx.log?.warn('job index update failed', { id: job.id, error: String(error) }));
+  await ctx.index
+    .updateJobState(job.id, state, { at: job.completedAt })
+    .catch((error) => ctx.log?.warn('job index update failed', { id: job.id, error: String(error) }));
   await publishJobEvent(ctx, job);
   if (job.batchId) await settleBatch(ctx, job.batchId);
   await releaseLane(ctx, job.id);
@@ -137,7 +179,10 @@ export async function settleBatch(ctx: JobContext, batchId: string): Promise<voi
   if (!batch.job.continueOnError) {
     for (const child of children) {
       if (child.job.state !== 'queued') continue;
-      const blocker = blockingPredecessor(children.map((c) => c.job), child.job);
+      const blocker = blockingPredecessor(
+        children.map((c) => c.job),
+        child.job,
+      );
       if (!blocker) continue;
       const reason = `Not started: operation ${(blocker.batchIndex ?? 0) + 1} of the list (job ${blocker.id}) ended ${blocker.state}, and the list does not continue on error.`;
       // finishJob settles the batch again; the recursion ends because each call cancels a queued child.
@@ -147,7 +192,14 @@ export async function settleBatch(ctx: JobContext, batchId: string): Promise<voi
   }
   const outcome = batchOutcome(children.map((c) => c.job.state));
   if (!outcome.done || !outcome.state) return;
-  const failed = children.filter((c) => c.job.state !== 'succeeded').map((c) => `${(c.job.batchIndex ?? 0) + 1}. ${c.job.kind} ${c.job.solutionName ?? ''} ${c.job.state}${c.job.message ? `: ${c.job.message.split('\n')[0]}` : ''}`.replace(/ +/g, ' '));
+  const failed = children
+    .filter((c) => c.job.state !== 'succeeded')
+    .map((c) =>
+      `${(c.job.batchIndex ?? 0) + 1}. ${c.job.kind} ${c.job.solutionName ?? ''} ${c.job.state}${c.job.message ? `: ${c.job.message.split('\n')[0]}` : ''}`.replace(
+        / +/g,
+        ' ',
+      ),
+    );
   await finishJob(ctx, batch, outcome.state, {
     message: failed.length === 0 ? `All ${children.length} operations succeeded.` : failed.join('\n'),
   });

@@ -10,7 +10,15 @@ export const INDEX_PARTITION = 'index';
 export const INDEX_POINTER_PARTITION = 'indexById';
 
 /** States after which an entry never changes again (loads and jobs share them). */
-export const terminalStates: ReadonlySet<string> = new Set(['succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected', 'completed']);
+export const terminalStates: ReadonlySet<string> = new Set([
+  'succeeded',
+  'partiallySucceeded',
+  'failed',
+  'canceled',
+  'timedOut',
+  'rejected',
+  'completed',
+]);
 
 export const jobIndexEntrySchema = z.object({
   id: z.string().min(1),
@@ -78,11 +86,23 @@ export function createJobIndex(table: TableClient): JobIndex {
       const { id, kind, state, createdAt, updatedAt, name, statusUrl } = valid;
       // Upserts: recording the same job twice (a redelivered message) is harmless.
       await table.upsertEntity(
-        { partitionKey: INDEX_PARTITION, rowKey, id, kind, state, createdAt, updatedAt: updatedAt ?? createdAt, ...(name ? { name } : {}), ...(statusUrl ? { statusUrl } : {}) },
+        {
+          partitionKey: INDEX_PARTITION,
+          rowKey,
+          id,
+          kind,
+          state,
+          createdAt,
+          updatedAt: updatedAt ?? createdAt,
+          ...(name ? { name } : {}),
+          ...(statusUrl ? { statusUrl } : {}),
+        },
         'Replace',
         { abortSignal: options?.abortSignal },
       );
-      await table.upsertEntity({ partitionKey: INDEX_POINTER_PARTITION, rowKey: id, indexRowKey: rowKey }, 'Replace', { abortSignal: options?.abortSignal });
+      await table.upsertEntity({ partitionKey: INDEX_POINTER_PARTITION, rowKey: id, indexRowKey: rowKey }, 'Replace', {
+        abortSignal: options?.abortSignal,
+      });
     },
 
     async updateJobState(id, state, options) {
@@ -95,7 +115,9 @@ export function createJobIndex(table: TableClient): JobIndex {
       }
       const rowKey = String(pointer.indexRowKey);
       for (let attempt = 0; attempt < 5; attempt++) {
-        const current = await table.getEntity<Record<string, unknown>>(INDEX_PARTITION, rowKey, { abortSignal: options?.abortSignal });
+        const current = await table.getEntity<Record<string, unknown>>(INDEX_PARTITION, rowKey, {
+          abortSignal: options?.abortSignal,
+        });
         if (current.state === state || terminalStates.has(String(current.state))) return true;
         try {
           await table.updateEntity(
@@ -113,7 +135,9 @@ export function createJobIndex(table: TableClient): JobIndex {
 
     async listJobs(options = {}) {
       const pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 50));
-      const filter = `PartitionKey eq ${odataString(INDEX_PARTITION)}` + (options.state ? ` and state eq ${odataString(options.state)}` : '');
+      const filter =
+        `PartitionKey eq ${odataString(INDEX_PARTITION)}` +
+        (options.state ? ` and state eq ${odataString(options.state)}` : '');
       const items: JobIndexEntry[] = [];
       let token = options.continuationToken;
       // A filtered query can return short (even empty) pages; keep reading, never past pageSize,
@@ -123,7 +147,10 @@ export function createJobIndex(table: TableClient): JobIndex {
           .listEntities<Record<string, unknown>>({ queryOptions: { filter }, abortSignal: options.abortSignal })
           .byPage({ maxPageSize: pageSize - items.length, continuationToken: token });
         const next = await pages.next();
-        if (next.done || !next.value) { token = undefined; break; }
+        if (next.done || !next.value) {
+          token = undefined;
+          break;
+        }
         for (const entity of next.value) items.push(toEntry(entity));
         token = next.value.continuationToken;
       } while (token && items.length < pageSize);

@@ -3,7 +3,13 @@
  * an ETag-conditional write, and queued jobs are submitted in lane order when it is free. A "Cannot start another
  * [Import]" refusal leaves the job queued (a wait, not a failure).
  */
-import { asyncOperationSchema, componentParametersOf, deploymentSettingsSchema, type AsyncOperationRequest, type ImportSolutionOperation } from './asyncOperationMessage';
+import {
+  asyncOperationSchema,
+  componentParametersOf,
+  deploymentSettingsSchema,
+  type AsyncOperationRequest,
+  type ImportSolutionOperation,
+} from './asyncOperationMessage';
 import { isSolutionOperationBusy } from './asyncOperationApi';
 import { finishJob, settleBatch } from './jobCompletion';
 import { blockingPredecessor, isTerminal } from './jobRecord';
@@ -12,7 +18,13 @@ import { isoAt, type JobContext } from './jobContext';
 import { SolutionPackageError, readSolutionIdentity } from './solutionPackage';
 
 type SubmitResult =
-  | { kind: 'submitted'; asyncOperationId: string; importJobKey?: string; solutionName?: string; solutionVersion?: string }
+  | {
+      kind: 'submitted';
+      asyncOperationId: string;
+      importJobKey?: string;
+      solutionName?: string;
+      solutionVersion?: string;
+    }
   | { kind: 'completed'; message: string }
   | { kind: 'busy'; reason: string }
   | { kind: 'failed'; message: string };
@@ -36,7 +48,13 @@ async function importParameters(ctx: JobContext, op: ImportSolutionOperation) {
     if (error instanceof SolutionPackageError && (error.code === 'TooLarge' || error.code === 'ZipBomb')) throw error;
   }
   const settings = op.settingsFile
-    ? deploymentSettingsSchema.parse(JSON.parse(Buffer.from(await ctx.blobs.read(op.settingsFile, { maxBytes: 4 * 1024 * 1024 })).toString('utf8').replace(/^\uFEFF/, '')))
+    ? deploymentSettingsSchema.parse(
+        JSON.parse(
+          Buffer.from(await ctx.blobs.read(op.settingsFile, { maxBytes: 4 * 1024 * 1024 }))
+            .toString('utf8')
+            .replace(/^\uFEFF/, ''),
+        ),
+      )
     : op.settings;
   return {
     identity,
@@ -57,7 +75,9 @@ async function submit(ctx: JobContext, op: AsyncOperationRequest): Promise<Submi
     switch (op.kind) {
       case 'ImportSolution': {
         const { identity, parameters } = await importParameters(ctx, op);
-        const r = op.stageAndUpgrade ? await ctx.api.submitStageAndUpgrade(parameters) : await ctx.api.submitImport(parameters);
+        const r = op.stageAndUpgrade
+          ? await ctx.api.submitStageAndUpgrade(parameters)
+          : await ctx.api.submitImport(parameters);
         return { kind: 'submitted', ...r, solutionName: identity.uniqueName, solutionVersion: identity.version };
       }
       case 'DeleteAndPromote': {
@@ -69,7 +89,8 @@ async function submit(ctx: JobContext, op: AsyncOperationRequest): Promise<Submi
         return { kind: 'completed', message: `Merged ${op.table} ${op.subordinate} into ${op.target}.` };
     }
   } catch (error) {
-    if (isSolutionOperationBusy(error)) return { kind: 'busy', reason: `Dataverse is running another solution operation: ${errorText(error)}` };
+    if (isSolutionOperationBusy(error))
+      return { kind: 'busy', reason: `Dataverse is running another solution operation: ${errorText(error)}` };
     return { kind: 'failed', message: errorText(error) };
   }
 }
@@ -94,7 +115,9 @@ export async function advanceLane(ctx: JobContext, options: { maxSteps?: number 
       const holder = await ctx.store.get(lane.holderJobId);
       if (holderActive(ctx, holder, lane.claimedAt)) return;
     }
-    const queued = (await ctx.store.listPending({ environment: ctx.environment })).filter((s) => s.job.state === 'queued' && s.job.kind !== 'Batch');
+    const queued = (await ctx.store.listPending({ environment: ctx.environment })).filter(
+      (s) => s.job.state === 'queued' && s.job.kind !== 'Batch',
+    );
     const next = queued[0];
     if (!next) {
       if (lane.holderJobId) await ctx.store.setLaneHolder(lane, '', isoAt(ctx.now()));
@@ -104,7 +127,12 @@ export async function advanceLane(ctx: JobContext, options: { maxSteps?: number 
       const batch = await ctx.store.get(next.job.batchId);
       if (batch && !batch.job.continueOnError) {
         const siblings = await ctx.store.listBatchChildren(next.job.batchId);
-        if (blockingPredecessor(siblings.map((s) => s.job), next.job)) {
+        if (
+          blockingPredecessor(
+            siblings.map((s) => s.job),
+            next.job,
+          )
+        ) {
           await settleBatch(ctx, next.job.batchId);
           continue;
         }
@@ -126,7 +154,12 @@ async function submitHeld(ctx: JobContext, held: StoredJob): Promise<boolean> {
   const result = await submit(ctx, parsed.data);
   const at = isoAt(ctx.now());
   const jobFields = { jobId: held.job.id, kind: parsed.data.kind, correlationId: held.job.correlationId };
-  if (result.kind === 'submitted') ctx.log?.info('Job submitted', { ...jobFields, asyncOperationId: result.asyncOperationId, importJobKey: result.importJobKey });
+  if (result.kind === 'submitted')
+    ctx.log?.info('Job submitted', {
+      ...jobFields,
+      asyncOperationId: result.asyncOperationId,
+      importJobKey: result.importJobKey,
+    });
   else if (result.kind === 'failed') ctx.log?.warn('Job submission failed', { ...jobFields, reason: result.message });
   else ctx.log?.info(`Job ${result.kind}`, { ...jobFields, ...('reason' in result ? { reason: result.reason } : {}) });
   switch (result.kind) {

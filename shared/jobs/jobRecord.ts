@@ -6,10 +6,27 @@ import type { JobOutcome } from '../events/jobEvents';
 
 export const JOB_PARTITION = 'job';
 
-export const jobStates = ['queued', 'submitted', 'running', 'succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected'] as const;
+export const jobStates = [
+  'queued',
+  'submitted',
+  'running',
+  'succeeded',
+  'partiallySucceeded',
+  'failed',
+  'canceled',
+  'timedOut',
+  'rejected',
+] as const;
 export type JobState = (typeof jobStates)[number];
 export const pendingStates: readonly JobState[] = ['queued', 'submitted', 'running'];
-const terminal: ReadonlySet<JobState> = new Set(['succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected']);
+const terminal: ReadonlySet<JobState> = new Set([
+  'succeeded',
+  'partiallySucceeded',
+  'failed',
+  'canceled',
+  'timedOut',
+  'rejected',
+]);
 export const isTerminal = (state: JobState): boolean => terminal.has(state);
 
 const optionalString = z.string().optional();
@@ -56,7 +73,9 @@ export const jobSchema = z.object({
 export type Job = z.infer<typeof jobSchema>;
 
 /** Table entities cannot hold undefined; drop those keys. */
-export function toEntity(job: Partial<Job> & { id: string }): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+export function toEntity(
+  job: Partial<Job> & { id: string },
+): Record<string, unknown> & { partitionKey: string; rowKey: string } {
   const entity: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(job)) if (value !== undefined) entity[key] = value;
   return { ...entity, partitionKey: JOB_PARTITION, rowKey: job.id };
@@ -92,7 +111,9 @@ export interface AsyncOperationStatus {
 /** The job state an asyncoperation row means (statecode 3 with statuscode 30/31/32 is final). */
 export function stateOfAsyncOperation(row: AsyncOperationStatus): JobState {
   if (row.statecode === 3) return row.statuscode === 30 ? 'succeeded' : row.statuscode === 32 ? 'canceled' : 'failed';
-  return row.statecode === 2 || row.statuscode === 20 || row.statuscode === 21 || row.statuscode === 22 ? 'running' : 'submitted';
+  return row.statecode === 2 || row.statuscode === 20 || row.statuscode === 21 || row.statuscode === 22
+    ? 'running'
+    : 'submitted';
 }
 
 export function isPastMaxWait(job: Pick<Job, 'submittedAt' | 'state'>, nowMs: number, maxWaitMinutes: number): boolean {
@@ -107,12 +128,23 @@ export function outcomeOf(state: JobState): JobOutcome {
 }
 
 /** A batch ends when every child has; its outcome from theirs. */
-export function batchOutcome(children: readonly JobState[]): { done: boolean; state?: JobState; counts: Record<string, number> } {
+export function batchOutcome(children: readonly JobState[]): {
+  done: boolean;
+  state?: JobState;
+  counts: Record<string, number>;
+} {
   const counts: Record<string, number> = {};
   for (const s of children) counts[s] = (counts[s] ?? 0) + 1;
   if (children.some((s) => !isTerminal(s))) return { done: false, counts };
   const succeeded = counts.succeeded ?? 0;
-  const state: JobState = succeeded === children.length ? 'succeeded' : succeeded > 0 ? 'partiallySucceeded' : children.every((s) => s === 'canceled') ? 'canceled' : 'failed';
+  const state: JobState =
+    succeeded === children.length
+      ? 'succeeded'
+      : succeeded > 0
+        ? 'partiallySucceeded'
+        : children.every((s) => s === 'canceled')
+          ? 'canceled'
+          : 'failed';
   return { done: true, state, counts };
 }
 
@@ -120,7 +152,10 @@ export function batchOutcome(children: readonly JobState[]): { done: boolean; st
  * In a batch that stops on error, a queued child must not start once an earlier one ended other than succeeded.
  * Returns the first such earlier sibling.
  */
-export function blockingPredecessor(siblings: readonly Pick<Job, 'id' | 'state' | 'batchIndex'>[], child: Pick<Job, 'batchIndex'>): Pick<Job, 'id' | 'state' | 'batchIndex'> | undefined {
+export function blockingPredecessor(
+  siblings: readonly Pick<Job, 'id' | 'state' | 'batchIndex'>[],
+  child: Pick<Job, 'batchIndex'>,
+): Pick<Job, 'id' | 'state' | 'batchIndex'> | undefined {
   return siblings
     .filter((s) => (s.batchIndex ?? 0) < (child.batchIndex ?? 0))
     .sort((a, b) => (a.batchIndex ?? 0) - (b.batchIndex ?? 0))

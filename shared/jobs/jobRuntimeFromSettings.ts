@@ -15,7 +15,10 @@ export function getJobRuntime(env: Record<string, string | undefined> = process.
   const log = createScopedLogger({ level: settings.logging.level });
   const client = createDataverseClient({
     webApiUrl: `${settings.dataverse.url.replace(/\/+$/, '')}/api/data/v9.2/`,
-    accessTokenSource: createAccessTokenSource(settings, { log: (level, message) => (level === 'error' || level === 'warning' ? log.warn(`msal: ${message}`) : log.info(`msal: ${message}`)) }),
+    accessTokenSource: createAccessTokenSource(settings, {
+      log: (level, message) =>
+        level === 'error' || level === 'warning' ? log.warn(`msal: ${message}`) : log.info(`msal: ${message}`),
+    }),
     maxConcurrency: settings.dataverse.maxConcurrency,
     logger: log,
   });
@@ -24,7 +27,12 @@ export function getJobRuntime(env: Record<string, string | undefined> = process.
     storage: createStorageClients(storageConnectionFromEnv(env)),
     send: (request, options) => client.send(request, options),
     environment: settings.dataverse.url,
-    names: { jobsTable: jobs.jobsTable, eventsQueue: jobs.eventsQueue, asyncQueue: jobs.asyncQueue, solutionsContainer: jobs.solutionsContainer },
+    names: {
+      jobsTable: jobs.jobsTable,
+      eventsQueue: jobs.eventsQueue,
+      asyncQueue: jobs.asyncQueue,
+      solutionsContainer: jobs.solutionsContainer,
+    },
     maxWaitMinutes: jobs.maxWaitMinutes,
     maxImportBodyBytes: jobs.importsMaxBodyBytes,
     log,

@@ -59,7 +59,8 @@ function stored(entity: Record<string, unknown>): StoredJob {
 export function createJobStore(table: TableClient): JobStore {
   async function listWhere(filter: string): Promise<StoredJob[]> {
     const out: StoredJob[] = [];
-    for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) out.push(stored(entity));
+    for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } }))
+      out.push(stored(entity));
     return out.sort((a, b) => (a.job.laneSeq < b.job.laneSeq ? -1 : a.job.laneSeq > b.job.laneSeq ? 1 : 0));
   }
 
@@ -139,7 +140,13 @@ export function createJobStore(table: TableClient): JobStore {
     async setLaneHolder(lane, holderJobId, at) {
       try {
         await table.updateEntity(
-          { partitionKey: LANE_PARTITION, rowKey: laneKey(lane.environment), environment: lane.environment, holderJobId, claimedAt: at },
+          {
+            partitionKey: LANE_PARTITION,
+            rowKey: laneKey(lane.environment),
+            environment: lane.environment,
+            holderJobId,
+            claimedAt: at,
+          },
           'Replace',
           { etag: lane.etag },
         );

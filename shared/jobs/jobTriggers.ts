@@ -6,8 +6,21 @@
 import { z } from 'zod';
 import { decodeQueueMessage, encodeQueueMessage } from '../events/jobEvents';
 import { addLogFields } from '../observability/logScope';
-import { checkBlobName, checkQueueMessageSize, excerpt, InputRejectedError, jobIdSchema } from '../security/inputChecks';
-import { classifyImportBody, httpUploadPrefix, isDroppedSolution, jobView, optionsFromStrings, type JobView } from './importRequest';
+import {
+  checkBlobName,
+  checkQueueMessageSize,
+  excerpt,
+  InputRejectedError,
+  jobIdSchema,
+} from '../security/inputChecks';
+import {
+  classifyImportBody,
+  httpUploadPrefix,
+  isDroppedSolution,
+  jobView,
+  optionsFromStrings,
+  type JobView,
+} from './importRequest';
 import { advanceLane } from './jobLane';
 import type { AcceptResult } from './jobAcceptance';
 import type { JobRuntime } from './jobRuntime';
@@ -31,44 +44,85 @@ export type ImportSubmissionResult =
   | { kind: 'accepted'; id: string; statusUrl: string; childIds?: string[] }
   | { kind: 'invalid'; error: ApiError; id?: string; statusUrl?: string };
 
-const correlationIdSchema = z.string().max(200).regex(/^[\x20-\x7e]*$/, 'printable ASCII');
+const correlationIdSchema = z
+  .string()
+  .max(200)
+  .regex(/^[\x20-\x7e]*$/, 'printable ASCII');
 
 /** POST /api/imports: stores an uploaded zip, records the job (so the status URL answers at once), queues it. */
 export async function submitImport(runtime: JobRuntime, request: ImportSubmission): Promise<ImportSubmissionResult> {
-  const invalid = (status: number, message: string, code = 'InvalidImportRequest'): ImportSubmissionResult => ({ kind: 'invalid', error: { status, code, message } });
+  const invalid = (status: number, message: string, code = 'InvalidImportRequest'): ImportSubmissionResult => ({
+    kind: 'invalid',
+    error: { status, code, message },
+  });
   if (request.correlationId !== undefined && !correlationIdSchema.safeParse(request.correlationId).success) {
     return invalid(400, 'x-correlation-id: expected at most 200 printable ASCII characters');
   }
   const max = runtime.maxImportBodyBytes;
-  if (request.declaredLength !== undefined && request.declaredLength > max) return invalid(413, `The body is ${request.declaredLength} bytes, over the limit of ${max} (IMPORTS_MAX_BODY_BYTES).`);
+  if (request.declaredLength !== undefined && request.declaredLength > max)
+    return invalid(
+      413,
+      `The body is ${request.declaredLength} bytes, over the limit of ${max} (IMPORTS_MAX_BODY_BYTES).`,
+    );
   const bytes = typeof request.body === 'function' ? await request.body() : request.body;
   const body = classifyImportBody(request.contentType, bytes, request.query, max);
-  if (body.kind === 'invalid') return invalid(body.status, body.status === 413 ? `${body.reason} (IMPORTS_MAX_BODY_BYTES)` : body.reason);
+  if (body.kind === 'invalid')
+    return invalid(body.status, body.status === 413 ? `${body.reason} (IMPORTS_MAX_BODY_BYTES)` : body.reason);
   const id = (request.newId ?? runtime.context.newId)();
   addLogFields({ jobId: id });
   let message: Record<string, unknown>;
   if (body.kind === 'zip') {
     const name = `${httpUploadPrefix}${id}.zip`;
-    await runtime.solutionsContainer().getBlockBlobClient(name).uploadData(body.bytes, { blobHTTPHeaders: { blobContentType: 'application/zip' } });
-    message = { kind: 'ImportSolution', solution: { container: runtime.names.solutionsContainer, name }, ...body.options };
+    await runtime
+      .solutionsContainer()
+      .getBlockBlobClient(name)
+      .uploadData(body.bytes, { blobHTTPHeaders: { blobContentType: 'application/zip' } });
+    message = {
+      kind: 'ImportSolution',
+      solution: { container: runtime.names.solutionsContainer, name },
+      ...body.options,
+    };
   } else {
     message = body.message;
   }
   message.jobId = id;
   const statusUrl = `${request.origin}/api/imports/${id}`;
   // An invalid request is refused here rather than queued.
-  const accepted = await runtime.accept(message, { defaultJobId: id, source: 'http', ...(request.correlationId ? { correlationId: request.correlationId } : {}) }, { advance: false });
-  if (accepted.state === 'rejected') return { kind: 'invalid', id, statusUrl, error: { status: 400, code: 'InvalidImportRequest', message: accepted.reason ?? 'rejected' } };
+  const accepted = await runtime.accept(
+    message,
+    { defaultJobId: id, source: 'http', ...(request.correlationId ? { correlationId: request.correlationId } : {}) },
+    { advance: false },
+  );
+  if (accepted.state === 'rejected')
+    return {
+      kind: 'invalid',
+      id,
+      statusUrl,
+      error: { status: 400, code: 'InvalidImportRequest', message: accepted.reason ?? 'rejected' },
+    };
   await runtime.asyncQueue().sendMessage(encodeQueueMessage(message));
-  runtime.context.log?.info('Import accepted', { jobId: id, kind: String(message.kind ?? 'Batch'), correlationId: request.correlationId });
+  runtime.context.log?.info('Import accepted', {
+    jobId: id,
+    kind: String(message.kind ?? 'Batch'),
+    correlationId: request.correlationId,
+  });
   return { kind: 'accepted', id, statusUrl, ...(accepted.childIds ? { childIds: accepted.childIds } : {}) };
 }
 
 function checkJobId(id: string): ApiError | undefined {
-  return jobIdSchema.safeParse(id).success ? undefined : { status: 400, code: 'InvalidJobId', message: `${excerpt(id)} is not a job id (letters, digits, '.', '_' and '-', at most 100)` };
+  return jobIdSchema.safeParse(id).success
+    ? undefined
+    : {
+        status: 400,
+        code: 'InvalidJobId',
+        message: `${excerpt(id)} is not a job id (letters, digits, '.', '_' and '-', at most 100)`,
+      };
 }
 
-export async function getImport(runtime: JobRuntime, id: string): Promise<{ kind: 'found'; job: JobView } | { kind: 'error'; error: ApiError }> {
+export async function getImport(
+  runtime: JobRuntime,
+  id: string,
+): Promise<{ kind: 'found'; job: JobView } | { kind: 'error'; error: ApiError }> {
   const bad = checkJobId(id);
   if (bad) return { kind: 'error', error: bad };
   const job = await runtime.getJob(id);
@@ -90,7 +144,11 @@ export async function cancelImport(runtime: JobRuntime, id: string): Promise<Can
     case 'notFound':
       return { status: 404, error: { status: 404, code: 'JobNotFound', message: `No job '${id}'.` } };
     case 'alreadyEnded':
-      return { status: 409, error: { status: 409, code: 'JobEnded', message: `The job has ended (${result.job.state}).` }, job: jobView(result.job) };
+      return {
+        status: 409,
+        error: { status: 409, code: 'JobEnded', message: `The job has ended (${result.job.state}).` },
+        job: jobView(result.job),
+      };
     case 'canceled':
       return { status: 200, job: jobView(result.job) };
     case 'cancelRequested':
@@ -99,9 +157,21 @@ export async function cancelImport(runtime: JobRuntime, id: string): Promise<Can
 }
 
 export const jobListQuerySchema = z.strictObject({
-  pageSize: z.string().regex(/^\d{1,4}$/, 'an integer from 1 to 1000').transform(Number).pipe(z.number().int().min(1, 'an integer from 1 to 1000').max(1000, 'an integer from 1 to 1000')).optional(),
-  state: z.string().regex(/^[A-Za-z]{1,20}$/, 'a job state (letters)').optional(),
-  continuationToken: z.string().max(2048).regex(/^[A-Za-z0-9+/=_\-.:~]*$/, 'the continuationToken of a previous page').optional(),
+  pageSize: z
+    .string()
+    .regex(/^\d{1,4}$/, 'an integer from 1 to 1000')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'an integer from 1 to 1000').max(1000, 'an integer from 1 to 1000'))
+    .optional(),
+  state: z
+    .string()
+    .regex(/^[A-Za-z]{1,20}$/, 'a job state (letters)')
+    .optional(),
+  continuationToken: z
+    .string()
+    .max(2048)
+    .regex(/^[A-Za-z0-9+/=_\-.:~]*$/, 'the continuationToken of a previous page')
+    .optional(),
 });
 
 /** GET /api/jobs?state=&pageSize=&continuationToken= */
@@ -109,28 +179,49 @@ export async function listJobsPage(runtime: JobRuntime, query: Record<string, st
   const parsed = jobListQuerySchema.safeParse(query);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    const message = first.code === 'unrecognized_keys' ? `unknown query parameter(s) ${first.keys.join(', ')} (known: state, pageSize, continuationToken)` : `${first.path.join('.')}: ${first.message}`;
-    return { kind: 'error' as const, error: { status: 400, code: first.path[0] === 'pageSize' ? 'InvalidPageSize' : 'InvalidQuery', message } };
+    const message =
+      first.code === 'unrecognized_keys'
+        ? `unknown query parameter(s) ${first.keys.join(', ')} (known: state, pageSize, continuationToken)`
+        : `${first.path.join('.')}: ${first.message}`;
+    return {
+      kind: 'error' as const,
+      error: { status: 400, code: first.path[0] === 'pageSize' ? 'InvalidPageSize' : 'InvalidQuery', message },
+    };
   }
   const { pageSize = 50, state, continuationToken } = parsed.data;
-  const page = await runtime.listJobs({ pageSize, ...(state ? { state } : {}), ...(continuationToken ? { continuationToken } : {}) });
+  const page = await runtime.listJobs({
+    pageSize,
+    ...(state ? { state } : {}),
+    ...(continuationToken ? { continuationToken } : {}),
+  });
   if (!page.continuationToken) return { kind: 'page' as const, body: { items: page.items } };
   const next = new URL(url);
   next.searchParams.set('continuationToken', page.continuationToken);
-  return { kind: 'page' as const, body: { items: page.items, continuationToken: page.continuationToken, nextLink: next.toString() } };
+  return {
+    kind: 'page' as const,
+    body: { items: page.items, continuationToken: page.continuationToken, nextLink: next.toString() },
+  };
 }
 
 /**
  * One `dataverse-async` delivery: records the job(s) (idempotent; a storage failure throws so the message is
  * retried), then submits when the lane is free. An invalid message is recorded as a rejected job with the reason.
  */
-export async function receiveAsyncOperationMessage(runtime: JobRuntime, item: unknown, meta: { messageId: string }): Promise<AcceptResult> {
+export async function receiveAsyncOperationMessage(
+  runtime: JobRuntime,
+  item: unknown,
+  meta: { messageId: string },
+): Promise<AcceptResult> {
   try {
     checkQueueMessageSize(item, 'dataverse-async');
   } catch (error) {
     // Not recorded: nothing in it can be trusted, not even a job id. Dropped with the reason.
     const reason = (error as Error).message;
-    runtime.context.log?.error?.('Queue message rejected and dropped', { code: 'MessageTooLarge', messageId: meta.messageId, reason });
+    runtime.context.log?.error?.('Queue message rejected and dropped', {
+      code: 'MessageTooLarge',
+      messageId: meta.messageId,
+      reason,
+    });
     return { jobId: meta.messageId, state: 'rejected', created: false, reason };
   }
   let raw: unknown = item;
@@ -143,13 +234,23 @@ export async function receiveAsyncOperationMessage(runtime: JobRuntime, item: un
   }
   const result = await runtime.accept(raw, { defaultJobId: meta.messageId, source: 'queue' }, { advance: false });
   addLogFields({ jobId: result.jobId });
-  runtime.context.log?.info(`Job ${result.state}`, { jobId: result.jobId, created: result.created, reason: result.reason, childIds: result.childIds });
+  runtime.context.log?.info(`Job ${result.state}`, {
+    jobId: result.jobId,
+    created: result.created,
+    reason: result.reason,
+    childIds: result.childIds,
+  });
   // The job is recorded: a failed submit must not burn the message's dequeue count; the poller tries again.
-  await advanceLane(runtime.context).catch((error: unknown) => runtime.context.log?.warn('Submission deferred to the poller', { jobId: result.jobId, error }));
+  await advanceLane(runtime.context).catch((error: unknown) =>
+    runtime.context.log?.warn('Submission deferred to the poller', { jobId: result.jobId, error }),
+  );
   return result;
 }
 
-export type DroppedSolutionResult = { kind: 'ignored'; reason: string } | { kind: 'rejected'; code: string; reason: string } | { kind: 'queued'; name: string };
+export type DroppedSolutionResult =
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'rejected'; code: string; reason: string }
+  | { kind: 'queued'; name: string };
 
 /** Sidecar options JSON: at most 1 MiB. */
 const maxSidecarBytes = 1024 * 1024;
@@ -189,9 +290,15 @@ export async function receiveDroppedSolution(runtime: JobRuntime, name: string):
       runtime.context.log?.warn('Dropped solution rejected', { code: 'InvalidSidecar', blob: name, reason });
       return { kind: 'rejected', code: 'InvalidSidecar', reason };
     }
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) sidecar = parsed as Record<string, unknown>;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      sidecar = parsed as Record<string, unknown>;
   }
-  const message = { kind: 'ImportSolution', ...optionsFromStrings(metadata.data), ...sidecar, solution: { container: runtime.names.solutionsContainer, name } };
+  const message = {
+    kind: 'ImportSolution',
+    ...optionsFromStrings(metadata.data),
+    ...sidecar,
+    solution: { container: runtime.names.solutionsContainer, name },
+  };
   await runtime.asyncQueue().sendMessage(encodeQueueMessage(message));
   runtime.context.log?.info('Dropped solution queued for import', { blob: name });
   return { kind: 'queued', name };
@@ -199,5 +306,11 @@ export async function receiveDroppedSolution(runtime: JobRuntime, name: string):
 
 /** Blob metadata of a dropped zip: at most 64 pairs (Azure caps metadata at 8 KiB), short printable values. */
 export const blobMetadataSchema = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'keys are C# identifiers of at most 64 characters'), z.string().max(1024, 'values are at most 1024 characters').regex(/^[^\u0000-\u001f]*$/, 'values have no control characters'))
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'keys are C# identifiers of at most 64 characters'),
+    z
+      .string()
+      .max(1024, 'values are at most 1024 characters')
+      .regex(/^[^\u0000-\u001f]*$/, 'values have no control characters'),
+  )
   .refine((m) => Object.keys(m).length <= 64, 'at most 64 metadata entries');

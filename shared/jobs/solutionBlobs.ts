@@ -21,10 +21,15 @@ export function createBlobReader(blobService: BlobServiceClient, defaultMaxBytes
       try {
         size = (await blob.getProperties({ abortSignal: options.abortSignal })).contentLength ?? 0;
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) throw new BlobNotFoundError(`Blob ${ref.container}/${ref.name} does not exist.`);
+        if ((error as { statusCode?: number }).statusCode === 404)
+          throw new BlobNotFoundError(`Blob ${ref.container}/${ref.name} does not exist.`);
         throw error;
       }
-      if (size > maxBytes) throw new SolutionPackageError('TooLarge', `Blob ${ref.container}/${ref.name} is ${size} bytes, over the limit of ${maxBytes}.`);
+      if (size > maxBytes)
+        throw new SolutionPackageError(
+          'TooLarge',
+          `Blob ${ref.container}/${ref.name} is ${size} bytes, over the limit of ${maxBytes}.`,
+        );
       return new Uint8Array(await blob.downloadToBuffer(0, undefined, { abortSignal: options.abortSignal }));
     },
   };

@@ -31,7 +31,10 @@ export interface SolutionIdentity {
 
 export class SolutionPackageError extends Error {
   override readonly name = 'SolutionPackageError';
-  constructor(readonly code: 'TooLarge' | 'ZipBomb' | 'NotAZip' | 'NoSolutionXml' | 'BadSolutionXml', message: string) {
+  constructor(
+    readonly code: 'TooLarge' | 'ZipBomb' | 'NotAZip' | 'NoSolutionXml' | 'BadSolutionXml',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -47,32 +50,50 @@ export function readCentralDirectory(zip: Uint8Array): CentralDirectory {
   // The EOCD record is 22 bytes plus a comment of up to 65535 bytes at the end.
   let eocd = -1;
   for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 65535); i--) {
-    if (view.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
+    if (view.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
   }
-  if (eocd < 0) throw new SolutionPackageError('NotAZip', 'The file is not a zip archive (no end of central directory).');
+  if (eocd < 0)
+    throw new SolutionPackageError('NotAZip', 'The file is not a zip archive (no end of central directory).');
   const entries = view.getUint16(eocd + 10, true);
   let offset = view.getUint32(eocd + 16, true);
-  if (entries === 0xffff || offset === 0xffffffff) throw new SolutionPackageError('NotAZip', 'ZIP64 archives are not accepted for solutions.');
+  if (entries === 0xffff || offset === 0xffffffff)
+    throw new SolutionPackageError('NotAZip', 'ZIP64 archives are not accepted for solutions.');
   let uncompressed = 0;
   for (let n = 0; n < entries; n++) {
     if (offset + 46 > zip.length || view.getUint32(offset, true) !== 0x02014b50) {
       throw new SolutionPackageError('NotAZip', 'The zip central directory is damaged.');
     }
     uncompressed += view.getUint32(offset + 24, true);
-    offset += 46 + view.getUint16(offset + 28, true) + view.getUint16(offset + 30, true) + view.getUint16(offset + 32, true);
+    offset +=
+      46 + view.getUint16(offset + 28, true) + view.getUint16(offset + 30, true) + view.getUint16(offset + 32, true);
   }
   return { entries, uncompressed };
 }
 
-export function checkSolutionZip(zip: Uint8Array, limits: SolutionPackageLimits = defaultSolutionPackageLimits): CentralDirectory {
+export function checkSolutionZip(
+  zip: Uint8Array,
+  limits: SolutionPackageLimits = defaultSolutionPackageLimits,
+): CentralDirectory {
   if (zip.length > limits.maxZipBytes) {
-    throw new SolutionPackageError('TooLarge', `The solution zip is ${zip.length} bytes, over the limit of ${limits.maxZipBytes}.`);
+    throw new SolutionPackageError(
+      'TooLarge',
+      `The solution zip is ${zip.length} bytes, over the limit of ${limits.maxZipBytes}.`,
+    );
   }
   const directory = readCentralDirectory(zip);
   if (directory.entries > limits.maxEntries) {
-    throw new SolutionPackageError('ZipBomb', `The solution zip has ${directory.entries} entries, over the limit of ${limits.maxEntries}.`);
+    throw new SolutionPackageError(
+      'ZipBomb',
+      `The solution zip has ${directory.entries} entries, over the limit of ${limits.maxEntries}.`,
+    );
   }
-  if (directory.uncompressed > limits.maxUncompressedBytes || directory.uncompressed > Math.max(1, zip.length) * limits.maxRatio) {
+  if (
+    directory.uncompressed > limits.maxUncompressedBytes ||
+    directory.uncompressed > Math.max(1, zip.length) * limits.maxRatio
+  ) {
     throw new SolutionPackageError(
       'ZipBomb',
       `The solution zip expands to ${directory.uncompressed} bytes from ${zip.length} (limits: ${limits.maxUncompressedBytes} bytes, ratio ${limits.maxRatio}).`,
@@ -93,16 +114,24 @@ export function readSolutionIdentity(zip: Uint8Array, limits?: SolutionPackageLi
     throw new SolutionPackageError('NotAZip', `The solution zip cannot be read: ${(error as Error).message}`);
   }
   const entry = Object.values(files)[0];
-  if (!entry) throw new SolutionPackageError('NoSolutionXml', 'The zip has no solution.xml at its root: it is not a solution package.');
+  if (!entry)
+    throw new SolutionPackageError(
+      'NoSolutionXml',
+      'The zip has no solution.xml at its root: it is not a solution package.',
+    );
   let manifest: Record<string, unknown> | undefined;
   try {
     const doc = xml.parse(strFromU8(entry)) as Record<string, Record<string, unknown>>;
     manifest = doc.ImportExportXml?.SolutionManifest as Record<string, unknown> | undefined;
   } catch (error) {
-    throw new SolutionPackageError('BadSolutionXml', `solution.xml is not well-formed XML: ${(error as Error).message}`);
+    throw new SolutionPackageError(
+      'BadSolutionXml',
+      `solution.xml is not well-formed XML: ${(error as Error).message}`,
+    );
   }
   const uniqueName = typeof manifest?.UniqueName === 'string' ? manifest.UniqueName : '';
   const version = typeof manifest?.Version === 'string' ? manifest.Version : '';
-  if (!uniqueName || !version) throw new SolutionPackageError('BadSolutionXml', 'solution.xml has no SolutionManifest UniqueName and Version.');
+  if (!uniqueName || !version)
+    throw new SolutionPackageError('BadSolutionXml', 'solution.xml has no SolutionManifest UniqueName and Version.');
   return { uniqueName, version, managed: String(manifest?.Managed ?? '0') === '1' };
 }

@@ -23,7 +23,11 @@ export interface BlobSource {
   /** Properties, or undefined when the blob is gone. */
   properties(container: string, name: string): Promise<BlobFile | undefined>;
   /** The bytes [start, end) (end undefined: to the end), failing with BlobChangedError when the ETag changed. */
-  read(file: { container: string; name: string; etag: string }, range?: { start: number; end?: number }, abortSignal?: AbortSignal): AsyncIterable<Buffer>;
+  read(
+    file: { container: string; name: string; etag: string },
+    range?: { start: number; end?: number },
+    abortSignal?: AbortSignal,
+  ): AsyncIterable<Buffer>;
   /** Text of a small blob, or undefined when absent. */
   readText(container: string, name: string): Promise<string | undefined>;
   /** Copies to `to` (same container) then deletes the source; a re-run after a crash finds the copy and only deletes. */
@@ -31,11 +35,17 @@ export interface BlobSource {
   writeText(container: string, name: string, text: string, contentType: string): Promise<void>;
   /** Streams text pieces into a block blob (memory stays bounded by the SDK's buffers). */
   writeStream(container: string, name: string, pieces: AsyncIterable<string>, contentType: string): Promise<void>;
-  upload(container: string, name: string, body: Buffer, options: { contentType?: string; metadata?: Record<string, string> }): Promise<string>;
+  upload(
+    container: string,
+    name: string,
+    body: Buffer,
+    options: { contentType?: string; metadata?: Record<string, string> },
+  ): Promise<string>;
   url(container: string, name: string): string;
 }
 
-const statusOf = (error: unknown) => (typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined);
+const statusOf = (error: unknown) =>
+  typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined;
 
 export function createBlobSource(blobService: BlobServiceClient): BlobSource {
   const blob = (container: string, name: string) => blobService.getContainerClient(container).getBlockBlobClient(name);
@@ -72,11 +82,14 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
       } catch (error) {
         const status = statusOf(error);
         if (status === 412 || status === 404) {
-          throw new BlobChangedError(`${file.container}/${file.name} was ${status === 404 ? 'deleted' : 'replaced'} while it was being loaded`);
+          throw new BlobChangedError(
+            `${file.container}/${file.name} was ${status === 404 ? 'deleted' : 'replaced'} while it was being loaded`,
+          );
         }
         throw error;
       }
-      for await (const piece of response.readableStreamBody as NodeJS.ReadableStream) yield Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
+      for await (const piece of response.readableStreamBody as NodeJS.ReadableStream)
+        yield Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
     },
 
     async readText(container, name) {
@@ -99,14 +112,20 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
     },
 
     async writeText(container, name, text, contentType) {
-      await blob(container, name).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: contentType } });
+      await blob(container, name).upload(text, Buffer.byteLength(text), {
+        blobHTTPHeaders: { blobContentType: contentType },
+      });
     },
 
     async writeStream(container, name, pieces, contentType) {
-      const stream = Readable.from((async function* () {
-        for await (const piece of pieces) yield Buffer.from(piece, 'utf8');
-      })());
-      await blob(container, name).uploadStream(stream, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: contentType } });
+      const stream = Readable.from(
+        (async function* () {
+          for await (const piece of pieces) yield Buffer.from(piece, 'utf8');
+        })(),
+      );
+      await blob(container, name).uploadStream(stream, 4 * 1024 * 1024, 4, {
+        blobHTTPHeaders: { blobContentType: contentType },
+      });
     },
 
     async upload(container, name, body, options) {

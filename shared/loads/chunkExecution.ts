@@ -5,7 +5,13 @@
  * A create that meets a duplicate key on its own deterministic id was written by an earlier attempt: if the
  * record with that id exists it counts as done, otherwise the duplicate is real (an alternate key) and the row fails.
  */
-import type { CallOptions, DataverseClient, OrganizationRequest, OrganizationServiceFault, RecordKey } from '../dataverse/index';
+import type {
+  CallOptions,
+  DataverseClient,
+  OrganizationRequest,
+  OrganizationServiceFault,
+  RecordKey,
+} from '../dataverse/index';
 import { isDuplicateKeyFault } from '../dataverse/index';
 import type { LoadPlan } from '../ingestion/loadPlan';
 import type { LoadProfile } from '../ingestion/loadProfile';
@@ -29,7 +35,13 @@ export function requestOf(plan: LoadPlan, row: ConvertedRow): OrganizationReques
   const key = keyOf(row);
   switch (row.operation) {
     case 'create':
-      return { kind: 'create', entitySetName, attributes: row.body, primaryIdAttribute: plan.table.primaryIdAttribute, ...(row.recordId ? { id: row.recordId } : {}) };
+      return {
+        kind: 'create',
+        entitySetName,
+        attributes: row.body,
+        primaryIdAttribute: plan.table.primaryIdAttribute,
+        ...(row.recordId ? { id: row.recordId } : {}),
+      };
     case 'update':
       return { kind: 'update', entitySetName, key: key!, attributes: row.body };
     case 'upsert':
@@ -41,7 +53,10 @@ export function requestOf(plan: LoadPlan, row: ConvertedRow): OrganizationReques
 
 /** `auto` picks the bulk messages where they keep per-row results; ContinueOnError=false needs `$batch` to stop mid-way. */
 export function executionModeFor(plan: LoadPlan, profile: LoadProfile): ExecutionMode {
-  const bulkFits = profile.continueOnError && plan.operation !== 'delete' && !(plan.operation === 'update' && plan.key?.kind !== 'primaryId');
+  const bulkFits =
+    profile.continueOnError &&
+    plan.operation !== 'delete' &&
+    !(plan.operation === 'update' && plan.key?.kind !== 'primaryId');
   if (profile.executionMode === 'batch' || !bulkFits) return 'batch';
   return 'bulk';
 }
@@ -49,13 +64,22 @@ export function executionModeFor(plan: LoadPlan, profile: LoadProfile): Executio
 export function callOptionsOf(profile: LoadProfile): CallOptions {
   return {
     ...(profile.bypassBusinessLogic ? { bypassBusinessLogic: profile.bypassBusinessLogic } : {}),
-    ...(profile.bypassCustomPluginExecution !== undefined ? { bypassCustomPluginExecution: profile.bypassCustomPluginExecution } : {}),
-    ...(profile.suppressDuplicateDetection !== undefined ? { suppressDuplicateDetection: profile.suppressDuplicateDetection } : {}),
+    ...(profile.bypassCustomPluginExecution !== undefined
+      ? { bypassCustomPluginExecution: profile.bypassCustomPluginExecution }
+      : {}),
+    ...(profile.suppressDuplicateDetection !== undefined
+      ? { suppressDuplicateDetection: profile.suppressDuplicateDetection }
+      : {}),
     ...(profile.callerObjectId ? { callerObjectId: profile.callerObjectId } : {}),
   };
 }
 
-const failedOf = (fault: OrganizationServiceFault): RowOutcome => ({ status: 'failed', code: fault.code || `HTTP${fault.status}`, message: fault.message, httpStatus: fault.status });
+const failedOf = (fault: OrganizationServiceFault): RowOutcome => ({
+  status: 'failed',
+  code: fault.code || `HTTP${fault.status}`,
+  message: fault.message,
+  httpStatus: fault.status,
+});
 
 export interface ExecuteRowsOptions {
   client: DataverseClient;
@@ -69,21 +93,34 @@ export interface ExecuteRowsOptions {
 }
 
 /** Duplicate-key faults on our own ids: the record exists → done (an earlier attempt wrote it). */
-async function recoverDuplicates(o: ExecuteRowsOptions, rows: ConvertedRow[], outcomes: (RowOutcome | undefined)[]): Promise<void> {
+async function recoverDuplicates(
+  o: ExecuteRowsOptions,
+  rows: ConvertedRow[],
+  outcomes: (RowOutcome | undefined)[],
+): Promise<void> {
   const suspects = rows
     .map((row, index) => ({ row, index, outcome: outcomes[index] }))
-    .filter(({ row, outcome }) => row.operation === 'create' && row.recordId && outcome?.status === 'failed' &&
-      isDuplicateKeyFault({ code: outcome.code, message: outcome.message, status: outcome.httpStatus ?? 0 }));
+    .filter(
+      ({ row, outcome }) =>
+        row.operation === 'create' &&
+        row.recordId &&
+        outcome?.status === 'failed' &&
+        isDuplicateKeyFault({ code: outcome.code, message: outcome.message, status: outcome.httpStatus ?? 0 }),
+    );
   if (suspects.length === 0) return;
   const { entitySetName, primaryIdAttribute } = o.plan.table;
   const checks = await o.client.executeMultiple(
-    suspects.map(({ row }) => ({ kind: 'webApi', request: { method: 'GET', path: `${entitySetName}(${row.recordId})?$select=${primaryIdAttribute}` } })),
+    suspects.map(({ row }) => ({
+      kind: 'webApi',
+      request: { method: 'GET', path: `${entitySetName}(${row.recordId})?$select=${primaryIdAttribute}` },
+    })),
     { continueOnError: true, returnResponses: true },
     o.callOptions,
   );
   for (const item of checks.responses) {
     const suspect = suspects[item.requestIndex]!;
-    if (item.response && item.response.status < 300) outcomes[suspect.index] = { status: 'succeeded', id: suspect.row.recordId!, recovered: true };
+    if (item.response && item.response.status < 300)
+      outcomes[suspect.index] = { status: 'succeeded', id: suspect.row.recordId!, recovered: true };
     else if (item.fault && item.fault.status === 404) {
       outcomes[suspect.index] = {
         status: 'failed',
@@ -99,20 +136,31 @@ function recoverDeletes(o: ExecuteRowsOptions, rows: ConvertedRow[], outcomes: (
   if (!o.isRetry) return;
   rows.forEach((row, index) => {
     const outcome = outcomes[index];
-    if (row.operation === 'delete' && outcome?.status === 'failed' && outcome.httpStatus === 404) outcomes[index] = { status: 'succeeded', recovered: true };
+    if (row.operation === 'delete' && outcome?.status === 'failed' && outcome.httpStatus === 404)
+      outcomes[index] = { status: 'succeeded', recovered: true };
   });
 }
 
-async function runBatch(o: ExecuteRowsOptions, rows: ConvertedRow[], outcomes: (RowOutcome | undefined)[]): Promise<void> {
+async function runBatch(
+  o: ExecuteRowsOptions,
+  rows: ConvertedRow[],
+  outcomes: (RowOutcome | undefined)[],
+): Promise<void> {
   let start = 0;
   while (start < rows.length) {
     const slice = rows.slice(start);
-    const answer = await o.client.executeMultiple(slice.map((row) => requestOf(o.plan, row)), { continueOnError: o.continueOnError, returnResponses: true }, o.callOptions);
+    const answer = await o.client.executeMultiple(
+      slice.map((row) => requestOf(o.plan, row)),
+      { continueOnError: o.continueOnError, returnResponses: true },
+      o.callOptions,
+    );
     let last = start - 1;
     for (const item of answer.responses) {
       const index = start + item.requestIndex;
       last = Math.max(last, index);
-      outcomes[index] = item.fault ? failedOf(item.fault) : { status: 'succeeded', ...(item.response?.id ? { id: item.response.id } : {}) };
+      outcomes[index] = item.fault
+        ? failedOf(item.fault)
+        : { status: 'succeeded', ...(item.response?.id ? { id: item.response.id } : {}) };
     }
     await recoverDuplicates(o, rows, outcomes);
     recoverDeletes(o, rows, outcomes);
@@ -123,14 +171,38 @@ async function runBatch(o: ExecuteRowsOptions, rows: ConvertedRow[], outcomes: (
   }
 }
 
-async function runBulk(o: ExecuteRowsOptions, rows: ConvertedRow[], outcomes: (RowOutcome | undefined)[]): Promise<void> {
+async function runBulk(
+  o: ExecuteRowsOptions,
+  rows: ConvertedRow[],
+  outcomes: (RowOutcome | undefined)[],
+): Promise<void> {
   const { entitySetName, logicalName, primaryIdAttribute } = o.plan.table;
   const options = { ...o.callOptions, primaryIdAttribute, chunkSize: o.batchSize };
   const result =
-    o.plan.operation === 'create' ? await o.client.createMultiple(entitySetName, logicalName, rows.map((r) => r.body), options)
-    : o.plan.operation === 'update' ? await o.client.updateMultiple(entitySetName, logicalName, rows.map((r) => ({ id: keyOf(r) as string, attributes: r.body })), options)
-    : await o.client.upsertMultiple(entitySetName, logicalName, rows.map((r) => ({ key: keyOf(r)!, attributes: r.body })), options);
-  for (const item of result.results) outcomes[item.index] = item.fault ? failedOf(item.fault) : { status: 'succeeded', ...(item.id ? { id: item.id } : {}) };
+    o.plan.operation === 'create'
+      ? await o.client.createMultiple(
+          entitySetName,
+          logicalName,
+          rows.map((r) => r.body),
+          options,
+        )
+      : o.plan.operation === 'update'
+        ? await o.client.updateMultiple(
+            entitySetName,
+            logicalName,
+            rows.map((r) => ({ id: keyOf(r) as string, attributes: r.body })),
+            options,
+          )
+        : await o.client.upsertMultiple(
+            entitySetName,
+            logicalName,
+            rows.map((r) => ({ key: keyOf(r)!, attributes: r.body })),
+            options,
+          );
+  for (const item of result.results)
+    outcomes[item.index] = item.fault
+      ? failedOf(item.fault)
+      : { status: 'succeeded', ...(item.id ? { id: item.id } : {}) };
   await recoverDuplicates(o, rows, outcomes);
 }
 

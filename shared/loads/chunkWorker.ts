@@ -18,7 +18,13 @@ import { callOptionsOf, executeRows, executionModeFor, type RowOutcome } from '.
 import { chunkGateOf } from './chunkGate';
 import { isoAt, type LoadContext } from './loadContext';
 import { failLoad, resultsPrefixOf, tryFinalize } from './loadEnd';
-import { isTerminal, type ChunkMessage, type ChunkResultItem, type FailedRowRecord, type LoadRecord } from './loadRecord';
+import {
+  isTerminal,
+  type ChunkMessage,
+  type ChunkResultItem,
+  type FailedRowRecord,
+  type LoadRecord,
+} from './loadRecord';
 import { TableNotFoundError } from './tableMetadataSource';
 import { chunkMetricsFields, loadMetricsFields } from '../observability/loadMetrics';
 
@@ -29,7 +35,10 @@ export interface ChunkAttempt {
   maxAttempts: number;
 }
 
-export type ChunkResult = { kind: 'skipped'; reason: string } | { kind: 'alreadyDone' } | { kind: 'completed'; succeeded: number; failed: number; notProcessed: number };
+export type ChunkResult =
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'alreadyDone' }
+  | { kind: 'completed'; succeeded: number; failed: number; notProcessed: number };
 
 /** Table string properties hold 32K characters; a longer row is kept cut, marked as such. */
 const maxRowJson = 30_000;
@@ -37,7 +46,11 @@ const maxRowJson = 30_000;
 export type StoredShape = FileShape & { columns: string[] };
 
 function rowJsonOf(row: SourceRowResult): string {
-  const kept = { raw: row.raw, ...(row.cells ? { cells: row.cells } : {}), ...(row.ok || row.values ? { values: row.values } : {}) };
+  const kept = {
+    raw: row.raw,
+    ...(row.cells ? { cells: row.cells } : {}),
+    ...(row.ok || row.values ? { values: row.values } : {}),
+  };
   const text = JSON.stringify(kept);
   if (text.length <= maxRowJson) return text;
   return JSON.stringify({ raw: `${row.raw.slice(0, maxRowJson - 200)}… (row cut: ${row.raw.length} characters)` });
@@ -62,13 +75,23 @@ function conversionFailure(failed: FailedRow): RowOutcome {
 /** Rows of the chunk → states with read/convert failures filled in. */
 function convertChunk(plan: LoadPlan, rows: SourceRowResult[], fileKey: string | undefined): RowState[] {
   return rows.map((row) => {
-    if (!row.ok) return { row, outcome: { status: 'failed', code: 'InvalidRow', message: `row ${row.rowNumber}: ${row.message}` } };
+    if (!row.ok)
+      return {
+        row,
+        outcome: { status: 'failed', code: 'InvalidRow', message: `row ${row.rowNumber}: ${row.message}` },
+      };
     const converted = convertRow(plan, row, fileKey !== undefined ? { fileKey } : {});
     return converted.ok ? { row, converted } : { row, outcome: conversionFailure(converted) };
   });
 }
 
-async function readRows(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, shape: FileShape, profile: LoadProfile): Promise<SourceRowResult[]> {
+async function readRows(
+  ctx: LoadContext,
+  record: LoadRecord,
+  message: ChunkMessage,
+  shape: FileShape,
+  profile: LoadProfile,
+): Promise<SourceRowResult[]> {
   const file = { container: record.container, name: record.blobName, etag: record.blobEtag! };
   const descriptor: ChunkDescriptor = {
     loadId: message.loadId,
@@ -76,16 +99,26 @@ async function readRows(ctx: LoadContext, record: LoadRecord, message: ChunkMess
     firstRow: message.firstRow,
     lastRow: message.firstRow + message.rowCount - 1,
     firstLine: message.firstLine,
-    ...(message.byteStart !== undefined && message.byteEnd !== undefined ? { byteRange: { start: message.byteStart, end: message.byteEnd } } : {}),
+    ...(message.byteStart !== undefined && message.byteEnd !== undefined
+      ? { byteRange: { start: message.byteStart, end: message.byteEnd } }
+      : {}),
   };
-  const source = ctx.blobs.read(file, descriptor.byteRange ? { start: descriptor.byteRange.start, end: descriptor.byteRange.end } : undefined);
+  const source = ctx.blobs.read(
+    file,
+    descriptor.byteRange ? { start: descriptor.byteRange.start, end: descriptor.byteRange.end } : undefined,
+  );
   return readChunk(source, shape, descriptor, {
     ...(profile.limits ? { limits: profile.limits } : {}),
     open: { fileName: record.blobName },
   });
 }
 
-async function runChunk(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, attempt: ChunkAttempt): Promise<RowState[]> {
+async function runChunk(
+  ctx: LoadContext,
+  record: LoadRecord,
+  message: ChunkMessage,
+  attempt: ChunkAttempt,
+): Promise<RowState[]> {
   const shape = JSON.parse(record.shapeJson!) as StoredShape;
   const profile = loadProfileSchema.parse(JSON.parse(record.profileJson!));
   const metadata = await ctx.metadata.get(record.table);
@@ -101,8 +134,13 @@ async function runChunk(ctx: LoadContext, record: LoadRecord, message: ChunkMess
     const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
     const outcomes = await executeRows(
       {
-        client: ctx.client, plan, mode: executionModeFor(plan, profile), continueOnError: profile.continueOnError,
-        callOptions: callOptionsOf(profile), batchSize: profile.batchSize, isRetry: attempt.attempt > 1,
+        client: ctx.client,
+        plan,
+        mode: executionModeFor(plan, profile),
+        continueOnError: profile.continueOnError,
+        callOptions: callOptionsOf(profile),
+        batchSize: profile.batchSize,
+        isRetry: attempt.attempt > 1,
       },
       sendable.map((s) => s.converted!),
     );
@@ -122,34 +160,67 @@ async function runChunk(ctx: LoadContext, record: LoadRecord, message: ChunkMess
   return states;
 }
 
-async function recordFailedRows(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, plan: LoadPlan | undefined, states: RowState[]): Promise<void> {
+async function recordFailedRows(
+  ctx: LoadContext,
+  record: LoadRecord,
+  message: ChunkMessage,
+  plan: LoadPlan | undefined,
+  states: RowState[],
+): Promise<void> {
   const failed: FailedRowRecord[] = [];
   for (const s of states) {
     if (s.outcome?.status !== 'failed') continue;
     const keyJson = plan ? keyJsonOf(plan, s.row, s.converted) : undefined;
     failed.push({
-      rowNumber: s.row.rowNumber, line: s.row.line, chunkIndex: message.chunkIndex, code: s.outcome.code, message: s.outcome.message,
-      ...(keyJson ? { keyJson } : {}), rowJson: rowJsonOf(s.row),
+      rowNumber: s.row.rowNumber,
+      line: s.row.line,
+      chunkIndex: message.chunkIndex,
+      code: s.outcome.code,
+      message: s.outcome.message,
+      ...(keyJson ? { keyJson } : {}),
+      rowJson: rowJsonOf(s.row),
     });
   }
   if (failed.length > 0) await ctx.store.putFailedRows(record.id, failed);
 }
 
 /** The chunk's ExecuteMultiple-style response items: faults always, successes only with ReturnResponses. */
-async function writeResults(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, states: RowState[], returnResponses: boolean): Promise<void> {
+async function writeResults(
+  ctx: LoadContext,
+  record: LoadRecord,
+  message: ChunkMessage,
+  states: RowState[],
+  returnResponses: boolean,
+): Promise<void> {
   const items: ChunkResultItem[] = [];
   states.forEach((s, requestIndex) => {
     const o = s.outcome!;
-    if (o.status === 'failed') items.push({ requestIndex, rowNumber: s.row.rowNumber, fault: { code: o.code, message: o.message, ...(o.httpStatus ? { status: o.httpStatus } : {}) } });
-    else if (o.status === 'succeeded' && returnResponses) items.push({ requestIndex, rowNumber: s.row.rowNumber, ...(o.id ? { id: o.id } : {}) });
+    if (o.status === 'failed')
+      items.push({
+        requestIndex,
+        rowNumber: s.row.rowNumber,
+        fault: { code: o.code, message: o.message, ...(o.httpStatus ? { status: o.httpStatus } : {}) },
+      });
+    else if (o.status === 'succeeded' && returnResponses)
+      items.push({ requestIndex, rowNumber: s.row.rowNumber, ...(o.id ? { id: o.id } : {}) });
   });
   if (items.length === 0) return;
   const name = `${resultsPrefixOf(record.id)}chunk-${String(message.chunkIndex).padStart(6, '0')}.json`;
-  await ctx.blobs.writeText(ctx.resultsContainer, name, JSON.stringify({ loadId: record.id, chunkIndex: message.chunkIndex, firstRow: message.firstRow, items }), 'application/json');
+  await ctx.blobs.writeText(
+    ctx.resultsContainer,
+    name,
+    JSON.stringify({ loadId: record.id, chunkIndex: message.chunkIndex, firstRow: message.firstRow, items }),
+    'application/json',
+  );
 }
 
 /** The last delivery failed too: the chunk's rows are reported failed with the reason, so the load can end. */
-async function giveUp(ctx: LoadContext, record: LoadRecord, message: ChunkMessage, error: unknown): Promise<RowState[]> {
+async function giveUp(
+  ctx: LoadContext,
+  record: LoadRecord,
+  message: ChunkMessage,
+  error: unknown,
+): Promise<RowState[]> {
   const reason = `the chunk of rows ${message.firstRow}-${message.firstRow + message.rowCount - 1} failed on every attempt: ${error instanceof Error ? error.message : String(error)}`;
   const states: RowState[] = Array.from({ length: message.rowCount }, (_, i) => ({
     row: { ok: false, rowNumber: message.firstRow + i, line: 0, byteStart: 0, byteEnd: 0, raw: '', message: reason },
@@ -166,11 +237,16 @@ async function enqueueNext(ctx: LoadContext, record: LoadRecord, chunkIndex: num
   if (next) await ctx.chunkQueue.send(next);
 }
 
-export async function processChunk(ctx: LoadContext, message: ChunkMessage, attempt: ChunkAttempt = { attempt: 1, maxAttempts: 5 }): Promise<ChunkResult> {
+export async function processChunk(
+  ctx: LoadContext,
+  message: ChunkMessage,
+  attempt: ChunkAttempt = { attempt: 1, maxAttempts: 5 },
+): Promise<ChunkResult> {
   const record = await ctx.store.get(message.loadId);
   if (!record) return { kind: 'skipped', reason: 'unknown load' };
   if (isTerminal(record)) return { kind: 'skipped', reason: `load is ${record.status}` };
-  if (!record.shapeJson || !record.profileJson || !record.blobEtag) return { kind: 'skipped', reason: 'load not planned yet' };
+  if (!record.shapeJson || !record.profileJson || !record.blobEtag)
+    return { kind: 'skipped', reason: 'load not planned yet' };
   if (await ctx.store.isChunkDone(record.id, message.chunkIndex)) {
     await enqueueNext(ctx, record, message.chunkIndex);
     await tryFinalize(ctx, record.id);
@@ -184,12 +260,21 @@ export async function processChunk(ctx: LoadContext, message: ChunkMessage, atte
   try {
     states = await runChunk(ctx, record, message, attempt);
   } catch (error) {
-    if (error instanceof BlobChangedError || (error instanceof IngestionError && error.code === 'ChunkMismatch') || error instanceof TableNotFoundError) {
+    if (
+      error instanceof BlobChangedError ||
+      (error instanceof IngestionError && error.code === 'ChunkMismatch') ||
+      error instanceof TableNotFoundError
+    ) {
       await failLoad(ctx, record.id, { code: (error as { code: string }).code, message: error.message });
       return { kind: 'skipped', reason: error.message };
     }
     if (attempt.attempt < attempt.maxAttempts) throw error;
-    ctx.log?.warn('Chunk failed on its last attempt; its rows are reported as failed', { loadId: record.id, chunkIndex: message.chunkIndex, attempt: attempt.attempt, error });
+    ctx.log?.warn('Chunk failed on its last attempt; its rows are reported as failed', {
+      loadId: record.id,
+      chunkIndex: message.chunkIndex,
+      attempt: attempt.attempt,
+      error,
+    });
     states = await giveUp(ctx, record, message, error);
   }
 
@@ -197,7 +282,8 @@ export async function processChunk(ctx: LoadContext, message: ChunkMessage, atte
   const succeeded = count('succeeded');
   const failed = count('failed');
   let notProcessed = count('notProcessed');
-  const stopRow = record.continueOnError === false ? states.find((s) => s.outcome!.status === 'failed')?.row.rowNumber : undefined;
+  const stopRow =
+    record.continueOnError === false ? states.find((s) => s.outcome!.status === 'failed')?.row.rowNumber : undefined;
   const throttle = ctx.takeThrottleCounts();
   const lastRow = message.firstRow + message.rowCount - 1;
   const { applied, record: after } = await ctx.store.completeChunk(record.id, message.chunkIndex, (r) => {
@@ -215,10 +301,22 @@ export async function processChunk(ctx: LoadContext, message: ChunkMessage, atte
     };
   });
   if (!applied) notProcessed = 0;
-  ctx.log?.info(applied ? 'Chunk completed' : 'Chunk completed by another delivery meanwhile', chunkMetricsFields({
-    loadId: record.id, chunkIndex: message.chunkIndex, rows: message.rowCount, succeeded, failed, notProcessed,
-    durationMs: ctx.now() - startedAt, throttle, before, after: ctx.client.metrics(), attempt: attempt.attempt,
-  }));
+  ctx.log?.info(
+    applied ? 'Chunk completed' : 'Chunk completed by another delivery meanwhile',
+    chunkMetricsFields({
+      loadId: record.id,
+      chunkIndex: message.chunkIndex,
+      rows: message.rowCount,
+      succeeded,
+      failed,
+      notProcessed,
+      durationMs: ctx.now() - startedAt,
+      throttle,
+      before,
+      after: ctx.client.metrics(),
+      attempt: attempt.attempt,
+    }),
+  );
   if (applied && stopRow === undefined) await enqueueNext(ctx, after, message.chunkIndex);
   const ended = await tryFinalize(ctx, record.id);
   if (ended) ctx.log?.info('Load metrics', loadMetricsFields(ended));

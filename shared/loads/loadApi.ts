@@ -13,13 +13,19 @@ import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import type { LoadRecord } from './loadRecord';
 
 export class LoadRequestError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'LoadRequestError';
   }
 }
 
-const tableNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a table logical name (letters, digits, underscores)');
+const tableNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a table logical name (letters, digits, underscores)');
 
 export const submitQuerySchema = z.strictObject({
   operation: z.string().optional(),
@@ -31,10 +37,22 @@ export const submitQuerySchema = z.strictObject({
 });
 
 const formatOfContentType: Record<string, 'csv' | 'tsv' | 'json' | 'ndjson'> = {
-  'text/csv': 'csv', 'application/csv': 'csv', 'text/tab-separated-values': 'tsv', 'application/json': 'json', 'text/json': 'json',
-  'application/x-ndjson': 'ndjson', 'application/ndjson': 'ndjson', 'application/jsonl': 'ndjson', 'application/x-jsonlines': 'ndjson',
+  'text/csv': 'csv',
+  'application/csv': 'csv',
+  'text/tab-separated-values': 'tsv',
+  'application/json': 'json',
+  'text/json': 'json',
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+  'application/x-jsonlines': 'ndjson',
 };
-const contentTypeOfFormat = { csv: 'text/csv', tsv: 'text/tab-separated-values', json: 'application/json', ndjson: 'application/x-ndjson' } as const;
+const contentTypeOfFormat = {
+  csv: 'text/csv',
+  tsv: 'text/tab-separated-values',
+  json: 'application/json',
+  ndjson: 'application/x-ndjson',
+} as const;
 
 export interface SubmitLoadRequest {
   table: string;
@@ -48,15 +66,37 @@ export interface SubmitLoadRequest {
 }
 
 function tooLarge(bytes: number, max: number): LoadRequestError {
-  return new LoadRequestError(413, 'FileTooLarge', `the file is ${formatBytes(bytes)}, over the ${formatBytes(max)} limit (LOAD_MAX_FILE_BYTES)`);
+  return new LoadRequestError(
+    413,
+    'FileTooLarge',
+    `the file is ${formatBytes(bytes)}, over the ${formatBytes(max)} limit (LOAD_MAX_FILE_BYTES)`,
+  );
 }
 
-export async function submitLoad(ctx: LoadContext, request: SubmitLoadRequest): Promise<{ id: string; statusUrl: string }> {
+export async function submitLoad(
+  ctx: LoadContext,
+  request: SubmitLoadRequest,
+): Promise<{ id: string; statusUrl: string }> {
   const table = tableNameSchema.safeParse(request.table);
-  if (!table.success) throw new LoadRequestError(400, 'InvalidTable', `${excerpt(request.table)} is not ${table.error.issues[0]!.message}`);
+  if (!table.success)
+    throw new LoadRequestError(
+      400,
+      'InvalidTable',
+      `${excerpt(request.table)} is not ${table.error.issues[0]!.message}`,
+    );
   const query = submitQuerySchema.safeParse(request.query);
   if (!query.success) {
-    throw new LoadRequestError(400, 'InvalidQuery', query.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown query parameter(s) ${i.keys.join(', ')} (known: operation, key, continueOnError, returnResponses, format)` : `${i.path.join('.')}: ${i.message}`)).join('; '));
+    throw new LoadRequestError(
+      400,
+      'InvalidQuery',
+      query.error.issues
+        .map((i) =>
+          i.code === 'unrecognized_keys'
+            ? `unknown query parameter(s) ${i.keys.join(', ')} (known: operation, key, continueOnError, returnResponses, format)`
+            : `${i.path.join('.')}: ${i.message}`,
+        )
+        .join('; '),
+    );
   }
   const { format: formatParameter, ...profileQuery } = query.data;
   let metadata: Record<string, string>;
@@ -67,26 +107,58 @@ export async function submitLoad(ctx: LoadContext, request: SubmitLoadRequest): 
     throw error;
   }
   const mediaType = (request.contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  const gzip = mediaType === 'application/gzip' || mediaType === 'application/x-gzip' || /gzip/i.test(request.contentEncoding ?? '');
+  const gzip =
+    mediaType === 'application/gzip' ||
+    mediaType === 'application/x-gzip' ||
+    /gzip/i.test(request.contentEncoding ?? '');
   const format = formatParameter ?? formatOfContentType[mediaType];
   if (!format) {
-    throw new LoadRequestError(415, 'UnsupportedMediaType', `Content-Type '${mediaType || '(none)'}' doesn't say the format: send text/csv, text/tab-separated-values, application/json or application/x-ndjson, or add ?format=csv|tsv|json|ndjson`);
+    throw new LoadRequestError(
+      415,
+      'UnsupportedMediaType',
+      `Content-Type '${mediaType || '(none)'}' doesn't say the format: send text/csv, text/tab-separated-values, application/json or application/x-ndjson, or add ?format=csv|tsv|json|ndjson`,
+    );
   }
-  if (request.declaredLength !== undefined && request.declaredLength > ctx.maxFileBytes) throw tooLarge(request.declaredLength, ctx.maxFileBytes);
+  if (request.declaredLength !== undefined && request.declaredLength > ctx.maxFileBytes)
+    throw tooLarge(request.declaredLength, ctx.maxFileBytes);
   const body = typeof request.body === 'function' ? await request.body() : request.body;
   if (body.length > ctx.maxFileBytes) throw tooLarge(body.length, ctx.maxFileBytes);
-  if (body.length === 0) throw new LoadRequestError(400, 'EmptyFile', 'the body is empty: send the file to load as the request body');
+  if (body.length === 0)
+    throw new LoadRequestError(400, 'EmptyFile', 'the body is empty: send the file to load as the request body');
   const id = randomUUID();
   addLogFields({ loadId: id });
   const blobName = `${table.data}/${id}.${format}${gzip ? '.gz' : ''}`;
   const now = isoAt(ctx.now());
   await ctx.store.createIfAbsent({
-    id, status: 'queued', table: table.data, container: ctx.container, blobName,
-    scanComplete: false, chunksDone: 0, succeeded: 0, failed: 0, notProcessed: 0, throttled: 0, retries: 0,
-    createdAt: now, updatedAt: now, eventPublished: false, source: 'http',
+    id,
+    status: 'queued',
+    table: table.data,
+    container: ctx.container,
+    blobName,
+    scanComplete: false,
+    chunksDone: 0,
+    succeeded: 0,
+    failed: 0,
+    notProcessed: 0,
+    throttled: 0,
+    retries: 0,
+    createdAt: now,
+    updatedAt: now,
+    eventPublished: false,
+    source: 'http',
   });
-  await ctx.index.recordJob({ id, kind: 'load', state: 'queued', createdAt: now, name: `${ctx.container}/${blobName}`, statusUrl: statusUrlOf(id) });
-  await ctx.blobs.upload(ctx.container, blobName, body, { contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format], metadata: { ...metadata, loadid: id } });
+  await ctx.index.recordJob({
+    id,
+    kind: 'load',
+    state: 'queued',
+    createdAt: now,
+    name: `${ctx.container}/${blobName}`,
+    statusUrl: statusUrlOf(id),
+  });
+  await ctx.blobs.upload(ctx.container, blobName, body, {
+    contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format],
+    metadata: { ...metadata, loadid: id },
+  });
   ctx.log?.info('Load accepted', { loadId: id, table: table.data, bytes: body.length, format, gzip });
   return { id, statusUrl: statusUrlOf(id) };
 }
@@ -107,35 +179,75 @@ export interface LoadView {
   throttling: { throttled: number; retries: number };
   message?: string;
   errorCode?: string;
-  timings: { createdAt: string; startedAt?: string; scanCompletedAt?: string; finishedAt?: string; updatedAt: string; durationSeconds?: number; rowsPerSecond?: number };
-  links: { self: string; failedRows?: { container: string; name: string; url: string }; results?: { container: string; prefix: string }; source?: string };
+  timings: {
+    createdAt: string;
+    startedAt?: string;
+    scanCompletedAt?: string;
+    finishedAt?: string;
+    updatedAt: string;
+    durationSeconds?: number;
+    rowsPerSecond?: number;
+  };
+  links: {
+    self: string;
+    failedRows?: { container: string; name: string; url: string };
+    results?: { container: string; prefix: string };
+    source?: string;
+  };
 }
 
 export function loadView(ctx: Pick<LoadContext, 'resultsContainer' | 'blobs'>, r: LoadRecord): LoadView {
   const started = r.startedAt ? Date.parse(r.startedAt) : undefined;
   const finished = r.finishedAt ? Date.parse(r.finishedAt) : undefined;
-  const durationSeconds = started !== undefined && finished !== undefined ? Math.max(0, (finished - started) / 1000) : undefined;
+  const durationSeconds =
+    started !== undefined && finished !== undefined ? Math.max(0, (finished - started) / 1000) : undefined;
   const processed = r.succeeded + r.failed;
   return {
-    id: r.id, status: r.status, table: r.table, file: `${r.container}/${r.blobName}`,
-    ...(r.operation ? { operation: r.operation } : {}), ...(r.format ? { format: r.format } : {}),
+    id: r.id,
+    status: r.status,
+    table: r.table,
+    file: `${r.container}/${r.blobName}`,
+    ...(r.operation ? { operation: r.operation } : {}),
+    ...(r.format ? { format: r.format } : {}),
     ...(r.continueOnError !== undefined ? { continueOnError: r.continueOnError } : {}),
     ...(r.returnResponses !== undefined ? { returnResponses: r.returnResponses } : {}),
     ...(r.executionMode ? { executionMode: r.executionMode } : {}),
-    counts: { ...(r.total !== undefined ? { total: r.total } : {}), succeeded: r.succeeded, failed: r.failed, notProcessed: r.notProcessed, processed },
+    counts: {
+      ...(r.total !== undefined ? { total: r.total } : {}),
+      succeeded: r.succeeded,
+      failed: r.failed,
+      notProcessed: r.notProcessed,
+      processed,
+    },
     chunks: { ...(r.chunkCount !== undefined ? { total: r.chunkCount } : {}), done: r.chunksDone },
     ...(r.stoppedAtRow !== undefined ? { stoppedAtRow: r.stoppedAtRow } : {}),
     throttling: { throttled: r.throttled, retries: r.retries },
-    ...(r.message ? { message: r.message } : {}), ...(r.errorCode ? { errorCode: r.errorCode } : {}),
+    ...(r.message ? { message: r.message } : {}),
+    ...(r.errorCode ? { errorCode: r.errorCode } : {}),
     timings: {
-      createdAt: r.createdAt, updatedAt: r.updatedAt,
-      ...(r.startedAt ? { startedAt: r.startedAt } : {}), ...(r.scanCompletedAt ? { scanCompletedAt: r.scanCompletedAt } : {}),
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+      ...(r.startedAt ? { startedAt: r.startedAt } : {}),
+      ...(r.scanCompletedAt ? { scanCompletedAt: r.scanCompletedAt } : {}),
       ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
-      ...(durationSeconds !== undefined ? { durationSeconds, ...(durationSeconds > 0 ? { rowsPerSecond: Math.round(processed / durationSeconds) } : {}) } : {}),
+      ...(durationSeconds !== undefined
+        ? {
+            durationSeconds,
+            ...(durationSeconds > 0 ? { rowsPerSecond: Math.round(processed / durationSeconds) } : {}),
+          }
+        : {}),
     },
     links: {
       self: statusUrlOf(r.id),
-      ...(r.failedRowsBlob ? { failedRows: { container: ctx.resultsContainer, name: r.failedRowsBlob, url: ctx.blobs.url(ctx.resultsContainer, r.failedRowsBlob) } } : {}),
+      ...(r.failedRowsBlob
+        ? {
+            failedRows: {
+              container: ctx.resultsContainer,
+              name: r.failedRowsBlob,
+              url: ctx.blobs.url(ctx.resultsContainer, r.failedRowsBlob),
+            },
+          }
+        : {}),
       ...(r.resultsPrefix ? { results: { container: ctx.resultsContainer, prefix: r.resultsPrefix } } : {}),
       ...(r.movedTo ? { source: r.movedTo } : {}),
     },
@@ -144,7 +256,12 @@ export function loadView(ctx: Pick<LoadContext, 'resultsContainer' | 'blobs'>, r
 
 export async function getLoad(ctx: LoadContext, id: string): Promise<LoadView> {
   const parsed = loadIdSchema.safeParse(id);
-  if (!parsed.success) throw new LoadRequestError(400, 'InvalidLoadId', `${excerpt(id)} is not a load id (letters, digits and hyphens, at most 100)`);
+  if (!parsed.success)
+    throw new LoadRequestError(
+      400,
+      'InvalidLoadId',
+      `${excerpt(id)} is not a load id (letters, digits and hyphens, at most 100)`,
+    );
   const record = await ctx.store.get(parsed.data);
   if (!record) throw new LoadRequestError(404, 'LoadNotFound', `no load with id '${id}'`);
   return loadView(ctx, record);

@@ -49,7 +49,9 @@ export const statusUrlOf = (loadId: string) => `/api/loads/${encodeURIComponent(
  * Throttling seen by this process's Dataverse client since the last call: each 429 and retry is attributed once,
  * to the chunk that finishes next (exact per process; approximate per load when loads run side by side).
  */
-export function createThrottleTap(client: Pick<DataverseClient, 'metrics'>): () => { throttled: number; retries: number } {
+export function createThrottleTap(
+  client: Pick<DataverseClient, 'metrics'>,
+): () => { throttled: number; retries: number } {
   let seen = { throttled: client.metrics().throttled.total, retries: client.metrics().retries };
   return () => {
     const m = client.metrics();

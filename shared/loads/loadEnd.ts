@@ -9,15 +9,27 @@
 import { writeFailedRows, type FailedRowEntry } from '../ingestion/failedRowsWriter';
 import { openFile, type FileShape } from '../ingestion/readers/fileReader';
 import type { SourceRowResult } from '../ingestion/readers/readerTypes';
-import { DEFAULT_EVENT_GRACE_MS, deliverPendingEvent, readPendingEvent, recordPendingEvent, sweepPendingEvent, type OutboxSweepOutcome } from '../events/eventOutbox';
+import {
+  DEFAULT_EVENT_GRACE_MS,
+  deliverPendingEvent,
+  readPendingEvent,
+  recordPendingEvent,
+  sweepPendingEvent,
+  type OutboxSweepOutcome,
+} from '../events/eventOutbox';
 import type { JobEventInput } from '../events/jobEvents';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import { isComplete, isTerminal, outcomeOf, type FailedRowRecord, type LoadRecord } from './loadRecord';
 
 const extensionOf: Record<FileShape['format'], string> = { csv: 'csv', json: 'json', ndjson: 'ndjson' };
-const contentTypeOf: Record<FileShape['format'], string> = { csv: 'text/csv; charset=utf-8', json: 'application/json', ndjson: 'application/x-ndjson' };
+const contentTypeOf: Record<FileShape['format'], string> = {
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json',
+  ndjson: 'application/x-ndjson',
+};
 
-export const failedRowsBlobName = (loadId: string, format: FileShape['format']) => `${loadId}/failed-rows.${extensionOf[format]}`;
+export const failedRowsBlobName = (loadId: string, format: FileShape['format']) =>
+  `${loadId}/failed-rows.${extensionOf[format]}`;
 export const resultsPrefixOf = (loadId: string) => `${loadId}/results/`;
 
 /** Where a finished source goes: `processed/<table>/<name>` or `failed/<table>/<name>` (outside the trigger's folders). */
@@ -45,20 +57,31 @@ export function rowOfFailedRecord(record: FailedRowRecord): SourceRowResult {
   };
 }
 
-async function* failedRowEntries(ctx: LoadContext, record: LoadRecord, shape: FileShape): AsyncGenerator<FailedRowEntry> {
-  for await (const failed of ctx.store.listFailedRows(record.id)) yield { row: rowOfFailedRecord(failed), error: failed.message };
+async function* failedRowEntries(
+  ctx: LoadContext,
+  record: LoadRecord,
+  shape: FileShape,
+): AsyncGenerator<FailedRowEntry> {
+  for await (const failed of ctx.store.listFailedRows(record.id))
+    yield { row: rowOfFailedRecord(failed), error: failed.message };
   // ContinueOnError=false: the rows after the stop were never sent; they go in the file too, so fixing the
   // failed row and dropping the file again loads everything that is missing.
   if (record.stoppedAtRow === undefined || record.notProcessed === 0 || !record.blobEtag) return;
-  const file = await openFile(ctx.blobs.read({ container: record.container, name: record.blobName, etag: record.blobEtag }), {
-    format: shape.format,
-    ...(shape.header ? { delimiter: shape.header.delimiter } : {}),
-    fileName: record.blobName,
-  });
+  const file = await openFile(
+    ctx.blobs.read({ container: record.container, name: record.blobName, etag: record.blobEtag }),
+    {
+      format: shape.format,
+      ...(shape.header ? { delimiter: shape.header.delimiter } : {}),
+      fileName: record.blobName,
+    },
+  );
   try {
     for await (const row of file.rows) {
       if (row.rowNumber <= record.stoppedAtRow) continue;
-      yield { row, error: `not processed: the load stopped at the fault of row ${record.stoppedAtRow} (continueOnError is false)` };
+      yield {
+        row,
+        error: `not processed: the load stopped at the fault of row ${record.stoppedAtRow} (continueOnError is false)`,
+      };
     }
   } finally {
     await file.close();
@@ -83,9 +106,17 @@ export function loadEndEvent(record: LoadRecord, resultsContainer: string): JobE
     id: record.id,
     kind: 'load',
     outcome: record.status as 'succeeded' | 'partiallySucceeded' | 'failed',
-    counts: { total: record.total ?? 0, succeeded: record.succeeded, failed: record.failed, notProcessed: record.notProcessed },
+    counts: {
+      total: record.total ?? 0,
+      succeeded: record.succeeded,
+      failed: record.failed,
+      notProcessed: record.notProcessed,
+    },
     ...(record.message ? { message: record.message } : {}),
-    links: { status: statusUrlOf(record.id), ...(record.failedRowsBlob ? { failedRows: `${resultsContainer}/${record.failedRowsBlob}` } : {}) },
+    links: {
+      status: statusUrlOf(record.id),
+      ...(record.failedRowsBlob ? { failedRows: `${resultsContainer}/${record.failedRowsBlob}` } : {}),
+    },
     finishedAt: record.finishedAt ?? record.updatedAt,
   };
 }
@@ -93,7 +124,11 @@ export function loadEndEvent(record: LoadRecord, resultsContainer: string): JobE
 /** The final-status patch plus its outbox entry: both go in one ETag-guarded write. */
 function withPendingEvent(ctx: LoadContext, current: LoadRecord, patch: Partial<LoadRecord>): Partial<LoadRecord> {
   const after = { ...current, ...patch } as LoadRecord;
-  return { ...patch, eventPublished: false, pendingEventJson: recordPendingEvent(loadEndEvent(after, ctx.resultsContainer), ctx.now()) };
+  return {
+    ...patch,
+    eventPublished: false,
+    pendingEventJson: recordPendingEvent(loadEndEvent(after, ctx.resultsContainer), ctx.now()),
+  };
 }
 
 const markPublished = (ctx: LoadContext, loadId: string) => async () => {
@@ -111,24 +146,41 @@ export async function announceLoad(ctx: LoadContext, record: LoadRecord): Promis
     const event = readPendingEvent(record.pendingEventJson)?.event ?? loadEndEvent(record, ctx.resultsContainer);
     await deliverPendingEvent(ctx.events, event, markPublished(ctx, record.id));
   } catch (error) {
-    ctx.log?.warn('Load event not published yet; the sweeper will publish it', { loadId: record.id, error: String(error) });
+    ctx.log?.warn('Load event not published yet; the sweeper will publish it', {
+      loadId: record.id,
+      error: String(error),
+    });
   }
 }
 
 /** The sweeper's turn at a finished load whose event is still pending (ETag-claimed, so one sweeper sends it). */
-export async function publishPendingLoadEvent(ctx: LoadContext, record: LoadRecord, graceMs = Math.min(ctx.stallMs, DEFAULT_EVENT_GRACE_MS)): Promise<OutboxSweepOutcome> {
+export async function publishPendingLoadEvent(
+  ctx: LoadContext,
+  record: LoadRecord,
+  graceMs = Math.min(ctx.stallMs, DEFAULT_EVENT_GRACE_MS),
+): Promise<OutboxSweepOutcome> {
   if (record.eventPublished || !isTerminal(record)) return 'claimedElsewhere';
   const pending = readPendingEvent(record.pendingEventJson);
   const due = pending ?? { attemptAt: record.finishedAt ?? record.updatedAt };
   if (ctx.now() - Date.parse(due.attemptAt) < graceMs) return 'notDue';
   await ctx.index.updateJobState(record.id, record.status, { at: record.finishedAt ?? isoAt(ctx.now()) });
-  return sweepPendingEvent(ctx.events, {
-    pending,
-    rebuild: () => loadEndEvent(record, ctx.resultsContainer),
-    claim: async (json) => (await ctx.store.mutate(record.id, (r) =>
-      !r.eventPublished && (r.pendingEventJson ?? '') === (record.pendingEventJson ?? '') ? { pendingEventJson: json } : undefined)).changed,
-    markPublished: markPublished(ctx, record.id),
-  }, { nowMs: ctx.now(), graceMs });
+  return sweepPendingEvent(
+    ctx.events,
+    {
+      pending,
+      rebuild: () => loadEndEvent(record, ctx.resultsContainer),
+      claim: async (json) =>
+        (
+          await ctx.store.mutate(record.id, (r) =>
+            !r.eventPublished && (r.pendingEventJson ?? '') === (record.pendingEventJson ?? '')
+              ? { pendingEventJson: json }
+              : undefined,
+          )
+        ).changed,
+      markPublished: markPublished(ctx, record.id),
+    },
+    { nowMs: ctx.now(), graceMs },
+  );
 }
 
 async function moveSource(ctx: LoadContext, record: LoadRecord, folder: 'processed' | 'failed'): Promise<string> {
@@ -138,7 +190,11 @@ async function moveSource(ctx: LoadContext, record: LoadRecord, folder: 'process
 }
 
 /** Ends a load whose rows are all accounted for; a no-op when it isn't complete or someone else is ending it. */
-export async function tryFinalize(ctx: LoadContext, loadId: string, options: { force?: boolean } = {}): Promise<LoadRecord | undefined> {
+export async function tryFinalize(
+  ctx: LoadContext,
+  loadId: string,
+  options: { force?: boolean } = {},
+): Promise<LoadRecord | undefined> {
   const claimed = await ctx.store.mutate(loadId, (r) => {
     if (isTerminal(r) || !isComplete(r)) return undefined;
     const claimedAt = r.finalizingSince ? Date.parse(r.finalizingSince) : undefined;
@@ -151,33 +207,47 @@ export async function tryFinalize(ctx: LoadContext, loadId: string, options: { f
   const failedRowsBlob = await writeFailedRowsFile(ctx, record);
   const movedTo = await moveSource(ctx, record, status === 'failed' ? 'failed' : 'processed');
   const done = await ctx.store.mutate(loadId, (r) =>
-    isTerminal(r) ? undefined : withPendingEvent(ctx, r, {
-      status,
-      finishedAt: isoAt(ctx.now()),
-      updatedAt: isoAt(ctx.now()),
-      movedTo,
-      resultsPrefix: resultsPrefixOf(loadId),
-      ...(failedRowsBlob ? { failedRowsBlob } : {}),
-    }),
+    isTerminal(r)
+      ? undefined
+      : withPendingEvent(ctx, r, {
+          status,
+          finishedAt: isoAt(ctx.now()),
+          updatedAt: isoAt(ctx.now()),
+          movedTo,
+          resultsPrefix: resultsPrefixOf(loadId),
+          ...(failedRowsBlob ? { failedRowsBlob } : {}),
+        }),
   );
   if (!done.changed) return undefined;
   await announceLoad(ctx, done.record);
-  ctx.log?.info('Load finished', { loadId, status, succeeded: record.succeeded, failed: record.failed, notProcessed: record.notProcessed });
+  ctx.log?.info('Load finished', {
+    loadId,
+    status,
+    succeeded: record.succeeded,
+    failed: record.failed,
+    notProcessed: record.notProcessed,
+  });
   return done.record;
 }
 
 /** A load that can't start (plan error, unreadable file): failed with the user's message, source to `failed/`. */
-export async function failLoad(ctx: LoadContext, loadId: string, error: { code: string; message: string }): Promise<LoadRecord> {
+export async function failLoad(
+  ctx: LoadContext,
+  loadId: string,
+  error: { code: string; message: string },
+): Promise<LoadRecord> {
   const failed = await ctx.store.mutate(loadId, (r) =>
-    isTerminal(r) ? undefined : withPendingEvent(ctx, r, {
-      status: 'failed',
-      errorCode: error.code,
-      message: error.message,
-      total: r.total ?? 0,
-      scanComplete: true,
-      finishedAt: isoAt(ctx.now()),
-      updatedAt: isoAt(ctx.now()),
-    }),
+    isTerminal(r)
+      ? undefined
+      : withPendingEvent(ctx, r, {
+          status: 'failed',
+          errorCode: error.code,
+          message: error.message,
+          total: r.total ?? 0,
+          scanComplete: true,
+          finishedAt: isoAt(ctx.now()),
+          updatedAt: isoAt(ctx.now()),
+        }),
   );
   if (!failed.changed) return failed.record;
   const movedTo = await moveSource(ctx, failed.record, 'failed');

@@ -45,7 +45,8 @@ export function parseLoadQueueMessage(raw: unknown) {
   return isScan ? scanMessageSchema.safeParse(raw) : chunkMessageSchema.safeParse(raw);
 }
 
-export const isScanMessage = (message: LoadQueueMessage): message is ScanMessage => 'kind' in message && message.kind === 'scan';
+export const isScanMessage = (message: LoadQueueMessage): message is ScanMessage =>
+  'kind' in message && message.kind === 'scan';
 
 export interface LoadCounts {
   succeeded: number;
@@ -104,9 +105,18 @@ export interface LoadRecord extends LoadCounts {
   source?: string;
 }
 
-const optionalString = z.string().nullish().transform((v) => v ?? undefined);
-const optionalNumber = z.number().nullish().transform((v) => v ?? undefined);
-const optionalBoolean = z.boolean().nullish().transform((v) => v ?? undefined);
+const optionalString = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? undefined);
+const optionalNumber = z
+  .number()
+  .nullish()
+  .transform((v) => v ?? undefined);
+const optionalBoolean = z
+  .boolean()
+  .nullish()
+  .transform((v) => v ?? undefined);
 
 /** The entity as read back from Tables (extra system properties ignored). */
 export const loadEntitySchema = z.object({
@@ -156,7 +166,11 @@ export function isTerminal(record: Pick<LoadRecord, 'status'>): boolean {
 
 /** All rows accounted for and the scan over: the load can end. */
 export function isComplete(record: LoadRecord): boolean {
-  return record.scanComplete && record.total !== undefined && record.succeeded + record.failed + record.notProcessed >= record.total;
+  return (
+    record.scanComplete &&
+    record.total !== undefined &&
+    record.succeeded + record.failed + record.notProcessed >= record.total
+  );
 }
 
 /** The outcome a finished load reports. */

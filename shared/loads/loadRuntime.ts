@@ -17,7 +17,15 @@ import { createTableMetadataSource } from './tableMetadataSource';
 export interface LoadContextOptions {
   storage: StorageClients;
   client: DataverseClient;
-  names: { container: string; resultsContainer: string; chunkQueue: string; loadsTable: string; loadRowsTable: string; jobsTable: string; eventsQueue: string };
+  names: {
+    container: string;
+    resultsContainer: string;
+    chunkQueue: string;
+    loadsTable: string;
+    loadRowsTable: string;
+    jobsTable: string;
+    eventsQueue: string;
+  };
   chunkSize?: number;
   maxFileBytes?: number;
   /** LOAD_INLINE_SCAN_MAX_BYTES; default 4 MiB. */
@@ -41,12 +49,18 @@ export function createChunkQueue(queue: QueueClient): ChunkQueue {
 
 export function createLoadContext(o: LoadContextOptions): LoadContext {
   return {
-    store: createLoadStore({ loads: o.storage.table(o.names.loadsTable), loadRows: o.storage.table(o.names.loadRowsTable) }),
+    store: createLoadStore({
+      loads: o.storage.table(o.names.loadsTable),
+      loadRows: o.storage.table(o.names.loadRowsTable),
+    }),
     blobs: createBlobSource(o.storage.blobService),
     client: o.client,
     metadata: createTableMetadataSource(o.client),
     chunkQueue: createChunkQueue(o.storage.queueService.getQueueClient(o.names.chunkQueue)),
-    events: createJobEventPublisher({ queueClient: o.storage.queueService.getQueueClient(o.names.eventsQueue), ...(o.webhookUrl ? { webhookUrl: o.webhookUrl } : {}) }),
+    events: createJobEventPublisher({
+      queueClient: o.storage.queueService.getQueueClient(o.names.eventsQueue),
+      ...(o.webhookUrl ? { webhookUrl: o.webhookUrl } : {}),
+    }),
     index: createJobIndex(o.storage.table(o.names.jobsTable)),
     container: o.names.container,
     resultsContainer: o.names.resultsContainer,
@@ -71,13 +85,17 @@ export interface LoadContextFromSettingsOptions {
 }
 
 /** The production wiring from app settings, uncached: the functions use `getLoadContext`, tests call this. */
-export function loadContextFromSettings(env: Record<string, string | undefined>, options: LoadContextFromSettingsOptions = {}): LoadContext {
+export function loadContextFromSettings(
+  env: Record<string, string | undefined>,
+  options: LoadContextFromSettingsOptions = {},
+): LoadContext {
   const settings = loadSettings(env);
   // The context outlives invocations: its logger writes to whichever invocation's log scope it is called in.
   const log = options.log ?? createScopedLogger({ level: settings.logging.level });
   const tokenSource = createAccessTokenSource(settings, {
     ...options.accessToken,
-    log: (level, message) => (level === 'error' || level === 'warning' ? log.warn(`msal: ${message}`) : log.info(`msal: ${message}`)),
+    log: (level, message) =>
+      level === 'error' || level === 'warning' ? log.warn(`msal: ${message}`) : log.info(`msal: ${message}`),
   });
   const client = createDataverseClient({
     webApiUrl: `${settings.dataverse.url.replace(/\/+$/, '')}/api/data/v9.2/`,
@@ -91,8 +109,13 @@ export function loadContextFromSettings(env: Record<string, string | undefined>,
     storage: createStorageClients(storageConnectionFromEnv(env)),
     client,
     names: {
-      container: loads.container, resultsContainer: loads.resultsContainer, chunkQueue: loads.chunkQueue,
-      loadsTable: loads.loadsTable, loadRowsTable: loads.loadRowsTable, jobsTable: settings.jobs.jobsTable, eventsQueue: settings.jobs.eventsQueue,
+      container: loads.container,
+      resultsContainer: loads.resultsContainer,
+      chunkQueue: loads.chunkQueue,
+      loadsTable: loads.loadsTable,
+      loadRowsTable: loads.loadRowsTable,
+      jobsTable: settings.jobs.jobsTable,
+      eventsQueue: settings.jobs.eventsQueue,
     },
     chunkSize: loads.chunkSize,
     maxFileBytes: loads.maxFileBytes,

@@ -11,7 +11,12 @@ import { uuidV5 } from '../ingestion/recordId';
 import { ChunkPlanner } from '../ingestion/chunkPlanning';
 import { formatBytes, IngestionError } from '../ingestion/ingestionError';
 import { planLoad } from '../ingestion/loadPlan';
-import { parseProfileJson, resolveLoadProfile, type LoadProfile, type LoadProfileInput } from '../ingestion/loadProfile';
+import {
+  parseProfileJson,
+  resolveLoadProfile,
+  type LoadProfile,
+  type LoadProfileInput,
+} from '../ingestion/loadProfile';
 import { openFile, type FileShape } from '../ingestion/readers/fileReader';
 import { BlobChangedError, type BlobFile } from './blobSource';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
@@ -57,13 +62,26 @@ function problemOf(error: unknown): { code: string; message: string } | undefine
   return undefined;
 }
 
-async function folderProfile(ctx: LoadContext, container: string, blobName: string): Promise<LoadProfileInput | undefined> {
+async function folderProfile(
+  ctx: LoadContext,
+  container: string,
+  blobName: string,
+): Promise<LoadProfileInput | undefined> {
   const folder = blobName.slice(0, blobName.lastIndexOf('/'));
   const text = await ctx.blobs.readText(container, `${folder}/${profileFileName}`);
   return text === undefined ? undefined : parseProfileJson(text, `${folder}/${profileFileName}`);
 }
 
-function toMessage(loadId: string, c: { chunkIndex: number; firstRow: number; lastRow: number; firstLine: number; byteRange?: { start: number; end: number } }): ChunkMessage {
+function toMessage(
+  loadId: string,
+  c: {
+    chunkIndex: number;
+    firstRow: number;
+    lastRow: number;
+    firstLine: number;
+    byteRange?: { start: number; end: number };
+  },
+): ChunkMessage {
   return {
     loadId,
     chunkIndex: c.chunkIndex,
@@ -77,7 +95,10 @@ function toMessage(loadId: string, c: { chunkIndex: number; firstRow: number; la
 type Recorded = { kind: 'recorded'; loadId: string; table: string; file: BlobFile };
 
 /** Creates (or finds) the load of a dropped blob; a result when there is nothing left to start. */
-async function recordLoad(ctx: LoadContext, blob: { container: string; name: string }): Promise<StartLoadResult | Recorded> {
+async function recordLoad(
+  ctx: LoadContext,
+  blob: { container: string; name: string },
+): Promise<StartLoadResult | Recorded> {
   const ignored = ignoredReason(blob.name);
   if (ignored) return { kind: 'ignored', reason: ignored };
   const table = blob.name.split('/')[0]!;
@@ -90,28 +111,65 @@ async function recordLoad(ctx: LoadContext, blob: { container: string; name: str
   addLogFields({ loadId });
   const now = isoAt(ctx.now());
   const { created, record: existing } = await ctx.store.createIfAbsent({
-    id: loadId, status: 'running', table, container: file.container, blobName: file.name, blobEtag: file.etag,
-    scanComplete: false, chunksDone: 0, succeeded: 0, failed: 0, notProcessed: 0, throttled: 0, retries: 0,
-    createdAt: now, startedAt: now, updatedAt: now, eventPublished: false, source: 'blob',
+    id: loadId,
+    status: 'running',
+    table,
+    container: file.container,
+    blobName: file.name,
+    blobEtag: file.etag,
+    scanComplete: false,
+    chunksDone: 0,
+    succeeded: 0,
+    failed: 0,
+    notProcessed: 0,
+    throttled: 0,
+    retries: 0,
+    createdAt: now,
+    startedAt: now,
+    updatedAt: now,
+    eventPublished: false,
+    source: 'blob',
   });
-  if (created) await ctx.index.recordJob({ id: loadId, kind: 'load', state: 'running', createdAt: now, name: `${file.container}/${file.name}`, statusUrl: statusUrlOf(loadId) });
+  if (created)
+    await ctx.index.recordJob({
+      id: loadId,
+      kind: 'load',
+      state: 'running',
+      createdAt: now,
+      name: `${file.container}/${file.name}`,
+      statusUrl: statusUrlOf(loadId),
+    });
   if (isTerminal(existing)) return { kind: 'finished', record: existing };
   if (existing.scanComplete) return { kind: 'scanned', record: existing };
   if (existing.status === 'queued') {
-    await ctx.store.mutate(loadId, (r) => (r.status === 'queued' ? { status: 'running', startedAt: now, updatedAt: now, blobEtag: file.etag, blobName: file.name } : undefined));
+    await ctx.store.mutate(loadId, (r) =>
+      r.status === 'queued'
+        ? { status: 'running', startedAt: now, updatedAt: now, blobEtag: file.etag, blobName: file.name }
+        : undefined,
+    );
     await ctx.index.updateJobState(loadId, 'running');
   }
   return { kind: 'recorded', loadId, table, file };
 }
 
 /** Runs `work`; a problem with the file itself (not infrastructure) ends the load as failed. */
-async function failingOnFileProblems(ctx: LoadContext, loadId: string, table: string, work: () => Promise<StartLoadResult>): Promise<StartLoadResult> {
+async function failingOnFileProblems(
+  ctx: LoadContext,
+  loadId: string,
+  table: string,
+  work: () => Promise<StartLoadResult>,
+): Promise<StartLoadResult> {
   try {
     return await work();
   } catch (error) {
     const problem = problemOf(error);
     if (!problem) throw error;
-    ctx.log?.warn('Load cannot proceed', { loadId, table, code: problem.code, requestId: (error as { requestId?: string }).requestId });
+    ctx.log?.warn('Load cannot proceed', {
+      loadId,
+      table,
+      code: problem.code,
+      requestId: (error as { requestId?: string }).requestId,
+    });
     return { kind: 'failed', record: await failLoad(ctx, loadId, problem) };
   }
 }
@@ -131,7 +189,11 @@ export async function startLoad(ctx: LoadContext, blob: { container: string; nam
  * second whatever the file's size and the scan runs in a queue invocation (`scanLoad`) with the queue's retries.
  * A re-delivered blob scans or queues again; a scan of a scanned load does nothing, chunk work is idempotent.
  */
-export async function acceptLoad(ctx: LoadContext, blob: { container: string; name: string }, options: AcceptOptions = {}): Promise<StartLoadResult> {
+export async function acceptLoad(
+  ctx: LoadContext,
+  blob: { container: string; name: string },
+  options: AcceptOptions = {},
+): Promise<StartLoadResult> {
   const recorded = await recordLoad(ctx, blob);
   if (recorded.kind !== 'recorded') return recorded;
   const { loadId, table, file } = recorded;
@@ -163,16 +225,30 @@ export async function scanLoad(ctx: LoadContext, loadId: string): Promise<StartL
     const file = await ctx.blobs.properties(record.container, record.blobName);
     const where = `${record.container}/${record.blobName}`;
     if (!file) throw new BlobChangedError(`${where} was deleted before it was read`);
-    if (record.blobEtag && file.etag !== record.blobEtag) throw new BlobChangedError(`${where} was replaced before it was read`);
+    if (record.blobEtag && file.etag !== record.blobEtag)
+      throw new BlobChangedError(`${where} was replaced before it was read`);
     return scan(ctx, loadId, record.table, file, 'scan');
   });
 }
 
-async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobFile, mode: 'check' | 'scan', queueScan?: AcceptOptions['queueScan']): Promise<StartLoadResult> {
+async function scan(
+  ctx: LoadContext,
+  loadId: string,
+  table: string,
+  file: BlobFile,
+  mode: 'check' | 'scan',
+  queueScan?: AcceptOptions['queueScan'],
+): Promise<StartLoadResult> {
   if (file.contentLength > ctx.maxFileBytes) {
-    throw new IngestionError('RecordTooLarge', `file is ${formatBytes(file.contentLength)}, over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES): split it into smaller files`);
+    throw new IngestionError(
+      'RecordTooLarge',
+      `file is ${formatBytes(file.contentLength)}, over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES): split it into smaller files`,
+    );
   }
-  const profile: LoadProfile = resolveLoadProfile({ folderProfile: await folderProfile(ctx, file.container, file.name), blobMetadata: file.metadata });
+  const profile: LoadProfile = resolveLoadProfile({
+    folderProfile: await folderProfile(ctx, file.container, file.name),
+    blobMetadata: file.metadata,
+  });
   const metadata = await ctx.metadata.get(table);
   const opened = await openFile(ctx.blobs.read(file), {
     fileName: file.name,
@@ -185,13 +261,23 @@ async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobF
   try {
     const plan = planLoad(metadata, profile, opened.columns);
     const shape: FileShape = {
-      format: opened.format, encoding: opened.encoding, compressed: opened.compressed,
-      byteOffsetsAreBlobOffsets: opened.byteOffsetsAreBlobOffsets, ...(opened.header ? { header: opened.header } : {}),
+      format: opened.format,
+      encoding: opened.encoding,
+      compressed: opened.compressed,
+      byteOffsetsAreBlobOffsets: opened.byteOffsetsAreBlobOffsets,
+      ...(opened.header ? { header: opened.header } : {}),
     };
     const described = await ctx.store.mutate(loadId, () => ({
-      operation: plan.operation, format: opened.format, continueOnError: profile.continueOnError, returnResponses: profile.returnResponses,
-      executionMode: profile.executionMode, shapeJson: JSON.stringify({ ...shape, columns: opened.columns }), profileJson: JSON.stringify(profile),
-      fileKey: `${file.container}/${file.name}@${file.etag}`, blobEtag: file.etag, updatedAt: isoAt(ctx.now()),
+      operation: plan.operation,
+      format: opened.format,
+      continueOnError: profile.continueOnError,
+      returnResponses: profile.returnResponses,
+      executionMode: profile.executionMode,
+      shapeJson: JSON.stringify({ ...shape, columns: opened.columns }),
+      profileJson: JSON.stringify(profile),
+      fileKey: `${file.container}/${file.name}@${file.etag}`,
+      blobEtag: file.etag,
+      updatedAt: isoAt(ctx.now()),
     }));
 
     if (mode === 'check') {
@@ -201,7 +287,11 @@ async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobF
       return { kind: 'accepted', record: described.record };
     }
 
-    const planner = new ChunkPlanner({ loadId, chunkSize: Math.min(1000, ctx.chunkSize, profile.batchSize), byteRanges: opened.byteOffsetsAreBlobOffsets });
+    const planner = new ChunkPlanner({
+      loadId,
+      chunkSize: Math.min(1000, ctx.chunkSize, profile.batchSize),
+      byteRanges: opened.byteOffsetsAreBlobOffsets,
+    });
     const emit = async (descriptor: Parameters<typeof toMessage>[1] | undefined) => {
       if (!descriptor) return;
       const message = toMessage(loadId, descriptor);
@@ -212,21 +302,33 @@ async function scan(ctx: LoadContext, loadId: string, table: string, file: BlobF
     try {
       for await (const row of opened.rows) {
         if (row.byteEnd > ctx.maxFileBytes) {
-          throw new IngestionError('RecordTooLarge', `file is over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES) once decompressed: split it into smaller files`);
+          throw new IngestionError(
+            'RecordTooLarge',
+            `file is over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES) once decompressed: split it into smaller files`,
+          );
         }
         rowsSeen++;
-        await emit(planner.add({ rowNumber: row.rowNumber, line: row.line, byteStart: row.byteStart, byteEnd: row.byteEnd }));
+        await emit(
+          planner.add({ rowNumber: row.rowNumber, line: row.line, byteStart: row.byteStart, byteEnd: row.byteEnd }),
+        );
       }
     } catch (error) {
       const problem = problemOf(error);
       if (!problem || rowsSeen === 0) throw error;
       // The file breaks after some rows: those rows are loaded and counted, the load ends failed with the reason.
-      scanError = { code: problem.code, message: `${problem.message} (the file could not be read past row ${rowsSeen}; rows 1-${rowsSeen} were processed)` };
+      scanError = {
+        code: problem.code,
+        message: `${problem.message} (the file could not be read past row ${rowsSeen}; rows 1-${rowsSeen} were processed)`,
+      };
     }
     await emit(planner.finish());
     const chunkCount = Math.ceil(rowsSeen / Math.min(1000, ctx.chunkSize, profile.batchSize));
     const { record } = await ctx.store.mutate(loadId, () => ({
-      total: rowsSeen, chunkCount, scanComplete: true, scanCompletedAt: isoAt(ctx.now()), updatedAt: isoAt(ctx.now()),
+      total: rowsSeen,
+      chunkCount,
+      scanComplete: true,
+      scanCompletedAt: isoAt(ctx.now()),
+      updatedAt: isoAt(ctx.now()),
       ...(scanError ? { errorCode: scanError.code, message: scanError.message } : {}),
     }));
     if (sequential) {

@@ -6,8 +6,15 @@
  */
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import {
-  LOAD_ROW_KEY, chunkDoneRowKey, chunkMessageSchema, chunkPlanRowKey, failedRowKey, loadEntitySchema,
-  type ChunkMessage, type FailedRowRecord, type LoadRecord,
+  LOAD_ROW_KEY,
+  chunkDoneRowKey,
+  chunkMessageSchema,
+  chunkPlanRowKey,
+  failedRowKey,
+  loadEntitySchema,
+  type ChunkMessage,
+  type FailedRowRecord,
+  type LoadRecord,
 } from './loadRecord';
 
 export class LoadStoreError extends Error {
@@ -24,7 +31,10 @@ export interface LoadStore {
    * Read-modify-write with the ETag, retried on conflict. `change` returns the patch to apply, or undefined to
    * leave the record as it is; the result is the record after the change (or as read, when unchanged).
    */
-  mutate(id: string, change: (record: LoadRecord) => LoadPatch | undefined): Promise<{ record: LoadRecord; changed: boolean }>;
+  mutate(
+    id: string,
+    change: (record: LoadRecord) => LoadPatch | undefined,
+  ): Promise<{ record: LoadRecord; changed: boolean }>;
   savePlan(chunks: ChunkMessage[]): Promise<void>;
   getPlan(loadId: string, chunkIndex: number): Promise<ChunkMessage | undefined>;
   listPlan(loadId: string): Promise<ChunkMessage[]>;
@@ -34,7 +44,11 @@ export interface LoadStore {
    * One transaction: the completion entity of the chunk + the patch on the load record (ETag-guarded). Returns
    * `applied: false` when the chunk was already complete (a duplicate message), leaving the counts alone.
    */
-  completeChunk(loadId: string, chunkIndex: number, change: (record: LoadRecord) => LoadPatch): Promise<{ applied: boolean; record: LoadRecord }>;
+  completeChunk(
+    loadId: string,
+    chunkIndex: number,
+    change: (record: LoadRecord) => LoadPatch,
+  ): Promise<{ applied: boolean; record: LoadRecord }>;
   putFailedRows(loadId: string, rows: FailedRowRecord[]): Promise<void>;
   /** Failed rows in row order. */
   listFailedRows(loadId: string): AsyncIterable<FailedRowRecord>;
@@ -42,7 +56,8 @@ export interface LoadStore {
   listUnfinished(): AsyncIterable<LoadRecord>;
 }
 
-const statusOf = (error: unknown) => (typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined);
+const statusOf = (error: unknown) =>
+  typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined;
 
 function toEntity(record: LoadPatch & { id?: string }): Record<string, unknown> {
   // Tables has no null: leave undefined fields out.
@@ -107,7 +122,9 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
         const patch = change(current.record);
         if (!patch) return { record: current.record, changed: false };
         try {
-          await loads.updateEntity({ partitionKey: id, rowKey: LOAD_ROW_KEY, ...toEntity(patch) }, 'Merge', { etag: current.etag });
+          await loads.updateEntity({ partitionKey: id, rowKey: LOAD_ROW_KEY, ...toEntity(patch) }, 'Merge', {
+            etag: current.etag,
+          });
           return { record: { ...current.record, ...patch }, changed: true };
         } catch (error) {
           if (statusOf(error) !== 412) throw error;
@@ -119,7 +136,14 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
     async savePlan(chunks) {
       if (chunks.length === 0) return;
       const loadId = chunks[0]!.loadId;
-      await submitInBatches(loads, chunks.map((c) => ['upsert', { partitionKey: loadId, rowKey: chunkPlanRowKey(c.chunkIndex), messageJson: JSON.stringify(c) }, 'Replace']));
+      await submitInBatches(
+        loads,
+        chunks.map((c) => [
+          'upsert',
+          { partitionKey: loadId, rowKey: chunkPlanRowKey(c.chunkIndex), messageJson: JSON.stringify(c) },
+          'Replace',
+        ]),
+      );
     },
 
     async getPlan(loadId, chunkIndex) {
@@ -146,20 +170,32 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
     async doneChunks(loadId) {
       const done = new Set<number>();
       const filter = `PartitionKey eq ${odata(loadId)} and RowKey ge 'chunk-done-' and RowKey lt 'chunk-done.'`;
-      for await (const entity of loads.listEntities<{ chunkIndex: number }>({ queryOptions: { filter, select: ['chunkIndex'] } })) done.add(entity.chunkIndex);
+      for await (const entity of loads.listEntities<{ chunkIndex: number }>({
+        queryOptions: { filter, select: ['chunkIndex'] },
+      }))
+        done.add(entity.chunkIndex);
       return done;
     },
 
     async completeChunk(loadId, chunkIndex, change) {
       for (let attempt = 0; attempt < 50; attempt++) {
-        if (await exists(loadId, chunkDoneRowKey(chunkIndex))) return { applied: false, record: (await read(loadId))!.record };
+        if (await exists(loadId, chunkDoneRowKey(chunkIndex)))
+          return { applied: false, record: (await read(loadId))!.record };
         const current = await read(loadId);
         if (!current) throw new LoadStoreError(`Load ${loadId} does not exist`);
         const patch = change(current.record);
         try {
           await loads.submitTransaction([
-            ['create', { partitionKey: loadId, rowKey: chunkDoneRowKey(chunkIndex), chunkIndex, at: new Date().toISOString() }],
-            ['update', { partitionKey: loadId, rowKey: LOAD_ROW_KEY, ...toEntity(patch) }, 'Merge', { etag: current.etag }],
+            [
+              'create',
+              { partitionKey: loadId, rowKey: chunkDoneRowKey(chunkIndex), chunkIndex, at: new Date().toISOString() },
+            ],
+            [
+              'update',
+              { partitionKey: loadId, rowKey: LOAD_ROW_KEY, ...toEntity(patch) },
+              'Merge',
+              { etag: current.etag },
+            ],
           ]);
           return { applied: true, record: { ...current.record, ...patch } };
         } catch (error) {
@@ -172,11 +208,20 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
     },
 
     async putFailedRows(loadId, rows) {
-      await submitInBatches(loadRows, rows.map((row) => ['upsert', { partitionKey: loadId, rowKey: failedRowKey(row.rowNumber), ...toEntity(row) }, 'Replace']));
+      await submitInBatches(
+        loadRows,
+        rows.map((row) => [
+          'upsert',
+          { partitionKey: loadId, rowKey: failedRowKey(row.rowNumber), ...toEntity(row) },
+          'Replace',
+        ]),
+      );
     },
 
     async *listFailedRows(loadId) {
-      for await (const entity of loadRows.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq ${odata(loadId)}` } })) {
+      for await (const entity of loadRows.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: `PartitionKey eq ${odata(loadId)}` },
+      })) {
         yield {
           rowNumber: Number(entity.rowNumber),
           line: Number(entity.line),
@@ -192,7 +237,8 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
 
     async *listUnfinished() {
       const filter = `RowKey eq '${LOAD_ROW_KEY}' and (status eq 'queued' or status eq 'running' or eventPublished eq false)`;
-      for await (const entity of loads.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) yield fromEntity(entity);
+      for await (const entity of loads.listEntities<Record<string, unknown>>({ queryOptions: { filter } }))
+        yield fromEntity(entity);
     },
   };
   return store;

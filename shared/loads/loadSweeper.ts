@@ -33,7 +33,8 @@ export async function sweepLoads(ctx: LoadContext): Promise<SweepReport> {
   for await (const record of ctx.store.listUnfinished()) {
     try {
       if (isTerminal(record)) {
-        if (!record.eventPublished && (await publishPendingLoadEvent(ctx, record)) === 'published') report.announced.push(record.id);
+        if (!record.eventPublished && (await publishPendingLoadEvent(ctx, record)) === 'published')
+          report.announced.push(record.id);
         continue;
       }
       const idleMs = ctx.now() - Date.parse(record.updatedAt);
@@ -43,7 +44,9 @@ export async function sweepLoads(ctx: LoadContext): Promise<SweepReport> {
         continue;
       }
       // Mark the resume as progress, so the next sweep gives it a full stall period.
-      await ctx.store.mutate(record.id, (r) => (r.updatedAt === record.updatedAt ? { updatedAt: isoAt(ctx.now()) } : undefined));
+      await ctx.store.mutate(record.id, (r) =>
+        r.updatedAt === record.updatedAt ? { updatedAt: isoAt(ctx.now()) } : undefined,
+      );
       if (!record.scanComplete) {
         report.resumedScans.push(record.id);
         // A load the HTTP API queued is accepted from its blob; a started one gets a scan message (pinned to its ETag).

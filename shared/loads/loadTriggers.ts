@@ -5,7 +5,13 @@
  */
 import { decodeQueueMessage } from '../events/jobEvents';
 import { addLogFields } from '../observability/logScope';
-import { checkBlobName, checkBlobSegment, checkLogicalName, checkQueueMessageSize, InputRejectedError } from '../security/inputChecks';
+import {
+  checkBlobName,
+  checkBlobSegment,
+  checkLogicalName,
+  checkQueueMessageSize,
+  InputRejectedError,
+} from '../security/inputChecks';
 import { processChunk, type ChunkAttempt, type ChunkResult } from './chunkWorker';
 import type { LoadContext } from './loadContext';
 import { isScanMessage, parseLoadQueueMessage, type LoadQueueMessage } from './loadRecord';
@@ -24,7 +30,11 @@ export interface DroppedFile {
   name: string;
 }
 
-export async function receiveDroppedFile(ctx: LoadContext, drop: DroppedFile, options: AcceptOptions = {}): Promise<StartLoadResult | Rejected> {
+export async function receiveDroppedFile(
+  ctx: LoadContext,
+  drop: DroppedFile,
+  options: AcceptOptions = {},
+): Promise<StartLoadResult | Rejected> {
   try {
     checkBlobSegment(drop.table, 'the table folder');
     checkLogicalName(drop.table, 'table');
@@ -35,13 +45,26 @@ export async function receiveDroppedFile(ctx: LoadContext, drop: DroppedFile, op
     return { kind: 'rejected', code: error.code, reason: error.message };
   }
   const result = await acceptLoad(ctx, { container: drop.container, name: `${drop.table}/${drop.name}` }, options);
-  if (result.kind === 'ignored') ctx.log?.info('Dropped file ignored', { container: drop.container, blob: `${drop.table}/${drop.name}`, reason: result.reason });
-  else if ('record' in result) ctx.log?.info('Dropped file handled', { loadId: result.record.id, blob: `${drop.container}/${drop.table}/${drop.name}`, result: result.kind, status: result.record.status });
+  if (result.kind === 'ignored')
+    ctx.log?.info('Dropped file ignored', {
+      container: drop.container,
+      blob: `${drop.table}/${drop.name}`,
+      reason: result.reason,
+    });
+  else if ('record' in result)
+    ctx.log?.info('Dropped file handled', {
+      loadId: result.record.id,
+      blob: `${drop.container}/${drop.table}/${drop.name}`,
+      result: result.kind,
+      status: result.record.status,
+    });
   return result;
 }
 
 /** A load-chunks queue item as the host hands it over (base64-decoded text, or the JSON it parsed) → a scan or chunk message. */
-export function decodeLoadQueueMessage(item: unknown): { ok: true; message: LoadQueueMessage } | { ok: false; reason: string } {
+export function decodeLoadQueueMessage(
+  item: unknown,
+): { ok: true; message: LoadQueueMessage } | { ok: false; reason: string } {
   try {
     checkQueueMessageSize(item, 'load-chunks');
   } catch (error) {
@@ -56,7 +79,11 @@ export function decodeLoadQueueMessage(item: unknown): { ok: true; message: Load
     }
   }
   const parsed = parseLoadQueueMessage(raw);
-  if (!parsed.success) return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ') };
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; '),
+    };
   return { ok: true, message: parsed.data };
 }
 
@@ -65,7 +92,11 @@ export function decodeLoadQueueMessage(item: unknown): { ok: true; message: Load
  * rows. A message that can never be processed is dropped with a log line rather than retried into the poison
  * queue; infrastructure errors are thrown so the host retries.
  */
-export async function receiveLoadQueueMessage(ctx: LoadContext, item: unknown, attempt: ChunkAttempt): Promise<ChunkResult | StartLoadResult | Rejected> {
+export async function receiveLoadQueueMessage(
+  ctx: LoadContext,
+  item: unknown,
+  attempt: ChunkAttempt,
+): Promise<ChunkResult | StartLoadResult | Rejected> {
   const decoded = decodeLoadQueueMessage(item);
   if (!decoded.ok) {
     ctx.log?.error?.('Chunk message rejected and dropped', { code: 'InvalidChunkMessage', reason: decoded.reason });
@@ -74,11 +105,22 @@ export async function receiveLoadQueueMessage(ctx: LoadContext, item: unknown, a
   const { message } = decoded;
   if (isScanMessage(message)) {
     const result = await scanLoad(ctx, message.loadId);
-    ctx.log?.info('Scan message handled', { loadId: message.loadId, attempt: attempt.attempt, result: result.kind, ...('record' in result ? { status: result.record.status } : {}) });
+    ctx.log?.info('Scan message handled', {
+      loadId: message.loadId,
+      attempt: attempt.attempt,
+      result: result.kind,
+      ...('record' in result ? { status: result.record.status } : {}),
+    });
     return result;
   }
   addLogFields({ loadId: message.loadId, chunkIndex: message.chunkIndex });
   const result = await processChunk(ctx, message, attempt);
-  if (result.kind !== 'completed') ctx.log?.info(`Chunk ${result.kind}`, { loadId: message.loadId, chunkIndex: message.chunkIndex, attempt: attempt.attempt, ...('reason' in result ? { reason: result.reason } : {}) });
+  if (result.kind !== 'completed')
+    ctx.log?.info(`Chunk ${result.kind}`, {
+      loadId: message.loadId,
+      chunkIndex: message.chunkIndex,
+      attempt: attempt.attempt,
+      ...('reason' in result ? { reason: result.reason } : {}),
+    });
   return result;
 }

@@ -23,7 +23,10 @@ export interface TableMetadataSource {
 
 const quote = (name: string) => `'${name.replace(/'/g, "''")}'`;
 
-export function createTableMetadataSource(client: Pick<DataverseClient, 'send'>, options: { ttlMs?: number; now?: () => number } = {}): TableMetadataSource {
+export function createTableMetadataSource(
+  client: Pick<DataverseClient, 'send'>,
+  options: { ttlMs?: number; now?: () => number } = {},
+): TableMetadataSource {
   const ttlMs = options.ttlMs ?? 5 * 60_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { at: number; value: Promise<TableMetadata> }>();
@@ -33,40 +36,61 @@ export function createTableMetadataSource(client: Pick<DataverseClient, 'send'>,
     try {
       return await get(path);
     } catch (error) {
-      if (error instanceof DataverseError && error.status !== undefined && error.status < 500 && error.status !== 429) return undefined;
+      if (error instanceof DataverseError && error.status !== undefined && error.status < 500 && error.status !== 429)
+        return undefined;
       throw error;
     }
   };
 
   async function read(table: string): Promise<TableMetadata> {
-    if (!/^[a-z_][a-z0-9_]*$/i.test(table)) throw new TableNotFoundError(`'${table}' is not a table logical name (letters, digits and underscores)`);
+    if (!/^[a-z_][a-z0-9_]*$/i.test(table))
+      throw new TableNotFoundError(`'${table}' is not a table logical name (letters, digits and underscores)`);
     const base = `EntityDefinitions(LogicalName=${quote(table.toLowerCase())})`;
     let entityDefinition: unknown;
     try {
-      entityDefinition = await get(`${base}?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$expand=Attributes,Keys`);
+      entityDefinition = await get(
+        `${base}?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$expand=Attributes,Keys`,
+      );
     } catch (error) {
       if (error instanceof DataverseError && error.status === 404) {
-        throw new TableNotFoundError(`table '${table}' does not exist in this Dataverse environment (the folder name under the container must be a table's logical name, e.g. 'account')`, error.requestId ? { requestId: error.requestId } : {});
+        throw new TableNotFoundError(
+          `table '${table}' does not exist in this Dataverse environment (the folder name under the container must be a table's logical name, e.g. 'account')`,
+          error.requestId ? { requestId: error.requestId } : {},
+        );
       }
       throw error;
     }
-    const cast = (type: string) => `${base}/Attributes/Microsoft.Dynamics.CRM.${type}?$select=LogicalName&$expand=OptionSet($select=Options)`;
+    const cast = (type: string) =>
+      `${base}/Attributes/Microsoft.Dynamics.CRM.${type}?$select=LogicalName&$expand=OptionSet($select=Options)`;
     const [picklistAttributes, stateAttributes, statusAttributes, manyToOneRelationships] = await Promise.all([
       optional(cast('PicklistAttributeMetadata')),
       optional(cast('StateAttributeMetadata')),
       optional(cast('StatusAttributeMetadata')),
-      optional(`${base}/ManyToOneRelationships?$select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity`),
+      optional(
+        `${base}/ManyToOneRelationships?$select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity`,
+      ),
     ]);
     const related = new Set<string>();
     const targets = (entityDefinition as { Attributes?: { Targets?: string[] | null }[] }).Attributes ?? [];
     for (const attribute of targets) for (const t of attribute.Targets ?? []) related.add(t);
-    for (const r of ((manyToOneRelationships as { value?: { ReferencedEntity?: string }[] } | undefined)?.value ?? [])) if (r.ReferencedEntity) related.add(r.ReferencedEntity);
+    for (const r of (manyToOneRelationships as { value?: { ReferencedEntity?: string }[] } | undefined)?.value ?? [])
+      if (r.ReferencedEntity) related.add(r.ReferencedEntity);
     const relatedEntitySets: Record<string, string> = {};
-    await Promise.all([...related].map(async (name) => {
-      const body = (await optional(`EntityDefinitions(LogicalName=${quote(name)})?$select=EntitySetName`)) as { EntitySetName?: string } | undefined;
-      if (body?.EntitySetName) relatedEntitySets[name] = body.EntitySetName;
-    }));
-    return buildTableMetadata({ entityDefinition, picklistAttributes, stateAttributes, statusAttributes, manyToOneRelationships, relatedEntitySets });
+    await Promise.all(
+      [...related].map(async (name) => {
+        const body = (await optional(`EntityDefinitions(LogicalName=${quote(name)})?$select=EntitySetName`)) as
+          { EntitySetName?: string } | undefined;
+        if (body?.EntitySetName) relatedEntitySets[name] = body.EntitySetName;
+      }),
+    );
+    return buildTableMetadata({
+      entityDefinition,
+      picklistAttributes,
+      stateAttributes,
+      statusAttributes,
+      manyToOneRelationships,
+      relatedEntitySets,
+    });
   }
 
   return {

@@ -22,14 +22,27 @@ export function invocationWriter(context: InvocationLogTarget): LogWriter {
 }
 
 export function invocationLogger(context: InvocationLogTarget, fields: LogFields = {}): Logger {
-  return createLogger(invocationWriter(context), { level: 'debug', fields: { functionName: context.functionName, invocationId: context.invocationId, ...fields } });
+  return createLogger(invocationWriter(context), {
+    level: 'debug',
+    fields: { functionName: context.functionName, invocationId: context.invocationId, ...fields },
+  });
 }
 
 /**
  * Runs a handler's body in the invocation's log scope: engine lines logged during it (including the Dataverse
  * client's) go to this invocation with its ids.
  */
-export function withInvocationLog<T>(context: InvocationLogTarget, fn: (log: Logger) => Promise<T>, fields: LogFields = {}): Promise<T> {
+export function withInvocationLog<T>(
+  context: InvocationLogTarget,
+  fn: (log: Logger) => Promise<T>,
+  fields: LogFields = {},
+): Promise<T> {
   const log = invocationLogger(context, fields);
-  return runInLogScope({ write: invocationWriter(context), fields: { functionName: context.functionName, invocationId: context.invocationId, ...fields } }, () => fn(log));
+  return runInLogScope(
+    {
+      write: invocationWriter(context),
+      fields: { functionName: context.functionName, invocationId: context.invocationId, ...fields },
+    },
+    () => fn(log),
+  );
 }

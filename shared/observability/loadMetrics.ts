@@ -63,12 +63,24 @@ export function chunkMetricsFields(input: {
 
 /** A finished load's figures, from its record. */
 export function loadMetricsFields(record: {
-  id: string; table: string; status: string; total?: number; succeeded: number; failed: number; notProcessed: number;
-  throttled: number; retries: number; chunkCount?: number; startedAt?: string; finishedAt?: string; createdAt: string;
+  id: string;
+  table: string;
+  status: string;
+  total?: number;
+  succeeded: number;
+  failed: number;
+  notProcessed: number;
+  throttled: number;
+  retries: number;
+  chunkCount?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  createdAt: string;
 }): LogFields {
   const started = Date.parse(record.startedAt ?? record.createdAt);
   const finished = record.finishedAt ? Date.parse(record.finishedAt) : undefined;
-  const seconds = finished !== undefined && Number.isFinite(started) ? Math.max(0, (finished - started) / 1000) : undefined;
+  const seconds =
+    finished !== undefined && Number.isFinite(started) ? Math.max(0, (finished - started) / 1000) : undefined;
   const processed = record.succeeded + record.failed;
   return {
     loadId: record.id,

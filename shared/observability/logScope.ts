@@ -6,7 +6,16 @@
  * its loadId and chunkIndex.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { consoleWriter, createLogger, isLevelEnabled, type LogEntry, type LogFields, type Logger, type LogLevel, type LogWriter } from './logger';
+import {
+  consoleWriter,
+  createLogger,
+  isLevelEnabled,
+  type LogEntry,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  type LogWriter,
+} from './logger';
 
 interface LogScope {
   /** Undefined once the scope's work has ended (later lines go to the fallback writer). */
@@ -47,7 +56,9 @@ export function currentLogFields(): LogFields {
  * A logger for long-lived engine objects: each line goes to the current scope's writer with the scope's
  * fields (outside any scope: `fallback`, the console by default).
  */
-export function createScopedLogger(options: { level?: LogLevel; fallback?: LogWriter; fields?: LogFields } = {}): Logger {
+export function createScopedLogger(
+  options: { level?: LogLevel; fallback?: LogWriter; fields?: LogFields } = {},
+): Logger {
   const threshold = options.level ?? 'info';
   const fallback = options.fallback ?? consoleWriter;
   const write: LogWriter = (entry: LogEntry) => {

@@ -40,7 +40,13 @@ function fieldsJson(fields: LogFields): string {
   return JSON.stringify(fields, (_key, value: unknown) => {
     if (value instanceof Error) {
       const e = value as Error & { code?: unknown; status?: unknown; requestId?: unknown };
-      return { name: e.name, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), ...(e.status !== undefined ? { status: e.status } : {}), ...(e.requestId !== undefined ? { requestId: e.requestId } : {}) };
+      return {
+        name: e.name,
+        message: e.message,
+        ...(e.code !== undefined ? { code: e.code } : {}),
+        ...(e.status !== undefined ? { status: e.status } : {}),
+        ...(e.requestId !== undefined ? { requestId: e.requestId } : {}),
+      };
     }
     if (typeof value === 'bigint') return value.toString();
     return value;

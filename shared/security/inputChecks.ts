@@ -7,7 +7,11 @@ import { z } from 'zod';
 
 export class InputRejectedError extends Error {
   override readonly name = 'InputRejectedError';
-  constructor(readonly code: string, message: string, readonly status = 400) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }
@@ -38,10 +42,17 @@ export function blobSegmentProblem(segment: string, maxLength = 255): string | u
  * (Azure's limit). Throws InputRejectedError('InvalidBlobName').
  */
 export function checkBlobName(name: string, what = 'blob name', options: { maxSegments?: number } = {}): string {
-  if (name.length > 1024) throw new InputRejectedError('InvalidBlobName', `${what} ${excerpt(name)} is ${name.length} characters long (at most 1024)`);
+  if (name.length > 1024)
+    throw new InputRejectedError(
+      'InvalidBlobName',
+      `${what} ${excerpt(name)} is ${name.length} characters long (at most 1024)`,
+    );
   const segments = name.split('/');
   if (options.maxSegments !== undefined && segments.length > options.maxSegments) {
-    throw new InputRejectedError('InvalidBlobName', `${what} ${excerpt(name)} has ${segments.length} path segments (at most ${options.maxSegments})`);
+    throw new InputRejectedError(
+      'InvalidBlobName',
+      `${what} ${excerpt(name)} has ${segments.length} path segments (at most ${options.maxSegments})`,
+    );
   }
   for (const segment of segments) {
     const problem = blobSegmentProblem(segment);
@@ -74,10 +85,11 @@ export function checkTableKey(key: string, what: string): string {
 }
 
 /** A zod string that is a safe Table Storage key. */
-export const tableKeyString = () => z.string().superRefine((key, ctx) => {
-  const problem = tableKeyProblem(key);
-  if (problem) ctx.addIssue({ code: 'custom', message: `not usable as a storage key: ${problem}` });
-});
+export const tableKeyString = () =>
+  z.string().superRefine((key, ctx) => {
+    const problem = tableKeyProblem(key);
+    if (problem) ctx.addIssue({ code: 'custom', message: `not usable as a storage key: ${problem}` });
+  });
 
 /** Ids we issue: GUIDs (loads, jobs) and the load ids derived from a blob (also GUIDs, v5). */
 export const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -94,7 +106,10 @@ export const logicalNamePattern = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 export function checkLogicalName(name: string, what: 'table' | 'column'): string {
   if (!logicalNamePattern.test(name)) {
-    throw new InputRejectedError(what === 'table' ? 'InvalidTable' : 'InvalidColumn', `${what} ${excerpt(name)} is not a Dataverse logical name (a letter or '_', then letters, digits, '_'; at most 128)`);
+    throw new InputRejectedError(
+      what === 'table' ? 'InvalidTable' : 'InvalidColumn',
+      `${what} ${excerpt(name)} is not a Dataverse logical name (a letter or '_', then letters, digits, '_'; at most 128)`,
+    );
   }
   return name;
 }
@@ -115,5 +130,10 @@ export function queueMessageSize(item: unknown): number {
 
 export function checkQueueMessageSize(item: unknown, queue: string): void {
   const size = queueMessageSize(item);
-  if (size > maxQueueMessageBytes) throw new InputRejectedError('MessageTooLarge', `${queue}: the message is ${size} bytes, over the ${maxQueueMessageBytes}-byte limit`, 413);
+  if (size > maxQueueMessageBytes)
+    throw new InputRejectedError(
+      'MessageTooLarge',
+      `${queue}: the message is ${size} bytes, over the ${maxQueueMessageBytes}-byte limit`,
+      413,
+    );
 }

@@ -20,7 +20,10 @@ const secretPatterns: readonly RegExp[] = [
 ];
 
 export function redactSecrets(text: string): string {
-  return secretPatterns.reduce((out, pattern) => out.replace(pattern, (_match, name: string) => `${name}${mask}`), text);
+  return secretPatterns.reduce(
+    (out, pattern) => out.replace(pattern, (_match, name: string) => `${name}${mask}`),
+    text,
+  );
 }
 
 /** Whether the text holds something that looks like a credential (the log scan uses the same patterns). */

@@ -24,7 +24,10 @@ export class BlobBindingError extends Error {
 }
 
 const content = z.object({ Connection: z.string(), ContainerName: z.string().min(1), BlobName: z.string().min(1) });
-const modelBindingData = z.object({ source: z.string().nullish(), content: z.union([z.instanceof(Uint8Array), z.string()]) });
+const modelBindingData = z.object({
+  source: z.string().nullish(),
+  content: z.union([z.instanceof(Uint8Array), z.string()]),
+});
 
 /** ModelBindingData (one, or the first of a collection) → the blob it names. */
 export function decodeBlobModelBinding(data: ModelBindingData | ModelBindingData[]): BlobReference {
@@ -32,24 +35,32 @@ export function decodeBlobModelBinding(data: ModelBindingData | ModelBindingData
   const parsed = modelBindingData.safeParse(one);
   if (!parsed.success) throw new BlobBindingError('blob binding data has no content');
   if (parsed.data.source && parsed.data.source !== azureStorageBlobsSource) {
-    throw new BlobBindingError(`blob binding data comes from '${parsed.data.source}', expected '${azureStorageBlobsSource}'`);
+    throw new BlobBindingError(
+      `blob binding data comes from '${parsed.data.source}', expected '${azureStorageBlobsSource}'`,
+    );
   }
   const raw = parsed.data.content;
   let json: unknown;
   try {
-    json = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+    json = JSON.parse(
+      typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'),
+    );
   } catch {
     throw new BlobBindingError('blob binding content is not JSON');
   }
   const fields = content.safeParse(json);
-  if (!fields.success) throw new BlobBindingError(`blob binding content lacks ${fields.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  if (!fields.success)
+    throw new BlobBindingError(
+      `blob binding content lacks ${fields.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+    );
   return { connection: fields.data.Connection, container: fields.data.ContainerName, blobName: fields.data.BlobName };
 }
 
 /** Registers the decoder for `AzureStorageBlobs` once per process (a factory registered first, e.g. Microsoft's, wins). */
 export function registerBlobReferenceFactory(): void {
   const resolver = ResourceFactoryResolver.getInstance();
-  if (!resolver.hasResourceFactory(azureStorageBlobsSource)) resolver.registerResourceFactory(azureStorageBlobsSource, decodeBlobModelBinding);
+  if (!resolver.hasResourceFactory(azureStorageBlobsSource))
+    resolver.registerResourceFactory(azureStorageBlobsSource, decodeBlobModelBinding);
 }
 
 function isBlobReference(value: unknown): value is BlobReference {
@@ -61,10 +72,14 @@ function isBlobReference(value: unknown): value is BlobReference {
  * The blob a trigger invocation is about: the reference when the host bound by reference; otherwise (a host
  * without deferred binding hands over the bytes) the `blobTrigger` metadata, `container/blob/name`.
  */
-export function triggeringBlob(input: unknown, triggerMetadata: Record<string, unknown> | undefined): Omit<BlobReference, 'connection'> {
+export function triggeringBlob(
+  input: unknown,
+  triggerMetadata: Record<string, unknown> | undefined,
+): Omit<BlobReference, 'connection'> {
   if (isBlobReference(input)) return { container: input.container, blobName: input.blobName };
   const path = triggerMetadata?.blobTrigger;
-  if (typeof path !== 'string' || !path.includes('/')) throw new BlobBindingError('the trigger carries neither a blob reference nor blobTrigger metadata');
+  if (typeof path !== 'string' || !path.includes('/'))
+    throw new BlobBindingError('the trigger carries neither a blob reference nor blobTrigger metadata');
   const slash = path.indexOf('/');
   return { container: path.slice(0, slash), blobName: path.slice(slash + 1) };
 }

@@ -17,15 +17,27 @@ export class StorageConnectionError extends Error {
 }
 
 /** Reads the connection from settings named with the Functions host's prefix convention (default `AzureWebJobsStorage`). */
-export function storageConnectionFromEnv(env: Record<string, string | undefined>, prefix = 'AzureWebJobsStorage'): StorageConnection {
+export function storageConnectionFromEnv(
+  env: Record<string, string | undefined>,
+  prefix = 'AzureWebJobsStorage',
+): StorageConnection {
   const connectionString = env[prefix];
   if (connectionString && connectionString.trim() !== '') return { kind: 'connectionString', connectionString };
   const accountName = env[`${prefix}__accountName`];
-  const blob = env[`${prefix}__blobServiceUri`] ?? env[`${prefix}__serviceUri`] ?? (accountName && `https://${accountName}.blob.core.windows.net`);
+  const blob =
+    env[`${prefix}__blobServiceUri`] ??
+    env[`${prefix}__serviceUri`] ??
+    (accountName && `https://${accountName}.blob.core.windows.net`);
   const queue = env[`${prefix}__queueServiceUri`] ?? (accountName && `https://${accountName}.queue.core.windows.net`);
   const table = env[`${prefix}__tableServiceUri`] ?? (accountName && `https://${accountName}.table.core.windows.net`);
   if (blob && queue && table) {
-    return { kind: 'identity', blobServiceUri: blob, queueServiceUri: queue, tableServiceUri: table, clientId: env[`${prefix}__clientId`] };
+    return {
+      kind: 'identity',
+      blobServiceUri: blob,
+      queueServiceUri: queue,
+      tableServiceUri: table,
+      clientId: env[`${prefix}__clientId`],
+    };
   }
   throw new StorageConnectionError(
     `Setting '${prefix}' is missing: expected a storage connection string (UseDevelopmentStorage=true for Azurite), ` +
@@ -43,11 +55,16 @@ export interface StorageClients {
 
 function credentialFor(connection: Extract<StorageConnection, { kind: 'identity' }>): TokenCredential {
   // A user-assigned identity is named by its client id, as the Functions host does with `__clientId`.
-  return connection.clientId ? new ManagedIdentityCredential({ clientId: connection.clientId }) : new DefaultAzureCredential();
+  return connection.clientId
+    ? new ManagedIdentityCredential({ clientId: connection.clientId })
+    : new DefaultAzureCredential();
 }
 
 function isLoopback(connectionString: string): boolean {
-  return /UseDevelopmentStorage=true/i.test(connectionString) || /https?:\/\/(127\.0\.0\.1|localhost)[:/]/i.test(connectionString);
+  return (
+    /UseDevelopmentStorage=true/i.test(connectionString) ||
+    /https?:\/\/(127\.0\.0\.1|localhost)[:/]/i.test(connectionString)
+  );
 }
 
 export function createStorageClients(connection: StorageConnection): StorageClients {

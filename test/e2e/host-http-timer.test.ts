@@ -58,10 +58,14 @@ test('appStart and preInvocation hooks run', async () => {
 });
 
 test('a timer on a 2-second NCRONTAB schedule fires repeatedly, with the Timer argument the library builds', async () => {
-  const ticks = await waitFor(async () => {
-    const texts = await peekTexts(azurite.connectionString, 'ticks');
-    return texts.length >= 2 ? texts.map((t) => JSON.parse(t) as Record<string, unknown>) : undefined;
-  }, 'two timer runs', 30_000);
+  const ticks = await waitFor(
+    async () => {
+      const texts = await peekTexts(azurite.connectionString, 'ticks');
+      return texts.length >= 2 ? texts.map((t) => JSON.parse(t) as Record<string, unknown>) : undefined;
+    },
+    'two timer runs',
+    30_000,
+  );
   for (const tick of ticks) {
     expect(tick).toMatchObject({ isPastDue: false, scheduleStatus: null, triggerMetadata: null });
     // Occurrences are on even seconds (UTC), give or take the invocation start.

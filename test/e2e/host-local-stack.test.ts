@@ -9,7 +9,12 @@ jest.setTimeout(120_000);
 let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ appDir: repoRoot, files: [fixtureFile('storageApp')], hostId: 'e2e-stack-host', env: { FUNCTIONS_HOST_KEY: '' } });
+  stack = await startLocalStack({
+    appDir: repoRoot,
+    files: [fixtureFile('storageApp')],
+    hostId: 'e2e-stack-host',
+    env: { FUNCTIONS_HOST_KEY: '' },
+  });
 });
 
 afterAll(async () => {
@@ -19,10 +24,17 @@ afterAll(async () => {
 test('the stack reports api, dataverse and storage, and sets the managed-identity settings for the emulator', async () => {
   expect(stack.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api$/);
   expect(stack.dataverse).toBe(`${stack.emulator!.url}/api/data/v9.2/`);
-  expect(stack.settings).toMatchObject({ DATAVERSE_AUTH: 'managedIdentity', DATAVERSE_URL: stack.emulator!.url, IDENTITY_ENDPOINT: `${stack.emulator!.url}/_identity/msi/token` });
-  const token = await fetch(`${stack.settings.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=${encodeURIComponent(stack.emulator!.url)}`, {
-    headers: { 'X-IDENTITY-HEADER': String(stack.settings.IDENTITY_HEADER) },
+  expect(stack.settings).toMatchObject({
+    DATAVERSE_AUTH: 'managedIdentity',
+    DATAVERSE_URL: stack.emulator!.url,
+    IDENTITY_ENDPOINT: `${stack.emulator!.url}/_identity/msi/token`,
   });
+  const token = await fetch(
+    `${stack.settings.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=${encodeURIComponent(stack.emulator!.url)}`,
+    {
+      headers: { 'X-IDENTITY-HEADER': String(stack.settings.IDENTITY_HEADER) },
+    },
+  );
   expect(token.status).toBe(200);
   // Without a key configured nothing is enforced, like Core Tools.
   expect((await fetch(`${stack.api}/items/5`)).status).toBe(200);

@@ -23,7 +23,9 @@ beforeAll(async () => {
     port: 0,
     hostId: 'e2e-storage-host',
     blobScanIntervalMs: 300,
-    hostJson: { extensions: { queues: { maxDequeueCount: 3, visibilityTimeout: '00:00:00', maxPollingInterval: '00:00:00.500' } } },
+    hostJson: {
+      extensions: { queues: { maxDequeueCount: 3, visibilityTimeout: '00:00:00', maxPollingInterval: '00:00:00.500' } },
+    },
     env: { AzureWebJobsStorage: azurite.connectionString, FUNCTIONS_HOST_KEY: '' },
   };
   host = await startHostProcess(hostOptions);
@@ -43,12 +45,17 @@ async function dropBlob(name: string, text: string): Promise<void> {
 }
 
 async function dropEvents(): Promise<Record<string, unknown>[]> {
-  return (await peekTexts(azurite.connectionString, 'drop-events')).map((t) => JSON.parse(t) as Record<string, unknown>);
+  return (await peekTexts(azurite.connectionString, 'drop-events')).map(
+    (t) => JSON.parse(t) as Record<string, unknown>,
+  );
 }
 
 test('a dropped blob runs the blob function with its path bindings, and its queue, table and blob outputs appear', async () => {
   await dropBlob('accounts/batch-1.csv', 'name\nContoso\n');
-  const [event] = await waitFor(async () => ((await dropEvents()).length > 0 ? dropEvents() : undefined), 'drop-events message');
+  const [event] = await waitFor(
+    async () => ((await dropEvents()).length > 0 ? dropEvents() : undefined),
+    'drop-events message',
+  );
   expect(event).toMatchObject({
     isBuffer: true,
     text: 'name\nContoso\n',
@@ -63,7 +70,8 @@ test('a dropped blob runs the blob function with its path bindings, and its queu
   const table = TableClient.fromConnectionString(azurite.connectionString, 'drops', { allowInsecureConnection: true });
   const rows = await waitFor(async () => {
     const found = [];
-    for await (const row of table.listEntities({ queryOptions: { filter: `PartitionKey eq 'accounts'` } })) found.push(row);
+    for await (const row of table.listEntities({ queryOptions: { filter: `PartitionKey eq 'accounts'` } }))
+      found.push(row);
     return found.length > 0 ? found : undefined;
   }, 'table row');
   expect(rows[0]).toMatchObject({ partitionKey: 'accounts', size: 13 });
@@ -74,7 +82,10 @@ test('a dropped blob runs the blob function with its path bindings, and its queu
 
   // The receipt is in the storage account, keyed by host id, function and ETag.
   const receipts = [];
-  for await (const b of blobs().getContainerClient('azure-webjobs-hosts').listBlobsFlat({ prefix: 'blobreceipts/e2e-storage-host/Host.Functions.onDrop/' })) receipts.push(b.name);
+  for await (const b of blobs()
+    .getContainerClient('azure-webjobs-hosts')
+    .listBlobsFlat({ prefix: 'blobreceipts/e2e-storage-host/Host.Functions.onDrop/' }))
+    receipts.push(b.name);
   expect(receipts.some((n) => n.endsWith('/drops/accounts/batch-1.csv'))).toBe(true);
 });
 
@@ -115,7 +126,14 @@ test('queue messages arrive as the worker converts them: JSON text as an object,
     return texts.length >= 3 ? texts.map((t) => JSON.parse(t) as Record<string, unknown>) : undefined;
   }, 'three json-out messages');
   const byType = Object.fromEntries(results.map((r) => [String(r.type), r]));
-  expect(byType.object).toMatchObject({ value: { jobId: 'j1', n: 2 }, queueTrigger: { jobId: 'j1', n: 2 }, dequeueCount: 1, dequeueCountType: 'number', insertionTimeType: 'string', sysMethodName: 'echoJson' });
+  expect(byType.object).toMatchObject({
+    value: { jobId: 'j1', n: 2 },
+    queueTrigger: { jobId: 'j1', n: 2 },
+    dequeueCount: 1,
+    dequeueCountType: 'number',
+    insertionTimeType: 'string',
+    sysMethodName: 'echoJson',
+  });
   expect(String(byType.object!.insertionTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$/);
   expect(byType.number).toMatchObject({ value: 42 });
   expect(byType.string).toMatchObject({ value: 'hello world' });
@@ -123,11 +141,17 @@ test('queue messages arrive as the worker converts them: JSON text as an object,
 
 test('a blob processed before a hard kill is not processed again by the restarted host; a new blob is', async () => {
   await dropBlob('contacts/before.csv', 'x');
-  await waitFor(async () => ((await dropEvents()).some((e) => e.name === 'before.csv') ? true : undefined), 'before.csv processed');
+  await waitFor(
+    async () => ((await dropEvents()).some((e) => e.name === 'before.csv') ? true : undefined),
+    'before.csv processed',
+  );
   await host.kill('SIGKILL');
   host = await startHostProcess(hostOptions);
   await dropBlob('contacts/after.csv', 'y');
-  await waitFor(async () => ((await dropEvents()).some((e) => e.name === 'after.csv') ? true : undefined), 'after.csv processed');
+  await waitFor(
+    async () => ((await dropEvents()).some((e) => e.name === 'after.csv') ? true : undefined),
+    'after.csv processed',
+  );
   // The restarted host has scanned the container (it found after.csv), and skipped the blobs with receipts.
   const names = (await dropEvents()).map((e) => e.name);
   expect(names.filter((n) => n === 'before.csv')).toHaveLength(1);
@@ -144,7 +168,10 @@ test('a changed blob (new ETag) triggers again', async () => {
 
 test('a graceful stop lets the running invocation finish and complete its message', async () => {
   await sendBase64(azurite.connectionString, 'slow-in', '"slow-1"');
-  await waitFor(async () => (host.output().includes("Executing 'Functions.slow'") ? true : undefined), 'slow invocation started');
+  await waitFor(
+    async () => (host.output().includes("Executing 'Functions.slow'") ? true : undefined),
+    'slow invocation started',
+  );
   const code = await host.stop();
   expect(code).toBe(0);
   expect(await peekTexts(azurite.connectionString, 'slow-out')).toEqual([JSON.stringify({ done: 'slow-1' })]);

@@ -34,15 +34,22 @@ afterAll(async () => {
 
 const accounts = () => stack.emulator!.stats().recordsPerTable.account ?? 0;
 
-async function emulatorGet(path: string): Promise<{ status: number; body: { value?: unknown[] } & Record<string, unknown> }> {
-  const response = await fetch(`${stack.dataverse}${path}`, { headers: { authorization: 'Bearer test', accept: 'application/json' } });
+async function emulatorGet(
+  path: string,
+): Promise<{ status: number; body: { value?: unknown[] } & Record<string, unknown> }> {
+  const response = await fetch(`${stack.dataverse}${path}`, {
+    headers: { authorization: 'Bearer test', accept: 'application/json' },
+  });
   return { status: response.status, body: response.status === 204 ? {} : ((await response.json()) as never) };
 }
 
 async function failedRowEntities(loadId: string): Promise<{ rowNumber: number; code: string; message: string }[]> {
   const table = TableClient.fromConnectionString(stack.storage, 'loadrows', { allowInsecureConnection: true });
   const found: { rowNumber: number; code: string; message: string }[] = [];
-  for await (const e of table.listEntities<{ rowNumber: number; code: string; message: string }>({ queryOptions: { filter: `PartitionKey eq '${loadId}'` } })) found.push(e);
+  for await (const e of table.listEntities<{ rowNumber: number; code: string; message: string }>({
+    queryOptions: { filter: `PartitionKey eq '${loadId}'` },
+  }))
+    found.push(e);
   return found;
 }
 
@@ -51,10 +58,19 @@ async function download(container: string, name: string): Promise<string> {
 }
 
 /** What (b), (c) and (d) all require of a finished 100k load. */
-async function expectExactlyOnce(view: LoadView, csv: ReturnType<typeof accountsCsv>, tag: string, recordsBefore: number, fileKey?: string) {
+async function expectExactlyOnce(
+  view: LoadView,
+  csv: ReturnType<typeof accountsCsv>,
+  tag: string,
+  recordsBefore: number,
+  fileKey?: string,
+) {
   const bad = csv.conversionBad.length + csv.dataverseBad.length;
   expect(bad).toBe(rows / 100);
-  expect(view).toMatchObject({ status: 'partiallySucceeded', counts: { total: rows, succeeded: rows - bad, failed: bad, notProcessed: 0 } });
+  expect(view).toMatchObject({
+    status: 'partiallySucceeded',
+    counts: { total: rows, succeeded: rows - bad, failed: bad, notProcessed: 0 },
+  });
   expect(view.counts.succeeded + view.counts.failed + view.counts.notProcessed).toBe(view.counts.total);
   // Every good row exists exactly once.
   expect(accounts() - recordsBefore).toBe(rows - bad);
@@ -63,12 +79,19 @@ async function expectExactlyOnce(view: LoadView, csv: ReturnType<typeof accounts
     expect(found.body.value).toHaveLength(1);
   }
   for (const row of [csv.conversionBad[3]!, csv.dataverseBad[7]!]) {
-    expect((await emulatorGet(`accounts?$select=name&$filter=accountnumber eq '${tag}-${row}'`)).body.value).toHaveLength(0);
+    expect(
+      (await emulatorGet(`accounts?$select=name&$filter=accountnumber eq '${tag}-${row}'`)).body.value,
+    ).toHaveLength(0);
   }
-  if (fileKey) expect((await emulatorGet(`accounts(${recordIdFor(fileKey, 4242)})?$select=accountnumber`)).body.accountnumber).toBe(`${tag}-4242`);
+  if (fileKey)
+    expect(
+      (await emulatorGet(`accounts(${recordIdFor(fileKey, 4242)})?$select=accountnumber`)).body.accountnumber,
+    ).toBe(`${tag}-4242`);
   // Every bad row is in the failed-row table with its reason...
   const failed = await failedRowEntities(view.id);
-  expect(failed.map((f) => f.rowNumber).sort((a, b) => a - b)).toEqual([...csv.conversionBad, ...csv.dataverseBad].sort((a, b) => a - b));
+  expect(failed.map((f) => f.rowNumber).sort((a, b) => a - b)).toEqual(
+    [...csv.conversionBad, ...csv.dataverseBad].sort((a, b) => a - b),
+  );
   const byRow = new Map(failed.map((f) => [f.rowNumber, f]));
   expect(byRow.get(csv.conversionBad[0]!)).toMatchObject({ code: 'ConversionFailed' });
   expect(byRow.get(csv.conversionBad[0]!)!.message).toMatch(/column 'numberofemployees'.*n\/a/);
@@ -117,7 +140,9 @@ describe('100,000-row CSV with 1% bad rows', () => {
     const tag = 'F';
     const csv = accountsCsv(rows, { badEvery: 100, tag });
     const before = accounts();
-    stack.emulator!.configure({ faults: { rate429: 0.1, rate503: 0.05, rateDrop: 0.03, dropAfterProcessing: true, seed: 7 } });
+    stack.emulator!.configure({
+      faults: { rate429: 0.1, rate503: 0.05, rateDrop: 0.03, dropAfterProcessing: true, seed: 7 },
+    });
     try {
       const { id } = await postLoad(stack.api, 'account', csv.text, 'operation=create');
       const view = await waitForLoad(() => stack.api, id);
@@ -132,26 +157,46 @@ describe('100,000-row CSV with 1% bad rows', () => {
 
 describe('over HTTP', () => {
   const missing = '00000000-0000-0000-0000-0000000000ff';
-  const six = (tag: string) => `name,parentaccountid\r\n${[1, 2, 3, 4, 5, 6].map((n) => `${tag}${n},${n === 3 || n === 5 ? missing : ''}`).join('\r\n')}\r\n`;
+  const six = (tag: string) =>
+    `name,parentaccountid\r\n${[1, 2, 3, 4, 5, 6].map((n) => `${tag}${n},${n === 3 || n === 5 ? missing : ''}`).join('\r\n')}\r\n`;
   it.each([
     [true, true, 4, 2, 0],
     [false, true, 2, 1, 3],
     [true, false, 4, 2, 0],
     [false, false, 2, 1, 3],
-  ])('six rows, third and fifth bad, continueOnError=%s returnResponses=%s', async (continueOnError, returnResponses, succeeded, failed, notProcessed) => {
-    const before = accounts();
-    const { id, statusUrl } = await postLoad(stack.api, 'account', six(`H${continueOnError}${returnResponses}`), `operation=create&continueOnError=${continueOnError}&returnResponses=${returnResponses}`);
-    expect(statusUrl).toBe(`/api/loads/${id}`);
-    const view = await waitForLoad(() => stack.api, id, { timeoutMs: 60_000 });
-    expect(view).toMatchObject({ status: 'partiallySucceeded', counts: { total: 6, succeeded, failed, notProcessed } });
-    expect(accounts() - before).toBe(succeeded);
-  });
+  ])(
+    'six rows, third and fifth bad, continueOnError=%s returnResponses=%s',
+    async (continueOnError, returnResponses, succeeded, failed, notProcessed) => {
+      const before = accounts();
+      const { id, statusUrl } = await postLoad(
+        stack.api,
+        'account',
+        six(`H${continueOnError}${returnResponses}`),
+        `operation=create&continueOnError=${continueOnError}&returnResponses=${returnResponses}`,
+      );
+      expect(statusUrl).toBe(`/api/loads/${id}`);
+      const view = await waitForLoad(() => stack.api, id, { timeoutMs: 60_000 });
+      expect(view).toMatchObject({
+        status: 'partiallySucceeded',
+        counts: { total: 6, succeeded, failed, notProcessed },
+      });
+      expect(accounts() - before).toBe(succeeded);
+    },
+  );
 
   it('rejects what it can tell at once: unknown query parameter, no format, unknown load', async () => {
-    const bad = await fetch(`${stack.api}/loads/account?operaton=create`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'name\r\nx\r\n' });
+    const bad = await fetch(`${stack.api}/loads/account?operaton=create`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: 'name\r\nx\r\n',
+    });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/operaton/);
-    const noFormat = await fetch(`${stack.api}/loads/account`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'x' });
+    const noFormat = await fetch(`${stack.api}/loads/account`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'x',
+    });
     expect(noFormat.status).toBe(415);
     expect(await getLoadView(stack.api, '00000000-0000-0000-0000-000000000000')).toBeUndefined();
   });

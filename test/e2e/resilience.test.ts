@@ -9,7 +9,17 @@
  * load and job must yield exactly one end event (one eventId; raw duplicates would be reported).
  * The seed is logged; set RESILIENCE_SEED to replay a run's kill points.
  */
-import { EventLog, runFaultedLoad, runKilledImport, runKilledLoad, startResilienceStack, summarise, formatResilience, type JobRunResult, type LoadRunResult } from '../../bench/resilience';
+import {
+  EventLog,
+  runFaultedLoad,
+  runKilledImport,
+  runKilledLoad,
+  startResilienceStack,
+  summarise,
+  formatResilience,
+  type JobRunResult,
+  type LoadRunResult,
+} from '../../bench/resilience';
 import type { LocalStack } from '../../dev/host/localStack';
 
 jest.setTimeout(600_000);
@@ -25,7 +35,10 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 
 beforeAll(async () => {
   log(`resilience: seed ${seed} (RESILIENCE_SEED=${seed} replays it)`);
-  stack = await startResilienceStack({ chunkSize, emulator: { solutions: { timing: { queuedMs: 300, runMs: 3000 } } } as never });
+  stack = await startResilienceStack({
+    chunkSize,
+    emulator: { solutions: { timing: { queuedMs: 300, runMs: 3000 } } } as never,
+  });
   events = new EventLog(stack.storage);
 });
 afterAll(async () => {
@@ -38,19 +51,29 @@ test(`(a) ${rows} rows, the host SIGKILLed 3 times at random points and restarte
   loads.push(run);
   expect(run.kills).toHaveLength(3);
   expect({ lost: run.rowsLost, duplicated: run.rowsDuplicated }).toEqual({ lost: 0, duplicated: 0 });
-  expect(run).toMatchObject({ status: 'succeeded', counts: { total: rows, succeeded: rows, failed: 0, notProcessed: 0 } });
+  expect(run).toMatchObject({
+    status: 'succeeded',
+    counts: { total: rows, succeeded: rows, failed: 0, notProcessed: 0 },
+  });
   expect(run.events.unique).toBe(1);
   if (run.events.raw > 1) log(`resilience: load ${run.loadId} event delivered ${run.events.raw} times (same eventId)`);
   expect(events.about(run.loadId).eventIds).toEqual([`${run.loadId}:succeeded`]);
 });
 
 test('(b) emulator faults (429, 503, dropped connections incl. after processing): nothing lost, nothing doubled, one event', async () => {
-  const run = await runFaultedLoad(stack, events, { rows: 12_000, seed, faults: { rate429: 0.1, rate503: 0.1, rateDrop: 0.1 } });
+  const run = await runFaultedLoad(stack, events, {
+    rows: 12_000,
+    seed,
+    faults: { rate429: 0.1, rate503: 0.1, rateDrop: 0.1 },
+  });
   loads.push(run);
   expect(run.faults!['429'] + run.faults!['503'] + run.faults!.drop).toBeGreaterThan(0);
   expect(run.throttled + run.retries).toBeGreaterThan(0);
   expect({ lost: run.rowsLost, duplicated: run.rowsDuplicated }).toEqual({ lost: 0, duplicated: 0 });
-  expect(run).toMatchObject({ status: 'succeeded', counts: { total: 12_000, succeeded: 12_000, failed: 0, notProcessed: 0 } });
+  expect(run).toMatchObject({
+    status: 'succeeded',
+    counts: { total: 12_000, succeeded: 12_000, failed: 0, notProcessed: 0 },
+  });
   expect(run.events).toEqual({ raw: 1, unique: 1 });
 });
 

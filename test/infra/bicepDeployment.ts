@@ -7,15 +7,25 @@ import { dirname, join } from 'node:path';
 import { parseBicep, type Declaration, type Expr } from './bicepText';
 
 export class Unknown {
-  constructor(readonly why: string, readonly text?: string) {}
+  constructor(
+    readonly why: string,
+    readonly text?: string,
+  ) {}
 }
 
-export type Value = string | number | boolean | null | Unknown | Value[] | { [key: string]: Value } | ResourceSymbol | ModuleSymbol;
+export type Value =
+  string | number | boolean | null | Unknown | Value[] | { [key: string]: Value } | ResourceSymbol | ModuleSymbol;
 
 /** A resource or module named in an expression (`storage.outputs.name`, `parent: account`). */
 class SymbolRef {
-  constructor(readonly kind: 'resource' | 'module', readonly decl: Declaration, readonly scope: Scope) {}
-  toJSON(): string { return `<${this.kind} ${this.decl.name}>`; }
+  constructor(
+    readonly kind: 'resource' | 'module',
+    readonly decl: Declaration,
+    readonly scope: Scope,
+  ) {}
+  toJSON(): string {
+    return `<${this.kind} ${this.decl.name}>`;
+  }
 }
 type ResourceSymbol = SymbolRef;
 type ModuleSymbol = SymbolRef;
@@ -67,7 +77,9 @@ class Scope {
     readonly deployment: DeploymentBuilder,
     readonly environment: Record<string, Value>,
   ) {
-    for (const d of declarations) if (d.kind !== 'targetScope' && d.kind !== 'using' && d.kind !== 'metadata' && d.kind !== 'output') this.#declarations.set(d.name, d);
+    for (const d of declarations)
+      if (d.kind !== 'targetScope' && d.kind !== 'using' && d.kind !== 'metadata' && d.kind !== 'output')
+        this.#declarations.set(d.name, d);
   }
 
   lookup(name: string, locals: Map<string, Value>): Value {
@@ -79,7 +91,13 @@ class Scope {
     if (this.#evaluating.has(name)) throw new Error(`${this.file}: ${name} depends on itself`);
     this.#evaluating.add(name);
     let value: Value;
-    if (d.kind === 'param') value = name in this.params ? this.params[name]! : d.value ? this.evaluate(d.value) : new Unknown(`parameter ${name} has no value`);
+    if (d.kind === 'param')
+      value =
+        name in this.params
+          ? this.params[name]!
+          : d.value
+            ? this.evaluate(d.value)
+            : new Unknown(`parameter ${name} has no value`);
     else value = this.evaluate(d.value!);
     this.#evaluating.delete(name);
     this.#values.set(name, value);
@@ -94,21 +112,31 @@ class Scope {
         const text = parts.map((p) => (typeof p === 'string' ? p : show(p))).join('');
         return parts.some((p) => p instanceof Unknown) ? new Unknown('interpolates an unknown value', text) : text;
       }
-      case 'num': return e.v;
-      case 'lit': return e.v;
-      case 'id': return this.lookup(e.name, locals);
+      case 'num':
+        return e.v;
+      case 'lit':
+        return e.v;
+      case 'id':
+        return this.lookup(e.name, locals);
       case 'obj': {
         const out: { [key: string]: Value } = {};
         for (const p of e.props) out[typeof p.key === 'string' ? p.key : show(ev(p.key))] = ev(p.value);
         return out;
       }
-      case 'arr': return e.items.map(ev);
+      case 'arr':
+        return e.items.map(ev);
       case 'for': {
         const iterable = ev(e.iterable);
         if (!Array.isArray(iterable)) return new Unknown(`loop over an unknown collection (line ${e.line})`);
-        return iterable.map((item, i) => this.evaluate(e.body, new Map([...locals, [e.item, item], ...(e.index ? [[e.index, i] as [string, Value]] : [])])));
+        return iterable.map((item, i) =>
+          this.evaluate(
+            e.body,
+            new Map([...locals, [e.item, item], ...(e.index ? [[e.index, i] as [string, Value]] : [])]),
+          ),
+        );
       }
-      case 'if': return new Unknown(`conditional body (line ${e.line})`);
+      case 'if':
+        return new Unknown(`conditional body (line ${e.line})`);
       case 'member': {
         const obj = ev(e.obj);
         return member(obj, e.name);
@@ -116,12 +144,16 @@ class Scope {
       case 'index': {
         const obj = ev(e.obj);
         const index = ev(e.index);
-        if (obj instanceof Unknown || index instanceof Unknown) return new Unknown(`index into unknown (line ${e.line})`);
-        if (Array.isArray(obj) && typeof index === 'number') return obj[index] ?? new Unknown(`index ${index} out of range`);
-        if (isObject(obj) && typeof index === 'string') return index in obj ? obj[index]! : new Unknown(`no property ${index}`);
+        if (obj instanceof Unknown || index instanceof Unknown)
+          return new Unknown(`index into unknown (line ${e.line})`);
+        if (Array.isArray(obj) && typeof index === 'number')
+          return obj[index] ?? new Unknown(`index ${index} out of range`);
+        if (isObject(obj) && typeof index === 'string')
+          return index in obj ? obj[index]! : new Unknown(`no property ${index}`);
         return new Unknown(`cannot index (line ${e.line})`);
       }
-      case 'call': return this.call(e, locals);
+      case 'call':
+        return this.call(e, locals);
       case 'unary': {
         const v = ev(e.arg);
         if (v instanceof Unknown) return v;
@@ -139,20 +171,34 @@ class Scope {
           return new Unknown(`operator ${e.op} on an unknown value (line ${e.line})`);
         }
         switch (e.op) {
-          case '==': return JSON.stringify(l) === JSON.stringify(r);
-          case '!=': return JSON.stringify(l) !== JSON.stringify(r);
-          case '=~': return String(l).toLowerCase() === String(r).toLowerCase();
-          case '&&': return Boolean(l && r);
-          case '||': return Boolean(l || r);
-          case '<': return (l as number) < (r as number);
-          case '<=': return (l as number) <= (r as number);
-          case '>': return (l as number) > (r as number);
-          case '>=': return (l as number) >= (r as number);
-          case '+': return (l as number) + (r as number);
-          case '-': return (l as number) - (r as number);
-          case '*': return (l as number) * (r as number);
-          case '/': return Math.trunc((l as number) / (r as number));
-          case '%': return (l as number) % (r as number);
+          case '==':
+            return JSON.stringify(l) === JSON.stringify(r);
+          case '!=':
+            return JSON.stringify(l) !== JSON.stringify(r);
+          case '=~':
+            return String(l).toLowerCase() === String(r).toLowerCase();
+          case '&&':
+            return Boolean(l && r);
+          case '||':
+            return Boolean(l || r);
+          case '<':
+            return (l as number) < (r as number);
+          case '<=':
+            return (l as number) <= (r as number);
+          case '>':
+            return (l as number) > (r as number);
+          case '>=':
+            return (l as number) >= (r as number);
+          case '+':
+            return (l as number) + (r as number);
+          case '-':
+            return (l as number) - (r as number);
+          case '*':
+            return (l as number) * (r as number);
+          case '/':
+            return Math.trunc((l as number) / (r as number));
+          case '%':
+            return (l as number) % (r as number);
         }
         return new Unknown(`operator ${e.op}`);
       }
@@ -166,20 +212,39 @@ class Scope {
 
   call(e: Extract<Expr, { k: 'call' }>, locals: Map<string, Value>): Value {
     // Methods of resources (listKeys()) and anything not modelled here are only known to Azure.
-    const name = e.callee.k === 'id' ? e.callee.name : e.callee.k === 'member' && e.callee.obj.k === 'id' && e.callee.obj.name === 'sys' ? e.callee.name : undefined;
+    const name =
+      e.callee.k === 'id'
+        ? e.callee.name
+        : e.callee.k === 'member' && e.callee.obj.k === 'id' && e.callee.obj.name === 'sys'
+          ? e.callee.name
+          : undefined;
     if (!name) return new Unknown(`method call (line ${e.line})`);
     const args = e.args.map((a) => this.evaluate(a, locals));
     const known = args.every((a) => !(a instanceof Unknown));
     switch (name) {
-      case 'environment': return cloud;
-      case 'tenant': return { tenantId: new Unknown('tenant id') };
-      case 'subscription': return { id: new Unknown('subscription id'), subscriptionId: new Unknown('subscription id') };
-      case 'resourceGroup': return { id: new Unknown('resource group id'), name: new Unknown('resource group name'), location: new Unknown('location') };
-      case 'deployer': return { objectId: new Unknown('deployer object id') };
-      case 'loadJsonContent': return JSON.parse(this.deployment.source.readFile(join(dirname(this.file), String(args[0])))) as Value;
+      case 'environment':
+        return cloud;
+      case 'tenant':
+        return { tenantId: new Unknown('tenant id') };
+      case 'subscription':
+        return { id: new Unknown('subscription id'), subscriptionId: new Unknown('subscription id') };
+      case 'resourceGroup':
+        return {
+          id: new Unknown('resource group id'),
+          name: new Unknown('resource group name'),
+          location: new Unknown('location'),
+        };
+      case 'deployer':
+        return { objectId: new Unknown('deployer object id') };
+      case 'loadJsonContent':
+        return JSON.parse(this.deployment.source.readFile(join(dirname(this.file), String(args[0])))) as Value;
       case 'readEnvironmentVariable': {
         const key = String(args[0]);
-        return key in this.environment ? this.environment[key]! : args.length > 1 ? args[1]! : new Unknown(`environment variable ${key} is not set`);
+        return key in this.environment
+          ? this.environment[key]!
+          : args.length > 1
+            ? args[1]!
+            : new Unknown(`environment variable ${key} is not set`);
       }
       case 'subscriptionResourceId':
         return new Unknown('resource id', `/subscriptions/…/providers/${args.map(show).join('/')}`);
@@ -189,29 +254,56 @@ class Scope {
     switch (name) {
       case 'union':
         if (args.every(isObject)) return Object.assign({}, ...args);
-        if (args.every(Array.isArray)) return [...new Set(args.flat().map((x) => JSON.stringify(x)))].map((x) => JSON.parse(x) as Value);
+        if (args.every(Array.isArray))
+          return [...new Set(args.flat().map((x) => JSON.stringify(x)))].map((x) => JSON.parse(x) as Value);
         return new Unknown('union of mixed values');
-      case 'concat': return args.every(Array.isArray) ? args.flat() : args.map(show).join('');
-      case 'string': return typeof a === 'string' ? a : show(a!);
-      case 'int': return Number(a);
-      case 'toLower': return String(a).toLowerCase();
-      case 'toUpper': return String(a).toUpperCase();
-      case 'empty': return a === null || a === '' || (Array.isArray(a) && a.length === 0) || (isObject(a!) && Object.keys(a).length === 0);
-      case 'length': return Array.isArray(a) ? a.length : isObject(a!) ? Object.keys(a).length : String(a).length;
-      case 'take': return Array.isArray(a) ? a.slice(0, Number(b)) : String(a).slice(0, Number(b));
-      case 'min': return Math.min(...(args as number[]));
-      case 'max': return Math.max(...(args as number[]));
-      case 'contains': return Array.isArray(a) ? a.some((x) => JSON.stringify(x) === JSON.stringify(b)) : isObject(a!) ? String(b) in a : String(a).includes(String(b));
-      case 'startsWith': return String(a).startsWith(String(b));
-      case 'endsWith': return String(a).endsWith(String(b));
-      case 'items': return isObject(a!) ? Object.entries(a).map(([key, value]) => ({ key, value })) : new Unknown('items() of a non-object');
+      case 'concat':
+        return args.every(Array.isArray) ? args.flat() : args.map(show).join('');
+      case 'string':
+        return typeof a === 'string' ? a : show(a!);
+      case 'int':
+        return Number(a);
+      case 'toLower':
+        return String(a).toLowerCase();
+      case 'toUpper':
+        return String(a).toUpperCase();
+      case 'empty':
+        return (
+          a === null ||
+          a === '' ||
+          (Array.isArray(a) && a.length === 0) ||
+          (isObject(a!) && Object.keys(a).length === 0)
+        );
+      case 'length':
+        return Array.isArray(a) ? a.length : isObject(a!) ? Object.keys(a).length : String(a).length;
+      case 'take':
+        return Array.isArray(a) ? a.slice(0, Number(b)) : String(a).slice(0, Number(b));
+      case 'min':
+        return Math.min(...(args as number[]));
+      case 'max':
+        return Math.max(...(args as number[]));
+      case 'contains':
+        return Array.isArray(a)
+          ? a.some((x) => JSON.stringify(x) === JSON.stringify(b))
+          : isObject(a!)
+            ? String(b) in a
+            : String(a).includes(String(b));
+      case 'startsWith':
+        return String(a).startsWith(String(b));
+      case 'endsWith':
+        return String(a).endsWith(String(b));
+      case 'items':
+        return isObject(a!)
+          ? Object.entries(a).map(([key, value]) => ({ key, value }))
+          : new Unknown('items() of a non-object');
     }
     return new Unknown(`${name}() is evaluated by Azure`);
   }
 }
 
 function member(obj: Value, name: string): Value {
-  if (obj instanceof Unknown) return new Unknown(`${obj.why}.${name}`, obj.text === undefined ? undefined : `${obj.text}.${name}`);
+  if (obj instanceof Unknown)
+    return new Unknown(`${obj.why}.${name}`, obj.text === undefined ? undefined : `${obj.text}.${name}`);
   if (isObject(obj)) return name in obj ? obj[name]! : new Unknown(`no property ${name}`);
   if (obj instanceof SymbolRef) {
     const symbol = obj;
@@ -256,8 +348,14 @@ class DeploymentBuilder {
     };
     if (value.k === 'for') {
       const iterable = scope.evaluate(value.iterable);
-      if (!Array.isArray(iterable)) throw new Error(`${scope.file} line ${value.line}: loop over a collection known only to Azure`);
-      return iterable.flatMap((item, i) => unwrap(value.body, new Map<string, Value>([[value.item, item], ...(value.index ? [[value.index, i] as [string, Value]] : [])])));
+      if (!Array.isArray(iterable))
+        throw new Error(`${scope.file} line ${value.line}: loop over a collection known only to Azure`);
+      return iterable.flatMap((item, i) =>
+        unwrap(
+          value.body,
+          new Map<string, Value>([[value.item, item], ...(value.index ? [[value.index, i] as [string, Value]] : [])]),
+        ),
+      );
     }
     return unwrap(value, new Map());
   }
@@ -265,7 +363,14 @@ class DeploymentBuilder {
   resource(scope: Scope, d: Declaration): void {
     const [type, apiVersion = ''] = d.target!.split('@') as [string, string?];
     for (const { body, locals } of this.instances(scope, d.value!)) {
-      this.resources.push({ file: scope.file, symbol: d.name, type, apiVersion, existing: d.existing ?? false, body: scope.evaluate(body, locals) });
+      this.resources.push({
+        file: scope.file,
+        symbol: d.name,
+        type,
+        apiVersion,
+        existing: d.existing ?? false,
+        body: scope.evaluate(body, locals),
+      });
     }
   }
 
@@ -274,13 +379,21 @@ class DeploymentBuilder {
     if (cached) return cached;
     const instances = this.instances(symbol.scope, symbol.decl.value!);
     if (instances.length !== 1) {
-      const outputs = new Proxy({}, { get: (_t, key) => new Unknown(`output ${String(key)} of module ${symbol.decl.name} (not deployed or looped)`) }) as Record<string, Value>;
+      const outputs = new Proxy(
+        {},
+        {
+          get: (_t, key) => new Unknown(`output ${String(key)} of module ${symbol.decl.name} (not deployed or looped)`),
+        },
+      ) as Record<string, Value>;
       this.#moduleOutputs.set(symbol.decl, outputs);
       return outputs;
     }
     const body = symbol.scope.evaluate(instances[0]!.body, instances[0]!.locals);
     const params = isObject(body) && body.params !== undefined && isObject(body.params) ? body.params : {};
-    const placeholder = new Proxy({}, { get: (_t, key) => new Unknown(`output ${String(key)} of module ${symbol.decl.name} (cycle)`) }) as Record<string, Value>;
+    const placeholder = new Proxy(
+      {},
+      { get: (_t, key) => new Unknown(`output ${String(key)} of module ${symbol.decl.name} (cycle)`) },
+    ) as Record<string, Value>;
     this.#moduleOutputs.set(symbol.decl, placeholder);
     const outputs = this.run(join(dirname(symbol.scope.file), symbol.decl.target!), params, symbol.scope.environment);
     this.#moduleOutputs.set(symbol.decl, outputs);

@@ -37,12 +37,48 @@ interface Token {
 }
 
 export class BicepSyntaxError extends Error {
-  constructor(message: string, readonly line: number) {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
     super(`line ${line}: ${message}`);
   }
 }
 
-const puncts = ['??', '==', '!=', '=~', '<=', '>=', '&&', '||', '.?', '=>', '::', '{', '}', '[', ']', '(', ')', ',', ':', '.', '?', '!', '<', '>', '+', '-', '*', '/', '%', '=', '@', '|'];
+const puncts = [
+  '??',
+  '==',
+  '!=',
+  '=~',
+  '<=',
+  '>=',
+  '&&',
+  '||',
+  '.?',
+  '=>',
+  '::',
+  '{',
+  '}',
+  '[',
+  ']',
+  '(',
+  ')',
+  ',',
+  ':',
+  '.',
+  '?',
+  '!',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '=',
+  '@',
+  '|',
+];
 
 const escapes: Record<string, string> = { '\\': '\\', "'": "'", n: '\n', r: '\r', t: '\t', $: '$' };
 
@@ -52,9 +88,20 @@ function tokenize(text: string, firstLine = 1): Token[] {
   let line = firstLine;
   while (i < text.length) {
     const c = text[i]!;
-    if (c === '\n') { tokens.push({ t: 'nl', v: '\n', line }); line++; i++; continue; }
-    if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
-    if (text.startsWith('//', i)) { while (i < text.length && text[i] !== '\n') i++; continue; }
+    if (c === '\n') {
+      tokens.push({ t: 'nl', v: '\n', line });
+      line++;
+      i++;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (text.startsWith('//', i)) {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
     if (text.startsWith('/*', i)) {
       const end = text.indexOf('*/', i + 2);
       if (end < 0) throw new BicepSyntaxError('unterminated comment', line);
@@ -78,7 +125,10 @@ function tokenize(text: string, firstLine = 1): Token[] {
       for (;;) {
         if (i >= text.length || text[i] === '\n') throw new BicepSyntaxError('unterminated string', startLine);
         const d = text[i]!;
-        if (d === "'") { i++; break; }
+        if (d === "'") {
+          i++;
+          break;
+        }
         if (d === '\\') {
           const e = text[i + 1]!;
           if (!(e in escapes)) throw new BicepSyntaxError(`unknown escape \\${e}`, line);
@@ -92,8 +142,10 @@ function tokenize(text: string, firstLine = 1): Token[] {
           let j = i + 2;
           while (j < text.length && depth > 0) {
             const x = text[j]!;
-            if (x === "'") { j++; while (j < text.length && text[j] !== "'") j += text[j] === '\\' ? 2 : 1; }
-            else if (x === '{') depth++;
+            if (x === "'") {
+              j++;
+              while (j < text.length && text[j] !== "'") j += text[j] === '\\' ? 2 : 1;
+            } else if (x === '{') depth++;
             else if (x === '}') depth--;
             j++;
           }
@@ -112,9 +164,17 @@ function tokenize(text: string, firstLine = 1): Token[] {
       continue;
     }
     const num = /^\d+/.exec(text.slice(i, i + 32));
-    if (num) { tokens.push({ t: 'num', v: num[0], line }); i += num[0].length; continue; }
+    if (num) {
+      tokens.push({ t: 'num', v: num[0], line });
+      i += num[0].length;
+      continue;
+    }
     const id = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i, i + 256));
-    if (id) { tokens.push({ t: 'id', v: id[0], line }); i += id[0].length; continue; }
+    if (id) {
+      tokens.push({ t: 'id', v: id[0], line });
+      i += id[0].length;
+      continue;
+    }
     const p = puncts.find((q) => text.startsWith(q, i));
     if (!p) throw new BicepSyntaxError(`unexpected character '${c}'`, line);
     tokens.push({ t: 'p', v: p, line });
@@ -125,7 +185,21 @@ function tokenize(text: string, firstLine = 1): Token[] {
 }
 
 const binaryPrecedence: Record<string, number> = {
-  '??': 1, '||': 2, '&&': 3, '==': 4, '!=': 4, '=~': 4, '<': 5, '<=': 5, '>': 5, '>=': 5, '+': 6, '-': 6, '*': 7, '/': 7, '%': 7,
+  '??': 1,
+  '||': 2,
+  '&&': 3,
+  '==': 4,
+  '!=': 4,
+  '=~': 4,
+  '<': 5,
+  '<=': 5,
+  '>': 5,
+  '>=': 5,
+  '+': 6,
+  '-': 6,
+  '*': 7,
+  '/': 7,
+  '%': 7,
 };
 
 class Parser {
@@ -138,10 +212,22 @@ class Parser {
     if (this.#skipNewlines.at(-1)) while (this.tokens[this.#pos]?.t === 'nl') this.#pos++;
     return this.tokens[this.#pos] ?? { t: 'nl', v: '\n', line: 0 };
   }
-  next(): Token { const t = this.peek(); this.#pos++; return t; }
-  atEnd(): boolean { this.skipNewlines(); return this.#pos >= this.tokens.length; }
-  skipNewlines(): void { while (this.tokens[this.#pos]?.t === 'nl') this.#pos++; }
-  is(v: string): boolean { const t = this.peek(); return (t.t === 'p' || t.t === 'id') && t.v === v; }
+  next(): Token {
+    const t = this.peek();
+    this.#pos++;
+    return t;
+  }
+  atEnd(): boolean {
+    this.skipNewlines();
+    return this.#pos >= this.tokens.length;
+  }
+  skipNewlines(): void {
+    while (this.tokens[this.#pos]?.t === 'nl') this.#pos++;
+  }
+  is(v: string): boolean {
+    const t = this.peek();
+    return (t.t === 'p' || t.t === 'id') && t.v === v;
+  }
   expect(v: string): Token {
     const t = this.next();
     if (t.v !== v) throw new BicepSyntaxError(`expected '${v}', found '${t.v === '\n' ? 'newline' : t.v}'`, t.line);
@@ -154,7 +240,11 @@ class Parser {
   }
   within<T>(skip: boolean, f: () => T): T {
     this.#skipNewlines.push(skip);
-    try { return f(); } finally { this.#skipNewlines.pop(); }
+    try {
+      return f();
+    } finally {
+      this.#skipNewlines.pop();
+    }
   }
 
   expression(minPrecedence = 0): Expr {
@@ -178,7 +268,10 @@ class Parser {
 
   unary(): Expr {
     const t = this.peek();
-    if (t.t === 'p' && (t.v === '!' || t.v === '-')) { this.next(); return { k: 'unary', op: t.v, arg: this.unary(), line: t.line }; }
+    if (t.t === 'p' && (t.v === '!' || t.v === '-')) {
+      this.next();
+      return { k: 'unary', op: t.v, arg: this.unary(), line: t.line };
+    }
     return this.postfix(this.primary());
   }
 
@@ -186,8 +279,10 @@ class Parser {
     for (;;) {
       const t = this.tokens[this.#pos];
       if (!t || t.t !== 'p') return e;
-      if (t.v === '.' || t.v === '.?') { this.next(); e = { k: 'member', obj: e, name: this.identifier(), line: t.line }; }
-      else if (t.v === '[') {
+      if (t.v === '.' || t.v === '.?') {
+        this.next();
+        e = { k: 'member', obj: e, name: this.identifier(), line: t.line };
+      } else if (t.v === '[') {
         this.next();
         const index = this.within(true, () => this.expression());
         this.within(true, () => this.expect(']'));
@@ -196,7 +291,10 @@ class Parser {
         this.next();
         const args = this.within(true, () => {
           const list: Expr[] = [];
-          while (!this.is(')')) { list.push(this.expression()); if (!this.is(')')) this.expect(','); }
+          while (!this.is(')')) {
+            list.push(this.expression());
+            if (!this.is(')')) this.expect(',');
+          }
           this.next();
           return list;
         });
@@ -208,7 +306,11 @@ class Parser {
   primary(): Expr {
     const t = this.next();
     if (t.t === 'str') {
-      return { k: 'str', line: t.line, parts: t.parts!.map((p) => (typeof p === 'string' ? p : parseExpression(p.source, p.line))) };
+      return {
+        k: 'str',
+        line: t.line,
+        parts: t.parts!.map((p) => (typeof p === 'string' ? p : parseExpression(p.source, p.line))),
+      };
     }
     if (t.t === 'num') return { k: 'num', v: Number(t.v), line: t.line };
     if (t.t === 'id') {
@@ -216,12 +318,21 @@ class Parser {
       if (t.v === 'null') return { k: 'lit', v: null, line: t.line };
       if (t.v === 'if' && this.is('(')) {
         this.next();
-        const cond = this.within(true, () => { const c = this.expression(); this.expect(')'); return c; });
+        const cond = this.within(true, () => {
+          const c = this.expression();
+          this.expect(')');
+          return c;
+        });
         return { k: 'if', cond, body: this.expression(), line: t.line };
       }
       return { k: 'id', name: t.v, line: t.line };
     }
-    if (t.v === '(') return this.within(true, () => { const e = this.expression(); this.expect(')'); return e; });
+    if (t.v === '(')
+      return this.within(true, () => {
+        const e = this.expression();
+        this.expect(')');
+        return e;
+      });
     if (t.v === '{') return this.object(t.line);
     if (t.v === '[') return this.array(t.line);
     throw new BicepSyntaxError(`unexpected '${t.v === '\n' ? 'newline' : t.v}'`, t.line);
@@ -232,15 +343,27 @@ class Parser {
       const props: { key: Expr | string; value: Expr }[] = [];
       for (;;) {
         this.skipNewlines();
-        if (this.is(',')) { this.next(); continue; }
-        if (this.is('}')) { this.next(); return { k: 'obj', props, line }; }
+        if (this.is(',')) {
+          this.next();
+          continue;
+        }
+        if (this.is('}')) {
+          this.next();
+          return { k: 'obj', props, line };
+        }
         if (this.is('@')) throw new BicepSyntaxError('decorators inside objects are not supported', this.peek().line);
         const keyToken = this.next();
         let key: Expr | string;
         if (keyToken.t === 'id') key = keyToken.v;
-        else if (keyToken.t === 'str') key = { k: 'str', line: keyToken.line, parts: keyToken.parts!.map((p) => (typeof p === 'string' ? p : parseExpression(p.source, p.line))) };
+        else if (keyToken.t === 'str')
+          key = {
+            k: 'str',
+            line: keyToken.line,
+            parts: keyToken.parts!.map((p) => (typeof p === 'string' ? p : parseExpression(p.source, p.line))),
+          };
         else throw new BicepSyntaxError(`expected a property name, found '${keyToken.v}'`, keyToken.line);
-        if (keyToken.t === 'id' && keyToken.v === 'resource') throw new BicepSyntaxError('nested resources are not supported', keyToken.line);
+        if (keyToken.t === 'id' && keyToken.v === 'resource')
+          throw new BicepSyntaxError('nested resources are not supported', keyToken.line);
         this.expect(':');
         props.push({ key, value: this.expression() });
         const after = this.tokens[this.#pos];
@@ -258,8 +381,13 @@ class Parser {
         this.next();
         let item: string;
         let index: string | undefined;
-        if (this.is('(')) { this.next(); item = this.identifier(); this.expect(','); index = this.identifier(); this.expect(')'); }
-        else item = this.identifier();
+        if (this.is('(')) {
+          this.next();
+          item = this.identifier();
+          this.expect(',');
+          index = this.identifier();
+          this.expect(')');
+        } else item = this.identifier();
         this.expect('in');
         const iterable = this.expression();
         this.expect(':');
@@ -271,8 +399,14 @@ class Parser {
       const items: Expr[] = [];
       for (;;) {
         this.skipNewlines();
-        if (this.is(',')) { this.next(); continue; }
-        if (this.is(']')) { this.next(); return { k: 'arr', items, line }; }
+        if (this.is(',')) {
+          this.next();
+          continue;
+        }
+        if (this.is(']')) {
+          this.next();
+          return { k: 'arr', items, line };
+        }
         items.push(this.expression());
       }
     });
@@ -285,27 +419,54 @@ class Parser {
 
   declaration(): Declaration | undefined {
     this.skipNewlines();
-    while (this.is('@')) { this.next(); this.expression(); this.skipNewlines(); } // decorators are not evaluated
+    while (this.is('@')) {
+      this.next();
+      this.expression();
+      this.skipNewlines();
+    } // decorators are not evaluated
     const keyword = this.next();
     const line = keyword.line;
     switch (keyword.v) {
-      case 'targetScope': this.expect('='); return { kind: 'targetScope', name: 'targetScope', value: this.expression(), line };
-      case 'using': { const path = this.next(); return { kind: 'using', name: 'using', target: String(path.parts?.[0] ?? ''), line }; }
+      case 'targetScope':
+        this.expect('=');
+        return { kind: 'targetScope', name: 'targetScope', value: this.expression(), line };
+      case 'using': {
+        const path = this.next();
+        return { kind: 'using', name: 'using', target: String(path.parts?.[0] ?? ''), line };
+      }
       case 'param': {
         const name = this.identifier();
         this.skipType();
         const value = this.is('=') ? (this.next(), this.expression()) : undefined;
         return { kind: 'param', name, ...(value ? { value } : {}), line };
       }
-      case 'var': case 'metadata': { const name = this.identifier(); this.expect('='); return { kind: keyword.v, name, value: this.expression(), line }; }
-      case 'output': { const name = this.identifier(); this.skipType(); this.expect('='); return { kind: 'output', name, value: this.expression(), line }; }
-      case 'resource': case 'module': {
+      case 'var':
+      case 'metadata': {
+        const name = this.identifier();
+        this.expect('=');
+        return { kind: keyword.v, name, value: this.expression(), line };
+      }
+      case 'output': {
+        const name = this.identifier();
+        this.skipType();
+        this.expect('=');
+        return { kind: 'output', name, value: this.expression(), line };
+      }
+      case 'resource':
+      case 'module': {
         const name = this.identifier();
         const target = this.next();
         if (target.t !== 'str') throw new BicepSyntaxError(`expected the ${keyword.v} type or path`, target.line);
         const existing = this.is('existing') ? (this.next(), true) : false;
         this.expect('=');
-        return { kind: keyword.v, name, target: String(target.parts?.[0] ?? ''), existing, value: this.expression(), line };
+        return {
+          kind: keyword.v,
+          name,
+          target: String(target.parts?.[0] ?? ''),
+          existing,
+          value: this.expression(),
+          line,
+        };
       }
       default:
         throw new BicepSyntaxError(`unsupported statement '${keyword.v}'`, line);

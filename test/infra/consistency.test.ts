@@ -14,13 +14,21 @@ function realSources(): InfraSources {
   const functionsDir = join(root, 'functions');
   return {
     readFile: (path) => readFileSync(path, 'utf8'),
-    functions: Object.fromEntries(readdirSync(functionsDir).filter((f) => f.endsWith('.ts')).map((f) => [f, readFileSync(join(functionsDir, f), 'utf8')])),
+    functions: Object.fromEntries(
+      readdirSync(functionsDir)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => [f, readFileSync(join(functionsDir, f), 'utf8')]),
+    ),
     hostJson: readFileSync(join(root, 'host.json'), 'utf8'),
   };
 }
 
 /** The real sources with one infra file's text changed (the change must apply, or the test is void). */
-function withInfraEdit(relative: string, edit: (text: string) => string, base: InfraSources = realSources()): InfraSources {
+function withInfraEdit(
+  relative: string,
+  edit: (text: string) => string,
+  base: InfraSources = realSources(),
+): InfraSources {
   const target = join(infraDir, relative);
   const original = base.readFile(target);
   const changed = edit(original);
@@ -30,7 +38,11 @@ function withInfraEdit(relative: string, edit: (text: string) => string, base: I
 
 test('the schema has required settings and name settings to check (the checks are not vacuous)', () => {
   expect(requiredSettings()).toContain('DATAVERSE_URL');
-  expect(nameSettings().map((s) => s.kind).sort()).toEqual(['container', 'container', 'container', 'queue', 'queue', 'queue', 'table', 'table', 'table']);
+  expect(
+    nameSettings()
+      .map((s) => s.kind)
+      .sort(),
+  ).toEqual(['container', 'container', 'container', 'queue', 'queue', 'queue', 'table', 'table', 'table']);
 });
 
 test('infra/ provisions everything the code and the settings need', () => {
@@ -39,46 +51,99 @@ test('infra/ provisions everything the code and the settings need', () => {
 
 describe('the checker catches a broken infra/', () => {
   test('a required setting missing from the app settings', () => {
-    const problems = checkInfra(withInfraEdit('main.bicep', (t) => t.replace(/^\s*DATAVERSE_URL: dataverseUrl\n/m, '')), infraDir);
-    expect(problems).toContain('[DATAVERSE_AUTH=managedIdentity] required setting DATAVERSE_URL (no default in shared/config) is not set in the function app\'s appsettings');
+    const problems = checkInfra(
+      withInfraEdit('main.bicep', (t) => t.replace(/^\s*DATAVERSE_URL: dataverseUrl\n/m, '')),
+      infraDir,
+    );
+    expect(problems).toContain(
+      "[DATAVERSE_AUTH=managedIdentity] required setting DATAVERSE_URL (no default in shared/config) is not set in the function app's appsettings",
+    );
     expect(problems.some((p) => p.includes('fail the configuration schema: DATAVERSE_URL is missing'))).toBe(true);
   });
 
   test('a per-mode setting missing (client secret) fails the schema for that mode only', () => {
-    const problems = checkInfra(withInfraEdit('main.bicep', (t) => t.replace(/^\s*DATAVERSE_CLIENT_SECRET: .*\n/m, '')), infraDir);
+    const problems = checkInfra(
+      withInfraEdit('main.bicep', (t) => t.replace(/^\s*DATAVERSE_CLIENT_SECRET: .*\n/m, '')),
+      infraDir,
+    );
     expect(problems.filter((p) => p.includes('DATAVERSE_CLIENT_SECRET'))).toEqual([
       '[DATAVERSE_AUTH=clientSecret] the app settings fail the configuration schema: DATAVERSE_CLIENT_SECRET is required when DATAVERSE_AUTH is clientSecret: expected the client secret',
     ]);
   });
 
   test('a secret as a plain value instead of a Key Vault reference', () => {
-    const problems = checkInfra(withInfraEdit('main.bicep', (t) => t.replace("'@Microsoft.KeyVault(SecretUri=${secretsUri}/dataverse-client-secret)'", "'plain-secret-in-settings'")), infraDir);
-    expect(problems.some((p) => p.includes('secret setting DATAVERSE_CLIENT_SECRET must be a Key Vault reference'))).toBe(true);
+    const problems = checkInfra(
+      withInfraEdit('main.bicep', (t) =>
+        t.replace(
+          "'@Microsoft.KeyVault(SecretUri=${secretsUri}/dataverse-client-secret)'",
+          "'plain-secret-in-settings'",
+        ),
+      ),
+      infraDir,
+    );
+    expect(
+      problems.some((p) => p.includes('secret setting DATAVERSE_CLIENT_SECRET must be a Key Vault reference')),
+    ).toBe(true);
   });
 
   test('identity-based storage incomplete', () => {
-    const problems = checkInfra(withInfraEdit('app/api.bicep', (t) => t.replace(/^\s*AzureWebJobsStorage__tableServiceUri: .*\n/m, '')), infraDir);
+    const problems = checkInfra(
+      withInfraEdit('app/api.bicep', (t) => t.replace(/^\s*AzureWebJobsStorage__tableServiceUri: .*\n/m, '')),
+      infraDir,
+    );
     expect(problems.some((p) => p.includes('AzureWebJobsStorage__tableServiceUri missing'))).toBe(true);
   });
 
   test('a poison queue not created', () => {
-    const problems = checkInfra(withInfraEdit('main.bicep', (t) => t.replace("  '${asyncQueueName}-poison'\n", '')), infraDir);
+    const problems = checkInfra(
+      withInfraEdit('main.bicep', (t) => t.replace("  '${asyncQueueName}-poison'\n", '')),
+      infraDir,
+    );
     expect(problems).toContain(
       "[DATAVERSE_AUTH=managedIdentity] queue 'dataverse-async-poison' (poison queue of asyncOperationQueue.ts asyncOperationQueue) is not created in infra/ (created queues: load-chunks, load-chunks-poison, dataverse-async, job-events, webjobs-blobtrigger-poison)",
     );
   });
 
   test('a table and a container not created', () => {
-    const sources = withInfraEdit('main.bicep', (t) => t.replace('tables: [ loadsTableName, loadRowsTableName, jobsTableName ]', 'tables: [ loadsTableName, jobsTableName ]').replace(', solutionsContainerName ]', ' ]'));
+    const sources = withInfraEdit('main.bicep', (t) =>
+      t
+        .replace(
+          'tables: [ loadsTableName, loadRowsTableName, jobsTableName ]',
+          'tables: [ loadsTableName, jobsTableName ]',
+        )
+        .replace(', solutionsContainerName ]', ' ]'),
+    );
     const problems = checkInfra(sources, infraDir);
-    expect(problems.some((p) => p.startsWith("[DATAVERSE_AUTH=clientCertificate] table 'loadrows' (setting LOAD_ROWS_TABLE) is not created"))).toBe(true);
-    expect(problems.some((p) => p.includes("container 'solutions' (setting SOLUTIONS_CONTAINER) is not created"))).toBe(true);
-    expect(problems.some((p) => p.includes("container 'solutions' (trigger of solutionBlobTrigger.ts solutionBlobTrigger) is not created"))).toBe(true);
+    expect(
+      problems.some((p) =>
+        p.startsWith("[DATAVERSE_AUTH=clientCertificate] table 'loadrows' (setting LOAD_ROWS_TABLE) is not created"),
+      ),
+    ).toBe(true);
+    expect(problems.some((p) => p.includes("container 'solutions' (setting SOLUTIONS_CONTAINER) is not created"))).toBe(
+      true,
+    );
+    expect(
+      problems.some((p) =>
+        p.includes("container 'solutions' (trigger of solutionBlobTrigger.ts solutionBlobTrigger) is not created"),
+      ),
+    ).toBe(true);
   });
 
   test('a setting renamed in infra/ but the resource keeps the default name', () => {
-    const problems = checkInfra(withInfraEdit('main.bicep', (t) => t.replace("param jobEventsQueueName string = 'job-events'", "param jobEventsQueueName string = 'job-events'\nvar renamedEventsQueue = 'events-renamed'").replace('JOB_EVENTS_QUEUE: jobEventsQueueName', 'JOB_EVENTS_QUEUE: renamedEventsQueue')), infraDir);
-    expect(problems.some((p) => p.includes("queue 'events-renamed' (setting JOB_EVENTS_QUEUE) is not created"))).toBe(true);
+    const problems = checkInfra(
+      withInfraEdit('main.bicep', (t) =>
+        t
+          .replace(
+            "param jobEventsQueueName string = 'job-events'",
+            "param jobEventsQueueName string = 'job-events'\nvar renamedEventsQueue = 'events-renamed'",
+          )
+          .replace('JOB_EVENTS_QUEUE: jobEventsQueueName', 'JOB_EVENTS_QUEUE: renamedEventsQueue'),
+      ),
+      infraDir,
+    );
+    expect(problems.some((p) => p.includes("queue 'events-renamed' (setting JOB_EVENTS_QUEUE) is not created"))).toBe(
+      true,
+    );
   });
 
   test('a queue trigger the infra does not know, and a blob trigger without Event Grid', () => {
@@ -96,38 +161,85 @@ describe('the checker catches a broken infra/', () => {
       },
     };
     const problems = checkInfra(sources, infraDir).filter((p) => p.startsWith('[DATAVERSE_AUTH=managedIdentity]'));
-    expect(problems).toEqual(expect.arrayContaining([
-      expect.stringContaining("queue 'extra-work' (trigger of extra.ts extraQueue) is not created"),
-      expect.stringContaining("queue 'extra-work-poison' (poison queue of extra.ts extraQueue) is not created"),
-      expect.stringContaining("extra.ts extraBlob: blob trigger must set source: 'EventGrid'"),
-      expect.stringContaining('extra.ts extraBlob: blob trigger must set sdkBinding: true'),
-      expect.stringContaining('blob trigger extraBlob on \'incoming\' has no Event Grid subscription'),
-      expect.stringContaining('extra.ts opaqueQueue: cannot resolve queueName computeName()'),
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("queue 'extra-work' (trigger of extra.ts extraQueue) is not created"),
+        expect.stringContaining("queue 'extra-work-poison' (poison queue of extra.ts extraQueue) is not created"),
+        expect.stringContaining("extra.ts extraBlob: blob trigger must set source: 'EventGrid'"),
+        expect.stringContaining('extra.ts extraBlob: blob trigger must set sdkBinding: true'),
+        expect.stringContaining("blob trigger extraBlob on 'incoming' has no Event Grid subscription"),
+        expect.stringContaining('extra.ts opaqueQueue: cannot resolve queueName computeName()'),
+      ]),
+    );
   });
 
   test('an Event Grid subscription to a function that does not exist, or on the wrong container', () => {
-    const problems = checkInfra(withInfraEdit('eventgrid/subscriptions.bicep', (t) => t.replace("functionName: 'solutionBlobTrigger', container: solutionsContainerName", "functionName: 'solutionBlobTrigger', container: loadContainerName")), infraDir);
-    expect(problems.some((p) => p.includes("blob trigger solutionBlobTrigger on 'solutions' has no Event Grid subscription in infra/eventgrid/subscriptions.bicep (found: 'incoming')"))).toBe(true);
-    const ghost = checkInfra(withInfraEdit('eventgrid/subscriptions.bicep', (t) => t.replace("functionName: 'loadBlobTrigger'", "functionName: 'ghostTrigger'")), infraDir);
-    expect(ghost.some((p) => p.includes("subscription to ghostTrigger on 'incoming' has no blob trigger named ghostTrigger"))).toBe(true);
+    const problems = checkInfra(
+      withInfraEdit('eventgrid/subscriptions.bicep', (t) =>
+        t.replace(
+          "functionName: 'solutionBlobTrigger', container: solutionsContainerName",
+          "functionName: 'solutionBlobTrigger', container: loadContainerName",
+        ),
+      ),
+      infraDir,
+    );
+    expect(
+      problems.some((p) =>
+        p.includes(
+          "blob trigger solutionBlobTrigger on 'solutions' has no Event Grid subscription in infra/eventgrid/subscriptions.bicep (found: 'incoming')",
+        ),
+      ),
+    ).toBe(true);
+    const ghost = checkInfra(
+      withInfraEdit('eventgrid/subscriptions.bicep', (t) =>
+        t.replace("functionName: 'loadBlobTrigger'", "functionName: 'ghostTrigger'"),
+      ),
+      infraDir,
+    );
+    expect(
+      ghost.some((p) =>
+        p.includes("subscription to ghostTrigger on 'incoming' has no blob trigger named ghostTrigger"),
+      ),
+    ).toBe(true);
   });
 
   test('Bicep the parser cannot read fails with the line', () => {
-    expect(() => checkInfra(withInfraEdit('app/storage.bicep', (t) => t.replace("kind: 'StorageV2'", "kind: 'StorageV2")), infraDir)).toThrow(/line \d+: unterminated string/);
+    expect(() =>
+      checkInfra(
+        withInfraEdit('app/storage.bicep', (t) => t.replace("kind: 'StorageV2'", "kind: 'StorageV2")),
+        infraDir,
+      ),
+    ).toThrow(/line \d+: unterminated string/);
   });
 
   test('scale beyond the Dataverse concurrency limit', () => {
-    const problems = checkInfra(withInfraEdit('main.bicep', (t) => t.replace('var perInstanceConcurrency = max(1, dataverseConcurrencyTarget / maximumInstanceCount)', 'var perInstanceConcurrency = 52')), infraDir);
-    expect(problems).toContain('[DATAVERSE_AUTH=managedIdentity] 4 instances x DATAVERSE_MAX_CONCURRENCY 52 = 208 concurrent requests > Dataverse\'s 52 per user');
+    const problems = checkInfra(
+      withInfraEdit('main.bicep', (t) =>
+        t.replace(
+          'var perInstanceConcurrency = max(1, dataverseConcurrencyTarget / maximumInstanceCount)',
+          'var perInstanceConcurrency = 52',
+        ),
+      ),
+      infraDir,
+    );
+    expect(problems).toContain(
+      "[DATAVERSE_AUTH=managedIdentity] 4 instances x DATAVERSE_MAX_CONCURRENCY 52 = 208 concurrent requests > Dataverse's 52 per user",
+    );
   });
 
   test('shared keys left on and a storage role missing', () => {
-    const sources = withInfraEdit('app/storage.bicep', (t) => t.replace('allowSharedKeyAccess: false', 'allowSharedKeyAccess: true'));
-    const problems = checkInfra(withInfraEdit('app/rbac.bicep', (t) => t.replace('roles.storageBlobDataOwner, ', ''), sources), infraDir);
-    expect(problems).toEqual(expect.arrayContaining([
-      '[DATAVERSE_AUTH=managedIdentity] the storage account must set allowSharedKeyAccess: false',
-      '[DATAVERSE_AUTH=managedIdentity] no role assignment of Storage Blob Data Owner (b7e6dc6d-f1e8-4753-8033-0f276bb0955b)',
-    ]));
+    const sources = withInfraEdit('app/storage.bicep', (t) =>
+      t.replace('allowSharedKeyAccess: false', 'allowSharedKeyAccess: true'),
+    );
+    const problems = checkInfra(
+      withInfraEdit('app/rbac.bicep', (t) => t.replace('roles.storageBlobDataOwner, ', ''), sources),
+      infraDir,
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '[DATAVERSE_AUTH=managedIdentity] the storage account must set allowSharedKeyAccess: false',
+        '[DATAVERSE_AUTH=managedIdentity] no role assignment of Storage Blob Data Owner (b7e6dc6d-f1e8-4753-8033-0f276bb0955b)',
+      ]),
+    );
   });
 });

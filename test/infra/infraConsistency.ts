@@ -6,7 +6,15 @@
 import { join } from 'node:path';
 import { loadSettings, settingsSections, SettingsError } from '../../shared/config/settings';
 import type { SettingDefinition } from '../../shared/config/settingTypes';
-import { evaluateDeployment, evaluateParamFile, isObject, show, Unknown, type DeploymentSource, type Value } from './bicepDeployment';
+import {
+  evaluateDeployment,
+  evaluateParamFile,
+  isObject,
+  show,
+  Unknown,
+  type DeploymentSource,
+  type Value,
+} from './bicepDeployment';
 
 export const dataverseAuthModes = ['managedIdentity', 'clientSecret', 'clientCertificate'] as const;
 /** Dataverse service protection: concurrent requests per user (the app's one application user) per web server. */
@@ -18,17 +26,24 @@ export interface InfraSources extends DeploymentSource {
   hostJson: string;
 }
 
-const definitions = new Map<string, SettingDefinition>(Object.values(settingsSections).flatMap((s) => Object.entries(s.definitions)));
+const definitions = new Map<string, SettingDefinition>(
+  Object.values(settingsSections).flatMap((s) => Object.entries(s.definitions)),
+);
 const defaultOf = (name: string): unknown => {
   const parsed = definitions.get(name)?.schema.safeParse(undefined);
   return parsed?.success ? parsed.data : undefined;
 };
 /** Required: the schema rejects it absent (no default, not optional). */
-export const requiredSettings = (): string[] => [...definitions].filter(([, d]) => !d.schema.safeParse(undefined).success).map(([n]) => n);
+export const requiredSettings = (): string[] =>
+  [...definitions].filter(([, d]) => !d.schema.safeParse(undefined).success).map(([n]) => n);
 
 type NameKind = 'container' | 'queue' | 'table';
 export function nameSettings(): { name: string; kind: NameKind }[] {
-  const kinds: [RegExp, NameKind][] = [[/^a blob container name/, 'container'], [/^a queue name/, 'queue'], [/^a table name/, 'table']];
+  const kinds: [RegExp, NameKind][] = [
+    [/^a blob container name/, 'container'],
+    [/^a queue name/, 'queue'],
+    [/^a table name/, 'table'],
+  ];
   return [...definitions].flatMap(([name, d]) => {
     const kind = kinds.find(([re]) => re.test(d.expected))?.[1];
     return kind ? [{ name, kind }] : [];
@@ -37,9 +52,15 @@ export function nameSettings(): { name: string; kind: NameKind }[] {
 
 /** Where each name setting lands in the typed settings (`loads.chunkQueue`), found by parsing marker values. */
 function settingPaths(): Map<string, string> {
-  const env: Record<string, string> = { DATAVERSE_URL: 'https://contoso.crm.dynamics.com', AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+  const env: Record<string, string> = {
+    DATAVERSE_URL: 'https://contoso.crm.dynamics.com',
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  };
   const markers = new Map<string, string>();
-  nameSettings().forEach(({ name }, i) => { env[name] = `zmarker${i}x`; markers.set(`zmarker${i}x`, name); });
+  nameSettings().forEach(({ name }, i) => {
+    env[name] = `zmarker${i}x`;
+    markers.set(`zmarker${i}x`, name);
+  });
   const paths = new Map<string, string>();
   for (const [section, values] of Object.entries(loadSettings(env))) {
     for (const [key, value] of Object.entries(values as unknown as Record<string, unknown>)) {
@@ -50,20 +71,38 @@ function settingPaths(): Map<string, string> {
 }
 
 /** Values that stand for what only Azure knows, tried in order against each setting's own schema. */
-const samples = ['https://sample.example.com', '00000000-0000-4000-8000-000000000000', 'managedidentity', 'sampleaccount1', '1', 'sample-value'];
+const samples = [
+  'https://sample.example.com',
+  '00000000-0000-4000-8000-000000000000',
+  'managedidentity',
+  'sampleaccount1',
+  '1',
+  'sample-value',
+];
 
-const knownString = (v: Value | undefined): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+const knownString = (v: Value | undefined): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v : undefined;
 
-interface Trigger { fn: string; file: string; kind: 'queue' | 'blob'; expression: string; options: string }
+interface Trigger {
+  fn: string;
+  file: string;
+  kind: 'queue' | 'blob';
+  expression: string;
+  options: string;
+}
 
 function registrations(sources: InfraSources): Trigger[] {
   const found: Trigger[] = [];
   for (const [file, text] of Object.entries(sources.functions)) {
     const re = /app\.storage(Queue|Blob)\(\s*['"]([^'"]+)['"]\s*,\s*\{/g;
-    for (let m; (m = re.exec(text)); ) {
+    for (let m; (m = re.exec(text));) {
       let depth = 1;
       let i = re.lastIndex;
-      while (i < text.length && depth > 0) { if (text[i] === '{') depth++; if (text[i] === '}') depth--; i++; }
+      while (i < text.length && depth > 0) {
+        if (text[i] === '{') depth++;
+        if (text[i] === '}') depth--;
+        i++;
+      }
       const options = text.slice(re.lastIndex, i - 1);
       const key = m[1] === 'Queue' ? 'queueName' : 'path';
       const value = new RegExp(`\\b${key}\\s*:\\s*([^,\\n]+?)\\s*(?:,|\\n|$)`).exec(options)?.[1] ?? '';
@@ -86,38 +125,52 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
       ...(mode === 'managedIdentity' ? {} : { dataverseClientId: '11111111-1111-4111-8111-111111111111' }),
     };
     const deployment = evaluateDeployment(sources, join(infraDir, 'main.bicep'), params);
-    const of = (type: string) => deployment.resources.filter((r) => r.type.toLowerCase() === type.toLowerCase() && !r.existing);
+    const of = (type: string) =>
+      deployment.resources.filter((r) => r.type.toLowerCase() === type.toLowerCase() && !r.existing);
     const at = `[DATAVERSE_AUTH=${mode}]`;
 
     // ---- app settings ----
     const configs = of('Microsoft.Web/sites/config').filter((r) => isObject(r.body) && r.body.name === 'appsettings');
-    if (configs.length !== 1) { problems.push(`${at} expected one Microsoft.Web/sites/config 'appsettings' resource, found ${configs.length}`); continue; }
+    if (configs.length !== 1) {
+      problems.push(`${at} expected one Microsoft.Web/sites/config 'appsettings' resource, found ${configs.length}`);
+      continue;
+    }
     const body = configs[0]!.body as Record<string, Value>;
-    if (!isObject(body.properties!)) { problems.push(`${at} the appsettings properties are not an object known before deployment`); continue; }
+    if (!isObject(body.properties!)) {
+      problems.push(`${at} the appsettings properties are not an object known before deployment`);
+      continue;
+    }
     const settings = body.properties;
     for (const name of requiredSettings()) {
-      if (!(name in settings) || settings[name] === '') problems.push(`${at} required setting ${name} (no default in shared/config) is not set in the function app's appsettings`);
+      if (!(name in settings) || settings[name] === '')
+        problems.push(
+          `${at} required setting ${name} (no default in shared/config) is not set in the function app's appsettings`,
+        );
     }
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(settings)) {
       if (value instanceof Unknown) {
         const definition = definitions.get(name);
         const sample = definition ? samples.find((s) => definition.schema.safeParse(s).success) : 'sample-value';
-        if (sample === undefined) problems.push(`${at} ${name} is set to a value only Azure knows and no sample value fits its schema`);
+        if (sample === undefined)
+          problems.push(`${at} ${name} is set to a value only Azure knows and no sample value fits its schema`);
         else env[name] = sample;
       } else if (typeof value === 'string') env[name] = value;
       else problems.push(`${at} app setting ${name} is not a string (${show(value)})`);
       const definition = definitions.get(name);
-      const text = value instanceof Unknown ? value.text ?? '' : typeof value === 'string' ? value : '';
+      const text = value instanceof Unknown ? (value.text ?? '') : typeof value === 'string' ? value : '';
       if (definition?.secret && text !== '' && !text.startsWith('@Microsoft.KeyVault(')) {
-        problems.push(`${at} secret setting ${name} must be a Key Vault reference (@Microsoft.KeyVault(SecretUri=...)), not a value in the app settings`);
+        problems.push(
+          `${at} secret setting ${name} must be a Key Vault reference (@Microsoft.KeyVault(SecretUri=...)), not a value in the app settings`,
+        );
       }
     }
     try {
       loadSettings(env);
     } catch (error) {
       if (!(error instanceof SettingsError)) throw error;
-      for (const p of error.problems) problems.push(`${at} the app settings fail the configuration schema: ${p.message}`);
+      for (const p of error.problems)
+        problems.push(`${at} the app settings fail the configuration schema: ${p.message}`);
     }
 
     // ---- storage resources ----
@@ -127,18 +180,24 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
       queue: 'Microsoft.Storage/storageAccounts/queueServices/queues',
       table: 'Microsoft.Storage/storageAccounts/tableServices/tables',
     };
-    for (const kind of Object.keys(types) as NameKind[]) for (const r of of(types[kind])) if (isObject(r.body) && typeof r.body.name === 'string') created[kind].add(r.body.name);
+    for (const kind of Object.keys(types) as NameKind[])
+      for (const r of of(types[kind]))
+        if (isObject(r.body) && typeof r.body.name === 'string') created[kind].add(r.body.name);
     const effective = (name: string): string | undefined => {
       const value = settings[name];
       if (value instanceof Unknown) return undefined;
       return knownString(value) ?? (defaultOf(name) as string | undefined);
     };
     const need = (kind: NameKind, name: string, why: string) => {
-      if (!created[kind].has(name)) problems.push(`${at} ${kind} '${name}' (${why}) is not created in infra/ (created ${kind}s: ${[...created[kind]].join(', ') || 'none'})`);
+      if (!created[kind].has(name))
+        problems.push(
+          `${at} ${kind} '${name}' (${why}) is not created in infra/ (created ${kind}s: ${[...created[kind]].join(', ') || 'none'})`,
+        );
     };
     for (const { name, kind } of nameSettings()) {
       const value = effective(name);
-      if (value === undefined) problems.push(`${at} ${name} names a ${kind} but its value is known only at deployment; use a parameter`);
+      if (value === undefined)
+        problems.push(`${at} ${name} names a ${kind} but its value is known only at deployment; use a parameter`);
       else need(kind, value, `setting ${name}`);
     }
 
@@ -157,7 +216,10 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
       const template = /^`([^`]*)`$/.exec(e);
       if (template) {
         let ok = true;
-        const text = template[1]!.replace(/\$\{([^}]+)\}/g, (_m, inner: string) => resolve(inner, file, seen + 1) ?? ((ok = false), ''));
+        const text = template[1]!.replace(
+          /\$\{([^}]+)\}/g,
+          (_m, inner: string) => resolve(inner, file, seen + 1) ?? ((ok = false), ''),
+        );
         return ok ? text : undefined;
       }
       const identifier = /^[A-Za-z_$][\w$]*$/.exec(e);
@@ -175,12 +237,19 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
       const where = `${t.file} ${t.fn}`;
       const value = resolve(t.expression, t.file);
       if (value === undefined) {
-        problems.push(`${at} ${where}: cannot resolve ${t.kind === 'queue' ? 'queueName' : 'path'} ${t.expression || '(missing)'}; use a literal, '%SETTING%', process.env.SETTING || 'default', or a settings property`);
+        problems.push(
+          `${at} ${where}: cannot resolve ${t.kind === 'queue' ? 'queueName' : 'path'} ${t.expression || '(missing)'}; use a literal, '%SETTING%', process.env.SETTING || 'default', or a settings property`,
+        );
         continue;
       }
       const connection = /\bconnection\s*:\s*['"]([^'"]+)['"]/.exec(t.options)?.[1] ?? 'AzureWebJobsStorage';
-      if (connection !== 'AzureWebJobsStorage' && !Object.keys(settings).some((k) => k === connection || k.startsWith(`${connection}__`))) {
-        problems.push(`${at} ${where}: connection '${connection}' has no ${connection} or ${connection}__* app setting`);
+      if (
+        connection !== 'AzureWebJobsStorage' &&
+        !Object.keys(settings).some((k) => k === connection || k.startsWith(`${connection}__`))
+      ) {
+        problems.push(
+          `${at} ${where}: connection '${connection}' has no ${connection} or ${connection}__* app setting`,
+        );
       }
       if (t.kind === 'queue') {
         need('queue', value, `trigger of ${where}`);
@@ -190,10 +259,14 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
         need('container', container, `trigger of ${where}`);
         need('queue', 'webjobs-blobtrigger-poison', `poison queue of blob trigger ${where}`);
         if (!/\bsource\s*:\s*['"]EventGrid['"]/.test(t.options)) {
-          problems.push(`${at} ${where}: blob trigger must set source: 'EventGrid' (Flex Consumption runs only Event Grid–sourced blob triggers)`);
+          problems.push(
+            `${at} ${where}: blob trigger must set source: 'EventGrid' (Flex Consumption runs only Event Grid–sourced blob triggers)`,
+          );
         }
         if (!/\bsdkBinding\s*:\s*true\b/.test(t.options)) {
-          problems.push(`${at} ${where}: blob trigger must set sdkBinding: true (bound by reference; otherwise the host hands the whole file to the worker)`);
+          problems.push(
+            `${at} ${where}: blob trigger must set sdkBinding: true (bound by reference; otherwise the host hands the whole file to the worker)`,
+          );
         }
         blobTriggers.set(t.fn, container);
       }
@@ -204,51 +277,93 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
     const paramFile = evaluateParamFile(sources, join(infraDir, 'eventgrid', 'subscriptions.bicepparam'), environment);
     const subscriptionDeployment = evaluateDeployment(sources, paramFile.template, paramFile.params, environment);
     const subscribed = new Map<string, string>();
-    for (const s of subscriptionDeployment.resources.filter((r) => r.type === 'Microsoft.EventGrid/systemTopics/eventSubscriptions' && !r.existing)) {
+    for (const s of subscriptionDeployment.resources.filter(
+      (r) => r.type === 'Microsoft.EventGrid/systemTopics/eventSubscriptions' && !r.existing,
+    )) {
       const props = isObject(s.body) && isObject(s.body.properties!) ? s.body.properties : {};
-      const url = show(((props.destination as Record<string, Value>)?.properties as Record<string, Value>)?.endpointUrl ?? '');
+      const url = show(
+        ((props.destination as Record<string, Value>)?.properties as Record<string, Value>)?.endpointUrl ?? '',
+      );
       const fn = /\/runtime\/webhooks\/blobs\?functionName=Host\.Functions\.([A-Za-z0-9_]+)/.exec(url)?.[1];
       const filter = isObject(props.filter ?? {}) ? (props.filter as Record<string, Value>) : {};
-      const container = /^\/blobServices\/default\/containers\/([^/]+)\//.exec(knownString(filter.subjectBeginsWith) ?? '')?.[1];
+      const container = /^\/blobServices\/default\/containers\/([^/]+)\//.exec(
+        knownString(filter.subjectBeginsWith) ?? '',
+      )?.[1];
       const types = Array.isArray(filter.includedEventTypes) ? filter.includedEventTypes : [];
-      if (!fn || !container) { problems.push(`${at} event subscription ${show(isObject(s.body) ? s.body.name ?? '' : '')}: needs a blobs webhook URL naming the function and a subjectBeginsWith of one container`); continue; }
-      if (!types.includes('Microsoft.Storage.BlobCreated')) problems.push(`${at} event subscription for ${fn} does not include Microsoft.Storage.BlobCreated`);
+      if (!fn || !container) {
+        problems.push(
+          `${at} event subscription ${show(isObject(s.body) ? (s.body.name ?? '') : '')}: needs a blobs webhook URL naming the function and a subjectBeginsWith of one container`,
+        );
+        continue;
+      }
+      if (!types.includes('Microsoft.Storage.BlobCreated'))
+        problems.push(`${at} event subscription for ${fn} does not include Microsoft.Storage.BlobCreated`);
       subscribed.set(fn, container);
     }
     for (const [fn, container] of blobTriggers) {
-      if (subscribed.get(fn) !== container) problems.push(`${at} blob trigger ${fn} on '${container}' has no Event Grid subscription in infra/eventgrid/subscriptions.bicep (found: ${subscribed.has(fn) ? `'${subscribed.get(fn)}'` : 'none'})`);
+      if (subscribed.get(fn) !== container)
+        problems.push(
+          `${at} blob trigger ${fn} on '${container}' has no Event Grid subscription in infra/eventgrid/subscriptions.bicep (found: ${subscribed.has(fn) ? `'${subscribed.get(fn)}'` : 'none'})`,
+        );
     }
     for (const [fn, container] of subscribed) {
-      if (!blobTriggers.has(fn)) problems.push(`${at} Event Grid subscription to ${fn} on '${container}' has no blob trigger named ${fn} in functions/ (the webhook validation would fail)`);
+      if (!blobTriggers.has(fn))
+        problems.push(
+          `${at} Event Grid subscription to ${fn} on '${container}' has no blob trigger named ${fn} in functions/ (the webhook validation would fail)`,
+        );
     }
 
     // ---- platform and scale ----
     const site = of('Microsoft.Web/sites')[0];
     const siteProps = site && isObject(site.body) && isObject(site.body.properties!) ? site.body.properties : undefined;
-    const fac = siteProps && isObject(siteProps.functionAppConfig ?? {}) ? (siteProps.functionAppConfig as Record<string, Value>) : undefined;
+    const fac =
+      siteProps && isObject(siteProps.functionAppConfig ?? {})
+        ? (siteProps.functionAppConfig as Record<string, Value>)
+        : undefined;
     const runtime = fac?.runtime as Record<string, Value> | undefined;
-    if (!runtime || runtime.name !== 'node' || runtime.version !== '22') problems.push(`${at} the function app must be Flex Consumption (functionAppConfig) with runtime node 22`);
+    if (!runtime || runtime.name !== 'node' || runtime.version !== '22')
+      problems.push(`${at} the function app must be Flex Consumption (functionAppConfig) with runtime node 22`);
     const maxInstances = (fac?.scaleAndConcurrency as Record<string, Value> | undefined)?.maximumInstanceCount;
-    const perInstance = Number(knownString(settings.DATAVERSE_MAX_CONCURRENCY) ?? defaultOf('DATAVERSE_MAX_CONCURRENCY'));
+    const perInstance = Number(
+      knownString(settings.DATAVERSE_MAX_CONCURRENCY) ?? defaultOf('DATAVERSE_MAX_CONCURRENCY'),
+    );
     if (typeof maxInstances !== 'number') problems.push(`${at} maximumInstanceCount must be known before deployment`);
     else if (maxInstances * perInstance > dataverseConcurrencyLimit) {
-      problems.push(`${at} ${maxInstances} instances x DATAVERSE_MAX_CONCURRENCY ${perInstance} = ${maxInstances * perInstance} concurrent requests > Dataverse's ${dataverseConcurrencyLimit} per user`);
+      problems.push(
+        `${at} ${maxInstances} instances x DATAVERSE_MAX_CONCURRENCY ${perInstance} = ${maxInstances * perInstance} concurrent requests > Dataverse's ${dataverseConcurrencyLimit} per user`,
+      );
     }
-    const hostQueues = ((JSON.parse(sources.hostJson) as { extensions?: { queues?: Record<string, number> } }).extensions?.queues ?? {});
-    const hostValue = (key: string, fallback: number) => Number(knownString(settings[`AzureFunctionsJobHost__extensions__queues__${key}`]) ?? hostQueues[key] ?? fallback);
-    const perInstanceMessages = hostValue('batchSize', 16) + hostValue('newBatchThreshold', hostValue('batchSize', 16) / 2);
-    if (perInstanceMessages > perInstance) problems.push(`${at} queue batchSize + newBatchThreshold = ${perInstanceMessages} messages per instance > DATAVERSE_MAX_CONCURRENCY ${perInstance}`);
+    const hostQueues =
+      (JSON.parse(sources.hostJson) as { extensions?: { queues?: Record<string, number> } }).extensions?.queues ?? {};
+    const hostValue = (key: string, fallback: number) =>
+      Number(knownString(settings[`AzureFunctionsJobHost__extensions__queues__${key}`]) ?? hostQueues[key] ?? fallback);
+    const perInstanceMessages =
+      hostValue('batchSize', 16) + hostValue('newBatchThreshold', hostValue('batchSize', 16) / 2);
+    if (perInstanceMessages > perInstance)
+      problems.push(
+        `${at} queue batchSize + newBatchThreshold = ${perInstanceMessages} messages per instance > DATAVERSE_MAX_CONCURRENCY ${perInstance}`,
+      );
     const storage = of('Microsoft.Storage/storageAccounts')[0];
-    if (!storage || !isObject(storage.body) || (storage.body.properties as Record<string, Value>)?.allowSharedKeyAccess !== false) problems.push(`${at} the storage account must set allowSharedKeyAccess: false`);
-    const roles = of('Microsoft.Authorization/roleAssignments').map((r) => show(((isObject(r.body) ? r.body.properties : {}) as Record<string, Value>)?.roleDefinitionId ?? ''));
+    if (
+      !storage ||
+      !isObject(storage.body) ||
+      (storage.body.properties as Record<string, Value>)?.allowSharedKeyAccess !== false
+    )
+      problems.push(`${at} the storage account must set allowSharedKeyAccess: false`);
+    const roles = of('Microsoft.Authorization/roleAssignments').map((r) =>
+      show(((isObject(r.body) ? r.body.properties : {}) as Record<string, Value>)?.roleDefinitionId ?? ''),
+    );
     const neededRoles: [string, string][] = [
       ['Storage Blob Data Owner', 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'],
       ['Storage Queue Data Contributor', '974c5e8b-45b9-4653-ba55-5f855dd0fb88'],
       ['Storage Table Data Contributor', '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'],
       ['Monitoring Metrics Publisher', '3913510d-42f4-4e42-8a64-420c390055eb'],
-      ...(mode !== 'managedIdentity' ? [['Key Vault Secrets User', '4633458b-17de-408a-b874-0445c86b69e6'] as [string, string]] : []),
+      ...(mode !== 'managedIdentity'
+        ? [['Key Vault Secrets User', '4633458b-17de-408a-b874-0445c86b69e6'] as [string, string]]
+        : []),
     ];
-    for (const [role, id] of neededRoles) if (!roles.some((r) => r.endsWith(`/${id}`))) problems.push(`${at} no role assignment of ${role} (${id})`);
+    for (const [role, id] of neededRoles)
+      if (!roles.some((r) => r.endsWith(`/${id}`))) problems.push(`${at} no role assignment of ${role} (${id})`);
   }
   return [...new Set(problems)];
 }

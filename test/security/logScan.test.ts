@@ -43,8 +43,18 @@ function capture(source: string, text: string): void {
 /** An InvocationContext by shape, as the Functions worker gives one (its lines go to the host, here to `captured`). */
 function invocationContext(functionName: string): InvocationLogTarget {
   const invocationId = `inv-${++invocations}`;
-  const line = (level: string) => (...args: unknown[]) => capture(`context.${level} ${functionName}`, format(...args));
-  return { invocationId, functionName, debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+  const line =
+    (level: string) =>
+    (...args: unknown[]) =>
+      capture(`context.${level} ${functionName}`, format(...args));
+  return {
+    invocationId,
+    functionName,
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+  };
 }
 
 function startCapture(): void {
@@ -56,7 +66,10 @@ function startCapture(): void {
   for (const stream of [process.stdout, process.stderr]) {
     const original = stream.write.bind(stream);
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      capture(stream === process.stdout ? 'stdout' : 'stderr', typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+      capture(
+        stream === process.stdout ? 'stdout' : 'stderr',
+        typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'),
+      );
       return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof stream.write;
     restore.push(() => (stream.write = original));
@@ -72,9 +85,12 @@ function startCapture(): void {
 }
 
 async function drainChunks(): Promise<number> {
-  const queue = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString }).queueService.getQueueClient('load-chunks');
+  const queue = createStorageClients({
+    kind: 'connectionString',
+    connectionString: azurite.connectionString,
+  }).queueService.getQueueClient('load-chunks');
   let processed = 0;
-  for (let idle = 0; idle < 3; ) {
+  for (let idle = 0; idle < 3;) {
     const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 300 });
     if (receivedMessageItems.length === 0) {
       idle++;
@@ -82,7 +98,9 @@ async function drainChunks(): Promise<number> {
     }
     idle = 0;
     for (const m of receivedMessageItems) {
-      await withInvocationLog(invocationContext('loadChunkQueue'), () => receiveLoadQueueMessage(ctx, m.messageText, { attempt: m.dequeueCount, maxAttempts: 5 }));
+      await withInvocationLog(invocationContext('loadChunkQueue'), () =>
+        receiveLoadQueueMessage(ctx, m.messageText, { attempt: m.dequeueCount, maxAttempts: 5 }),
+      );
       await queue.deleteMessage(m.messageId, m.popReceipt);
       processed++;
     }
@@ -92,7 +110,11 @@ async function drainChunks(): Promise<number> {
 
 beforeAll(async () => {
   azurite = await startAzurite({ onOutput: (line) => capture('azurite', line) });
-  emulator = await startEmulator({ strictAuth: true, faults: { rate429: 0.15 }, latency: { baseMs: 1, perOperationMs: 0 } });
+  emulator = await startEmulator({
+    strictAuth: true,
+    faults: { rate429: 0.15 },
+    latency: { baseMs: 1, perOperationMs: 0 },
+  });
   emulator.identity.configure({ tenantId, strict: true, clients: [{ clientId, clientSecret }] });
   await createAppStorage(azurite.connectionString, { LOAD_CONTAINER: 'incoming' });
   const env = {
@@ -126,27 +148,46 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-const csv = ['name,accountnumber,revenue', ...Array.from({ length: 300 }, (_, i) => `Account ${i},LS-${i},${i % 50 === 7 ? 'not-a-number' : i * 10}`)].join('\n');
+const csv = [
+  'name,accountnumber,revenue',
+  ...Array.from({ length: 300 }, (_, i) => `Account ${i},LS-${i},${i % 50 === 7 ? 'not-a-number' : i * 10}`),
+].join('\n');
 
 test('an authenticated load logs its ids and figures, and no secret or token', async () => {
   const storage = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString });
-  await storage.blobService.getContainerClient('incoming').getBlockBlobClient('account/logscan.csv').uploadData(Buffer.from(csv), { blobHTTPHeaders: { blobContentType: 'text/csv' } });
-  const started = await withInvocationLog(invocationContext('loadBlobTrigger'), () => receiveDroppedFile(ctx, { container: 'incoming', table: 'account', name: 'logscan.csv' }));
+  await storage.blobService
+    .getContainerClient('incoming')
+    .getBlockBlobClient('account/logscan.csv')
+    .uploadData(Buffer.from(csv), { blobHTTPHeaders: { blobContentType: 'text/csv' } });
+  const started = await withInvocationLog(invocationContext('loadBlobTrigger'), () =>
+    receiveDroppedFile(ctx, { container: 'incoming', table: 'account', name: 'logscan.csv' }),
+  );
   expect(started.kind).toBe('scanned'); // a small file: scanned by the trigger itself
   const loadId = (started as { record: { id: string } }).record.id;
   expect(await drainChunks()).toBeGreaterThanOrEqual(3);
   // A table that doesn't exist: the metadata 404 path (Dataverse error with a request id) is logged too.
-  await storage.blobService.getContainerClient('incoming').getBlockBlobClient('nosuchtable/x.csv').uploadData(Buffer.from('name\nx'));
-  const missing = await withInvocationLog(invocationContext('loadBlobTrigger'), () => receiveDroppedFile(ctx, { container: 'incoming', table: 'nosuchtable', name: 'x.csv' }));
+  await storage.blobService
+    .getContainerClient('incoming')
+    .getBlockBlobClient('nosuchtable/x.csv')
+    .uploadData(Buffer.from('name\nx'));
+  const missing = await withInvocationLog(invocationContext('loadBlobTrigger'), () =>
+    receiveDroppedFile(ctx, { container: 'incoming', table: 'nosuchtable', name: 'x.csv' }),
+  );
   expect(missing.kind).toBe('failed');
-  expect(captured.some((l) => l.includes('Load cannot proceed') && /"code":"TableNotFound","requestId":"[0-9a-f-]{36}"/.test(l))).toBe(true);
+  expect(
+    captured.some(
+      (l) => l.includes('Load cannot proceed') && /"code":"TableNotFound","requestId":"[0-9a-f-]{36}"/.test(l),
+    ),
+  ).toBe(true);
 
   const record = await ctx.store.get(loadId);
   expect(record).toMatchObject({ status: 'partiallySucceeded', succeeded: 294, failed: 6 });
 
   // The run was authenticated: tokens were issued by the identity and required by the strict emulator.
   expect(tokens.size).toBeGreaterThanOrEqual(1);
-  expect(emulator.identity.requests().filter((r) => r.kind === 'token' && r.status === 200).length).toBeGreaterThanOrEqual(1);
+  expect(
+    emulator.identity.requests().filter((r) => r.kind === 'token' && r.status === 200).length,
+  ).toBeGreaterThanOrEqual(1);
   expect(emulator.stats().statuses['401'] ?? 0).toBe(0);
 
   const text = captured.join('\n');
@@ -155,11 +196,19 @@ test('an authenticated load logs its ids and figures, and no secret or token', a
   const chunkLines = captured.filter((l) => l.includes('Chunk completed') && l.includes(`"loadId":"${loadId}"`));
   expect(chunkLines.length).toBeGreaterThanOrEqual(3);
   expect(chunkLines.join('\n')).toMatch(/"chunkIndex":\d+.*"rowsPerSecond":\d+.*"(batchSizes|bulkSizes)":\{"\d+":\d+/);
-  expect(captured.some((l) => l.startsWith('[context.info loadChunkQueue]') && l.includes('"invocationId":"inv-'))).toBe(true);
-  expect(captured.some((l) => l.includes('Load metrics') && l.includes(`"loadId":"${loadId}"`) && /"throttled":\d+/.test(l))).toBe(true);
+  expect(
+    captured.some((l) => l.startsWith('[context.info loadChunkQueue]') && l.includes('"invocationId":"inv-')),
+  ).toBe(true);
+  expect(
+    captured.some((l) => l.includes('Load metrics') && l.includes(`"loadId":"${loadId}"`) && /"throttled":\d+/.test(l)),
+  ).toBe(true);
 
   const accountKey = /AccountKey=([^;]+)/.exec(azurite.connectionString)![1]!;
-  const findings = scanForLeaks(text, { clientSecret, accountKey, ...Object.fromEntries([...tokens].map((t, i) => [`access token ${i + 1}`, t])) });
+  const findings = scanForLeaks(text, {
+    clientSecret,
+    accountKey,
+    ...Object.fromEntries([...tokens].map((t, i) => [`access token ${i + 1}`, t])),
+  });
   expect(findings).toEqual([]);
 });
 
@@ -167,13 +216,21 @@ test('negative control: a token that does leak is found', async () => {
   const token = [...tokens][0]!;
   const before = captured.length;
   // Through the engine's logger the token is masked (redaction is the last line of defence)...
-  await withInvocationLog(invocationContext('control'), async (log) => log.info('about to call', { authorization: `Bearer ${token}` }));
+  await withInvocationLog(invocationContext('control'), async (log) =>
+    log.info('about to call', { authorization: `Bearer ${token}` }),
+  );
   expect(scanForLeaks(captured.slice(before).join('\n'), { token })).toEqual([]);
   // ...but a raw console line with it is a leak, and the scan reports it (so it would fail the test above).
   console.log(`calling Dataverse with Authorization: Bearer ${token}`);
   console.warn(`connection ${azurite.connectionString}`);
   console.error(`https://acct.blob.core.windows.net/c/b?sv=2024-01-01&sig=abcDEF123%3D&se=2030`);
-  const leaked = scanForLeaks(captured.slice(before).join('\n'), { token, clientSecret, accountKey: /AccountKey=([^;]+)/.exec(azurite.connectionString)![1]! });
-  expect(new Set(leaked.map((f) => f.what))).toEqual(new Set(['token', 'Bearer followed by a JWT', 'a JWT', 'accountKey', 'AccountKey=<value>', 'sig=<value>']));
+  const leaked = scanForLeaks(captured.slice(before).join('\n'), {
+    token,
+    clientSecret,
+    accountKey: /AccountKey=([^;]+)/.exec(azurite.connectionString)![1]!,
+  });
+  expect(new Set(leaked.map((f) => f.what))).toEqual(
+    new Set(['token', 'Bearer followed by a JWT', 'a JWT', 'accountKey', 'AccountKey=<value>', 'sig=<value>']),
+  );
   captured.splice(before);
 });

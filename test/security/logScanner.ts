@@ -18,15 +18,18 @@ const genericShapes: [string, RegExp][] = [
 
 export function scanForLeaks(text: string, secrets: Record<string, string>): LeakFinding[] {
   const findings: LeakFinding[] = [];
-  const add = (what: string, at: number) => findings.push({ what, at, excerpt: text.slice(Math.max(0, at - 40), at + 60).replace(/eyJ[\w.-]+/g, 'eyJ…') });
+  const add = (what: string, at: number) =>
+    findings.push({ what, at, excerpt: text.slice(Math.max(0, at - 40), at + 60).replace(/eyJ[\w.-]+/g, 'eyJ…') });
   for (const [what, secret] of Object.entries(secrets)) {
     if (!secret) continue;
-    const parts = [secret, ...(secret.split('.').length === 3 ? [secret.split('.')[2]!] : [])].filter((p) => p.length >= 12);
+    const parts = [secret, ...(secret.split('.').length === 3 ? [secret.split('.')[2]!] : [])].filter(
+      (p) => p.length >= 12,
+    );
     for (const part of parts) for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) add(what, at);
   }
   for (const [what, shape] of genericShapes) {
     shape.lastIndex = 0;
-    for (let m; (m = shape.exec(text)); ) add(what, m.index);
+    for (let m; (m = shape.exec(text));) add(what, m.index);
   }
   return findings;
 }

@@ -12,8 +12,12 @@ import { DataverseFault } from '../types';
 
 export type ComparisonOperator = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 export type Literal =
-  | { type: 'string'; value: string } | { type: 'number'; value: number } | { type: 'boolean'; value: boolean }
-  | { type: 'null' } | { type: 'guid'; value: string } | { type: 'datetime'; value: number; text: string };
+  | { type: 'string'; value: string }
+  | { type: 'number'; value: number }
+  | { type: 'boolean'; value: boolean }
+  | { type: 'null' }
+  | { type: 'guid'; value: string }
+  | { type: 'datetime'; value: number; text: string };
 
 export type FilterExpression =
   | { kind: 'and' | 'or'; items: FilterExpression[] }
@@ -32,15 +36,31 @@ const maxNesting = 100;
 
 // Sticky patterns, tried at the current position without slicing the text (long filters stay linear).
 const tokenPatterns: [RegExp, (m: string) => Token][] = [
-  [/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])/y, (m) => ({ t: 'literal', v: { type: 'guid', value: m.toLowerCase() } })],
-  [/\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?(?![\w:])/y, (m) => {
-    const ms = Date.parse(/T/.test(m) ? m : `${m}T00:00:00Z`);
-    if (Number.isNaN(ms)) throw syntax(`invalid date '${m}'`);
-    return { t: 'literal', v: { type: 'datetime', value: ms, text: m } };
-  }],
-  [/-?\d+(\.\d+)?([eE][+-]?\d+)?[mMdDfFlL]?(?![\w.])/y, (m) => ({ t: 'literal', v: { type: 'number', value: Number(m.replace(/[mMdDfFlL]$/, '')) } })],
-  [/[A-Za-z_][A-Za-z0-9_.]*/y, (m) => (m === 'true' || m === 'false' ? { t: 'literal', v: { type: 'boolean', value: m === 'true' } }
-    : m === 'null' ? { t: 'literal', v: { type: 'null' } } : { t: 'ident', v: m })],
+  [
+    /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])/y,
+    (m) => ({ t: 'literal', v: { type: 'guid', value: m.toLowerCase() } }),
+  ],
+  [
+    /\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?(?![\w:])/y,
+    (m) => {
+      const ms = Date.parse(/T/.test(m) ? m : `${m}T00:00:00Z`);
+      if (Number.isNaN(ms)) throw syntax(`invalid date '${m}'`);
+      return { t: 'literal', v: { type: 'datetime', value: ms, text: m } };
+    },
+  ],
+  [
+    /-?\d+(\.\d+)?([eE][+-]?\d+)?[mMdDfFlL]?(?![\w.])/y,
+    (m) => ({ t: 'literal', v: { type: 'number', value: Number(m.replace(/[mMdDfFlL]$/, '')) } }),
+  ],
+  [
+    /[A-Za-z_][A-Za-z0-9_.]*/y,
+    (m) =>
+      m === 'true' || m === 'false'
+        ? { t: 'literal', v: { type: 'boolean', value: m === 'true' } }
+        : m === 'null'
+          ? { t: 'literal', v: { type: 'null' } }
+          : { t: 'ident', v: m },
+  ],
 ];
 
 export function tokenize(text: string): Token[] {
@@ -48,15 +68,27 @@ export function tokenize(text: string): Token[] {
   let i = 0;
   next: while (i < text.length) {
     const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') { i++; continue; }
-    if (c === '(' || c === ')' || c === ',') { out.push({ t: c }); i++; continue; }
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === '(' || c === ')' || c === ',') {
+      out.push({ t: c });
+      i++;
+      continue;
+    }
     if (c === "'") {
-      let value = '', j = i + 1;
+      let value = '',
+        j = i + 1;
       for (;;) {
         const q = text.indexOf("'", j);
         if (q < 0) throw syntax(`unterminated string literal at position ${i}`);
         value += text.slice(j, q);
-        if (text[q + 1] === "'") { value += "'"; j = q + 2; continue; }
+        if (text[q + 1] === "'") {
+          value += "'";
+          j = q + 2;
+          continue;
+        }
         i = q + 1;
         break;
       }
@@ -66,7 +98,11 @@ export function tokenize(text: string): Token[] {
     for (const [re, token] of tokenPatterns) {
       re.lastIndex = i;
       const m = re.exec(text);
-      if (m) { out.push(token(m[0])); i += m[0].length; continue next; }
+      if (m) {
+        out.push(token(m[0]));
+        i += m[0].length;
+        continue next;
+      }
     }
     throw syntax(`unexpected character '${c}' at position ${i}`);
   }
@@ -81,12 +117,21 @@ export function parseFilter(text: string): FilterExpression {
   let pos = 0;
   let depth = 0;
   const peek = () => tokens[pos];
-  const isWord = (w: string) => { const t = peek(); return t?.t === 'ident' && t.v.toLowerCase() === w; };
-  const expect = (t: Token['t']) => { if (peek()?.t !== t) throw syntax(`expected '${t}' at token ${pos}`); pos++; };
+  const isWord = (w: string) => {
+    const t = peek();
+    return t?.t === 'ident' && t.v.toLowerCase() === w;
+  };
+  const expect = (t: Token['t']) => {
+    if (peek()?.t !== t) throw syntax(`expected '${t}' at token ${pos}`);
+    pos++;
+  };
 
   const parseChain = (word: 'or' | 'and', operand: () => FilterExpression): FilterExpression => {
     const items = [operand()];
-    while (isWord(word)) { pos++; items.push(operand()); }
+    while (isWord(word)) {
+      pos++;
+      items.push(operand());
+    }
     return items.length === 1 ? items[0]! : { kind: word, items };
   };
   const parseOr = (): FilterExpression => parseChain('or', parseAnd);
@@ -100,9 +145,17 @@ export function parseFilter(text: string): FilterExpression {
     }
   };
   const parseOperand = (): FilterExpression => {
-    if (isWord('not')) { pos++; return { kind: 'not', operand: parseUnary() }; }
+    if (isWord('not')) {
+      pos++;
+      return { kind: 'not', operand: parseUnary() };
+    }
     const t = peek();
-    if (t?.t === '(') { pos++; const e = parseOr(); expect(')'); return e; }
+    if (t?.t === '(') {
+      pos++;
+      const e = parseOr();
+      expect(')');
+      return e;
+    }
     if (t?.t !== 'ident') throw syntax(`expected a property name at token ${pos}`);
     pos++;
     if (functions.has(t.v.toLowerCase())) {
@@ -118,7 +171,8 @@ export function parseFilter(text: string): FilterExpression {
       return { kind: 'call', fn: t.v.toLowerCase() as 'contains', property: p.v, value: l.v.value };
     }
     const op = peek();
-    if (op?.t !== 'ident' || !comparison.has(op.v.toLowerCase())) throw syntax(`expected a comparison operator after '${t.v}'`);
+    if (op?.t !== 'ident' || !comparison.has(op.v.toLowerCase()))
+      throw syntax(`expected a comparison operator after '${t.v}'`);
     pos++;
     const lit = peek();
     if (lit?.t !== 'literal') throw syntax(`expected a literal after '${t.v} ${op.v}'`);
@@ -135,9 +189,15 @@ export function parseFilter(text: string): FilterExpression {
 /** Every property the filter names, to check them against the table's columns. */
 export function filterProperties(e: FilterExpression, into: Set<string> = new Set()): Set<string> {
   switch (e.kind) {
-    case 'and': case 'or': for (const item of e.items) filterProperties(item, into); break;
-    case 'not': filterProperties(e.operand, into); break;
-    default: into.add(e.property);
+    case 'and':
+    case 'or':
+      for (const item of e.items) filterProperties(item, into);
+      break;
+    case 'not':
+      filterProperties(e.operand, into);
+      break;
+    default:
+      into.add(e.property);
   }
   return into;
 }
@@ -146,7 +206,9 @@ export function filterProperties(e: FilterExpression, into: Set<string> = new Se
  * When the filter is `p eq v` or `p eq v1 or p eq v2 ...` (one property, literals of one type, no null),
  * that property and its literals; undefined otherwise. Callers answer such filters by index lookup.
  */
-export function equalityChain(e: FilterExpression): { property: string; literals: Exclude<Literal, { type: 'null' }>[] } | undefined {
+export function equalityChain(
+  e: FilterExpression,
+): { property: string; literals: Exclude<Literal, { type: 'null' }>[] } | undefined {
   const items = e.kind === 'or' ? e.items : [e];
   const first = items[0];
   if (first?.kind !== 'compare') return undefined;
@@ -175,9 +237,12 @@ function comparable(v: unknown, literal: Literal): Comparable {
 }
 export function literalValue(l: Literal): Comparable {
   switch (l.type) {
-    case 'null': return null;
-    case 'string': return l.value.toLowerCase();
-    default: return l.value;
+    case 'null':
+      return null;
+    case 'string':
+      return l.value.toLowerCase();
+    default:
+      return l.value;
   }
 }
 
@@ -185,7 +250,10 @@ export function literalValue(l: Literal): Comparable {
  * The predicate of a parsed filter. `columnOf` maps a property name of the query to the row's column
  * (records store `_parentcustomerid_value` under `parentcustomerid`); properties are assumed checked.
  */
-export function compileFilter(e: FilterExpression, columnOf: (property: string) => string): (row: Readonly<Record<string, unknown>>) => boolean {
+export function compileFilter(
+  e: FilterExpression,
+  columnOf: (property: string) => string,
+): (row: Readonly<Record<string, unknown>>) => boolean {
   switch (e.kind) {
     case 'and': {
       const items = e.items.map((i) => compileFilter(i, columnOf));
@@ -203,7 +271,10 @@ export function compileFilter(e: FilterExpression, columnOf: (property: string) 
       const items = e.items.map((i) => compileFilter(i, columnOf));
       return (row) => items.some((p) => p(row));
     }
-    case 'not': { const o = compileFilter(e.operand, columnOf); return (row) => !o(row); }
+    case 'not': {
+      const o = compileFilter(e.operand, columnOf);
+      return (row) => !o(row);
+    }
     case 'call': {
       const column = columnOf(e.property);
       const needle = e.value.toLowerCase();
@@ -211,7 +282,11 @@ export function compileFilter(e: FilterExpression, columnOf: (property: string) 
         const v = row[column];
         if (typeof v !== 'string') return false;
         const h = v.toLowerCase();
-        return e.fn === 'contains' ? h.includes(needle) : e.fn === 'startswith' ? h.startsWith(needle) : h.endsWith(needle);
+        return e.fn === 'contains'
+          ? h.includes(needle)
+          : e.fn === 'startswith'
+            ? h.startsWith(needle)
+            : h.endsWith(needle);
       };
     }
     case 'compare': {
@@ -224,10 +299,14 @@ export function compileFilter(e: FilterExpression, columnOf: (property: string) 
         // SQL: comparisons with NULL are not true; nor are those across types (unchecked entity sets).
         if (left === null || right === null || typeof left !== typeof right) return false;
         switch (e.op) {
-          case 'gt': return left > right;
-          case 'ge': return left >= right;
-          case 'lt': return left < right;
-          default: return left <= right;
+          case 'gt':
+            return left > right;
+          case 'ge':
+            return left >= right;
+          case 'lt':
+            return left < right;
+          default:
+            return left <= right;
         }
       };
     }

@@ -20,9 +20,13 @@ export interface RecordContext {
 export function createContext(schema: Schema, store: RecordStore, baseUrl: string): RecordContext {
   const org = baseUrl.replace(/\/+$/, '');
   return {
-    schema, store, webApiBase: `${org}/api/data/v9.2/`,
-    organizationId: stableGuid(`organization:${org}`), businessUnitId: stableGuid(`businessunit:${org}`),
-    now: () => new Date(), newId: () => randomUUID(),
+    schema,
+    store,
+    webApiBase: `${org}/api/data/v9.2/`,
+    organizationId: stableGuid(`organization:${org}`),
+    businessUnitId: stableGuid(`businessunit:${org}`),
+    now: () => new Date(),
+    newId: () => randomUUID(),
   };
 }
 
@@ -50,11 +54,13 @@ export function callerOf(req: EmulatorRequest): Caller {
   const objectId = req.headers['callerobjectid'];
   const systemUserId = req.headers['mscrmcallerid'];
   if (objectId) {
-    if (!guidPattern.test(objectId)) throw faults.invalidArgument(`The CallerObjectId header value '${objectId}' is not a valid Guid.`);
+    if (!guidPattern.test(objectId))
+      throw faults.invalidArgument(`The CallerObjectId header value '${objectId}' is not a valid Guid.`);
     return { userId: userIdFor(objectId), onBehalfOf: real };
   }
   if (systemUserId) {
-    if (!guidPattern.test(systemUserId)) throw faults.invalidArgument(`The MSCRMCallerID header value '${systemUserId}' is not a valid Guid.`);
+    if (!guidPattern.test(systemUserId))
+      throw faults.invalidArgument(`The MSCRMCallerID header value '${systemUserId}' is not a valid Guid.`);
     return { userId: systemUserId.toLowerCase(), onBehalfOf: real };
   }
   return { userId: real, onBehalfOf: undefined };
@@ -63,7 +69,11 @@ export function callerOf(req: EmulatorRequest): Caller {
 export function parseJsonBody(body: string, entitySetName: string): Record<string, unknown> {
   if (body.trim() === '') return {};
   let value: unknown;
-  try { value = JSON.parse(body); } catch { throw faults.invalidJson(entitySetName); }
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw faults.invalidJson(entitySetName);
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw faults.invalidJson(entitySetName);
   return value as Record<string, unknown>;
 }

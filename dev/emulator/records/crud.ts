@@ -32,7 +32,9 @@ function entityBody(ctx: RecordContext, table: Table, row: Row, req: EmulatorReq
 }
 
 const notFound = (table: Table, spec: KeySpec) =>
-  spec.kind === 'id' ? faults.recordNotFound(table.logicalName, spec.id) : faults.recordNotFoundByKey(table.logicalName);
+  spec.kind === 'id'
+    ? faults.recordNotFound(table.logicalName, spec.id)
+    : faults.recordNotFoundByKey(table.logicalName);
 
 function existingOrThrow(ctx: RecordContext, table: Table, spec: KeySpec): Row {
   const found = locate(ctx.store, table, spec);
@@ -53,13 +55,23 @@ function create(ctx: RecordContext, table: Table, req: EmulatorRequest): Emulato
   const row = createRow(ctx, table, parseJsonBody(req.body, table.entitySetName), callerOf(req));
   const id = row[table.primaryIdAttribute] as string;
   if (returnsRepresentation(req)) {
-    return { status: 201, headers: { 'Preference-Applied': 'return=representation', ETag: etagOf(row) }, body: entityBody(ctx, table, row, req) };
+    return {
+      status: 201,
+      headers: { 'Preference-Applied': 'return=representation', ETag: etagOf(row) },
+      body: entityBody(ctx, table, row, req),
+    };
   }
   return { status: 204, headers: { 'OData-EntityId': `${ctx.webApiBase}${table.entitySetName}(${id})` } };
 }
 
 /** PATCH to a key URL: update, or create when missing (upsert) unless If-Match forbids it. */
-function patch(ctx: RecordContext, table: Table, spec: KeySpec, keyText: string, req: EmulatorRequest): EmulatorResponse {
+function patch(
+  ctx: RecordContext,
+  table: Table,
+  spec: KeySpec,
+  keyText: string,
+  req: EmulatorRequest,
+): EmulatorResponse {
   const body = parseJsonBody(req.body, table.entitySetName);
   parseSelect(table, req.query.get('$select'));
   const found = locate(ctx.store, table, spec);
@@ -76,7 +88,10 @@ function patch(ctx: RecordContext, table: Table, spec: KeySpec, keyText: string,
     if (!existing) headers['Preference-Applied'] = 'return=representation';
     return { status: existing ? 200 : 201, headers, body: entityBody(ctx, table, row, req) };
   }
-  return { status: 204, headers: { 'OData-EntityId': `${ctx.webApiBase}${table.entitySetName}(${spec.kind === 'id' ? spec.id : keyText})` } };
+  return {
+    status: 204,
+    headers: { 'OData-EntityId': `${ctx.webApiBase}${table.entitySetName}(${spec.kind === 'id' ? spec.id : keyText})` },
+  };
 }
 
 function remove(ctx: RecordContext, table: Table, spec: KeySpec, req: EmulatorRequest): EmulatorResponse {
@@ -88,7 +103,8 @@ function remove(ctx: RecordContext, table: Table, spec: KeySpec, req: EmulatorRe
 
 function retrieve(ctx: RecordContext, table: Table, spec: KeySpec, req: EmulatorRequest): EmulatorResponse {
   for (const name of req.query.keys()) {
-    if (name.startsWith('$') && name !== '$select') throw faults.badQuery(`The query parameter ${name} is not supported on a single record by the emulator.`);
+    if (name.startsWith('$') && name !== '$select')
+      throw faults.badQuery(`The query parameter ${name} is not supported on a single record by the emulator.`);
   }
   const row = existingOrThrow(ctx, table, spec);
   const body = entityBody(ctx, table, row, req);
@@ -98,7 +114,13 @@ function retrieve(ctx: RecordContext, table: Table, spec: KeySpec, req: Emulator
 }
 
 /** `<set>(<key>)/<segment>[/$ref]`: a column, a one-to-many collection, or a lookup reference. */
-function subresource(ctx: RecordContext, table: Table, spec: KeySpec, rest: string[], req: EmulatorRequest): EmulatorResponse {
+function subresource(
+  ctx: RecordContext,
+  table: Table,
+  spec: KeySpec,
+  rest: string[],
+  req: EmulatorRequest,
+): EmulatorResponse {
   const [name, ref, ...extra] = rest as [string, string | undefined];
   if (extra.length || (ref !== undefined && ref !== '$ref')) throw faults.resourceNotFound(rest.join('/'));
   const row = existingOrThrow(ctx, table, spec);
@@ -111,7 +133,17 @@ function subresource(ctx: RecordContext, table: Table, spec: KeySpec, rest: stri
       const v = r[collection.referencingAttribute] as { id?: string; table?: string } | null;
       return v?.id === id && v.table === table.logicalName;
     });
-    return queryRows(child, { all: () => related }, { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: req.headers['prefer'], nameOf: nameOf(ctx) });
+    return queryRows(
+      child,
+      { all: () => related },
+      {
+        webApiBase: ctx.webApiBase,
+        path: req.path,
+        query: req.query,
+        prefer: req.headers['prefer'],
+        nameOf: nameOf(ctx),
+      },
+    );
   }
   const nav = table.navigation.get(name);
   if (nav && ref === '$ref') {
@@ -129,7 +161,13 @@ function subresource(ctx: RecordContext, table: Table, spec: KeySpec, rest: stri
   const attribute = table.properties.get(name);
   if (attribute && ref === undefined) {
     if (req.method === 'GET') {
-      return { status: 200, body: { '@odata.context': `${ctx.webApiBase}$metadata#${table.entitySetName}(${id})/${name}`, value: represent(table, row, { select: [name], annotations: false })[name] } };
+      return {
+        status: 200,
+        body: {
+          '@odata.context': `${ctx.webApiBase}$metadata#${table.entitySetName}(${id})/${name}`,
+          value: represent(table, row, { select: [name], annotations: false })[name],
+        },
+      };
     }
     if (req.method === 'PUT') {
       updateRow(ctx, table, row, { [name]: parseJsonBody(req.body, table.entitySetName).value ?? null }, caller);
@@ -149,11 +187,18 @@ function tableSource(ctx: RecordContext, table: Table): RowSource {
   return {
     all: () => ctx.store.rows(table.logicalName),
     byKey(column, values) {
-      const key = column === table.primaryIdAttribute ? undefined : table.keys.find((k) => k.attributes.length === 1 && k.attributes[0] === column);
+      const key =
+        column === table.primaryIdAttribute
+          ? undefined
+          : table.keys.find((k) => k.attributes.length === 1 && k.attributes[0] === column);
       if (column !== table.primaryIdAttribute && !key) return undefined;
       const rows = new Map<string, Row>();
       for (const value of values) {
-        const id = key ? ctx.store.findByKey(table.logicalName, key.logicalName, () => value) : typeof value === 'string' ? value.toLowerCase() : undefined;
+        const id = key
+          ? ctx.store.findByKey(table.logicalName, key.logicalName, () => value)
+          : typeof value === 'string'
+            ? value.toLowerCase()
+            : undefined;
         const row = id === undefined ? undefined : ctx.store.get(table.logicalName, id);
         if (row) rows.set(id!, row);
       }
@@ -163,18 +208,35 @@ function tableSource(ctx: RecordContext, table: Table): RowSource {
 }
 
 /** Answers a request whose first segment is an entity set; `segments[0]` is `set` or `set(key)`. */
-export function entitySetRequest(ctx: RecordContext, table: Table, segments: string[], req: EmulatorRequest): EmulatorResponse {
+export function entitySetRequest(
+  ctx: RecordContext,
+  table: Table,
+  segments: string[],
+  req: EmulatorRequest,
+): EmulatorResponse {
   const { key } = parseSegment(segments[0]!);
   const rest = segments.slice(1);
   if (key === undefined) {
     if (rest.length === 1 && rest[0] === '$count' && req.method === 'GET') {
       // `<set>/$count` answers the number of matching rows (capped at 5000 in Dataverse; not here).
-      const res = queryRows(table, tableSource(ctx, table), { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: undefined, nameOf: nameOf(ctx) });
-      return { status: 200, body: ((res.body as { value: unknown[] }).value).length };
+      const res = queryRows(table, tableSource(ctx, table), {
+        webApiBase: ctx.webApiBase,
+        path: req.path,
+        query: req.query,
+        prefer: undefined,
+        nameOf: nameOf(ctx),
+      });
+      return { status: 200, body: (res.body as { value: unknown[] }).value.length };
     }
     if (rest.length) throw faults.resourceNotFound(rest[0]!);
     if (req.method === 'GET') {
-      return queryRows(table, tableSource(ctx, table), { webApiBase: ctx.webApiBase, path: req.path, query: req.query, prefer: req.headers['prefer'], nameOf: nameOf(ctx) });
+      return queryRows(table, tableSource(ctx, table), {
+        webApiBase: ctx.webApiBase,
+        path: req.path,
+        query: req.query,
+        prefer: req.headers['prefer'],
+        nameOf: nameOf(ctx),
+      });
     }
     if (req.method === 'POST') return create(ctx, table, req);
     throw faults.methodNotAllowed(req.method);
@@ -182,10 +244,13 @@ export function entitySetRequest(ctx: RecordContext, table: Table, segments: str
   const spec = parseKey(key);
   if (rest.length) return subresource(ctx, table, spec, rest, req);
   switch (req.method) {
-    case 'GET': return retrieve(ctx, table, spec, req);
-    case 'PATCH': return patch(ctx, table, spec, spec.kind === 'id' ? spec.id : key, req);
-    case 'DELETE': return remove(ctx, table, spec, req);
-    default: throw faults.methodNotAllowed(req.method);
+    case 'GET':
+      return retrieve(ctx, table, spec, req);
+    case 'PATCH':
+      return patch(ctx, table, spec, spec.kind === 'id' ? spec.id : key, req);
+    case 'DELETE':
+      return remove(ctx, table, spec, req);
+    default:
+      throw faults.methodNotAllowed(req.method);
   }
 }
-

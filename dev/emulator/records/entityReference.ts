@@ -12,18 +12,25 @@ export type KeySpec = { kind: 'id'; id: string } | { kind: 'key'; values: Map<st
 export { guidPattern };
 const numberPattern = /^-?\d+(\.\d+)?([eE][+-]?\d+)?[mMdDfFlL]?$/;
 
-const badSyntax = (text: string) => new DataverseFault(400, queryErrorCode, `Bad Request - Error in query syntax. '${text}'`);
+const badSyntax = (text: string) =>
+  new DataverseFault(400, queryErrorCode, `Bad Request - Error in query syntax. '${text}'`);
 
 /** Splits a path on `/` outside quoted strings and parentheses. */
 export function splitSegments(path: string): string[] {
   const out: string[] = [];
-  let depth = 0, quoted = false, start = 0;
+  let depth = 0,
+    quoted = false,
+    start = 0;
   for (let i = 0; i < path.length; i++) {
     const c = path[i];
-    if (c === "'") quoted = !quoted; // '' inside a string toggles twice: still correct
+    if (c === "'")
+      quoted = !quoted; // '' inside a string toggles twice: still correct
     else if (!quoted && c === '(') depth++;
     else if (!quoted && c === ')') depth--;
-    else if (!quoted && depth === 0 && c === '/') { out.push(path.slice(start, i)); start = i + 1; }
+    else if (!quoted && depth === 0 && c === '/') {
+      out.push(path.slice(start, i));
+      start = i + 1;
+    }
   }
   out.push(path.slice(start));
   return out.filter((s) => s !== '');
@@ -40,12 +47,17 @@ export function parseSegment(segment: string): { name: string; key?: string } {
 /** Parses one literal at the start of text; returns it with the rest of the text. */
 export function readLiteral(text: string): { value: KeyLiteral; rest: string; quoted: boolean } {
   if (text.startsWith("'")) {
-    let i = 1, value = '';
+    let i = 1,
+      value = '';
     for (;;) {
       const next = text.indexOf("'", i);
       if (next < 0) throw badSyntax(text);
       value += text.slice(i, next);
-      if (text[next + 1] === "'") { value += "'"; i = next + 2; continue; }
+      if (text[next + 1] === "'") {
+        value += "'";
+        i = next + 2;
+        continue;
+      }
       return { value, rest: text.slice(next + 1), quoted: true };
     }
   }
@@ -82,7 +94,9 @@ export function parseKey(raw: string): KeySpec {
 /** Writes a key back in URL form (the OData-EntityId of an upsert by key echoes the request's key). */
 export function formatKey(spec: KeySpec): string {
   if (spec.kind === 'id') return spec.id;
-  return [...spec.values].map(([k, v]) => `${k}=${typeof v === 'string' && !guidPattern.test(v) ? `'${v.replace(/'/g, "''")}'` : String(v)}`).join(',');
+  return [...spec.values]
+    .map(([k, v]) => `${k}=${typeof v === 'string' && !guidPattern.test(v) ? `'${v.replace(/'/g, "''")}'` : String(v)}`)
+    .join(',');
 }
 
 /** `https://org/api/data/v9.2/contacts(x)`, `/contacts(x)`, `contacts(x)` → { entitySetName, key }. */

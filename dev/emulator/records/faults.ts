@@ -12,52 +12,116 @@ const payloadPrefix = (entitySetName: string): string =>
 
 export const faults = {
   /** Unknown entity set or path segment (OData routing). */
-  resourceNotFound: (segment: string) => new DataverseFault(404, '0x80060888', `Resource not found for the segment '${segment}'.`),
+  resourceNotFound: (segment: string) =>
+    new DataverseFault(404, '0x80060888', `Resource not found for the segment '${segment}'.`),
   /** EntityDefinitions(LogicalName='x') for an unknown table (assumed wording). */
-  entityNotFound: (logicalName: string) => new DataverseFault(404, '0x80040217', `Could not find entity with name '${logicalName}'`),
-  recordNotFound: (table: string, id: string) => new DataverseFault(404, '0x80040217', `${table} With Id = ${id} Does Not Exist`),
+  entityNotFound: (logicalName: string) =>
+    new DataverseFault(404, '0x80040217', `Could not find entity with name '${logicalName}'`),
+  recordNotFound: (table: string, id: string) =>
+    new DataverseFault(404, '0x80040217', `${table} With Id = ${id} Does Not Exist`),
   /** Lookup by alternate key that matches no row (observed wording). */
-  recordNotFoundByKey: (table: string) => new DataverseFault(404, '0x80040217', `A record with the specified key values does not exist in ${table} entity`),
+  recordNotFoundByKey: (table: string) =>
+    new DataverseFault(404, '0x80040217', `A record with the specified key values does not exist in ${table} entity`),
   duplicateKey: () => new DataverseFault(412, '0x80040237', 'A record with matching key values already exists.'),
-  versionMismatch: () => new DataverseFault(412, '0x80060882', "The version of the existing record doesn't match the RowVersion property provided."),
+  versionMismatch: () =>
+    new DataverseFault(
+      412,
+      '0x80060882',
+      "The version of the existing record doesn't match the RowVersion property provided.",
+    ),
   maxLength: (attribute: string, table: string, max: number) =>
-    new DataverseFault(400, '0x80044331', `A validation error occurred.  The length of the '${attribute}' attribute of the '${table}' entity exceeded the maximum allowed length of '${max}'.`),
+    new DataverseFault(
+      400,
+      '0x80044331',
+      `A validation error occurred.  The length of the '${attribute}' attribute of the '${table}' entity exceeded the maximum allowed length of '${max}'.`,
+    ),
   outOfRange: (value: unknown, attribute: string, table: string) =>
-    new DataverseFault(400, '0x8004431A', `A validation error occurred. The value ${String(value)} of '${attribute}' on record of type '${table}' is outside the valid range.`),
+    new DataverseFault(
+      400,
+      '0x8004431A',
+      `A validation error occurred. The value ${String(value)} of '${attribute}' on record of type '${table}' is outside the valid range.`,
+    ),
   /** Numbers outside MinValue/MaxValue (assumed wording, same family as the SDK's). */
   numberOutOfRange: (attribute: string, table: string, min: number, max: number) =>
-    new DataverseFault(400, '0x80044330', `A validation error occurred. The value of '${attribute}' on record of type '${table}' is outside the valid range. Accepted Values: ${min} to ${max}`),
+    new DataverseFault(
+      400,
+      '0x80044330',
+      `A validation error occurred. The value of '${attribute}' on record of type '${table}' is outside the valid range. Accepted Values: ${min} to ${max}`,
+    ),
   /** Unknown property in a create/update body (observed wording, 2024+ environments). */
   invalidProperty: (entitySetName: string, property: string, table: string) =>
-    new DataverseFault(400, '0x80048d19', `${payloadPrefix(entitySetName)}Microsoft.Crm.CrmException: Invalid property '${property}' was found in entity 'Microsoft.Dynamics.CRM.${table}'.`),
+    new DataverseFault(
+      400,
+      '0x80048d19',
+      `${payloadPrefix(entitySetName)}Microsoft.Crm.CrmException: Invalid property '${property}' was found in entity 'Microsoft.Dynamics.CRM.${table}'.`,
+    ),
   /** `x@odata.bind` where x is not a navigation property (observed OData wording). */
   undeclaredNavigation: (entitySetName: string, property: string) =>
-    new DataverseFault(400, '0x80048d19', `${payloadPrefix(entitySetName)}Microsoft.OData.ODataException: An undeclared property '${property}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`),
+    new DataverseFault(
+      400,
+      '0x80048d19',
+      `${payloadPrefix(entitySetName)}Microsoft.OData.ODataException: An undeclared property '${property}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
+    ),
   /** A JSON value of the wrong type for the attribute (observed OData wording). */
   wrongType: (entitySetName: string, value: unknown, edmType: string) =>
-    new DataverseFault(400, '0x80048d19', `${payloadPrefix(entitySetName)}Microsoft.OData.ODataException: Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${edmType}'.`),
+    new DataverseFault(
+      400,
+      '0x80048d19',
+      `${payloadPrefix(entitySetName)}Microsoft.OData.ODataException: Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${edmType}'.`,
+    ),
   invalidJson: (entitySetName: string) =>
-    new DataverseFault(400, '0x80048d19', `${payloadPrefix(entitySetName)}Microsoft.OData.ODataException: Invalid JSON. A token was not recognized in the JSON content.`),
+    new DataverseFault(
+      400,
+      '0x80048d19',
+      `${payloadPrefix(entitySetName)}Microsoft.OData.ODataException: Invalid JSON. A token was not recognized in the JSON content.`,
+    ),
   /** SystemRequired attribute missing or null (assumed wording, SDK's AttributeCannotBeNull family). */
-  requiredMissing: (attribute: string) => new DataverseFault(400, '0x80040200', `Attribute '${attribute}' cannot be NULL`),
+  requiredMissing: (attribute: string) =>
+    new DataverseFault(400, '0x80040200', `Attribute '${attribute}' cannot be NULL`),
   /** $select / $filter / $orderby naming an unknown column (OData URI parser wording). */
   unknownQueryProperty: (property: string, table: string) =>
-    new DataverseFault(400, '0x80060888', `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.${table}'.`),
+    new DataverseFault(
+      400,
+      '0x80060888',
+      `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.${table}'.`,
+    ),
   badQuery: (message: string) => new DataverseFault(400, '0x80060888', message),
   invalidKey: (table: string) =>
-    new DataverseFault(400, '0x80060888', `The key in the request URI is not valid for resource 'Microsoft.Dynamics.CRM.${table}'. Ensure that the names and number of key properties match the declared or alternate key properties for the resource 'Microsoft.Dynamics.CRM.${table}'.`),
+    new DataverseFault(
+      400,
+      '0x80060888',
+      `The key in the request URI is not valid for resource 'Microsoft.Dynamics.CRM.${table}'. Ensure that the names and number of key properties match the declared or alternate key properties for the resource 'Microsoft.Dynamics.CRM.${table}'.`,
+    ),
   /** Bulk message on a table without it (observed SDK wording, code SdkEntityDoesNotSupportMessage). */
   messageNotSupported: (message: string, table: string) =>
-    new DataverseFault(400, '0x80040800', `The '${message}' method does not support entities of type '${table}'. MessageProcessorCache returned MessageProcessor.Empty. `),
+    new DataverseFault(
+      400,
+      '0x80040800',
+      `The '${message}' method does not support entities of type '${table}'. MessageProcessorCache returned MessageProcessor.Empty. `,
+    ),
   deleteMultipleStandard: () => new DataverseFault(400, '0x80040216', 'DeleteMultiple has not yet been implemented.'),
   unexpected: () => new DataverseFault(400, '0x80040216', 'An unexpected error occurred.'),
   /** Bulk target without @odata.type (assumed wording). */
   missingODataType: (message: string, index: number) =>
-    new DataverseFault(400, '0x80048d19', `${message}: the item at index ${index} of 'Targets' has no '@odata.type' annotation; set "@odata.type": "Microsoft.Dynamics.CRM.<table>" on every target.`),
+    new DataverseFault(
+      400,
+      '0x80048d19',
+      `${message}: the item at index ${index} of 'Targets' has no '@odata.type' annotation; set "@odata.type": "Microsoft.Dynamics.CRM.<table>" on every target.`,
+    ),
   wrongODataType: (message: string, found: string, table: string) =>
-    new DataverseFault(400, '0x80040203', `${message}: the target type '${found}' does not match the entity set's type 'Microsoft.Dynamics.CRM.${table}'.`),
+    new DataverseFault(
+      400,
+      '0x80040203',
+      `${message}: the target type '${found}' does not match the entity set's type 'Microsoft.Dynamics.CRM.${table}'.`,
+    ),
   invalidArgument: (message: string) => new DataverseFault(400, '0x80040203', message),
   /** Merge with PerformParentingChecks when the two records have different parents (assumed wording). */
-  parentingCheck: () => new DataverseFault(400, '0x8004022D', 'The parent of the subordinate record is different from the parent of the master record. Merge with PerformParentingChecks cannot continue.'),
-  methodNotAllowed: (method: string) => new DataverseFault(405, '0x80060888', `The HTTP method '${method}' is not allowed for this resource.`),
+  parentingCheck: () =>
+    new DataverseFault(
+      400,
+      '0x8004022D',
+      'The parent of the subordinate record is different from the parent of the master record. Merge with PerformParentingChecks cannot continue.',
+    ),
+  methodNotAllowed: (method: string) =>
+    new DataverseFault(405, '0x80060888', `The HTTP method '${method}' is not allowed for this resource.`),
 };

@@ -15,7 +15,8 @@ export interface KeyLocation {
 
 /** Finds the row a URL key designates, or reports which id/key values a create would use. */
 export function locate(store: RecordStore, table: Table, spec: KeySpec): KeyLocation {
-  if (spec.kind === 'id') return { id: store.get(table.logicalName, spec.id) ? spec.id : undefined, requestedId: spec.id };
+  if (spec.kind === 'id')
+    return { id: store.get(table.logicalName, spec.id) ? spec.id : undefined, requestedId: spec.id };
   const names = [...spec.values.keys()].map((n) => table.properties.get(n)?.logicalName ?? n);
   if (names.length === 1 && names[0] === table.primaryIdAttribute) {
     const id = spec.values.values().next().value;
@@ -42,7 +43,9 @@ export function resolveReference(schema: Schema, store: RecordStore, value: stri
   }
   const found = locate(store, table, ref.key);
   if (found.id === undefined) {
-    throw ref.key.kind === 'id' ? faults.recordNotFound(table.logicalName, ref.key.id) : faults.recordNotFoundByKey(table.logicalName);
+    throw ref.key.kind === 'id'
+      ? faults.recordNotFound(table.logicalName, ref.key.id)
+      : faults.recordNotFoundByKey(table.logicalName);
   }
   return { id: found.id, table: table.logicalName };
 }

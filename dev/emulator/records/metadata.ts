@@ -14,88 +14,154 @@ import { stableGuid, type Attribute, type Table } from './schema';
 type Json = Record<string, unknown>;
 
 const metadataType: Record<string, [string, string]> = {
-  String: ['StringAttributeMetadata', 'StringType'], Memo: ['MemoAttributeMetadata', 'MemoType'],
-  Integer: ['IntegerAttributeMetadata', 'IntegerType'], BigInt: ['BigIntAttributeMetadata', 'BigIntType'],
-  Decimal: ['DecimalAttributeMetadata', 'DecimalType'], Double: ['DoubleAttributeMetadata', 'DoubleType'],
-  Money: ['MoneyAttributeMetadata', 'MoneyType'], Boolean: ['BooleanAttributeMetadata', 'BooleanType'],
-  DateTime: ['DateTimeAttributeMetadata', 'DateTimeType'], Picklist: ['PicklistAttributeMetadata', 'PicklistType'],
-  State: ['StateAttributeMetadata', 'StateType'], Status: ['StatusAttributeMetadata', 'StatusType'],
-  Lookup: ['LookupAttributeMetadata', 'LookupType'], Customer: ['LookupAttributeMetadata', 'CustomerType'],
-  Owner: ['LookupAttributeMetadata', 'OwnerType'], Uniqueidentifier: ['UniqueIdentifierAttributeMetadata', 'UniqueidentifierType'],
+  String: ['StringAttributeMetadata', 'StringType'],
+  Memo: ['MemoAttributeMetadata', 'MemoType'],
+  Integer: ['IntegerAttributeMetadata', 'IntegerType'],
+  BigInt: ['BigIntAttributeMetadata', 'BigIntType'],
+  Decimal: ['DecimalAttributeMetadata', 'DecimalType'],
+  Double: ['DoubleAttributeMetadata', 'DoubleType'],
+  Money: ['MoneyAttributeMetadata', 'MoneyType'],
+  Boolean: ['BooleanAttributeMetadata', 'BooleanType'],
+  DateTime: ['DateTimeAttributeMetadata', 'DateTimeType'],
+  Picklist: ['PicklistAttributeMetadata', 'PicklistType'],
+  State: ['StateAttributeMetadata', 'StateType'],
+  Status: ['StatusAttributeMetadata', 'StatusType'],
+  Lookup: ['LookupAttributeMetadata', 'LookupType'],
+  Customer: ['LookupAttributeMetadata', 'CustomerType'],
+  Owner: ['LookupAttributeMetadata', 'OwnerType'],
+  Uniqueidentifier: ['UniqueIdentifierAttributeMetadata', 'UniqueidentifierType'],
 };
 const castTypes: Record<string, string[]> = {
-  PicklistAttributeMetadata: ['Picklist'], StateAttributeMetadata: ['State'], StatusAttributeMetadata: ['Status'],
-  StringAttributeMetadata: ['String'], MemoAttributeMetadata: ['Memo'], LookupAttributeMetadata: ['Lookup', 'Customer', 'Owner'],
-  IntegerAttributeMetadata: ['Integer'], BigIntAttributeMetadata: ['BigInt'], DecimalAttributeMetadata: ['Decimal'],
-  DoubleAttributeMetadata: ['Double'], MoneyAttributeMetadata: ['Money'], BooleanAttributeMetadata: ['Boolean'],
-  DateTimeAttributeMetadata: ['DateTime'], UniqueIdentifierAttributeMetadata: ['Uniqueidentifier'],
+  PicklistAttributeMetadata: ['Picklist'],
+  StateAttributeMetadata: ['State'],
+  StatusAttributeMetadata: ['Status'],
+  StringAttributeMetadata: ['String'],
+  MemoAttributeMetadata: ['Memo'],
+  LookupAttributeMetadata: ['Lookup', 'Customer', 'Owner'],
+  IntegerAttributeMetadata: ['Integer'],
+  BigIntAttributeMetadata: ['BigInt'],
+  DecimalAttributeMetadata: ['Decimal'],
+  DoubleAttributeMetadata: ['Double'],
+  MoneyAttributeMetadata: ['Money'],
+  BooleanAttributeMetadata: ['Boolean'],
+  DateTimeAttributeMetadata: ['DateTime'],
+  UniqueIdentifierAttributeMetadata: ['Uniqueidentifier'],
 };
 
-const label = (text: string) => ({ LocalizedLabels: [{ Label: text, LanguageCode: 1033 }], UserLocalizedLabel: { Label: text, LanguageCode: 1033 } });
+const label = (text: string) => ({
+  LocalizedLabels: [{ Label: text, LanguageCode: 1033 }],
+  UserLocalizedLabel: { Label: text, LanguageCode: 1033 },
+});
 const schemaName = (logicalName: string) => logicalName;
 
 function optionSet(table: Table, a: Attribute): Json {
   return {
-    MetadataId: stableGuid(`optionset:${table.logicalName}.${a.logicalName}`), Name: `${table.logicalName}_${a.logicalName}`,
-    IsGlobal: false, OptionSetType: a.type === 'State' ? 'State' : a.type === 'Status' ? 'Status' : 'Picklist',
-    Options: (a.options ?? []).map((o) => ({ Value: o.value, Label: label(o.label), ...(a.type === 'Status' ? { State: o.state ?? 0 } : {}) })),
+    MetadataId: stableGuid(`optionset:${table.logicalName}.${a.logicalName}`),
+    Name: `${table.logicalName}_${a.logicalName}`,
+    IsGlobal: false,
+    OptionSetType: a.type === 'State' ? 'State' : a.type === 'Status' ? 'Status' : 'Picklist',
+    Options: (a.options ?? []).map((o) => ({
+      Value: o.value,
+      Label: label(o.label),
+      ...(a.type === 'Status' ? { State: o.state ?? 0 } : {}),
+    })),
   };
 }
 
 function attributeJson(table: Table, a: Attribute): Json {
   const [odataType, typeName] = metadataType[a.type]!;
   const out: Json = {
-    '@odata.type': `#Microsoft.Dynamics.CRM.${odataType}`, MetadataId: a.metadataId, LogicalName: a.logicalName,
-    SchemaName: schemaName(a.logicalName), EntityLogicalName: table.logicalName, AttributeType: a.type,
+    '@odata.type': `#Microsoft.Dynamics.CRM.${odataType}`,
+    MetadataId: a.metadataId,
+    LogicalName: a.logicalName,
+    SchemaName: schemaName(a.logicalName),
+    EntityLogicalName: table.logicalName,
+    AttributeType: a.type,
     AttributeTypeName: { Value: typeName },
-    RequiredLevel: { Value: a.requiredLevel, CanBeChanged: true, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' },
-    IsValidForCreate: a.isValidForCreate, IsValidForUpdate: a.isValidForUpdate, IsValidForRead: true,
-    IsPrimaryId: a.isPrimaryId, IsPrimaryName: a.isPrimaryName, IsCustomAttribute: a.logicalName.includes('_') && !a.logicalName.startsWith('address'),
+    RequiredLevel: {
+      Value: a.requiredLevel,
+      CanBeChanged: true,
+      ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings',
+    },
+    IsValidForCreate: a.isValidForCreate,
+    IsValidForUpdate: a.isValidForUpdate,
+    IsValidForRead: true,
+    IsPrimaryId: a.isPrimaryId,
+    IsPrimaryName: a.isPrimaryName,
+    IsCustomAttribute: a.logicalName.includes('_') && !a.logicalName.startsWith('address'),
     DisplayName: label(a.logicalName),
   };
   if (a.maxLength !== undefined) out.MaxLength = a.maxLength;
-  if (a.type === 'String') { out.Format = a.format ?? 'Text'; out.FormatName = { Value: a.format ?? 'Text' }; }
+  if (a.type === 'String') {
+    out.Format = a.format ?? 'Text';
+    out.FormatName = { Value: a.format ?? 'Text' };
+  }
   if (a.type === 'Memo') out.Format = a.format ?? 'TextArea';
   if (a.minValue !== undefined) out.MinValue = a.minValue;
   if (a.maxValue !== undefined) out.MaxValue = a.maxValue;
   if (a.precision !== undefined) out.Precision = a.precision;
   if (a.type === 'Integer') out.Format = a.format ?? 'None';
-  if (a.type === 'DateTime') { out.Format = a.format ?? 'DateAndTime'; out.DateTimeBehavior = { Value: a.format === 'DateOnly' ? 'DateOnly' : 'UserLocal' }; }
+  if (a.type === 'DateTime') {
+    out.Format = a.format ?? 'DateAndTime';
+    out.DateTimeBehavior = { Value: a.format === 'DateOnly' ? 'DateOnly' : 'UserLocal' };
+  }
   if (a.targets) out.Targets = a.targets.map((t) => t.table);
-  if (a.defaultValue !== undefined && (a.type === 'Picklist' || a.type === 'Boolean')) out.DefaultFormValue = a.defaultValue;
+  if (a.defaultValue !== undefined && (a.type === 'Picklist' || a.type === 'Boolean'))
+    out.DefaultFormValue = a.defaultValue;
   return out;
 }
 
 function keyJson(table: Table, key: Table['keys'][number]): Json {
-  return { MetadataId: stableGuid(`key:${table.logicalName}.${key.logicalName}`), LogicalName: key.logicalName, SchemaName: key.logicalName,
-    EntityLogicalName: table.logicalName, KeyAttributes: key.attributes, EntityKeyIndexStatus: 'Active', DisplayName: label(key.logicalName) };
+  return {
+    MetadataId: stableGuid(`key:${table.logicalName}.${key.logicalName}`),
+    LogicalName: key.logicalName,
+    SchemaName: key.logicalName,
+    EntityLogicalName: table.logicalName,
+    KeyAttributes: key.attributes,
+    EntityKeyIndexStatus: 'Active',
+    DisplayName: label(key.logicalName),
+  };
 }
 
 function relationships(ctx: RecordContext, table: Table, direction: 'ManyToOne' | 'OneToMany'): Json[] {
   const out: Json[] = [];
   for (const referencing of ctx.schema.tables.values()) {
-    for (const a of referencing.attributes.values()) for (const t of a.targets ?? []) {
-      if (direction === 'ManyToOne' ? referencing !== table : t.table !== table.logicalName) continue;
-      const referenced = ctx.schema.tables.get(t.table);
-      const name = t.relationshipName ?? `${t.table}_${referencing.logicalName}_${a.logicalName}`;
-      out.push({
-        MetadataId: stableGuid(`relationship:${referencing.logicalName}.${a.logicalName}.${t.table}`), SchemaName: name,
-        RelationshipType: 'OneToManyRelationship', ReferencedEntity: t.table, ReferencedAttribute: referenced?.primaryIdAttribute ?? `${t.table}id`,
-        ReferencingEntity: referencing.logicalName, ReferencingAttribute: a.logicalName,
-        ReferencingEntityNavigationPropertyName: t.navigationProperty, ReferencedEntityNavigationPropertyName: name,
-      });
-    }
+    for (const a of referencing.attributes.values())
+      for (const t of a.targets ?? []) {
+        if (direction === 'ManyToOne' ? referencing !== table : t.table !== table.logicalName) continue;
+        const referenced = ctx.schema.tables.get(t.table);
+        const name = t.relationshipName ?? `${t.table}_${referencing.logicalName}_${a.logicalName}`;
+        out.push({
+          MetadataId: stableGuid(`relationship:${referencing.logicalName}.${a.logicalName}.${t.table}`),
+          SchemaName: name,
+          RelationshipType: 'OneToManyRelationship',
+          ReferencedEntity: t.table,
+          ReferencedAttribute: referenced?.primaryIdAttribute ?? `${t.table}id`,
+          ReferencingEntity: referencing.logicalName,
+          ReferencingAttribute: a.logicalName,
+          ReferencingEntityNavigationPropertyName: t.navigationProperty,
+          ReferencedEntityNavigationPropertyName: name,
+        });
+      }
   }
   return out;
 }
 
 function entityJson(table: Table): Json {
   return {
-    MetadataId: table.metadataId, LogicalName: table.logicalName, SchemaName: schemaName(table.logicalName),
-    EntitySetName: table.entitySetName, LogicalCollectionName: table.entitySetName, CollectionSchemaName: table.entitySetName,
-    PrimaryIdAttribute: table.primaryIdAttribute, PrimaryNameAttribute: table.primaryNameAttribute,
-    TableType: table.isElastic ? 'Elastic' : 'Standard', IsCustomEntity: table.logicalName.includes('_'), IsActivity: table.primaryIdAttribute === 'activityid',
-    DisplayName: label(table.logicalName), DisplayCollectionName: label(table.entitySetName),
+    MetadataId: table.metadataId,
+    LogicalName: table.logicalName,
+    SchemaName: schemaName(table.logicalName),
+    EntitySetName: table.entitySetName,
+    LogicalCollectionName: table.entitySetName,
+    CollectionSchemaName: table.entitySetName,
+    PrimaryIdAttribute: table.primaryIdAttribute,
+    PrimaryNameAttribute: table.primaryNameAttribute,
+    TableType: table.isElastic ? 'Elastic' : 'Standard',
+    IsCustomEntity: table.logicalName.includes('_'),
+    IsActivity: table.primaryIdAttribute === 'activityid',
+    DisplayName: label(table.logicalName),
+    DisplayCollectionName: label(table.entitySetName),
   };
 }
 
@@ -108,23 +174,41 @@ function pick(obj: Json, select: string[] | undefined): Json {
   out.MetadataId = obj.MetadataId;
   return out;
 }
-const selectList = (text: string | null | undefined) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+const selectList = (text: string | null | undefined) =>
+  text
+    ? text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 
 /** `Attributes($select=LogicalName),Keys` → [{ name, options }] (nested options are `;`-separated). */
 function parseExpand(text: string | null): { name: string; select?: string[]; expand?: string }[] {
   if (!text) return [];
   const items: string[] = [];
-  let depth = 0, start = 0;
+  let depth = 0,
+    start = 0;
   for (let i = 0; i < text.length; i++) {
     if (text[i] === '(') depth++;
     else if (text[i] === ')') depth--;
-    else if (text[i] === ',' && depth === 0) { items.push(text.slice(start, i)); start = i + 1; }
+    else if (text[i] === ',' && depth === 0) {
+      items.push(text.slice(start, i));
+      start = i + 1;
+    }
   }
   items.push(text.slice(start));
   return items.map((item) => {
     const m = /^\s*(\w+)\s*(?:\((.*)\))?\s*$/.exec(item);
     if (!m) throw faults.badQuery(`Syntax error in $expand: '${item}'.`);
-    const options = new Map((m[2] ?? '').split(';').filter(Boolean).map((o) => { const i = o.indexOf('='); return [o.slice(0, i).trim(), o.slice(i + 1)] as const; }));
+    const options = new Map(
+      (m[2] ?? '')
+        .split(';')
+        .filter(Boolean)
+        .map((o) => {
+          const i = o.indexOf('=');
+          return [o.slice(0, i).trim(), o.slice(i + 1)] as const;
+        }),
+    );
     return { name: m[1]!, select: selectList(options.get('$select')), expand: options.get('$expand') };
   });
 }
@@ -132,19 +216,28 @@ function parseExpand(text: string | null): { name: string; select?: string[]; ex
 function findTable(ctx: RecordContext, keyText: string): Table {
   const spec = parseKey(keyText);
   const name = spec.kind === 'id' ? undefined : spec.values.get('LogicalName');
-  const table = spec.kind === 'id'
-    ? [...ctx.schema.tables.values()].find((t) => t.metadataId === spec.id)
-    : typeof name === 'string' ? ctx.schema.tables.get(name.toLowerCase()) : undefined;
+  const table =
+    spec.kind === 'id'
+      ? [...ctx.schema.tables.values()].find((t) => t.metadataId === spec.id)
+      : typeof name === 'string'
+        ? ctx.schema.tables.get(name.toLowerCase())
+        : undefined;
   if (!table) throw faults.entityNotFound(spec.kind === 'id' ? spec.id : String(name));
   return table;
 }
 
 function matches(e: FilterExpression, obj: Json): boolean {
   switch (e.kind) {
-    case 'and': return e.items.every((item) => matches(item, obj));
-    case 'or': return e.items.some((item) => matches(item, obj));
-    case 'not': return !matches(e.operand, obj);
-    case 'call': return typeof obj[e.property] === 'string' && (obj[e.property] as string).toLowerCase().includes(e.value.toLowerCase());
+    case 'and':
+      return e.items.every((item) => matches(item, obj));
+    case 'or':
+      return e.items.some((item) => matches(item, obj));
+    case 'not':
+      return !matches(e.operand, obj);
+    case 'call':
+      return (
+        typeof obj[e.property] === 'string' && (obj[e.property] as string).toLowerCase().includes(e.value.toLowerCase())
+      );
     case 'compare': {
       const v = obj[e.property];
       const l = e.literal.type === 'null' ? null : e.literal.value;
@@ -165,13 +258,19 @@ export function metadataRequest(ctx: RecordContext, segments: string[], req: Emu
     if (segments.length > 1) throw faults.resourceNotFound(segments[1]!);
     const filterText = req.query.get('$filter');
     const filter = filterText ? parseFilter(filterText) : undefined;
-    const value = [...ctx.schema.tables.values()].map(entityJson).filter((e) => !filter || matches(filter, e)).map((e) => pick(e, select));
+    const value = [...ctx.schema.tables.values()]
+      .map(entityJson)
+      .filter((e) => !filter || matches(filter, e))
+      .map((e) => pick(e, select));
     return { status: 200, body: { '@odata.context': `${base}${select ? `(${select.join(',')})` : ''}`, value } };
   }
   const table = findTable(ctx, key);
   const [sub, cast, ...extra] = segments.slice(1);
   if (sub === undefined) {
-    const out: Json = { '@odata.context': `${base}${select ? `(${select.join(',')})` : ''}/$entity`, ...pick(entityJson(table), select) };
+    const out: Json = {
+      '@odata.context': `${base}${select ? `(${select.join(',')})` : ''}/$entity`,
+      ...pick(entityJson(table), select),
+    };
     for (const x of parseExpand(req.query.get('$expand'))) {
       out[x.name] = collection(ctx, table, x.name).map((item) => pick(item, x.select));
     }
@@ -192,7 +291,10 @@ export function metadataRequest(ctx: RecordContext, segments: string[], req: Emu
   const shaped = list.map((item) => {
     const out = pick(item, select);
     for (const x of expand) {
-      if (x.name !== 'OptionSet' && x.name !== 'GlobalOptionSet') throw faults.badQuery(`Could not find a property named '${x.name}' on type 'Microsoft.Dynamics.CRM.AttributeMetadata'.`);
+      if (x.name !== 'OptionSet' && x.name !== 'GlobalOptionSet')
+        throw faults.badQuery(
+          `Could not find a property named '${x.name}' on type 'Microsoft.Dynamics.CRM.AttributeMetadata'.`,
+        );
       const a = table.attributes.get(item.LogicalName as string)!;
       out[x.name] = a.options ? pick(optionSet(table, a), x.select) : null;
     }
@@ -211,10 +313,17 @@ export function metadataRequest(ctx: RecordContext, segments: string[], req: Emu
 
 function collection(ctx: RecordContext, table: Table, name: string): Json[] {
   switch (name) {
-    case 'Attributes': return [...table.attributes.values()].map((a) => attributeJson(table, a));
-    case 'Keys': return table.keys.map((k) => keyJson(table, k));
-    case 'ManyToOneRelationships': return relationships(ctx, table, 'ManyToOne');
-    case 'OneToManyRelationships': return relationships(ctx, table, 'OneToMany');
-    default: throw faults.badQuery(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.`);
+    case 'Attributes':
+      return [...table.attributes.values()].map((a) => attributeJson(table, a));
+    case 'Keys':
+      return table.keys.map((k) => keyJson(table, k));
+    case 'ManyToOneRelationships':
+      return relationships(ctx, table, 'ManyToOne');
+    case 'OneToManyRelationships':
+      return relationships(ctx, table, 'OneToMany');
+    default:
+      throw faults.badQuery(
+        `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.`,
+      );
   }
 }

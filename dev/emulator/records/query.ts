@@ -15,31 +15,76 @@ export const defaultPageSize = 5000;
 
 const supported = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$expand']);
 
-const edm: Record<string, string> = { String: 'Edm.String', Memo: 'Edm.String', Integer: 'Edm.Int32', BigInt: 'Edm.Int64',
-  Decimal: 'Edm.Decimal', Money: 'Edm.Decimal', Double: 'Edm.Double', Boolean: 'Edm.Boolean', DateTime: 'Edm.DateTimeOffset',
-  Picklist: 'Edm.Int32', State: 'Edm.Int32', Status: 'Edm.Int32', Uniqueidentifier: 'Edm.Guid', Lookup: 'Edm.Guid', Customer: 'Edm.Guid', Owner: 'Edm.Guid' };
-const literalEdm: Record<Literal['type'], string> = { string: 'Edm.String', number: 'Edm.Int32', boolean: 'Edm.Boolean', null: 'null', guid: 'Edm.Guid', datetime: 'Edm.DateTimeOffset' };
+const edm: Record<string, string> = {
+  String: 'Edm.String',
+  Memo: 'Edm.String',
+  Integer: 'Edm.Int32',
+  BigInt: 'Edm.Int64',
+  Decimal: 'Edm.Decimal',
+  Money: 'Edm.Decimal',
+  Double: 'Edm.Double',
+  Boolean: 'Edm.Boolean',
+  DateTime: 'Edm.DateTimeOffset',
+  Picklist: 'Edm.Int32',
+  State: 'Edm.Int32',
+  Status: 'Edm.Int32',
+  Uniqueidentifier: 'Edm.Guid',
+  Lookup: 'Edm.Guid',
+  Customer: 'Edm.Guid',
+  Owner: 'Edm.Guid',
+};
+const literalEdm: Record<Literal['type'], string> = {
+  string: 'Edm.String',
+  number: 'Edm.Int32',
+  boolean: 'Edm.Boolean',
+  null: 'null',
+  guid: 'Edm.Guid',
+  datetime: 'Edm.DateTimeOffset',
+};
 const accepts: Record<string, Literal['type'][]> = {
-  'Edm.String': ['string'], 'Edm.Int32': ['number'], 'Edm.Int64': ['number'], 'Edm.Decimal': ['number'], 'Edm.Double': ['number'],
-  'Edm.Boolean': ['boolean'], 'Edm.DateTimeOffset': ['datetime'], 'Edm.Guid': ['guid'],
+  'Edm.String': ['string'],
+  'Edm.Int32': ['number'],
+  'Edm.Int64': ['number'],
+  'Edm.Decimal': ['number'],
+  'Edm.Double': ['number'],
+  'Edm.Boolean': ['boolean'],
+  'Edm.DateTimeOffset': ['datetime'],
+  'Edm.Guid': ['guid'],
 };
-const operatorKind = { eq: 'Equal', ne: 'NotEqual', gt: 'GreaterThan', ge: 'GreaterThanOrEqual', lt: 'LessThan', le: 'LessThanOrEqual' } as const;
+const operatorKind = {
+  eq: 'Equal',
+  ne: 'NotEqual',
+  gt: 'GreaterThan',
+  ge: 'GreaterThanOrEqual',
+  lt: 'LessThan',
+  le: 'LessThanOrEqual',
+} as const;
 
-const columnOf = (table: Table) => (property: string): string => {
-  const a = table.properties.get(property);
-  if (!a) throw faults.unknownQueryProperty(property, table.logicalName);
-  return a.logicalName;
-};
+const columnOf =
+  (table: Table) =>
+  (property: string): string => {
+    const a = table.properties.get(property);
+    if (!a) throw faults.unknownQueryProperty(property, table.logicalName);
+    return a.logicalName;
+  };
 
 /** Checks property names and operand types against the table (Dataverse's URI parser does this up front). */
 export function checkFilter(table: Table, e: FilterExpression): void {
   switch (e.kind) {
-    case 'and': case 'or': for (const item of e.items) checkFilter(table, item); return;
-    case 'not': checkFilter(table, e.operand); return;
+    case 'and':
+    case 'or':
+      for (const item of e.items) checkFilter(table, item);
+      return;
+    case 'not':
+      checkFilter(table, e.operand);
+      return;
     case 'call': {
       const a = table.properties.get(e.property);
       if (!a) throw faults.unknownQueryProperty(e.property, table.logicalName);
-      if (edm[a.type] !== 'Edm.String') throw faults.badQuery(`No function signature for the function with name '${e.fn}' matches the specified arguments.`);
+      if (edm[a.type] !== 'Edm.String')
+        throw faults.badQuery(
+          `No function signature for the function with name '${e.fn}' matches the specified arguments.`,
+        );
       return;
     }
     case 'compare': {
@@ -47,7 +92,9 @@ export function checkFilter(table: Table, e: FilterExpression): void {
       if (!a) throw faults.unknownQueryProperty(e.property, table.logicalName);
       const type = edm[a.type]!;
       if (e.literal.type !== 'null' && !accepts[type]!.includes(e.literal.type)) {
-        throw faults.badQuery(`A binary operator with incompatible types was detected. Found operand types '${type}' and '${literalEdm[e.literal.type]}' for operator kind '${operatorKind[e.op]}'.`);
+        throw faults.badQuery(
+          `A binary operator with incompatible types was detected. Found operand types '${type}' and '${literalEdm[e.literal.type]}' for operator kind '${operatorKind[e.op]}'.`,
+        );
       }
     }
   }
@@ -77,7 +124,9 @@ function decodeToken(token: string): number {
   try {
     const o = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { o?: unknown }).o;
     if (typeof o === 'number' && Number.isInteger(o) && o >= 0) return o;
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   throw faults.badQuery('The $skiptoken value is not valid.');
 }
 
@@ -91,7 +140,8 @@ export interface CollectionRequest {
 
 export function queryRows(table: Table, source: RowSource, req: CollectionRequest): EmulatorResponse {
   for (const name of req.query.keys()) {
-    if (name.startsWith('$') && !supported.has(name)) throw faults.badQuery(`The query parameter ${name} is not supported`);
+    if (name.startsWith('$') && !supported.has(name))
+      throw faults.badQuery(`The query parameter ${name} is not supported`);
   }
   if (req.query.get('$expand')) throw faults.badQuery('The emulator does not support $expand on record queries.');
   const select = parseSelect(table, req.query.get('$select'));
@@ -102,11 +152,18 @@ export function queryRows(table: Table, source: RowSource, req: CollectionReques
   const order = parseOrderBy(req.query.get('$orderby'), columnOf(table));
   const top = parseTop(req.query.get('$top'));
   const countText = req.query.get('$count');
-  if (countText !== null && countText !== 'true' && countText !== 'false') throw faults.badQuery(`'${countText}' is not a valid count option.`);
+  if (countText !== null && countText !== 'true' && countText !== 'false')
+    throw faults.badQuery(`'${countText}' is not a valid count option.`);
 
   // `accountid eq A or accountid eq B ...` (an existence check of many ids) is answered by index lookup.
   const chain = filter ? equalityChain(filter) : undefined;
-  const indexed = chain && chain.literals[0]!.type !== 'datetime' ? source.byKey?.(columnOf(table)(chain.property), chain.literals.map((l) => l.value)) : undefined;
+  const indexed =
+    chain && chain.literals[0]!.type !== 'datetime'
+      ? source.byKey?.(
+          columnOf(table)(chain.property),
+          chain.literals.map((l) => l.value),
+        )
+      : undefined;
   const candidates = indexed ?? source.all();
   let matches: Row[] = [];
   for (const row of candidates) if (!predicate || predicate(row)) matches.push(row);
@@ -130,6 +187,9 @@ export function queryRows(table: Table, source: RowSource, req: CollectionReques
     next.set('$skiptoken', encodeToken(offset + pageSize));
     body['@odata.nextLink'] = `${req.webApiBase}${req.path}?${next.toString()}`;
   }
-  const applied = [maxPageSize !== undefined ? `odata.maxpagesize=${maxPageSize}` : '', shape.annotations ? 'odata.include-annotations="*"' : ''].filter(Boolean);
+  const applied = [
+    maxPageSize !== undefined ? `odata.maxpagesize=${maxPageSize}` : '',
+    shape.annotations ? 'odata.include-annotations="*"' : '',
+  ].filter(Boolean);
   return { status: 200, headers: applied.length ? { 'Preference-Applied': applied.join(',') } : {}, body };
 }

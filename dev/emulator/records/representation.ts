@@ -14,8 +14,11 @@ export const etagOf = (row: Row): string => `W/"${String(row.versionnumber)}"`;
 
 /** Parses and checks `$select`; lookups must be selected as `_x_value`, as in Dataverse. */
 export function parseSelect(table: Table, select: string | null): string[] | undefined {
-  if (select === null || select.trim() === '' ) return undefined;
-  const names = select.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (select === null || select.trim() === '') return undefined;
+  const names = select
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const n of names) if (!table.properties.has(n)) throw faults.unknownQueryProperty(n, table.logicalName);
   return names;
 }
@@ -25,10 +28,17 @@ export function wantsAnnotations(prefer: string | undefined): boolean {
   return !!m && (m[1] === '*' || m[1]!.includes('FormattedValue') || m[1]!.includes('Microsoft.Dynamics.CRM'));
 }
 
-export function represent(table: Table, row: Row, shape: Shape, nameOf?: (table: string, id: string) => unknown): Record<string, unknown> {
+export function represent(
+  table: Table,
+  row: Row,
+  shape: Shape,
+  nameOf?: (table: string, id: string) => unknown,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { '@odata.etag': etagOf(row) };
   const names = shape.select
-    ? (shape.select.includes(table.primaryIdAttribute) ? shape.select : [...shape.select, table.primaryIdAttribute])
+    ? shape.select.includes(table.primaryIdAttribute)
+      ? shape.select
+      : [...shape.select, table.primaryIdAttribute]
     : [...table.properties.keys()];
   for (const name of names) {
     const a = table.properties.get(name)!;

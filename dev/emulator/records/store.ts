@@ -9,14 +9,27 @@ import { z } from 'zod';
 import { faults } from './faults';
 import type { Schema, Table } from './schema';
 
-export interface LookupValue { id: string; table: string }
+export interface LookupValue {
+  id: string;
+  table: string;
+}
 export type Row = Record<string, unknown>;
 
 export const isLookupValue = (v: unknown): v is LookupValue =>
-  typeof v === 'object' && v !== null && typeof (v as LookupValue).id === 'string' && typeof (v as LookupValue).table === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as LookupValue).id === 'string' &&
+  typeof (v as LookupValue).table === 'string';
 
-interface Undo { table: string; id: string; before: Row | undefined }
-interface Journal { entries: Undo[]; parent: Journal | undefined }
+interface Undo {
+  table: string;
+  id: string;
+  before: Row | undefined;
+}
+interface Journal {
+  entries: Undo[];
+  parent: Journal | undefined;
+}
 
 interface TableRows {
   rows: Map<string, Row>;
@@ -58,7 +71,8 @@ export function createRecordStore(schema: Schema) {
 
   const emptyTables = () => {
     data.clear();
-    for (const t of schema.tables.values()) data.set(t.logicalName, { rows: new Map(), keys: new Map(t.keys.map((k) => [k.logicalName, new Map()])) });
+    for (const t of schema.tables.values())
+      data.set(t.logicalName, { rows: new Map(), keys: new Map(t.keys.map((k) => [k.logicalName, new Map()])) });
   };
   emptyTables();
 
@@ -88,7 +102,10 @@ export function createRecordStore(schema: Schema) {
     const tr = tableRows(tableName);
     const before = tr.rows.get(id);
     if (before) unindex(table, tr, before);
-    if (row) { tr.rows.set(id, row); index(table, tr, id, row); } else tr.rows.delete(id);
+    if (row) {
+      tr.rows.set(id, row);
+      index(table, tr, id, row);
+    } else tr.rows.delete(id);
   };
 
   const journal = (): Journal | undefined => syncJournal ?? als.getStore();
@@ -169,7 +186,9 @@ export function createRecordStore(schema: Schema) {
       for (const [name, tr] of data) out[name] = tr.rows.size;
       return out;
     },
-    reset(): void { emptyTables(); },
+    reset(): void {
+      emptyTables();
+    },
     exportState(): z.infer<typeof stateJson> {
       const tables: Record<string, Row[]> = {};
       for (const [name, tr] of data) if (tr.rows.size > 0) tables[name] = [...tr.rows.values()];

@@ -12,16 +12,30 @@ import type { RecordStore, Row } from './store';
 export type Operation = 'create' | 'update';
 
 const edmType: Record<string, string> = {
-  String: 'Edm.String', Memo: 'Edm.String', Integer: 'Edm.Int32', BigInt: 'Edm.Int64', Decimal: 'Edm.Decimal',
-  Money: 'Edm.Decimal', Double: 'Edm.Double', Boolean: 'Edm.Boolean', DateTime: 'Edm.DateTimeOffset',
-  Picklist: 'Edm.Int32', State: 'Edm.Int32', Status: 'Edm.Int32', Uniqueidentifier: 'Edm.Guid',
+  String: 'Edm.String',
+  Memo: 'Edm.String',
+  Integer: 'Edm.Int32',
+  BigInt: 'Edm.Int64',
+  Decimal: 'Edm.Decimal',
+  Money: 'Edm.Decimal',
+  Double: 'Edm.Double',
+  Boolean: 'Edm.Boolean',
+  DateTime: 'Edm.DateTimeOffset',
+  Picklist: 'Edm.Int32',
+  State: 'Edm.Int32',
+  Status: 'Edm.Int32',
+  Uniqueidentifier: 'Edm.Guid',
 };
 
 /** Dataverse returns date-times in UTC without milliseconds (memoised per second: every write stamps two). */
-let lastSecond = NaN, lastText = '';
+let lastSecond = NaN,
+  lastText = '';
 export function dataverseDateTime(d: Date): string {
   const second = Math.floor(d.getTime() / 1000);
-  if (second !== lastSecond) { lastSecond = second; lastText = d.toISOString().replace(/\.\d{3}Z$/, 'Z'); }
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastText = d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
   return lastText;
 }
 
@@ -30,18 +44,34 @@ function convert(table: Table, a: Attribute, value: unknown): unknown {
     if (a.requiredLevel === 'SystemRequired') throw faults.requiredMissing(a.logicalName);
     return null;
   }
-  const wrong = () => faults.wrongType(table.entitySetName, value, a.type === 'DateTime' && a.format === 'DateOnly' ? 'Edm.Date' : edmType[a.type] ?? 'Edm.String');
+  const wrong = () =>
+    faults.wrongType(
+      table.entitySetName,
+      value,
+      a.type === 'DateTime' && a.format === 'DateOnly' ? 'Edm.Date' : (edmType[a.type] ?? 'Edm.String'),
+    );
   switch (a.type) {
-    case 'String': case 'Memo': {
+    case 'String':
+    case 'Memo': {
       if (typeof value !== 'string') throw wrong();
-      if (a.maxLength !== undefined && value.length > a.maxLength) throw faults.maxLength(a.logicalName, table.logicalName, a.maxLength);
+      if (a.maxLength !== undefined && value.length > a.maxLength)
+        throw faults.maxLength(a.logicalName, table.logicalName, a.maxLength);
       return value;
     }
-    case 'Integer': case 'BigInt': case 'Decimal': case 'Money': case 'Double': {
+    case 'Integer':
+    case 'BigInt':
+    case 'Decimal':
+    case 'Money':
+    case 'Double': {
       // Edm.Int64 and Edm.Decimal may travel as strings (IEEE754Compatible).
-      const n = typeof value === 'number' ? value
-        : typeof value === 'string' && (a.type === 'BigInt' || a.type === 'Decimal' || a.type === 'Money') && /^-?\d+(\.\d+)?$/.test(value) ? Number(value)
-        : NaN;
+      const n =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' &&
+              (a.type === 'BigInt' || a.type === 'Decimal' || a.type === 'Money') &&
+              /^-?\d+(\.\d+)?$/.test(value)
+            ? Number(value)
+            : NaN;
       if (!Number.isFinite(n)) throw wrong();
       if ((a.type === 'Integer' || a.type === 'BigInt') && !Number.isInteger(n)) throw wrong();
       const min = a.minValue ?? (a.type === 'Integer' ? -2147483648 : -Number.MAX_VALUE);
@@ -62,9 +92,12 @@ function convert(table: Table, a: Attribute, value: unknown): unknown {
       if (Number.isNaN(d.getTime())) throw wrong();
       return a.format === 'DateOnly' ? d.toISOString().slice(0, 10) : dataverseDateTime(d);
     }
-    case 'Picklist': case 'State': case 'Status': {
+    case 'Picklist':
+    case 'State':
+    case 'Status': {
       if (typeof value !== 'number' || !Number.isInteger(value)) throw wrong();
-      if (a.options && !a.options.some((o) => o.value === value)) throw faults.outOfRange(value, a.logicalName, table.logicalName);
+      if (a.options && !a.options.some((o) => o.value === value))
+        throw faults.outOfRange(value, a.logicalName, table.logicalName);
       return value;
     }
     case 'Uniqueidentifier':
@@ -79,7 +112,13 @@ function convert(table: Table, a: Attribute, value: unknown): unknown {
  * The column changes a body asks for. Read-only columns are ignored as Dataverse does; the primary id
  * is returned apart so the caller can honour a client-supplied id.
  */
-export function readBody(schema: Schema, store: RecordStore, table: Table, body: Record<string, unknown>, op: Operation): Row {
+export function readBody(
+  schema: Schema,
+  store: RecordStore,
+  table: Table,
+  body: Record<string, unknown>,
+  op: Operation,
+): Row {
   const changes: Row = {};
   for (const [name, value] of Object.entries(body)) {
     if (name.startsWith('@')) continue; // @odata.type / @odata.id / @odata.etag: the caller checks them
@@ -89,7 +128,10 @@ export function readBody(schema: Schema, store: RecordStore, table: Table, body:
       if (annotation !== 'odata.bind') continue; // other instance annotations are ignored on write
       const nav = table.navigation.get(name.slice(0, at));
       if (!nav) throw faults.undeclaredNavigation(table.entitySetName, name.slice(0, at));
-      if (value === null) { changes[nav.attribute.logicalName] = null; continue; }
+      if (value === null) {
+        changes[nav.attribute.logicalName] = null;
+        continue;
+      }
       if (typeof value !== 'string') throw faults.wrongType(table.entitySetName, value, 'Edm.String');
       changes[nav.attribute.logicalName] = resolveReference(schema, store, value, nav.target);
       continue;
@@ -119,7 +161,11 @@ export function defaults(table: Table): Row {
 /** Checks SystemRequired columns of a new row (ApplicationRequired is a form rule: the API does not enforce it). */
 export function checkRequired(table: Table, row: Row): void {
   for (const a of table.attributes.values()) {
-    if (a.requiredLevel === 'SystemRequired' && !a.isPrimaryId && (row[a.logicalName] === null || row[a.logicalName] === undefined)) {
+    if (
+      a.requiredLevel === 'SystemRequired' &&
+      !a.isPrimaryId &&
+      (row[a.logicalName] === null || row[a.logicalName] === undefined)
+    ) {
       throw faults.requiredMissing(a.logicalName);
     }
   }

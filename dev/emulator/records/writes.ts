@@ -15,7 +15,13 @@ export interface CreateOptions {
   keyValues?: Map<string, KeyLiteral>;
 }
 
-export function createRow(ctx: RecordContext, table: Table, body: Record<string, unknown>, caller: Caller, options: CreateOptions = {}): Row {
+export function createRow(
+  ctx: RecordContext,
+  table: Table,
+  body: Record<string, unknown>,
+  caller: Caller,
+  options: CreateOptions = {},
+): Row {
   const changes = readBody(ctx.schema, ctx.store, table, body, 'create');
   const id = (changes[table.primaryIdAttribute] as string | undefined) ?? options.requestedId ?? ctx.newId();
   if (ctx.store.get(table.logicalName, id)) throw faults.duplicateKey();
@@ -44,7 +50,14 @@ export interface UpdateOptions {
   dropColumns?: Iterable<string>;
 }
 
-export function updateRow(ctx: RecordContext, table: Table, existing: Row, body: Record<string, unknown>, caller: Caller, options: UpdateOptions = {}): Row {
+export function updateRow(
+  ctx: RecordContext,
+  table: Table,
+  existing: Row,
+  body: Record<string, unknown>,
+  caller: Caller,
+  options: UpdateOptions = {},
+): Row {
   const changes = readBody(ctx.schema, ctx.store, table, body, 'update');
   delete changes[table.primaryIdAttribute];
   for (const column of options.dropColumns ?? []) delete changes[column];
@@ -62,5 +75,6 @@ export function updateRow(ctx: RecordContext, table: Table, existing: Row, body:
 export function checkODataType(table: Table, target: Record<string, unknown>, message: string, index: number): void {
   const type = target['@odata.type'];
   if (typeof type !== 'string' || type === '') throw faults.missingODataType(message, index);
-  if (type.replace(/^#/, '') !== `Microsoft.Dynamics.CRM.${table.logicalName}`) throw faults.wrongODataType(message, type, table.logicalName);
+  if (type.replace(/^#/, '') !== `Microsoft.Dynamics.CRM.${table.logicalName}`)
+    throw faults.wrongODataType(message, type, table.logicalName);
 }

@@ -18,16 +18,22 @@ export interface EntitySetDefinition<T> {
   row(item: T): Record<string, unknown>;
 }
 
-
 /** Columns of the entity, from any row it can build (rows of one set always have the same columns). */
-function columnsOf<T>(set: EntitySetDefinition<T>, sample: Record<string, unknown> | undefined): Set<string> | undefined {
+function columnsOf<T>(
+  set: EntitySetDefinition<T>,
+  sample: Record<string, unknown> | undefined,
+): Set<string> | undefined {
   if (sample) return new Set(Object.keys(sample));
   const first = set.all()[Symbol.iterator]().next();
   return first.done ? undefined : new Set(Object.keys(set.row(first.value)));
 }
 
 function unknownProperty(set: EntitySetDefinition<unknown>, field: string): EmulatorResponse {
-  return dataverseError(400, queryErrorCode, `Could not find a property named '${field}' on type 'Microsoft.Dynamics.CRM.${set.logicalName}'.`);
+  return dataverseError(
+    400,
+    queryErrorCode,
+    `Could not find a property named '${field}' on type 'Microsoft.Dynamics.CRM.${set.logicalName}'.`,
+  );
 }
 
 function parseSelect(text: string | null): string[] | undefined {
@@ -55,14 +61,22 @@ export function queryEntitySet<T>(
     const selectSuffix = select ? `(${select.join(',')})` : '';
     if (key !== undefined) {
       const item = set.get(key);
-      if (item === undefined) return dataverseError(404, objectDoesNotExistCode, `Entity '${set.logicalName}' With Id = ${key} Does Not Exist`);
+      if (item === undefined)
+        return dataverseError(
+          404,
+          objectDoesNotExistCode,
+          `Entity '${set.logicalName}' With Id = ${key} Does Not Exist`,
+        );
       const row = set.row(item);
       const unknown = select?.find((field) => !(field in row));
       if (unknown) return unknownProperty(set as EntitySetDefinition<unknown>, unknown);
       return {
         status: 200,
         headers: { 'OData-Version': '4.0' },
-        body: { '@odata.context': `${contextBase}${set.entitySet}${selectSuffix}/$entity`, ...project(row, select, set.key) },
+        body: {
+          '@odata.context': `${contextBase}${set.entitySet}${selectSuffix}/$entity`,
+          ...project(row, select, set.key),
+        },
       };
     }
 
@@ -73,9 +87,10 @@ export function queryEntitySet<T>(
 
     // A poller's `asyncoperationid eq A or asyncoperationid eq B ...` sweep only builds the rows it names.
     const chain = filter ? equalityChain(filter) : undefined;
-    const ids = chain?.property === set.key && (chain.literals[0]!.type === 'guid' || chain.literals[0]!.type === 'string')
-      ? new Set(chain.literals.map((l) => String(l.value).toLowerCase()))
-      : undefined;
+    const ids =
+      chain?.property === set.key && (chain.literals[0]!.type === 'guid' || chain.literals[0]!.type === 'string')
+        ? new Set(chain.literals.map((l) => String(l.value).toLowerCase()))
+        : undefined;
     const items: T[] = [];
     if (ids) {
       for (const id of ids) {

@@ -28,8 +28,18 @@ export interface ImportResultLine {
 export function importResults(op: SolutionOperation, t: number): ImportResultLine[] {
   const phase = operationPhase(op, t);
   const name = op.solutionName;
-  if (phase === 'succeeded') return [{ type: 'SolutionManifest', name, result: 'success', errorcode: '0', errortext: '' }];
-  if (phase === 'canceled') return [{ type: 'SolutionManifest', name, result: 'failure', errorcode: canceledImportCode, errortext: canceledImportReason }];
+  if (phase === 'succeeded')
+    return [{ type: 'SolutionManifest', name, result: 'success', errorcode: '0', errortext: '' }];
+  if (phase === 'canceled')
+    return [
+      {
+        type: 'SolutionManifest',
+        name,
+        result: 'failure',
+        errorcode: canceledImportCode,
+        errortext: canceledImportReason,
+      },
+    ];
   if (phase !== 'failed' || op.outcome.succeeded) return [];
   const { code, reason, unmet } = op.outcome;
   return [
@@ -81,7 +91,10 @@ export function importLogXml(op: SolutionOperation, t: number): string {
     `</solutionManifest></solutionManifests>` +
     (missing.length > 0
       ? `<missingDependencies>${missing
-          .map((m) => `<missingDependency id="${xmlText(m.name)}" processed="true">${resultXml(m, at)}</missingDependency>`)
+          .map(
+            (m) =>
+              `<missingDependency id="${xmlText(m.name)}" processed="true">${resultXml(m, at)}</missingDependency>`,
+          )
           .join('')}</missingDependencies>`
       : '') +
     `</importexportxml>`

@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { dataverseError, type EmulatorRequest, type EmulatorResponse, type EmulatorRoute } from '../types';
 import { ActionParameterError, parseSolutionAction } from './solutionActions';
-import { asyncOperationRow, operationPhase, isFinished, type OrganizationIdentity, type SolutionMessageName, type SolutionOperation } from './solutionOperation';
+import {
+  asyncOperationRow,
+  operationPhase,
+  isFinished,
+  type OrganizationIdentity,
+  type SolutionMessageName,
+  type SolutionOperation,
+} from './solutionOperation';
 import { formattedImportResults, importJobRow } from './importJob';
 import { createSolutionStore, objectDoesNotExistCode, solutionRow } from './solutionStore';
 import { queryEntitySet, type EntitySetDefinition } from './entitySetQuery';
@@ -46,20 +53,26 @@ export interface SolutionOperations {
 
 /** CustomizationLockException: another solution operation holds the organization's lock. */
 export const customizationLockCode = '0x80071151';
-export const customizationLockMessage = 'Cannot start another [Import] because there is a previous [Import] running at this moment.';
+export const customizationLockMessage =
+  'Cannot start another [Import] because there is a previous [Import] running at this moment.';
 /** AsyncOperationInvalidStateChange / ...ToComplete. */
 const invalidStateChangeCode = '0x80044162';
 const invalidStateChangeToCompleteCode = '0x80044165';
 
 const actions = new Set<SolutionMessageName>(['ImportSolutionAsync', 'StageAndUpgradeAsync', 'DeleteAndPromoteAsync']);
 const entityPathPattern = /^(asyncoperations|importjobs|solutions)(?:\(([^)]*)\))?$/;
-const formattedResultsPattern = /^(?:Microsoft\.Dynamics\.CRM\.)?RetrieveFormattedImportJobResults\(ImportJobId=([^)]*)\)$/;
+const formattedResultsPattern =
+  /^(?:Microsoft\.Dynamics\.CRM\.)?RetrieveFormattedImportJobResults\(ImportJobId=([^)]*)\)$/;
 
 const cancelBody = z.looseObject({ statecode: z.number().int().optional(), statuscode: z.number().int().optional() });
 
 const statusCodes = { queued: 0, running: 20, succeeded: 30, failed: 31, canceled: 32 } as const;
 
-const json = (status: number, body?: unknown): EmulatorResponse => ({ status, headers: { 'OData-Version': '4.0' }, body });
+const json = (status: number, body?: unknown): EmulatorResponse => ({
+  status,
+  headers: { 'OData-Version': '4.0' },
+  body,
+});
 
 export function createSolutionOperations(options: SolutionOperationsOptions): SolutionOperations {
   const now = options.now ?? Date.now;
@@ -82,19 +95,25 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
   const counters = { solutionQueries: 0, submitted: 0, refused: 0 };
 
   const asyncOperations: EntitySetDefinition<SolutionOperation> = {
-    entitySet: 'asyncoperations', logicalName: 'asyncoperation', key: 'asyncoperationid',
+    entitySet: 'asyncoperations',
+    logicalName: 'asyncoperation',
+    key: 'asyncoperationid',
     get: (id) => store.operations.get(id),
     all: () => store.operations.values(),
     row: (op) => asyncOperationRow(op, now(), org),
   };
   const importJobs: EntitySetDefinition<SolutionOperation> = {
-    entitySet: 'importjobs', logicalName: 'importjob', key: 'importjobid',
+    entitySet: 'importjobs',
+    logicalName: 'importjob',
+    key: 'importjobid',
     get: (id) => store.importJobs.get(id),
     all: () => store.importJobs.values(),
     row: (op) => importJobRow(op, now()),
   };
   const solutionsSet: EntitySetDefinition<ReturnType<typeof store.solutions.get> & object> = {
-    entitySet: 'solutions', logicalName: 'solution', key: 'solutionid',
+    entitySet: 'solutions',
+    logicalName: 'solution',
+    key: 'solutionid',
     get: (id) => [...store.solutions.values()].find((s) => s.solutionid === id),
     all: () => store.solutions.values(),
     row: solutionRow,
@@ -102,7 +121,12 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
   const sets = { asyncoperations: asyncOperations, importjobs: importJobs, solutions: solutionsSet } as const;
 
   function submitAction(messageName: SolutionMessageName, req: EmulatorRequest): EmulatorResponse {
-    if (req.method !== 'POST') return dataverseError(405, queryErrorCode, `The requested resource does not support http method '${req.method}'.`);
+    if (req.method !== 'POST')
+      return dataverseError(
+        405,
+        queryErrorCode,
+        `The requested resource does not support http method '${req.method}'.`,
+      );
     let request;
     try {
       request = parseSolutionAction(messageName, req.body);
@@ -115,26 +139,43 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
     if (active) {
       counters.refused++;
       const retryAfter = Math.max(1, Math.ceil((active.endAt - now()) / 1000));
-      return dataverseError(refusalStatus, customizationLockCode, customizationLockMessage, refusalStatus === 429 ? { 'Retry-After': String(retryAfter) } : undefined);
+      return dataverseError(
+        refusalStatus,
+        customizationLockCode,
+        customizationLockMessage,
+        refusalStatus === 429 ? { 'Retry-After': String(retryAfter) } : undefined,
+      );
     }
     const op = store.submit(request, ownerOf(req.callerId));
     counters.submitted++;
     return json(
       200,
       messageName === 'DeleteAndPromoteAsync'
-        ? { '@odata.context': `${contextBase}Microsoft.Dynamics.CRM.DeleteAndPromoteAsyncResponse`, AsyncOperationId: op.asyncOperationId }
-        : { '@odata.context': `${contextBase}Microsoft.Dynamics.CRM.${messageName}Response`, ImportJobKey: op.importJobId, AsyncOperationId: op.asyncOperationId },
+        ? {
+            '@odata.context': `${contextBase}Microsoft.Dynamics.CRM.DeleteAndPromoteAsyncResponse`,
+            AsyncOperationId: op.asyncOperationId,
+          }
+        : {
+            '@odata.context': `${contextBase}Microsoft.Dynamics.CRM.${messageName}Response`,
+            ImportJobKey: op.importJobId,
+            AsyncOperationId: op.asyncOperationId,
+          },
     );
   }
 
   function cancel(req: EmulatorRequest, id: string): EmulatorResponse {
     const op = store.operations.get(id);
-    if (!op) return dataverseError(404, objectDoesNotExistCode, `Entity 'asyncoperation' With Id = ${id} Does Not Exist`);
+    if (!op)
+      return dataverseError(404, objectDoesNotExistCode, `Entity 'asyncoperation' With Id = ${id} Does Not Exist`);
     let body: z.infer<typeof cancelBody>;
     try {
       body = cancelBody.parse(JSON.parse(req.body || '{}'));
     } catch {
-      return dataverseError(400, '0x80048d19', 'Error identified in Payload provided by the user for Entity :\'asyncoperations\'. The body must be a JSON object.');
+      return dataverseError(
+        400,
+        '0x80048d19',
+        "Error identified in Payload provided by the user for Entity :'asyncoperations'. The body must be a JSON object.",
+      );
     }
     if (body.statecode !== 3 || (body.statuscode !== undefined && body.statuscode !== 32)) {
       const toComplete = body.statecode === 3;
@@ -147,19 +188,37 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
       );
     }
     if (isFinished(operationPhase(op, now()))) {
-      return dataverseError(400, invalidStateChangeCode, 'The target state could not be set because the state transition is not valid.');
+      return dataverseError(
+        400,
+        invalidStateChangeCode,
+        'The target state could not be set because the state transition is not valid.',
+      );
     }
     store.cancel(op);
     if ((req.headers['prefer'] ?? '').includes('return=representation')) {
-      return json(200, { '@odata.context': `${contextBase}asyncoperations/$entity`, ...asyncOperationRow(op, now(), org) });
+      return json(200, {
+        '@odata.context': `${contextBase}asyncoperations/$entity`,
+        ...asyncOperationRow(op, now(), org),
+      });
     }
-    return { status: 204, headers: { 'OData-Version': '4.0', 'OData-EntityId': `${options.baseUrl}/api/data/v9.2/asyncoperations(${op.asyncOperationId})` } };
+    return {
+      status: 204,
+      headers: {
+        'OData-Version': '4.0',
+        'OData-EntityId': `${options.baseUrl}/api/data/v9.2/asyncoperations(${op.asyncOperationId})`,
+      },
+    };
   }
 
   function formattedResults(req: EmulatorRequest, argument: string): EmulatorResponse {
     const value = argument.startsWith('@') ? (req.query.get(argument) ?? '') : argument;
     const id = value.replace(/^'|'$/g, '').toLowerCase();
-    if (!guidPattern.test(id)) return dataverseError(400, queryErrorCode, `Cannot convert the literal '${value}' to the expected type 'Edm.Guid'.`);
+    if (!guidPattern.test(id))
+      return dataverseError(
+        400,
+        queryErrorCode,
+        `Cannot convert the literal '${value}' to the expected type 'Edm.Guid'.`,
+      );
     const op = store.importJobs.get(id);
     if (!op) return dataverseError(404, objectDoesNotExistCode, `Entity 'importjob' With Id = ${id} Does Not Exist`);
     return json(200, {
@@ -178,17 +237,31 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
     store.settle();
     if (req.method === 'GET') counters.solutionQueries++;
     if (formatted) {
-      if (req.method !== 'GET') return dataverseError(405, queryErrorCode, `The requested resource does not support http method '${req.method}'.`);
+      if (req.method !== 'GET')
+        return dataverseError(
+          405,
+          queryErrorCode,
+          `The requested resource does not support http method '${req.method}'.`,
+        );
       return formattedResults(req, formatted[1]!);
     }
     const set = sets[entity![1] as keyof typeof sets] as EntitySetDefinition<unknown>;
     const rawKey = entity![2];
     const key = rawKey?.replace(new RegExp(`^${set.key}=`), '').toLowerCase();
     if (key !== undefined && !guidPattern.test(key)) {
-      return dataverseError(400, queryErrorCode, `Bad Request - Error in query syntax. '${rawKey}' is not a valid key for ${set.entitySet}.`);
+      return dataverseError(
+        400,
+        queryErrorCode,
+        `Bad Request - Error in query syntax. '${rawKey}' is not a valid key for ${set.entitySet}.`,
+      );
     }
     if (req.method === 'PATCH' && set === asyncOperations && key) return cancel(req, key);
-    if (req.method !== 'GET') return dataverseError(405, queryErrorCode, `The requested resource does not support http method '${req.method}'.`);
+    if (req.method !== 'GET')
+      return dataverseError(
+        405,
+        queryErrorCode,
+        `The requested resource does not support http method '${req.method}'.`,
+      );
     return queryEntitySet(set, key, req.query, contextBase);
   };
 

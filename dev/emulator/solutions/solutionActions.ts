@@ -22,7 +22,14 @@ export class ActionParameterError extends Error {
   }
 }
 
-type EdmType = 'Edm.Boolean' | 'Edm.Binary' | 'Edm.Guid' | 'Edm.String' | 'Edm.Int32' | 'Collection(mscrm.crmbaseentity)' | 'mscrm.SolutionParameters';
+type EdmType =
+  | 'Edm.Boolean'
+  | 'Edm.Binary'
+  | 'Edm.Guid'
+  | 'Edm.String'
+  | 'Edm.Int32'
+  | 'Collection(mscrm.crmbaseentity)'
+  | 'mscrm.SolutionParameters';
 interface ParameterSpec {
   type: EdmType;
   required?: boolean;
@@ -51,11 +58,15 @@ const parameterSpecs: Record<SolutionMessageName, Record<string, ParameterSpec>>
 
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const literal = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+const literal = (value: unknown): string =>
+  typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 
 function checkValue(name: string, spec: ParameterSpec, value: unknown): void {
   const cannotConvert = (): never => {
-    throw new ActionParameterError(payloadErrorCode, `Cannot convert the literal '${literal(value)}' to the expected type '${spec.type}'.`);
+    throw new ActionParameterError(
+      payloadErrorCode,
+      `Cannot convert the literal '${literal(value)}' to the expected type '${spec.type}'.`,
+    );
   };
   switch (spec.type) {
     case 'Edm.Boolean':
@@ -84,7 +95,8 @@ function checkValue(name: string, spec: ParameterSpec, value: unknown): void {
         );
       }
       value.forEach((item) => {
-        const type = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)['@odata.type'] : undefined;
+        const type =
+          typeof item === 'object' && item !== null ? (item as Record<string, unknown>)['@odata.type'] : undefined;
         if (typeof type !== 'string' || !/^#?Microsoft\.Dynamics\.CRM\.\w+$/.test(type)) {
           throw new ActionParameterError(
             payloadErrorCode,
@@ -111,7 +123,11 @@ const deleteAndPromoteBody = z.object({ UniqueName: z.string() });
 
 export type ImportSolutionParameters = z.infer<typeof importBody>;
 export type SolutionActionRequest =
-  | { messageName: 'ImportSolutionAsync' | 'StageAndUpgradeAsync'; parameters: ImportSolutionParameters; customizationFile: Uint8Array }
+  | {
+      messageName: 'ImportSolutionAsync' | 'StageAndUpgradeAsync';
+      parameters: ImportSolutionParameters;
+      customizationFile: Uint8Array;
+    }
   | { messageName: 'DeleteAndPromoteAsync'; parameters: z.infer<typeof deleteAndPromoteBody> };
 
 /** Parses and checks an action body; throws ActionParameterError with Dataverse's wording. */
@@ -123,7 +139,10 @@ export function parseSolutionAction(messageName: SolutionMessageName, body: stri
     throw new ActionParameterError(payloadErrorCode, `Invalid JSON. ${(error as Error).message}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ActionParameterError(payloadErrorCode, `An unexpected '${Array.isArray(json) ? 'StartArray' : 'PrimitiveValue'}' node was found when reading from the JSON reader. A 'StartObject' node was expected.`);
+    throw new ActionParameterError(
+      payloadErrorCode,
+      `An unexpected '${Array.isArray(json) ? 'StartArray' : 'PrimitiveValue'}' node was found when reading from the JSON reader. A 'StartObject' node was expected.`,
+    );
   }
   const specs = parameterSpecs[messageName];
   const given = json as Record<string, unknown>;
@@ -131,10 +150,17 @@ export function parseSolutionAction(messageName: SolutionMessageName, body: stri
     if (name.startsWith('@') || name.includes('@odata.')) continue;
     const spec = specs[name];
     if (!spec) {
-      throw new ActionParameterError(payloadErrorCode, `The parameter '${name}' in the request payload is not a valid parameter for the operation '${messageName}'.`);
+      throw new ActionParameterError(
+        payloadErrorCode,
+        `The parameter '${name}' in the request payload is not a valid parameter for the operation '${messageName}'.`,
+      );
     }
     if (value === null) {
-      if (spec.required) throw new ActionParameterError(payloadErrorCode, `A null value was found for the property named '${name}', which has the expected type '${spec.type}[Nullable=False]'. The expected type '${spec.type}[Nullable=False]' does not allow null values.`);
+      if (spec.required)
+        throw new ActionParameterError(
+          payloadErrorCode,
+          `A null value was found for the property named '${name}', which has the expected type '${spec.type}[Nullable=False]'. The expected type '${spec.type}[Nullable=False]' does not allow null values.`,
+        );
       continue;
     }
     checkValue(name, spec, value);
@@ -149,5 +175,9 @@ export function parseSolutionAction(messageName: SolutionMessageName, body: stri
     return { messageName, parameters: deleteAndPromoteBody.parse(withoutNulls) };
   }
   const parameters = importBody.parse(withoutNulls);
-  return { messageName, parameters, customizationFile: new Uint8Array(Buffer.from(parameters.CustomizationFile, 'base64')) };
+  return {
+    messageName,
+    parameters,
+    customizationFile: new Uint8Array(Buffer.from(parameters.CustomizationFile, 'base64')),
+  };
 }

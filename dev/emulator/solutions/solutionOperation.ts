@@ -46,7 +46,8 @@ export function operationPhase(op: SolutionOperation, t: number): OperationPhase
   return op.outcome.succeeded ? 'succeeded' : 'failed';
 }
 
-export const isFinished = (phase: OperationPhase): boolean => phase === 'succeeded' || phase === 'failed' || phase === 'canceled';
+export const isFinished = (phase: OperationPhase): boolean =>
+  phase === 'succeeded' || phase === 'failed' || phase === 'canceled';
 
 /** The instant the operation reached a final state, if it has by `t`. */
 export function completedAt(op: SolutionOperation, t: number): number | undefined {
@@ -64,7 +65,8 @@ const stateAndStatus: Record<OperationPhase, [number, number]> = {
 };
 
 /** Dataverse writes whole seconds in these columns. */
-export const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+export const isoSeconds = (ms: number): string =>
+  new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 /** The `errorcode` column holds the HRESULT as a signed 32-bit integer. */
 export const signedErrorCode = (hex: string): number => Number.parseInt(hex, 16) | 0;
@@ -85,7 +87,11 @@ export interface OrganizationIdentity {
 const emptyGuid = '00000000-0000-0000-0000-000000000000';
 
 /** The asyncoperation row at instant `t`, with the columns of asyncoperation-importsolutionasync-succeeded.response.json. */
-export function asyncOperationRow(op: SolutionOperation, t: number, org: OrganizationIdentity): Record<string, unknown> {
+export function asyncOperationRow(
+  op: SolutionOperation,
+  t: number,
+  org: OrganizationIdentity,
+): Record<string, unknown> {
   const phase = operationPhase(op, t);
   const [statecode, statuscode] = stateAndStatus[phase];
   const done = completedAt(op, t);

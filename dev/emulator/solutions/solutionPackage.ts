@@ -80,7 +80,8 @@ function readManifest(root: XmlNode): SolutionManifest | PackageFailure {
   if (!manifest) return invalid('the <ImportExportXml><SolutionManifest> element is missing.');
   const uniqueName = asText(manifest['UniqueName']);
   if (!uniqueName) return invalid('<UniqueName> is missing or empty.');
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(uniqueName)) return invalid(`<UniqueName> '${uniqueName}' is not a valid unique name.`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(uniqueName))
+    return invalid(`<UniqueName> '${uniqueName}' is not a valid unique name.`);
   const version = asText(manifest['Version']);
   if (!version || !versionPattern.test(version)) return invalid(`<Version> '${version ?? ''}' is not a valid version.`);
   const managedText = asText(manifest['Managed']);
@@ -89,7 +90,8 @@ function readManifest(root: XmlNode): SolutionManifest | PackageFailure {
   }
   const localized = asNode(manifest['LocalizedNames'])?.['LocalizedName'];
   const firstLocalized = Array.isArray(localized) ? asNode(localized[0]) : undefined;
-  const friendlyName = typeof firstLocalized?.['@_description'] === 'string' ? firstLocalized['@_description'] : uniqueName;
+  const friendlyName =
+    typeof firstLocalized?.['@_description'] === 'string' ? firstLocalized['@_description'] : uniqueName;
   const publisherUniqueName = asText(asNode(manifest['Publisher'])?.['UniqueName']) ?? '';
   const dependencies = asNode(manifest['MissingDependencies'])?.['MissingDependency'];
   const requires: RequiredComponent[] = [];
@@ -122,13 +124,19 @@ export function readSolutionPackage(bytes: Uint8Array): SolutionPackage {
   } catch (error) {
     return {
       ok: false,
-      failure: { code: importErrorCodes.badZipFile, message: `${badZipFileMessage} (The file is not a valid zip archive: ${(error as Error).message}.)` },
+      failure: {
+        code: importErrorCodes.badZipFile,
+        message: `${badZipFileMessage} (The file is not a valid zip archive: ${(error as Error).message}.)`,
+      },
     };
   }
   const solutionFile = files['solution.xml'];
   if (!solutionFile || !files['customizations.xml']) {
     const missing = ['solution.xml', 'customizations.xml'].filter((name) => !files[name]).join(', ');
-    return { ok: false, failure: { code: importErrorCodes.badZipFile, message: `${badZipFileMessage} (Missing: ${missing}.)` } };
+    return {
+      ok: false,
+      failure: { code: importErrorCodes.badZipFile, message: `${badZipFileMessage} (Missing: ${missing}.)` },
+    };
   }
   const xml = new TextDecoder('utf-8').decode(solutionFile).replace(/^\uFEFF/, '');
   const validation = XMLValidator.validate(xml);
@@ -164,7 +172,10 @@ const builtInSolutions = new Set(['active', 'default', 'system', 'basic']);
  * The required components whose solution is not installed (or installed at a lower version).
  * `installed` maps unique names, lower-cased, to versions.
  */
-export function unmetRequirements(manifest: SolutionManifest, installed: ReadonlyMap<string, string>): RequiredComponent[] {
+export function unmetRequirements(
+  manifest: SolutionManifest,
+  installed: ReadonlyMap<string, string>,
+): RequiredComponent[] {
   return manifest.requires.filter((required) => {
     const key = required.solution.toLowerCase();
     if (builtInSolutions.has(key)) return false;
@@ -177,7 +188,10 @@ export function unmetRequirements(manifest: SolutionManifest, installed: Readonl
 /** The ImportDependencySolutionError message, naming each missing component. */
 export function missingDependenciesMessage(manifest: SolutionManifest, unmet: readonly RequiredComponent[]): string {
   const list = unmet
-    .map((r) => `${r.solution}${r.version ? ` (${r.version})` : ''}: ${r.displayName} (${r.schemaName}, component type ${r.componentType})`)
+    .map(
+      (r) =>
+        `${r.solution}${r.version ? ` (${r.version})` : ''}: ${r.displayName} (${r.schemaName}, component type ${r.componentType})`,
+    )
     .join('; ');
   return `${manifest.uniqueName} requires solutions that are not currently installed. Import the following solutions before Importing this one. ${list}`;
 }

@@ -66,8 +66,17 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
     const t = options.now();
     for (const [uniquename, friendlyname, isvisible] of builtIn) {
       solutions.set(uniquename.toLowerCase(), {
-        solutionid: randomUUID(), uniquename, friendlyname, version: '1.0', ismanaged: false, isvisible,
-        _parentsolutionid_value: null, publisheruniquename: 'MicrosoftCorporation', installedon: t, createdon: t, modifiedon: t,
+        solutionid: randomUUID(),
+        uniquename,
+        friendlyname,
+        version: '1.0',
+        ismanaged: false,
+        isvisible,
+        _parentsolutionid_value: null,
+        publisheruniquename: 'MicrosoftCorporation',
+        installedon: t,
+        createdon: t,
+        modifiedon: t,
       });
     }
   };
@@ -117,7 +126,8 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
       if (!isFinished(phase)) continue;
       op.applied = true;
       pending.delete(op);
-      if (phase === 'succeeded' && op.outcome.succeeded) op.outcome.changes.forEach((change) => applyChange(change, op.endAt));
+      if (phase === 'succeeded' && op.outcome.succeeded)
+        op.outcome.changes.forEach((change) => applyChange(change, op.endAt));
     }
   };
 
@@ -128,34 +138,68 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
     return undefined;
   };
 
-  const installedVersions = (): Map<string, string> => new Map([...solutions.values()].map((s) => [s.uniquename.toLowerCase(), s.version]));
+  const installedVersions = (): Map<string, string> =>
+    new Map([...solutions.values()].map((s) => [s.uniquename.toLowerCase(), s.version]));
 
   const fail = (code: string, reason: string): SolutionOutcome => ({ succeeded: false, code, reason });
 
-  function importOutcome(request: Extract<SolutionActionRequest, { customizationFile: Uint8Array }>): { manifest?: SolutionManifest; outcome: SolutionOutcome } {
+  function importOutcome(request: Extract<SolutionActionRequest, { customizationFile: Uint8Array }>): {
+    manifest?: SolutionManifest;
+    outcome: SolutionOutcome;
+  } {
     const pkg = readSolutionPackage(request.customizationFile);
     if (!pkg.ok) return { outcome: fail(pkg.failure.code, pkg.failure.message) };
     const manifest = pkg.manifest;
     const unmet = unmetRequirements(manifest, installedVersions());
     if (unmet.length > 0) {
-      return { manifest, outcome: { succeeded: false, code: importErrorCodes.dependencySolutionError, reason: missingDependenciesMessage(manifest, unmet), unmet } };
+      return {
+        manifest,
+        outcome: {
+          succeeded: false,
+          code: importErrorCodes.dependencySolutionError,
+          reason: missingDependenciesMessage(manifest, unmet),
+          unmet,
+        },
+      };
     }
     const holding = request.messageName === 'StageAndUpgradeAsync' || request.parameters.HoldingSolution === true;
     const base = solutions.get(manifest.uniqueName.toLowerCase());
-    if (!holding) return { manifest, outcome: { succeeded: true, changes: [{ kind: 'install', uniqueName: manifest.uniqueName, manifest }] } };
+    if (!holding)
+      return {
+        manifest,
+        outcome: { succeeded: true, changes: [{ kind: 'install', uniqueName: manifest.uniqueName, manifest }] },
+      };
     if (!manifest.managed) {
-      return { manifest, outcome: fail(importErrorCodes.solutionError, `An error occurred while importing a Solution. ${manifest.uniqueName} is unmanaged: only a managed solution can be staged for upgrade as a holding solution.`) };
+      return {
+        manifest,
+        outcome: fail(
+          importErrorCodes.solutionError,
+          `An error occurred while importing a Solution. ${manifest.uniqueName} is unmanaged: only a managed solution can be staged for upgrade as a holding solution.`,
+        ),
+      };
     }
     const holdingName = `${manifest.uniqueName}${upgradeSuffix}`;
     if (!base) {
       // With no base to upgrade, StageAndUpgrade is a plain import; a holding solution needs its base.
       if (request.messageName === 'StageAndUpgradeAsync') {
-        return { manifest, outcome: { succeeded: true, changes: [{ kind: 'install', uniqueName: manifest.uniqueName, manifest }] } };
+        return {
+          manifest,
+          outcome: { succeeded: true, changes: [{ kind: 'install', uniqueName: manifest.uniqueName, manifest }] },
+        };
       }
-      return { manifest, outcome: fail(importErrorCodes.solutionError, `An error occurred while importing a Solution. The holding solution ${holdingName} cannot be imported because the solution ${manifest.uniqueName} is not installed.`) };
+      return {
+        manifest,
+        outcome: fail(
+          importErrorCodes.solutionError,
+          `An error occurred while importing a Solution. The holding solution ${holdingName} cannot be imported because the solution ${manifest.uniqueName} is not installed.`,
+        ),
+      };
     }
-    const changes: SolutionChange[] = [{ kind: 'install', uniqueName: holdingName, manifest, parentUniqueName: base.uniquename }];
-    if (request.messageName === 'StageAndUpgradeAsync') changes.push({ kind: 'promote', holdingUniqueName: holdingName, baseUniqueName: base.uniquename });
+    const changes: SolutionChange[] = [
+      { kind: 'install', uniqueName: holdingName, manifest, parentUniqueName: base.uniquename },
+    ];
+    if (request.messageName === 'StageAndUpgradeAsync')
+      changes.push({ kind: 'promote', holdingUniqueName: holdingName, baseUniqueName: base.uniquename });
     return { manifest, outcome: { succeeded: true, changes } };
   }
 
@@ -163,9 +207,17 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
     const base = solutions.get(uniqueName.toLowerCase());
     const holding = solutions.get(`${uniqueName}${upgradeSuffix}`.toLowerCase());
     if (!holding) {
-      return fail(objectDoesNotExistCode, `DeleteAndPromote failed: no holding solution ${uniqueName}${upgradeSuffix} is installed to promote over ${uniqueName}. Import the new version with HoldingSolution first.`);
+      return fail(
+        objectDoesNotExistCode,
+        `DeleteAndPromote failed: no holding solution ${uniqueName}${upgradeSuffix} is installed to promote over ${uniqueName}. Import the new version with HoldingSolution first.`,
+      );
     }
-    return { succeeded: true, changes: [{ kind: 'promote', holdingUniqueName: holding.uniquename, baseUniqueName: base?.uniquename ?? uniqueName }] };
+    return {
+      succeeded: true,
+      changes: [
+        { kind: 'promote', holdingUniqueName: holding.uniquename, baseUniqueName: base?.uniquename ?? uniqueName },
+      ],
+    };
   }
 
   /** Accepts an operation (the caller has checked the lock) and returns it. */
@@ -174,7 +226,10 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
     const t = options.now();
     const decided =
       request.messageName === 'DeleteAndPromoteAsync'
-        ? { solutionName: request.parameters.UniqueName, outcome: deleteAndPromoteOutcome(request.parameters.UniqueName) }
+        ? {
+            solutionName: request.parameters.UniqueName,
+            outcome: deleteAndPromoteOutcome(request.parameters.UniqueName),
+          }
         : (() => {
             const { manifest, outcome } = importOutcome(request);
             return { solutionName: manifest?.uniqueName ?? '', manifest, outcome };
@@ -183,7 +238,9 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
       asyncOperationId: randomUUID(),
       messageName: request.messageName as SolutionMessageName,
       importJobId:
-        request.messageName === 'DeleteAndPromoteAsync' ? undefined : (request.parameters.ImportJobId?.toLowerCase() ?? randomUUID()),
+        request.messageName === 'DeleteAndPromoteAsync'
+          ? undefined
+          : (request.parameters.ImportJobId?.toLowerCase() ?? randomUUID()),
       solutionName: decided.solutionName,
       manifest: 'manifest' in decided ? decided.manifest : undefined,
       createdAt: t,

@@ -96,7 +96,9 @@ export function buildSolutionZip(options: SolutionZipOptions): Uint8Array {
   if (options.corrupt !== 'noSolutionXml') {
     const xml = solutionXml(options);
     // Cut the document mid-element so it is not well-formed, as a truncated or hand-edited file would be.
-    files['solution.xml'] = strToU8(options.corrupt === 'badXml' ? xml.replace('</SolutionManifest>', '<Managed>') : xml);
+    files['solution.xml'] = strToU8(
+      options.corrupt === 'badXml' ? xml.replace('</SolutionManifest>', '<Managed>') : xml,
+    );
   }
   return zipSync(files);
 }

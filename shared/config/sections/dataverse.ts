@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import type { SecretValue } from '../secretValue';
-import { defineSection, guid, httpsUrl, integerInRange, oneOf, reportSettingProblem, secretString, setting } from '../settingTypes';
+import {
+  defineSection,
+  guid,
+  httpsUrl,
+  integerInRange,
+  oneOf,
+  reportSettingProblem,
+  secretString,
+  setting,
+} from '../settingTypes';
 
 export const dataverseAuthModes = ['clientSecret', 'clientCertificate', 'managedIdentity'] as const;
 export type DataverseAuthMode = (typeof dataverseAuthModes)[number];
@@ -46,7 +55,8 @@ export const dataverseSection = defineSection(
       expected: 'one of clientSecret, clientCertificate, managedIdentity',
     }),
     DATAVERSE_TENANT_ID: setting(tenant().optional(), {
-      description: 'Microsoft Entra tenant (directory) id or domain of the app registration. Required for clientSecret and clientCertificate.',
+      description:
+        'Microsoft Entra tenant (directory) id or domain of the app registration. Required for clientSecret and clientCertificate.',
       expected: 'a tenant id (GUID) or domain name',
     }),
     DATAVERSE_CLIENT_ID: setting(guid().optional(), {
@@ -73,32 +83,40 @@ export const dataverseSection = defineSection(
       secret: true,
     }),
     DATAVERSE_MANAGED_IDENTITY_CLIENT_ID: setting(guid().optional(), {
-      description: 'Client id of a user-assigned managed identity (managedIdentity mode). Absent: the system-assigned identity.',
+      description:
+        'Client id of a user-assigned managed identity (managedIdentity mode). Absent: the system-assigned identity.',
       expected: 'a GUID',
     }),
     DATAVERSE_AUTHORITY_HOST: setting(httpsUrl({ originOnly: true }).default('https://login.microsoftonline.com'), {
-      description: 'Microsoft Entra authority host (sovereign clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn).',
+      description:
+        'Microsoft Entra authority host (sovereign clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn).',
       expected: 'an https URL with no path',
     }),
     DATAVERSE_MAX_BATCH_SIZE: setting(integerInRange(1, 1000).default(1000), {
-      description: 'Most requests per $batch (ExecuteMultiple) or per CreateMultiple/UpsertMultiple call. Lowered at run time when Dataverse reports a smaller limit.',
+      description:
+        'Most requests per $batch (ExecuteMultiple) or per CreateMultiple/UpsertMultiple call. Lowered at run time when Dataverse reports a smaller limit.',
       expected: 'an integer from 1 to 1000',
     }),
     DATAVERSE_MAX_CONCURRENCY: setting(integerInRange(1, 1000).default(52), {
-      description: 'Cap on concurrent Web API requests. The client starts from the x-ms-dop-hint response header and adapts to 429s, never above this cap.',
+      description:
+        'Cap on concurrent Web API requests. The client starts from the x-ms-dop-hint response header and adapts to 429s, never above this cap.',
       expected: 'an integer from 1 to 1000',
     }),
     DATAVERSE_EXECUTION_MODE: setting(oneOf(['batch', 'bulk', 'auto']).default('auto'), {
-      description: 'batch: $batch (ExecuteMultiple semantics); bulk: CreateMultiple/UpdateMultiple/UpsertMultiple; auto: bulk where the table supports it, else batch.',
+      description:
+        'batch: $batch (ExecuteMultiple semantics); bulk: CreateMultiple/UpdateMultiple/UpsertMultiple; auto: bulk where the table supports it, else batch.',
       expected: 'one of batch, bulk, auto',
     }),
   },
   (v, ctx): DataverseSettings => {
-    const certificateGiven = v.DATAVERSE_CLIENT_CERTIFICATE_PATH !== undefined || v.DATAVERSE_CLIENT_CERTIFICATE !== undefined;
+    const certificateGiven =
+      v.DATAVERSE_CLIENT_CERTIFICATE_PATH !== undefined || v.DATAVERSE_CLIENT_CERTIFICATE !== undefined;
     const mode: DataverseAuthMode =
-      v.DATAVERSE_AUTH ?? (v.DATAVERSE_CLIENT_SECRET ? 'clientSecret' : certificateGiven ? 'clientCertificate' : 'managedIdentity');
+      v.DATAVERSE_AUTH ??
+      (v.DATAVERSE_CLIENT_SECRET ? 'clientSecret' : certificateGiven ? 'clientCertificate' : 'managedIdentity');
     const require = (name: string, present: boolean, what: string) => {
-      if (!present) reportSettingProblem(ctx, name, `${name} is required when DATAVERSE_AUTH is ${mode}: expected ${what}`);
+      if (!present)
+        reportSettingProblem(ctx, name, `${name} is required when DATAVERSE_AUTH is ${mode}: expected ${what}`);
       return present;
     };
     const common = () => ({
@@ -110,10 +128,13 @@ export const dataverseSection = defineSection(
     if (mode === 'managedIdentity') {
       auth = { mode, clientId: v.DATAVERSE_MANAGED_IDENTITY_CLIENT_ID };
     } else {
-      const tenantOk = require('DATAVERSE_TENANT_ID', v.DATAVERSE_TENANT_ID !== undefined, 'a tenant id (GUID) or domain name');
-      const clientOk = require('DATAVERSE_CLIENT_ID', v.DATAVERSE_CLIENT_ID !== undefined, 'the application (client) id, a GUID');
+      const tenantOk = require('DATAVERSE_TENANT_ID', v.DATAVERSE_TENANT_ID !==
+        undefined, 'a tenant id (GUID) or domain name');
+      const clientOk = require('DATAVERSE_CLIENT_ID', v.DATAVERSE_CLIENT_ID !==
+        undefined, 'the application (client) id, a GUID');
       if (mode === 'clientSecret') {
-        const secretOk = require('DATAVERSE_CLIENT_SECRET', v.DATAVERSE_CLIENT_SECRET !== undefined, 'the client secret');
+        const secretOk = require('DATAVERSE_CLIENT_SECRET', v.DATAVERSE_CLIENT_SECRET !==
+          undefined, 'the client secret');
         if (!(tenantOk && clientOk && secretOk)) return z.NEVER;
         auth = { mode, ...common(), clientSecret: v.DATAVERSE_CLIENT_SECRET! };
       } else {
@@ -134,7 +155,9 @@ export const dataverseSection = defineSection(
             v.DATAVERSE_CLIENT_CERTIFICATE !== undefined
               ? { source: 'pem', pem: v.DATAVERSE_CLIENT_CERTIFICATE }
               : { source: 'path', path: v.DATAVERSE_CLIENT_CERTIFICATE_PATH! },
-          ...(v.DATAVERSE_CLIENT_CERTIFICATE_PASSWORD ? { certificatePassword: v.DATAVERSE_CLIENT_CERTIFICATE_PASSWORD } : {}),
+          ...(v.DATAVERSE_CLIENT_CERTIFICATE_PASSWORD
+            ? { certificatePassword: v.DATAVERSE_CLIENT_CERTIFICATE_PASSWORD }
+            : {}),
         };
       }
     }

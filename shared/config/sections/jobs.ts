@@ -34,13 +34,20 @@ export const jobsSection = defineSection(
       description: 'Queue receiving job and load events (completed, failed...).',
       expected: 'a queue name (3-63 lowercase letters, digits, single hyphens)',
     }),
-    JOB_EVENTS_WEBHOOK_URL: setting(httpsUrl().transform((url) => new SecretValue(url)).optional(), {
-      description: 'Optional webhook that also receives the job events (POST, JSON). Treated as a secret since such URLs often carry a signature.',
-      expected: 'an https URL (plain http only for localhost/127.0.0.1)',
-      secret: true,
-    }),
+    JOB_EVENTS_WEBHOOK_URL: setting(
+      httpsUrl()
+        .transform((url) => new SecretValue(url))
+        .optional(),
+      {
+        description:
+          'Optional webhook that also receives the job events (POST, JSON). Treated as a secret since such URLs often carry a signature.',
+        expected: 'an https URL (plain http only for localhost/127.0.0.1)',
+        secret: true,
+      },
+    ),
     ASYNC_POLL_SCHEDULE: setting(z.string().refine(isNcrontab).default('*/10 * * * * *'), {
-      description: 'NCRONTAB schedule (six fields, with seconds) of the timer that polls AsyncOperation status. Default every 10 seconds.',
+      description:
+        'NCRONTAB schedule (six fields, with seconds) of the timer that polls AsyncOperation status. Default every 10 seconds.',
       expected: 'a six-field NCRONTAB expression (second minute hour day month day-of-week)',
     }),
     ASYNC_MAX_WAIT_MINUTES: setting(integerInRange(1, 7 * 24 * 60).default(120), {

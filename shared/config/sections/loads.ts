@@ -39,7 +39,8 @@ export const loadsSection = defineSection(
       expected: 'an integer from 1 to 10000',
     }),
     LOAD_MAX_FILE_BYTES: setting(integerInRange(1, Number.MAX_SAFE_INTEGER).default(gib), {
-      description: 'Largest file accepted for loading (bytes, after decompression); larger files are rejected before any row is sent. Default 1 GiB.',
+      description:
+        'Largest file accepted for loading (bytes, after decompression); larger files are rejected before any row is sent. Default 1 GiB.',
       expected: 'a positive integer (bytes)',
     }),
     LOAD_INLINE_SCAN_MAX_BYTES: setting(integerInRange(0, 64 * 1024 ** 2).default(4 * 1024 ** 2), {
@@ -52,7 +53,8 @@ export const loadsSection = defineSection(
       expected: 'a table name (3-63 letters and digits, starting with a letter)',
     }),
     LOAD_ROWS_TABLE: setting(tableName().default('loadrows'), {
-      description: 'Table storage table holding one entity per failed row of a load (row number, key values, error code, message, the row itself).',
+      description:
+        'Table storage table holding one entity per failed row of a load (row number, key values, error code, message, the row itself).',
       expected: 'a table name (3-63 letters and digits, starting with a letter)',
     }),
     LOAD_SWEEP_SCHEDULE: setting(z.string().refine(isNcrontab).default('0 */1 * * * *'), {

@@ -8,7 +8,8 @@ export interface LoggingSettings {
 export const loggingSection = defineSection(
   {
     LOG_LEVEL: setting(oneOf(logLevels).default('info'), {
-      description: 'Least severe level the app logs (error, warn, info, debug). Tokens and secrets are never logged at any level.',
+      description:
+        'Least severe level the app logs (error, warn, info, debug). Tokens and secrets are never logged at any level.',
       expected: 'one of error, warn, info, debug',
     }),
   },

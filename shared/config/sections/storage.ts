@@ -28,7 +28,8 @@ export function isStorageConnectionString(text: string): boolean {
   if (pairs.get('usedevelopmentstorage')?.toLowerCase() === 'true') return true;
   const accountKey = pairs.get('accountkey');
   if (pairs.get('accountname') && accountKey) return /^[A-Za-z0-9+/]+={0,2}$/.test(accountKey);
-  const endpoint = pairs.get('blobendpoint') ?? pairs.get('queueendpoint') ?? pairs.get('tableendpoint') ?? pairs.get('accountname');
+  const endpoint =
+    pairs.get('blobendpoint') ?? pairs.get('queueendpoint') ?? pairs.get('tableendpoint') ?? pairs.get('accountname');
   return Boolean(pairs.get('sharedaccesssignature') && endpoint);
 }
 
@@ -59,13 +60,21 @@ export const storageSection = defineSection(
     AzureWebJobsStorage: setting(z.string().refine(isStorageConnectionString).optional(), {
       description:
         'Storage account of the app (host storage, the load/job queues, blobs and tables): a connection string (UseDevelopmentStorage=true for Azurite). Leave unset to use the identity-based AzureWebJobsStorage__* settings.',
-      expected: 'a storage connection string (UseDevelopmentStorage=true, AccountName=…;AccountKey=…, or endpoints with SharedAccessSignature=…)',
+      expected:
+        'a storage connection string (UseDevelopmentStorage=true, AccountName=…;AccountKey=…, or endpoints with SharedAccessSignature=…)',
       secret: true,
     }),
-    AzureWebJobsStorage__accountName: setting(z.string().regex(/^[a-z0-9]{3,24}$/).optional(), {
-      description: 'Identity-based storage: the account name; the blob, queue and table URIs are derived from it (public Azure cloud).',
-      expected: 'a storage account name (3-24 lowercase letters and digits)',
-    }),
+    AzureWebJobsStorage__accountName: setting(
+      z
+        .string()
+        .regex(/^[a-z0-9]{3,24}$/)
+        .optional(),
+      {
+        description:
+          'Identity-based storage: the account name; the blob, queue and table URIs are derived from it (public Azure cloud).',
+        expected: 'a storage account name (3-24 lowercase letters and digits)',
+      },
+    ),
     AzureWebJobsStorage__blobServiceUri: setting(serviceUri().optional(), {
       description: 'Identity-based storage: blob service URI (overrides the one derived from __accountName).',
       expected: 'an https URL',
@@ -82,10 +91,17 @@ export const storageSection = defineSection(
       description: 'Identity-based storage: table service URI.',
       expected: 'an https URL',
     }),
-    AzureWebJobsStorage__credential: setting(z.string().regex(/^managedidentity$/i).optional(), {
-      description: 'Identity-based storage: set to managedidentity to use the app\'s managed identity (the Functions host convention).',
-      expected: 'managedidentity',
-    }),
+    AzureWebJobsStorage__credential: setting(
+      z
+        .string()
+        .regex(/^managedidentity$/i)
+        .optional(),
+      {
+        description:
+          "Identity-based storage: set to managedidentity to use the app's managed identity (the Functions host convention).",
+        expected: 'managedidentity',
+      },
+    ),
     AzureWebJobsStorage__clientId: setting(guid().optional(), {
       description: 'Identity-based storage: client id of a user-assigned managed identity.',
       expected: 'a GUID',

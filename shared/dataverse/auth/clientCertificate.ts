@@ -17,14 +17,16 @@ export interface ClientCertificateCredential {
 type CertificateAuth = Extract<DataverseAuthSettings, { mode: 'clientCertificate' }>;
 
 const certificateBlocks = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-const keyBlock = /-----BEGIN (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----/;
+const keyBlock =
+  /-----BEGIN (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----/;
 
 function invalid(message: string): DataverseAuthenticationError {
   return new DataverseAuthenticationError({ code: 'InvalidCertificate', authMode: 'clientCertificate', message });
 }
 
 export function loadClientCertificate(auth: CertificateAuth): ClientCertificateCredential {
-  const setting = auth.certificate.source === 'path' ? 'DATAVERSE_CLIENT_CERTIFICATE_PATH' : 'DATAVERSE_CLIENT_CERTIFICATE';
+  const setting =
+    auth.certificate.source === 'path' ? 'DATAVERSE_CLIENT_CERTIFICATE_PATH' : 'DATAVERSE_CLIENT_CERTIFICATE';
   let pem: string;
   if (auth.certificate.source === 'path') {
     try {
@@ -40,7 +42,9 @@ export function loadClientCertificate(auth: CertificateAuth): ClientCertificateC
   const certificates = pem.match(certificateBlocks) ?? [];
   const keyText = keyBlock.exec(pem)?.[0];
   if (certificates.length === 0 || !keyText) {
-    throw invalid(`${setting}: expected a PEM with a private key and a certificate; found ${keyText ? 'no certificate' : 'no private key'}`);
+    throw invalid(
+      `${setting}: expected a PEM with a private key and a certificate; found ${keyText ? 'no certificate' : 'no private key'}`,
+    );
   }
 
   let key: KeyObject;

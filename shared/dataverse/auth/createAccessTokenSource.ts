@@ -41,7 +41,9 @@ const msalLevels: Record<AuthLogLevel, LogLevel> = {
 type LoggerOptions = NonNullable<NodeSystemOptions['loggerOptions']>;
 
 function loggerOptions(options: AccessTokenSourceOptions, redact: (text: string) => string): LoggerOptions {
-  const names = new Map<LogLevel, AuthLogLevel>(Object.entries(msalLevels).map(([name, level]) => [level, name as AuthLogLevel]));
+  const names = new Map<LogLevel, AuthLogLevel>(
+    Object.entries(msalLevels).map(([name, level]) => [level, name as AuthLogLevel]),
+  );
   return {
     piiLoggingEnabled: false,
     logLevel: msalLevels[options.logLevel ?? 'warning'],
@@ -58,11 +60,16 @@ function redactor(secrets: readonly string[]): (text: string) => string {
 }
 
 function describeClient(auth: DataverseAuthSettings): string {
-  if (auth.mode === 'managedIdentity') return auth.clientId ? `user-assigned managed identity ${auth.clientId}` : 'system-assigned managed identity';
+  if (auth.mode === 'managedIdentity')
+    return auth.clientId ? `user-assigned managed identity ${auth.clientId}` : 'system-assigned managed identity';
   return `client ${auth.clientId} in tenant ${auth.tenantId}`;
 }
 
-function toAuthenticationError(error: unknown, auth: DataverseAuthSettings, redact: (text: string) => string): DataverseAuthenticationError {
+function toAuthenticationError(
+  error: unknown,
+  auth: DataverseAuthSettings,
+  redact: (text: string) => string,
+): DataverseAuthenticationError {
   if (error instanceof DataverseAuthenticationError) return error;
   const msalErrorCode = error instanceof AuthError && error.errorCode ? error.errorCode : undefined;
   const detail =
@@ -80,19 +87,28 @@ function toAuthenticationError(error: unknown, auth: DataverseAuthSettings, reda
   return new DataverseAuthenticationError({
     code,
     authMode: auth.mode,
-    message: redact(`Dataverse authentication failed (DATAVERSE_AUTH=${auth.mode}, ${describeClient(auth)}): ${detail}`),
+    message: redact(
+      `Dataverse authentication failed (DATAVERSE_AUTH=${auth.mode}, ${describeClient(auth)}): ${detail}`,
+    ),
     ...(msalErrorCode ? { msalErrorCode } : {}),
   });
 }
 
 function tokenOf(result: AuthenticationResult | null, auth: DataverseAuthSettings): string {
   if (!result?.accessToken) {
-    throw new DataverseAuthenticationError({ code: 'AuthenticationFailed', authMode: auth.mode, message: `Dataverse authentication (${auth.mode}) returned no access token` });
+    throw new DataverseAuthenticationError({
+      code: 'AuthenticationFailed',
+      authMode: auth.mode,
+      message: `Dataverse authentication (${auth.mode}) returned no access token`,
+    });
   }
   return result.accessToken;
 }
 
-export function createAccessTokenSource(settings: { dataverse: DataverseSettings }, options: AccessTokenSourceOptions = {}): AccessTokenSource {
+export function createAccessTokenSource(
+  settings: { dataverse: DataverseSettings },
+  options: AccessTokenSourceOptions = {},
+): AccessTokenSource {
   const { url, auth } = settings.dataverse;
   const system = (redact: (text: string) => string) => ({
     loggerOptions: loggerOptions(options, redact),
@@ -126,7 +142,10 @@ export function createAccessTokenSource(settings: { dataverse: DataverseSettings
     secrets = [certificate.privateKey, ...(auth.certificatePassword ? [auth.certificatePassword.reveal()] : [])];
   }
   const redact = redactor(secrets);
-  const app = new ConfidentialClientApplication({ auth: { clientId: auth.clientId, authority, ...credential }, system: system(redact) });
+  const app = new ConfidentialClientApplication({
+    auth: { clientId: auth.clientId, authority, ...credential },
+    system: system(redact),
+  });
   const scopes = [`${url}/.default`];
   return withSharedTokenRequests(async (forceRefresh) => {
     try {

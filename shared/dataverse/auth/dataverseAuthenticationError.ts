@@ -17,7 +17,12 @@ export class DataverseAuthenticationError extends Error {
   /** msal-node's error code (e.g. `invalid_client`) when msal reported the failure. */
   readonly msalErrorCode?: string;
 
-  constructor(init: { code: DataverseAuthenticationErrorCode; authMode: DataverseAuthMode; message: string; msalErrorCode?: string }) {
+  constructor(init: {
+    code: DataverseAuthenticationErrorCode;
+    authMode: DataverseAuthMode;
+    message: string;
+    msalErrorCode?: string;
+  }) {
     super(init.message);
     this.name = 'DataverseAuthenticationError';
     this.code = init.code;

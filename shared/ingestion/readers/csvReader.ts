@@ -83,7 +83,12 @@ class CsvRow {
   readonly message: string | undefined;
   private readonly delimiter: string;
 
-  constructor(position: { rowNumber: number; line: number; byteStart: number; byteEnd: number }, cells: string[], delimiter: string, outcome: { values: Record<string, CellValue> } | { message: string }) {
+  constructor(
+    position: { rowNumber: number; line: number; byteStart: number; byteEnd: number },
+    cells: string[],
+    delimiter: string,
+    outcome: { values: Record<string, CellValue> } | { message: string },
+  ) {
     this.ok = 'values' in outcome;
     this.rowNumber = position.rowNumber;
     this.line = position.line;
@@ -100,25 +105,41 @@ class CsvRow {
   }
 }
 
-function csvRow(position: { rowNumber: number; line: number; byteStart: number; byteEnd: number }, cells: string[], delimiter: string, outcome: { values: Record<string, CellValue> } | { message: string }): SourceRowResult {
+function csvRow(
+  position: { rowNumber: number; line: number; byteStart: number; byteEnd: number },
+  cells: string[],
+  delimiter: string,
+  outcome: { values: Record<string, CellValue> } | { message: string },
+): SourceRowResult {
   return new CsvRow(position, cells, delimiter, outcome) as unknown as SourceRowResult;
 }
 
 function validateHeader(columns: string[], limits: ReaderLimits): void {
   if (columns.length > limits.maxColumns) {
-    throw new IngestionError('TooManyColumns', `the header has ${columns.length} columns; at most ${limits.maxColumns} are allowed (maxColumns)`);
+    throw new IngestionError(
+      'TooManyColumns',
+      `the header has ${columns.length} columns; at most ${limits.maxColumns} are allowed (maxColumns)`,
+    );
   }
   const seen = new Map<string, number>();
   columns.forEach((name, index) => {
     const trailing = index === columns.length - 1 && index > 0;
     if (name === '' && !trailing) {
-      throw new IngestionError('HeaderInvalid', `column ${index + 1} of the header has an empty name; every column needs a name`, { line: 1 });
+      throw new IngestionError(
+        'HeaderInvalid',
+        `column ${index + 1} of the header has an empty name; every column needs a name`,
+        { line: 1 },
+      );
     }
     if (name === '') return;
     const key = name.toLowerCase();
     const previous = seen.get(key);
     if (previous !== undefined) {
-      throw new IngestionError('HeaderInvalid', `duplicate column name '${name}' in the header (columns ${previous + 1} and ${index + 1})`, { line: 1 });
+      throw new IngestionError(
+        'HeaderInvalid',
+        `duplicate column name '${name}' in the header (columns ${previous + 1} and ${index + 1})`,
+        { line: 1 },
+      );
     }
     seen.set(key, index);
   });
@@ -129,10 +150,18 @@ function csvErrorToIngestion(error: CsvError, headerKnown: boolean, limits: Read
   const at = line !== undefined ? ` on line ${line}` : '';
   switch (error.code) {
     case 'CSV_QUOTE_NOT_CLOSED':
-      return new IngestionError('InvalidCsv', `unbalanced quotes: a quoted field is never closed (the file ends inside quotes${at}); close the quote or double the quote characters inside the field`, { line, cause: error });
+      return new IngestionError(
+        'InvalidCsv',
+        `unbalanced quotes: a quoted field is never closed (the file ends inside quotes${at}); close the quote or double the quote characters inside the field`,
+        { line, cause: error },
+      );
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
-      return new IngestionError('InvalidCsv', `invalid quoting${at}: a closing quote must be followed by the delimiter or a line break (quote the whole field and double the quotes inside it)`, { line, cause: error });
+      return new IngestionError(
+        'InvalidCsv',
+        `invalid quoting${at}: a closing quote must be followed by the delimiter or a line break (quote the whole field and double the quotes inside it)`,
+        { line, cause: error },
+      );
     case 'CSV_MAX_RECORD_SIZE':
       return new IngestionError(
         'RecordTooLarge',
@@ -142,12 +171,19 @@ function csvErrorToIngestion(error: CsvError, headerKnown: boolean, limits: Read
         { line, cause: error },
       );
     default:
-      return new IngestionError('InvalidCsv', `the file is not valid CSV${at}: ${error.message}`, { line, cause: error });
+      return new IngestionError('InvalidCsv', `the file is not valid CSV${at}: ${error.message}`, {
+        line,
+        cause: error,
+      });
   }
 }
 
 /** Streams CSV records as rows. Offsets count bytes of the UTF-8 input; the header (when read here) is line 1. */
-export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvReadOptions, head?: Buffer): AsyncGenerator<SourceRowResult> {
+export async function* readCsvRows(
+  chunks: AsyncIterable<Buffer>,
+  options: CsvReadOptions,
+  head?: Buffer,
+): AsyncGenerator<SourceRowResult> {
   const limits = options.limits;
   const delimiter = options.header?.delimiter ?? options.delimiter ?? detectDelimiter(head ?? '');
   // csv-parse's state machine driven directly (Parser#api): the records of each input chunk are collected
@@ -156,17 +192,26 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
   // No `info` option: it copies the parser's whole info state into a new object per record. The two numbers a
   // row needs (bytes consumed, lines seen) are read off the parser's running state when it pushes the record,
   // which is the same state that copy would be taken from.
-  const api = (new Parser({
-    delimiter,
-    relax_column_count: true, // ragged rows come through and become failed rows below
-    skip_empty_lines: true,
-    record_delimiter: ['\r\n', '\n', '\r'],
-    max_record_size: limits.maxRecordBytes,
-  } as ConstructorParameters<typeof Parser>[0]) as unknown as { api: {
-    parse(buffer: Buffer | undefined, end: boolean, push: (record: string[]) => void, close: () => void): Error | undefined;
-    state: { record: unknown[] };
-    info: { lines: number; records: number; bytes: number };
-  } }).api;
+  const api = (
+    new Parser({
+      delimiter,
+      relax_column_count: true, // ragged rows come through and become failed rows below
+      skip_empty_lines: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      max_record_size: limits.maxRecordBytes,
+    } as ConstructorParameters<typeof Parser>[0]) as unknown as {
+      api: {
+        parse(
+          buffer: Buffer | undefined,
+          end: boolean,
+          push: (record: string[]) => void,
+          close: () => void,
+        ): Error | undefined;
+        state: { record: unknown[] };
+        info: { lines: number; records: number; bytes: number };
+      };
+    }
+  ).api;
   type Entry = { record: string[]; bytes: number; lines: number };
   let pending: Entry[] = [];
   const push = (record: string[]) => void pending.push({ record, bytes: api.info.bytes, lines: api.info.lines });
@@ -185,7 +230,10 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
       // max_record_size counts field text only: a line of a million delimiters would grow one record without
       // bound, so the column limit is enforced on the record being parsed too.
       if (api.state.record.length > limits.maxColumns) {
-        throw new IngestionError('TooManyColumns', `${header ? `a row on line ${api.info.lines}` : 'the header'} has more than ${limits.maxColumns} columns (maxColumns)`);
+        throw new IngestionError(
+          'TooManyColumns',
+          `${header ? `a row on line ${api.info.lines}` : 'the header'} has more than ${limits.maxColumns} columns (maxColumns)`,
+        );
       }
     }
     const error = api.parse(undefined, true, push, close);
@@ -200,42 +248,45 @@ export async function* readCsvRows(chunks: AsyncIterable<Buffer>, options: CsvRe
   const lineBase = options.header ? (options.firstLine ?? 2) - 1 : 0;
   const trailingEmpty = () => header!.columns.length > 1 && header!.columns[header!.columns.length - 1] === '';
   try {
-    for await (const batch of batches()) for (const entry of batch) {
-      const { record } = entry;
-      const byteStart = previousEnd;
-      const byteEnd = options.startOffset + entry.bytes;
-      previousEnd = byteEnd;
-      const breaks = lineBreaksInCells(record);
-      const line = lineBase + entry.lines - breaks.counted - lineCorrection;
-      lineCorrection += breaks.crlf;
-      if (!header) {
-        const columns = record.map((name) => name.trim());
-        validateHeader(columns, limits);
-        header = { columns, delimiter, dataStart: byteEnd };
-        options.onHeader?.(header);
-        continue;
+    for await (const batch of batches())
+      for (const entry of batch) {
+        const { record } = entry;
+        const byteStart = previousEnd;
+        const byteEnd = options.startOffset + entry.bytes;
+        previousEnd = byteEnd;
+        const breaks = lineBreaksInCells(record);
+        const line = lineBase + entry.lines - breaks.counted - lineCorrection;
+        lineCorrection += breaks.crlf;
+        if (!header) {
+          const columns = record.map((name) => name.trim());
+          validateHeader(columns, limits);
+          header = { columns, delimiter, dataStart: byteEnd };
+          options.onHeader?.(header);
+          continue;
+        }
+        rowNumber++;
+        const expected = header.columns.length;
+        if (record.length !== expected && !(trailingEmpty() && record.length === expected - 1)) {
+          const message = `row ${rowNumber} (line ${line}) has ${record.length} column${record.length === 1 ? '' : 's'}; the header has ${expected}`;
+          yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { message });
+          continue;
+        }
+        const oversized = record.findIndex(
+          (cell) => cell.length * 3 > limits.maxFieldBytes && Buffer.byteLength(cell) > limits.maxFieldBytes,
+        );
+        if (oversized >= 0) {
+          const message = `row ${rowNumber} (line ${line}), column '${header.columns[oversized]}': the value is ${formatBytes(Buffer.byteLength(record[oversized]!))}, over the ${formatBytes(limits.maxFieldBytes)} field limit (maxFieldBytes)`;
+          yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { message });
+          continue;
+        }
+        const values: Record<string, CellValue> = {};
+        const columns = header.columns;
+        for (let index = 0; index < columns.length; index++) {
+          const name = columns[index]!;
+          if (name !== '') values[name] = record[index] ?? '';
+        }
+        yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { values });
       }
-      rowNumber++;
-      const expected = header.columns.length;
-      if (record.length !== expected && !(trailingEmpty() && record.length === expected - 1)) {
-        const message = `row ${rowNumber} (line ${line}) has ${record.length} column${record.length === 1 ? '' : 's'}; the header has ${expected}`;
-        yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { message });
-        continue;
-      }
-      const oversized = record.findIndex((cell) => cell.length * 3 > limits.maxFieldBytes && Buffer.byteLength(cell) > limits.maxFieldBytes);
-      if (oversized >= 0) {
-        const message = `row ${rowNumber} (line ${line}), column '${header.columns[oversized]}': the value is ${formatBytes(Buffer.byteLength(record[oversized]!))}, over the ${formatBytes(limits.maxFieldBytes)} field limit (maxFieldBytes)`;
-        yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { message });
-        continue;
-      }
-      const values: Record<string, CellValue> = {};
-      const columns = header.columns;
-      for (let index = 0; index < columns.length; index++) {
-        const name = columns[index]!;
-        if (name !== '') values[name] = record[index] ?? '';
-      }
-      yield csvRow({ rowNumber, line, byteStart, byteEnd }, record, delimiter, { values });
-    }
   } catch (error) {
     if (error instanceof IngestionError) throw error;
     if (error && typeof error === 'object' && 'code' in error && String((error as CsvError).code).startsWith('CSV_')) {

@@ -3,7 +3,13 @@ import { readCsvRows, type CsvDelimiter, type CsvHeader } from './csvReader';
 import { readJsonArrayRows } from './jsonArrayReader';
 import { readNdjsonRows } from './ndjsonReader';
 import { decodeSource } from './sourceDecoding';
-import { defaultReaderLimits, type FileFormat, type ReaderLimits, type SourceRowResult, type TextEncodingName } from './readerTypes';
+import {
+  defaultReaderLimits,
+  type FileFormat,
+  type ReaderLimits,
+  type SourceRowResult,
+  type TextEncodingName,
+} from './readerTypes';
 
 export type ByteSource = AsyncIterable<Buffer | Uint8Array | string>;
 
@@ -78,7 +84,10 @@ export function declaredFormat(options: Pick<OpenFileOptions, 'fileName' | 'cont
   const byExtension = extensionFormats[extension];
   if (byExtension) return { ...byExtension, gzip, source: `named .${extension}` };
   if (unsupportedExtensions.has(extension)) {
-    throw new IngestionError('UnsupportedFormat', `.${extension} files are not supported: use CSV (.csv, .tsv), JSON (.json, an array of objects) or NDJSON (.ndjson, .jsonl), optionally gzipped (.gz)`);
+    throw new IngestionError(
+      'UnsupportedFormat',
+      `.${extension} files are not supported: use CSV (.csv, .tsv), JSON (.json, an array of objects) or NDJSON (.ndjson, .jsonl), optionally gzipped (.gz)`,
+    );
   }
   const mediaType = (options.contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const byType = contentTypeFormats[mediaType];
@@ -94,10 +103,16 @@ function chooseFormat(declared: DeclaredFormat, head: Buffer): FileFormat {
   const first = firstSignificantChar(head);
   if (!declared.format) return first === '[' ? 'json' : first === '{' ? 'ndjson' : 'csv';
   if (declared.format === 'csv' && (first === '[' || first === '{')) {
-    throw new IngestionError('FormatMismatch', `file is ${declared.source} but its content looks like JSON (it starts with '${first}'): name it .json (array) or .ndjson (one object per line)`);
+    throw new IngestionError(
+      'FormatMismatch',
+      `file is ${declared.source} but its content looks like JSON (it starts with '${first}'): name it .json (array) or .ndjson (one object per line)`,
+    );
   }
   if (declared.format === 'ndjson' && first === '[') {
-    throw new IngestionError('FormatMismatch', `file is ${declared.source} but its content starts with '[' (a JSON array?): name it .json, or write one object per line`);
+    throw new IngestionError(
+      'FormatMismatch',
+      `file is ${declared.source} but its content starts with '[' (a JSON array?): name it .json, or write one object per line`,
+    );
   }
   return declared.format;
 }
@@ -119,7 +134,16 @@ export async function openFile(source: ByteSource, options: OpenFileOptions = {}
   let header: CsvHeader | undefined;
   const generator =
     format === 'csv'
-      ? readCsvRows(decoded.chunks, { delimiter: options.delimiter ?? declared.delimiter, limits, startOffset: decoded.bomLength, onHeader: (h) => (header = h) }, decoded.head)
+      ? readCsvRows(
+          decoded.chunks,
+          {
+            delimiter: options.delimiter ?? declared.delimiter,
+            limits,
+            startOffset: decoded.bomLength,
+            onHeader: (h) => (header = h),
+          },
+          decoded.head,
+        )
       : format === 'json'
         ? readJsonArrayRows(decoded.chunks, { limits, startOffset: decoded.bomLength })
         : readNdjsonRows(decoded.chunks, { limits, startOffset: decoded.bomLength });
@@ -127,11 +151,16 @@ export async function openFile(source: ByteSource, options: OpenFileOptions = {}
   if (first.done) {
     throw new IngestionError(
       'EmptyFile',
-      format === 'csv' ? 'file has a header row but no data rows' : format === 'json' ? 'the JSON array is empty: no rows to load' : 'file has no rows (only blank lines)',
+      format === 'csv'
+        ? 'file has a header row but no data rows'
+        : format === 'json'
+          ? 'the JSON array is empty: no rows to load'
+          : 'file has no rows (only blank lines)',
     );
   }
   const firstRow = first.value;
-  const columns = format === 'csv' ? header!.columns.filter((c) => c !== '') : firstRow.ok ? Object.keys(firstRow.values) : [];
+  const columns =
+    format === 'csv' ? header!.columns.filter((c) => c !== '') : firstRow.ok ? Object.keys(firstRow.values) : [];
   async function* rows(): AsyncGenerator<SourceRowResult> {
     yield firstRow;
     yield* generator;

@@ -40,7 +40,10 @@ export function describeJsonValue(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options: JsonReadOptions): AsyncGenerator<SourceRowResult> {
+export async function* readJsonArrayRows(
+  chunks: AsyncIterable<Buffer>,
+  options: JsonReadOptions,
+): AsyncGenerator<SourceRowResult> {
   const { limits } = options;
   let state: State = options.sequence ? State.BeforeElement : State.BeforeArray;
   let offset = options.startOffset; // absolute offset of the current chunk's first byte
@@ -64,7 +67,12 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options:
     elementsSeen++;
     const position = { rowNumber, line: elementLine, byteStart: elementStart, byteEnd: endOffset };
     if (tooLarge) {
-      return { ok: false, ...position, raw: '', message: `row ${rowNumber} (line ${elementLine}) is ${formatBytes(elementBytes)}, over the ${formatBytes(limits.maxRecordBytes)} row limit (maxRecordBytes)` };
+      return {
+        ok: false,
+        ...position,
+        raw: '',
+        message: `row ${rowNumber} (line ${elementLine}) is ${formatBytes(elementBytes)}, over the ${formatBytes(limits.maxRecordBytes)} row limit (maxRecordBytes)`,
+      };
     }
     const raw = Buffer.concat(parts).toString('utf8').trimEnd();
     parts = [];
@@ -73,10 +81,20 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options:
       value = JSON.parse(raw);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      return { ok: false, ...position, raw, message: `row ${rowNumber} (line ${elementLine}) is not valid JSON: ${detail}` };
+      return {
+        ok: false,
+        ...position,
+        raw,
+        message: `row ${rowNumber} (line ${elementLine}) is not valid JSON: ${detail}`,
+      };
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return { ok: false, ...position, raw, message: `row ${rowNumber} (line ${elementLine}) is ${describeJsonValue(value)}; each element of the array must be an object` };
+      return {
+        ok: false,
+        ...position,
+        raw,
+        message: `row ${rowNumber} (line ${elementLine}) is ${describeJsonValue(value)}; each element of the array must be an object`,
+      };
     }
     return { ok: true, ...position, raw, values: value as Record<string, CellValue> };
   }
@@ -100,18 +118,32 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options:
         case State.BeforeArray:
           if (isWhitespace(byte)) continue;
           if (byte !== 0x5b) {
-            throw new IngestionError('NotAnArray', `the JSON file's top-level value is ${describeValueStart(byte)}, not an array: a JSON file must be an array of objects ([{...}, {...}]); use NDJSON (.ndjson) for one object per line`, { byteOffset: offset + i });
+            throw new IngestionError(
+              'NotAnArray',
+              `the JSON file's top-level value is ${describeValueStart(byte)}, not an array: a JSON file must be an array of objects ([{...}, {...}]); use NDJSON (.ndjson) for one object per line`,
+              { byteOffset: offset + i },
+            );
           }
           state = State.BeforeElement;
           continue;
         case State.BeforeElement:
           if (isWhitespace(byte) || (options.sequence && byte === 0x2c && elementsSeen === 0)) continue;
           if (byte === 0x5d && !options.sequence) {
-            if (elementsSeen > 0) throw new IngestionError('InvalidJson', `invalid JSON at byte offset ${offset + i} (line ${line}): a ',' is followed by ']' (trailing comma after row ${rowNumber})`, { byteOffset: offset + i });
+            if (elementsSeen > 0)
+              throw new IngestionError(
+                'InvalidJson',
+                `invalid JSON at byte offset ${offset + i} (line ${line}): a ',' is followed by ']' (trailing comma after row ${rowNumber})`,
+                { byteOffset: offset + i },
+              );
             state = State.AfterArray;
             continue;
           }
-          if (byte === 0x2c) throw new IngestionError('InvalidJson', `invalid JSON at byte offset ${offset + i} (line ${line}): an empty element (',,') after row ${rowNumber}`, { byteOffset: offset + i });
+          if (byte === 0x2c)
+            throw new IngestionError(
+              'InvalidJson',
+              `invalid JSON at byte offset ${offset + i} (line ${line}): an empty element (',,') after row ${rowNumber}`,
+              { byteOffset: offset + i },
+            );
           state = State.InElement;
           elementStart = offset + i;
           elementLine = line;
@@ -183,10 +215,18 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options:
             state = State.AfterArray;
             continue;
           }
-          throw new IngestionError('InvalidJson', `invalid JSON at byte offset ${offset + i} (line ${line}): expected ',' or ']' after row ${rowNumber}, found '${String.fromCharCode(byte)}'`, { byteOffset: offset + i });
+          throw new IngestionError(
+            'InvalidJson',
+            `invalid JSON at byte offset ${offset + i} (line ${line}): expected ',' or ']' after row ${rowNumber}, found '${String.fromCharCode(byte)}'`,
+            { byteOffset: offset + i },
+          );
         case State.AfterArray:
           if (isWhitespace(byte)) continue;
-          throw new IngestionError('InvalidJson', `invalid JSON at byte offset ${offset + i} (line ${line}): unexpected content after the closing ']' of the array`, { byteOffset: offset + i });
+          throw new IngestionError(
+            'InvalidJson',
+            `invalid JSON at byte offset ${offset + i} (line ${line}): unexpected content after the closing ']' of the array`,
+            { byteOffset: offset + i },
+          );
       }
     }
     if (state === State.InElement) take(chunk.length);
@@ -198,11 +238,17 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Buffer>, options:
   }
   if (state === State.BeforeArray) throw new IngestionError('EmptyFile', 'file is empty (no JSON value)');
   if (options.sequence) {
-    if (state === State.InElement) throw new IngestionError('InvalidJson', `invalid JSON: the chunk ends inside row ${rowNumber + 1}`);
+    if (state === State.InElement)
+      throw new IngestionError('InvalidJson', `invalid JSON: the chunk ends inside row ${rowNumber + 1}`);
     return;
   }
   if ((state as State) !== State.AfterArray) {
-    const where = state === State.InElement ? `inside row ${rowNumber + 1} (starting on line ${elementLine}): an unclosed ${inString ? 'string' : "'{' or '['"}` : 'before the closing \']\'';
-    throw new IngestionError('InvalidJson', `invalid JSON: the file ends ${where}; is it truncated?`, { byteOffset: offset });
+    const where =
+      state === State.InElement
+        ? `inside row ${rowNumber + 1} (starting on line ${elementLine}): an unclosed ${inString ? 'string' : "'{' or '['"}`
+        : "before the closing ']'";
+    throw new IngestionError('InvalidJson', `invalid JSON: the file ends ${where}; is it truncated?`, {
+      byteOffset: offset,
+    });
   }
 }

@@ -13,7 +13,10 @@ export interface NdjsonReadOptions {
   firstLine?: number;
 }
 
-export async function* readNdjsonRows(chunks: AsyncIterable<Buffer>, options: NdjsonReadOptions): AsyncGenerator<SourceRowResult> {
+export async function* readNdjsonRows(
+  chunks: AsyncIterable<Buffer>,
+  options: NdjsonReadOptions,
+): AsyncGenerator<SourceRowResult> {
   const { limits } = options;
   let rowNumber = (options.firstRowNumber ?? 1) - 1;
   let line = (options.firstLine ?? 1) - 1;
@@ -38,7 +41,11 @@ export async function* readNdjsonRows(chunks: AsyncIterable<Buffer>, options: Nd
     const raw = text.replace(/\r$/, '');
     const position = { rowNumber, line, byteStart: start, byteEnd: endOffset, raw };
     if (wasTooLarge) {
-      yield { ok: false, ...position, message: `line ${line} is ${formatBytes(size)}, over the ${formatBytes(limits.maxRecordBytes)} row limit (maxRecordBytes)` };
+      yield {
+        ok: false,
+        ...position,
+        message: `line ${line} is ${formatBytes(size)}, over the ${formatBytes(limits.maxRecordBytes)} row limit (maxRecordBytes)`,
+      };
       return;
     }
     let value: unknown;
@@ -50,7 +57,11 @@ export async function* readNdjsonRows(chunks: AsyncIterable<Buffer>, options: Nd
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      yield { ok: false, ...position, message: `line ${line} is ${describeJsonValue(value)}; each line must be a JSON object` };
+      yield {
+        ok: false,
+        ...position,
+        message: `line ${line} is ${describeJsonValue(value)}; each line must be a JSON object`,
+      };
       return;
     }
     yield { ok: true, ...position, values: value as Record<string, CellValue> };

@@ -82,7 +82,9 @@ async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   } catch (error) {
     if (error instanceof IngestionError) throw error;
     const detail = error instanceof Error ? error.message : String(error);
-    throw new IngestionError('CompressedDataCorrupt', `gzip data is truncated or corrupt (${detail})`, { cause: error });
+    throw new IngestionError('CompressedDataCorrupt', `gzip data is truncated or corrupt (${detail})`, {
+      cause: error,
+    });
   } finally {
     input.destroy();
     gz.destroy();
@@ -106,7 +108,8 @@ function firstInvalidUtf8(bytes: Buffer): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
-    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const length =
+      b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
     if (length === 0 || i + length > bytes.length) return i;
     if (!isUtf8(bytes.subarray(i, i + length))) return i;
     i += length;
@@ -115,9 +118,13 @@ function firstInvalidUtf8(bytes: Buffer): number {
 }
 
 function binaryByNul(offset: number): IngestionError {
-  return new IngestionError('FileLooksBinary', `file looks binary (NUL byte at byte offset ${offset}); expected CSV, JSON or NDJSON text`, {
-    byteOffset: offset,
-  });
+  return new IngestionError(
+    'FileLooksBinary',
+    `file looks binary (NUL byte at byte offset ${offset}); expected CSV, JSON or NDJSON text`,
+    {
+      byteOffset: offset,
+    },
+  );
 }
 
 async function* validateUtf8(source: AsyncIterable<Buffer>, startOffset: number): AsyncGenerator<Buffer> {
@@ -142,13 +149,20 @@ async function* validateUtf8(source: AsyncIterable<Buffer>, startOffset: number)
     carry = complete < chunk.length ? Buffer.from(chunk.subarray(complete)) : undefined;
   }
   if (carry && carry.length > 0) {
-    throw new IngestionError('InvalidUtf8', `file is not valid UTF-8: truncated byte sequence at byte offset ${offset} (end of file)`, {
-      byteOffset: offset,
-    });
+    throw new IngestionError(
+      'InvalidUtf8',
+      `file is not valid UTF-8: truncated byte sequence at byte offset ${offset} (end of file)`,
+      {
+        byteOffset: offset,
+      },
+    );
   }
 }
 
-async function* transcodeUtf16(source: AsyncIterable<Buffer>, encoding: 'utf-16le' | 'utf-16be'): AsyncGenerator<Buffer> {
+async function* transcodeUtf16(
+  source: AsyncIterable<Buffer>,
+  encoding: 'utf-16le' | 'utf-16be',
+): AsyncGenerator<Buffer> {
   const decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
   let units = 0;
   try {
@@ -163,16 +177,28 @@ async function* transcodeUtf16(source: AsyncIterable<Buffer>, encoding: 'utf-16l
     if (rest.length > 0) yield Buffer.from(rest, 'utf8');
   } catch (error) {
     if (error instanceof IngestionError) throw error;
-    throw new IngestionError('InvalidUtf16', `file is not valid ${encoding.toUpperCase()}: it has an unpaired surrogate or an odd number of bytes`, {
-      cause: error,
-    });
+    throw new IngestionError(
+      'InvalidUtf16',
+      `file is not valid ${encoding.toUpperCase()}: it has an unpaired surrogate or an odd number of bytes`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
-export async function decodeSource(source: AsyncIterable<Buffer | Uint8Array | string>, options: DecodeOptions = {}): Promise<DecodedSource> {
+export async function decodeSource(
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  options: DecodeOptions = {},
+): Promise<DecodedSource> {
   const startOffset = options.startOffset ?? 0;
   const raw = (async function* () {
-    for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    for await (const chunk of source)
+      yield typeof chunk === 'string'
+        ? Buffer.from(chunk, 'utf8')
+        : Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk);
   })();
   let iterator: AsyncIterator<Buffer> = raw[Symbol.asyncIterator]();
   let first = await peek(iterator, 4);
@@ -187,13 +213,17 @@ export async function decodeSource(source: AsyncIterable<Buffer | Uint8Array | s
     compressed = true;
     iterator = gunzip(replay(first.head, iterator, first.ended))[Symbol.asyncIterator]();
     first = await peek(iterator, 4);
-    if (first.head.length === 0 && first.ended) throw new IngestionError('EmptyFile', 'file is empty (the gzip content is 0 bytes)');
+    if (first.head.length === 0 && first.ended)
+      throw new IngestionError('EmptyFile', 'file is empty (the gzip content is 0 bytes)');
   }
   const head4 = first.head;
   if (!options.midStream) {
     for (const signature of signatures) {
       if (startsWith(head4, signature.bytes)) {
-        throw new IngestionError('FileLooksBinary', `file looks binary (${signature.what}); expected CSV, JSON or NDJSON text`);
+        throw new IngestionError(
+          'FileLooksBinary',
+          `file looks binary (${signature.what}); expected CSV, JSON or NDJSON text`,
+        );
       }
     }
   }
@@ -215,7 +245,10 @@ export async function decodeSource(source: AsyncIterable<Buffer | Uint8Array | s
   const decodedIterator = chunks[Symbol.asyncIterator]();
   const decodedHead = await peek(decodedIterator, 64 * 1024);
   if (!options.midStream && decodedHead.ended && decodedHead.head.toString('utf8').trim() === '') {
-    throw new IngestionError('EmptyFile', bomLength > 0 ? 'file is empty (only a byte-order mark and whitespace)' : 'file is empty (only whitespace)');
+    throw new IngestionError(
+      'EmptyFile',
+      bomLength > 0 ? 'file is empty (only a byte-order mark and whitespace)' : 'file is empty (only whitespace)',
+    );
   }
   return {
     chunks: replay(decodedHead.head, decodedIterator, decodedHead.ended),

@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { boundaryOf, parseBatchRequest, serializeBatchResponse, splitMultipart, type BatchOperation } from '../../../dev/emulator/batchCodec';
+import {
+  boundaryOf,
+  parseBatchRequest,
+  serializeBatchResponse,
+  splitMultipart,
+  type BatchOperation,
+} from '../../../dev/emulator/batchCodec';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'dataverse');
 
@@ -26,18 +32,21 @@ describe('batch codec', () => {
     expect(boundaryOf(undefined)).toBeUndefined();
   });
 
-  test.each(readdirSync(FIXTURES).filter((f) => f.startsWith('batch-') && f.endsWith('.request.http')))('parses fixture %s', (name) => {
-    const { headers, body } = readHttpFixture(name);
-    const items = parseBatchRequest(body, boundaryOf(headers['content-type'])!);
-    expect(items.length).toBeGreaterThan(0);
-    for (const item of items) {
-      const ops = item.kind === 'changeset' ? item.operations : [item];
-      for (const op of ops) {
-        expect(['GET', 'POST', 'PATCH']).toContain(op.method);
-        if (op.method === 'POST') expect(() => JSON.parse(op.body)).not.toThrow();
+  test.each(readdirSync(FIXTURES).filter((f) => f.startsWith('batch-') && f.endsWith('.request.http')))(
+    'parses fixture %s',
+    (name) => {
+      const { headers, body } = readHttpFixture(name);
+      const items = parseBatchRequest(body, boundaryOf(headers['content-type'])!);
+      expect(items.length).toBeGreaterThan(0);
+      for (const item of items) {
+        const ops = item.kind === 'changeset' ? item.operations : [item];
+        for (const op of ops) {
+          expect(['GET', 'POST', 'PATCH']).toContain(op.method);
+          if (op.method === 'POST') expect(() => JSON.parse(op.body)).not.toThrow();
+        }
       }
-    }
-  });
+    },
+  );
 
   test('the change set fixture parses into a change set of three creates with Content-IDs and a GET', () => {
     const { headers, body } = readHttpFixture('batch-changeset.request.http');
@@ -52,26 +61,44 @@ describe('batch codec', () => {
       ['3', 'POST', '/api/data/v9.2/tasks'],
     ]);
     expect(cs!.operations[0]!.headers['content-type']).toBe('application/json; type=entry');
-    expect(JSON.parse(cs!.operations[1]!.body)).toEqual({ subject: 'Task 2 in batch', 'regardingobjectid_account_task@odata.bind': 'accounts(00000000-0000-0000-0000-000000000001)' });
-    expect(get).toMatchObject({ kind: 'operation', method: 'GET', url: '/api/data/v9.2/accounts(00000000-0000-0000-0000-000000000001)/Account_Tasks?$select=subject', body: '' });
+    expect(JSON.parse(cs!.operations[1]!.body)).toEqual({
+      subject: 'Task 2 in batch',
+      'regardingobjectid_account_task@odata.bind': 'accounts(00000000-0000-0000-0000-000000000001)',
+    });
+    expect(get).toMatchObject({
+      kind: 'operation',
+      method: 'GET',
+      url: '/api/data/v9.2/accounts(00000000-0000-0000-0000-000000000001)/Account_Tasks?$select=subject',
+      body: '',
+    });
   });
 
   test('a GET inside a change set is refused; a missing close delimiter is an error', () => {
-    const body = '--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n--c\r\nContent-Type: application/http\r\n\r\nGET /api/data/v9.2/x HTTP/1.1\r\n\r\n--c--\r\n--b--\r\n';
+    const body =
+      '--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n--c\r\nContent-Type: application/http\r\n\r\nGET /api/data/v9.2/x HTTP/1.1\r\n\r\n--c--\r\n--b--\r\n';
     expect(() => parseBatchRequest(body, 'b')).toThrow('GET requests are not allowed inside a change set.');
     expect(() => splitMultipart('--b\r\nx\r\n', 'b')).toThrow();
     expect(() => splitMultipart('no delimiter', 'b')).toThrow();
   });
 
-  const header = fc.tuple(fc.constantFrom('Prefer', 'MSCRM.BypassCustomPluginExecution', 'CallerObjectId', 'If-Match'), fc.stringMatching(/^[A-Za-z0-9=*,;-]{1,20}$/));
+  const header = fc.tuple(
+    fc.constantFrom('Prefer', 'MSCRM.BypassCustomPluginExecution', 'CallerObjectId', 'If-Match'),
+    fc.stringMatching(/^[A-Za-z0-9=*,;-]{1,20}$/),
+  );
   const operation = fc.record({
     method: fc.constantFrom('POST', 'PATCH', 'DELETE'),
     url: fc.stringMatching(/^\/api\/data\/v9\.2\/[a-z]{1,8}(\([0-9a-f-]{1,36}\))?$/),
     headers: fc.array(header, { maxLength: 3 }),
-    body: fc.oneof(fc.constant(''), fc.json().map((j) => j.replace(/[\r\n]/g, ' '))),
+    body: fc.oneof(
+      fc.constant(''),
+      fc.json().map((j) => j.replace(/[\r\n]/g, ' ')),
+    ),
   });
   type GeneratedOp = typeof operation extends fc.Arbitrary<infer T> ? T : never;
-  const item = fc.oneof(operation.map((op) => ({ changeset: false as const, ops: [op] })), fc.array(operation, { minLength: 1, maxLength: 4 }).map((ops) => ({ changeset: true as const, ops })));
+  const item = fc.oneof(
+    operation.map((op) => ({ changeset: false as const, ops: [op] })),
+    fc.array(operation, { minLength: 1, maxLength: 4 }).map((ops) => ({ changeset: true as const, ops })),
+  );
 
   test('property: any batch written with CRLF or LF parses back to the same operations', () => {
     fc.assert(
@@ -101,7 +128,12 @@ describe('batch codec', () => {
           const ops: BatchOperation[] = p.kind === 'changeset' ? p.operations : [p];
           expect(p.kind).toBe(expected.changeset ? 'changeset' : 'operation');
           expect(ops.map((o) => ({ method: o.method, url: o.url, body: o.body, headers: o.headers }))).toEqual(
-            expected.ops.map((o) => ({ method: o.method, url: o.url, body: o.body, headers: Object.fromEntries(o.headers.map(([k, v]) => [k.toLowerCase(), v])) })),
+            expected.ops.map((o) => ({
+              method: o.method,
+              url: o.url,
+              body: o.body,
+              headers: Object.fromEntries(o.headers.map(([k, v]) => [k.toLowerCase(), v])),
+            })),
           );
         });
       }),
@@ -113,8 +145,33 @@ describe('batch codec', () => {
     const guid = () => `0000000${n++}-0000-0000-0000-000000000000`;
     const { boundary, body } = serializeBatchResponse(
       [
-        { kind: 'changeset', responses: [{ status: 204, contentId: '1', headers: [['OData-Version', '4.0'], ['Location', 'L'], ['OData-EntityId', 'L']], body: '' }] },
-        { kind: 'operation', response: { status: 400, headers: [['REQ_ID', 'r'], ['Content-Type', 'application/json; odata.metadata=minimal'], ['OData-Version', '4.0']], body: '{"error":{}}' } },
+        {
+          kind: 'changeset',
+          responses: [
+            {
+              status: 204,
+              contentId: '1',
+              headers: [
+                ['OData-Version', '4.0'],
+                ['Location', 'L'],
+                ['OData-EntityId', 'L'],
+              ],
+              body: '',
+            },
+          ],
+        },
+        {
+          kind: 'operation',
+          response: {
+            status: 400,
+            headers: [
+              ['REQ_ID', 'r'],
+              ['Content-Type', 'application/json; odata.metadata=minimal'],
+              ['OData-Version', '4.0'],
+            ],
+            body: '{"error":{}}',
+          },
+        },
       ],
       guid,
     );

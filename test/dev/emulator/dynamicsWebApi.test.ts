@@ -13,7 +13,11 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 beforeAll(async () => {
   emulator = await startEmulator();
   const token = unsignedJwt({ sub: 'dwa-test', aud: emulator.url });
-  client = new DynamicsWebApi({ serverUrl: `${emulator.url}/`, dataApi: { version: '9.2' }, onTokenRefresh: async () => token });
+  client = new DynamicsWebApi({
+    serverUrl: `${emulator.url}/`,
+    dataApi: { version: '9.2' },
+    onTokenRefresh: async () => token,
+  });
 });
 afterAll(() => emulator.close());
 beforeEach(() => emulator.reset());
@@ -27,25 +31,49 @@ interface Account {
 
 describe('DynamicsWebApi v2 against the emulator', () => {
   test('create returns the new id; retrieve with select; update; retrieveMultiple with filter', async () => {
-    const id = await client.create<Account, string>({ collection: 'accounts', data: { name: 'Contoso', accountnumber: 'C-1' } });
+    const id = await client.create<Account, string>({
+      collection: 'accounts',
+      data: { name: 'Contoso', accountnumber: 'C-1' },
+    });
     expect(id).toMatch(GUID);
     const got = await client.retrieve<Account>({ collection: 'accounts', key: id, select: ['name', 'accountnumber'] });
     expect(got).toMatchObject({ accountid: id, name: 'Contoso', accountnumber: 'C-1' });
     expect(got['@odata.etag' as keyof Account]).toMatch(/^W\/"\d+"$/);
     await client.update({ collection: 'accounts', key: id, data: { name: 'Contoso Ltd' } });
-    const list = await client.retrieveMultiple<Account>({ collection: 'accounts', select: ['name'], filter: "accountnumber eq 'C-1'" });
+    const list = await client.retrieveMultiple<Account>({
+      collection: 'accounts',
+      select: ['name'],
+      filter: "accountnumber eq 'C-1'",
+    });
     expect(list.value.map((a) => a.name)).toEqual(['Contoso Ltd']);
   });
 
   test('create with return=representation gets the record back', async () => {
-    const created = await client.create<Account, Account>({ collection: 'accounts', data: { name: 'Fabrikam' }, returnRepresentation: true, select: ['name'] });
+    const created = await client.create<Account, Account>({
+      collection: 'accounts',
+      data: { name: 'Fabrikam' },
+      returnRepresentation: true,
+      select: ['name'],
+    });
     expect(created).toMatchObject({ name: 'Fabrikam', accountid: expect.stringMatching(GUID) });
   });
 
   test('upsert by alternate key creates, then updates the same record', async () => {
-    const first = await client.upsert<Account, Account>({ collection: 'accounts', key: "accountnumber='ALT-1'", data: { name: 'First' }, returnRepresentation: true, select: ['name', 'accountnumber'] });
+    const first = await client.upsert<Account, Account>({
+      collection: 'accounts',
+      key: "accountnumber='ALT-1'",
+      data: { name: 'First' },
+      returnRepresentation: true,
+      select: ['name', 'accountnumber'],
+    });
     expect(first).toMatchObject({ name: 'First', accountnumber: 'ALT-1' });
-    const second = await client.upsert<Account, Account>({ collection: 'accounts', key: "accountnumber='ALT-1'", data: { name: 'Second' }, returnRepresentation: true, select: ['name'] });
+    const second = await client.upsert<Account, Account>({
+      collection: 'accounts',
+      key: "accountnumber='ALT-1'",
+      data: { name: 'Second' },
+      returnRepresentation: true,
+      select: ['name'],
+    });
     expect(second.accountid).toBe(first.accountid);
     expect(second.name).toBe('Second');
     expect(emulator.stats().recordsPerTable['account']).toBe(1);
@@ -59,7 +87,11 @@ describe('DynamicsWebApi v2 against the emulator', () => {
     const results = await client.executeBatch();
     expect(results).toHaveLength(3);
     for (const r of results) expect(r).toMatch(GUID);
-    const account = await client.retrieve<Record<string, unknown>>({ collection: 'accounts', key: results[1] as string, select: ['name', '_primarycontactid_value'] });
+    const account = await client.retrieve<Record<string, unknown>>({
+      collection: 'accounts',
+      key: results[1] as string,
+      select: ['name', '_primarycontactid_value'],
+    });
     expect(account['_primarycontactid_value']).toBe(results[0]);
   });
 
@@ -79,7 +111,15 @@ describe('DynamicsWebApi v2 against the emulator', () => {
     const results = await client.executeBatch({ continueOnError: true, inChangeSet: false });
     expect(results).toHaveLength(3);
     expect(results[0]).toMatch(GUID);
-    expect(results[1]).toMatchObject({ status: 400, error: { code: '0x80044331', message: expect.stringContaining("The length of the 'name' attribute of the 'account' entity exceeded the maximum allowed length of '160'") } });
+    expect(results[1]).toMatchObject({
+      status: 400,
+      error: {
+        code: '0x80044331',
+        message: expect.stringContaining(
+          "The length of the 'name' attribute of the 'account' entity exceeded the maximum allowed length of '160'",
+        ),
+      },
+    });
     expect(results[2]).toMatch(GUID);
     expect(emulator.stats().recordsPerTable['account']).toBe(2);
   });
@@ -89,7 +129,10 @@ describe('DynamicsWebApi v2 against the emulator', () => {
     client.create({ collection: 'accounts', data: { name: 'One' } });
     client.create({ collection: 'accounts', data: { name: 'x'.repeat(161) } });
     client.create({ collection: 'accounts', data: { name: 'Never' } });
-    await expect(client.executeBatch({ inChangeSet: false })).rejects.toEqual([expect.any(String), expect.objectContaining({ status: 400, error: expect.objectContaining({ code: '0x80044331' }) })]);
+    await expect(client.executeBatch({ inChangeSet: false })).rejects.toEqual([
+      expect.any(String),
+      expect.objectContaining({ status: 400, error: expect.objectContaining({ code: '0x80044331' }) }),
+    ]);
     expect(emulator.stats().recordsPerTable['account']).toBe(1);
   });
 

@@ -4,7 +4,10 @@ import { seededRandom } from '../../../dev/seededRandom';
 import { resolveOptions } from '../../../dev/emulator/options';
 import { auth, errorOf, startWidgetEmulator, type WidgetRoute } from './testRoute';
 
-const faultsWith = (patch: Partial<ReturnType<typeof resolveOptions>['faults']>) => () => ({ ...resolveOptions().faults, ...patch });
+const faultsWith = (patch: Partial<ReturnType<typeof resolveOptions>['faults']>) => () => ({
+  ...resolveOptions().faults,
+  ...patch,
+});
 
 describe('fault injection (pure)', () => {
   test('the same seed gives the same sequence; rates hold over many draws', () => {
@@ -17,7 +20,9 @@ describe('fault injection (pure)', () => {
       expect(share).toBeGreaterThan(0.07);
       expect(share).toBeLessThan(0.13);
     }
-    const other = createFaultInjector(faultsWith({ rate429: 0.1, rate503: 0.1, rateDrop: 0.1, rateSlow: 0.1, seed: 43 }));
+    const other = createFaultInjector(
+      faultsWith({ rate429: 0.1, rate503: 0.1, rateDrop: 0.1, rateSlow: 0.1, seed: 43 }),
+    );
     expect(Array.from({ length: 4000 }, () => other.next())).not.toEqual(seqA);
   });
 

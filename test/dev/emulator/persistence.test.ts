@@ -8,7 +8,11 @@ describe('emulator persistence', () => {
   test('records survive a restart through persistPath (saved on close, loaded at start)', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'emu-persist-')), 'state.json');
     const first = await startEmulator({ persistPath: path });
-    const created = await fetch(`${first.webApiUrl}accounts`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'Kept', accountnumber: 'P-1' }) });
+    const created = await fetch(`${first.webApiUrl}accounts`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Kept', accountnumber: 'P-1' }),
+    });
     expect(created.status).toBe(204);
     await first.close();
     expect(existsSync(path)).toBe(true);
@@ -28,7 +32,13 @@ describe('emulator persistence', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'emu-persist-')), 'state.json');
     const emulator = await startEmulator({ persistPath: path, persistIntervalMs: 100 });
     try {
-      await (await fetch(`${emulator.webApiUrl}accounts`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'Periodic' }) })).arrayBuffer();
+      await (
+        await fetch(`${emulator.webApiUrl}accounts`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ name: 'Periodic' }),
+        })
+      ).arrayBuffer();
       await until(() => existsSync(path) && readFileSync(path, 'utf8').includes('Periodic'));
     } finally {
       await emulator.close();
@@ -42,7 +52,13 @@ describe('emulator persistence', () => {
     try {
       expect(existsSync(folder)).toBe(true);
       rmSync(join(root, 'not'), { recursive: true });
-      await (await fetch(`${emulator.webApiUrl}accounts`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'Nested' }) })).arrayBuffer();
+      await (
+        await fetch(`${emulator.webApiUrl}accounts`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ name: 'Nested' }),
+        })
+      ).arrayBuffer();
     } finally {
       await emulator.close();
     }

@@ -16,9 +16,15 @@ describe('emulator HTTP shell', () => {
   });
 
   test('a create answers 204 with OData-EntityId and the Dataverse headers on every response', async () => {
-    const res = await fetch(`${emulator.webApiUrl}widgets`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"name":"a"}' });
+    const res = await fetch(`${emulator.webApiUrl}widgets`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: '{"name":"a"}',
+    });
     expect(res.status).toBe(204);
-    expect(res.headers.get('odata-entityid')).toMatch(new RegExp(`^${emulator.url}/api/data/v9.2/widgets\\([0-9a-f-]{36}\\)$`));
+    expect(res.headers.get('odata-entityid')).toMatch(
+      new RegExp(`^${emulator.url}/api/data/v9.2/widgets\\([0-9a-f-]{36}\\)$`),
+    );
     expect(res.headers.get('location')).toBeNull(); // Location only inside $batch
     expect(res.headers.get('odata-version')).toBe('4.0');
     expect(res.headers.get('req_id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -29,21 +35,33 @@ describe('emulator HTTP shell', () => {
   });
 
   test('JSON bodies carry the OData content type; GET 200 adds odata.streaming', async () => {
-    const created = await fetch(`${emulator.webApiUrl}widgets`, { method: 'POST', headers: auth, body: '{"name":"b"}' });
+    const created = await fetch(`${emulator.webApiUrl}widgets`, {
+      method: 'POST',
+      headers: auth,
+      body: '{"name":"b"}',
+    });
     const id = /\(([^)]+)\)/.exec(created.headers.get('odata-entityid')!)![1];
     const got = await fetch(`${emulator.url}/api/data/v9.0/widgets(${id})`, { headers: auth });
     expect(got.status).toBe(200);
     expect(got.headers.get('content-type')).toBe('application/json; odata.metadata=minimal; odata.streaming=true');
     expect(await got.json()).toMatchObject({ name: 'b', widgetid: id });
-    const bad = await fetch(`${emulator.webApiUrl}widgets`, { method: 'POST', headers: auth, body: '{"name":"much too long"}' });
+    const bad = await fetch(`${emulator.webApiUrl}widgets`, {
+      method: 'POST',
+      headers: auth,
+      body: '{"name":"much too long"}',
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toBe('application/json; odata.metadata=minimal');
-    expect(await bad.json()).toEqual({ error: { code: '0x80044331', message: expect.stringContaining('exceeded the maximum allowed length') } });
+    expect(await bad.json()).toEqual({
+      error: { code: '0x80044331', message: expect.stringContaining('exceeded the maximum allowed length') },
+    });
   });
 
   test('v9.0, v9.1 and v9.2 are served; paths are percent-decoded and header names lower-cased for routes', async () => {
     for (const v of ['9.0', '9.1', '9.2']) {
-      const res = await fetch(`${emulator.url}/api/data/v${v}/widgets(abc%20def)?$select=name&x=%27a%27`, { headers: { ...auth, 'MSCRM.BypassBusinessLogicExecution': 'CustomSync' } });
+      const res = await fetch(`${emulator.url}/api/data/v${v}/widgets(abc%20def)?$select=name&x=%27a%27`, {
+        headers: { ...auth, 'MSCRM.BypassBusinessLogicExecution': 'CustomSync' },
+      });
       expect(res.status).toBe(404);
       await res.arrayBuffer();
     }
@@ -57,7 +75,9 @@ describe('emulator HTTP shell', () => {
   test('unknown segments and paths outside the Web API answer 404 in the Dataverse error shape', async () => {
     const res = await fetch(`${emulator.webApiUrl}nothinghere`, { headers: auth });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: '0x80060888', message: "Resource not found for the segment 'nothinghere'." } });
+    expect(await res.json()).toEqual({
+      error: { code: '0x80060888', message: "Resource not found for the segment 'nothinghere'." },
+    });
     const outside = await fetch(`${emulator.url}/api/data/v8.2/widgets`, { headers: auth });
     expect(outside.status).toBe(404);
     await outside.arrayBuffer();
@@ -75,21 +95,38 @@ describe('emulator HTTP shell', () => {
 
   test('the caller identity is the token subject (oid preferred), decoded without verification', async () => {
     const token = unsignedJwt({ sub: 'subject-1', oid: 'object-1', aud: emulator.url });
-    await (await fetch(`${emulator.webApiUrl}widgets`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: '{}' })).arrayBuffer();
+    await (
+      await fetch(`${emulator.webApiUrl}widgets`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+        body: '{}',
+      })
+    ).arrayBuffer();
     expect(widgets.seen.at(-1)!.callerId).toBe('object-1');
     const subOnly = unsignedJwt({ sub: 'subject-2' });
-    await (await fetch(`${emulator.webApiUrl}widgets`, { method: 'POST', headers: { Authorization: `Bearer ${subOnly}` }, body: '{}' })).arrayBuffer();
+    await (
+      await fetch(`${emulator.webApiUrl}widgets`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${subOnly}` },
+        body: '{}',
+      })
+    ).arrayBuffer();
     expect(widgets.seen.at(-1)!.callerId).toBe('subject-2');
   });
 
   test('strict auth accepts only tokens signed by the mounted local identity, for this org', async () => {
     emulator.configure({ strictAuth: true });
     try {
-      const unsigned = await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${unsignedJwt({ sub: 'forged', aud: emulator.url })}` } });
+      const unsigned = await fetch(`${emulator.webApiUrl}widgets(x)`, {
+        headers: { Authorization: `Bearer ${unsignedJwt({ sub: 'forged', aud: emulator.url })}` },
+      });
       expect(unsigned.status).toBe(401);
       expect(unsigned.headers.get('www-authenticate')).toContain('authorization_uri=');
       const wrongAudience = await emulator.identity.issueToken({ sub: 'app', aud: 'https://other.crm.dynamics.com' });
-      expect((await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${wrongAudience}` } })).status).toBe(401);
+      expect(
+        (await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${wrongAudience}` } }))
+          .status,
+      ).toBe(401);
       const issued = await emulator.identity.issueToken({ sub: 'app-sub', oid: 'app-object', aud: emulator.url });
       const ok = await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${issued}` } });
       expect(ok.status).toBe(404); // authenticated; the widget does not exist
@@ -98,11 +135,18 @@ describe('emulator HTTP shell', () => {
       const tokenRes = await fetch(`${emulator.url}/_identity/00000000-0000-4000-8000-00000000e1d1/oauth2/v2.0/token`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'loader-app', client_secret: 's3cret', scope: `${emulator.url}/.default` }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: 'loader-app',
+          client_secret: 's3cret',
+          scope: `${emulator.url}/.default`,
+        }).toString(),
       });
       expect(tokenRes.status).toBe(200);
       const { access_token } = (await tokenRes.json()) as { access_token: string };
-      const viaEndpoint = await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: { Authorization: `Bearer ${access_token}` } });
+      const viaEndpoint = await fetch(`${emulator.webApiUrl}widgets(x)`, {
+        headers: { Authorization: `Bearer ${access_token}` },
+      });
       expect(viaEndpoint.status).toBe(404);
     } finally {
       emulator.configure({ strictAuth: false });
@@ -113,13 +157,19 @@ describe('emulator HTTP shell', () => {
     const stats = (await (await fetch(`${emulator.url}/_emulator/stats`)).json()) as EmulatorStats;
     expect(stats.requests).toBeGreaterThan(0);
     expect(stats.statuses['204']).toBeGreaterThan(0);
-    const cfg = await fetch(`${emulator.url}/_emulator/config`, { method: 'POST', body: JSON.stringify({ dopHint: 12, limits: { concurrency: 7 } }) });
+    const cfg = await fetch(`${emulator.url}/_emulator/config`, {
+      method: 'POST',
+      body: JSON.stringify({ dopHint: 12, limits: { concurrency: 7 } }),
+    });
     expect(cfg.status).toBe(200);
     expect(await cfg.json()).toMatchObject({ dopHint: 12, limits: { concurrency: 7, requestsPerWindow: 6000 } });
     const res = await fetch(`${emulator.webApiUrl}widgets(x)`, { headers: auth });
     expect(res.headers.get('x-ms-dop-hint')).toBe('12');
     await res.arrayBuffer();
-    const invalid = await fetch(`${emulator.url}/_emulator/config`, { method: 'POST', body: JSON.stringify({ dopHint: -1 }) });
+    const invalid = await fetch(`${emulator.url}/_emulator/config`, {
+      method: 'POST',
+      body: JSON.stringify({ dopHint: -1 }),
+    });
     expect(invalid.status).toBe(400);
     await invalid.arrayBuffer();
     emulator.configure({ dopHint: 4, limits: { concurrency: 52 } });
@@ -129,11 +179,22 @@ describe('emulator HTTP shell', () => {
   });
 
   test('a route that throws answers 500 in the Dataverse error shape', async () => {
-    const e2 = await startEmulator({}, { routes: [() => { throw new Error('boom'); }] });
+    const e2 = await startEmulator(
+      {},
+      {
+        routes: [
+          () => {
+            throw new Error('boom');
+          },
+        ],
+      },
+    );
     try {
       const res = await fetch(`${e2.webApiUrl}anything`, { headers: auth });
       expect(res.status).toBe(500);
-      expect(await res.json()).toEqual({ error: { code: '0x80040216', message: 'An unexpected error occurred. boom' } });
+      expect(await res.json()).toEqual({
+        error: { code: '0x80040216', message: 'An unexpected error occurred. boom' },
+      });
     } finally {
       await e2.close();
     }

@@ -4,7 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../../dev/emulator/index';
-import { dataverseError, type EmulatorRequest, type EmulatorResponse, type EmulatorRoute } from '../../../dev/emulator/types';
+import {
+  dataverseError,
+  type EmulatorRequest,
+  type EmulatorResponse,
+  type EmulatorRoute,
+} from '../../../dev/emulator/types';
 
 export interface WidgetRoute {
   route: EmulatorRoute;
@@ -22,7 +27,11 @@ export function createWidgetRoute(orgUrl: () => string): WidgetRoute {
     if (req.method === 'POST' && !m[1]) {
       const body = JSON.parse(req.body || '{}') as Record<string, unknown>;
       if (typeof body['name'] === 'string' && body['name'].length > 10) {
-        return dataverseError(400, '0x80044331', "A validation error occurred.  The length of the 'name' attribute of the 'widget' entity exceeded the maximum allowed length of '10'.");
+        return dataverseError(
+          400,
+          '0x80044331',
+          "A validation error occurred.  The length of the 'name' attribute of the 'widget' entity exceeded the maximum allowed length of '10'.",
+        );
       }
       const id = randomUUID();
       widgets.set(id, { ...body, widgetid: id });
@@ -30,7 +39,9 @@ export function createWidgetRoute(orgUrl: () => string): WidgetRoute {
     }
     if (req.method === 'GET' && m[1]) {
       const w = widgets.get(m[1]);
-      return w ? { status: 200, body: { '@odata.context': `${orgUrl()}/api/data/v9.2/$metadata#widgets/$entity`, ...w } } : dataverseError(404, '0x80040217', `widget With Id = ${m[1]} Does Not Exist`);
+      return w
+        ? { status: 200, body: { '@odata.context': `${orgUrl()}/api/data/v9.2/$metadata#widgets/$entity`, ...w } }
+        : dataverseError(404, '0x80040217', `widget With Id = ${m[1]} Does Not Exist`);
     }
     if (req.method === 'PATCH' && m[1]) {
       const w = widgets.get(m[1]);
@@ -44,7 +55,9 @@ export function createWidgetRoute(orgUrl: () => string): WidgetRoute {
 }
 
 /** An emulator serving the widget route (its OData-EntityId links use the emulator's own URL). */
-export async function startWidgetEmulator(options: EmulatorOptions = {}): Promise<{ emulator: EmulatorHandle; widgets: WidgetRoute }> {
+export async function startWidgetEmulator(
+  options: EmulatorOptions = {},
+): Promise<{ emulator: EmulatorHandle; widgets: WidgetRoute }> {
   let url = '';
   const widgets = createWidgetRoute(() => url);
   const emulator = await startEmulator(options, { routes: [widgets.route] });
@@ -62,7 +75,10 @@ export function unsignedJwt(claims: Record<string, unknown>): string {
 }
 
 /** Builds a `$batch` body with CRLF line endings. */
-export function batchBody(boundary: string, parts: Array<string | { changeset: string; operations: string[] }>): string {
+export function batchBody(
+  boundary: string,
+  parts: Array<string | { changeset: string; operations: string[] }>,
+): string {
   const out: string[] = [];
   for (const p of parts) {
     out.push(`--${boundary}`);
@@ -70,7 +86,16 @@ export function batchBody(boundary: string, parts: Array<string | { changeset: s
       out.push('Content-Type: application/http', 'Content-Transfer-Encoding: binary', '', p);
     } else {
       out.push(`Content-Type: multipart/mixed; boundary=${p.changeset}`, '');
-      p.operations.forEach((op, i) => out.push(`--${p.changeset}`, 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', `Content-ID: ${i + 1}`, '', op));
+      p.operations.forEach((op, i) =>
+        out.push(
+          `--${p.changeset}`,
+          'Content-Type: application/http',
+          'Content-Transfer-Encoding: binary',
+          `Content-ID: ${i + 1}`,
+          '',
+          op,
+        ),
+      );
       out.push(`--${p.changeset}--`);
     }
   }
@@ -79,7 +104,13 @@ export function batchBody(boundary: string, parts: Array<string | { changeset: s
 }
 
 export function createPart(set: string, body: unknown, extraHeaders: string[] = []): string {
-  return [`POST /api/data/v9.2/${set} HTTP/1.1`, 'Content-Type: application/json; type=entry', ...extraHeaders, '', JSON.stringify(body)].join('\r\n');
+  return [
+    `POST /api/data/v9.2/${set} HTTP/1.1`,
+    'Content-Type: application/json; type=entry',
+    ...extraHeaders,
+    '',
+    JSON.stringify(body),
+  ].join('\r\n');
 }
 
 /** Polls until check() is true (no fixed sleeps). */

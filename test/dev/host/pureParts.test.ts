@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { compileBlobPath, matchBlobPath } from '../../../dev/host/blobPath';
 import { parseTimeSpan, toHostConfig } from '../../../dev/host/hostJson';
 import { parseSchedule, NcrontabError } from '../../../dev/host/ncrontab';
-import { decodeQueueMessage, encodeQueueMessage, resolveBindingExpression, dotnetDate } from '../../../dev/host/rpcData';
+import {
+  decodeQueueMessage,
+  encodeQueueMessage,
+  resolveBindingExpression,
+  dotnetDate,
+} from '../../../dev/host/rpcData';
 import { compileRouteTemplate, matchRoute, compareRoutes, RouteTemplateError } from '../../../dev/host/routeTemplate';
 import { poisonQueueName } from '../../../dev/host/queuePump';
 
@@ -15,7 +20,9 @@ describe('route templates', () => {
     expect(matchRoute(item, '/items/abc')).toBeUndefined();
     expect(matchRoute(item, '/items/42/more')).toBeUndefined();
     const g = compileRouteTemplate('loads/{loadId:guid}/rows/{row?}');
-    expect(matchRoute(g, '/loads/3f2504e0-4f89-11d3-9a0c-0305e82c3301/rows')).toEqual({ loadId: '3f2504e0-4f89-11d3-9a0c-0305e82c3301' });
+    expect(matchRoute(g, '/loads/3f2504e0-4f89-11d3-9a0c-0305e82c3301/rows')).toEqual({
+      loadId: '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+    });
     expect(matchRoute(g, '/loads/not-a-guid/rows/1')).toBeUndefined();
     expect(matchRoute(compileRouteTemplate('files/{*path}'), '/files/a/b%20c')).toEqual({ path: 'a/b c' });
     expect(matchRoute(compileRouteTemplate('r/{n:range(1,5)}'), '/r/6')).toBeUndefined();
@@ -31,9 +38,12 @@ describe('route templates', () => {
   test('any single-segment value round-trips through a plain parameter', () => {
     const route = compileRouteTemplate('things/{name}');
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }).filter((s) => !s.includes('/')), (name) => {
-        expect(matchRoute(route, `/things/${encodeURIComponent(name)}`)).toEqual({ name });
-      }),
+      fc.property(
+        fc.string({ minLength: 1 }).filter((s) => !s.includes('/')),
+        (name) => {
+          expect(matchRoute(route, `/things/${encodeURIComponent(name)}`)).toEqual({ name });
+        },
+      ),
     );
   });
 });
@@ -69,8 +79,16 @@ describe('NCRONTAB', () => {
 
 describe('queue message encoding and host settings', () => {
   test('base64 and none round-trip any bytes / text', () => {
-    fc.assert(fc.property(fc.uint8Array(), (bytes) => expect(decodeQueueMessage(encodeQueueMessage(bytes, 'base64'), 'base64')).toEqual(Buffer.from(bytes))));
-    fc.assert(fc.property(fc.string(), (text) => expect(decodeQueueMessage(encodeQueueMessage(text, 'none'), 'none').toString('utf8')).toBe(text)));
+    fc.assert(
+      fc.property(fc.uint8Array(), (bytes) =>
+        expect(decodeQueueMessage(encodeQueueMessage(bytes, 'base64'), 'base64')).toEqual(Buffer.from(bytes)),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.string(), (text) =>
+        expect(decodeQueueMessage(encodeQueueMessage(text, 'none'), 'none').toString('utf8')).toBe(text),
+      ),
+    );
     expect(() => decodeQueueMessage('{"not":"base64"}', 'base64')).toThrow(/base64/);
   });
   test('poison queue names follow the host rules', () => {
@@ -83,7 +101,17 @@ describe('queue message encoding and host settings', () => {
     expect(parseTimeSpan('1.00:00:00')).toBe(86_400_000);
     expect(parseTimeSpan('00:00:00.500')).toBe(500);
     const config = toHostConfig({ extensions: { queues: { batchSize: 8 } } });
-    expect(config).toMatchObject({ routePrefix: 'api', queues: { batchSize: 8, newBatchThreshold: 4, maxDequeueCount: 5, visibilityTimeoutMs: 0, maxPollingIntervalMs: 2000, messageEncoding: 'base64' } });
+    expect(config).toMatchObject({
+      routePrefix: 'api',
+      queues: {
+        batchSize: 8,
+        newBatchThreshold: 4,
+        maxDequeueCount: 5,
+        visibilityTimeoutMs: 0,
+        maxPollingIntervalMs: 2000,
+        messageEncoding: 'base64',
+      },
+    });
     expect(() => toHostConfig({ extensions: { queues: { visibilityTimeout: '30s' } } })).toThrow();
   });
   test('binding expressions resolve settings and trigger data', () => {

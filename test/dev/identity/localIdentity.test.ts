@@ -18,7 +18,18 @@ async function postToken(form: Record<string, string>, path = `/${tenant}/oauth2
 }
 
 /** A client assertion as msal-node builds it (PS256, x5t#S256, x5c), with fields to spoil. */
-async function assertion(overrides: { iss?: string; sub?: string; aud?: string; exp?: number; key?: string; cert?: string; alg?: 'PS256' | 'RS256'; x5c?: boolean } = {}) {
+async function assertion(
+  overrides: {
+    iss?: string;
+    sub?: string;
+    aud?: string;
+    exp?: number;
+    key?: string;
+    cert?: string;
+    alg?: 'PS256' | 'RS256';
+    x5c?: boolean;
+  } = {},
+) {
   const cert = new X509Certificate(overrides.cert ?? certificate.cert);
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ jti: 'j1' })
@@ -44,19 +55,35 @@ const assertionForm = async (overrides: Parameters<typeof assertion>[0] = {}) =>
 });
 
 beforeAll(async () => {
-  certificate = await generate([{ name: 'commonName', value: 'local-identity-test' }], { keySize: 2048, algorithm: 'sha256' });
-  server = await startLocalIdentity({ clients: [{ clientId, clientSecret: 'right' }, { clientId: certClientId, certificatePem: certificate.cert }] });
+  certificate = await generate([{ name: 'commonName', value: 'local-identity-test' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+  });
+  server = await startLocalIdentity({
+    clients: [
+      { clientId, clientSecret: 'right' },
+      { clientId: certClientId, certificatePem: certificate.cert },
+    ],
+  });
 });
 afterAll(() => server.close());
 beforeEach(() => server.identity.configure({ strict: false, identityHeader: undefined, tokenTtlSeconds: 3600 }));
 
 describe('token endpoint (client credentials)', () => {
   test('issues an RS256 JWT with Entra app-token claims, verifiable with the JWKS', async () => {
-    const { status, body } = await postToken({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'right', scope: `${orgUrl}/.default` });
+    const { status, body } = await postToken({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: 'right',
+      scope: `${orgUrl}/.default`,
+    });
     expect(status).toBe(200);
     expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
     const jwks = createRemoteJWKSet(new URL(`${server.url}/${tenant}/discovery/v2.0/keys`));
-    const { payload, protectedHeader } = await jwtVerify(String(body.access_token), jwks, { audience: orgUrl, issuer: `https://sts.windows.net/${tenant}/` });
+    const { payload, protectedHeader } = await jwtVerify(String(body.access_token), jwks, {
+      audience: orgUrl,
+      issuer: `https://sts.windows.net/${tenant}/`,
+    });
     expect(protectedHeader.alg).toBe('RS256');
     expect(payload).toMatchObject({ appid: clientId, tid: tenant, idtyp: 'app' });
     expect(payload.oid).toBe(payload.sub);
@@ -64,14 +91,24 @@ describe('token endpoint (client credentials)', () => {
   });
 
   test('refuses a wrong secret for a registered client, like Entra (401 invalid_client, AADSTS7000215)', async () => {
-    const { status, body } = await postToken({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'wrong', scope: `${orgUrl}/.default` });
+    const { status, body } = await postToken({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: 'wrong',
+      scope: `${orgUrl}/.default`,
+    });
     expect(status).toBe(401);
     expect(body).toMatchObject({ error: 'invalid_client', error_codes: [7000215] });
     expect(String(body.error_description)).toMatch(/^AADSTS7000215: Invalid client secret provided/);
   });
 
   test('accepts any client when not strict, and only registered ones when strict', async () => {
-    const stranger = { grant_type: 'client_credentials', client_id: 'aaaaaaaa-0000-4000-8000-000000000000', client_secret: 'x', scope: `${orgUrl}/.default` };
+    const stranger = {
+      grant_type: 'client_credentials',
+      client_id: 'aaaaaaaa-0000-4000-8000-000000000000',
+      client_secret: 'x',
+      scope: `${orgUrl}/.default`,
+    };
     expect((await postToken(stranger)).status).toBe(200);
     server.identity.configure({ strict: true });
     const refused = await postToken(stranger);
@@ -84,7 +121,13 @@ describe('token endpoint (client credentials)', () => {
     [{ scope: `${orgUrl}/user_impersonation` }, 400, 'invalid_scope'],
     [{ client_secret: undefined }, 401, 'invalid_client'],
   ])('refuses a malformed request %j', async (patch, status, error) => {
-    const form: Record<string, string | undefined> = { grant_type: 'client_credentials', client_id: clientId, client_secret: 'right', scope: `${orgUrl}/.default`, ...patch };
+    const form: Record<string, string | undefined> = {
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: 'right',
+      scope: `${orgUrl}/.default`,
+      ...patch,
+    };
     const clean = Object.fromEntries(Object.entries(form).filter(([, v]) => v !== undefined)) as Record<string, string>;
     expect(await postToken(clean)).toMatchObject({ status, body: { error } });
   });
@@ -95,18 +138,36 @@ describe('token endpoint (client credentials)', () => {
 
     const other = await generate([{ name: 'commonName', value: 'other' }], { keySize: 2048, algorithm: 'sha256' });
     // Signed by another key but claiming the registered certificate: the signature does not verify.
-    expect(await postToken(await assertionForm({ key: other.private }))).toMatchObject({ status: 401, body: { error_codes: [700027] } });
+    expect(await postToken(await assertionForm({ key: other.private }))).toMatchObject({
+      status: 401,
+      body: { error_codes: [700027] },
+    });
     // Another certificate altogether, for a client registered with a certificate: the thumbprint is unknown.
-    expect(await postToken(await assertionForm({ key: other.private, cert: other.cert }))).toMatchObject({ status: 401, body: { error_codes: [700027] } });
-    expect(await postToken(await assertionForm({ iss: clientId }))).toMatchObject({ status: 401, body: { error_codes: [700021] } });
-    expect(await postToken(await assertionForm({ aud: 'https://elsewhere.example/token' }))).toMatchObject({ status: 401, body: { error_codes: [700212] } });
-    expect(await postToken(await assertionForm({ exp: Math.floor(Date.now() / 1000) - 3600 }))).toMatchObject({ status: 401, body: { error_codes: [700024] } });
+    expect(await postToken(await assertionForm({ key: other.private, cert: other.cert }))).toMatchObject({
+      status: 401,
+      body: { error_codes: [700027] },
+    });
+    expect(await postToken(await assertionForm({ iss: clientId }))).toMatchObject({
+      status: 401,
+      body: { error_codes: [700021] },
+    });
+    expect(await postToken(await assertionForm({ aud: 'https://elsewhere.example/token' }))).toMatchObject({
+      status: 401,
+      body: { error_codes: [700212] },
+    });
+    expect(await postToken(await assertionForm({ exp: Math.floor(Date.now() / 1000) - 3600 }))).toMatchObject({
+      status: 401,
+      body: { error_codes: [700024] },
+    });
     const garbage = { ...(await assertionForm()), client_assertion: 'not.a.jwt' };
     expect(await postToken(garbage)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
   });
 
   test('an unregistered client may sign with the certificate it sends in x5c (not strict), but needs one', async () => {
-    const other = await generate([{ name: 'commonName', value: 'unregistered' }], { keySize: 2048, algorithm: 'sha256' });
+    const other = await generate([{ name: 'commonName', value: 'unregistered' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+    });
     const unregistered = 'bbbbbbbb-0000-4000-8000-000000000000';
     const sign = async (x5c: boolean) => ({
       ...(await assertionForm({ key: other.private, cert: other.cert, iss: unregistered, sub: unregistered, x5c })),
@@ -137,8 +198,12 @@ describe('App Service managed identity endpoint', () => {
     expect((await get(`api-version=2019-08-01&resource=${orgUrl}`, {})).status).toBe(401);
     server.identity.configure({ identityHeader: 'expected' });
     expect((await get(`api-version=2019-08-01&resource=${orgUrl}`, { 'X-IDENTITY-HEADER': 'h' })).status).toBe(401);
-    expect((await get(`api-version=2019-08-01&resource=${orgUrl}`, { 'X-IDENTITY-HEADER': 'expected' })).status).toBe(200);
-    expect((await get(`api-version=2017-09-01&resource=${orgUrl}`, { 'X-IDENTITY-HEADER': 'expected' })).status).toBe(400);
+    expect((await get(`api-version=2019-08-01&resource=${orgUrl}`, { 'X-IDENTITY-HEADER': 'expected' })).status).toBe(
+      200,
+    );
+    expect((await get(`api-version=2017-09-01&resource=${orgUrl}`, { 'X-IDENTITY-HEADER': 'expected' })).status).toBe(
+      400,
+    );
     expect((await get('api-version=2019-08-01', { 'X-IDENTITY-HEADER': 'expected' })).status).toBe(400);
   });
 });
@@ -146,7 +211,11 @@ describe('App Service managed identity endpoint', () => {
 describe('discovery and verification', () => {
   test('OpenID metadata speaks in the URLs the client used (X-Forwarded-*)', async () => {
     const response = await fetch(`${server.url}/${tenant}/v2.0/.well-known/openid-configuration`, {
-      headers: { 'x-forwarded-host': 'login.microsoftonline.com', 'x-forwarded-proto': 'https', 'x-forwarded-prefix': '' },
+      headers: {
+        'x-forwarded-host': 'login.microsoftonline.com',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-prefix': '',
+      },
     });
     expect(await response.json()).toMatchObject({
       token_endpoint: `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`,
@@ -158,11 +227,18 @@ describe('discovery and verification', () => {
   test('verifyToken accepts its own tokens only, unexpired and untampered', async () => {
     const identity = server.identity;
     const token = await identity.issueToken({ sub: 'caller-1', aud: orgUrl, appid: clientId });
-    expect(await identity.verifyToken(token)).toMatchObject({ sub: 'caller-1', aud: orgUrl, appid: clientId, oid: 'caller-1' });
+    expect(await identity.verifyToken(token)).toMatchObject({
+      sub: 'caller-1',
+      aud: orgUrl,
+      appid: clientId,
+      oid: 'caller-1',
+    });
     const [h, p, s] = token.split('.');
     const forged = Buffer.from(JSON.stringify({ ...decodeJwt(token), sub: 'admin' })).toString('base64url');
     expect(await identity.verifyToken(`${h}.${forged}.${s}`)).toBeUndefined();
-    expect(await identity.verifyToken(await createLocalIdentity().issueToken({ sub: 'x', aud: orgUrl }))).toBeUndefined();
+    expect(
+      await identity.verifyToken(await createLocalIdentity().issueToken({ sub: 'x', aud: orgUrl })),
+    ).toBeUndefined();
     expect(await identity.verifyToken(await identity.issueToken({ sub: 'x', aud: orgUrl }, -60))).toBeUndefined();
     expect(await identity.verifyToken('opaque')).toBeUndefined();
     expect(p).toBeDefined();
@@ -178,7 +254,9 @@ describe('discovery and verification', () => {
     const base = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
     try {
       expect((await fetch(`${base}/api/data/v9.2/accounts`)).status).toBe(418);
-      const keys = (await (await fetch(`${base}/_identity/common/discovery/v2.0/keys`)).json()) as { keys: { kty: string; alg: string; kid: string }[] };
+      const keys = (await (await fetch(`${base}/_identity/common/discovery/v2.0/keys`)).json()) as {
+        keys: { kty: string; alg: string; kid: string }[];
+      };
       expect(keys.keys).toEqual([expect.objectContaining({ kty: 'RSA', alg: 'RS256' })]);
       expect((await fetch(`${base}/_identity/nothing-here`)).status).toBe(404);
     } finally {

@@ -49,11 +49,23 @@ describe('isNcrontab', () => {
     );
   });
 
-  test.each(['*/10 * * * * *', '0 */5 * * * *', '0 0 0 13 * 5', '5/10 * * * * *', '0 30 9 * January Monday', '0 0 12 * * mon-fri'])('accepts %s', (e) =>
-    expect(isNcrontab(e)).toBe(true),
-  );
-  test.each(['*/15 * * * *', '0 0 0 * * 7', '0 0 24 * * *', '0 0 0 0 * *', '* * * * * * *', '0 0 0 * * Xyz', '0 5-1 * * * *', '*/0 * * * * *', ''])(
-    'rejects %s',
-    (e) => expect(isNcrontab(e)).toBe(false),
-  );
+  test.each([
+    '*/10 * * * * *',
+    '0 */5 * * * *',
+    '0 0 0 13 * 5',
+    '5/10 * * * * *',
+    '0 30 9 * January Monday',
+    '0 0 12 * * mon-fri',
+  ])('accepts %s', (e) => expect(isNcrontab(e)).toBe(true));
+  test.each([
+    '*/15 * * * *',
+    '0 0 0 * * 7',
+    '0 0 24 * * *',
+    '0 0 0 0 * *',
+    '* * * * * * *',
+    '0 0 0 * * Xyz',
+    '0 5-1 * * * *',
+    '*/0 * * * * *',
+    '',
+  ])('rejects %s', (e) => expect(isNcrontab(e)).toBe(false));
 });

@@ -53,29 +53,54 @@ describe('loadSettings', () => {
   });
 
   test('normalises the Dataverse URL to its origin and allows http only towards the local machine', () => {
-    expect(loadSettings({ ...base, DATAVERSE_URL: 'https://contoso.crm4.dynamics.com/' }).dataverse.url).toBe('https://contoso.crm4.dynamics.com');
-    expect(loadSettings({ ...base, DATAVERSE_URL: 'http://127.0.0.1:5555' }).dataverse.url).toBe('http://127.0.0.1:5555');
-    expect(loadSettings({ ...base, DATAVERSE_URL: 'http://localhost:5555/' }).dataverse.url).toBe('http://localhost:5555');
-    for (const bad of ['http://contoso.crm.dynamics.com', 'https://contoso.crm.dynamics.com/api/data/v9.2', 'contoso', 'ftp://x.y']) {
-      expect(problemsOf({ ...base, DATAVERSE_URL: bad }).message).toContain('DATAVERSE_URL is invalid: expected an https URL with no path');
+    expect(loadSettings({ ...base, DATAVERSE_URL: 'https://contoso.crm4.dynamics.com/' }).dataverse.url).toBe(
+      'https://contoso.crm4.dynamics.com',
+    );
+    expect(loadSettings({ ...base, DATAVERSE_URL: 'http://127.0.0.1:5555' }).dataverse.url).toBe(
+      'http://127.0.0.1:5555',
+    );
+    expect(loadSettings({ ...base, DATAVERSE_URL: 'http://localhost:5555/' }).dataverse.url).toBe(
+      'http://localhost:5555',
+    );
+    for (const bad of [
+      'http://contoso.crm.dynamics.com',
+      'https://contoso.crm.dynamics.com/api/data/v9.2',
+      'contoso',
+      'ftp://x.y',
+    ]) {
+      expect(problemsOf({ ...base, DATAVERSE_URL: bad }).message).toContain(
+        'DATAVERSE_URL is invalid: expected an https URL with no path',
+      );
     }
   });
 
   test('a missing required setting is named, with what it expects', () => {
     const error = problemsOf({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
     expect(error.code).toBe('InvalidSettings');
-    expect(error.problems).toEqual([{ setting: 'DATAVERSE_URL', message: expect.stringContaining('DATAVERSE_URL is missing: expected an https URL') }]);
+    expect(error.problems).toEqual([
+      { setting: 'DATAVERSE_URL', message: expect.stringContaining('DATAVERSE_URL is missing: expected an https URL') },
+    ]);
   });
 
   test('reports every problem at once', () => {
     const error = problemsOf({ DATAVERSE_MAX_BATCH_SIZE: '5000', LOG_LEVEL: 'verbose' });
-    expect(error.problems.map((p) => p.setting).sort()).toEqual(['AzureWebJobsStorage', 'DATAVERSE_MAX_BATCH_SIZE', 'DATAVERSE_URL', 'LOG_LEVEL']);
+    expect(error.problems.map((p) => p.setting).sort()).toEqual([
+      'AzureWebJobsStorage',
+      'DATAVERSE_MAX_BATCH_SIZE',
+      'DATAVERSE_URL',
+      'LOG_LEVEL',
+    ]);
     expect(error.message).toContain('DATAVERSE_MAX_BATCH_SIZE is invalid: expected an integer from 1 to 1000');
     expect(error.message).toContain('LOG_LEVEL is invalid: expected one of error, warn, info, debug');
   });
 
   test('blank values count as unset', () => {
-    const s = loadSettings({ ...base, DATAVERSE_CLIENT_SECRET: '', DATAVERSE_MAX_BATCH_SIZE: '  ', DATAVERSE_AUTH: '' });
+    const s = loadSettings({
+      ...base,
+      DATAVERSE_CLIENT_SECRET: '',
+      DATAVERSE_MAX_BATCH_SIZE: '  ',
+      DATAVERSE_AUTH: '',
+    });
     expect(s.dataverse.auth.mode).toBe('managedIdentity');
     expect(s.dataverse.maxBatchSize).toBe(1000);
   });
@@ -120,7 +145,12 @@ describe('loadSettings', () => {
       LOG_LEVEL: 'debug',
     });
     expect([s.dataverse.maxBatchSize, s.dataverse.maxConcurrency, s.dataverse.executionMode]).toEqual([250, 8, 'bulk']);
-    expect([s.loads.chunkSize, s.loads.container, s.loads.loadsTable, s.jobs.pollSchedule]).toEqual([500, 'drop-zone-1', 'Loads2', '0 */5 9-17 * Jan-Dec Mon-Fri']);
+    expect([s.loads.chunkSize, s.loads.container, s.loads.loadsTable, s.jobs.pollSchedule]).toEqual([
+      500,
+      'drop-zone-1',
+      'Loads2',
+      '0 */5 9-17 * Jan-Dec Mon-Fri',
+    ]);
   });
 });
 
@@ -129,13 +159,27 @@ describe('Dataverse authentication settings', () => {
 
   test('infers clientSecret, then clientCertificate, then managedIdentity', () => {
     const secret = loadSettings({ ...base, ...app, DATAVERSE_CLIENT_SECRET: 's3cr3t-value' }).dataverse.auth;
-    expect(secret).toMatchObject({ mode: 'clientSecret', tenantId, clientId, authorityHost: 'https://login.microsoftonline.com' });
+    expect(secret).toMatchObject({
+      mode: 'clientSecret',
+      tenantId,
+      clientId,
+      authorityHost: 'https://login.microsoftonline.com',
+    });
     expect(secret.mode === 'clientSecret' && secret.clientSecret.reveal()).toBe('s3cr3t-value');
 
-    const byPath = loadSettings({ ...base, ...app, DATAVERSE_CLIENT_CERTIFICATE_PATH: '/certs/app.pem' }).dataverse.auth;
-    expect(byPath).toMatchObject({ mode: 'clientCertificate', certificate: { source: 'path', path: '/certs/app.pem' } });
+    const byPath = loadSettings({ ...base, ...app, DATAVERSE_CLIENT_CERTIFICATE_PATH: '/certs/app.pem' }).dataverse
+      .auth;
+    expect(byPath).toMatchObject({
+      mode: 'clientCertificate',
+      certificate: { source: 'path', path: '/certs/app.pem' },
+    });
 
-    const byPem = loadSettings({ ...base, ...app, DATAVERSE_CLIENT_CERTIFICATE: '-----BEGIN', DATAVERSE_CLIENT_CERTIFICATE_PASSWORD: 'pw' }).dataverse.auth;
+    const byPem = loadSettings({
+      ...base,
+      ...app,
+      DATAVERSE_CLIENT_CERTIFICATE: '-----BEGIN',
+      DATAVERSE_CLIENT_CERTIFICATE_PASSWORD: 'pw',
+    }).dataverse.auth;
     expect(byPem.mode).toBe('clientCertificate');
     if (byPem.mode !== 'clientCertificate' || byPem.certificate.source !== 'pem') throw new Error('unexpected');
     expect(byPem.certificate.pem.reveal()).toBe('-----BEGIN');
@@ -152,20 +196,34 @@ describe('Dataverse authentication settings', () => {
 
   test('the chosen mode names each setting it is missing', () => {
     const secretMode = problemsOf({ ...base, DATAVERSE_AUTH: 'clientSecret' });
-    expect(secretMode.problems.map((p) => p.setting)).toEqual(['DATAVERSE_TENANT_ID', 'DATAVERSE_CLIENT_ID', 'DATAVERSE_CLIENT_SECRET']);
+    expect(secretMode.problems.map((p) => p.setting)).toEqual([
+      'DATAVERSE_TENANT_ID',
+      'DATAVERSE_CLIENT_ID',
+      'DATAVERSE_CLIENT_SECRET',
+    ]);
     expect(secretMode.message).toContain('DATAVERSE_CLIENT_SECRET is required when DATAVERSE_AUTH is clientSecret');
 
     const certMode = problemsOf({ ...base, ...app, DATAVERSE_AUTH: 'clientCertificate' });
     expect(certMode.problems).toEqual([
-      { setting: 'DATAVERSE_CLIENT_CERTIFICATE_PATH', message: expect.stringContaining('required when DATAVERSE_AUTH is clientCertificate') },
+      {
+        setting: 'DATAVERSE_CLIENT_CERTIFICATE_PATH',
+        message: expect.stringContaining('required when DATAVERSE_AUTH is clientCertificate'),
+      },
     ]);
 
-    const both = problemsOf({ ...base, ...app, DATAVERSE_CLIENT_CERTIFICATE_PATH: '/a.pem', DATAVERSE_CLIENT_CERTIFICATE: 'pem' });
+    const both = problemsOf({
+      ...base,
+      ...app,
+      DATAVERSE_CLIENT_CERTIFICATE_PATH: '/a.pem',
+      DATAVERSE_CLIENT_CERTIFICATE: 'pem',
+    });
     expect(both.problems[0]!.message).toContain('both set');
   });
 
   test('a client id that is not a GUID is named', () => {
-    expect(problemsOf({ ...base, ...app, DATAVERSE_CLIENT_ID: 'my-app', DATAVERSE_CLIENT_SECRET: 'x' }).problems[0]).toEqual({
+    expect(
+      problemsOf({ ...base, ...app, DATAVERSE_CLIENT_ID: 'my-app', DATAVERSE_CLIENT_SECRET: 'x' }).problems[0],
+    ).toEqual({
       setting: 'DATAVERSE_CLIENT_ID',
       message: 'DATAVERSE_CLIENT_ID is invalid: expected a GUID',
     });
@@ -176,7 +234,11 @@ describe('storage settings', () => {
   const url = { DATAVERSE_URL: base.DATAVERSE_URL };
 
   test('identity-based settings derive the service URIs from the account name', () => {
-    const s = loadSettings({ ...url, AzureWebJobsStorage__accountName: 'loaderstore', AzureWebJobsStorage__clientId: clientId });
+    const s = loadSettings({
+      ...url,
+      AzureWebJobsStorage__accountName: 'loaderstore',
+      AzureWebJobsStorage__clientId: clientId,
+    });
     expect(s.storage.connection).toEqual({
       kind: 'identity',
       blobServiceUri: 'https://loaderstore.blob.core.windows.net',
@@ -205,7 +267,10 @@ describe('storage settings', () => {
       'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
       'BlobEndpoint=https://a.blob.core.windows.net;QueueEndpoint=https://a.queue.core.windows.net;SharedAccessSignature=sv=2022&sig=abc%3D',
     ]) {
-      expect(loadSettings({ ...url, AzureWebJobsStorage: cs }).storage.connection).toEqual({ kind: 'connectionString', connectionString: cs });
+      expect(loadSettings({ ...url, AzureWebJobsStorage: cs }).storage.connection).toEqual({
+        kind: 'connectionString',
+        connectionString: cs,
+      });
     }
   });
 });

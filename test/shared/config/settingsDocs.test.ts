@@ -46,7 +46,9 @@ describe('local.settings.example.json', () => {
     expect(example.Values.FUNCTIONS_WORKER_RUNTIME).toBe('node');
     expect(example.Values.AzureWebJobsStorage).toBe('UseDevelopmentStorage=true');
     const known = new Set(describeSettings().map((s) => s.name));
-    const unknown = Object.keys(example.Values).filter((name) => name !== 'FUNCTIONS_WORKER_RUNTIME' && !known.has(name));
+    const unknown = Object.keys(example.Values).filter(
+      (name) => name !== 'FUNCTIONS_WORKER_RUNTIME' && !known.has(name),
+    );
     expect(unknown).toEqual([]);
   });
 

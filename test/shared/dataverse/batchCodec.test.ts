@@ -2,8 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
-  decodeBatchRequest, decodeBatchResponse, encodeBatchRequest, encodeBatchResponse, flattenBatchResponse, isChangeSet, splitMultipart,
-  type BatchRequestItem, type BatchRequestPart, type BatchResponseItem,
+  decodeBatchRequest,
+  decodeBatchResponse,
+  encodeBatchRequest,
+  encodeBatchResponse,
+  flattenBatchResponse,
+  isChangeSet,
+  splitMultipart,
+  type BatchRequestItem,
+  type BatchRequestPart,
+  type BatchResponseItem,
 } from '../../../shared/dataverse/batchCodec';
 import { parseHttpHead, parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
 
@@ -24,7 +32,9 @@ describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, n
     expect(parts).toHaveLength(4);
     const flat = flattenBatchResponse(parts);
     expect(flat.map((part) => part.status)).toEqual([204, 204, 204, 200]);
-    expect(flat[0]!.headers['odata-entityid']).toBe('[Organization Uri]/api/data/v9.2/tasks(d31ba648-c592-ed11-aad1-000d3a993550)');
+    expect(flat[0]!.headers['odata-entityid']).toBe(
+      '[Organization Uri]/api/data/v9.2/tasks(d31ba648-c592-ed11-aad1-000d3a993550)',
+    );
     expect(flat[0]!.body).toBe('');
     const query = JSON.parse(flat[3]!.body) as { value: { subject: string }[] };
     expect(query.value.map((row) => row.subject)).toEqual(['Task 1 in batch', 'Task 2 in batch', 'Task 3 in batch']);
@@ -36,8 +46,12 @@ describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, n
     expect(items).toHaveLength(2);
     const [changeSet, get] = items;
     expect(isChangeSet(changeSet!)).toBe(true);
-    if (!changeSet || !get || !isChangeSet(changeSet) || isChangeSet(get)) throw new Error("shape");
-    expect(changeSet.changeSet.map((part) => [part.contentId, part.status])).toEqual([['1', 204], ['2', 204], ['3', 204]]);
+    if (!changeSet || !get || !isChangeSet(changeSet) || isChangeSet(get)) throw new Error('shape');
+    expect(changeSet.changeSet.map((part) => [part.contentId, part.status])).toEqual([
+      ['1', 204],
+      ['2', 204],
+      ['3', 204],
+    ]);
     expect(changeSet.changeSet[2]!.headers['location']).toContain('tasks(e93ffc82-e292-ed11-aad1-000d3a9933c9)');
     expect(get.status).toBe(200);
     expect(get.headers['content-type']).toBe('application/json; odata.metadata=minimal; odata.streaming=true');
@@ -61,7 +75,11 @@ describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, n
     expect(flat[0]!.status).toBe(400);
     expect(flat[0]!.headers['req_id']).toBe('5ecd1cb3-1730-4ffc-909c-d44c22270026');
     expect(JSON.parse(flat[0]!.body)).toEqual({
-      error: { code: '0x80044331', message: "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'." },
+      error: {
+        code: '0x80044331',
+        message:
+          "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
+      },
     });
   });
 
@@ -90,10 +108,13 @@ describe('decodeBatchRequest on Microsoft-documented requests', () => {
     const changeSet = items[0]!;
     if (!isChangeSet(changeSet)) throw new Error('expected a change set');
     expect(changeSet.changeSet.map((part) => [part.contentId, part.method, part.url])).toEqual([
-      ['1', 'POST', '/api/data/v9.2/tasks'], ['2', 'POST', '/api/data/v9.2/tasks'], ['3', 'POST', '/api/data/v9.2/tasks'],
+      ['1', 'POST', '/api/data/v9.2/tasks'],
+      ['2', 'POST', '/api/data/v9.2/tasks'],
+      ['3', 'POST', '/api/data/v9.2/tasks'],
     ]);
     expect(JSON.parse(changeSet.changeSet[0]!.body!)).toEqual({
-      subject: 'Task 1 in batch', 'regardingobjectid_account_task@odata.bind': 'accounts(00000000-0000-0000-0000-000000000001)',
+      subject: 'Task 1 in batch',
+      'regardingobjectid_account_task@odata.bind': 'accounts(00000000-0000-0000-0000-000000000001)',
     });
     const get = items[1] as BatchRequestPart;
     expect(get.method).toBe('GET');
@@ -110,16 +131,32 @@ describe('decodeBatchRequest on Microsoft-documented requests', () => {
 
   test('a body that is not multipart is rejected with a SyntaxError, not a crash elsewhere', () => {
     expect(() => decodeBatchResponse(undefined, '{"error":{"code":"","message":"x"}}')).toThrow(SyntaxError);
-    expect(() => splitMultipart('--b\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 200 OK\r\n', 'b')).toThrow(/not closed/);
+    expect(() => splitMultipart('--b\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 200 OK\r\n', 'b')).toThrow(
+      /not closed/,
+    );
   });
 });
 
 describe('encoding', () => {
   test('uses CRLF framing, no bare LF, and the boundary of the Content-Type', () => {
-    const encoded = encodeBatchRequest([{ method: 'POST', url: '/api/data/v9.2/tasks', headers: { 'Content-Type': 'application/json' }, body: '{"subject":"a"}' }], { boundary: 'batch_x' });
+    const encoded = encodeBatchRequest(
+      [
+        {
+          method: 'POST',
+          url: '/api/data/v9.2/tasks',
+          headers: { 'Content-Type': 'application/json' },
+          body: '{"subject":"a"}',
+        },
+      ],
+      { boundary: 'batch_x' },
+    );
     expect(encoded.contentType).toBe('multipart/mixed; boundary=batch_x');
     expect(encoded.body).not.toMatch(/[^\r]\n/);
-    expect(encoded.body.startsWith('--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPOST /api/data/v9.2/tasks HTTP/1.1\r\n')).toBe(true);
+    expect(
+      encoded.body.startsWith(
+        '--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPOST /api/data/v9.2/tasks HTTP/1.1\r\n',
+      ),
+    ).toBe(true);
     expect(encoded.body.endsWith('--batch_x--\r\n')).toBe(true);
   });
 });
@@ -128,16 +165,38 @@ describe('encoding', () => {
 
 const token = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/);
 const headerValue = fc.stringMatching(/^[!-~]([ -~]{0,30}[!-~])?$/);
-const headers = fc.dictionary(token.map((name) => `X-${name}`), headerValue, { maxKeys: 3 });
+const headers = fc.dictionary(
+  token.map((name) => `X-${name}`),
+  headerValue,
+  { maxKeys: 3 },
+);
 // Bodies: JSON documents (possibly pretty-printed, so with line breaks) or free text without delimiter lines.
-const jsonBody = fc.jsonValue().map((value) => JSON.stringify(value, null, 2)).map((text) => text.replace(/\n/g, '\r\n'));
-const textBody = fc.string({ maxLength: 200 }).filter((text) => !text.includes('--') && !/^[\r\n]/.test(text) && !/\r$/.test(text));
-const body = fc.option(fc.oneof(jsonBody, textBody.filter((text) => text !== '')), { nil: undefined });
+const jsonBody = fc
+  .jsonValue()
+  .map((value) => JSON.stringify(value, null, 2))
+  .map((text) => text.replace(/\n/g, '\r\n'));
+const textBody = fc
+  .string({ maxLength: 200 })
+  .filter((text) => !text.includes('--') && !/^[\r\n]/.test(text) && !/\r$/.test(text));
+const body = fc.option(
+  fc.oneof(
+    jsonBody,
+    textBody.filter((text) => text !== ''),
+  ),
+  { nil: undefined },
+);
 const path = fc.stringMatching(/^[a-z_]{1,12}(\([0-9a-f-]{1,36}\))?$/).map((segment) => `/api/data/v9.2/${segment}`);
 const method = fc.constantFrom('GET', 'POST', 'PATCH', 'PUT', 'DELETE');
 
 const requestPart = (withContentId: boolean) =>
-  fc.record({ method, url: path, headers, body, contentId: withContentId ? fc.integer({ min: 1, max: 9999 }).map(String) : fc.constant(undefined) })
+  fc
+    .record({
+      method,
+      url: path,
+      headers,
+      body,
+      contentId: withContentId ? fc.integer({ min: 1, max: 9999 }).map(String) : fc.constant(undefined),
+    })
     .map((part) => {
       const clean: BatchRequestPart = { method: part.method, url: part.url, headers: part.headers };
       if (part.body !== undefined) clean.body = part.body;
@@ -146,7 +205,13 @@ const requestPart = (withContentId: boolean) =>
     });
 
 const requestItems = fc.array(
-  fc.oneof({ weight: 4, arbitrary: requestPart(false) }, { weight: 1, arbitrary: fc.array(requestPart(true), { minLength: 1, maxLength: 4 }).map((changeSet) => ({ changeSet })) }),
+  fc.oneof(
+    { weight: 4, arbitrary: requestPart(false) },
+    {
+      weight: 1,
+      arbitrary: fc.array(requestPart(true), { minLength: 1, maxLength: 4 }).map((changeSet) => ({ changeSet })),
+    },
+  ),
   { minLength: 1, maxLength: 12 },
 );
 
@@ -180,12 +245,24 @@ describe('round trips (fast-check)', () => {
       headers,
       body: fc.oneof(fc.constant(''), jsonBody),
     });
-    const items = fc.array(fc.oneof({ weight: 4, arbitrary: responsePart }, { weight: 1, arbitrary: fc.array(responsePart, { minLength: 1, maxLength: 3 }).map((changeSet) => ({ changeSet })) }), { minLength: 1, maxLength: 10 });
+    const items = fc.array(
+      fc.oneof(
+        { weight: 4, arbitrary: responsePart },
+        {
+          weight: 1,
+          arbitrary: fc.array(responsePart, { minLength: 1, maxLength: 3 }).map((changeSet) => ({ changeSet })),
+        },
+      ),
+      { minLength: 1, maxLength: 10 },
+    );
     fc.assert(
       fc.property(items, (generated) => {
         const normalised = generated.map((item) => {
           const lower = (part: { status: number; headers: Record<string, string>; body: string }) => ({
-            ...part, headers: Object.fromEntries(Object.entries(part.headers).map(([name, value]) => [name.toLowerCase(), value])),
+            ...part,
+            headers: Object.fromEntries(
+              Object.entries(part.headers).map(([name, value]) => [name.toLowerCase(), value]),
+            ),
           });
           return 'changeSet' in item ? { changeSet: item.changeSet.map(lower) } : lower(item);
         });

@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataverseClient, type DataverseClient } from '../../../shared/dataverse';
 import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
-import { batchAnswer, CountingTokenSource, errorAnswer, json, MemoryTable, startTestDataverse, VirtualClock, type Answer, type TestDataverse } from './testDataverse';
+import {
+  batchAnswer,
+  CountingTokenSource,
+  errorAnswer,
+  json,
+  MemoryTable,
+  startTestDataverse,
+  VirtualClock,
+  type Answer,
+  type TestDataverse,
+} from './testDataverse';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
 /** A fixture response replayed verbatim (status, headers, body). */
@@ -24,26 +34,46 @@ function client(): DataverseClient {
   });
 }
 
-const bulkBodies = () => server.requests.filter((r) => r.path.includes('Microsoft.Dynamics.CRM.')).map((r) => JSON.parse(r.body) as { Targets: Record<string, unknown>[] });
+const bulkBodies = () =>
+  server.requests
+    .filter((r) => r.path.includes('Microsoft.Dynamics.CRM.'))
+    .map((r) => JSON.parse(r.body) as { Targets: Record<string, unknown>[] });
 
 beforeEach(async () => {
   n = 0;
   table = new MemoryTable('sample_examples', 'sample_exampleid', (row) =>
-    row['sample_name'] === 'bad' ? errorAnswer(400, '0x80044331', "A validation error occurred.  The value 'bad' is not allowed.") : undefined);
-  server = await startTestDataverse((request) => (request.path === '$batch' ? batchAnswer(request, (part) => table.applyPart(part)) : errorAnswer(404, '', 'unexpected')));
+    row['sample_name'] === 'bad'
+      ? errorAnswer(400, '0x80044331', "A validation error occurred.  The value 'bad' is not allowed.")
+      : undefined,
+  );
+  server = await startTestDataverse((request) =>
+    request.path === '$batch'
+      ? batchAnswer(request, (part) => table.applyPart(part))
+      : errorAnswer(404, '', 'unexpected'),
+  );
 });
 afterEach(() => server.close());
 
 describe('CreateMultiple', () => {
   test('sends Targets with @odata.type and client ids, maps the documented response (createmultiple fixture) to per-row ids', async () => {
     server.handle = () => replay('createmultiple.response.http');
-    const result = await client().createMultiple('sample_examples', 'sample_example', [1, 2, 3].map((i) => ({ sample_name: `sample record 000000${i}` })));
+    const result = await client().createMultiple(
+      'sample_examples',
+      'sample_example',
+      [1, 2, 3].map((i) => ({ sample_name: `sample record 000000${i}` })),
+    );
     expect(server.requests[0]!.path).toBe('sample_examples/Microsoft.Dynamics.CRM.CreateMultiple');
-    expect(bulkBodies()[0]!.Targets[0]).toEqual({ '@odata.type': 'Microsoft.Dynamics.CRM.sample_example', sample_name: 'sample record 0000001', sample_exampleid: '00000000-0000-4000-8000-000000000001' });
+    expect(bulkBodies()[0]!.Targets[0]).toEqual({
+      '@odata.type': 'Microsoft.Dynamics.CRM.sample_example',
+      sample_name: 'sample record 0000001',
+      sample_exampleid: '00000000-0000-4000-8000-000000000001',
+    });
     expect(result.isFaulted).toBe(false);
     // Client-generated ids win (they are what was sent); the response's Ids are used when rows had none.
     expect(result.results.map((row) => [row.index, row.id, row.via])).toEqual([
-      [0, '00000000-0000-4000-8000-000000000001', 'bulk'], [1, '00000000-0000-4000-8000-000000000002', 'bulk'], [2, '00000000-0000-4000-8000-000000000003', 'bulk'],
+      [0, '00000000-0000-4000-8000-000000000001', 'bulk'],
+      [1, '00000000-0000-4000-8000-000000000002', 'bulk'],
+      [2, '00000000-0000-4000-8000-000000000003', 'bulk'],
     ]);
   });
 
@@ -52,10 +82,23 @@ describe('CreateMultiple', () => {
       if (request.path === '$batch') return batchAnswer(request, (part) => table.applyPart(part));
       return errorAnswer(400, '0x80044331', "A validation error occurred.  The value 'bad' is not allowed.");
     };
-    const result = await client().createMultiple('sample_examples', 'sample_example', [{ sample_name: 'a' }, { sample_name: 'bad' }, { sample_name: 'c' }, { sample_name: 'bad' }]);
+    const result = await client().createMultiple('sample_examples', 'sample_example', [
+      { sample_name: 'a' },
+      { sample_name: 'bad' },
+      { sample_name: 'c' },
+      { sample_name: 'bad' },
+    ]);
     expect(result.isFaulted).toBe(true);
-    expect(result.results.map((row) => [row.index, row.via, row.fault?.code ?? 'ok'])).toEqual([[0, 'batch', 'ok'], [1, 'batch', '0x80044331'], [2, 'batch', 'ok'], [3, 'batch', '0x80044331']]);
-    expect([...table.rows.keys()]).toEqual(['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000003']);
+    expect(result.results.map((row) => [row.index, row.via, row.fault?.code ?? 'ok'])).toEqual([
+      [0, 'batch', 'ok'],
+      [1, 'batch', '0x80044331'],
+      [2, 'batch', 'ok'],
+      [3, 'batch', '0x80044331'],
+    ]);
+    expect([...table.rows.keys()]).toEqual([
+      '00000000-0000-4000-8000-000000000001',
+      '00000000-0000-4000-8000-000000000003',
+    ]);
     const batch = server.requests.find((r) => r.path === '$batch')!;
     expect(batch.headers['prefer']).toBe('odata.continue-on-error');
   });
@@ -63,13 +106,26 @@ describe('CreateMultiple', () => {
   test('a table without CreateMultiple falls back to $batch, and the client remembers it', async () => {
     server.handle = (request) => {
       if (request.path === '$batch') return batchAnswer(request, (part) => table.applyPart(part));
-      return errorAnswer(400, '0x80040203', "The 'CreateMultiple' method does not support entities of type 'sample_example'. MessageProcessorCache returned MessageProcessor.Empty.");
+      return errorAnswer(
+        400,
+        '0x80040203',
+        "The 'CreateMultiple' method does not support entities of type 'sample_example'. MessageProcessorCache returned MessageProcessor.Empty.",
+      );
     };
     const c = client();
-    const first = await c.createMultiple('sample_examples', 'sample_example', [{ sample_name: 'a' }, { sample_name: 'b' }]);
+    const first = await c.createMultiple('sample_examples', 'sample_example', [
+      { sample_name: 'a' },
+      { sample_name: 'b' },
+    ]);
     const second = await c.createMultiple('sample_examples', 'sample_example', [{ sample_name: 'c' }]);
-    expect([...first.results, ...second.results].every((row) => row.via === 'batch' && !row.fault && row.id)).toBe(true);
-    expect(server.requests.map((r) => r.path)).toEqual(['sample_examples/Microsoft.Dynamics.CRM.CreateMultiple', '$batch', '$batch']);
+    expect([...first.results, ...second.results].every((row) => row.via === 'batch' && !row.fault && row.id)).toBe(
+      true,
+    );
+    expect(server.requests.map((r) => r.path)).toEqual([
+      'sample_examples/Microsoft.Dynamics.CRM.CreateMultiple',
+      '$batch',
+      '$batch',
+    ]);
     expect(c.metrics().bulkUnsupported).toEqual(['sample_examples/CreateMultiple']);
     expect(table.rows.size).toBe(3);
   });
@@ -77,15 +133,30 @@ describe('CreateMultiple', () => {
   test('chunks by chunkSize and records bulk sizes', async () => {
     server.handle = () => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"Ids":[]}' });
     const c = client();
-    await c.createMultiple('sample_examples', 'sample_example', Array.from({ length: 5 }, (_, i) => ({ sample_name: `r${i}` })), { chunkSize: 2 });
+    await c.createMultiple(
+      'sample_examples',
+      'sample_example',
+      Array.from({ length: 5 }, (_, i) => ({ sample_name: `r${i}` })),
+      { chunkSize: 2 },
+    );
     expect(bulkBodies().map((body) => body.Targets.length)).toEqual([2, 2, 1]);
     expect(c.metrics().bulkSizes).toEqual({ 2: 2, 1: 1 });
   });
 
   test('maxBatchSize (DATAVERSE_MAX_BATCH_SIZE) caps bulk requests too, whatever chunkSize asks for', async () => {
     server.handle = () => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"Ids":[]}' });
-    const c = createDataverseClient({ webApiUrl: server.webApiUrl, accessTokenSource: new CountingTokenSource(), clock: new VirtualClock(), maxBatchSize: 3 });
-    await c.createMultiple('sample_examples', 'sample_example', Array.from({ length: 7 }, (_, i) => ({ sample_name: `r${i}` })), { chunkSize: 1000 });
+    const c = createDataverseClient({
+      webApiUrl: server.webApiUrl,
+      accessTokenSource: new CountingTokenSource(),
+      clock: new VirtualClock(),
+      maxBatchSize: 3,
+    });
+    await c.createMultiple(
+      'sample_examples',
+      'sample_example',
+      Array.from({ length: 7 }, (_, i) => ({ sample_name: `r${i}` })),
+      { chunkSize: 1000 },
+    );
     expect(bulkBodies().map((body) => body.Targets.length)).toEqual([3, 3, 1]);
   });
 });
@@ -94,37 +165,70 @@ describe('UpdateMultiple and UpsertMultiple', () => {
   test('UpdateMultiple puts the primary id in each target; the documented 204 NoContent maps to per-row ids', async () => {
     server.handle = () => replay('updatemultiple.response.http');
     const ids = ['8f4c3f92-312b-ee11-bdf4-000d3a993550', '904c3f92-312b-ee11-bdf4-000d3a993550'];
-    const result = await client().updateMultiple('sample_examples', 'sample_example', ids.map((id) => ({ id, attributes: { sample_name: 'Updated' } })));
-    expect(bulkBodies()[0]!.Targets[1]).toEqual({ '@odata.type': 'Microsoft.Dynamics.CRM.sample_example', sample_name: 'Updated', sample_exampleid: ids[1] });
+    const result = await client().updateMultiple(
+      'sample_examples',
+      'sample_example',
+      ids.map((id) => ({ id, attributes: { sample_name: 'Updated' } })),
+    );
+    expect(bulkBodies()[0]!.Targets[1]).toEqual({
+      '@odata.type': 'Microsoft.Dynamics.CRM.sample_example',
+      sample_name: 'Updated',
+      sample_exampleid: ids[1],
+    });
     expect(result).toEqual({ isFaulted: false, results: ids.map((id, index) => ({ index, id, via: 'bulk' })) });
   });
 
   test('UpsertMultiple identifies rows by @odata.id with the alternate key and never repeats key columns in the body', async () => {
     server.handle = () => replay('upsertmultiple.response.http');
     const result = await client().upsertMultiple('sample_examples', 'sample_example', [
-      { key: { sample_keyattribute: '0000001' }, attributes: { sample_keyattribute: '0000001', sample_name: 'sample record 0000001' } },
+      {
+        key: { sample_keyattribute: '0000001' },
+        attributes: { sample_keyattribute: '0000001', sample_name: 'sample record 0000001' },
+      },
       { key: '914c3f92-312b-ee11-bdf4-000d3a993550', attributes: { sample_name: 'by id' } },
     ]);
     expect(bulkBodies()[0]!.Targets).toEqual([
-      { '@odata.type': 'Microsoft.Dynamics.CRM.sample_example', sample_name: 'sample record 0000001', '@odata.id': "sample_examples(sample_keyattribute='0000001')" },
-      { '@odata.type': 'Microsoft.Dynamics.CRM.sample_example', sample_name: 'by id', '@odata.id': 'sample_examples(914c3f92-312b-ee11-bdf4-000d3a993550)' },
+      {
+        '@odata.type': 'Microsoft.Dynamics.CRM.sample_example',
+        sample_name: 'sample record 0000001',
+        '@odata.id': "sample_examples(sample_keyattribute='0000001')",
+      },
+      {
+        '@odata.type': 'Microsoft.Dynamics.CRM.sample_example',
+        sample_name: 'by id',
+        '@odata.id': 'sample_examples(914c3f92-312b-ee11-bdf4-000d3a993550)',
+      },
     ]);
-    expect(result.results).toEqual([{ index: 0, via: 'bulk' }, { index: 1, id: '914c3f92-312b-ee11-bdf4-000d3a993550', via: 'bulk' }]);
+    expect(result.results).toEqual([
+      { index: 0, via: 'bulk' },
+      { index: 1, id: '914c3f92-312b-ee11-bdf4-000d3a993550', via: 'bulk' },
+    ]);
   });
 
   test('the key-in-body failure (0x80040216, upsertmultiple-key-in-body-create) is isolated to per-row faults via $batch', async () => {
     const [status, body] = fixture('upsertmultiple-key-in-body-create.response.txt').split(' — ');
     expect(status).toBe('400 Bad Request');
     server.handle = (request) => {
-      if (request.path !== '$batch') return { status: 400, headers: { 'Content-Type': 'application/json' }, body: body!.trim() };
-      return batchAnswer(request, (part) => (part.url.includes("'EXT-007'") ? { status: 400, headers: { 'Content-Type': 'application/json' }, body: body!.trim() } : { status: 204 }));
+      if (request.path !== '$batch')
+        return { status: 400, headers: { 'Content-Type': 'application/json' }, body: body!.trim() };
+      return batchAnswer(request, (part) =>
+        part.url.includes("'EXT-007'")
+          ? { status: 400, headers: { 'Content-Type': 'application/json' }, body: body!.trim() }
+          : { status: 204 },
+      );
     };
     const result = await client().upsertMultiple('new_altkeydemos', 'new_altkeydemo', [
       { key: { new_externalid: 'EXT-007' }, attributes: { new_productname: 'Widget C', new_price: 29.99 } },
       { key: { new_externalid: 'EXT-008' }, attributes: { new_productname: 'Widget D' } },
     ]);
-    expect(result.results.map((row) => [row.index, row.fault ? `${row.fault.status} ${row.fault.code} ${row.fault.message}` : 'ok'])).toEqual([
-      [0, '400 0x80040216 An unexpected error occurred.'], [1, 'ok'],
+    expect(
+      result.results.map((row) => [
+        row.index,
+        row.fault ? `${row.fault.status} ${row.fault.code} ${row.fault.message}` : 'ok',
+      ]),
+    ).toEqual([
+      [0, '400 0x80040216 An unexpected error occurred.'],
+      [1, 'ok'],
     ]);
   });
 });

@@ -11,23 +11,42 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 beforeEach(() => emulator.reset());
 
-const client = (options: { maxBatchSize?: number } = {}) => createDataverseClient({ webApiUrl: emulator.webApiUrl, accessTokenSource: new CountingTokenSource(), ...options });
+const client = (options: { maxBatchSize?: number } = {}) =>
+  createDataverseClient({ webApiUrl: emulator.webApiUrl, accessTokenSource: new CountingTokenSource(), ...options });
 const six = (): OrganizationRequest[] =>
-  ['one', 'two', 'x'.repeat(201), 'four', 'x'.repeat(201), 'six'].map((subject) => ({ kind: 'create', entitySetName: 'tasks', primaryIdAttribute: 'activityid', attributes: { subject } }));
+  ['one', 'two', 'x'.repeat(201), 'four', 'x'.repeat(201), 'six'].map((subject) => ({
+    kind: 'create',
+    entitySetName: 'tasks',
+    primaryIdAttribute: 'activityid',
+    attributes: { subject },
+  }));
 
 test.each([
-  [true, true, 6], [false, true, 3], [true, false, 2], [false, false, 1],
-])('ExecuteMultiple table on the emulator: continueOnError=%s returnResponses=%s → %i items', async (continueOnError, returnResponses, items) => {
-  const result = await client().executeMultiple(six(), { continueOnError, returnResponses });
-  expect(result.responses).toHaveLength(items);
-  expect(result.responses.filter((item) => item.fault).map((item) => item.requestIndex)).toEqual(continueOnError ? [2, 4] : [2]);
-  expect(result.responses.find((item) => item.fault)!.fault!.code).toBe('0x80044331');
-});
+  [true, true, 6],
+  [false, true, 3],
+  [true, false, 2],
+  [false, false, 1],
+])(
+  'ExecuteMultiple table on the emulator: continueOnError=%s returnResponses=%s → %i items',
+  async (continueOnError, returnResponses, items) => {
+    const result = await client().executeMultiple(six(), { continueOnError, returnResponses });
+    expect(result.responses).toHaveLength(items);
+    expect(result.responses.filter((item) => item.fault).map((item) => item.requestIndex)).toEqual(
+      continueOnError ? [2, 4] : [2],
+    );
+    expect(result.responses.find((item) => item.fault)!.fault!.code).toBe('0x80044331');
+  },
+);
 
 test('batch-size rejection from the emulator is re-chunked to its limit', async () => {
   emulator.configure({ maxBatchSize: 3 });
   const c = client();
-  const requests = Array.from({ length: 7 }, (_, i): OrganizationRequest => ({ kind: 'create', entitySetName: 'tasks', primaryIdAttribute: 'activityid', attributes: { subject: `t${i}` } }));
+  const requests = Array.from({ length: 7 }, (_, i): OrganizationRequest => ({
+    kind: 'create',
+    entitySetName: 'tasks',
+    primaryIdAttribute: 'activityid',
+    attributes: { subject: `t${i}` },
+  }));
   const result = await c.executeMultiple(requests, { continueOnError: false, returnResponses: true });
   expect(result.isFaulted).toBe(false);
   expect(result.responses).toHaveLength(7);

@@ -1,11 +1,24 @@
 import { decodeBatchRequest, isChangeSet, type BatchRequestPart } from '../../../shared/dataverse/batchCodec';
 import { createDataverseClient, type DataverseClient, type OrganizationRequest } from '../../../shared/dataverse';
-import { batchAnswer, CountingTokenSource, errorAnswer, MemoryTable, startTestDataverse, VirtualClock, type TestDataverse } from './testDataverse';
+import {
+  batchAnswer,
+  CountingTokenSource,
+  errorAnswer,
+  MemoryTable,
+  startTestDataverse,
+  VirtualClock,
+  type TestDataverse,
+} from './testDataverse';
 
 const tooLong = 'x'.repeat(201);
 const lengthError = (row: Record<string, unknown>) =>
   typeof row['subject'] === 'string' && row['subject'].length > 200
-    ? errorAnswer(400, '0x80044331', "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.", { REQ_ID: 'de4c5227-4a28-4ebd-8ced-3392ece1697b' })
+    ? errorAnswer(
+        400,
+        '0x80044331',
+        "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
+        { REQ_ID: 'de4c5227-4a28-4ebd-8ced-3392ece1697b' },
+      )
     : undefined;
 
 let server: TestDataverse;
@@ -14,7 +27,9 @@ let maxBatchSize: number | undefined;
 
 function partsOf(index: number): BatchRequestPart[] {
   const request = server.requests.filter((r) => r.path === '$batch')[index]!;
-  return decodeBatchRequest(String(request.headers['content-type']), request.body).flatMap((item) => (isChangeSet(item) ? item.changeSet : [item]));
+  return decodeBatchRequest(String(request.headers['content-type']), request.body).flatMap((item) =>
+    isChangeSet(item) ? item.changeSet : [item],
+  );
 }
 
 function client(options: Partial<Parameters<typeof createDataverseClient>[0]> = {}): DataverseClient {
@@ -32,14 +47,20 @@ beforeEach(async () => {
   tasks = new MemoryTable('tasks', 'activityid', lengthError);
   maxBatchSize = undefined;
   server = await startTestDataverse((request) => {
-    if (request.path === '$batch') return batchAnswer(request, (part) => tasks.applyPart(part), maxBatchSize === undefined ? {} : { maxBatchSize });
+    if (request.path === '$batch')
+      return batchAnswer(request, (part) => tasks.applyPart(part), maxBatchSize === undefined ? {} : { maxBatchSize });
     return errorAnswer(404, '', 'not found');
   });
 });
 afterEach(() => server.close());
 
 const six = (): OrganizationRequest[] =>
-  ['one', 'two', tooLong, 'four', tooLong, 'six'].map((subject) => ({ kind: 'create', entitySetName: 'tasks', primaryIdAttribute: 'activityid', attributes: { subject } }));
+  ['one', 'two', tooLong, 'four', tooLong, 'six'].map((subject) => ({
+    kind: 'create',
+    entitySetName: 'tasks',
+    primaryIdAttribute: 'activityid',
+    attributes: { subject },
+  }));
 
 describe('executeMultiple reproduces the ExecuteMultiple settings table (executemultiple-2017.md)', () => {
   test.each([
@@ -47,35 +68,45 @@ describe('executeMultiple reproduces the ExecuteMultiple settings table (execute
     { continueOnError: false, returnResponses: true, items: 3, faults: [2], executed: 3 },
     { continueOnError: true, returnResponses: false, items: 2, faults: [2, 4], executed: 6 },
     { continueOnError: false, returnResponses: false, items: 1, faults: [2], executed: 3 },
-  ])('ContinueOnError=$continueOnError ReturnResponses=$returnResponses → $items items', async ({ continueOnError, returnResponses, items, faults, executed }) => {
-    const result = await client().executeMultiple(six(), { continueOnError, returnResponses });
-    expect(result.isFaulted).toBe(true);
-    expect(result.responses).toHaveLength(items);
-    expect(result.responses.filter((item) => item.fault).map((item) => item.requestIndex)).toEqual(faults);
-    for (const item of result.responses) expect(!!item.fault !== !!item.response).toBe(true);
-    const fault = result.responses.find((item) => item.requestIndex === 2)!.fault!;
-    expect(fault).toEqual({
-      code: '0x80044331',
-      message: "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
-      status: 400,
-      requestId: 'de4c5227-4a28-4ebd-8ced-3392ece1697b',
-    });
-    if (returnResponses) expect(result.responses.map((item) => item.requestIndex)).toEqual([...Array(items).keys()]);
-    // Dataverse stops at the first fault without continue-on-error: nothing after it was sent or ran.
-    const sent = partsOf(0);
-    expect(sent).toHaveLength(6);
-    expect(tasks.rows.size).toBe(executed - faults.length);
-    const batch = server.requests[0]!;
-    expect(batch.headers['prefer']).toBe(continueOnError ? 'odata.continue-on-error' : undefined);
-  });
+  ])(
+    'ContinueOnError=$continueOnError ReturnResponses=$returnResponses → $items items',
+    async ({ continueOnError, returnResponses, items, faults, executed }) => {
+      const result = await client().executeMultiple(six(), { continueOnError, returnResponses });
+      expect(result.isFaulted).toBe(true);
+      expect(result.responses).toHaveLength(items);
+      expect(result.responses.filter((item) => item.fault).map((item) => item.requestIndex)).toEqual(faults);
+      for (const item of result.responses) expect(!!item.fault !== !!item.response).toBe(true);
+      const fault = result.responses.find((item) => item.requestIndex === 2)!.fault!;
+      expect(fault).toEqual({
+        code: '0x80044331',
+        message:
+          "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
+        status: 400,
+        requestId: 'de4c5227-4a28-4ebd-8ced-3392ece1697b',
+      });
+      if (returnResponses) expect(result.responses.map((item) => item.requestIndex)).toEqual([...Array(items).keys()]);
+      // Dataverse stops at the first fault without continue-on-error: nothing after it was sent or ran.
+      const sent = partsOf(0);
+      expect(sent).toHaveLength(6);
+      expect(tasks.rows.size).toBe(executed - faults.length);
+      const batch = server.requests[0]!;
+      expect(batch.headers['prefer']).toBe(continueOnError ? 'odata.continue-on-error' : undefined);
+    },
+  );
 
   test('successful creates report the client-generated id, sent in the primary id column', async () => {
     const result = await client().executeMultiple(six().slice(0, 2), { continueOnError: false, returnResponses: true });
-    expect(result).toMatchObject({ isFaulted: false, responses: [
-      { requestIndex: 0, response: { status: 204, id: '00000000-0000-4000-8000-000000000001' } },
-      { requestIndex: 1, response: { status: 204, id: '00000000-0000-4000-8000-000000000002' } },
-    ] });
-    expect(JSON.parse(partsOf(0)[0]!.body!)).toEqual({ subject: 'one', activityid: '00000000-0000-4000-8000-000000000001' });
+    expect(result).toMatchObject({
+      isFaulted: false,
+      responses: [
+        { requestIndex: 0, response: { status: 204, id: '00000000-0000-4000-8000-000000000001' } },
+        { requestIndex: 1, response: { status: 204, id: '00000000-0000-4000-8000-000000000002' } },
+      ],
+    });
+    expect(JSON.parse(partsOf(0)[0]!.body!)).toEqual({
+      subject: 'one',
+      activityid: '00000000-0000-4000-8000-000000000001',
+    });
   });
 
   test('each request is outside any change set (its own transaction) with CRLF framing', async () => {
@@ -92,12 +123,27 @@ describe('request kinds', () => {
     server.handle = (request) => batchAnswer(request, () => ({ status: 204 }));
     const requests: OrganizationRequest[] = [
       { kind: 'create', entitySetName: 'accounts', attributes: { name: 'A' } },
-      { kind: 'update', entitySetName: 'accounts', key: '11111111-1111-1111-1111-111111111111', attributes: { name: 'B' } },
-      { kind: 'upsert', entitySetName: 'example_records', key: { example_key1: 2, example_key2: 2 }, attributes: { example_name: '2:2' } },
+      {
+        kind: 'update',
+        entitySetName: 'accounts',
+        key: '11111111-1111-1111-1111-111111111111',
+        attributes: { name: 'B' },
+      },
+      {
+        kind: 'upsert',
+        entitySetName: 'example_records',
+        key: { example_key1: 2, example_key2: 2 },
+        attributes: { example_name: '2:2' },
+      },
       { kind: 'upsert', entitySetName: 'accounts', key: { accountnumber: "O'Neil & Co/1" }, attributes: { name: 'C' } },
       { kind: 'delete', entitySetName: 'accounts', key: '22222222-2222-2222-2222-222222222222' },
       { kind: 'action', name: 'WinOpportunity', parameters: { Status: 3 } },
-      { kind: 'action', name: 'Merge', boundTo: { entitySetName: 'accounts', key: '33333333-3333-3333-3333-333333333333' }, parameters: {} },
+      {
+        kind: 'action',
+        name: 'Merge',
+        boundTo: { entitySetName: 'accounts', key: '33333333-3333-3333-3333-333333333333' },
+        parameters: {},
+      },
       { kind: 'function', name: 'WhoAmI' },
       { kind: 'function', name: 'RetrieveTotalRecordCount', parameters: { EntityNames: 'account' } },
     ];
@@ -122,21 +168,42 @@ describe('request kinds', () => {
   });
 
   test('a nested executeMultiple is a fault for that item only; with ContinueOnError=false it stops there', async () => {
-    const nested: OrganizationRequest = { kind: 'executeMultiple', requests: six(), settings: { continueOnError: true, returnResponses: true } };
+    const nested: OrganizationRequest = {
+      kind: 'executeMultiple',
+      requests: six(),
+      settings: { continueOnError: true, returnResponses: true },
+    };
     const [first, second] = six();
-    const goOn = await client().executeMultiple([first!, nested, second!], { continueOnError: true, returnResponses: true });
-    expect(goOn.responses.map((item) => [item.requestIndex, item.fault?.code ?? item.response?.status])).toEqual([[0, 204], [1, 'NestedExecuteMultiple'], [2, 204]]);
+    const goOn = await client().executeMultiple([first!, nested, second!], {
+      continueOnError: true,
+      returnResponses: true,
+    });
+    expect(goOn.responses.map((item) => [item.requestIndex, item.fault?.code ?? item.response?.status])).toEqual([
+      [0, 204],
+      [1, 'NestedExecuteMultiple'],
+      [2, 204],
+    ]);
     expect(tasks.rows.size).toBe(2); // the nested requests never ran
     tasks.rows.clear();
-    const stop = await client().executeMultiple([first!, nested, second!], { continueOnError: false, returnResponses: true });
+    const stop = await client().executeMultiple([first!, nested, second!], {
+      continueOnError: false,
+      returnResponses: true,
+    });
     expect(stop.responses.map((item) => item.requestIndex)).toEqual([0, 1]);
     expect(stop.isFaulted).toBe(true);
   });
 
   test('per-call options become headers on the batch and on every request in it', async () => {
-    await client().executeMultiple(six().slice(0, 2), { continueOnError: true, returnResponses: false }, {
-      bypassBusinessLogic: 'CustomSync,CustomAsync', bypassCustomPluginExecution: true, suppressDuplicateDetection: false, callerObjectId: 'e39c5d16-675b-48d1-8e67-667427e9c084',
-    });
+    await client().executeMultiple(
+      six().slice(0, 2),
+      { continueOnError: true, returnResponses: false },
+      {
+        bypassBusinessLogic: 'CustomSync,CustomAsync',
+        bypassCustomPluginExecution: true,
+        suppressDuplicateDetection: false,
+        callerObjectId: 'e39c5d16-675b-48d1-8e67-667427e9c084',
+      },
+    );
     const batch = server.requests[0]!;
     for (const headers of [batch.headers, ...partsOf(0).map((part) => part.headers)]) {
       expect(headers['mscrm.bypassbusinesslogicexecution']).toBe('CustomSync,CustomAsync');
@@ -149,8 +216,16 @@ describe('request kinds', () => {
 
 describe('batch size', () => {
   test('splits into batches of maxBatchSize and keeps request indexes across batches', async () => {
-    const requests = Array.from({ length: 7 }, (_, i): OrganizationRequest => ({ kind: 'create', entitySetName: 'tasks', primaryIdAttribute: 'activityid', attributes: { subject: i === 5 ? tooLong : `t${i}` } }));
-    const result = await client({ maxBatchSize: 3 }).executeMultiple(requests, { continueOnError: true, returnResponses: false });
+    const requests = Array.from({ length: 7 }, (_, i): OrganizationRequest => ({
+      kind: 'create',
+      entitySetName: 'tasks',
+      primaryIdAttribute: 'activityid',
+      attributes: { subject: i === 5 ? tooLong : `t${i}` },
+    }));
+    const result = await client({ maxBatchSize: 3 }).executeMultiple(requests, {
+      continueOnError: true,
+      returnResponses: false,
+    });
     expect(server.requests.map((r) => partsOf(server.requests.indexOf(r)).length)).toEqual([3, 3, 1]);
     expect(result.responses.map((item) => item.requestIndex)).toEqual([5]);
   });
@@ -158,7 +233,12 @@ describe('batch size', () => {
   test('a too-large rejection is re-chunked to the limit Dataverse names, nothing is sent twice, the limit is remembered', async () => {
     maxBatchSize = 4;
     const c = client();
-    const requests = Array.from({ length: 10 }, (_, i): OrganizationRequest => ({ kind: 'create', entitySetName: 'tasks', primaryIdAttribute: 'activityid', attributes: { subject: `t${i}` } }));
+    const requests = Array.from({ length: 10 }, (_, i): OrganizationRequest => ({
+      kind: 'create',
+      entitySetName: 'tasks',
+      primaryIdAttribute: 'activityid',
+      attributes: { subject: `t${i}` },
+    }));
     const result = await c.executeMultiple(requests, { continueOnError: false, returnResponses: true });
     expect(result.isFaulted).toBe(false);
     expect(result.responses).toHaveLength(10);
@@ -166,7 +246,10 @@ describe('batch size', () => {
     expect(tasks.rows.size).toBe(10);
     expect(c.metrics().maxBatchSize).toBe(4);
     expect(c.metrics().batchSizes).toEqual({ 10: 1, 4: 2, 2: 1 });
-    await c.executeMultiple(requests.slice(0, 5).map((r) => ({ ...r, attributes: { subject: 'again' } })), { continueOnError: true, returnResponses: false });
+    await c.executeMultiple(
+      requests.slice(0, 5).map((r) => ({ ...r, attributes: { subject: 'again' } })),
+      { continueOnError: true, returnResponses: false },
+    );
     expect(partsOf(4)).toHaveLength(4);
   });
 
@@ -176,7 +259,11 @@ describe('batch size', () => {
       if (parts.length > 3) return errorAnswer(400, '', 'The current batch message contains too many parts.');
       return batchAnswer(request, (part) => tasks.applyPart(part));
     };
-    const requests = Array.from({ length: 8 }, (_, i): OrganizationRequest => ({ kind: 'create', entitySetName: 'tasks', attributes: { subject: `t${i}` } }));
+    const requests = Array.from({ length: 8 }, (_, i): OrganizationRequest => ({
+      kind: 'create',
+      entitySetName: 'tasks',
+      attributes: { subject: `t${i}` },
+    }));
     const result = await client().executeMultiple(requests, { continueOnError: true, returnResponses: true });
     expect(result.responses.every((item) => item.response?.status === 204)).toBe(true);
     expect(server.requests.map((_, i) => partsOf(i).length)).toEqual([8, 4, 2, 2, 2, 2]);
@@ -195,10 +282,14 @@ describe('retried creates (client-generated ids)', () => {
       }
       return answer;
     };
-    const requests = six().slice(0, 3).map((r) => ({ ...r, attributes: { subject: 'ok' } }));
+    const requests = six()
+      .slice(0, 3)
+      .map((r) => ({ ...r, attributes: { subject: 'ok' } }));
     const result = await client({ clock }).executeMultiple(requests, { continueOnError: false, returnResponses: true });
     expect(result.isFaulted).toBe(false);
-    expect(result.responses.map((item) => [item.requestIndex, item.response?.id, item.response?.recoveredAfterRetry])).toEqual([
+    expect(
+      result.responses.map((item) => [item.requestIndex, item.response?.id, item.response?.recoveredAfterRetry]),
+    ).toEqual([
       [0, '00000000-0000-4000-8000-000000000001', true],
       [1, '00000000-0000-4000-8000-000000000002', true],
       [2, '00000000-0000-4000-8000-000000000003', true],
@@ -210,7 +301,10 @@ describe('retried creates (client-generated ids)', () => {
 
   test('creates without a client id are never re-sent after a 5xx: each gets a fault saying the outcome is unknown', async () => {
     server.handle = () => ({ status: 503, body: '' });
-    const requests: OrganizationRequest[] = [{ kind: 'create', entitySetName: 'tasks', attributes: { subject: 'a' } }, { kind: 'create', entitySetName: 'tasks', attributes: { subject: 'b' } }];
+    const requests: OrganizationRequest[] = [
+      { kind: 'create', entitySetName: 'tasks', attributes: { subject: 'a' } },
+      { kind: 'create', entitySetName: 'tasks', attributes: { subject: 'b' } },
+    ];
     const result = await client().executeMultiple(requests, { continueOnError: true, returnResponses: true });
     expect(server.requests).toHaveLength(1);
     expect(result.responses.map((item) => item.fault?.status)).toEqual([503, 503]);

@@ -1,9 +1,23 @@
 /** Single-call responses the client can receive, fed verbatim from the fixtures over real HTTP. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDataverseClient, DataverseError, faultFromResponse, idFromEntityUri, retrieveTableMetadata, type DataverseClient } from '../../../shared/dataverse';
+import {
+  createDataverseClient,
+  DataverseError,
+  faultFromResponse,
+  idFromEntityUri,
+  retrieveTableMetadata,
+  type DataverseClient,
+} from '../../../shared/dataverse';
 import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
-import { CountingTokenSource, json, startTestDataverse, VirtualClock, type Answer, type TestDataverse } from './testDataverse';
+import {
+  CountingTokenSource,
+  json,
+  startTestDataverse,
+  VirtualClock,
+  type Answer,
+  type TestDataverse,
+} from './testDataverse';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
 function replay(name: string): Answer {
@@ -16,7 +30,12 @@ beforeEach(async () => {
   server = await startTestDataverse(() => json(200, {}));
 });
 afterEach(() => server.close());
-const client = (): DataverseClient => createDataverseClient({ webApiUrl: server.webApiUrl, accessTokenSource: new CountingTokenSource(), clock: new VirtualClock() });
+const client = (): DataverseClient =>
+  createDataverseClient({
+    webApiUrl: server.webApiUrl,
+    accessTokenSource: new CountingTokenSource(),
+    clock: new VirtualClock(),
+  });
 
 test('create-basic: 204 with OData-EntityId, whose GUID is the record id', async () => {
   const created = replay('create-basic.response.http');
@@ -25,7 +44,9 @@ test('create-basic: 204 with OData-EntityId, whose GUID is the record id', async
     return client().send({ method: 'POST', path: 'accounts', body: { name: 'Sample Account' } });
   })();
   expect(response.status).toBe(204);
-  expect(response.headers['odata-entityid']).toBe('[Organization URI]/api/data/v9.0/accounts(7eb682f1-ca75-e511-80d4-00155d2a68d1)');
+  expect(response.headers['odata-entityid']).toBe(
+    '[Organization URI]/api/data/v9.0/accounts(7eb682f1-ca75-e511-80d4-00155d2a68d1)',
+  );
   expect(response.body).toBeUndefined();
   expect(idFromEntityUri(response.headers['odata-entityid'])).toBe('7eb682f1-ca75-e511-80d4-00155d2a68d1');
 });
@@ -33,18 +54,35 @@ test('create-basic: 204 with OData-EntityId, whose GUID is the record id', async
 test('whoami (trailing spaces, no blank line before the body in the doc): parsed JSON body', async () => {
   server.handle = () => replay('whoami.response.http');
   const response = await client().send({ method: 'GET', path: 'WhoAmI()' });
-  expect(response.body).toMatchObject({ BusinessUnitId: 'ded5a64f-f06d-e511-80d0-00155db07cb1', UserId: 'd96e9f55-f06d-e511-80d0-00155db07cb1', OrganizationId: '4faf1f34-f06d-e511-80d0-00155db07cb1' });
+  expect(response.body).toMatchObject({
+    BusinessUnitId: 'ded5a64f-f06d-e511-80d0-00155db07cb1',
+    UserId: 'd96e9f55-f06d-e511-80d0-00155db07cb1',
+    OrganizationId: '4faf1f34-f06d-e511-80d0-00155db07cb1',
+  });
 });
 
 test('importsolutionasync: AsyncOperationId and ImportJobKey', async () => {
-  server.handle = () => ({ status: 200, headers: { 'Content-Type': 'application/json; odata.metadata=minimal' }, body: fixture('importsolutionasync.response.json') });
-  const response = await client().send({ method: 'POST', path: 'ImportSolutionAsync', body: { OverwriteUnmanagedCustomizations: false, PublishWorkflows: true } });
-  expect(response.body).toMatchObject({ AsyncOperationId: '310799b8-dc6c-ee11-9ae7-000d3aaae21d', ImportJobKey: '1b1fa80d-aa0f-4291-b60c-b0745304ce24' });
+  server.handle = () => ({
+    status: 200,
+    headers: { 'Content-Type': 'application/json; odata.metadata=minimal' },
+    body: fixture('importsolutionasync.response.json'),
+  });
+  const response = await client().send({
+    method: 'POST',
+    path: 'ImportSolutionAsync',
+    body: { OverwriteUnmanagedCustomizations: false, PublishWorkflows: true },
+  });
+  expect(response.body).toMatchObject({
+    AsyncOperationId: '310799b8-dc6c-ee11-9ae7-000d3aaae21d',
+    ImportJobKey: '1b1fa80d-aa0f-4291-b60c-b0745304ce24',
+  });
 });
 
 test('error-plugin-annotations: the documented JSON is malformed; reported as UnparseableBody with status and raw text', async () => {
   server.handle = () => replay('error-plugin-annotations.response.http');
-  const error = await client().send({ method: 'POST', path: 'accounts', body: { name: 'Example Account' } }).catch((e: unknown) => e);
+  const error = await client()
+    .send({ method: 'POST', path: 'accounts', body: { name: 'Example Account' } })
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(DataverseError);
   const dataverseError = error as DataverseError;
   expect(dataverseError.code).toBe('UnparseableBody');
@@ -61,31 +99,89 @@ test('the same error with the comma restored: code, message and @Microsoft.Power
 });
 
 test('create-duplicate-key: 412 with 0x80040237', async () => {
-  server.handle = () => ({ status: 412, headers: { 'Content-Type': 'application/json' }, body: fixture('create-duplicate-key.response-body.json') });
-  await expect(client().send({ method: 'POST', path: 'publishers', body: {} })).rejects.toMatchObject({ code: '0x80040237', status: 412, message: 'A record with matching key values already exists.' });
+  server.handle = () => ({
+    status: 412,
+    headers: { 'Content-Type': 'application/json' },
+    body: fixture('create-duplicate-key.response-body.json'),
+  });
+  await expect(client().send({ method: 'POST', path: 'publishers', body: {} })).rejects.toMatchObject({
+    code: '0x80040237',
+    status: 412,
+    message: 'A record with matching key values already exists.',
+  });
 });
 
 test('impersonation: CallerObjectId header on a single call', async () => {
   server.handle = () => replay('impersonate-callerobjectid.response.http');
-  await client().send({ method: 'POST', path: 'accounts', body: { name: 'x' } }, { callerObjectId: 'e39c5d16-675b-48d1-8e67-667427e9c084' });
+  await client().send(
+    { method: 'POST', path: 'accounts', body: { name: 'x' } },
+    { callerObjectId: 'e39c5d16-675b-48d1-8e67-667427e9c084' },
+  );
   expect(server.requests[0]!.headers['callerobjectid']).toBe('e39c5d16-675b-48d1-8e67-667427e9c084');
 });
 
 describe('retrieveTableMetadata', () => {
   const entity = {
-    LogicalName: 'account', EntitySetName: 'accounts', PrimaryIdAttribute: 'accountid', PrimaryNameAttribute: 'name', MetadataId: '70816501-edb9-4740-a16c-6a5efbc05d84',
+    LogicalName: 'account',
+    EntitySetName: 'accounts',
+    PrimaryIdAttribute: 'accountid',
+    PrimaryNameAttribute: 'name',
+    MetadataId: '70816501-edb9-4740-a16c-6a5efbc05d84',
     Attributes: [
-      { '@odata.type': '#Microsoft.Dynamics.CRM.StringAttributeMetadata', LogicalName: 'name', AttributeType: 'String', AttributeTypeName: { Value: 'StringType' }, MaxLength: 160, RequiredLevel: { Value: 'ApplicationRequired' }, IsValidForCreate: true, IsValidForUpdate: true, IsPrimaryId: false, IsPrimaryName: true },
-      { '@odata.type': '#Microsoft.Dynamics.CRM.LookupAttributeMetadata', LogicalName: 'primarycontactid', AttributeType: 'Lookup', AttributeTypeName: { Value: 'LookupType' }, RequiredLevel: { Value: 'None' }, IsValidForCreate: true, IsValidForUpdate: true, IsPrimaryId: false, IsPrimaryName: false, Targets: ['contact'] },
+      {
+        '@odata.type': '#Microsoft.Dynamics.CRM.StringAttributeMetadata',
+        LogicalName: 'name',
+        AttributeType: 'String',
+        AttributeTypeName: { Value: 'StringType' },
+        MaxLength: 160,
+        RequiredLevel: { Value: 'ApplicationRequired' },
+        IsValidForCreate: true,
+        IsValidForUpdate: true,
+        IsPrimaryId: false,
+        IsPrimaryName: true,
+      },
+      {
+        '@odata.type': '#Microsoft.Dynamics.CRM.LookupAttributeMetadata',
+        LogicalName: 'primarycontactid',
+        AttributeType: 'Lookup',
+        AttributeTypeName: { Value: 'LookupType' },
+        RequiredLevel: { Value: 'None' },
+        IsValidForCreate: true,
+        IsValidForUpdate: true,
+        IsPrimaryId: false,
+        IsPrimaryName: false,
+        Targets: ['contact'],
+      },
     ],
     Keys: [{ LogicalName: 'accountnumber_key', KeyAttributes: ['accountnumber'] }],
   };
-  const picklists = { value: [{ LogicalName: 'accountcategorycode', OptionSet: { Options: [{ Value: 1, Label: { UserLocalizedLabel: { Label: 'Preferred Customer', LanguageCode: 1033 } } }] } }] };
-  const relationships = { value: [{ ReferencingAttribute: 'primarycontactid', ReferencingEntityNavigationPropertyName: 'primarycontactid', ReferencedEntity: 'contact' }] };
+  const picklists = {
+    value: [
+      {
+        LogicalName: 'accountcategorycode',
+        OptionSet: {
+          Options: [{ Value: 1, Label: { UserLocalizedLabel: { Label: 'Preferred Customer', LanguageCode: 1033 } } }],
+        },
+      },
+    ],
+  };
+  const relationships = {
+    value: [
+      {
+        ReferencingAttribute: 'primarycontactid',
+        ReferencingEntityNavigationPropertyName: 'primarycontactid',
+        ReferencedEntity: 'contact',
+      },
+    ],
+  };
 
   test('makes the three documented calls and maps columns, keys, options and lookups', async () => {
     server.handle = (request) =>
-      request.path.includes('PicklistAttributeMetadata') ? json(200, picklists) : request.path.includes('ManyToOneRelationships') ? json(200, relationships) : json(200, entity);
+      request.path.includes('PicklistAttributeMetadata')
+        ? json(200, picklists)
+        : request.path.includes('ManyToOneRelationships')
+          ? json(200, relationships)
+          : json(200, entity);
     const metadata = await retrieveTableMetadata(client(), 'account');
     expect(server.requests.map((r) => r.path).sort()).toEqual([
       "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)",
@@ -93,7 +189,9 @@ describe('retrieveTableMetadata', () => {
       "EntityDefinitions(LogicalName='account')?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$expand=Attributes,Keys",
     ]);
     expect(metadata).toMatchObject({
-      entitySetName: 'accounts', primaryIdAttribute: 'accountid', primaryNameAttribute: 'name',
+      entitySetName: 'accounts',
+      primaryIdAttribute: 'accountid',
+      primaryNameAttribute: 'name',
       keys: [{ logicalName: 'accountnumber_key', keyAttributes: ['accountnumber'] }],
       optionSets: { accountcategorycode: [{ value: 1, label: 'Preferred Customer' }] },
       lookups: { primarycontactid: [{ navigationProperty: 'primarycontactid', referencedEntity: 'contact' }] },
@@ -102,7 +200,13 @@ describe('retrieveTableMetadata', () => {
   });
 
   test('a response without what we rely on fails with UnexpectedMetadata naming the field', async () => {
-    server.handle = (request) => (request.path.includes('?$select=LogicalName,EntitySetName') ? json(200, { ...entity, PrimaryIdAttribute: undefined }) : json(200, { value: [] }));
-    await expect(retrieveTableMetadata(client(), 'account')).rejects.toMatchObject({ code: 'UnexpectedMetadata', message: expect.stringContaining('PrimaryIdAttribute') });
+    server.handle = (request) =>
+      request.path.includes('?$select=LogicalName,EntitySetName')
+        ? json(200, { ...entity, PrimaryIdAttribute: undefined })
+        : json(200, { value: [] });
+    await expect(retrieveTableMetadata(client(), 'account')).rejects.toMatchObject({
+      code: 'UnexpectedMetadata',
+      message: expect.stringContaining('PrimaryIdAttribute'),
+    });
   });
 });

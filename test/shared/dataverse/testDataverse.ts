@@ -4,7 +4,13 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeBatchRequest, encodeBatchResponse, isChangeSet, type BatchRequestPart, type BatchResponsePart } from '../../../shared/dataverse/batchCodec';
+import {
+  decodeBatchRequest,
+  encodeBatchResponse,
+  isChangeSet,
+  type BatchRequestPart,
+  type BatchResponsePart,
+} from '../../../shared/dataverse/batchCodec';
 import type { AccessTokenSource } from '../../../shared/dataverse/auth/accessTokenSource';
 import type { Clock } from '../../../shared/dataverse/throttle';
 
@@ -62,18 +68,28 @@ export async function startTestDataverse(handle: Handler, clock?: Clock): Promis
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   state.webApiUrl = `http://127.0.0.1:${port}/api/data/v9.2/`;
-  state.close = () => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return state;
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Answer {
-  return { status, headers: { 'Content-Type': 'application/json; odata.metadata=minimal', ...headers }, body: JSON.stringify(body) };
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json; odata.metadata=minimal', ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
-export function errorAnswer(status: number, code: string, message: string, headers: Record<string, string> = {}): Answer {
+export function errorAnswer(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Answer {
   return json(status, { error: { code, message } }, headers);
 }
 
@@ -86,18 +102,30 @@ export function partPath(part: BatchRequestPart): string {
  * Answers `$batch` like Dataverse: parts run in order, each through `operation`; without
  * `Prefer: odata.continue-on-error` it stops at the first failure with an outer 400.
  */
-export function batchAnswer(request: RecordedRequest, operation: (part: BatchRequestPart) => Answer, options: { maxBatchSize?: number } = {}): Answer {
+export function batchAnswer(
+  request: RecordedRequest,
+  operation: (part: BatchRequestPart) => Answer,
+  options: { maxBatchSize?: number } = {},
+): Answer {
   const items = decodeBatchRequest(String(request.headers['content-type']), request.body);
   const parts = items.flatMap((item) => (isChangeSet(item) ? item.changeSet : [item]));
   if (options.maxBatchSize !== undefined && parts.length > options.maxBatchSize) {
-    return errorAnswer(400, '', `The current batch message contains too many parts. A maximum number of '${options.maxBatchSize}' query operations and change sets are allowed in a batch message.`);
+    return errorAnswer(
+      400,
+      '',
+      `The current batch message contains too many parts. A maximum number of '${options.maxBatchSize}' query operations and change sets are allowed in a batch message.`,
+    );
   }
   const continueOnError = /odata\.continue-on-error/.test(String(request.headers['prefer'] ?? ''));
   const responses: BatchResponsePart[] = [];
   let failed = false;
   for (const part of parts) {
     const answer = operation(part);
-    responses.push({ status: answer.status, headers: answer.headers ?? { 'OData-Version': '4.0' }, body: answer.body ?? '' });
+    responses.push({
+      status: answer.status,
+      headers: answer.headers ?? { 'OData-Version': '4.0' },
+      body: answer.body ?? '',
+    });
     if (answer.status >= 400 && !continueOnError) {
       failed = true;
       break;
@@ -112,7 +140,11 @@ export class MemoryTable {
   readonly rows = new Map<string, Record<string, unknown>>();
   private counter = 0;
 
-  constructor(readonly entitySetName: string, readonly primaryIdAttribute: string, private readonly validate: (row: Record<string, unknown>) => Answer | undefined = () => undefined) {}
+  constructor(
+    readonly entitySetName: string,
+    readonly primaryIdAttribute: string,
+    private readonly validate: (row: Record<string, unknown>) => Answer | undefined = () => undefined,
+  ) {}
 
   apply(method: string, path: string, bodyText: string | undefined): Answer {
     const body = bodyText ? (JSON.parse(bodyText) as Record<string, unknown>) : {};
@@ -120,7 +152,10 @@ export class MemoryTable {
     const invalid = method !== 'DELETE' ? this.validate(body) : undefined;
     if (invalid) return invalid;
     if (method === 'POST' && path === this.entitySetName) {
-      const id = typeof body[this.primaryIdAttribute] === 'string' ? (body[this.primaryIdAttribute] as string) : `00000000-0000-0000-0000-${String(++this.counter).padStart(12, '0')}`;
+      const id =
+        typeof body[this.primaryIdAttribute] === 'string'
+          ? (body[this.primaryIdAttribute] as string)
+          : `00000000-0000-0000-0000-${String(++this.counter).padStart(12, '0')}`;
       if (this.rows.has(id)) return errorAnswer(412, '0x80040237', 'A record with matching key values already exists.');
       this.rows.set(id, { ...body, [this.primaryIdAttribute]: id });
       return this.created(id);
@@ -133,7 +168,8 @@ export class MemoryTable {
     }
     if (method === 'PATCH') {
       const exists = this.rows.get(id);
-      if (!exists && this.lastIfMatch === '*') return errorAnswer(404, '', `${this.entitySetName} With Id = ${id} Does Not Exist`);
+      if (!exists && this.lastIfMatch === '*')
+        return errorAnswer(404, '', `${this.entitySetName} With Id = ${id} Does Not Exist`);
       this.rows.set(id, { ...exists, ...body, [this.primaryIdAttribute]: id });
       return this.created(id);
     }

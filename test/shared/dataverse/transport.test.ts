@@ -1,6 +1,14 @@
 import { createDataverseClient, DataverseError, type DataverseClient } from '../../../shared/dataverse';
 import { AdaptiveConcurrency, RequestSpacing, callKind, throttledLimit } from '../../../shared/dataverse/throttle';
-import { CountingTokenSource, errorAnswer, json, startTestDataverse, VirtualClock, type Answer, type TestDataverse } from './testDataverse';
+import {
+  CountingTokenSource,
+  errorAnswer,
+  json,
+  startTestDataverse,
+  VirtualClock,
+  type Answer,
+  type TestDataverse,
+} from './testDataverse';
 
 let server: TestDataverse;
 let clock: VirtualClock;
@@ -14,12 +22,20 @@ beforeEach(async () => {
 afterEach(() => server.close());
 
 function client(options: Partial<Parameters<typeof createDataverseClient>[0]> = {}): DataverseClient {
-  return createDataverseClient({ webApiUrl: server.webApiUrl, accessTokenSource: tokens, clock, random: () => 0.5, ...options });
+  return createDataverseClient({
+    webApiUrl: server.webApiUrl,
+    accessTokenSource: tokens,
+    clock,
+    random: () => 0.5,
+    ...options,
+  });
 }
 
 const whoAmI = { UserId: 'd96e9f55-f06d-e511-80d0-00155db07cb1' };
 const throttled = (seconds: string, code = '0x80072322'): Answer =>
-  errorAnswer(429, code, 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.', { 'Retry-After': seconds });
+  errorAnswer(429, code, 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.', {
+    'Retry-After': seconds,
+  });
 
 describe('429 and Retry-After', () => {
   test('one 429 pauses every concurrent call for Retry-After seconds, then all succeed', async () => {
@@ -76,7 +92,9 @@ describe('429 and Retry-After', () => {
 
   test('gives up after maxThrottleRetries with a DataverseError carrying code, status and Retry-After', async () => {
     server.handle = () => throttled('2', '0x80072326');
-    const error = await client({ maxThrottleRetries: 2 }).send({ method: 'GET', path: 'WhoAmI()' }).catch((e: unknown) => e);
+    const error = await client({ maxThrottleRetries: 2 })
+      .send({ method: 'GET', path: 'WhoAmI()' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataverseError);
     expect(error).toMatchObject({ code: '0x80072326', status: 429, retryAfterSeconds: 2 });
     expect(server.requests).toHaveLength(3);
@@ -147,7 +165,10 @@ describe('concurrency', () => {
       limit.onSuccess();
     };
     respond(120_000); // the full budget: our estimate of it
-    expect(limit.snapshot()).toMatchObject({ limit: 3, budget: { executionMsRemaining: 120_000, requestsRemaining: 600, fraction: 1 } });
+    expect(limit.snapshot()).toMatchObject({
+      limit: 3,
+      budget: { executionMsRemaining: 120_000, requestsRemaining: 600, fraction: 1 },
+    });
     for (let i = 0; i < 10; i++) respond(0); // nothing left: the next request would meet a 429
     expect(limit.snapshot().limit).toBe(3);
     for (let i = 0; i < 10; i++) respond(60_000, 0); // the request budget counts too
@@ -170,10 +191,18 @@ describe('concurrency', () => {
     server.handle = () =>
       answered === 3
         ? ((answered += 1), throttled('1', '0x80072321'))
-        : json(200, whoAmI, { 'x-ms-dop-hint': '4', 'x-ms-ratelimit-burst-remaining-xrm-requests': '5000', 'x-ms-ratelimit-time-remaining-xrm-requests': String(left[answered++] ?? 90_000) });
+        : json(200, whoAmI, {
+            'x-ms-dop-hint': '4',
+            'x-ms-ratelimit-burst-remaining-xrm-requests': '5000',
+            'x-ms-ratelimit-time-remaining-xrm-requests': String(left[answered++] ?? 90_000),
+          });
     const c = client();
     for (let i = 0; i < 3; i++) await c.send({ method: 'GET', path: 'WhoAmI()' });
-    expect(c.metrics().concurrency.budget).toEqual({ executionMsRemaining: 5_000, requestsRemaining: 5000, fraction: 5_000 / 120_000 });
+    expect(c.metrics().concurrency.budget).toEqual({
+      executionMsRemaining: 5_000,
+      requestsRemaining: 5000,
+      fraction: 5_000 / 120_000,
+    });
     await c.send({ method: 'GET', path: 'WhoAmI()' }); // 429, then the retry answers
     expect(c.metrics().throttled.total).toBe(1);
     expect(c.metrics().concurrency).toMatchObject({ limit: 3, budget: { executionMsRemaining: 90_000 } });
@@ -181,7 +210,7 @@ describe('concurrency', () => {
 });
 
 describe('one step down per overload', () => {
-  test('429s of requests sent before the last step-down do not step down again; a later request\'s 429 does', () => {
+  test("429s of requests sent before the last step-down do not step down again; a later request's 429 does", () => {
     const limit = new AdaptiveConcurrency(10, 4);
     limit.observeDopHint(4);
     const episode = limit.episode();
@@ -199,11 +228,14 @@ describe('one step down per overload', () => {
   });
 
   test('the client: three calls released together into the same 429 cut the limit once (4 → 3), not to 1', async () => {
-    server.handle = (request) => (request.path === 'learn' ? json(200, {}, { 'x-ms-dop-hint': '4' }) : throttled('2', '0x80072321'));
+    server.handle = (request) =>
+      request.path === 'learn' ? json(200, {}, { 'x-ms-dop-hint': '4' }) : throttled('2', '0x80072321');
     const c = client({ maxConcurrency: 16, maxThrottleRetries: 0 });
     await c.send({ method: 'GET', path: 'learn' });
     expect(c.metrics().concurrency.limit).toBe(4);
-    const results = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => c.send({ method: 'GET', path: `r${i}` })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 3 }, (_, i) => c.send({ method: 'GET', path: `r${i}` })),
+    );
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     expect(c.metrics().throttled.total).toBe(3);
     expect(c.metrics().concurrency.limit).toBe(3);
@@ -222,8 +254,14 @@ describe('request spacing', () => {
     const stepping = new SteppingClock();
     const t0 = stepping.current;
     const spacing = new RequestSpacing(stepping);
-    const bulk = callKind('POST', 'https://org.crm.dynamics.com/api/data/v9.2/accounts/Microsoft.Dynamics.CRM.CreateMultiple');
-    const read = callKind('GET', "https://org.crm.dynamics.com/api/data/v9.2/EntityDefinitions(LogicalName='account')?$select=LogicalName");
+    const bulk = callKind(
+      'POST',
+      'https://org.crm.dynamics.com/api/data/v9.2/accounts/Microsoft.Dynamics.CRM.CreateMultiple',
+    );
+    const read = callKind(
+      'GET',
+      "https://org.crm.dynamics.com/api/data/v9.2/EntityDefinitions(LogicalName='account')?$select=LogicalName",
+    );
     // Nothing known yet: no wait.
     await Promise.all([spacing.next(bulk, 4), spacing.next(bulk, 4)]);
     expect(stepping.sleeps).toEqual([]);
@@ -244,7 +282,9 @@ describe('request spacing', () => {
   });
 
   test('callKind drops keys, function arguments and the query', () => {
-    expect(callKind('get', "https://o/api/data/v9.2/accounts(accountnumber='A-1')?$select=name")).toBe('GET /api/data/v9.2/accounts()');
+    expect(callKind('get', "https://o/api/data/v9.2/accounts(accountnumber='A-1')?$select=name")).toBe(
+      'GET /api/data/v9.2/accounts()',
+    );
     expect(callKind('POST', 'https://o/api/data/v9.2/$batch')).toBe('POST /api/data/v9.2/$batch');
   });
 
@@ -254,7 +294,8 @@ describe('request spacing', () => {
       return json(200, { Ids: [] }, { 'x-ms-dop-hint': '4' });
     };
     const c = client({ maxConcurrency: 16 });
-    const send = () => c.send({ method: 'POST', path: 'accounts/Microsoft.Dynamics.CRM.CreateMultiple', body: { Targets: [] } });
+    const send = () =>
+      c.send({ method: 'POST', path: 'accounts/Microsoft.Dynamics.CRM.CreateMultiple', body: { Targets: [] } });
     await send();
     clock.sleeps.length = 0;
     await Promise.all(Array.from({ length: 4 }, () => send()));
@@ -277,7 +318,9 @@ describe('transient failures', () => {
 
   test('a non-idempotent action is never re-sent after a 503; the error carries status and request id', async () => {
     server.handle = () => errorAnswer(503, '', 'Service Unavailable', { 'x-ms-service-request-id': 'req-1' });
-    const error = await client().send({ method: 'POST', path: 'WinOpportunity', body: {} }).catch((e: unknown) => e);
+    const error = await client()
+      .send({ method: 'POST', path: 'WinOpportunity', body: {} })
+      .catch((e: unknown) => e);
     expect(server.requests).toHaveLength(1);
     expect(error).toMatchObject({ name: 'DataverseError', status: 503, requestId: 'req-1' });
   });
@@ -295,21 +338,32 @@ describe('transient failures', () => {
       if (failures-- > 0) throw new TypeError('fetch failed');
       return fetch(input, init);
     };
-    await expect(client({ fetch: flakyFetch }).send({ method: 'GET', path: 'WhoAmI()' })).resolves.toMatchObject({ status: 200 });
+    await expect(client({ fetch: flakyFetch }).send({ method: 'GET', path: 'WhoAmI()' })).resolves.toMatchObject({
+      status: 200,
+    });
     failures = 1;
-    await expect(client({ fetch: flakyFetch }).send({ method: 'POST', path: 'accounts', body: { name: 'x' } })).rejects.toMatchObject({ code: 'NetworkError' });
+    await expect(
+      client({ fetch: flakyFetch }).send({ method: 'POST', path: 'accounts', body: { name: 'x' } }),
+    ).rejects.toMatchObject({ code: 'NetworkError' });
   });
 
   test('4xx answers are not retried and map to DataverseError with Dataverse code and message', async () => {
     server.handle = () => errorAnswer(404, '', 'account With Id = 1 Does Not Exist');
-    await expect(client().send({ method: 'GET', path: 'accounts(1)' })).rejects.toMatchObject({ code: '', status: 404, message: 'account With Id = 1 Does Not Exist' });
+    await expect(client().send({ method: 'GET', path: 'accounts(1)' })).rejects.toMatchObject({
+      code: '',
+      status: 404,
+      message: 'account With Id = 1 Does Not Exist',
+    });
     expect(server.requests).toHaveLength(1);
   });
 });
 
 describe('authentication and cookies', () => {
   test('a 401 forces one token refresh and one retry, with the new token', async () => {
-    server.handle = (request) => (request.headers['authorization'] === 'Bearer token-1' ? errorAnswer(401, '', 'ExpiredAuthTicket') : json(200, whoAmI));
+    server.handle = (request) =>
+      request.headers['authorization'] === 'Bearer token-1'
+        ? errorAnswer(401, '', 'ExpiredAuthTicket')
+        : json(200, whoAmI);
     const c = client();
     await expect(c.send({ method: 'POST', path: 'WinOpportunity', body: {} })).resolves.toMatchObject({ status: 200 });
     expect(tokens.forcedRefreshes).toBe(1);
@@ -337,10 +391,19 @@ describe('abort', () => {
   test('an aborted signal stops a call waiting out a Retry-After pause', async () => {
     server.handle = () => throttled('60');
     const controller = new AbortController();
-    const realClockClient = client({ clock: { now: () => Date.now(), sleep: (ms, signal) => new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => { clearTimeout(timer); reject(new Error('aborted')); });
-    }) } });
+    const realClockClient = client({
+      clock: {
+        now: () => Date.now(),
+        sleep: (ms, signal) =>
+          new Promise((resolve, reject) => {
+            const timer = setTimeout(resolve, ms);
+            signal?.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(new Error('aborted'));
+            });
+          }),
+      },
+    });
     const call = realClockClient.send({ method: 'GET', path: 'WhoAmI()' }, { abortSignal: controller.signal });
     for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     controller.abort();

@@ -6,8 +6,22 @@
  * first two cases; in the third the repeat carries the same eventId.
  */
 import fc from 'fast-check';
-import { claimPendingEvent, isPendingEventDue, readPendingEvent, recordPendingEvent, sweepPendingEvent } from '../../../shared/events/eventOutbox';
-import { decodeQueueMessage, eventIdOf, jobEventKinds, jobEventSchema, jobOutcomes, type JobEvent, type JobEventPublisher } from '../../../shared/events/jobEvents';
+import {
+  claimPendingEvent,
+  isPendingEventDue,
+  readPendingEvent,
+  recordPendingEvent,
+  sweepPendingEvent,
+} from '../../../shared/events/eventOutbox';
+import {
+  decodeQueueMessage,
+  eventIdOf,
+  jobEventKinds,
+  jobEventSchema,
+  jobOutcomes,
+  type JobEvent,
+  type JobEventPublisher,
+} from '../../../shared/events/jobEvents';
 import { createDataverseClient } from '../../../shared/dataverse/index';
 import { buildSolutionZip } from '../../../dev/emulator/solutions/solutionZip';
 import { chunkMessageSchema } from '../../../shared/loads/loadRecord';
@@ -25,28 +39,56 @@ import { startLoadFixture, type LoadFixture } from '../loads/loadFixture';
 
 jest.setTimeout(120_000);
 
-const event: Omit<JobEvent, 'eventId'> = { id: 'job-9', kind: 'ImportSolution', outcome: 'succeeded', statusCode: 30, links: { status: '/api/imports/job-9' }, finishedAt: '2026-01-01T00:00:00.000Z' };
+const event: Omit<JobEvent, 'eventId'> = {
+  id: 'job-9',
+  kind: 'ImportSolution',
+  outcome: 'succeeded',
+  statusCode: 30,
+  links: { status: '/api/imports/job-9' },
+  finishedAt: '2026-01-01T00:00:00.000Z',
+};
 
 describe('outbox rules', () => {
   it('a recorded event reads back with its stable eventId, whatever the id and outcome', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 60 }), fc.constantFrom(...jobOutcomes), fc.constantFrom(...jobEventKinds), fc.integer({ min: 0, max: 4e12 }), (id, outcome, kind, now) => {
-      const pending = readPendingEvent(recordPendingEvent({ ...event, id, outcome, kind }, now))!;
-      expect(pending.event.eventId).toBe(eventIdOf(id, outcome));
-      expect(pending).toMatchObject({ recordedAt: new Date(now).toISOString(), attemptAt: new Date(now).toISOString(), attempts: 1 });
-      // A redo of the same end gives the same eventId: it is what consumers dedupe on.
-      expect(readPendingEvent(recordPendingEvent({ ...event, id, outcome, kind }, now + 1))!.event.eventId).toBe(pending.event.eventId);
-    }));
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 60 }),
+        fc.constantFrom(...jobOutcomes),
+        fc.constantFrom(...jobEventKinds),
+        fc.integer({ min: 0, max: 4e12 }),
+        (id, outcome, kind, now) => {
+          const pending = readPendingEvent(recordPendingEvent({ ...event, id, outcome, kind }, now))!;
+          expect(pending.event.eventId).toBe(eventIdOf(id, outcome));
+          expect(pending).toMatchObject({
+            recordedAt: new Date(now).toISOString(),
+            attemptAt: new Date(now).toISOString(),
+            attempts: 1,
+          });
+          // A redo of the same end gives the same eventId: it is what consumers dedupe on.
+          expect(readPendingEvent(recordPendingEvent({ ...event, id, outcome, kind }, now + 1))!.event.eventId).toBe(
+            pending.event.eventId,
+          );
+        },
+      ),
+    );
   });
 
   it('is due only after the grace period since the last attempt; a claim restarts it', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 4e12 }), fc.integer({ min: 1, max: 600_000 }), fc.integer({ min: 0, max: 1_200_000 }), (at, grace, elapsed) => {
-      const pending = readPendingEvent(recordPendingEvent(event, at))!;
-      expect(isPendingEventDue(pending, at + elapsed, grace)).toBe(elapsed >= grace);
-      const claimed = readPendingEvent(claimPendingEvent(pending, at + elapsed))!;
-      expect(claimed.attempts).toBe(2);
-      expect(isPendingEventDue(claimed, at + elapsed, grace)).toBe(false);
-      expect(claimed.event).toEqual(pending.event);
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4e12 }),
+        fc.integer({ min: 1, max: 600_000 }),
+        fc.integer({ min: 0, max: 1_200_000 }),
+        (at, grace, elapsed) => {
+          const pending = readPendingEvent(recordPendingEvent(event, at))!;
+          expect(isPendingEventDue(pending, at + elapsed, grace)).toBe(elapsed >= grace);
+          const claimed = readPendingEvent(claimPendingEvent(pending, at + elapsed))!;
+          expect(claimed.attempts).toBe(2);
+          expect(isPendingEventDue(claimed, at + elapsed, grace)).toBe(false);
+          expect(claimed.event).toEqual(pending.event);
+        },
+      ),
+    );
   });
 
   it('unreadable pending JSON reads as none (the record rebuilds its event)', () => {
@@ -64,7 +106,12 @@ describe('outbox rules', () => {
     const publisher: JobEventPublisher = { publish: async (e) => (sent.push(e), { queued: true, webhook: 'skipped' }) };
     const pending = readPendingEvent(recordPendingEvent(event, 0));
     const marks: number[] = [];
-    const entry = (claimed: boolean) => ({ pending, rebuild: () => event, claim: async () => claimed, markPublished: async () => void marks.push(1) });
+    const entry = (claimed: boolean) => ({
+      pending,
+      rebuild: () => event,
+      claim: async () => claimed,
+      markPublished: async () => void marks.push(1),
+    });
     expect(await sweepPendingEvent(publisher, entry(false), { nowMs: 60_000 })).toBe('claimedElsewhere');
     expect(await sweepPendingEvent(publisher, entry(true), { nowMs: 5_000 })).toBe('notDue');
     expect(sent).toHaveLength(0);
@@ -95,7 +142,9 @@ async function takeEvents(queueName: string): Promise<JobEvent[]> {
 }
 
 /** A process that dies at the send: the publisher throws. */
-const dyingPublisher: JobEventPublisher = { publish: () => Promise.reject(new Error('process killed before the send')) };
+const dyingPublisher: JobEventPublisher = {
+  publish: () => Promise.reject(new Error('process killed before the send')),
+};
 
 const later = <T extends { now: () => number }>(ctx: T, ms = 11_000): T => ({ ...ctx, now: () => Date.now() + ms });
 
@@ -108,7 +157,10 @@ describe('load end kill points', () => {
       const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
       if (receivedMessageItems.length === 0) break;
       for (const m of receivedMessageItems) {
-        await processChunk(ctx, chunkMessageSchema.parse(decodeQueueMessage(m.messageText)), { attempt: 1, maxAttempts: 5 }).catch(() => undefined);
+        await processChunk(ctx, chunkMessageSchema.parse(decodeQueueMessage(m.messageText)), {
+          attempt: 1,
+          maxAttempts: 5,
+        }).catch(() => undefined);
         await queue.deleteMessage(m.messageId, m.popReceipt);
       }
     }
@@ -121,7 +173,10 @@ describe('load end kill points', () => {
     const id = await runLoad({ ...f.ctx, events: dyingPublisher }, 'account/outbox-send.csv');
     const record = (await f.ctx.store.get(id))!;
     expect(record).toMatchObject({ status: 'succeeded', eventPublished: false });
-    expect(readPendingEvent(record.pendingEventJson)!.event).toMatchObject({ eventId: `${id}:succeeded`, counts: { total: 3, succeeded: 3 } });
+    expect(readPendingEvent(record.pendingEventJson)!.event).toMatchObject({
+      eventId: `${id}:succeeded`,
+      counts: { total: 3, succeeded: 3 },
+    });
     expect(await takeEvents('job-events')).toEqual([]);
     // Within the grace period the sweep leaves it to its writer.
     expect((await sweepLoads(f.ctx)).announced).toEqual([]);
@@ -129,18 +184,33 @@ describe('load end kill points', () => {
     expect(swept.announced).toEqual([id]);
     expect((await sweepLoads(later(f.ctx, 60_000))).announced).toEqual([]);
     const events = await takeEvents('job-events');
-    expect(events).toEqual([expect.objectContaining({ eventId: `${id}:succeeded`, id, kind: 'load', outcome: 'succeeded', counts: { total: 3, succeeded: 3, failed: 0, notProcessed: 0 } })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        eventId: `${id}:succeeded`,
+        id,
+        kind: 'load',
+        outcome: 'succeeded',
+        counts: { total: 3, succeeded: 3, failed: 0, notProcessed: 0 },
+      }),
+    ]);
     expect((await f.ctx.store.get(id))!.eventPublished).toBe(true);
   });
 
   it('dies right after the final write: the next sweep publishes exactly one', async () => {
     // The store throws once the write that made the load final has gone through (the process is gone).
     const store = { ...f.ctx.store };
-    const dying = { ...f.ctx, store: { ...store, mutate: async (...args: Parameters<typeof store.mutate>) => {
-      const result = await f.ctx.store.mutate(...args);
-      if (result.changed && ['succeeded', 'partiallySucceeded', 'failed'].includes(result.record.status)) throw new Error('process killed after the final write');
-      return result;
-    } } };
+    const dying = {
+      ...f.ctx,
+      store: {
+        ...store,
+        mutate: async (...args: Parameters<typeof store.mutate>) => {
+          const result = await f.ctx.store.mutate(...args);
+          if (result.changed && ['succeeded', 'partiallySucceeded', 'failed'].includes(result.record.status))
+            throw new Error('process killed after the final write');
+          return result;
+        },
+      },
+    };
     const id = await runLoad(dying, 'account/outbox-write.csv');
     expect((await f.ctx.store.get(id))!).toMatchObject({ status: 'succeeded', eventPublished: false });
     expect(await takeEvents('job-events')).toEqual([]);
@@ -151,12 +221,18 @@ describe('load end kill points', () => {
   });
 
   it('dies between the send and the mark: the repeat carries the same eventId', async () => {
-    const dying = { ...f.ctx, store: { ...f.ctx.store, mutate: async (...args: Parameters<LoadContext['store']['mutate']>) => {
-      const current = await f.ctx.store.get(args[0]);
-      const patch = current ? args[1](current) : undefined;
-      if (patch && patch.eventPublished === true) throw new Error('process killed before the mark');
-      return f.ctx.store.mutate(...args);
-    } } };
+    const dying = {
+      ...f.ctx,
+      store: {
+        ...f.ctx.store,
+        mutate: async (...args: Parameters<LoadContext['store']['mutate']>) => {
+          const current = await f.ctx.store.get(args[0]);
+          const patch = current ? args[1](current) : undefined;
+          if (patch && patch.eventPublished === true) throw new Error('process killed before the mark');
+          return f.ctx.store.mutate(...args);
+        },
+      },
+    };
     const id = await runLoad(dying, 'account/outbox-mark.csv');
     expect((await sweepLoads(later(f.ctx))).announced).toEqual([id]);
     const events = await takeEvents('job-events');
@@ -169,7 +245,13 @@ describe('load end kill points', () => {
     expect((await f.ctx.store.get(id))!).toMatchObject({ status: 'failed', eventPublished: false });
     await sweepLoads(later(f.ctx));
     const events = await takeEvents('job-events');
-    expect(events).toEqual([expect.objectContaining({ eventId: `${id}:failed`, outcome: 'failed', message: expect.stringMatching(/nosuchtable/) })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        eventId: `${id}:failed`,
+        outcome: 'failed',
+        message: expect.stringMatching(/nosuchtable/),
+      }),
+    ]);
   });
 });
 
@@ -178,18 +260,38 @@ describe('job end kill points', () => {
   let n = 0;
   beforeEach(async () => {
     n++;
-    const names = { jobsTable: `outboxjobs${n}`, eventsQueue: `outbox-events-${n}`, asyncQueue: `outbox-async-${n}`, solutionsContainer: 'solutions' };
+    const names = {
+      jobsTable: `outboxjobs${n}`,
+      eventsQueue: `outbox-events-${n}`,
+      asyncQueue: `outbox-async-${n}`,
+      solutionsContainer: 'solutions',
+    };
     await f.storage.table(names.jobsTable).createTable();
     await f.storage.queueService.getQueueClient(names.eventsQueue).createIfNotExists();
     await f.storage.blobService.getContainerClient('solutions').createIfNotExists();
-    const client = createDataverseClient({ webApiUrl: f.emulator.webApiUrl, accessTokenSource: { getAccessToken: async () => 'token' } });
-    rt = createJobRuntime({ storage: f.storage, send: (r, o) => client.send(r, o), environment: f.emulator.url, names, maxWaitMinutes: 60 });
+    const client = createDataverseClient({
+      webApiUrl: f.emulator.webApiUrl,
+      accessTokenSource: { getAccessToken: async () => 'token' },
+    });
+    rt = createJobRuntime({
+      storage: f.storage,
+      send: (r, o) => client.send(r, o),
+      environment: f.emulator.url,
+      names,
+      maxWaitMinutes: 60,
+    });
   });
 
   async function importUntilEnded(ctx: typeof rt.context, id: string): Promise<void> {
     const name = `${id}.zip`;
-    await f.storage.blobService.getContainerClient('solutions').getBlockBlobClient(name).uploadData(buildSolutionZip({ uniqueName: `outbox_${n}` }));
-    await rt.accept({ kind: 'ImportSolution', solution: { container: 'solutions', name } }, { defaultJobId: id, source: 'queue' });
+    await f.storage.blobService
+      .getContainerClient('solutions')
+      .getBlockBlobClient(name)
+      .uploadData(buildSolutionZip({ uniqueName: `outbox_${n}` }));
+    await rt.accept(
+      { kind: 'ImportSolution', solution: { container: 'solutions', name } },
+      { defaultJobId: id, source: 'queue' },
+    );
     const deadline = Date.now() + 45_000;
     while (!isTerminal((await rt.getJob(id))!.state)) {
       if (Date.now() > deadline) throw new Error(`job ${id} did not end`);
@@ -204,23 +306,38 @@ describe('job end kill points', () => {
     expect(stored.job).toMatchObject({ state: 'succeeded', statusCode: 30, eventPublished: false });
     expect(await takeEvents(rt.names.eventsQueue)).toEqual([]);
     expect((await sweepAsyncOperations(rt.context)).eventsPublished).toBe(0);
-    const [a, b] = await Promise.all([sweepAsyncOperations(later(rt.context)), sweepAsyncOperations(later(rt.context))]);
+    const [a, b] = await Promise.all([
+      sweepAsyncOperations(later(rt.context)),
+      sweepAsyncOperations(later(rt.context)),
+    ]);
     expect(a.eventsPublished + b.eventsPublished).toBe(1);
     expect(await publishPendingJobEvents(later(rt.context, 60_000))).toEqual([]);
     expect(await takeEvents(rt.names.eventsQueue)).toEqual([
-      expect.objectContaining({ eventId: 'kill-send:succeeded', id: 'kill-send', kind: 'ImportSolution', outcome: 'succeeded', statusCode: 30 }),
+      expect.objectContaining({
+        eventId: 'kill-send:succeeded',
+        id: 'kill-send',
+        kind: 'ImportSolution',
+        outcome: 'succeeded',
+        statusCode: 30,
+      }),
     ]);
     expect((await rt.context.store.get('kill-send'))!.job.eventPublished).toBe(true);
   });
 
   it('dies right after the final write (store throws): the next sweep publishes exactly one', async () => {
-    const store: JobStore = { ...rt.context.store, update: async (id, etag, patch) => {
-      const after = await rt.context.store.update(id, etag, patch);
-      if (patch.state && isTerminal(patch.state)) throw new Error('process killed after the final write');
-      return after;
-    } };
+    const store: JobStore = {
+      ...rt.context.store,
+      update: async (id, etag, patch) => {
+        const after = await rt.context.store.update(id, etag, patch);
+        if (patch.state && isTerminal(patch.state)) throw new Error('process killed after the final write');
+        return after;
+      },
+    };
     await importUntilEnded({ ...rt.context, store }, 'kill-write');
-    expect((await rt.context.store.get('kill-write'))!.job).toMatchObject({ state: 'succeeded', eventPublished: false });
+    expect((await rt.context.store.get('kill-write'))!.job).toMatchObject({
+      state: 'succeeded',
+      eventPublished: false,
+    });
     expect(await takeEvents(rt.names.eventsQueue)).toEqual([]);
     await sweepAsyncOperations(later(rt.context));
     expect((await takeEvents(rt.names.eventsQueue)).map((e) => e.eventId)).toEqual(['kill-write:succeeded']);
@@ -228,11 +345,17 @@ describe('job end kill points', () => {
 
   it('a rejected message whose event could not be sent: published once by the sweep, not again on redelivery', async () => {
     const dying = { ...rt.context, events: dyingPublisher };
-    await acceptMessage(dying, { kind: 'PublishAllXml', jobId: 'kill-rejected' }, { defaultJobId: 'x', source: 'queue' });
+    await acceptMessage(
+      dying,
+      { kind: 'PublishAllXml', jobId: 'kill-rejected' },
+      { defaultJobId: 'x', source: 'queue' },
+    );
     await rt.accept({ kind: 'PublishAllXml', jobId: 'kill-rejected' }, { defaultJobId: 'x', source: 'queue' });
     expect(await takeEvents(rt.names.eventsQueue)).toEqual([]);
     await sweepAsyncOperations(later(rt.context));
-    expect(await takeEvents(rt.names.eventsQueue)).toEqual([expect.objectContaining({ eventId: 'kill-rejected:rejected', outcome: 'rejected', kind: 'Unknown' })]);
+    expect(await takeEvents(rt.names.eventsQueue)).toEqual([
+      expect.objectContaining({ eventId: 'kill-rejected:rejected', outcome: 'rejected', kind: 'Unknown' }),
+    ]);
   });
 
   it('without a failure: one event at once, nothing left for the sweep', async () => {

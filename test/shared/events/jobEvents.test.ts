@@ -2,7 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { startAzurite, type AzuriteFixture } from '../jobs/azurite';
-import { createJobEventPublisher, decodeQueueMessage, encodeQueueMessage, jobEventSchema, type JobEvent } from '../../../shared/events/jobEvents';
+import {
+  createJobEventPublisher,
+  decodeQueueMessage,
+  encodeQueueMessage,
+  jobEventSchema,
+  type JobEvent,
+} from '../../../shared/events/jobEvents';
 
 let azurite: AzuriteFixture;
 beforeAll(async () => {
@@ -47,10 +53,15 @@ async function webhook(statuses: number[]) {
 
 describe('queue message codec', () => {
   it('round-trips any JSON value through base64 and accepts plain JSON', () => {
-    fc.assert(fc.property(fc.jsonValue().filter((v) => typeof v === 'object' && v !== null), (value) => {
-      expect(decodeQueueMessage(encodeQueueMessage(value))).toEqual(JSON.parse(JSON.stringify(value)));
-      expect(decodeQueueMessage(JSON.stringify(value))).toEqual(JSON.parse(JSON.stringify(value)));
-    }));
+    fc.assert(
+      fc.property(
+        fc.jsonValue().filter((v) => typeof v === 'object' && v !== null),
+        (value) => {
+          expect(decodeQueueMessage(encodeQueueMessage(value))).toEqual(JSON.parse(JSON.stringify(value)));
+          expect(decodeQueueMessage(JSON.stringify(value))).toEqual(JSON.parse(JSON.stringify(value)));
+        },
+      ),
+    );
   });
 });
 
@@ -89,7 +100,12 @@ describe('job event publisher', () => {
     const hook = await webhook([500, 500, 500, 500]);
     try {
       const queue = await queueNamed('events-hook-down');
-      const publisher = createJobEventPublisher({ queueClient: queue, webhookUrl: hook.url, webhookRetryDelayMs: 10, webhookAttempts: 3 });
+      const publisher = createJobEventPublisher({
+        queueClient: queue,
+        webhookUrl: hook.url,
+        webhookRetryDelayMs: 10,
+        webhookAttempts: 3,
+      });
       const result = await publisher.publish(event);
       expect(result).toEqual({ queued: true, webhook: 'failed', webhookError: 'HTTP 500' });
       expect(hook.calls()).toBe(3);
@@ -109,7 +125,12 @@ describe('job event publisher', () => {
     } finally {
       await hook.close();
     }
-    const unreachable = createJobEventPublisher({ queueClient: queue, webhookUrl: hook.url, webhookRetryDelayMs: 10, webhookAttempts: 2 });
+    const unreachable = createJobEventPublisher({
+      queueClient: queue,
+      webhookUrl: hook.url,
+      webhookRetryDelayMs: 10,
+      webhookAttempts: 2,
+    });
     const result = await unreachable.publish(event);
     expect(result.webhook).toBe('failed');
     expect((await queue.getProperties()).approximateMessagesCount).toBe(2);

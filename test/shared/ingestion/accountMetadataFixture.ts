@@ -15,15 +15,24 @@ const attribute = (LogicalName: string, AttributeType: string, extra: Record<str
 });
 
 export const accountEntityDefinition = {
-  '@odata.context': 'https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#EntityDefinitions(LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute,Attributes(),Keys())/$entity',
+  '@odata.context':
+    'https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#EntityDefinitions(LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute,Attributes(),Keys())/$entity',
   LogicalName: 'account',
   EntitySetName: 'accounts',
   PrimaryIdAttribute: 'accountid',
   PrimaryNameAttribute: 'name',
   MetadataId: '70816501-edb9-4740-a16c-6a5efbc05d84',
   Attributes: [
-    attribute('accountid', 'Uniqueidentifier', { IsPrimaryId: true, RequiredLevel: { Value: 'SystemRequired' }, IsValidForUpdate: false }),
-    attribute('name', 'String', { MaxLength: 160, IsPrimaryName: true, RequiredLevel: { Value: 'ApplicationRequired' } }),
+    attribute('accountid', 'Uniqueidentifier', {
+      IsPrimaryId: true,
+      RequiredLevel: { Value: 'SystemRequired' },
+      IsValidForUpdate: false,
+    }),
+    attribute('name', 'String', {
+      MaxLength: 160,
+      IsPrimaryName: true,
+      RequiredLevel: { Value: 'ApplicationRequired' },
+    }),
     attribute('accountnumber', 'String', { MaxLength: 20 }),
     attribute('description', 'Memo', { MaxLength: 2000 }),
     attribute('numberofemployees', 'Integer', { MinValue: 0, MaxValue: 1000000000 }),
@@ -39,7 +48,11 @@ export const accountEntityDefinition = {
     attribute('statecode', 'State', { RequiredLevel: { Value: 'SystemRequired' } }),
     attribute('statuscode', 'Status'),
     attribute('primarycontactid', 'Lookup', { Targets: ['contact'] }),
-    attribute('primarycontactidname', 'String', { AttributeOf: 'primarycontactid', IsValidForCreate: false, IsValidForUpdate: false }),
+    attribute('primarycontactidname', 'String', {
+      AttributeOf: 'primarycontactid',
+      IsValidForCreate: false,
+      IsValidForUpdate: false,
+    }),
     attribute('parentaccountid', 'Lookup', { Targets: ['account'] }),
     attribute('new_customerid', 'Customer', { Targets: ['account', 'contact'] }),
     attribute('ownerid', 'Owner', { Targets: ['systemuser', 'team'], RequiredLevel: { Value: 'SystemRequired' } }),
@@ -49,23 +62,62 @@ export const accountEntityDefinition = {
   Keys: [{ LogicalName: 'account_accountnumber', KeyAttributes: ['accountnumber'] }],
 };
 
-const option = (Value: number, Label: string) => ({ Value, Label: { UserLocalizedLabel: { Label, LanguageCode: 1033 }, LocalizedLabels: [{ Label, LanguageCode: 1033 }] } });
+const option = (Value: number, Label: string) => ({
+  Value,
+  Label: { UserLocalizedLabel: { Label, LanguageCode: 1033 }, LocalizedLabels: [{ Label, LanguageCode: 1033 }] },
+});
 
 export const accountPicklists = {
-  value: [{ LogicalName: 'industrycode', OptionSet: { Options: [option(1, 'Accounting'), option(2, 'Agriculture'), option(3, 'Broadcasting Printing and Publishing')] } }],
+  value: [
+    {
+      LogicalName: 'industrycode',
+      OptionSet: {
+        Options: [option(1, 'Accounting'), option(2, 'Agriculture'), option(3, 'Broadcasting Printing and Publishing')],
+      },
+    },
+  ],
 };
-export const accountStates = { value: [{ LogicalName: 'statecode', OptionSet: { Options: [option(0, 'Active'), option(1, 'Inactive')] } }] };
-export const accountStatuses = { value: [{ LogicalName: 'statuscode', OptionSet: { Options: [option(1, 'Active'), option(2, 'Inactive')] } }] };
+export const accountStates = {
+  value: [{ LogicalName: 'statecode', OptionSet: { Options: [option(0, 'Active'), option(1, 'Inactive')] } }],
+};
+export const accountStatuses = {
+  value: [{ LogicalName: 'statuscode', OptionSet: { Options: [option(1, 'Active'), option(2, 'Inactive')] } }],
+};
 export const accountBooleans = {
-  value: [{ LogicalName: 'donotemail', OptionSet: { TrueOption: option(1, 'Do Not Allow'), FalseOption: option(0, 'Allow') } }],
+  value: [
+    {
+      LogicalName: 'donotemail',
+      OptionSet: { TrueOption: option(1, 'Do Not Allow'), FalseOption: option(0, 'Allow') },
+    },
+  ],
 };
 export const accountRelationships = {
   value: [
-    { ReferencingAttribute: 'primarycontactid', ReferencingEntityNavigationPropertyName: 'primarycontactid', ReferencedEntity: 'contact' },
-    { ReferencingAttribute: 'parentaccountid', ReferencingEntityNavigationPropertyName: 'parentaccountid', ReferencedEntity: 'account' },
-    { ReferencingAttribute: 'new_customerid', ReferencingEntityNavigationPropertyName: 'new_customerid_account', ReferencedEntity: 'account' },
-    { ReferencingAttribute: 'new_customerid', ReferencingEntityNavigationPropertyName: 'new_customerid_contact', ReferencedEntity: 'contact' },
-    { ReferencingAttribute: 'ownerid', ReferencingEntityNavigationPropertyName: 'ownerid', ReferencedEntity: 'systemuser' },
+    {
+      ReferencingAttribute: 'primarycontactid',
+      ReferencingEntityNavigationPropertyName: 'primarycontactid',
+      ReferencedEntity: 'contact',
+    },
+    {
+      ReferencingAttribute: 'parentaccountid',
+      ReferencingEntityNavigationPropertyName: 'parentaccountid',
+      ReferencedEntity: 'account',
+    },
+    {
+      ReferencingAttribute: 'new_customerid',
+      ReferencingEntityNavigationPropertyName: 'new_customerid_account',
+      ReferencedEntity: 'account',
+    },
+    {
+      ReferencingAttribute: 'new_customerid',
+      ReferencingEntityNavigationPropertyName: 'new_customerid_contact',
+      ReferencedEntity: 'contact',
+    },
+    {
+      ReferencingAttribute: 'ownerid',
+      ReferencingEntityNavigationPropertyName: 'ownerid',
+      ReferencedEntity: 'systemuser',
+    },
   ],
 };
 

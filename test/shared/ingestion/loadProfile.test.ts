@@ -1,4 +1,9 @@
-import { parseProfileJson, profileFromBlobMetadata, queryToBlobMetadata, resolveLoadProfile } from '../../../shared/ingestion/loadProfile';
+import {
+  parseProfileJson,
+  profileFromBlobMetadata,
+  queryToBlobMetadata,
+  resolveLoadProfile,
+} from '../../../shared/ingestion/loadProfile';
 
 describe('load profile', () => {
   test('defaults without a profile', () => {
@@ -38,14 +43,21 @@ describe('load profile', () => {
       }),
     );
     const profile = resolveLoadProfile({ folderProfile: input });
-    expect(profile).toMatchObject({ operation: 'upsert', bypassBusinessLogic: 'CustomSync,CustomAsync', batchSize: 500, lookups: { Parent: { by: 'accountnumber' } } });
+    expect(profile).toMatchObject({
+      operation: 'upsert',
+      bypassBusinessLogic: 'CustomSync,CustomAsync',
+      batchSize: 500,
+      lookups: { Parent: { by: 'accountnumber' } },
+    });
   });
 
   test('unknown keys are named, with suggestions', () => {
     expect(() => parseProfileJson('{"operaton":"create","continueOnErorr":true}')).toThrow(
       "_profile.json is invalid: unknown setting 'operaton' (did you mean 'operation'?); unknown setting 'continueOnErorr' (did you mean 'continueOnError'?)",
     );
-    expect(() => parseProfileJson('{"lookups":{"P":{"tabel":"account"}}}')).toThrow("unknown setting 'lookups.P.tabel' (did you mean 'table'?)");
+    expect(() => parseProfileJson('{"lookups":{"P":{"tabel":"account"}}}')).toThrow(
+      "unknown setting 'lookups.P.tabel' (did you mean 'table'?)",
+    );
   });
 
   test('wrong values are named by path', () => {
@@ -57,25 +69,52 @@ describe('load profile', () => {
   test('blob metadata overrides the folder profile setting by setting', () => {
     const profile = resolveLoadProfile({
       folderProfile: { operation: 'create', batchSize: 100, continueOnError: false },
-      blobMetadata: { operation: 'upsert', alternatekey: 'accountnumber', continueonerror: 'TRUE', delimiter: 'semicolon' },
+      blobMetadata: {
+        operation: 'upsert',
+        alternatekey: 'accountnumber',
+        continueonerror: 'TRUE',
+        delimiter: 'semicolon',
+      },
     });
-    expect(profile).toMatchObject({ operation: 'upsert', alternateKey: 'accountnumber', batchSize: 100, continueOnError: true, delimiter: ';' });
+    expect(profile).toMatchObject({
+      operation: 'upsert',
+      alternateKey: 'accountnumber',
+      batchSize: 100,
+      continueOnError: true,
+      delimiter: ';',
+    });
   });
 
   test('blob metadata may carry a whole profile as JSON; unknown keys are errors', () => {
-    expect(profileFromBlobMetadata({ loadprofile: '{"operation":"delete"}', returnresponses: 'false' })).toEqual({ operation: 'delete', returnResponses: false });
-    expect(() => profileFromBlobMetadata({ operaton: 'create' })).toThrow("the blob metadata has an unknown setting 'operaton' (did you mean 'operation'?)");
-    expect(() => profileFromBlobMetadata({ continueonerror: 'yes please' })).toThrow('continueOnError must be true or false');
+    expect(profileFromBlobMetadata({ loadprofile: '{"operation":"delete"}', returnresponses: 'false' })).toEqual({
+      operation: 'delete',
+      returnResponses: false,
+    });
+    expect(() => profileFromBlobMetadata({ operaton: 'create' })).toThrow(
+      "the blob metadata has an unknown setting 'operaton' (did you mean 'operation'?)",
+    );
+    expect(() => profileFromBlobMetadata({ continueonerror: 'yes please' })).toThrow(
+      'continueOnError must be true or false',
+    );
   });
 
   test('query string of the HTTP API maps onto blob metadata', () => {
-    expect(queryToBlobMetadata({ operation: 'update', key: 'accountnumber', continueOnError: 'false', returnResponses: 'true' })).toEqual({
+    expect(
+      queryToBlobMetadata({
+        operation: 'update',
+        key: 'accountnumber',
+        continueOnError: 'false',
+        returnResponses: 'true',
+      }),
+    ).toEqual({
       operation: 'update',
       alternatekey: 'accountnumber',
       continueonerror: 'false',
       returnresponses: 'true',
     });
     expect(() => queryToBlobMetadata({ operation: 'merge' })).toThrow('the query string is invalid: operation');
-    expect(() => queryToBlobMetadata({ contineOnError: 'true' })).toThrow("unknown query parameter 'contineOnError' (did you mean 'continueOnError'?)");
+    expect(() => queryToBlobMetadata({ contineOnError: 'true' })).toThrow(
+      "unknown query parameter 'contineOnError' (did you mean 'continueOnError'?)",
+    );
   });
 });

@@ -10,7 +10,11 @@ export function streamOf(content: Buffer | string, pieceSize = 7): Readable {
   return Readable.from(pieces);
 }
 
-export async function readAll(content: Buffer | string, options: OpenFileOptions = {}, pieceSize = 7): Promise<{ file: OpenedFile; rows: SourceRowResult[] }> {
+export async function readAll(
+  content: Buffer | string,
+  options: OpenFileOptions = {},
+  pieceSize = 7,
+): Promise<{ file: OpenedFile; rows: SourceRowResult[] }> {
   const file = await openFile(streamOf(content, pieceSize), options);
   const rows: SourceRowResult[] = [];
   for await (const row of file.rows) rows.push(row);

@@ -7,15 +7,25 @@ import { detectDelimiter } from '../../../shared/ingestion/readers/csvReader';
 import { IngestionError } from '../../../shared/ingestion/ingestionError';
 import { readAll, streamOf } from './readAll';
 
-const ok = (rows: Awaited<ReturnType<typeof readAll>>['rows']) => rows.filter((r) => r.ok).map((r) => (r.ok ? r.values : undefined));
+const ok = (rows: Awaited<ReturnType<typeof readAll>>['rows']) =>
+  rows.filter((r) => r.ok).map((r) => (r.ok ? r.values : undefined));
 
 describe('CSV reader', () => {
   test('reads header and rows, quoted fields with newlines, doubled quotes, CRLF', async () => {
-    const { file, rows } = await readAll('name,description\r\n"Contoso, Ltd","line 1\r\nline ""2"""\r\nFabrikam,plain\r\n', { fileName: 'accounts.csv' });
+    const { file, rows } = await readAll(
+      'name,description\r\n"Contoso, Ltd","line 1\r\nline ""2"""\r\nFabrikam,plain\r\n',
+      { fileName: 'accounts.csv' },
+    );
     expect(file.format).toBe('csv');
     expect(file.columns).toEqual(['name', 'description']);
-    expect(ok(rows)).toEqual([{ name: 'Contoso, Ltd', description: 'line 1\r\nline "2"' }, { name: 'Fabrikam', description: 'plain' }]);
-    expect(rows.map((r) => [r.rowNumber, r.line])).toEqual([[1, 2], [2, 4]]);
+    expect(ok(rows)).toEqual([
+      { name: 'Contoso, Ltd', description: 'line 1\r\nline "2"' },
+      { name: 'Fabrikam', description: 'plain' },
+    ]);
+    expect(rows.map((r) => [r.rowNumber, r.line])).toEqual([
+      [1, 2],
+      [2, 4],
+    ]);
     expect(rows[0]!.raw).toBe('"Contoso, Ltd","line 1\r\nline ""2"""');
   });
 
@@ -40,12 +50,24 @@ describe('CSV reader', () => {
   test('a ragged row fails alone, naming row, line and column counts; later rows still come', async () => {
     const { rows } = await readAll('a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n', { fileName: 'f.csv' });
     expect(rows.map((r) => r.ok)).toEqual([true, false, false, true]);
-    expect(rows[1]).toMatchObject({ ok: false, rowNumber: 2, line: 3, message: 'row 2 (line 3) has 2 columns; the header has 3' });
-    expect(rows[2]).toMatchObject({ ok: false, rowNumber: 3, message: 'row 3 (line 4) has 4 columns; the header has 3' });
+    expect(rows[1]).toMatchObject({
+      ok: false,
+      rowNumber: 2,
+      line: 3,
+      message: 'row 2 (line 3) has 2 columns; the header has 3',
+    });
+    expect(rows[2]).toMatchObject({
+      ok: false,
+      rowNumber: 3,
+      message: 'row 3 (line 4) has 4 columns; the header has 3',
+    });
   });
 
   test('UTF-8 BOM is skipped and counted in byte offsets', async () => {
-    const { rows, file } = await readAll(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('näme;b\né;2\n')]), { fileName: 'f.csv' });
+    const { rows, file } = await readAll(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('näme;b\né;2\n')]),
+      { fileName: 'f.csv' },
+    );
     expect(file.columns).toEqual(['näme', 'b']);
     expect(ok(rows)).toEqual([{ näme: 'é', b: '2' }]);
     expect(rows[0]!.byteStart).toBe(3 + Buffer.byteLength('näme;b\n'));
@@ -67,7 +89,9 @@ describe('CSV reader', () => {
   test('invalid UTF-8 fails the load naming the byte offset, also across chunk boundaries', async () => {
     const bytes = Buffer.concat([Buffer.from('a,b\nééé,'), Buffer.from([0xe9, 0x74]), Buffer.from('\n')]);
     for (const piece of [1, 2, 3, 64]) {
-      await expect(readAll(bytes, { fileName: 'f.csv' }, piece)).rejects.toThrow('invalid byte sequence at byte offset 11');
+      await expect(readAll(bytes, { fileName: 'f.csv' }, piece)).rejects.toThrow(
+        'invalid byte sequence at byte offset 11',
+      );
     }
   });
 
@@ -86,15 +110,23 @@ describe('CSV reader', () => {
   test('a field over maxFieldBytes fails its row; a record over maxRecordBytes fails the load', async () => {
     const big = 'x'.repeat(2000);
     const { rows } = await readAll(`a,b\n1,${big}\n2,3\n`, { fileName: 'f.csv', limits: { maxFieldBytes: 1000 } });
-    expect(rows[0]).toMatchObject({ ok: false, message: "row 1 (line 2), column 'b': the value is 2.0 KB, over the 1000 bytes field limit (maxFieldBytes)" });
+    expect(rows[0]).toMatchObject({
+      ok: false,
+      message: "row 1 (line 2), column 'b': the value is 2.0 KB, over the 1000 bytes field limit (maxFieldBytes)",
+    });
     expect(rows[1]!.ok).toBe(true);
-    await expect(readAll(`a,b\n1,${big}\n`, { fileName: 'f.csv', limits: { maxRecordBytes: 1000 } })).rejects.toMatchObject({ code: 'RecordTooLarge' });
+    await expect(
+      readAll(`a,b\n1,${big}\n`, { fileName: 'f.csv', limits: { maxRecordBytes: 1000 } }),
+    ).rejects.toMatchObject({ code: 'RecordTooLarge' });
   });
 
   test('too many columns fails the load', async () => {
-    await expect(readAll(`${Array.from({ length: 5 }, (_, i) => `c${i}`).join(',')}\n1,2,3,4,5\n`, { fileName: 'f.csv', limits: { maxColumns: 4 } })).rejects.toThrow(
-      'the header has 5 columns; at most 4 are allowed (maxColumns)',
-    );
+    await expect(
+      readAll(`${Array.from({ length: 5 }, (_, i) => `c${i}`).join(',')}\n1,2,3,4,5\n`, {
+        fileName: 'f.csv',
+        limits: { maxColumns: 4 },
+      }),
+    ).rejects.toThrow('the header has 5 columns; at most 4 are allowed (maxColumns)');
   });
 });
 
@@ -104,8 +136,15 @@ describe('JSON array reader', () => {
     const { rows, file } = await readAll(text, { fileName: 'f.json' }, 3);
     expect(file.format).toBe('json');
     expect(file.columns).toEqual(['a', 'b']);
-    expect(rows.map((r) => [r.rowNumber, r.line, r.ok])).toEqual([[1, 2, true], [2, 3, false], [3, 4, true], [4, 5, false]]);
-    expect(rows[1]).toMatchObject({ message: 'row 2 (line 3) is a number; each element of the array must be an object' });
+    expect(rows.map((r) => [r.rowNumber, r.line, r.ok])).toEqual([
+      [1, 2, true],
+      [2, 3, false],
+      [3, 4, true],
+      [4, 5, false],
+    ]);
+    expect(rows[1]).toMatchObject({
+      message: 'row 2 (line 3) is a number; each element of the array must be an object',
+    });
     expect((rows[3] as { message: string }).message).toMatch(/^row 4 \(line 5\) is not valid JSON/);
     expect(text.slice(rows[0]!.byteStart, rows[0]!.byteEnd)).toBe('{"a": "x]", "b": {"c": [1, 2]}}');
     expect(ok(rows)[1]).toEqual({ a: '"q"' });
@@ -132,13 +171,22 @@ describe('JSON array reader', () => {
 describe('NDJSON reader', () => {
   test('one object per line; blank lines are not rows; a bad line fails alone naming the line', async () => {
     const { rows } = await readAll('{"a":1}\r\n\n{"a":\n"s"\n{"a":2}', { fileName: 'f.jsonl' });
-    expect(rows.map((r) => [r.rowNumber, r.line, r.ok])).toEqual([[1, 1, true], [2, 3, false], [3, 4, false], [4, 5, true]]);
+    expect(rows.map((r) => [r.rowNumber, r.line, r.ok])).toEqual([
+      [1, 1, true],
+      [2, 3, false],
+      [3, 4, false],
+      [4, 5, true],
+    ]);
     expect((rows[1] as { message: string }).message).toMatch(/^line 3 is not valid JSON/);
     expect((rows[2] as { message: string }).message).toBe('line 4 is a string; each line must be a JSON object');
   });
 
   test('a line over maxRecordBytes fails alone without being buffered', async () => {
-    const { rows } = await readAll(`{"a":"${'x'.repeat(5000)}"}\n{"a":1}\n`, { fileName: 'f.ndjson', limits: { maxRecordBytes: 1024 } }, 100);
+    const { rows } = await readAll(
+      `{"a":"${'x'.repeat(5000)}"}\n{"a":1}\n`,
+      { fileName: 'f.ndjson', limits: { maxRecordBytes: 1024 } },
+      100,
+    );
     expect(rows[0]).toMatchObject({ ok: false, message: 'line 1 is 4.9 KB, over the 1 KB row limit (maxRecordBytes)' });
     expect(rows[1]!.ok).toBe(true);
   });

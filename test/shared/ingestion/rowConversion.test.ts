@@ -9,7 +9,15 @@ import { accountMetadata } from './accountMetadataFixture';
 import { plainShortDecimalPlaces } from '../../../shared/ingestion/valueConversion';
 
 const metadata = accountMetadata();
-const row = (values: Record<string, CellValue>, rowNumber = 3): SourceRow => ({ ok: true, rowNumber, line: rowNumber + 1, byteStart: 0, byteEnd: 0, raw: '', values });
+const row = (values: Record<string, CellValue>, rowNumber = 3): SourceRow => ({
+  ok: true,
+  rowNumber,
+  line: rowNumber + 1,
+  byteStart: 0,
+  byteEnd: 0,
+  raw: '',
+  values,
+});
 
 function convert(values: Record<string, CellValue>, profile: LoadProfileInput = {}, fileKey?: string) {
   const columns = Object.keys(values);
@@ -29,15 +37,30 @@ const fault = (values: Record<string, CellValue>, profile?: LoadProfileInput) =>
 
 describe('value conversion', () => {
   test('text: verbatim (formula-looking values too), max length checked', () => {
-    expect(body({ name: '=SUM(A1:A9)', description: '@cmd|/c calc' })).toEqual({ name: '=SUM(A1:A9)', description: '@cmd|/c calc' });
-    expect(fault({ name: 'x'.repeat(161) })).toEqual({ rowNumber: 3, column: 'name', value: `${'x'.repeat(80)}… (161 characters)`, message: "row 3, column 'name': the value is 161 characters long; name allows at most 160" });
+    expect(body({ name: '=SUM(A1:A9)', description: '@cmd|/c calc' })).toEqual({
+      name: '=SUM(A1:A9)',
+      description: '@cmd|/c calc',
+    });
+    expect(fault({ name: 'x'.repeat(161) })).toEqual({
+      rowNumber: 3,
+      column: 'name',
+      value: `${'x'.repeat(80)}… (161 characters)`,
+      message: "row 3, column 'name': the value is 161 characters long; name allows at most 160",
+    });
   });
 
   test('whole numbers: range from metadata and the Integer default; thousands separators refused clearly', () => {
-    expect(body({ numberofemployees: ' 42 ', sharesoutstanding: '-2147483648' })).toEqual({ numberofemployees: 42, sharesoutstanding: -2147483648 });
-    expect(fault({ numberofemployees: '-1' }).message).toBe("row 3, column 'numberofemployees': -1 is out of range for numberofemployees (0 to 1000000000)");
+    expect(body({ numberofemployees: ' 42 ', sharesoutstanding: '-2147483648' })).toEqual({
+      numberofemployees: 42,
+      sharesoutstanding: -2147483648,
+    });
+    expect(fault({ numberofemployees: '-1' }).message).toBe(
+      "row 3, column 'numberofemployees': -1 is out of range for numberofemployees (0 to 1000000000)",
+    );
     expect(fault({ sharesoutstanding: '2147483648' }).message).toContain('out of range');
-    expect(fault({ numberofemployees: '1,000' }).message).toBe("row 3, column 'numberofemployees': '1,000' is not a whole number: use '.' as the decimal separator and no thousands separators");
+    expect(fault({ numberofemployees: '1,000' }).message).toBe(
+      "row 3, column 'numberofemployees': '1,000' is not a whole number: use '.' as the decimal separator and no thousands separators",
+    );
     expect(fault({ numberofemployees: '4.5' }).message).toContain("'4.5' is not a whole number");
   });
 
@@ -48,9 +71,17 @@ describe('value conversion', () => {
   });
 
   test("decimals and money: '.' separator, precision, range; '1,5' refused", () => {
-    expect(body({ revenue: '1234.50', new_rate: '-0.1250', address1_latitude: '47.6' })).toEqual({ revenue: 1234.5, new_rate: -0.125, address1_latitude: 47.6 });
-    expect(fault({ revenue: '1,5' }).message).toBe("row 3, column 'revenue': '1,5' is not a number: use '.' as the decimal separator and no thousands separators");
-    expect(fault({ revenue: '1.234' }).message).toBe("row 3, column 'revenue': 1.234 has 3 decimal places; revenue allows at most 2");
+    expect(body({ revenue: '1234.50', new_rate: '-0.1250', address1_latitude: '47.6' })).toEqual({
+      revenue: 1234.5,
+      new_rate: -0.125,
+      address1_latitude: 47.6,
+    });
+    expect(fault({ revenue: '1,5' }).message).toBe(
+      "row 3, column 'revenue': '1,5' is not a number: use '.' as the decimal separator and no thousands separators",
+    );
+    expect(fault({ revenue: '1.234' }).message).toBe(
+      "row 3, column 'revenue': 1.234 has 3 decimal places; revenue allows at most 2",
+    );
     expect(fault({ address1_latitude: '91' }).message).toContain('out of range');
     expect(fault({ revenue: 'abc' }).message).toContain("'abc' is not a number");
     const long = convert({ revenue: '12345678901234.56' });
@@ -58,16 +89,30 @@ describe('value conversion', () => {
   });
 
   test('booleans: words, digits and the option labels', () => {
-    for (const [text, value] of [['TRUE', true], ['no', false], ['1', true], ['0', false], ['Do Not Allow', true], ['allow', false]] as const) {
+    for (const [text, value] of [
+      ['TRUE', true],
+      ['no', false],
+      ['1', true],
+      ['0', false],
+      ['Do Not Allow', true],
+      ['allow', false],
+    ] as const) {
       expect(body({ donotemail: text })).toEqual({ donotemail: value });
     }
-    expect(fault({ donotemail: 'maybe' }).message).toBe("row 3, column 'donotemail': 'maybe' is not a yes/no value: use true/false, 1/0, yes/no or 'Do Not Allow'/'Allow'");
+    expect(fault({ donotemail: 'maybe' }).message).toBe(
+      "row 3, column 'donotemail': 'maybe' is not a yes/no value: use true/false, 1/0, yes/no or 'Do Not Allow'/'Allow'",
+    );
   });
 
   test('dates: ISO 8601, date-only attributes, offsets, profile formats; wrong formats refused', () => {
-    expect(body({ new_founded: '2024-02-29', lastcontactedon: '2024-03-01T10:15:00+02:00' })).toEqual({ new_founded: '2024-02-29', lastcontactedon: '2024-03-01T08:15:00Z' });
+    expect(body({ new_founded: '2024-02-29', lastcontactedon: '2024-03-01T10:15:00+02:00' })).toEqual({
+      new_founded: '2024-02-29',
+      lastcontactedon: '2024-03-01T08:15:00Z',
+    });
     expect(body({ lastcontactedon: '2024-03-01' })).toEqual({ lastcontactedon: '2024-03-01T00:00:00Z' });
-    expect(body({ lastcontactedon: '2024-03-01 10:00' }, { timeZone: '-05:00' })).toEqual({ lastcontactedon: '2024-03-01T15:00:00Z' });
+    expect(body({ lastcontactedon: '2024-03-01 10:00' }, { timeZone: '-05:00' })).toEqual({
+      lastcontactedon: '2024-03-01T15:00:00Z',
+    });
     expect(body({ new_founded: '31/01/2024' }, { dateFormat: 'DD/MM/YYYY' })).toEqual({ new_founded: '2024-01-31' });
     expect(fault({ new_founded: '31/01/2024' }).message).toBe(
       "row 3, column 'new_founded': '31/01/2024' is not a date: expected ISO 8601 (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ), or set dateFormat in the load profile",
@@ -77,7 +122,11 @@ describe('value conversion', () => {
   });
 
   test('choices by value or by label (case-insensitive); unknown ones listed', () => {
-    expect(body({ industrycode: 'agriculture', statecode: 'Inactive', statuscode: '2' })).toEqual({ industrycode: 2, statecode: 1, statuscode: 2 });
+    expect(body({ industrycode: 'agriculture', statecode: 'Inactive', statuscode: '2' })).toEqual({
+      industrycode: 2,
+      statecode: 1,
+      statuscode: 2,
+    });
     expect(fault({ industrycode: 'Banking' }).message).toBe(
       "row 3, column 'industrycode': 'Banking' is not a label of choice industrycode (allowed: 1 'Accounting', 2 'Agriculture', 3 'Broadcasting Printing and Publishing')",
     );
@@ -86,20 +135,34 @@ describe('value conversion', () => {
 
   test('lookups by id, by Web API reference, by table:id, and by alternate key with escaping', () => {
     const id = '3F2504E0-4F89-11D3-9A0C-0305E82C3301';
-    expect(body({ primarycontactid: id })).toEqual({ 'primarycontactid@odata.bind': '/contacts(3f2504e0-4f89-11d3-9a0c-0305e82c3301)' });
-    expect(body({ primarycontactid: `/contacts(${id})` })).toEqual({ 'primarycontactid@odata.bind': `/contacts(${id})` });
-    expect(body({ new_customerid: `contact:{${id}}` })).toEqual({ 'new_customerid_contact@odata.bind': '/contacts(3f2504e0-4f89-11d3-9a0c-0305e82c3301)' });
-    expect(fault({ new_customerid: id }).message).toContain("can refer to account or contact: write the value as '<table>:<id>'");
-    expect(body({ Parent: "O'Brien 1" }, { lookups: { Parent: { attribute: 'parentaccountid', by: 'accountnumber' } } })).toEqual({
+    expect(body({ primarycontactid: id })).toEqual({
+      'primarycontactid@odata.bind': '/contacts(3f2504e0-4f89-11d3-9a0c-0305e82c3301)',
+    });
+    expect(body({ primarycontactid: `/contacts(${id})` })).toEqual({
+      'primarycontactid@odata.bind': `/contacts(${id})`,
+    });
+    expect(body({ new_customerid: `contact:{${id}}` })).toEqual({
+      'new_customerid_contact@odata.bind': '/contacts(3f2504e0-4f89-11d3-9a0c-0305e82c3301)',
+    });
+    expect(fault({ new_customerid: id }).message).toContain(
+      "can refer to account or contact: write the value as '<table>:<id>'",
+    );
+    expect(
+      body({ Parent: "O'Brien 1" }, { lookups: { Parent: { attribute: 'parentaccountid', by: 'accountnumber' } } }),
+    ).toEqual({
       'parentaccountid@odata.bind': "/accounts(accountnumber='O''Brien%201')",
     });
-    expect(fault({ Parent: 'A/1' }, { lookups: { Parent: { attribute: 'parentaccountid', by: 'accountnumber' } } }).message).toContain("contains '/'");
+    expect(
+      fault({ Parent: 'A/1' }, { lookups: { Parent: { attribute: 'parentaccountid', by: 'accountnumber' } } }).message,
+    ).toContain("contains '/'");
     expect(fault({ primarycontactid: 'bob' }).message).toContain("'bob' is not a GUID");
   });
 
   test('empty cells are skipped by default, cleared with emptyValues: null (update/upsert); JSON null clears', () => {
     expect(body({ accountnumber: 'A1', name: '', numberofemployees: '  ', primarycontactid: '' })).toEqual({});
-    expect(body({ accountnumber: 'A1', name: '', numberofemployees: '', primarycontactid: '' }, { emptyValues: 'null' })).toEqual({
+    expect(
+      body({ accountnumber: 'A1', name: '', numberofemployees: '', primarycontactid: '' }, { emptyValues: 'null' }),
+    ).toEqual({
       name: null,
       numberofemployees: null,
       'primarycontactid@odata.bind': null,
@@ -110,12 +173,18 @@ describe('value conversion', () => {
   test('all faults of a row are reported, each naming row, column and value', () => {
     const result = convert({ name: 'ok', numberofemployees: 'many', revenue: '1,5' }) as FailedRow;
     expect(result.ok).toBe(false);
-    expect(result.faults.map((f) => [f.rowNumber, f.column, f.value])).toEqual([[3, 'numberofemployees', 'many'], [3, 'revenue', '1,5']]);
+    expect(result.faults.map((f) => [f.rowNumber, f.column, f.value])).toEqual([
+      [3, 'numberofemployees', 'many'],
+      [3, 'revenue', '1,5'],
+    ]);
   });
 
   test('JSON rows: typed values, extra keys resolved lazily, unknown keys fail the row', () => {
     const plan = planLoad(metadata, resolveLoadProfile({ folderProfile: { checkRequired: false } }), ['name']);
-    const good = convertRow(plan, row({ name: 'A', numberofemployees: 12, donotemail: false, revenue: 10.25 })) as ConvertedRow;
+    const good = convertRow(
+      plan,
+      row({ name: 'A', numberofemployees: 12, donotemail: false, revenue: 10.25 }),
+    ) as ConvertedRow;
     expect(good.body).toEqual({ name: 'A', numberofemployees: 12, donotemail: false, revenue: 10.25 });
     const bad = convertRow(plan, row({ name: 'A', nme: 'x', description: { nested: true } })) as FailedRow;
     expect(bad.faults.map((f) => f.message)).toEqual([
@@ -136,16 +205,32 @@ describe('operations and keys', () => {
 
   test('upsert by alternate key: key values out of the body, into the key', () => {
     const result = convert({ accountnumber: "A'1", name: 'Contoso' }) as ConvertedRow;
-    expect(result).toMatchObject({ operation: 'upsert', key: { kind: 'alternateKey', values: { accountnumber: "A'1" } }, body: { name: 'Contoso' } });
-    expect(recordPath('accounts', { alternateKey: (result.key as { values: Record<string, string> }).values })).toBe("/accounts(accountnumber='A''1')");
-    expect(fault({ accountnumber: '', name: 'x' }).message).toBe("row 3, column 'accountnumber': the key column is empty");
+    expect(result).toMatchObject({
+      operation: 'upsert',
+      key: { kind: 'alternateKey', values: { accountnumber: "A'1" } },
+      body: { name: 'Contoso' },
+    });
+    expect(recordPath('accounts', { alternateKey: (result.key as { values: Record<string, string> }).values })).toBe(
+      "/accounts(accountnumber='A''1')",
+    );
+    expect(fault({ accountnumber: '', name: 'x' }).message).toBe(
+      "row 3, column 'accountnumber': the key column is empty",
+    );
     expect(fault({ accountnumber: 'A&B', name: 'x' }).message).toContain("contains '&'");
   });
 
   test('update and delete by primary id', () => {
     const id = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
-    expect(convert({ accountid: id, name: 'x' }, { operation: 'update' })).toMatchObject({ operation: 'update', key: { kind: 'id', id }, body: { name: 'x' } });
-    expect(convert({ accountid: id, name: 'x' }, { operation: 'delete' })).toMatchObject({ operation: 'delete', key: { kind: 'id', id }, body: {} });
+    expect(convert({ accountid: id, name: 'x' }, { operation: 'update' })).toMatchObject({
+      operation: 'update',
+      key: { kind: 'id', id },
+      body: { name: 'x' },
+    });
+    expect(convert({ accountid: id, name: 'x' }, { operation: 'delete' })).toMatchObject({
+      operation: 'delete',
+      key: { kind: 'id', id },
+      body: {},
+    });
     expect(fault({ accountid: 'nope', name: 'x' }, { operation: 'delete' }).message).toContain('is not a GUID');
   });
 });
@@ -158,13 +243,19 @@ describe('record ids', () => {
 
   test('deterministic, version 5, and distinct across files and rows', () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: 1, max: 10_000_000 }), (fileA, fileB, rowA, rowB) => {
-        const id = recordIdFor(fileA, rowA);
-        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-        expect(recordIdFor(fileA, rowA)).toBe(id);
-        expect(uuidV5(`${fileA}\u0000${rowA}`)).toBe(id); // the per-file fast path equals the plain RFC computation
-        if (fileA !== fileB || rowA !== rowB) expect(recordIdFor(fileB, rowB)).not.toBe(id);
-      }),
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.integer({ min: 1, max: 10_000_000 }),
+        (fileA, fileB, rowA, rowB) => {
+          const id = recordIdFor(fileA, rowA);
+          expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+          expect(recordIdFor(fileA, rowA)).toBe(id);
+          expect(uuidV5(`${fileA}\u0000${rowA}`)).toBe(id); // the per-file fast path equals the plain RFC computation
+          if (fileA !== fileB || rowA !== rowB) expect(recordIdFor(fileB, rowB)).not.toBe(id);
+        },
+      ),
     );
     expect(() => recordIdFor('f', 0)).toThrow(RangeError);
   });
@@ -178,14 +269,31 @@ describe('plainShortDecimalPlaces (the decimal fast path) agrees with its regex 
   };
   test('on strings of digits, signs, dots and spaces', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('0', '0', '1', '5', '9', '.', '-', '+', ' ', 'e'), maxLength: 22 }), (text) => {
-        expect(plainShortDecimalPlaces(text)).toBe(byRegex(text));
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom('0', '0', '1', '5', '9', '.', '-', '+', ' ', 'e'), maxLength: 22 }),
+        (text) => {
+          expect(plainShortDecimalPlaces(text)).toBe(byRegex(text));
+        },
+      ),
       { numRuns: 5000 },
     );
   });
   test('examples', () => {
-    expect(['357244.65', '0', '-0', '0.001', '-12.5', '123456789012345', '1234567890123456', '1.50', '01', '1.', '.5', ''].map(plainShortDecimalPlaces))
-      .toEqual([2, 0, 0, 3, 1, 0, undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(
+      [
+        '357244.65',
+        '0',
+        '-0',
+        '0.001',
+        '-12.5',
+        '123456789012345',
+        '1234567890123456',
+        '1.50',
+        '01',
+        '1.',
+        '.5',
+        '',
+      ].map(plainShortDecimalPlaces),
+    ).toEqual([2, 0, 0, 3, 1, 0, undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 });

@@ -24,9 +24,70 @@ function portOf(address: string): number {
 
 export async function startAzurite(): Promise<AzuriteFixture> {
   const host = '127.0.0.1';
-  const blob = new BlobServer(new BlobConfiguration(host, 0, undefined, undefined, undefined, false, false, undefined, false, undefined, false, true, undefined, undefined, undefined, undefined, false, true));
-  const queue = new QueueServer(new QueueConfiguration(host, 0, undefined, undefined, undefined, false, false, undefined, false, undefined, false, true, undefined, undefined, undefined, undefined, false, true));
-  const table = new TableServer(new TableConfiguration(host, 0, undefined, undefined, false, false, undefined, undefined, false, true, undefined, undefined, undefined, undefined, false, true));
+  const blob = new BlobServer(
+    new BlobConfiguration(
+      host,
+      0,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      false,
+      undefined,
+      false,
+      undefined,
+      false,
+      true,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      true,
+    ),
+  );
+  const queue = new QueueServer(
+    new QueueConfiguration(
+      host,
+      0,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      false,
+      undefined,
+      false,
+      undefined,
+      false,
+      true,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      true,
+    ),
+  );
+  const table = new TableServer(
+    new TableConfiguration(
+      host,
+      0,
+      undefined,
+      undefined,
+      false,
+      false,
+      undefined,
+      undefined,
+      false,
+      true,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      true,
+    ),
+  );
   await Promise.all([blob.start(), queue.start(), table.start()]);
   const blobPort = portOf(blob.getHttpServerAddress());
   const queuePort = portOf(queue.getHttpServerAddress());

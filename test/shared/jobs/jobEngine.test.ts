@@ -24,12 +24,26 @@ afterAll(async () => {
 
 async function runtime(maxWaitMinutes = 60, dataverse: Emulator = emulator): Promise<JobRuntime> {
   tableNo++;
-  const names = { jobsTable: `jobs${tableNo}`, eventsQueue: `job-events-${tableNo}`, asyncQueue: `dataverse-async-${tableNo}`, solutionsContainer: 'solutions' };
+  const names = {
+    jobsTable: `jobs${tableNo}`,
+    eventsQueue: `job-events-${tableNo}`,
+    asyncQueue: `dataverse-async-${tableNo}`,
+    solutionsContainer: 'solutions',
+  };
   await azurite.clients.table(names.jobsTable).createTable();
   await azurite.clients.queueService.getQueueClient(names.eventsQueue).createIfNotExists();
-  const client = createDataverseClient({ webApiUrl: dataverse.webApiUrl, accessTokenSource: { getAccessToken: async () => 'emulator-token' } });
+  const client = createDataverseClient({
+    webApiUrl: dataverse.webApiUrl,
+    accessTokenSource: { getAccessToken: async () => 'emulator-token' },
+  });
   dataverse.reset();
-  return createJobRuntime({ storage: azurite.clients, send: (r, o) => client.send(r, o), environment: dataverse.url, names, maxWaitMinutes });
+  return createJobRuntime({
+    storage: azurite.clients,
+    send: (r, o) => client.send(r, o),
+    environment: dataverse.url,
+    names,
+    maxWaitMinutes,
+  });
 }
 
 async function upload(name: string, zip: Uint8Array) {
@@ -55,7 +69,8 @@ async function sweepUntilEnded(rt: JobRuntime, ids: string[], onSweep?: (jobs: J
     const jobs = await Promise.all(ids.map(async (id) => (await rt.getJob(id))!));
     onSweep?.(jobs);
     if (jobs.every((j) => !['queued', 'submitted', 'running'].includes(j.state))) return jobs;
-    if (Date.now() > deadline) throw new Error(`jobs still pending: ${jobs.map((j) => `${j.id}=${j.state}`).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`jobs still pending: ${jobs.map((j) => `${j.id}=${j.state}`).join(', ')}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -63,19 +78,42 @@ async function sweepUntilEnded(rt: JobRuntime, ids: string[], onSweep?: (jobs: J
 describe('job engine (Azurite + emulator)', () => {
   it('imports a valid solution: submitted, then 30, one event', async () => {
     const rt = await runtime();
-    const solution = await upload('contoso_core.zip', buildSolutionZip({ uniqueName: 'contoso_core', version: '1.2.0.0' }));
-    const accepted = await rt.accept({ kind: 'ImportSolution', solution, publishWorkflows: true }, { defaultJobId: 'valid-1', source: 'queue' });
+    const solution = await upload(
+      'contoso_core.zip',
+      buildSolutionZip({ uniqueName: 'contoso_core', version: '1.2.0.0' }),
+    );
+    const accepted = await rt.accept(
+      { kind: 'ImportSolution', solution, publishWorkflows: true },
+      { defaultJobId: 'valid-1', source: 'queue' },
+    );
     expect(accepted).toMatchObject({ jobId: 'valid-1', state: 'submitted', created: true });
     const [job] = await sweepUntilEnded(rt, ['valid-1']);
-    expect(job).toMatchObject({ state: 'succeeded', statusCode: 30, kind: 'ImportSolution', solutionName: 'contoso_core', solutionVersion: '1.2.0.0' });
+    expect(job).toMatchObject({
+      state: 'succeeded',
+      statusCode: 30,
+      kind: 'ImportSolution',
+      solutionName: 'contoso_core',
+      solutionVersion: '1.2.0.0',
+    });
     expect(job!.asyncOperationId).toMatch(/^[0-9a-f-]{36}$/);
     expect(job!.importJobKey).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await events(rt)).toEqual([expect.objectContaining({ id: 'valid-1', kind: 'ImportSolution', outcome: 'succeeded', statusCode: 30, links: { status: '/api/imports/valid-1' } })]);
+    expect(await events(rt)).toEqual([
+      expect.objectContaining({
+        id: 'valid-1',
+        kind: 'ImportSolution',
+        outcome: 'succeeded',
+        statusCode: 30,
+        links: { status: '/api/imports/valid-1' },
+      }),
+    ]);
   });
 
   it('a failing import ends 31 with the failing components from the import job log', async () => {
     const rt = await runtime();
-    const solution = await upload('needs_base.zip', buildSolutionZip({ uniqueName: 'needs_base', missingDependencies: ['contoso_base'] }));
+    const solution = await upload(
+      'needs_base.zip',
+      buildSolutionZip({ uniqueName: 'needs_base', missingDependencies: ['contoso_base'] }),
+    );
     await rt.accept({ kind: 'ImportSolution', solution }, { defaultJobId: 'bad-1', source: 'queue' });
     const [job] = await sweepUntilEnded(rt, ['bad-1']);
     expect(job).toMatchObject({ state: 'failed', statusCode: 31 });
@@ -102,15 +140,24 @@ describe('job engine (Azurite + emulator)', () => {
     expect(maxActive).toBe(1);
     // Each was submitted after the previous one completed in Dataverse.
     const ordered = [...jobs].sort((a, b) => a.submittedAt!.localeCompare(b.submittedAt!));
-    for (let i = 1; i < ordered.length; i++) expect(Date.parse(ordered[i]!.submittedAt!)).toBeGreaterThanOrEqual(Date.parse(ordered[i - 1]!.completedAt!) - 1000);
+    for (let i = 1; i < ordered.length; i++)
+      expect(Date.parse(ordered[i]!.submittedAt!)).toBeGreaterThanOrEqual(
+        Date.parse(ordered[i - 1]!.completedAt!) - 1000,
+      );
     expect((await events(rt)).map((e) => e.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
   });
 
   it('rejects a message of another kind with its reason, once, without Dataverse calls', async () => {
     const rt = await runtime();
     const before = emulator.stats().requests;
-    const r1 = await rt.accept({ kind: 'ExportSolution', solutionName: 'x' }, { defaultJobId: 'rej-1', source: 'queue' });
-    const r2 = await rt.accept({ kind: 'ExportSolution', solutionName: 'x' }, { defaultJobId: 'rej-1', source: 'queue' });
+    const r1 = await rt.accept(
+      { kind: 'ExportSolution', solutionName: 'x' },
+      { defaultJobId: 'rej-1', source: 'queue' },
+    );
+    const r2 = await rt.accept(
+      { kind: 'ExportSolution', solutionName: 'x' },
+      { defaultJobId: 'rej-1', source: 'queue' },
+    );
     expect(r1).toMatchObject({ state: 'rejected', created: true });
     expect(r1.reason).toMatch(/kind 'ExportSolution' is not one of ImportSolution, DeleteAndPromote, Merge/);
     expect(r2.created).toBe(false);
@@ -134,7 +181,10 @@ describe('job engine (Azurite + emulator)', () => {
       const [job] = await sweepUntilEnded(rt, ['cancel-a']);
       expect(job).toMatchObject({ state: 'canceled', statusCode: 32 });
       expect(await rt.cancel('cancel-a')).toMatchObject({ kind: 'alreadyEnded' });
-      expect((await events(rt)).map((e) => `${e.id}:${e.outcome}`).sort()).toEqual(['cancel-a:canceled', 'cancel-b:canceled']);
+      expect((await events(rt)).map((e) => `${e.id}:${e.outcome}`).sort()).toEqual([
+        'cancel-a:canceled',
+        'cancel-b:canceled',
+      ]);
     } finally {
       await slow.close();
     }
@@ -143,10 +193,19 @@ describe('job engine (Azurite + emulator)', () => {
   it('a list stops after a failure: the rest are not started, the batch fails, one event each', async () => {
     const rt = await runtime();
     const ok = await upload('list_ok.zip', buildSolutionZip({ uniqueName: 'list_ok' }));
-    const bad = await upload('list_bad.zip', buildSolutionZip({ uniqueName: 'list_bad', missingDependencies: ['nowhere'] }));
+    const bad = await upload(
+      'list_bad.zip',
+      buildSolutionZip({ uniqueName: 'list_bad', missingDependencies: ['nowhere'] }),
+    );
     const later = await upload('list_later.zip', buildSolutionZip({ uniqueName: 'list_later' }));
     const accepted = await rt.accept(
-      { operations: [{ kind: 'ImportSolution', solution: ok }, { kind: 'ImportSolution', solution: bad }, { kind: 'ImportSolution', solution: later }] },
+      {
+        operations: [
+          { kind: 'ImportSolution', solution: ok },
+          { kind: 'ImportSolution', solution: bad },
+          { kind: 'ImportSolution', solution: later },
+        ],
+      },
       { defaultJobId: 'list-1', source: 'queue' },
     );
     expect(accepted.childIds).toEqual(['list-1.1', 'list-1.2', 'list-1.3']);
@@ -156,7 +215,11 @@ describe('job engine (Azurite + emulator)', () => {
     expect(jobs[3]!.asyncOperationId).toBeUndefined();
     const evs = await events(rt);
     expect(evs.map((e) => e.id).sort()).toEqual(['list-1', 'list-1.1', 'list-1.2', 'list-1.3']);
-    expect(evs.find((e) => e.id === 'list-1')).toMatchObject({ kind: 'Batch', outcome: 'partiallySucceeded', counts: { succeeded: 1, failed: 1, canceled: 1 } });
+    expect(evs.find((e) => e.id === 'list-1')).toMatchObject({
+      kind: 'Batch',
+      outcome: 'partiallySucceeded',
+      counts: { succeeded: 1, failed: 1, canceled: 1 },
+    });
   });
 
   it('a sweep over 50 pending jobs makes one asyncoperations query; concurrent sweeps end each job once', async () => {
@@ -169,15 +232,28 @@ describe('job engine (Azurite + emulator)', () => {
       // The backlog a restarted app finds: 50 jobs submitted earlier, their outcomes not yet read.
       for (let i = 0; i < 50; i++) {
         const submitted = await rt.context.api.submitImport({
-          customizationFile: zip, overwriteUnmanagedCustomizations: false, publishWorkflows: true, holdingSolution: false,
-          convertToManaged: false, skipProductUpdateDependencies: false, componentParameters: [],
+          customizationFile: zip,
+          overwriteUnmanagedCustomizations: false,
+          publishWorkflows: true,
+          holdingSolution: false,
+          convertToManaged: false,
+          skipProductUpdateDependencies: false,
+          componentParameters: [],
         });
         const id = `many-${String(i).padStart(2, '0')}`;
         ids.push(id);
         const at = new Date().toISOString();
         await rt.context.store.create({
-          id, kind: 'ImportSolution', state: 'submitted', environment: rt.context.environment, laneSeq: `${Date.now()}_${i}`,
-          source: 'queue', correlationId: id, createdAt: at, submittedAt: at, ...submitted,
+          id,
+          kind: 'ImportSolution',
+          state: 'submitted',
+          environment: rt.context.environment,
+          laneSeq: `${Date.now()}_${i}`,
+          source: 'queue',
+          correlationId: id,
+          createdAt: at,
+          submittedAt: at,
+          ...submitted,
         });
       }
       const before = instant.stats().requests;

@@ -16,12 +16,16 @@ afterAll(async () => azurite?.close());
 describe('indexRowKey', () => {
   it('sorts newer creation times first', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date(0), max: new Date('2200-01-01'), noInvalidDate: true }), fc.date({ min: new Date(0), max: new Date('2200-01-01'), noInvalidDate: true }), (a, b) => {
-        fc.pre(a.getTime() !== b.getTime());
-        const ka = indexRowKey(a.toISOString(), 'x');
-        const kb = indexRowKey(b.toISOString(), 'x');
-        return (a.getTime() > b.getTime()) === (ka < kb);
-      }),
+      fc.property(
+        fc.date({ min: new Date(0), max: new Date('2200-01-01'), noInvalidDate: true }),
+        fc.date({ min: new Date(0), max: new Date('2200-01-01'), noInvalidDate: true }),
+        (a, b) => {
+          fc.pre(a.getTime() !== b.getTime());
+          const ka = indexRowKey(a.toISOString(), 'x');
+          const kb = indexRowKey(b.toISOString(), 'x');
+          return a.getTime() > b.getTime() === ka < kb;
+        },
+      ),
     );
   });
   it('refuses a non-date', () => {
@@ -60,12 +64,24 @@ describe('job index on Azurite', () => {
 
   it('filters by state and moves entries between states', async () => {
     const running = await index.listJobs({ state: 'running', pageSize: 100 });
-    expect(running.items.map((e) => e.id)).toEqual(['job-24', 'job-21', 'job-18', 'job-15', 'job-12', 'job-09', 'job-06', 'job-03', 'job-00']);
+    expect(running.items.map((e) => e.id)).toEqual([
+      'job-24',
+      'job-21',
+      'job-18',
+      'job-15',
+      'job-12',
+      'job-09',
+      'job-06',
+      'job-03',
+      'job-00',
+    ]);
     expect(await index.updateJobState('job-24', 'succeeded')).toBe(true);
     const after = await index.listJobs({ state: 'running', pageSize: 100 });
     expect(after.items.map((e) => e.id)).not.toContain('job-24');
     const done = await index.listJobs({ state: 'succeeded', pageSize: 100 });
-    expect(done.items).toEqual([expect.objectContaining({ id: 'job-24', kind: 'load', name: 'thing 24', state: 'succeeded' })]);
+    expect(done.items).toEqual([
+      expect.objectContaining({ id: 'job-24', kind: 'load', name: 'thing 24', state: 'succeeded' }),
+    ]);
   });
 
   it('never replaces a terminal state, and reports unknown ids', async () => {
@@ -77,8 +93,17 @@ describe('job index on Azurite', () => {
   });
 
   it('keeps state updates consistent under concurrent writers', async () => {
-    await index.recordJob({ id: 'race', kind: 'Merge', state: 'queued', createdAt: new Date(base - 1000).toISOString() });
-    await Promise.all([index.updateJobState('race', 'running'), index.updateJobState('race', 'succeeded'), index.updateJobState('race', 'running')]);
+    await index.recordJob({
+      id: 'race',
+      kind: 'Merge',
+      state: 'queued',
+      createdAt: new Date(base - 1000).toISOString(),
+    });
+    await Promise.all([
+      index.updateJobState('race', 'running'),
+      index.updateJobState('race', 'succeeded'),
+      index.updateJobState('race', 'running'),
+    ]);
     const page = await index.listJobs({ state: 'succeeded', pageSize: 100 });
     expect(page.items.map((e) => e.id)).toContain('race');
   });

@@ -3,7 +3,14 @@ import { strToU8, zipSync } from 'fflate';
 import { componentParametersOf, parseAsyncOperationMessage } from '../../../shared/jobs/asyncOperationMessage';
 import { asyncOperationQueries, isSolutionOperationBusy } from '../../../shared/jobs/asyncOperationApi';
 import { summariseFormattedResults, summariseImportJobLog } from '../../../shared/jobs/importJobLog';
-import { batchOutcome, blockingPredecessor, canTransition, isPastMaxWait, jobStates, stateOfAsyncOperation } from '../../../shared/jobs/jobRecord';
+import {
+  batchOutcome,
+  blockingPredecessor,
+  canTransition,
+  isPastMaxWait,
+  jobStates,
+  stateOfAsyncOperation,
+} from '../../../shared/jobs/jobRecord';
 import { checkSolutionZip, readSolutionIdentity, SolutionPackageError } from '../../../shared/jobs/solutionPackage';
 import { buildSolutionZip } from '../../../dev/emulator/solutions/solutionZip';
 import { classifyImportBody } from '../../../shared/jobs/importRequest';
@@ -14,63 +21,117 @@ const blob = { container: 'solutions', name: 'a.zip' };
 describe('queue message validation', () => {
   it('accepts the three ExecuteAsync kinds with defaults like pac', () => {
     const r = parseAsyncOperationMessage({ kind: 'ImportSolution', solution: blob });
-    expect(r).toMatchObject({ ok: true, message: { kind: 'single', operation: { publishWorkflows: true, overwriteUnmanagedCustomizations: false, stageAndUpgrade: false } } });
+    expect(r).toMatchObject({
+      ok: true,
+      message: {
+        kind: 'single',
+        operation: { publishWorkflows: true, overwriteUnmanagedCustomizations: false, stageAndUpgrade: false },
+      },
+    });
     expect(parseAsyncOperationMessage({ kind: 'DeleteAndPromote', uniqueName: 'contoso' }).ok).toBe(true);
-    expect(parseAsyncOperationMessage({ kind: 'Merge', table: 'account', target: guid, subordinate: guid.replace('1', '9') }).ok).toBe(true);
+    expect(
+      parseAsyncOperationMessage({ kind: 'Merge', table: 'account', target: guid, subordinate: guid.replace('1', '9') })
+        .ok,
+    ).toBe(true);
   });
   it('rejects any other kind, naming it', () => {
-    fc.assert(fc.property(fc.string().filter((k) => !['ImportSolution', 'DeleteAndPromote', 'Merge'].includes(k)), (kind) => {
-      const r = parseAsyncOperationMessage({ kind, solution: blob });
-      return !r.ok && r.reason.includes('is not one of ImportSolution, DeleteAndPromote, Merge');
-    }));
+    fc.assert(
+      fc.property(
+        fc.string().filter((k) => !['ImportSolution', 'DeleteAndPromote', 'Merge'].includes(k)),
+        (kind) => {
+          const r = parseAsyncOperationMessage({ kind, solution: blob });
+          return !r.ok && r.reason.includes('is not one of ImportSolution, DeleteAndPromote, Merge');
+        },
+      ),
+    );
     const stage = parseAsyncOperationMessage({ kind: 'StageAndUpgrade' });
     expect(!stage.ok && stage.reason).toMatch(/stageAndUpgrade: true/);
   });
   it('names the field path and what was expected', () => {
-    const r = parseAsyncOperationMessage({ kind: 'ImportSolution', solution: { container: 'solutions' }, publishWorkflows: 'yes' });
+    const r = parseAsyncOperationMessage({
+      kind: 'ImportSolution',
+      solution: { container: 'solutions' },
+      publishWorkflows: 'yes',
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.reason).toMatch(/solution\.name: .*expected string/);
       expect(r.reason).toMatch(/publishWorkflows: .*expected boolean/);
     }
-    const both = parseAsyncOperationMessage({ kind: 'ImportSolution', solution: blob, holdingSolution: true, stageAndUpgrade: true });
+    const both = parseAsyncOperationMessage({
+      kind: 'ImportSolution',
+      solution: blob,
+      holdingSolution: true,
+      stageAndUpgrade: true,
+    });
     expect(!both.ok && both.reason).toMatch(/mutually exclusive/);
-    const list = parseAsyncOperationMessage({ operations: [{ kind: 'ImportSolution', solution: blob }, { kind: 'Export' }] });
+    const list = parseAsyncOperationMessage({
+      operations: [{ kind: 'ImportSolution', solution: blob }, { kind: 'Export' }],
+    });
     expect(!list.ok && list.reason).toMatch(/^operations\.1\.kind 'Export'/);
     expect(parseAsyncOperationMessage('text').ok).toBe(false);
   });
   it('maps a pac deployment settings file to ComponentParameters', () => {
-    expect(componentParametersOf({ EnvironmentVariables: [{ SchemaName: 'cr_url', Value: 'https://x' }], ConnectionReferences: [{ LogicalName: 'cr_sql', ConnectionId: 'c1', ConnectorId: '/providers/x/sql' }] })).toEqual([
+    expect(
+      componentParametersOf({
+        EnvironmentVariables: [{ SchemaName: 'cr_url', Value: 'https://x' }],
+        ConnectionReferences: [{ LogicalName: 'cr_sql', ConnectionId: 'c1', ConnectorId: '/providers/x/sql' }],
+      }),
+    ).toEqual([
       { '@odata.type': 'Microsoft.Dynamics.CRM.environmentvariablevalue', schemaname: 'cr_url', value: 'https://x' },
-      { '@odata.type': 'Microsoft.Dynamics.CRM.connectionreference', connectionreferencelogicalname: 'cr_sql', connectionid: 'c1', connectorid: '/providers/x/sql' },
+      {
+        '@odata.type': 'Microsoft.Dynamics.CRM.connectionreference',
+        connectionreferencelogicalname: 'cr_sql',
+        connectionid: 'c1',
+        connectorid: '/providers/x/sql',
+      },
     ]);
   });
 });
 
 describe('asyncoperations query', () => {
   it('one query for a sweep, split only when the URL gets long, every id exactly once', () => {
-    fc.assert(fc.property(fc.uniqueArray(fc.uuid(), { minLength: 1, maxLength: 120 }), (ids) => {
-      const queries = asyncOperationQueries(ids, 2000);
-      const found = queries.flatMap((q) => decodeURIComponent(q.split('$filter=')[1]!).split(' or ').map((t) => t.replace('asyncoperationid eq ', '')));
-      expect(found).toEqual(ids);
-      for (const q of queries) expect(q.length <= 2000 || !q.includes(' or ')).toBe(true);
-      expect(queries.length).toBe(Math.max(1, queries.length));
-    }));
-    expect(asyncOperationQueries(Array.from({ length: 50 }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`), 8000)).toHaveLength(1);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.uuid(), { minLength: 1, maxLength: 120 }), (ids) => {
+        const queries = asyncOperationQueries(ids, 2000);
+        const found = queries.flatMap((q) =>
+          decodeURIComponent(q.split('$filter=')[1]!)
+            .split(' or ')
+            .map((t) => t.replace('asyncoperationid eq ', '')),
+        );
+        expect(found).toEqual(ids);
+        for (const q of queries) expect(q.length <= 2000 || !q.includes(' or ')).toBe(true);
+        expect(queries.length).toBe(Math.max(1, queries.length));
+      }),
+    );
+    expect(
+      asyncOperationQueries(
+        Array.from({ length: 50 }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`),
+        8000,
+      ),
+    ).toHaveLength(1);
   });
   it('recognises the Cannot start another [Import] refusal', () => {
     expect(isSolutionOperationBusy({ code: '0x80071151', message: 'x' })).toBe(true);
-    expect(isSolutionOperationBusy({ code: '', message: 'Cannot start another [Import] because there is a previous [Import] running at this moment.' })).toBe(true);
+    expect(
+      isSolutionOperationBusy({
+        code: '',
+        message: 'Cannot start another [Import] because there is a previous [Import] running at this moment.',
+      }),
+    ).toBe(true);
     expect(isSolutionOperationBusy({ code: '0x80040237', message: 'duplicate' })).toBe(false);
   });
 });
 
 describe('job states', () => {
   it('only move forward and end once', () => {
-    fc.assert(fc.property(fc.constantFrom(...jobStates), fc.constantFrom(...jobStates), (from, to) => {
-      if (['succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected'].includes(from)) expect(canTransition(from, to)).toBe(false);
-      if (canTransition(from, to) && canTransition(to, from)) throw new Error(`${from} <-> ${to}`);
-    }));
+    fc.assert(
+      fc.property(fc.constantFrom(...jobStates), fc.constantFrom(...jobStates), (from, to) => {
+        if (['succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected'].includes(from))
+          expect(canTransition(from, to)).toBe(false);
+        if (canTransition(from, to) && canTransition(to, from)) throw new Error(`${from} <-> ${to}`);
+      }),
+    );
   });
   it('maps asyncoperation status codes', () => {
     expect(stateOfAsyncOperation({ asyncoperationid: guid, statecode: 3, statuscode: 30 })).toBe('succeeded');
@@ -89,32 +150,60 @@ describe('job states', () => {
   it('settles batches', () => {
     expect(batchOutcome(['succeeded', 'running']).done).toBe(false);
     expect(batchOutcome(['succeeded', 'succeeded']).state).toBe('succeeded');
-    expect(batchOutcome(['succeeded', 'failed', 'canceled'])).toMatchObject({ state: 'partiallySucceeded', counts: { succeeded: 1, failed: 1, canceled: 1 } });
+    expect(batchOutcome(['succeeded', 'failed', 'canceled'])).toMatchObject({
+      state: 'partiallySucceeded',
+      counts: { succeeded: 1, failed: 1, canceled: 1 },
+    });
     expect(batchOutcome(['failed', 'canceled']).state).toBe('failed');
-    expect(blockingPredecessor([{ id: 'a', state: 'failed', batchIndex: 0 }, { id: 'b', state: 'queued', batchIndex: 1 }], { batchIndex: 1 })?.id).toBe('a');
+    expect(
+      blockingPredecessor(
+        [
+          { id: 'a', state: 'failed', batchIndex: 0 },
+          { id: 'b', state: 'queued', batchIndex: 1 },
+        ],
+        { batchIndex: 1 },
+      )?.id,
+    ).toBe('a');
     expect(blockingPredecessor([{ id: 'a', state: 'succeeded', batchIndex: 0 }], { batchIndex: 1 })).toBeUndefined();
   });
 });
 
 describe('solution zip checks', () => {
   it('reads name and version from solution.xml', () => {
-    expect(readSolutionIdentity(buildSolutionZip({ uniqueName: 'contoso', version: '1.2.3.4', managed: true }))).toEqual({ uniqueName: 'contoso', version: '1.2.3.4', managed: true });
+    expect(
+      readSolutionIdentity(buildSolutionZip({ uniqueName: 'contoso', version: '1.2.3.4', managed: true })),
+    ).toEqual({ uniqueName: 'contoso', version: '1.2.3.4', managed: true });
   });
   it('refuses a zip bomb before inflating it', () => {
     const bomb = zipSync({ 'solution.xml': new Uint8Array(20 * 1024 * 1024) }, { level: 9 });
     expect(() => checkSolutionZip(bomb)).toThrow(expect.objectContaining({ code: 'ZipBomb' }));
-    expect(() => checkSolutionZip(buildSolutionZip({ uniqueName: 'x' }), { maxZipBytes: 10, maxEntries: 10, maxUncompressedBytes: 1e9, maxRatio: 200 })).toThrow(/over the limit/);
+    expect(() =>
+      checkSolutionZip(buildSolutionZip({ uniqueName: 'x' }), {
+        maxZipBytes: 10,
+        maxEntries: 10,
+        maxUncompressedBytes: 1e9,
+        maxRatio: 200,
+      }),
+    ).toThrow(/over the limit/);
     const many = zipSync(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}.xml`, strToU8('x')])));
-    expect(() => checkSolutionZip(many, { maxZipBytes: 1e9, maxEntries: 20, maxUncompressedBytes: 1e9, maxRatio: 200 })).toThrow(/entries/);
+    expect(() =>
+      checkSolutionZip(many, { maxZipBytes: 1e9, maxEntries: 20, maxUncompressedBytes: 1e9, maxRatio: 200 }),
+    ).toThrow(/entries/);
   });
   it('names what is wrong with a package that is not a solution', () => {
     expect(() => readSolutionIdentity(strToU8('not a zip at all'))).toThrow(SolutionPackageError);
     expect(() => readSolutionIdentity(zipSync({ 'other.xml': strToU8('<a/>') }))).toThrow(/no solution.xml/);
   });
   it('never throws anything but SolutionPackageError on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-      try { readSolutionIdentity(bytes); } catch (error) { expect(error).toBeInstanceOf(SolutionPackageError); }
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          readSolutionIdentity(bytes);
+        } catch (error) {
+          expect(error).toBeInstanceOf(SolutionPackageError);
+        }
+      }),
+    );
   });
 });
 
@@ -128,18 +217,30 @@ describe('import job log summary', () => {
   it('keeps the failing components only', () => {
     const s = summariseImportJobLog(log);
     expect(s.failures).toEqual([
-      { componentType: 'solutionManifest', name: 'Contoso', errorCode: '0x8004F016', errorText: 'Missing dependency contoso_base' },
+      {
+        componentType: 'solutionManifest',
+        name: 'Contoso',
+        errorCode: '0x8004F016',
+        errorText: 'Missing dependency contoso_base',
+      },
       { componentType: 'workflow', name: 'Flow A', errorCode: '0x80045043', errorText: 'Connection reference missing' },
     ]);
     expect(s).toMatchObject({ warnings: 1, successes: 1 });
-    expect(s.text).toBe("solutionManifest 'Contoso': Missing dependency contoso_base (0x8004F016)\nworkflow 'Flow A': Connection reference missing (0x80045043)");
+    expect(s.text).toBe(
+      "solutionManifest 'Contoso': Missing dependency contoso_base (0x8004F016)\nworkflow 'Flow A': Connection reference missing (0x80045043)",
+    );
   });
   it('survives text that is not XML', () => {
-    fc.assert(fc.property(fc.string(), (text) => { expect(summariseImportJobLog(text).failures.length).toBeGreaterThanOrEqual(0); }));
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        expect(summariseImportJobLog(text).failures.length).toBeGreaterThanOrEqual(0);
+      }),
+    );
     expect(summariseImportJobLog(undefined).text).toBe('');
   });
   it('reads failure rows of the formatted (SpreadsheetML) results', () => {
-    const xml = '<Row><Cell><Data>Account</Data></Cell><Cell><Data>Success</Data></Cell></Row><Row><Cell><Data>Flow A</Data></Cell><Cell><Data>Failure</Data></Cell><Cell><Data>Connection missing</Data></Cell></Row>';
+    const xml =
+      '<Row><Cell><Data>Account</Data></Cell><Cell><Data>Success</Data></Cell></Row><Row><Cell><Data>Flow A</Data></Cell><Cell><Data>Failure</Data></Cell><Cell><Data>Connection missing</Data></Cell></Row>';
     expect(summariseFormattedResults(xml)).toEqual(['Flow A | Failure | Connection missing']);
   });
 });
@@ -147,10 +248,18 @@ describe('import job log summary', () => {
 describe('POST /api/imports body', () => {
   it('classifies zips, JSON and the rest', () => {
     const zip = buildSolutionZip({ uniqueName: 'x' });
-    expect(classifyImportBody('application/zip', zip, { stageAndUpgrade: 'TRUE', publishWorkflows: 'false' }, 1e9)).toMatchObject({ kind: 'zip', options: { stageAndUpgrade: true, publishWorkflows: false } });
-    expect(classifyImportBody('application/json', strToU8(JSON.stringify({ solution: blob })), {}, 1e9)).toMatchObject({ kind: 'json', message: { kind: 'ImportSolution' } });
+    expect(
+      classifyImportBody('application/zip', zip, { stageAndUpgrade: 'TRUE', publishWorkflows: 'false' }, 1e9),
+    ).toMatchObject({ kind: 'zip', options: { stageAndUpgrade: true, publishWorkflows: false } });
+    expect(classifyImportBody('application/json', strToU8(JSON.stringify({ solution: blob })), {}, 1e9)).toMatchObject({
+      kind: 'json',
+      message: { kind: 'ImportSolution' },
+    });
     expect(classifyImportBody('text/plain', strToU8('x'), {}, 1e9)).toMatchObject({ kind: 'invalid', status: 415 });
     expect(classifyImportBody('application/zip', zip, {}, 10)).toMatchObject({ kind: 'invalid', status: 413 });
-    expect(classifyImportBody('application/json', strToU8('{'), {}, 1e9)).toMatchObject({ kind: 'invalid', status: 400 });
+    expect(classifyImportBody('application/json', strToU8('{'), {}, 1e9)).toMatchObject({
+      kind: 'invalid',
+      status: 400,
+    });
   });
 });

@@ -7,7 +7,12 @@ describe('ChunkGate', () => {
     const gate = new ChunkGate(() => 2);
     const order: number[] = [];
     const leaves: (() => void)[] = [];
-    const entries = [0, 1, 2, 3, 4].map((i) => gate.enter().then((leave) => { order.push(i); leaves[i] = leave; }));
+    const entries = [0, 1, 2, 3, 4].map((i) =>
+      gate.enter().then((leave) => {
+        order.push(i);
+        leaves[i] = leave;
+      }),
+    );
     await tick();
     expect(order).toEqual([0, 1]);
     expect(gate.active).toBe(2);
@@ -33,7 +38,10 @@ describe('ChunkGate', () => {
     const leaves = await Promise.all([gate.enter(), gate.enter(), gate.enter()]);
     capacity = 1;
     let entered = false;
-    const late = gate.enter().then((leave) => { entered = true; return leave; });
+    const late = gate.enter().then((leave) => {
+      entered = true;
+      return leave;
+    });
     leaves[0]!();
     leaves[1]!();
     await tick();
@@ -55,7 +63,10 @@ describe('ChunkGate', () => {
     expect(chunkGateOf({ metrics: () => ({ concurrency: { limit: 1 } }) } as never)).not.toBe(gate);
     const inside = await Promise.all(Array.from({ length: limit + readyChunks }, () => gate.enter()));
     let more = false;
-    void gate.enter().then((leave) => { more = true; leave(); });
+    void gate.enter().then((leave) => {
+      more = true;
+      leave();
+    });
     await tick();
     expect(more).toBe(false);
     limit = 5; // the client grew: the next departure lets two in

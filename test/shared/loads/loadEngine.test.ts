@@ -42,7 +42,8 @@ async function load(name: string, content: string | Buffer, metadata?: Record<st
 
 async function resultItems(loadId: string) {
   const container = f.storage.blobService.getContainerClient('load-results');
-  const items: { requestIndex: number; rowNumber: number; id?: string; fault?: { code: string; message: string } }[] = [];
+  const items: { requestIndex: number; rowNumber: number; id?: string; fault?: { code: string; message: string } }[] =
+    [];
   for await (const blob of container.listBlobsFlat({ prefix: `${loadId}/results/` })) {
     items.push(...(JSON.parse(await f.resultsText(blob.name)) as { items: typeof items }).items);
   }
@@ -56,40 +57,60 @@ describe('six requests, the third and fifth faulting (executemultiple seeds tabl
     { continueOnError: true, returnResponses: false, items: 2, faults: 2, succeeded: 4, failed: 2, notProcessed: 0 },
     { continueOnError: false, returnResponses: false, items: 1, faults: 1, succeeded: 2, failed: 1, notProcessed: 3 },
   ];
-  it.each(table)('ContinueOnError=$continueOnError ReturnResponses=$returnResponses → $items response items, $faults faults', async (row) => {
-    const tag = `six-${row.continueOnError}-${row.returnResponses}`;
-    const before = f.emulator.stats().recordsPerTable.account ?? 0;
-    const { id, view } = await load(`account/${tag}.csv`, sixRows(tag), {
-      operation: 'create', continueonerror: String(row.continueOnError), returnresponses: String(row.returnResponses),
-    });
-    expect(view).toMatchObject({ status: 'partiallySucceeded', counts: { total: 6, succeeded: row.succeeded, failed: row.failed, notProcessed: row.notProcessed } });
-    expect((f.emulator.stats().recordsPerTable.account ?? 0) - before).toBe(row.succeeded);
-    const items = await resultItems(id);
-    expect(items).toHaveLength(row.items);
-    expect(items.filter((i) => i.fault)).toHaveLength(row.faults);
-    expect(items.find((i) => i.fault)).toMatchObject({ requestIndex: 2, rowNumber: 3 });
-    if (row.returnResponses) expect(items.filter((i) => i.id).map((i) => i.requestIndex)).toEqual(row.continueOnError ? [0, 1, 3, 5] : [0, 1]);
-    // The failed-rows file: the faulted rows with their reason, and (ContinueOnError=false) the rows never sent.
-    const failedFile = await f.resultsText(view!.links.failedRows!.name);
-    const lines = failedFile.trim().split('\r\n');
-    expect(lines[0]).toBe('name,parentaccountid,_error');
-    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(row.continueOnError ? [`${tag} 3`, `${tag} 5`] : [`${tag} 3`, `${tag} 4`, `${tag} 5`, `${tag} 6`]);
-    expect(lines[1]).toMatch(/Does Not Exist/);
-    if (!row.continueOnError) expect(lines[2]).toMatch(/not processed: the load stopped at the fault of row 3/);
-    // The source moved, exactly one event.
-    expect(view!.links.source).toBe(`incoming/processed/account/${tag}.csv`);
-    expect((await f.events()).filter((e) => e.id === id)).toHaveLength(1);
-  });
+  it.each(table)(
+    'ContinueOnError=$continueOnError ReturnResponses=$returnResponses → $items response items, $faults faults',
+    async (row) => {
+      const tag = `six-${row.continueOnError}-${row.returnResponses}`;
+      const before = f.emulator.stats().recordsPerTable.account ?? 0;
+      const { id, view } = await load(`account/${tag}.csv`, sixRows(tag), {
+        operation: 'create',
+        continueonerror: String(row.continueOnError),
+        returnresponses: String(row.returnResponses),
+      });
+      expect(view).toMatchObject({
+        status: 'partiallySucceeded',
+        counts: { total: 6, succeeded: row.succeeded, failed: row.failed, notProcessed: row.notProcessed },
+      });
+      expect((f.emulator.stats().recordsPerTable.account ?? 0) - before).toBe(row.succeeded);
+      const items = await resultItems(id);
+      expect(items).toHaveLength(row.items);
+      expect(items.filter((i) => i.fault)).toHaveLength(row.faults);
+      expect(items.find((i) => i.fault)).toMatchObject({ requestIndex: 2, rowNumber: 3 });
+      if (row.returnResponses)
+        expect(items.filter((i) => i.id).map((i) => i.requestIndex)).toEqual(
+          row.continueOnError ? [0, 1, 3, 5] : [0, 1],
+        );
+      // The failed-rows file: the faulted rows with their reason, and (ContinueOnError=false) the rows never sent.
+      const failedFile = await f.resultsText(view!.links.failedRows!.name);
+      const lines = failedFile.trim().split('\r\n');
+      expect(lines[0]).toBe('name,parentaccountid,_error');
+      expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(
+        row.continueOnError ? [`${tag} 3`, `${tag} 5`] : [`${tag} 3`, `${tag} 4`, `${tag} 5`, `${tag} 6`],
+      );
+      expect(lines[1]).toMatch(/Does Not Exist/);
+      if (!row.continueOnError) expect(lines[2]).toMatch(/not processed: the load stopped at the fault of row 3/);
+      // The source moved, exactly one event.
+      expect(view!.links.source).toBe(`incoming/processed/account/${tag}.csv`);
+      expect((await f.events()).filter((e) => e.id === id)).toHaveLength(1);
+    },
+  );
 });
 
 describe('rows and files', () => {
   it('a value that cannot be converted fails its row alone, naming row, column and value', async () => {
-    const csv = 'name,numberofemployees,accountcategorycode\r\nA,10,Standard\r\nB,many,Standard\r\nC,3,Gold\r\nD,4,1\r\n';
+    const csv =
+      'name,numberofemployees,accountcategorycode\r\nA,10,Standard\r\nB,many,Standard\r\nC,3,Gold\r\nD,4,1\r\n';
     const { id, view } = await load('account/convert.csv', csv, { operation: 'create' });
-    expect(view).toMatchObject({ status: 'partiallySucceeded', counts: { total: 4, succeeded: 2, failed: 2, notProcessed: 0 } });
+    expect(view).toMatchObject({
+      status: 'partiallySucceeded',
+      counts: { total: 4, succeeded: 2, failed: 2, notProcessed: 0 },
+    });
     const rows: { rowNumber: number; code: string; message: string }[] = [];
     for await (const r of f.ctx.store.listFailedRows(id)) rows.push(r);
-    expect(rows.map((r) => [r.rowNumber, r.code])).toEqual([[2, 'ConversionFailed'], [3, 'ConversionFailed']]);
+    expect(rows.map((r) => [r.rowNumber, r.code])).toEqual([
+      [2, 'ConversionFailed'],
+      [3, 'ConversionFailed'],
+    ]);
     expect(rows[0]!.message).toMatch(/row 2, column 'numberofemployees'/);
     expect(rows[0]!.message).toMatch(/many/);
     expect(rows[1]!.message).toMatch(/row 3, column 'accountcategorycode'.*Gold/);
@@ -107,9 +128,15 @@ describe('rows and files', () => {
     // The chunk message delivered twice too: process every copy, then once more as a late retry.
     await f.ctx.chunkQueue.send(plan[0]!);
     expect(await f.drain()).toBe(2);
-    expect(await processChunk(f.ctx, plan[0]!, { attempt: 2, maxAttempts: 5 })).toEqual({ kind: 'skipped', reason: 'load is succeeded' });
+    expect(await processChunk(f.ctx, plan[0]!, { attempt: 2, maxAttempts: 5 })).toEqual({
+      kind: 'skipped',
+      reason: 'load is succeeded',
+    });
     expect((f.emulator.stats().recordsPerTable.account ?? 0) - before).toBe(25);
-    expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 25, succeeded: 25, failed: 0 } });
+    expect(await getLoad(f.ctx, id)).toMatchObject({
+      status: 'succeeded',
+      counts: { total: 25, succeeded: 25, failed: 0 },
+    });
   });
 
   it('a chunk re-run after its rows were written (crash before its completion) counts each row once', async () => {
@@ -122,9 +149,17 @@ describe('rows and files', () => {
     const plan = (await f.ctx.store.listPlan(id))[0]!;
     const record = (await f.ctx.store.get(id))!;
     for (let row = 1; row <= 5; row++) {
-      await f.ctx.client.send({ method: 'POST', path: 'accounts', body: { name: `rerun ${row - 1}`, accountid: recordIdFor(record.fileKey!, row) } });
+      await f.ctx.client.send({
+        method: 'POST',
+        path: 'accounts',
+        body: { name: `rerun ${row - 1}`, accountid: recordIdFor(record.fileKey!, row) },
+      });
     }
-    expect(await processChunk(f.ctx, plan, { attempt: 2, maxAttempts: 5 })).toMatchObject({ kind: 'completed', succeeded: 10, failed: 0 });
+    expect(await processChunk(f.ctx, plan, { attempt: 2, maxAttempts: 5 })).toMatchObject({
+      kind: 'completed',
+      succeeded: 10,
+      failed: 0,
+    });
     await f.drain();
     expect((f.emulator.stats().recordsPerTable.account ?? 0) - before).toBe(10);
   });
@@ -133,14 +168,24 @@ describe('rows and files', () => {
     const csv = 'accountnumber,name\r\nUP-1,One\r\nUP-2,Two\r\n';
     const before = f.emulator.stats().recordsPerTable.account ?? 0;
     expect((await load('account/upsert-1.csv', csv)).view).toMatchObject({ status: 'succeeded', operation: 'upsert' });
-    expect((await load('account/upsert-2.csv', csv.replace('Two', 'Deux'))).view).toMatchObject({ status: 'succeeded', counts: { succeeded: 2 } });
+    expect((await load('account/upsert-2.csv', csv.replace('Two', 'Deux'))).view).toMatchObject({
+      status: 'succeeded',
+      counts: { succeeded: 2 },
+    });
     expect((f.emulator.stats().recordsPerTable.account ?? 0) - before).toBe(2);
   });
 
   it('JSON and gzipped NDJSON files load too', async () => {
-    expect((await load('contact/people.json', JSON.stringify([{ lastname: 'Ng' }, { lastname: 'Li', firstname: 'Jo' }]))).view).toMatchObject({ status: 'succeeded', counts: { succeeded: 2 } });
+    expect(
+      (await load('contact/people.json', JSON.stringify([{ lastname: 'Ng' }, { lastname: 'Li', firstname: 'Jo' }])))
+        .view,
+    ).toMatchObject({ status: 'succeeded', counts: { succeeded: 2 } });
     const ndjson = gzipSync(Buffer.from('{"lastname":"A"}\n{"lastname":"B"}\n{"lastname":"C"}\n'));
-    expect((await load('contact/people.ndjson.gz', ndjson)).view).toMatchObject({ status: 'succeeded', format: 'ndjson', counts: { succeeded: 3 } });
+    expect((await load('contact/people.ndjson.gz', ndjson)).view).toMatchObject({
+      status: 'succeeded',
+      format: 'ndjson',
+      counts: { succeeded: 3 },
+    });
   });
 });
 
@@ -148,14 +193,23 @@ describe('the blob trigger scans a small file itself and queues the scan of a la
   // Files over inlineScanMaxBytes get a scan message; 0 makes these small test files count as large.
   const largeFiles = () => ({ ...f.ctx, inlineScanMaxBytes: 0 });
   const queue = () => f.storage.queueService.getQueueClient('load-chunks');
-  const queued = async () => (await queue().peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeLoadQueueMessage(m.messageText));
+  const queued = async () =>
+    (await queue().peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) =>
+      decodeLoadQueueMessage(m.messageText),
+    );
 
   it('a file up to inlineScanMaxBytes is planned by the trigger: chunk messages queued, no scan message', async () => {
     await queue().clearMessages();
     const text = `name\r\n${Array.from({ length: 30 }, (_, i) => `inline ${i}`).join('\r\n')}\r\n`;
     await f.drop('account/inline.csv', text);
-    const scanned = await receiveDroppedFile({ ...f.ctx, chunkSize: 10, inlineScanMaxBytes: Buffer.byteLength(text) }, { container: 'incoming', table: 'account', name: 'inline.csv' });
-    expect(scanned).toMatchObject({ kind: 'scanned', record: { status: 'running', scanComplete: true, total: 30, chunkCount: 3 } });
+    const scanned = await receiveDroppedFile(
+      { ...f.ctx, chunkSize: 10, inlineScanMaxBytes: Buffer.byteLength(text) },
+      { container: 'incoming', table: 'account', name: 'inline.csv' },
+    );
+    expect(scanned).toMatchObject({
+      kind: 'scanned',
+      record: { status: 'running', scanComplete: true, total: 30, chunkCount: 3 },
+    });
     const id = 'record' in scanned ? scanned.record.id : '';
     expect((await queued()).map((m) => (m.ok && !('kind' in m.message) ? m.message.chunkIndex : m))).toEqual([0, 1, 2]);
     expect(await f.drain()).toBe(3);
@@ -166,8 +220,14 @@ describe('the blob trigger scans a small file itself and queues the scan of a la
     await queue().clearMessages();
     const text = `name\r\n${Array.from({ length: 30 }, (_, i) => `accepted ${i}`).join('\r\n')}\r\n`;
     await f.drop('account/accepted.csv', text);
-    const accepted = await receiveDroppedFile({ ...f.ctx, inlineScanMaxBytes: Buffer.byteLength(text) - 1 }, { container: 'incoming', table: 'account', name: 'accepted.csv' });
-    expect(accepted).toMatchObject({ kind: 'accepted', record: { status: 'running', scanComplete: false, operation: 'create' } });
+    const accepted = await receiveDroppedFile(
+      { ...f.ctx, inlineScanMaxBytes: Buffer.byteLength(text) - 1 },
+      { container: 'incoming', table: 'account', name: 'accepted.csv' },
+    );
+    expect(accepted).toMatchObject({
+      kind: 'accepted',
+      record: { status: 'running', scanComplete: false, operation: 'create' },
+    });
     const id = 'record' in accepted ? accepted.record.id : '';
     expect(await queued()).toEqual([{ ok: true, message: { kind: 'scan', loadId: id } }]);
     expect(await f.ctx.store.listPlan(id)).toEqual([]);
@@ -175,11 +235,15 @@ describe('the blob trigger scans a small file itself and queues the scan of a la
     expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 30, succeeded: 30 } });
   });
 
-  it('given queueScan (the trigger\'s output binding), the scan message goes there instead of the queue', async () => {
+  it("given queueScan (the trigger's output binding), the scan message goes there instead of the queue", async () => {
     await queue().clearMessages();
     await f.drop('account/output-binding.csv', 'name\r\nO1\r\nO2\r\n');
     const handed: unknown[] = [];
-    const accepted = await receiveDroppedFile(largeFiles(), { container: 'incoming', table: 'account', name: 'output-binding.csv' }, { queueScan: (m) => handed.push(m) });
+    const accepted = await receiveDroppedFile(
+      largeFiles(),
+      { container: 'incoming', table: 'account', name: 'output-binding.csv' },
+      { queueScan: (m) => handed.push(m) },
+    );
     const id = 'record' in accepted ? accepted.record.id : '';
     expect(accepted).toMatchObject({ kind: 'accepted' });
     expect(handed).toEqual([{ kind: 'scan', loadId: id }]);
@@ -193,7 +257,10 @@ describe('the blob trigger scans a small file itself and queues the scan of a la
   it('a blob and its scan message delivered twice create nothing twice', async () => {
     await queue().clearMessages();
     const before = f.emulator.stats().recordsPerTable.account ?? 0;
-    await f.drop('account/scan-twice.csv', `name\r\n${Array.from({ length: 12 }, (_, i) => `scan twice ${i}`).join('\r\n')}\r\n`);
+    await f.drop(
+      'account/scan-twice.csv',
+      `name\r\n${Array.from({ length: 12 }, (_, i) => `scan twice ${i}`).join('\r\n')}\r\n`,
+    );
     const first = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/scan-twice.csv' });
     const again = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/scan-twice.csv' });
     const id = 'record' in first ? first.record.id : '';
@@ -211,7 +278,10 @@ describe('the blob trigger scans a small file itself and queues the scan of a la
     await queue().clearMessages();
     await f.drop('account/bad-header.csv', 'nmae\r\nx\r\n');
     const result = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/bad-header.csv' });
-    expect(result).toMatchObject({ kind: 'failed', record: { status: 'failed', message: expect.stringMatching(/column 'nmae'/) } });
+    expect(result).toMatchObject({
+      kind: 'failed',
+      record: { status: 'failed', message: expect.stringMatching(/column 'nmae'/) },
+    });
     expect(await queued()).toEqual([]);
   });
 
@@ -221,7 +291,14 @@ describe('the blob trigger scans a small file itself and queues the scan of a la
     const accepted = await acceptLoad(largeFiles(), { container: 'incoming', name: 'account/replaced.csv' });
     const id = 'record' in accepted ? accepted.record.id : '';
     await f.drop('account/replaced.csv', 'name\r\nsecond\r\n');
-    expect(await scanLoad(f.ctx, id)).toMatchObject({ kind: 'failed', record: { status: 'failed', errorCode: 'BlobChanged', message: expect.stringMatching(/replaced before it was read/) } });
+    expect(await scanLoad(f.ctx, id)).toMatchObject({
+      kind: 'failed',
+      record: {
+        status: 'failed',
+        errorCode: 'BlobChanged',
+        message: expect.stringMatching(/replaced before it was read/),
+      },
+    });
     await queue().clearMessages();
   });
 
@@ -233,28 +310,53 @@ describe('the blob trigger scans a small file itself and queues the scan of a la
     await queue().clearMessages();
     const report = await sweepLoads({ ...largeFiles(), now: () => Date.now() + 10 * 60_000 });
     expect(report.resumedScans).toContain(id);
-    expect((await queued()).filter((m) => m.ok && 'kind' in m.message && m.message.loadId === id)).toEqual([{ ok: true, message: { kind: 'scan', loadId: id } }]);
+    expect((await queued()).filter((m) => m.ok && 'kind' in m.message && m.message.loadId === id)).toEqual([
+      { ok: true, message: { kind: 'scan', loadId: id } },
+    ]);
     await f.drain();
     expect(await getLoad(f.ctx, id)).toMatchObject({ status: 'succeeded', counts: { total: 3, succeeded: 3 } });
   });
 
   it('scan messages are checked like chunk messages', () => {
-    expect(decodeLoadQueueMessage({ kind: 'scan', loadId: 'abc-1' })).toEqual({ ok: true, message: { kind: 'scan', loadId: 'abc-1' } });
-    expect(decodeLoadQueueMessage({ kind: 'scan', loadId: '../x' })).toMatchObject({ ok: false, reason: expect.stringContaining('loadId') });
+    expect(decodeLoadQueueMessage({ kind: 'scan', loadId: 'abc-1' })).toEqual({
+      ok: true,
+      message: { kind: 'scan', loadId: 'abc-1' },
+    });
+    expect(decodeLoadQueueMessage({ kind: 'scan', loadId: '../x' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('loadId'),
+    });
     expect(decodeLoadQueueMessage({ kind: 'scan', loadId: 'abc', chunkIndex: 0 })).toMatchObject({ ok: false });
     expect(decodeLoadQueueMessage({ kind: 'other', loadId: 'abc' })).toMatchObject({ ok: false });
-    expect(decodeLoadQueueMessage({ loadId: 'abc', chunkIndex: 0, firstRow: 1, rowCount: 1, firstLine: 2 })).toMatchObject({ ok: true, message: { chunkIndex: 0 } });
+    expect(
+      decodeLoadQueueMessage({ loadId: 'abc', chunkIndex: 0, firstRow: 1, rowCount: 1, firstLine: 2 }),
+    ).toMatchObject({ ok: true, message: { chunkIndex: 0 } });
   });
 });
 
 describe('bad input ends as a failed load with a message a user understands (issue 5 point 7)', () => {
   const cases: [string, string, string | Buffer, RegExp][] = [
     ['an empty file', 'account/empty.csv', '', /empty/i],
-    ['a binary file', 'account/binary.csv', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0xff, 0xfe, 0, 1, 2, 3, 0, 0, 0, 0]), /binary/i],
-    ['a header that matches no attribute', 'account/header.csv', 'nmae,acountnumber\r\nx,y\r\n', /column 'nmae' matches no attribute of table 'account'/],
+    [
+      'a binary file',
+      'account/binary.csv',
+      Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0xff, 0xfe, 0, 1, 2, 3, 0, 0, 0, 0]),
+      /binary/i,
+    ],
+    [
+      'a header that matches no attribute',
+      'account/header.csv',
+      'nmae,acountnumber\r\nx,y\r\n',
+      /column 'nmae' matches no attribute of table 'account'/,
+    ],
     ['an unknown table', 'nosuchtable/file.csv', 'name\r\nx\r\n', /table 'nosuchtable' does not exist/],
     ['a file over the size limit', 'account/big.csv', `name\r\n${'x'.repeat(210_000)}\r\n`, /over the .* limit/],
-    ['invalid UTF-8', 'account/latin1.csv', Buffer.concat([Buffer.from('name\r\nCaf'), Buffer.from([0xe9]), Buffer.from('\r\n')]), /UTF-8/],
+    [
+      'invalid UTF-8',
+      'account/latin1.csv',
+      Buffer.concat([Buffer.from('name\r\nCaf'), Buffer.from([0xe9]), Buffer.from('\r\n')]),
+      /UTF-8/,
+    ],
   ];
   it.each(cases)('%s', async (_what, name, content, message) => {
     const { view } = await load(name, content);

@@ -13,8 +13,13 @@ import { receiveLoadQueueMessage } from '../../../shared/loads/loadTriggers';
 import { createStorageClients, type StorageClients } from '../../../shared/storage/storageClients';
 
 export const names = {
-  container: 'incoming', resultsContainer: 'load-results', chunkQueue: 'load-chunks', loadsTable: 'loads', loadRowsTable: 'loadrows',
-  jobsTable: 'jobs', eventsQueue: 'job-events',
+  container: 'incoming',
+  resultsContainer: 'load-results',
+  chunkQueue: 'load-chunks',
+  loadsTable: 'loads',
+  loadRowsTable: 'loadrows',
+  jobsTable: 'jobs',
+  eventsQueue: 'job-events',
 };
 
 export interface LoadFixture {
@@ -22,7 +27,11 @@ export interface LoadFixture {
   emulator: EmulatorHandle;
   storage: StorageClients;
   ctx: LoadContext;
-  drop(name: string, content: string | Buffer, options?: { metadata?: Record<string, string>; contentType?: string }): Promise<void>;
+  drop(
+    name: string,
+    content: string | Buffer,
+    options?: { metadata?: Record<string, string>; contentType?: string },
+  ): Promise<void>;
   /** Handles scan and chunk messages until none is left; returns how many were handled. */
   drain(options?: { attempt?: number }): Promise<number>;
   events(): Promise<{ id: string; outcome: string; counts?: Record<string, number> }[]>;
@@ -30,22 +39,40 @@ export interface LoadFixture {
   close(): Promise<void>;
 }
 
-export async function startLoadFixture(options: { emulator?: EmulatorOptions; maxFileBytes?: number; chunkSize?: number } = {}): Promise<LoadFixture> {
+export async function startLoadFixture(
+  options: { emulator?: EmulatorOptions; maxFileBytes?: number; chunkSize?: number } = {},
+): Promise<LoadFixture> {
   const azurite = await startAzurite();
   const emulator = await startEmulator(options.emulator ?? {});
   await createAppStorage(azurite.connectionString, { LOAD_CONTAINER: 'incoming' });
   const storage = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString });
-  const client = createDataverseClient({ webApiUrl: emulator.webApiUrl, accessTokenSource: { getAccessToken: async () => 'test-token' } });
-  const ctx = createLoadContext({ storage, client, names, chunkSize: options.chunkSize ?? 1000, maxFileBytes: options.maxFileBytes ?? 1024 ** 3, stallSeconds: 300 });
+  const client = createDataverseClient({
+    webApiUrl: emulator.webApiUrl,
+    accessTokenSource: { getAccessToken: async () => 'test-token' },
+  });
+  const ctx = createLoadContext({
+    storage,
+    client,
+    names,
+    chunkSize: options.chunkSize ?? 1000,
+    maxFileBytes: options.maxFileBytes ?? 1024 ** 3,
+    stallSeconds: 300,
+  });
   const queue = storage.queueService.getQueueClient(names.chunkQueue);
   return {
-    azurite, emulator, storage, ctx,
+    azurite,
+    emulator,
+    storage,
+    ctx,
     async drop(name, content, o = {}) {
       const body = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-      await storage.blobService.getContainerClient('incoming').getBlockBlobClient(name).uploadData(body, {
-        ...(o.metadata ? { metadata: o.metadata } : {}),
-        ...(o.contentType ? { blobHTTPHeaders: { blobContentType: o.contentType } } : {}),
-      });
+      await storage.blobService
+        .getContainerClient('incoming')
+        .getBlockBlobClient(name)
+        .uploadData(body, {
+          ...(o.metadata ? { metadata: o.metadata } : {}),
+          ...(o.contentType ? { blobHTTPHeaders: { blobContentType: o.contentType } } : {}),
+        });
     },
     async drain(o = {}) {
       let processed = 0;
@@ -53,7 +80,10 @@ export async function startLoadFixture(options: { emulator?: EmulatorOptions; ma
         const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
         if (receivedMessageItems.length === 0) return processed;
         for (const m of receivedMessageItems) {
-          const result = await receiveLoadQueueMessage(ctx, m.messageText, { attempt: o.attempt ?? m.dequeueCount, maxAttempts: 5 });
+          const result = await receiveLoadQueueMessage(ctx, m.messageText, {
+            attempt: o.attempt ?? m.dequeueCount,
+            maxAttempts: 5,
+          });
           if (result.kind === 'rejected') throw new Error(`queue message rejected: ${result.reason}`);
           await queue.deleteMessage(m.messageId, m.popReceipt);
           processed++;
@@ -63,10 +93,14 @@ export async function startLoadFixture(options: { emulator?: EmulatorOptions; ma
     async events() {
       const events = storage.queueService.getQueueClient(names.eventsQueue);
       const { peekedMessageItems } = await events.peekMessages({ numberOfMessages: 32 });
-      return peekedMessageItems.map((m) => decodeQueueMessage(m.messageText) as { id: string; outcome: string; counts?: Record<string, number> });
+      return peekedMessageItems.map(
+        (m) => decodeQueueMessage(m.messageText) as { id: string; outcome: string; counts?: Record<string, number> },
+      );
     },
     async resultsText(name) {
-      return (await storage.blobService.getContainerClient(names.resultsContainer).getBlockBlobClient(name).downloadToBuffer()).toString('utf8');
+      return (
+        await storage.blobService.getContainerClient(names.resultsContainer).getBlockBlobClient(name).downloadToBuffer()
+      ).toString('utf8');
     },
     async close() {
       await emulator.close();

@@ -26,7 +26,12 @@ beforeEach(() => emulator.reset());
 
 const AUTH = { Authorization: 'Bearer conformance' };
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const res = await fetch(`${emulator.webApiUrl}${path}`, {
     method,
     headers: { ...AUTH, 'Content-Type': 'application/json', ...headers },
@@ -57,39 +62,81 @@ interface Case {
   steps: Step[];
 }
 
-const step = (base: string, response = `${base}.response.http`): Step => ({ request: `${base}.request.http`, response });
+const step = (base: string, response = `${base}.response.http`): Step => ({
+  request: `${base}.request.http`,
+  response,
+});
 
 const CASES: Case[] = [
   { name: 'batch without change set', seed: () => seed('accounts', [ACCOUNT_1]), steps: [step('batch-no-changeset')] },
   { name: 'batch with a change set', seed: () => seed('accounts', [ACCOUNT_1]), steps: [step('batch-changeset')] },
   { name: 'change set with Content-ID references in bodies', steps: [step('batch-changeset-contentid-refs')] },
-  { name: 'batch stops at the first error', seed: () => seed('accounts', [ACCOUNT_1]), steps: [step('batch-stop-on-error')] },
-  { name: 'batch continues on error', seed: () => seed('accounts', [ACCOUNT_1]), steps: [step('batch-continue-on-error')] },
+  {
+    name: 'batch stops at the first error',
+    seed: () => seed('accounts', [ACCOUNT_1]),
+    steps: [step('batch-stop-on-error')],
+  },
+  {
+    name: 'batch continues on error',
+    seed: () => seed('accounts', [ACCOUNT_1]),
+    steps: [step('batch-continue-on-error')],
+  },
   { name: 'create', steps: [step('create-basic')] },
-  { name: 'create bypassing business logic (documented create shape)', steps: [{ request: 'bypass-business-logic.request.http', response: 'create-basic.response.http' }] },
+  {
+    name: 'create bypassing business logic (documented create shape)',
+    steps: [{ request: 'bypass-business-logic.request.http', response: 'create-basic.response.http' }],
+  },
   {
     name: 'create impersonating by CallerObjectId',
-    seed: () => seed('systemusers', [{ fullname: 'Impersonated', azureactivedirectoryobjectid: 'e39c5d16-675b-48d1-8e67-667427e9c084' }]),
+    seed: () =>
+      seed('systemusers', [
+        { fullname: 'Impersonated', azureactivedirectoryobjectid: 'e39c5d16-675b-48d1-8e67-667427e9c084' },
+      ]),
     steps: [step('impersonate-callerobjectid')],
   },
-  { name: 'upsert by alternate key: create then update', steps: [step('upsert-altkey-create'), step('upsert-altkey-update')] },
-  { name: 'upsert by alternate key with return=representation: create then update', steps: [step('upsert-altkey-repr-create'), step('upsert-altkey-repr-update')] },
+  {
+    name: 'upsert by alternate key: create then update',
+    steps: [step('upsert-altkey-create'), step('upsert-altkey-update')],
+  },
+  {
+    name: 'upsert by alternate key with return=representation: create then update',
+    steps: [step('upsert-altkey-repr-create'), step('upsert-altkey-repr-update')],
+  },
   { name: 'CreateMultiple', steps: [step('createmultiple')] },
   {
     name: 'UpdateMultiple',
     seed: () =>
-      seed('sample_examples', ['8f4c3f92-312b-ee11-bdf4-000d3a993550', '904c3f92-312b-ee11-bdf4-000d3a993550', '914c3f92-312b-ee11-bdf4-000d3a993550'].map((id, i) => ({ sample_exampleid: id, sample_name: `sample record 000000${i + 1}` }))),
+      seed(
+        'sample_examples',
+        [
+          '8f4c3f92-312b-ee11-bdf4-000d3a993550',
+          '904c3f92-312b-ee11-bdf4-000d3a993550',
+          '914c3f92-312b-ee11-bdf4-000d3a993550',
+        ].map((id, i) => ({ sample_exampleid: id, sample_name: `sample record 000000${i + 1}` })),
+      ),
     steps: [step('updatemultiple')],
   },
   { name: 'UpsertMultiple', steps: [step('upsertmultiple')] },
   {
     name: 'UpsertMultiple with the key in the body (create path)',
-    steps: [{ request: 'upsertmultiple-key-in-body-create.request.json', response: 'upsertmultiple-key-in-body-create.response.txt' }],
+    steps: [
+      {
+        request: 'upsertmultiple-key-in-body-create.request.json',
+        response: 'upsertmultiple-key-in-body-create.response.txt',
+      },
+    ],
   },
   {
     name: 'DeleteMultiple on an elastic table',
     seed: () =>
-      seed('contoso_sensordatas', ['6114ca58-0928-ee11-9965-6045bd5cd155', '6214ca58-0928-ee11-9965-6045bd5cd155', '6314ca58-0928-ee11-9965-6045bd5cd155'].map((id) => ({ contoso_sensordataid: id, partitionid: 'Device-ABC-1234', contoso_name: 'reading' }))),
+      seed(
+        'contoso_sensordatas',
+        [
+          '6114ca58-0928-ee11-9965-6045bd5cd155',
+          '6214ca58-0928-ee11-9965-6045bd5cd155',
+          '6314ca58-0928-ee11-9965-6045bd5cd155',
+        ].map((id) => ({ contoso_sensordataid: id, partitionid: 'Device-ABC-1234', contoso_name: 'reading' })),
+      ),
     steps: [step('deletemultiple-elastic')],
   },
   { name: 'WhoAmI', steps: [step('whoami')] },
@@ -97,8 +144,10 @@ const CASES: Case[] = [
 
 /** Request fixtures the emulator does not replay, and why. */
 const EXCLUDED: Record<string, string> = {
-  'error-plugin-annotations.request.http': 'the response is an error thrown by a customer plug-in; the emulator runs no plug-ins',
-  'background-operation.request.http': 'a custom API run as a background operation (preview); the emulator has no custom APIs',
+  'error-plugin-annotations.request.http':
+    'the response is an error thrown by a customer plug-in; the emulator runs no plug-ins',
+  'background-operation.request.http':
+    'a custom API run as a background operation (preview); the emulator has no custom APIs',
 };
 
 test('every request fixture is replayed or excluded with a reason', () => {
@@ -114,13 +163,20 @@ function expectHeadersMatch(actual: Record<string, string>, expected: Record<str
     const want = expected[name];
     if (want === undefined) continue;
     const got = actual[name];
-    expect({ where, header: name, value: got === undefined ? undefined : normalize(got, org) }).toEqual({ where, header: name, value: normalize(want, org) });
+    expect({ where, header: name, value: got === undefined ? undefined : normalize(got, org) }).toEqual({
+      where,
+      header: name,
+      value: normalize(want, org),
+    });
   }
 }
 
 function expectBodyMatches(actual: string, expected: string, where: string): void {
   const org = emulator.url;
-  expect({ where, body: normalizeJson(parseJsonOrText(actual), org) }).toEqual({ where, body: normalizeJson(parseJsonOrText(expected), org) });
+  expect({ where, body: normalizeJson(parseJsonOrText(actual), org) }).toEqual({
+    where,
+    body: normalizeJson(parseJsonOrText(expected), org),
+  });
 }
 
 function expectPartsMatch(actual: ComparablePart[], expected: ComparablePart[]): void {
@@ -139,10 +195,18 @@ describe.each(CASES)('conformance: $name', (c) => {
     for (const s of c.steps) {
       const req = parseRequestFixture(s.request, emulator.url);
       const want = parseResponseFixture(s.response);
-      const res = await fetch(req.url, { method: req.method, headers: { ...req.headers, ...AUTH }, body: req.method === 'GET' ? undefined : req.body });
+      const res = await fetch(req.url, {
+        method: req.method,
+        headers: { ...req.headers, ...AUTH },
+        body: req.method === 'GET' ? undefined : req.body,
+      });
       const text = await res.text();
       const headers = Object.fromEntries(res.headers.entries());
-      expect({ step: s.request, status: res.status, body: res.status === want.status ? '' : text }).toEqual({ step: s.request, status: want.status, body: '' });
+      expect({ step: s.request, status: res.status, body: res.status === want.status ? '' : text }).toEqual({
+        step: s.request,
+        status: want.status,
+        body: '',
+      });
       expect(headers['odata-version']).toBe('4.0');
       const responseBoundary = boundaryOf(headers['content-type']);
       if (responseBoundary) {
@@ -162,8 +226,16 @@ describe.each(CASES)('conformance: $name', (c) => {
 describe('conformance: responses published without their request', () => {
   test('create with an existing primary key → 412 and the duplicate key body', async () => {
     await seed('accounts', [ACCOUNT_1]);
-    const res = await fetch(`${emulator.webApiUrl}accounts`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(ACCOUNT_1) });
+    const res = await fetch(`${emulator.webApiUrl}accounts`, {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify(ACCOUNT_1),
+    });
     expect(res.status).toBe(412);
-    expectBodyMatches(await res.text(), parseResponseFixture('create-duplicate-key.response-body.json').body, 'duplicate');
+    expectBodyMatches(
+      await res.text(),
+      parseResponseFixture('create-duplicate-key.response-body.json').body,
+      'duplicate',
+    );
   });
 });

@@ -23,7 +23,8 @@ export interface FixtureResponse {
   body: string;
 }
 
-const ORG_PLACEHOLDER = /\[Organization (?:URI|Uri)\]|https:\/\/yourorg\.api\.crm\.dynamics\.com|https:\/\/[0-9a-f-]+\.crm\d*\.dynamics\.com/g;
+const ORG_PLACEHOLDER =
+  /\[Organization (?:URI|Uri)\]|https:\/\/yourorg\.api\.crm\.dynamics\.com|https:\/\/[0-9a-f-]+\.crm\d*\.dynamics\.com/g;
 
 export function readFixture(name: string): string {
   return readFileSync(join(FIXTURES, name), 'utf8');
@@ -89,12 +90,22 @@ export function normalize(text: string, orgUrl: string): string {
 export function normalizeJson(value: unknown, orgUrl: string): unknown {
   if (typeof value === 'string') return normalize(value, orgUrl);
   if (Array.isArray(value)) return value.map((v) => normalizeJson(v, orgUrl));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeJson(v, orgUrl)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeJson(v, orgUrl)]));
   return value;
 }
 
 /** Headers whose presence and (normalised) value a client may rely on. */
-export const HEADERS_THAT_MATTER = ['odata-version', 'odata-entityid', 'location', 'content-type', 'preference-applied', 'etag', 'req_id', 'content-id'];
+export const HEADERS_THAT_MATTER = [
+  'odata-version',
+  'odata-entityid',
+  'location',
+  'content-type',
+  'preference-applied',
+  'etag',
+  'req_id',
+  'content-id',
+];
 
 export interface ComparablePart {
   status: number;
@@ -115,7 +126,12 @@ export function batchParts(body: string, boundary: string): ComparablePart[] {
       continue;
     }
     const http = splitMessage(head.body);
-    out.push({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(http.first)![1]), headers: http.headers, body: http.body, contentId: head.headers['content-id'] });
+    out.push({
+      status: Number(/^HTTP\/1\.1 (\d{3})/.exec(http.first)![1]),
+      headers: http.headers,
+      body: http.body,
+      contentId: head.headers['content-id'],
+    });
   }
   return out;
 }

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { defaultSchema } from '../../../../dev/emulator/records/defaultSchema';
-import { compileFilter, equalityChain, parseFilter, tokenize, type FilterExpression, type Literal } from '../../../../dev/emulator/odata/filter';
+import {
+  compileFilter,
+  equalityChain,
+  parseFilter,
+  tokenize,
+  type FilterExpression,
+  type Literal,
+} from '../../../../dev/emulator/odata/filter';
 import { filterPredicate } from '../../../../dev/emulator/records/query';
 import { compileSchema } from '../../../../dev/emulator/records/schema';
 import { DataverseFault } from '../../../../dev/emulator/types';
@@ -8,7 +15,10 @@ import { DataverseFault } from '../../../../dev/emulator/types';
 const account = compileSchema(defaultSchema).tables.get('account')!;
 
 type Row = { name: string | null; numberofemployees: number | null; creditonhold: boolean | null };
-interface Generated { text: string; holds: (r: Row) => boolean }
+interface Generated {
+  text: string;
+  holds: (r: Row) => boolean;
+}
 
 const ops = ['eq', 'ne', 'gt', 'ge', 'lt', 'le'] as const;
 type Op = (typeof ops)[number];
@@ -27,18 +37,28 @@ const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 const comparison: fc.Arbitrary<Generated> = fc.oneof(
   fc.tuple(fc.constantFrom(...ops), fc.option(text, { nil: null })).map(([op, v]): Generated => ({
-    text: `name ${op} ${v === null ? 'null' : quote(v)}`, holds: (r) => reference(op, r.name, v),
+    text: `name ${op} ${v === null ? 'null' : quote(v)}`,
+    holds: (r) => reference(op, r.name, v),
   })),
-  fc.tuple(fc.constantFrom(...ops), fc.option(fc.integer({ min: -50, max: 50 }), { nil: null })).map(([op, v]): Generated => ({
-    text: `numberofemployees ${op} ${v === null ? 'null' : String(v)}`, holds: (r) => reference(op, r.numberofemployees, v),
-  })),
+  fc
+    .tuple(fc.constantFrom(...ops), fc.option(fc.integer({ min: -50, max: 50 }), { nil: null }))
+    .map(([op, v]): Generated => ({
+      text: `numberofemployees ${op} ${v === null ? 'null' : String(v)}`,
+      holds: (r) => reference(op, r.numberofemployees, v),
+    })),
   fc.tuple(fc.constantFrom('eq', 'ne'), fc.option(fc.boolean(), { nil: null })).map(([op, v]): Generated => ({
-    text: `creditonhold ${op} ${v === null ? 'null' : String(v)}`, holds: (r) => reference(op as Op, r.creditonhold, v),
+    text: `creditonhold ${op} ${v === null ? 'null' : String(v)}`,
+    holds: (r) => reference(op as Op, r.creditonhold, v),
   })),
   fc.tuple(fc.constantFrom('contains', 'startswith', 'endswith'), text).map(([fn, v]): Generated => ({
     text: `${fn}(name,${quote(v)})`,
-    holds: (r) => r.name !== null && (fn === 'contains' ? r.name.toLowerCase().includes(v.toLowerCase())
-      : fn === 'startswith' ? r.name.toLowerCase().startsWith(v.toLowerCase()) : r.name.toLowerCase().endsWith(v.toLowerCase())),
+    holds: (r) =>
+      r.name !== null &&
+      (fn === 'contains'
+        ? r.name.toLowerCase().includes(v.toLowerCase())
+        : fn === 'startswith'
+          ? r.name.toLowerCase().startsWith(v.toLowerCase())
+          : r.name.toLowerCase().endsWith(v.toLowerCase())),
   })),
 );
 
@@ -47,7 +67,8 @@ const expression: fc.Arbitrary<Generated> = fc.letrec<{ e: Generated }>((tie) =>
     { depthSize: 'small', withCrossShrink: true },
     comparison,
     fc.tuple(tie('e'), fc.constantFrom('and', 'or'), tie('e')).map(([a, op, b]): Generated => ({
-      text: `(${a.text}) ${op} (${b.text})`, holds: op === 'and' ? (r) => a.holds(r) && b.holds(r) : (r) => a.holds(r) || b.holds(r),
+      text: `(${a.text}) ${op} (${b.text})`,
+      holds: op === 'and' ? (r) => a.holds(r) && b.holds(r) : (r) => a.holds(r) || b.holds(r),
     })),
     tie('e').map((a): Generated => ({ text: `not (${a.text})`, holds: (r) => !a.holds(r) })),
   ),
@@ -61,35 +82,48 @@ const row: fc.Arbitrary<Row> = fc.record({
 
 describe('$filter on records (typed against the table)', () => {
   it('evaluates every generated expression like the reference predicate', () => {
-    fc.assert(fc.property(expression, fc.array(row, { maxLength: 8 }), (e, rows) => {
-      const predicate = filterPredicate(account, e.text);
-      for (const r of rows) expect(predicate(r)).toBe(e.holds(r));
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(expression, fc.array(row, { maxLength: 8 }), (e, rows) => {
+        const predicate = filterPredicate(account, e.text);
+        for (const r of rows) expect(predicate(r)).toBe(e.holds(r));
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it("round-trips string literals with '' escaping", () => {
-    fc.assert(fc.property(fc.string(), (s) => {
-      const tokens = tokenize(quote(s));
-      expect(tokens).toEqual([{ t: 'literal', v: { type: 'string', value: s } }]);
-    }));
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const tokens = tokenize(quote(s));
+        expect(tokens).toEqual([{ t: 'literal', v: { type: 'string', value: s } }]);
+      }),
+    );
   });
 
   it('gives and precedence over or, and parses guids, dates and negative numbers', () => {
-    expect(parseFilter("a eq 1 or b eq 2 and c eq 3")).toMatchObject({ kind: 'or', items: [{ kind: 'compare' }, { kind: 'and' }] });
-    expect(tokenize('00000000-0000-0000-0000-00000000000A')).toEqual([{ t: 'literal', v: { type: 'guid', value: '00000000-0000-0000-0000-00000000000a' } }]);
+    expect(parseFilter('a eq 1 or b eq 2 and c eq 3')).toMatchObject({
+      kind: 'or',
+      items: [{ kind: 'compare' }, { kind: 'and' }],
+    });
+    expect(tokenize('00000000-0000-0000-0000-00000000000A')).toEqual([
+      { t: 'literal', v: { type: 'guid', value: '00000000-0000-0000-0000-00000000000a' } },
+    ]);
     expect(tokenize('2024-02-03')[0]).toMatchObject({ v: { type: 'datetime', value: Date.UTC(2024, 1, 3) } });
     expect(tokenize('-12.5')).toEqual([{ t: 'literal', v: { type: 'number', value: -12.5 } }]);
   });
 
   it('refuses malformed input with a 400 fault, never an exception of another kind', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 30 }), (s) => {
-      try {
-        filterPredicate(account, s);
-      } catch (error) {
-        expect(error).toBeInstanceOf(DataverseFault);
-        expect((error as DataverseFault).status).toBe(400);
-      }
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 30 }), (s) => {
+        try {
+          filterPredicate(account, s);
+        } catch (error) {
+          expect(error).toBeInstanceOf(DataverseFault);
+          expect((error as DataverseFault).status).toBe(400);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
@@ -108,7 +142,10 @@ const { tree } = fc.letrec<{ tree: FilterExpression }>((tie) => ({
   tree: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     compare,
-    fc.record({ kind: fc.constantFrom('and', 'or'), items: fc.array(tie('tree'), { minLength: 2, maxLength: 4 }) }) as fc.Arbitrary<FilterExpression>,
+    fc.record({
+      kind: fc.constantFrom('and', 'or'),
+      items: fc.array(tie('tree'), { minLength: 2, maxLength: 4 }),
+    }) as fc.Arbitrary<FilterExpression>,
     tie('tree').map((operand): FilterExpression => ({ kind: 'not', operand })),
   ),
 }));
@@ -118,10 +155,14 @@ const printLiteral = (l: Literal): string =>
 /** Prints a filter with every composite operand in parentheses, so parsing must give back the same tree. */
 function print(e: FilterExpression): string {
   switch (e.kind) {
-    case 'compare': return `${e.property} ${e.op} ${printLiteral(e.literal)}`;
-    case 'call': return `${e.fn}(${e.property},${quote(e.value)})`;
-    case 'not': return `not (${print(e.operand)})`;
-    default: return e.items.map((item) => (item.kind === 'compare' ? print(item) : `(${print(item)})`)).join(` ${e.kind} `);
+    case 'compare':
+      return `${e.property} ${e.op} ${printLiteral(e.literal)}`;
+    case 'call':
+      return `${e.fn}(${e.property},${quote(e.value)})`;
+    case 'not':
+      return `not (${print(e.operand)})`;
+    default:
+      return e.items.map((item) => (item.kind === 'compare' ? print(item) : `(${print(item)})`)).join(` ${e.kind} `);
   }
 }
 const identity = (property: string) => property;
@@ -135,7 +176,10 @@ describe('$filter syntax (shared by records and solution entity sets)', () => {
     fc.assert(
       fc.property(fc.array(fc.uuid(), { minLength: 1, maxLength: 300 }), fc.uuid(), (ids, other) => {
         const e = parseFilter(ids.map((id) => `asyncoperationid eq ${id.toUpperCase()}`).join(' or '));
-        expect(equalityChain(e)).toEqual({ property: 'asyncoperationid', literals: ids.map((id) => ({ type: 'guid', value: id.toLowerCase() })) });
+        expect(equalityChain(e)).toEqual({
+          property: 'asyncoperationid',
+          literals: ids.map((id) => ({ type: 'guid', value: id.toLowerCase() })),
+        });
         const predicate = compileFilter(e, identity);
         expect(predicate({ asyncoperationid: ids[0]!.toLowerCase() })).toBe(true);
         expect(predicate({ asyncoperationid: other })).toBe(ids.some((id) => id.toLowerCase() === other.toLowerCase()));
@@ -164,7 +208,18 @@ describe('$filter syntax (shared by records and solution entity sets)', () => {
   it('a chain of 20,000 terms parses and evaluates without deep recursion; absurd nesting is a 400, not a stack overflow', () => {
     const e = parseFilter(Array.from({ length: 20_000 }, (_, i) => `n eq ${i}`).join(' or '));
     expect(e).toMatchObject({ kind: 'or' });
-    expect(compileFilter({ kind: 'or', items: [...(e as { items: FilterExpression[] }).items, { kind: 'compare', op: 'gt', property: 'n', literal: { type: 'number', value: 1e9 } }] }, identity)({ n: 19_999 })).toBe(true);
+    expect(
+      compileFilter(
+        {
+          kind: 'or',
+          items: [
+            ...(e as { items: FilterExpression[] }).items,
+            { kind: 'compare', op: 'gt', property: 'n', literal: { type: 'number', value: 1e9 } },
+          ],
+        },
+        identity,
+      )({ n: 19_999 }),
+    ).toBe(true);
     expect(() => parseFilter(`${'('.repeat(5000)}n eq 1${')'.repeat(5000)}`)).toThrow(DataverseFault);
   });
 

@@ -26,7 +26,12 @@ export function harness(schema?: TableSchemaJson): Harness {
       const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v;
-      const body = options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      const body =
+        options.body === undefined
+          ? ''
+          : typeof options.body === 'string'
+            ? options.body
+            : JSON.stringify(options.body);
       const res = await service.route({ method, path, query, headers, body, callerId: options.caller ?? 'caller-1' });
       if (!res) throw new Error(`route did not answer ${method} ${target}`);
       return { ...res, json: res.body as any };

@@ -4,13 +4,15 @@ describe('record service', () => {
   it('rolls back every change made inside a failed transaction, across awaits', async () => {
     const { call, service } = harness();
     const kept = idFromEntityId(await call('POST', 'accounts', { body: { name: 'kept', accountnumber: 'K' } }));
-    await expect(service.transaction(async () => {
-      await call('POST', 'accounts', { body: { name: 'new', accountnumber: 'N' } });
-      await new Promise((r) => setImmediate(r));
-      await call('PATCH', `accounts(${kept})`, { body: { name: 'changed', accountnumber: 'K2' } });
-      await call('DELETE', `accounts(${kept})`);
-      throw new Error('change set failed');
-    })).rejects.toThrow('change set failed');
+    await expect(
+      service.transaction(async () => {
+        await call('POST', 'accounts', { body: { name: 'new', accountnumber: 'N' } });
+        await new Promise((r) => setImmediate(r));
+        await call('PATCH', `accounts(${kept})`, { body: { name: 'changed', accountnumber: 'K2' } });
+        await call('DELETE', `accounts(${kept})`);
+        throw new Error('change set failed');
+      }),
+    ).rejects.toThrow('change set failed');
     const rows = (await call('GET', 'accounts')).json.value;
     expect(rows.map((r: any) => [r.name, r.accountnumber])).toEqual([['kept', 'K']]);
     expect((await call('GET', `accounts(accountnumber='K')`)).status).toBe(200); // key index restored
@@ -20,7 +22,9 @@ describe('record service', () => {
   it('keeps committed transactions, and a concurrent request outside a failing transaction', async () => {
     const { call, service } = harness();
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const failing = service.transaction(async () => {
       await call('POST', 'tasks', { body: { subject: 'inside' } });
       await gate;
@@ -29,22 +33,41 @@ describe('record service', () => {
     await call('POST', 'tasks', { body: { subject: 'outside' } });
     release();
     await expect(failing).rejects.toThrow('boom');
-    await service.transaction(async () => { await call('POST', 'tasks', { body: { subject: 'committed' } }); });
-    expect((await call('GET', 'tasks?$orderby=subject')).json.value.map((r: any) => r.subject)).toEqual(['committed', 'outside']);
+    await service.transaction(async () => {
+      await call('POST', 'tasks', { body: { subject: 'committed' } });
+    });
+    expect((await call('GET', 'tasks?$orderby=subject')).json.value.map((r: any) => r.subject)).toEqual([
+      'committed',
+      'outside',
+    ]);
   });
 
   it('rolls back a nested inner transaction only when it fails, and the outer one entirely', async () => {
     const { call, service } = harness();
     await service.transaction(async () => {
       await call('POST', 'tasks', { body: { subject: 'outer' } });
-      await service.transaction(async () => { await call('POST', 'tasks', { body: { subject: 'inner ok' } }); });
-      await expect(service.transaction(async () => { await call('POST', 'tasks', { body: { subject: 'inner bad' } }); throw new Error('x'); })).rejects.toThrow();
+      await service.transaction(async () => {
+        await call('POST', 'tasks', { body: { subject: 'inner ok' } });
+      });
+      await expect(
+        service.transaction(async () => {
+          await call('POST', 'tasks', { body: { subject: 'inner bad' } });
+          throw new Error('x');
+        }),
+      ).rejects.toThrow();
     });
-    expect((await call('GET', 'tasks?$orderby=subject')).json.value.map((r: any) => r.subject)).toEqual(['inner ok', 'outer']);
-    await expect(service.transaction(async () => {
-      await service.transaction(async () => { await call('POST', 'tasks', { body: { subject: 'inner of failed outer' } }); });
-      throw new Error('outer fails');
-    })).rejects.toThrow();
+    expect((await call('GET', 'tasks?$orderby=subject')).json.value.map((r: any) => r.subject)).toEqual([
+      'inner ok',
+      'outer',
+    ]);
+    await expect(
+      service.transaction(async () => {
+        await service.transaction(async () => {
+          await call('POST', 'tasks', { body: { subject: 'inner of failed outer' } });
+        });
+        throw new Error('outer fails');
+      }),
+    ).rejects.toThrow();
     expect((await call('GET', 'tasks')).json.value).toHaveLength(2);
   });
 
@@ -65,7 +88,14 @@ describe('record service', () => {
 
   it('leaves paths that are not its own to other routes', async () => {
     const { service } = harness();
-    const req = (path: string) => ({ method: 'GET', path, query: new URLSearchParams(), headers: {}, body: '', callerId: 'c' });
+    const req = (path: string) => ({
+      method: 'GET',
+      path,
+      query: new URLSearchParams(),
+      headers: {},
+      body: '',
+      callerId: 'c',
+    });
     expect(await service.route(req('asyncoperations'))).toBeUndefined();
     expect(await service.route(req('ImportSolutionAsync'))).toBeUndefined();
   });

@@ -4,7 +4,9 @@ import { readSolutionPackage, unmetRequirements } from '../../../../dev/emulator
 import { buildSolutionZip, solutionXml } from '../../../../dev/emulator/solutions/solutionZip';
 
 const uniqueName = fc.stringMatching(/^[a-z_][a-z0-9_]{0,20}$/);
-const version = fc.array(fc.integer({ min: 0, max: 9999 }), { minLength: 2, maxLength: 4 }).map((parts) => parts.join('.'));
+const version = fc
+  .array(fc.integer({ min: 0, max: 9999 }), { minLength: 2, maxLength: 4 })
+  .map((parts) => parts.join('.'));
 
 describe('solution package', () => {
   test('buildSolutionZip and readSolutionPackage agree on the manifest, including names with XML characters', () => {
@@ -16,7 +18,15 @@ describe('solution package', () => {
         fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() === s && s.trim() !== ''),
         fc.array(fc.record({ solution: uniqueName, schemaName: uniqueName }), { maxLength: 4 }),
         (name, v, managed, friendlyName, dependencies) => {
-          const pkg = readSolutionPackage(buildSolutionZip({ uniqueName: name, version: v, managed, friendlyName, missingDependencies: dependencies }));
+          const pkg = readSolutionPackage(
+            buildSolutionZip({
+              uniqueName: name,
+              version: v,
+              managed,
+              friendlyName,
+              missingDependencies: dependencies,
+            }),
+          );
           expect(pkg).toEqual({
             ok: true,
             manifest: expect.objectContaining({
@@ -24,7 +34,9 @@ describe('solution package', () => {
               version: v,
               managed,
               friendlyName,
-              requires: dependencies.map((d) => expect.objectContaining({ solution: d.solution, schemaName: d.schemaName })),
+              requires: dependencies.map((d) =>
+                expect.objectContaining({ solution: d.solution, schemaName: d.schemaName }),
+              ),
             }),
           });
         },
@@ -44,7 +56,9 @@ describe('solution package', () => {
   test('arbitrary solution.xml text never throws', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (xml) => {
-        const pkg = readSolutionPackage(zipSync({ 'solution.xml': strToU8(xml), 'customizations.xml': strToU8('<x/>') }));
+        const pkg = readSolutionPackage(
+          zipSync({ 'solution.xml': strToU8(xml), 'customizations.xml': strToU8('<x/>') }),
+        );
         expect(pkg.ok).toBe(false);
       }),
     );
@@ -53,7 +67,10 @@ describe('solution package', () => {
   test('a manifest without a version, or with an invalid one, is rejected with the element named', () => {
     const xml = solutionXml({ uniqueName: 'a', version: 'one' });
     const pkg = readSolutionPackage(zipSync({ 'solution.xml': strToU8(xml), 'customizations.xml': strToU8('<x/>') }));
-    expect(pkg).toEqual({ ok: false, failure: { code: '0x80048033', message: expect.stringContaining("<Version> 'one'") } });
+    expect(pkg).toEqual({
+      ok: false,
+      failure: { code: '0x80048033', message: expect.stringContaining("<Version> 'one'") },
+    });
   });
 
   test('requirements on built-in solutions are met; versioned requirements compare numerically', () => {

@@ -3,7 +3,12 @@ import { startEmulator, type EmulatorHandle } from '../../../../dev/emulator/ind
 import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 
 let emu: EmulatorHandle;
-const headers = { Authorization: 'Bearer test', 'Content-Type': 'application/json', Accept: 'application/json', 'OData-Version': '4.0' };
+const headers = {
+  Authorization: 'Bearer test',
+  'Content-Type': 'application/json',
+  Accept: 'application/json',
+  'OData-Version': '4.0',
+};
 
 beforeAll(async () => {
   emu = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 20, runMs: 150 }, refusalStatus: 429 } });
@@ -12,13 +17,25 @@ afterAll(async () => {
   await emu.close();
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; json: any }> {
-  const res = await fetch(emu.webApiUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; headers: Headers; json: any }> {
+  const res = await fetch(emu.webApiUrl + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
 }
 
-const importBody = (zip: SolutionZipOptions) => ({ OverwriteUnmanagedCustomizations: false, PublishWorkflows: true, CustomizationFile: buildSolutionZipBase64(zip) });
+const importBody = (zip: SolutionZipOptions) => ({
+  OverwriteUnmanagedCustomizations: false,
+  PublishWorkflows: true,
+  CustomizationFile: buildSolutionZipBase64(zip),
+});
 
 /** Polls (one filtered query per sweep, like the product's poller) until every job has completed. */
 async function waitForAll(ids: string[]): Promise<Map<string, any>> {
@@ -35,7 +52,10 @@ async function waitForAll(ids: string[]): Promise<Map<string, any>> {
 }
 
 test('imports run one after another over HTTP; refusals are 429 with Retry-After; the poller query is counted', async () => {
-  const zips: SolutionZipOptions[] = [{ uniqueName: 'http_ok', version: '1.0.0.0' }, { uniqueName: 'http_bad', corrupt: 'badXml' }];
+  const zips: SolutionZipOptions[] = [
+    { uniqueName: 'http_ok', version: '1.0.0.0' },
+    { uniqueName: 'http_bad', corrupt: 'badXml' },
+  ];
   const ids: string[] = [];
   for (const zip of zips) {
     let submitted = await api('POST', 'ImportSolutionAsync', importBody(zip));
@@ -57,13 +77,19 @@ test('imports run one after another over HTTP; refusals are 429 with Retry-After
   expect(jobs.get(ids[1]!).friendlymessage).toContain('not well-formed XML');
 
   const solutions = await api('GET', "solutions?$filter=uniquename eq 'http_ok'&$select=uniquename,version,ismanaged");
-  expect(solutions.json.value).toEqual([expect.objectContaining({ uniquename: 'http_ok', version: '1.0.0.0', ismanaged: false })]);
+  expect(solutions.json.value).toEqual([
+    expect.objectContaining({ uniquename: 'http_ok', version: '1.0.0.0', ismanaged: false }),
+  ]);
 });
 
 test('configure({ solutions }) on a running emulator applies to operations submitted after the call', async () => {
   const slow = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 0, runMs: 600_000 } } });
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(slow.webApiUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(slow.webApiUrl + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
   };
@@ -79,7 +105,9 @@ test('configure({ solutions }) on a running emulator applies to operations submi
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(500);
     expect((await call('GET', `asyncoperations(${first.json.AsyncOperationId})`)).json.statecode).not.toBe(3);
 
-    expect((await call('PATCH', `asyncoperations(${first.json.AsyncOperationId})`, { statecode: 3, statuscode: 32 })).status).toBe(204);
+    expect(
+      (await call('PATCH', `asyncoperations(${first.json.AsyncOperationId})`, { statecode: 3, statuscode: 32 })).status,
+    ).toBe(204);
     const second = await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_second' }));
     expect(second.status).toBe(200);
     for (let poll = 0; ; poll++) {

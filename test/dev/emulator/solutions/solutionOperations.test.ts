@@ -1,5 +1,9 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { createSolutionOperations, customizationLockCode, customizationLockMessage } from '../../../../dev/emulator/solutions';
+import {
+  createSolutionOperations,
+  customizationLockCode,
+  customizationLockMessage,
+} from '../../../../dev/emulator/solutions';
 import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 import type { EmulatorRequest, EmulatorResponse } from '../../../../dev/emulator/types';
 
@@ -10,7 +14,12 @@ const RUN = 10_000;
 function setup(extra: { refusalStatus?: number } = {}) {
   let t = Date.UTC(2026, 0, 5, 9, 0, 0);
   const ops = createSolutionOperations({ baseUrl, timing: { queuedMs: QUEUED, runMs: RUN }, now: () => t, ...extra });
-  const call = async (method: string, pathAndQuery: string, body?: unknown, headers: Record<string, string> = {}): Promise<EmulatorResponse> => {
+  const call = async (
+    method: string,
+    pathAndQuery: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<EmulatorResponse> => {
     const [path, query = ''] = pathAndQuery.split('?');
     const req: EmulatorRequest = {
       method,
@@ -37,7 +46,10 @@ function setup(extra: { refusalStatus?: number } = {}) {
     return res.body as Record<string, any>;
   };
   const solution = async (uniqueName: string): Promise<Record<string, any> | undefined> => {
-    const res = await call('GET', `solutions?$filter=uniquename eq '${uniqueName}'&$select=uniquename,version,ismanaged,solutionid,friendlyname`);
+    const res = await call(
+      'GET',
+      `solutions?$filter=uniquename eq '${uniqueName}'&$select=uniquename,version,ismanaged,solutionid,friendlyname`,
+    );
     expect(res.status).toBe(200);
     return (res.body as { value: Record<string, any>[] }).value[0];
   };
@@ -100,7 +112,12 @@ describe('ImportSolutionAsync', () => {
     expect(Date.parse(done.startedon)).toBeGreaterThanOrEqual(Date.parse(done.createdon));
     expect(done.executiontimespan).toBeCloseTo(RUN / 1000);
 
-    expect(await emu.solution('contoso_Core')).toMatchObject({ uniquename: 'contoso_Core', version: '1.2.0.0', ismanaged: true, friendlyname: 'contoso_Core' });
+    expect(await emu.solution('contoso_Core')).toMatchObject({
+      uniquename: 'contoso_Core',
+      version: '1.2.0.0',
+      ismanaged: true,
+      friendlyname: 'contoso_Core',
+    });
   });
 
   test('the import job reports progress and its log, and ImportJobId from the request becomes the ImportJobKey', async () => {
@@ -114,7 +131,12 @@ describe('ImportSolutionAsync', () => {
     expect(half.progress).toBeLessThan(100);
     expect(half.completedon).toBeNull();
     emu.advance(RUN);
-    const job = body(await emu.call('GET', `importjobs(${importJobId})?$select=importjobid,solutionname,progress,startedon,completedon,data`));
+    const job = body(
+      await emu.call(
+        'GET',
+        `importjobs(${importJobId})?$select=importjobid,solutionname,progress,startedon,completedon,data`,
+      ),
+    );
     expect(job).toMatchObject({ importjobid: importJobId, solutionname: 'contoso_Jobs', progress: 100 });
     expect(job.completedon).not.toBeNull();
     expect(XMLValidator.validate(job.data)).toBe(true);
@@ -123,18 +145,29 @@ describe('ImportSolutionAsync', () => {
 
   test('a missing required parameter, a wrong type, an unknown parameter and a ComponentParameters item without @odata.type are 400', async () => {
     const emu = setup();
-    const missing = await emu.call('POST', 'ImportSolutionAsync', { PublishWorkflows: true, CustomizationFile: buildSolutionZipBase64({ uniqueName: 'a' }) });
+    const missing = await emu.call('POST', 'ImportSolutionAsync', {
+      PublishWorkflows: true,
+      CustomizationFile: buildSolutionZipBase64({ uniqueName: 'a' }),
+    });
     expect(missing.status).toBe(400);
     expect(body(missing).error.message).toContain('OverwriteUnmanagedCustomizations');
 
     const wrongType = await emu.importSolution({ uniqueName: 'a' }, { PublishWorkflows: 'yes' });
     expect(wrongType.status).toBe(400);
-    expect(body(wrongType).error).toEqual({ code: '0x80048d19', message: "Cannot convert the literal 'yes' to the expected type 'Edm.Boolean'." });
+    expect(body(wrongType).error).toEqual({
+      code: '0x80048d19',
+      message: "Cannot convert the literal 'yes' to the expected type 'Edm.Boolean'.",
+    });
 
     const unknown = await emu.importSolution({ uniqueName: 'a' }, { Foo: 1 });
-    expect(body(unknown).error.message).toBe("The parameter 'Foo' in the request payload is not a valid parameter for the operation 'ImportSolutionAsync'.");
+    expect(body(unknown).error.message).toBe(
+      "The parameter 'Foo' in the request payload is not a valid parameter for the operation 'ImportSolutionAsync'.",
+    );
 
-    const untyped = await emu.importSolution({ uniqueName: 'a' }, { ComponentParameters: [{ connectionreferencelogicalname: 'x' }] });
+    const untyped = await emu.importSolution(
+      { uniqueName: 'a' },
+      { ComponentParameters: [{ connectionreferencelogicalname: 'x' }] },
+    );
     expect(untyped.status).toBe(400);
     expect(body(untyped).error.message).toContain('@odata.type');
 
@@ -145,7 +178,11 @@ describe('ImportSolutionAsync', () => {
         ConvertToManaged: false,
         SkipProductUpdateDependencies: false,
         ComponentParameters: [
-          { '@odata.type': 'Microsoft.Dynamics.CRM.connectionreference', connectionreferencelogicalname: 'x', connectionid: 'y' },
+          {
+            '@odata.type': 'Microsoft.Dynamics.CRM.connectionreference',
+            connectionreferencelogicalname: 'x',
+            connectionid: 'y',
+          },
           { '@odata.type': 'Microsoft.Dynamics.CRM.environmentvariablevalue', schemaname: 'v', value: '1' },
         ],
       },
@@ -158,11 +195,18 @@ describe('ImportSolutionAsync', () => {
 describe('failed imports (31) carry a readable reason in the job and the import job log', () => {
   const cases: Array<[string, SolutionZipOptions, RegExp]> = [
     ['not a zip', { uniqueName: 'broken', corrupt: 'notZip' }, /solution file is invalid.*not a valid zip/i],
-    ['no solution.xml', { uniqueName: 'broken', corrupt: 'noSolutionXml' }, /must contain the following files.*Missing: solution\.xml/],
+    [
+      'no solution.xml',
+      { uniqueName: 'broken', corrupt: 'noSolutionXml' },
+      /must contain the following files.*Missing: solution\.xml/,
+    ],
     ['bad XML', { uniqueName: 'broken', corrupt: 'badXml' }, /solution\.xml is not well-formed XML/],
     [
       'a missing dependency',
-      { uniqueName: 'contoso_App', missingDependencies: [{ solution: 'contoso_Base', schemaName: 'contoso_invoice', displayName: 'Invoice' }] },
+      {
+        uniqueName: 'contoso_App',
+        missingDependencies: [{ solution: 'contoso_Base', schemaName: 'contoso_invoice', displayName: 'Invoice' }],
+      },
       /contoso_App requires solutions that are not currently installed.*contoso_Base.*Invoice \(contoso_invoice/,
     ],
   ];
@@ -190,7 +234,9 @@ describe('failed imports (31) carry a readable reason in the job and the import 
     expect(manifestResult.errortext).toMatch(reason);
 
     const formatted = await emu.call('GET', `RetrieveFormattedImportJobResults(ImportJobId=${ImportJobKey})`);
-    expect(body(formatted)['@odata.context']).toBe(`${baseUrl}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrieveFormattedImportJobResultsResponse`);
+    expect(body(formatted)['@odata.context']).toBe(
+      `${baseUrl}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrieveFormattedImportJobResultsResponse`,
+    );
     expect(XMLValidator.validate(body(formatted).FormattedResults)).toBe(true);
     expect(body(formatted).FormattedResults).toContain('Failure');
     expect(body(formatted).FormattedResults).toContain(manifestResult.errorcode);
@@ -199,17 +245,25 @@ describe('failed imports (31) carry a readable reason in the job and the import 
     // The same function called with a parameter alias, as clients that build URLs generically do.
     const aliased = await emu.call('GET', `RetrieveFormattedImportJobResults(ImportJobId=@p1)?@p1=${ImportJobKey}`);
     expect(body(aliased).FormattedResults).toBe(body(formatted).FormattedResults);
-    const unknownJob = await emu.call('GET', 'RetrieveFormattedImportJobResults(ImportJobId=00000000-0000-4000-8000-000000000000)');
+    const unknownJob = await emu.call(
+      'GET',
+      'RetrieveFormattedImportJobResults(ImportJobId=00000000-0000-4000-8000-000000000000)',
+    );
     expect(unknownJob.status).toBe(404);
   });
 
   test('the missing component is named in its own failure result; installing the dependency first makes the import succeed', async () => {
     const emu = setup();
-    const app: SolutionZipOptions = { uniqueName: 'contoso_App', missingDependencies: [{ solution: 'contoso_Base', version: '2.0.0.0', schemaName: 'contoso_invoice' }] };
+    const app: SolutionZipOptions = {
+      uniqueName: 'contoso_App',
+      missingDependencies: [{ solution: 'contoso_Base', version: '2.0.0.0', schemaName: 'contoso_invoice' }],
+    };
     const failed = body(await emu.importSolution(app));
     emu.finish();
     const data = body(await emu.call('GET', `importjobs(${failed.ImportJobKey})?$select=data`)).data as string;
-    expect(data).toMatch(/<missingDependency id="contoso_invoice"[^>]*><result result="failure" errorcode="0x80048034" errortext="Missing component contoso_invoice/);
+    expect(data).toMatch(
+      /<missingDependency id="contoso_invoice"[^>]*><result result="failure" errorcode="0x80048034" errortext="Missing component contoso_invoice/,
+    );
 
     await emu.importSolution({ uniqueName: 'contoso_Base', version: '1.0.0.0' });
     emu.finish();
@@ -253,9 +307,15 @@ describe('cancel', () => {
     emu.finish();
     const late = await emu.call('PATCH', `asyncoperations(${AsyncOperationId})`, { statecode: 3, statuscode: 32 });
     expect(late.status).toBe(400);
-    expect(body(late).error).toEqual({ code: '0x80044162', message: 'The target state could not be set because the state transition is not valid.' });
+    expect(body(late).error).toEqual({
+      code: '0x80044162',
+      message: 'The target state could not be set because the state transition is not valid.',
+    });
     expect((await emu.asyncOperation(AsyncOperationId)).statuscode).toBe(30);
-    const missing = await emu.call('PATCH', 'asyncoperations(00000000-0000-4000-8000-000000000000)', { statecode: 3, statuscode: 32 });
+    const missing = await emu.call('PATCH', 'asyncoperations(00000000-0000-4000-8000-000000000000)', {
+      statecode: 3,
+      statuscode: 32,
+    });
     expect(missing.status).toBe(404);
   });
 });
@@ -268,7 +328,11 @@ describe('one solution operation at a time per organization', () => {
     expect(whileQueued.status).toBe(400);
     expect(body(whileQueued).error).toEqual({ code: customizationLockCode, message: customizationLockMessage });
     emu.advance(QUEUED + 1);
-    const stage = await emu.call('POST', 'StageAndUpgradeAsync', { OverwriteUnmanagedCustomizations: false, PublishWorkflows: true, CustomizationFile: buildSolutionZipBase64({ uniqueName: 'x', managed: true }) });
+    const stage = await emu.call('POST', 'StageAndUpgradeAsync', {
+      OverwriteUnmanagedCustomizations: false,
+      PublishWorkflows: true,
+      CustomizationFile: buildSolutionZipBase64({ uniqueName: 'x', managed: true }),
+    });
     expect(body(stage).error.code).toBe(customizationLockCode);
     const promote = await emu.call('POST', 'DeleteAndPromoteAsync', { UniqueName: 'first' });
     expect(body(promote).error.code).toBe(customizationLockCode);
@@ -291,21 +355,39 @@ describe('queries', () => {
     const emu = setup();
     const ids: string[] = [];
     for (let i = 0; i < 60; i++) {
-      ids.push(body(await emu.importSolution({ uniqueName: `bulk_${i}`, corrupt: i % 3 === 0 ? 'badXml' : undefined })).AsyncOperationId);
+      ids.push(
+        body(await emu.importSolution({ uniqueName: `bulk_${i}`, corrupt: i % 3 === 0 ? 'badXml' : undefined }))
+          .AsyncOperationId,
+      );
       emu.finish();
     }
     const before = emu.ops.stats().solutionQueries;
     const wanted = ids.slice(0, 50);
     const filter = wanted.map((id) => `asyncoperationid eq ${id}`).join(' or ');
-    const res = await emu.call('GET', `asyncoperations?$select=asyncoperationid,statecode,statuscode,message,friendlymessage,completedon&$filter=${encodeURIComponent(filter)}`);
+    const res = await emu.call(
+      'GET',
+      `asyncoperations?$select=asyncoperationid,statecode,statuscode,message,friendlymessage,completedon&$filter=${encodeURIComponent(filter)}`,
+    );
     expect(res.status).toBe(200);
     const rows = body(res).value as Record<string, any>[];
     expect(rows.map((r) => r.asyncoperationid).sort()).toEqual([...wanted].sort());
-    expect(Object.keys(rows[0]!).sort()).toEqual(['asyncoperationid', 'completedon', 'friendlymessage', 'message', 'statecode', 'statuscode']);
+    expect(Object.keys(rows[0]!).sort()).toEqual([
+      'asyncoperationid',
+      'completedon',
+      'friendlymessage',
+      'message',
+      'statecode',
+      'statuscode',
+    ]);
     expect(rows.filter((r) => r.statuscode === 31)).toHaveLength(wanted.filter((_, i) => i % 3 === 0).length);
-    expect(body(res)['@odata.context']).toBe(`${baseUrl}/api/data/v9.2/$metadata#asyncoperations(asyncoperationid,statecode,statuscode,message,friendlymessage,completedon)`);
+    expect(body(res)['@odata.context']).toBe(
+      `${baseUrl}/api/data/v9.2/$metadata#asyncoperations(asyncoperationid,statecode,statuscode,message,friendlymessage,completedon)`,
+    );
 
-    const finished = await emu.call('GET', `asyncoperations?$filter=${encodeURIComponent('statecode eq 3 and statuscode eq 31')}&$select=asyncoperationid&$top=5`);
+    const finished = await emu.call(
+      'GET',
+      `asyncoperations?$filter=${encodeURIComponent('statecode eq 3 and statuscode eq 31')}&$select=asyncoperationid&$top=5`,
+    );
     expect(body(finished).value).toHaveLength(5);
     const all = await emu.call('GET', `asyncoperations?$filter=statecode eq 3&$count=true&$top=1`);
     expect(body(all)['@odata.count']).toBe(60);
@@ -317,21 +399,35 @@ describe('queries', () => {
   test('a long or-chain (1000 ids) parses without deep recursion; bad filters and unknown columns are 400', async () => {
     const emu = setup();
     const { AsyncOperationId } = body(await emu.importSolution({ uniqueName: 'one' }));
-    const ids = Array.from({ length: 999 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`).concat(AsyncOperationId);
-    const res = await emu.call('GET', `asyncoperations?$filter=${encodeURIComponent(ids.map((id) => `asyncoperationid eq ${id}`).join(' or '))}`);
+    const ids = Array.from({ length: 999 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`).concat(
+      AsyncOperationId,
+    );
+    const res = await emu.call(
+      'GET',
+      `asyncoperations?$filter=${encodeURIComponent(ids.map((id) => `asyncoperationid eq ${id}`).join(' or '))}`,
+    );
     expect((body(res).value as unknown[]).length).toBe(1);
     const bad = await emu.call('GET', `asyncoperations?$filter=${encodeURIComponent('statecode eq')}`);
     expect(bad.status).toBe(400);
     expect(body(bad).error.code).toBe('0x80060888');
     const unknown = await emu.call('GET', 'asyncoperations?$select=nosuchcolumn');
-    expect(body(unknown).error.message).toBe("Could not find a property named 'nosuchcolumn' on type 'Microsoft.Dynamics.CRM.asyncoperation'.");
+    expect(body(unknown).error.message).toBe(
+      "Could not find a property named 'nosuchcolumn' on type 'Microsoft.Dynamics.CRM.asyncoperation'.",
+    );
     const missing = await emu.call('GET', 'asyncoperations(00000000-0000-4000-8000-000000000000)');
     expect(missing.status).toBe(404);
   });
 
   test('paths that are not its own are left to other routes', async () => {
     const { ops } = setup();
-    const req = (path: string): EmulatorRequest => ({ method: 'GET', path, query: new URLSearchParams(), headers: {}, body: '', callerId: 'c' });
+    const req = (path: string): EmulatorRequest => ({
+      method: 'GET',
+      path,
+      query: new URLSearchParams(),
+      headers: {},
+      body: '',
+      callerId: 'c',
+    });
     expect(await ops.route(req('accounts'))).toBeUndefined();
     expect(await ops.route(req('asyncoperationsx'))).toBeUndefined();
     expect(await ops.route(req('WhoAmI'))).toBeUndefined();

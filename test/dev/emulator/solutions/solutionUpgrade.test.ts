@@ -8,10 +8,21 @@ function setup() {
   let t = Date.UTC(2026, 0, 5, 9, 0, 0);
   const ops = createSolutionOperations({ baseUrl, timing: { queuedMs: 500, runMs: 5_000 }, now: () => t });
   const call = async (method: string, path: string, body: unknown, query = ''): Promise<Record<string, any>> => {
-    const res = (await ops.route({ method, path, query: new URLSearchParams(query), headers: {}, body: JSON.stringify(body), callerId: 'c' })) as EmulatorResponse;
+    const res = (await ops.route({
+      method,
+      path,
+      query: new URLSearchParams(query),
+      headers: {},
+      body: JSON.stringify(body),
+      callerId: 'c',
+    })) as EmulatorResponse;
     return { status: res.status, ...(res.body as object) };
   };
-  const importParams = (zip: SolutionZipOptions) => ({ OverwriteUnmanagedCustomizations: false, PublishWorkflows: true, CustomizationFile: buildSolutionZipBase64(zip) });
+  const importParams = (zip: SolutionZipOptions) => ({
+    OverwriteUnmanagedCustomizations: false,
+    PublishWorkflows: true,
+    CustomizationFile: buildSolutionZipBase64(zip),
+  });
   /** Submits, lets the job end, and returns its final asyncoperation row. */
   const run = async (action: string, params: unknown): Promise<Record<string, any>> => {
     const submitted = await call('POST', action, params);
@@ -20,19 +31,41 @@ function setup() {
     return call('GET', `asyncoperations(${submitted.AsyncOperationId})`, undefined);
   };
   const installed = async (): Promise<Record<string, string>> => {
-    const res = await call('GET', 'solutions', undefined, '$select=uniquename,version&$filter=isvisible eq true&$orderby=uniquename');
-    return Object.fromEntries((res.value as Array<{ uniquename: string; version: string }>).map((s) => [s.uniquename, s.version]));
+    const res = await call(
+      'GET',
+      'solutions',
+      undefined,
+      '$select=uniquename,version&$filter=isvisible eq true&$orderby=uniquename',
+    );
+    return Object.fromEntries(
+      (res.value as Array<{ uniquename: string; version: string }>).map((s) => [s.uniquename, s.version]),
+    );
   };
   return { call, run, importParams, installed };
 }
 
 test('HoldingSolution imports <name>_Upgrade next to the base; DeleteAndPromoteAsync replaces the base with it', async () => {
   const emu = setup();
-  expect((await emu.run('ImportSolutionAsync', emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }))).statuscode).toBe(30);
-  const holding = await emu.run('ImportSolutionAsync', { ...emu.importParams({ uniqueName: 'contoso_Core', version: '2.0.0.0', managed: true }), HoldingSolution: true });
+  expect(
+    (
+      await emu.run(
+        'ImportSolutionAsync',
+        emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
+      )
+    ).statuscode,
+  ).toBe(30);
+  const holding = await emu.run('ImportSolutionAsync', {
+    ...emu.importParams({ uniqueName: 'contoso_Core', version: '2.0.0.0', managed: true }),
+    HoldingSolution: true,
+  });
   expect(holding.statuscode).toBe(30);
   expect(await emu.installed()).toMatchObject({ contoso_Core: '1.0.0.0', contoso_Core_Upgrade: '2.0.0.0' });
-  const upgrade = await emu.call('GET', 'solutions', undefined, "$filter=uniquename eq 'contoso_Core_Upgrade'&$select=_parentsolutionid_value");
+  const upgrade = await emu.call(
+    'GET',
+    'solutions',
+    undefined,
+    "$filter=uniquename eq 'contoso_Core_Upgrade'&$select=_parentsolutionid_value",
+  );
   const base = await emu.call('GET', 'solutions', undefined, "$filter=uniquename eq 'contoso_Core'&$select=solutionid");
   expect(upgrade.value[0]._parentsolutionid_value).toBe(base.value[0].solutionid);
 
@@ -46,8 +79,14 @@ test('HoldingSolution imports <name>_Upgrade next to the base; DeleteAndPromoteA
 
 test('DeleteAndPromoteAsync promotes the holding solution (name, version) and the _Upgrade row disappears', async () => {
   const emu = setup();
-  await emu.run('ImportSolutionAsync', emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }));
-  await emu.run('ImportSolutionAsync', { ...emu.importParams({ uniqueName: 'contoso_Core', version: '2.0.0.0', managed: true }), HoldingSolution: true });
+  await emu.run(
+    'ImportSolutionAsync',
+    emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
+  );
+  await emu.run('ImportSolutionAsync', {
+    ...emu.importParams({ uniqueName: 'contoso_Core', version: '2.0.0.0', managed: true }),
+    HoldingSolution: true,
+  });
   const job = await emu.run('DeleteAndPromoteAsync', { UniqueName: 'contoso_Core' });
   expect([job.statuscode, job.messagename, job.name]).toEqual([30, 'DeleteAndPromoteAsync', 'DeleteAndPromote']);
   const installed = await emu.installed();
@@ -69,11 +108,21 @@ test('DeleteAndPromoteAsync without a holding solution fails the job (31) with t
 
 test('StageAndUpgradeAsync answers with AsyncOperationId and ImportJobKey, takes no HoldingSolution, and holds the lock', async () => {
   const emu = setup();
-  await emu.run('ImportSolutionAsync', emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }));
-  const submitted = await emu.call('POST', 'StageAndUpgradeAsync', emu.importParams({ uniqueName: 'contoso_Core', version: '3.1.0.0', managed: true }));
+  await emu.run(
+    'ImportSolutionAsync',
+    emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
+  );
+  const submitted = await emu.call(
+    'POST',
+    'StageAndUpgradeAsync',
+    emu.importParams({ uniqueName: 'contoso_Core', version: '3.1.0.0', managed: true }),
+  );
   expect(submitted['@odata.context']).toMatch(/#Microsoft\.Dynamics\.CRM\.StageAndUpgradeAsyncResponse$/);
   expect(submitted.ImportJobKey).toMatch(/^[0-9a-f-]{36}$/);
-  const holdingParam = await emu.call('POST', 'StageAndUpgradeAsync', { ...emu.importParams({ uniqueName: 'x' }), HoldingSolution: true });
+  const holdingParam = await emu.call('POST', 'StageAndUpgradeAsync', {
+    ...emu.importParams({ uniqueName: 'x' }),
+    HoldingSolution: true,
+  });
   expect(holdingParam.status).toBe(400); // the reference lists no HoldingSolution for StageAndUpgradeAsync
   const other = await emu.call('POST', 'ImportSolutionAsync', emu.importParams({ uniqueName: 'other' }));
   expect(other.error.code).toBe('0x80071151'); // refused while the upgrade is queued
@@ -83,16 +132,28 @@ test('StageAndUpgradeAsync answers with AsyncOperationId and ImportJobKey, takes
 
 test('StageAndUpgradeAsync result: base at the new version, no _Upgrade row; a holding import of an unmanaged package or without a base fails', async () => {
   const emu = setup();
-  await emu.run('ImportSolutionAsync', emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }));
-  const job = await emu.run('StageAndUpgradeAsync', emu.importParams({ uniqueName: 'contoso_Core', version: '3.1.0.0', managed: true }));
+  await emu.run(
+    'ImportSolutionAsync',
+    emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
+  );
+  const job = await emu.run(
+    'StageAndUpgradeAsync',
+    emu.importParams({ uniqueName: 'contoso_Core', version: '3.1.0.0', managed: true }),
+  );
   expect([job.statuscode, job.name]).toEqual([30, 'StageAndUpgrade']);
   expect(await emu.installed()).toMatchObject({ contoso_Core: '3.1.0.0' });
   expect((await emu.installed())['contoso_Core_Upgrade']).toBeUndefined();
 
-  const unmanaged = await emu.run('ImportSolutionAsync', { ...emu.importParams({ uniqueName: 'contoso_Core', version: '4.0.0.0', managed: false }), HoldingSolution: true });
+  const unmanaged = await emu.run('ImportSolutionAsync', {
+    ...emu.importParams({ uniqueName: 'contoso_Core', version: '4.0.0.0', managed: false }),
+    HoldingSolution: true,
+  });
   expect(unmanaged.statuscode).toBe(31);
   expect(unmanaged.friendlymessage).toContain('only a managed solution');
-  const noBase = await emu.run('ImportSolutionAsync', { ...emu.importParams({ uniqueName: 'contoso_New', managed: true }), HoldingSolution: true });
+  const noBase = await emu.run('ImportSolutionAsync', {
+    ...emu.importParams({ uniqueName: 'contoso_New', managed: true }),
+    HoldingSolution: true,
+  });
   expect(noBase.statuscode).toBe(31);
   expect(noBase.friendlymessage).toContain('contoso_New is not installed');
 });

@@ -39,11 +39,19 @@ function countingClient(inner: INetworkModule): INetworkModule {
 const tokenRequests = () => server.identity.requests().filter((r) => r.kind === 'token');
 
 function settingsFor(env: Record<string, string>) {
-  return loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', DATAVERSE_URL: orgUrl, DATAVERSE_TENANT_ID: tenantId, ...env });
+  return loadSettings({
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    DATAVERSE_URL: orgUrl,
+    DATAVERSE_TENANT_ID: tenantId,
+    ...env,
+  });
 }
 
 beforeAll(async () => {
-  certificate = await generate([{ name: 'commonName', value: 'dataverse-loader-test' }], { keySize: 2048, algorithm: 'sha256' });
+  certificate = await generate([{ name: 'commonName', value: 'dataverse-loader-test' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+  });
   server = await startLocalIdentity({
     strict: true,
     clients: [
@@ -60,7 +68,8 @@ beforeEach(() => {
 });
 
 describe('client secret', () => {
-  const secretSettings = () => settingsFor({ DATAVERSE_CLIENT_ID: secretClientId, DATAVERSE_CLIENT_SECRET: clientSecret });
+  const secretSettings = () =>
+    settingsFor({ DATAVERSE_CLIENT_ID: secretClientId, DATAVERSE_CLIENT_SECRET: clientSecret });
 
   test('gets a token for <DATAVERSE_URL>/.default and serves the next call from the cache', async () => {
     const source = createAccessTokenSource(secretSettings(), { networkClient: countingClient(networkClient) });
@@ -69,12 +78,16 @@ describe('client secret', () => {
     const claims = await server.identity.verifyToken(token);
     expect(claims).toMatchObject({ aud: orgUrl, appid: secretClientId, tid: tenantId });
     const sent = tokenRequests().slice(before);
-    expect(sent).toEqual([{ kind: 'token', status: 200, clientId: secretClientId, scope: `${orgUrl}/.default`, credential: 'secret' }]);
+    expect(sent).toEqual([
+      { kind: 'token', status: 200, clientId: secretClientId, scope: `${orgUrl}/.default`, credential: 'secret' },
+    ]);
 
     expect(await source.getAccessToken()).toBe(token);
     expect(tokenRequests().length).toBe(before + 1);
     // msal-node knows the public cloud's endpoints: the token POST is its only request.
-    expect(msalRequests).toEqual([expect.stringMatching(new RegExp(`^POST https://login\\.microsoftonline\\.com/${tenantId}/oauth2/v2\\.0/token`))]);
+    expect(msalRequests).toEqual([
+      expect.stringMatching(new RegExp(`^POST https://login\\.microsoftonline\\.com/${tenantId}/oauth2/v2\\.0/token`)),
+    ]);
   });
 
   test('forceRefresh bypasses the cache and gets a new token', async () => {
@@ -102,7 +115,20 @@ describe('client secret', () => {
 
   test('renews the token before it expires: cached until 5 minutes before exp, then fetched again', async () => {
     // Only Date is faked: HTTP and timers stay real, and msal, jose and the endpoint all read the same clock.
-    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    jest.useFakeTimers({
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'clearImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+        'queueMicrotask',
+        'hrtime',
+        'performance',
+      ],
+    });
     try {
       server.identity.configure({ tokenTtlSeconds: 900 });
       const source = createAccessTokenSource(secretSettings(), { networkClient });
@@ -127,22 +153,30 @@ describe('client secret', () => {
   test('a wrong secret is a typed error naming the auth mode, without the secret', async () => {
     const wrongSecret = 'Zz9~this-is-the-wrong-secret';
     const logs: string[] = [];
-    const source = createAccessTokenSource(settingsFor({ DATAVERSE_CLIENT_ID: secretClientId, DATAVERSE_CLIENT_SECRET: wrongSecret }), {
-      networkClient,
-      logLevel: 'verbose',
-      log: (_level, message) => logs.push(message),
-    });
+    const source = createAccessTokenSource(
+      settingsFor({ DATAVERSE_CLIENT_ID: secretClientId, DATAVERSE_CLIENT_SECRET: wrongSecret }),
+      {
+        networkClient,
+        logLevel: 'verbose',
+        log: (_level, message) => logs.push(message),
+      },
+    );
     const error = await source.getAccessToken().then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(DataverseAuthenticationError);
     const authError = error as DataverseAuthenticationError;
-    expect(authError).toMatchObject({ code: 'InvalidClientCredentials', authMode: 'clientSecret', msalErrorCode: 'invalid_client' });
+    expect(authError).toMatchObject({
+      code: 'InvalidClientCredentials',
+      authMode: 'clientSecret',
+      msalErrorCode: 'invalid_client',
+    });
     expect(authError.message).toContain('DATAVERSE_AUTH=clientSecret');
     expect(authError.message).toContain(secretClientId);
     expect(authError.message).toContain('AADSTS7000215');
-    for (const text of [authError.message, inspect(authError, { depth: 10 }), ...logs]) expect(text).not.toContain(wrongSecret);
+    for (const text of [authError.message, inspect(authError, { depth: 10 }), ...logs])
+      expect(text).not.toContain(wrongSecret);
     expect(logs.length).toBeGreaterThan(0);
   });
 
@@ -151,7 +185,10 @@ describe('client secret', () => {
       settingsFor({ DATAVERSE_CLIENT_ID: '11111111-2222-4333-8444-555555555555', DATAVERSE_CLIENT_SECRET: 'whatever' }),
       { networkClient },
     );
-    await expect(source.getAccessToken()).rejects.toMatchObject({ code: 'InvalidClientCredentials', msalErrorCode: 'unauthorized_client' });
+    await expect(source.getAccessToken()).rejects.toMatchObject({
+      code: 'InvalidClientCredentials',
+      msalErrorCode: 'unauthorized_client',
+    });
   });
 
   test('an aborted caller stops waiting with the abort reason', async () => {
@@ -180,7 +217,9 @@ describe('client certificate', () => {
       );
 
   test('signs a client assertion with the certificate (PEM text) and gets a token', async () => {
-    const source = createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE: pemOf(certificate) }), { networkClient });
+    const source = createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE: pemOf(certificate) }), {
+      networkClient,
+    });
     const before = tokenRequests().length;
     const token = await source.getAccessToken();
     expect(await server.identity.verifyToken(token)).toMatchObject({ aud: orgUrl, appid: certClientId });
@@ -193,31 +232,56 @@ describe('client certificate', () => {
 
   test('reads the PEM from DATAVERSE_CLIENT_CERTIFICATE_PATH, with an encrypted key and its password', async () => {
     const passphrase = 'pem-passphrase-7731';
-    const encrypted = createPrivateKey(certificate.private).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString();
+    const encrypted = createPrivateKey(certificate.private)
+      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
+      .toString();
     const path = join(mkdtempSync(join(tmpdir(), 'dv-cert-')), 'app.pem');
     writeFileSync(path, `${encrypted}\n${certificate.cert}`);
 
-    const source = createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE_PATH: path, DATAVERSE_CLIENT_CERTIFICATE_PASSWORD: passphrase }), { networkClient });
+    const source = createAccessTokenSource(
+      certSettings({ DATAVERSE_CLIENT_CERTIFICATE_PATH: path, DATAVERSE_CLIENT_CERTIFICATE_PASSWORD: passphrase }),
+      { networkClient },
+    );
     expect(await server.identity.verifyToken(await source.getAccessToken())).toMatchObject({ appid: certClientId });
 
-    const wrong = await failureOf(() => createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE_PATH: path, DATAVERSE_CLIENT_CERTIFICATE_PASSWORD: 'not-it' }), { networkClient }));
+    const wrong = await failureOf(() =>
+      createAccessTokenSource(
+        certSettings({ DATAVERSE_CLIENT_CERTIFICATE_PATH: path, DATAVERSE_CLIENT_CERTIFICATE_PASSWORD: 'not-it' }),
+        { networkClient },
+      ),
+    );
     expect(wrong).toMatchObject({ code: 'InvalidCertificate', authMode: 'clientCertificate' });
-    expect((wrong as Error).message).toMatch(/DATAVERSE_CLIENT_CERTIFICATE_PATH: the private key cannot be decrypted with DATAVERSE_CLIENT_CERTIFICATE_PASSWORD/);
+    expect((wrong as Error).message).toMatch(
+      /DATAVERSE_CLIENT_CERTIFICATE_PATH: the private key cannot be decrypted with DATAVERSE_CLIENT_CERTIFICATE_PASSWORD/,
+    );
     expect(inspect(wrong)).not.toContain('not-it');
 
-    const none = await failureOf(() => createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE_PATH: path }), { networkClient }));
+    const none = await failureOf(() =>
+      createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE_PATH: path }), { networkClient }),
+    );
     expect((none as Error).message).toMatch(/encrypted keys need DATAVERSE_CLIENT_CERTIFICATE_PASSWORD/);
   });
 
-  test('an unreadable file, a PEM without key, and a key that is not the certificate\'s are named before any request', async () => {
-    const missing = await failureOf(() => createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE_PATH: '/nonexistent/app.pem' })));
-    expect(missing).toMatchObject({ code: 'InvalidCertificate', message: expect.stringMatching(/^DATAVERSE_CLIENT_CERTIFICATE_PATH: cannot read .*ENOENT/) });
+  test("an unreadable file, a PEM without key, and a key that is not the certificate's are named before any request", async () => {
+    const missing = await failureOf(() =>
+      createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE_PATH: '/nonexistent/app.pem' })),
+    );
+    expect(missing).toMatchObject({
+      code: 'InvalidCertificate',
+      message: expect.stringMatching(/^DATAVERSE_CLIENT_CERTIFICATE_PATH: cannot read .*ENOENT/),
+    });
 
-    const noKey = await failureOf(() => createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE: certificate.cert })));
-    expect((noKey as Error).message).toBe('DATAVERSE_CLIENT_CERTIFICATE: expected a PEM with a private key and a certificate; found no private key');
+    const noKey = await failureOf(() =>
+      createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE: certificate.cert })),
+    );
+    expect((noKey as Error).message).toBe(
+      'DATAVERSE_CLIENT_CERTIFICATE: expected a PEM with a private key and a certificate; found no private key',
+    );
 
     const other = await generate([{ name: 'commonName', value: 'other' }], { keySize: 2048, algorithm: 'sha256' });
-    const mismatched = await failureOf(() => createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE: `${other.private}\n${certificate.cert}` })));
+    const mismatched = await failureOf(() =>
+      createAccessTokenSource(certSettings({ DATAVERSE_CLIENT_CERTIFICATE: `${other.private}\n${certificate.cert}` })),
+    );
     expect((mismatched as Error).message).toMatch(/private key does not belong to the first certificate/);
     expect(inspect(mismatched)).not.toContain(other.private.split('\n')[1]);
   });
@@ -232,7 +296,11 @@ describe('client certificate', () => {
     });
     const error = await failureOf(() => source.getAccessToken());
     expect(error).toBeInstanceOf(DataverseAuthenticationError);
-    expect(error).toMatchObject({ code: 'InvalidClientCredentials', authMode: 'clientCertificate', msalErrorCode: 'invalid_client' });
+    expect(error).toMatchObject({
+      code: 'InvalidClientCredentials',
+      authMode: 'clientCertificate',
+      msalErrorCode: 'invalid_client',
+    });
     expect((error as Error).message).toMatch(/DATAVERSE_AUTH=clientCertificate.*AADSTS700027/);
     const keyBody = createPrivateKey(other.private).export({ type: 'pkcs8', format: 'pem' }).toString().split('\n')[1]!;
     for (const text of [inspect(error, { depth: 10 }), ...logs]) expect(text).not.toContain(keyBody);

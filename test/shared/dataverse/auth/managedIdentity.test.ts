@@ -27,12 +27,18 @@ function settingsFor(orgUrl: string, env: Record<string, string> = {}) {
 const miRequests = () => server.identity.requests().filter((r) => r.kind === 'managedIdentity');
 
 beforeAll(async () => {
-  server = await startLocalIdentity({ identityHeader, managedIdentityClientId: 'f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f' });
+  server = await startLocalIdentity({
+    identityHeader,
+    managedIdentityClientId: 'f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f',
+  });
   process.env.IDENTITY_ENDPOINT = server.managedIdentityEndpoint;
   process.env.IDENTITY_HEADER = identityHeader;
 });
 afterAll(async () => {
-  for (const [name, value] of [['IDENTITY_ENDPOINT', savedEnv.endpoint], ['IDENTITY_HEADER', savedEnv.header]] as const) {
+  for (const [name, value] of [
+    ['IDENTITY_ENDPOINT', savedEnv.endpoint],
+    ['IDENTITY_HEADER', savedEnv.header],
+  ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
@@ -45,7 +51,10 @@ test('system-assigned: asks for resource <DATAVERSE_URL>, then serves the cache'
   const source = createAccessTokenSource(settingsFor(orgUrl));
   const before = miRequests().length;
   const token = await source.getAccessToken();
-  expect(await server.identity.verifyToken(token)).toMatchObject({ aud: orgUrl, appid: 'f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f' });
+  expect(await server.identity.verifyToken(token)).toMatchObject({
+    aud: orgUrl,
+    appid: 'f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f',
+  });
   expect(miRequests().slice(before)).toEqual([
     { kind: 'managedIdentity', status: 200, clientId: 'f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f', scope: orgUrl },
   ]);
@@ -55,10 +64,14 @@ test('system-assigned: asks for resource <DATAVERSE_URL>, then serves the cache'
 
 test('user-assigned: the identity is named by DATAVERSE_MANAGED_IDENTITY_CLIENT_ID', async () => {
   const orgUrl = nextOrgUrl();
-  const source = createAccessTokenSource(settingsFor(orgUrl, { DATAVERSE_MANAGED_IDENTITY_CLIENT_ID: userAssignedClientId }));
+  const source = createAccessTokenSource(
+    settingsFor(orgUrl, { DATAVERSE_MANAGED_IDENTITY_CLIENT_ID: userAssignedClientId }),
+  );
   const before = miRequests().length;
   const token = await source.getAccessToken();
-  expect(miRequests().slice(before)).toEqual([{ kind: 'managedIdentity', status: 200, clientId: userAssignedClientId, scope: orgUrl }]);
+  expect(miRequests().slice(before)).toEqual([
+    { kind: 'managedIdentity', status: 200, clientId: userAssignedClientId, scope: orgUrl },
+  ]);
   expect(await server.identity.verifyToken(token)).toMatchObject({ aud: orgUrl, appid: userAssignedClientId });
 });
 
@@ -74,8 +87,21 @@ test('forceRefresh gets a new token; concurrent callers share one request', asyn
   expect(await source.getAccessToken()).toBe(refreshed);
 });
 
-test('renews before expiry (expires_on minus msal\'s 5-minute margin)', async () => {
-  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+test("renews before expiry (expires_on minus msal's 5-minute margin)", async () => {
+  jest.useFakeTimers({
+    doNotFake: [
+      'nextTick',
+      'setImmediate',
+      'clearImmediate',
+      'setTimeout',
+      'clearTimeout',
+      'setInterval',
+      'clearInterval',
+      'queueMicrotask',
+      'hrtime',
+      'performance',
+    ],
+  });
   try {
     server.identity.configure({ tokenTtlSeconds: 1200 });
     const source = createAccessTokenSource(settingsFor(nextOrgUrl()));
@@ -107,7 +133,7 @@ test('a refused managed identity request is a typed error naming the mode', asyn
   expect((error as Error).message).not.toContain(identityHeader);
 });
 
-test('works for the emulator\'s plain-http org URL, as npm start runs it', async () => {
+test("works for the emulator's plain-http org URL, as npm start runs it", async () => {
   const orgUrl = 'http://127.0.0.1:59999';
   const source = createAccessTokenSource(settingsFor(orgUrl));
   const before = miRequests().length;
