@@ -68,6 +68,11 @@ test('a timer on a 2-second NCRONTAB schedule fires repeatedly, with the Timer a
   );
   for (const tick of ticks) {
     expect(tick).toMatchObject({ isPastDue: false, scheduleStatus: null, triggerMetadata: null });
+    // The host's RPC request carries the TimerTrigger binding data (the library drops it for timers, so the
+    // fixture reads it off the request). A compiler that renamed the key broke this once (issue 22).
+    const raw = tick.rpcTriggerMetadata as Record<string, { string?: string }>;
+    expect(Object.keys(raw)).toContain('TimerTrigger');
+    expect(raw.TimerTrigger?.string).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$/);
     // Occurrences are on even seconds (UTC), give or take the invocation start.
     expect(new Date(String(tick.at)).getUTCSeconds() % 2).toBe(0);
   }
