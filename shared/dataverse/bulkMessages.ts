@@ -7,7 +7,7 @@
 import type { CallOptions } from './callOptions';
 import { DataverseError, type OrganizationServiceFault } from './dataverseError';
 import { executeMultiple } from './executeMultiple';
-import { entityPath, type Attributes, type OrganizationRequest, type RecordKey } from './organizationRequest';
+import { entityReference, type Attributes, type OrganizationRequest, type RecordKey } from './organizationRequest';
 import { sendWebApiRequest, type WebApiContext } from './webApi';
 
 export type BulkMessage = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple';
@@ -121,7 +121,8 @@ export function upsertRows(entitySetName: string, logicalName: string, targets: 
       bulkTarget: {
         '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}`,
         ...attributes,
-        '@odata.id': entityPath(entitySetName, target.key),
+        // A body reference, in the form Microsoft's UpsertMultiple example shows (not percent-encoded).
+        '@odata.id': entityReference(entitySetName, target.key),
       },
       request: { kind: 'upsert', entitySetName, key: target.key, attributes },
     };
@@ -161,7 +162,9 @@ export async function runBulk(
   rows: Row[],
   options: BulkOptions,
 ): Promise<BulkResult> {
-  const { primaryIdAttribute: _ignored, chunkSize: requested = 1000, ...callOptions } = options;
+  const { chunkSize: requested = 1000, ...rest } = options;
+  const callOptions: CallOptions = { ...rest };
+  delete (callOptions as BulkOptions).primaryIdAttribute;
   // DATAVERSE_MAX_BATCH_SIZE (and any smaller limit Dataverse reported) caps bulk requests too, not only $batch.
   const chunkSize = Math.max(1, Math.min(requested, context.batchLimit.current));
   const supportKey = `${entitySetName}/${message}`;
@@ -188,10 +191,8 @@ export async function runBulk(
       const ids = (response.body as { Ids?: unknown } | undefined)?.Ids;
       chunk.forEach((row, position) => {
         const result: BulkRowResult = { index: row.index, via: 'bulk' };
-        const reported =
-          Array.isArray(ids) && ids.length === chunk.length && typeof ids[position] === 'string'
-            ? (ids[position] as string)
-            : undefined;
+        const candidate: unknown = Array.isArray(ids) && ids.length === chunk.length ? ids[position] : undefined;
+        const reported = typeof candidate === 'string' ? candidate : undefined;
         const id = row.id ?? reported;
         if (id) result.id = id;
         results.push(result);

@@ -19,6 +19,8 @@ export const DataverseErrorCodes = {
   retriesExhausted: 'RetriesExhausted',
   batchTooLarge: 'BatchTooLarge',
   notExecuted: 'NotExecuted',
+  /** A key value holds a character Dataverse can't take in a key URL (docs/design.md "Key literals"). */
+  unaddressableKey: 'UnaddressableKey',
 } as const;
 
 /** The fault of one request, as in ExecuteMultipleResponseItem.Fault. */

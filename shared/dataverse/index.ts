@@ -6,7 +6,17 @@ export { DataverseError, DataverseErrorCodes, faultFromResponse, isDuplicateKeyF
 export type { OrganizationServiceFault } from './dataverseError';
 export type { ExecuteMultipleResponse, ExecuteMultipleResponseItem, OrganizationResponse } from './executeMultiple';
 export type { BulkOptions, BulkResult, BulkRowResult, UpdateTarget, UpsertTarget } from './bulkMessages';
-export { entityPath, formatKey, formatODataLiteral, idFromEntityUri } from './organizationRequest';
+export {
+  entityPath,
+  entityReference,
+  formatKey,
+  formatODataLiteral,
+  idFromEntityUri,
+  odataLiteral,
+  unaddressableKeyCharacters,
+  unaddressableKeyPart,
+} from './organizationRequest';
+export type { KeyForm } from './organizationRequest';
 export type {
   ActionRequest,
   Attributes,

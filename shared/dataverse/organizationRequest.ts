@@ -2,6 +2,7 @@
  * The requests `executeMultiple` accepts (the Web API counterparts of the SDK's OrganizationRequest
  * kinds) and their pure mapping onto Web API calls.
  */
+import { DataverseError, DataverseErrorCodes } from './dataverseError';
 import type { HeaderMap } from './httpMessage';
 
 /** A primary id (GUID) or an alternate key: `{ accountnumber: 'A-1' }`, `{ key1: 2, key2: 2 }`. */
@@ -110,23 +111,67 @@ export type OrganizationRequest =
   | RawWebApiRequest
   | ExecuteMultipleRequest;
 
-/** OData literal in a key or function parameter: numbers and booleans bare, strings quoted with '' escaping. */
-export function formatODataLiteral(value: string | number | boolean | null): string {
+/**
+ * Characters Microsoft documents as breaking GET and PATCH by an alternate key whose value holds them
+ * ("/, #, <, >, *, %, &, :, \\, ?, +", Define alternate keys using Power Apps). Percent-encoding does not help:
+ * the server decodes the path before it checks it. Such a key has no URL form; see docs/design.md "Key literals".
+ */
+export const unaddressableKeyCharacters = /[/#<>*%&:\\?+]/;
+
+/** The first key column whose string value holds a character a key URL can't carry, and that character. */
+export function unaddressableKeyPart(key: RecordKey): { column: string; character: string } | undefined {
+  if (typeof key === 'string') return undefined;
+  for (const [column, value] of Object.entries(key)) {
+    if (typeof value !== 'string') continue;
+    const match = unaddressableKeyCharacters.exec(value);
+    if (match) return { column, character: match[0] };
+  }
+  return undefined;
+}
+
+/** The OData literal itself: strings quoted with ' doubled (OData ABNF SQUOTE-in-string), numbers and booleans bare. */
+export function odataLiteral(value: string | number | boolean | null): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return `'${encodeURIComponent(value.replace(/'/g, "''"))}'`;
+  if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'`;
   return String(value);
 }
 
-/** `(00000000-…)` or `(accountnumber='A-1')` / `(key1=2,key2=2)`. */
-export function formatKey(key: RecordKey): string {
+/** An OData literal placed in a URL (a path segment or a query value): percent-encoded once, decoded once by the server. */
+export function formatODataLiteral(value: string | number | boolean | null): string {
+  return typeof value === 'string' ? encodeURIComponent(odataLiteral(value)) : odataLiteral(value);
+}
+
+/**
+ * Where a key is written: `url`, a request URL's path, percent-encoded; `body`, a record reference inside a JSON
+ * body (`@odata.id`, `@odata.bind`), written as Microsoft's examples show it (`emailaddress1='abc@example.com'`).
+ * The body form never holds a `%` (keys with one have no form at all), so it reads the same whether or not the
+ * server percent-decodes references.
+ */
+export type KeyForm = 'url' | 'body';
+
+/** `(00000000-…)` or `(accountnumber='A-1')` / `(key1=2,key2=2)`; throws for a key no URL can carry. */
+export function formatKey(key: RecordKey, form: KeyForm = 'url'): string {
   if (typeof key === 'string') return `(${key})`;
   const parts = Object.entries(key);
   if (parts.length === 0) throw new TypeError('An alternate key needs at least one column');
-  return `(${parts.map(([name, value]) => `${name}=${formatODataLiteral(value)}`).join(',')})`;
+  const bad = unaddressableKeyPart(key);
+  if (bad)
+    throw new DataverseError({
+      code: DataverseErrorCodes.unaddressableKey,
+      message: `The value of key column '${bad.column}' contains '${bad.character}', which Dataverse doesn't accept in a key in a URL (/ # < > * % & : \\ ? +); address the record by its id`,
+    });
+  const literal = form === 'url' ? formatODataLiteral : odataLiteral;
+  return `(${parts.map(([name, value]) => `${name}=${literal(value)}`).join(',')})`;
 }
 
+/** `contacts(emailaddress1='a%40b')`: a record in a request URL's path. */
 export function entityPath(entitySetName: string, key: RecordKey): string {
-  return `${entitySetName}${formatKey(key)}`;
+  return `${entitySetName}${formatKey(key, 'url')}`;
+}
+
+/** `contacts(emailaddress1='a@b')`: a record referenced from a body (`@odata.id`, and `@odata.bind` with a leading `/`). */
+export function entityReference(entitySetName: string, key: RecordKey): string {
+  return `${entitySetName}${formatKey(key, 'body')}`;
 }
 
 function boundPrefix(boundTo: BoundTo | undefined): string {

@@ -4,7 +4,7 @@
  * values (absolute, `/api/data/v9.2/...`, `/set(...)` or `set(...)`).
  */
 import { guidPattern, queryErrorCode } from '../odata/filter';
-import { DataverseFault } from './faults';
+import { DataverseFault, faults } from './faults';
 
 export type KeyLiteral = string | number | boolean | null;
 export type KeySpec = { kind: 'id'; id: string } | { kind: 'key'; values: Map<string, KeyLiteral> };
@@ -72,6 +72,10 @@ export function readLiteral(text: string): { value: KeyLiteral; rest: string; qu
   throw badSyntax(token);
 }
 
+/** Characters a key value can't hold in a URL or a reference (docs/design.md "Key literals"). */
+const unaddressable = /[/#<>*%&:\\?+]/;
+
+/** Reads the key between the parentheses of an (already percent-decoded) path segment. */
 export function parseKey(raw: string): KeySpec {
   const trimmed = raw.trim();
   if (guidPattern.test(trimmed)) return { kind: 'id', id: trimmed.toLowerCase() };
@@ -81,6 +85,8 @@ export function parseKey(raw: string): KeySpec {
     const eq = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*/.exec(rest);
     if (!eq) throw badSyntax(raw);
     const literal = readLiteral(rest.slice(eq[0].length));
+    const bad = typeof literal.value === 'string' ? unaddressable.exec(literal.value) : null;
+    if (bad) throw faults.unaddressableKey(bad[0]);
     values.set(eq[1]!, literal.value);
     rest = literal.rest.trimStart();
     if (rest === '') break;
@@ -99,15 +105,33 @@ export function formatKey(spec: KeySpec): string {
     .join(',');
 }
 
-/** `https://org/api/data/v9.2/contacts(x)`, `/contacts(x)`, `contacts(x)` → { entitySetName, key }. */
+/**
+ * `https://org/api/data/v9.2/contacts(x)`, `/contacts(x)`, `contacts(x)` → { entitySetName, key }.
+ * `@odata.id` and `@odata.bind` values are URLs: like a request path, the reference is split into segments and
+ * each is percent-decoded exactly once (OData 4.01 Part 2 §2.1 "URL Parsing"; Microsoft.OData's UriPathParser
+ * unescapes each segment), so `'a%40b'` and `'a@b'` name the same value.
+ */
 export function parseEntityReference(value: string): { entitySetName: string; key: KeySpec } | undefined {
   let path = value.trim();
   path = path.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]+/i, '');
   path = path.replace(/^\/?api\/data\/v\d+(\.\d+)?\//i, '');
   path = path.replace(/^\//, '');
+  // A raw '/' splits segments before decoding (an unencoded '/' in a key breaks the reference, as in Dataverse).
+  const raw = path.split('/');
+  if (raw.length !== 1) throw badSyntax(value);
+  path = percentDecode(raw[0]!);
   const segments = splitSegments(path);
   if (segments.length !== 1) return undefined;
   const { name, key } = parseSegment(segments[0]!);
   if (key === undefined) return undefined;
   return { entitySetName: name, key: parseKey(key) };
+}
+
+function percentDecode(text: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw badSyntax(text);
+  }
 }

@@ -22,6 +22,18 @@ export const faults = {
   /** Lookup by alternate key that matches no row (observed wording). */
   recordNotFoundByKey: (table: string) =>
     new DataverseFault(404, '0x80040217', `A record with the specified key values does not exist in ${table} entity`),
+  /**
+   * A key value holding one of `/ # < > * % & : \\ ? +`. Microsoft: "If the data within a column that is used in an
+   * alternate key contains one of the following characters /, #, <, >, *, %, &, :, \\, ?, + then GET or PATCH actions
+   * won't work" (Define alternate keys using Power Apps). The wording is ASP.NET's request-path check (its default
+   * requestPathInvalidCharacters are < > * % & : \\ ?); Dataverse's exact answer is not published (assumed wording).
+   */
+  unaddressableKey: (character: string) =>
+    new DataverseFault(
+      400,
+      '0x80060888',
+      `A potentially dangerous Request.Path value was detected from the client (${character}).`,
+    ),
   duplicateKey: () => new DataverseFault(412, '0x80040237', 'A record with matching key values already exists.'),
   versionMismatch: () =>
     new DataverseFault(

@@ -135,7 +135,7 @@ describe('request kinds', () => {
         key: { example_key1: 2, example_key2: 2 },
         attributes: { example_name: '2:2' },
       },
-      { kind: 'upsert', entitySetName: 'accounts', key: { accountnumber: "O'Neil & Co/1" }, attributes: { name: 'C' } },
+      { kind: 'upsert', entitySetName: 'accounts', key: { accountnumber: "O'Neil @ Co 1" }, attributes: { name: 'C' } },
       { kind: 'delete', entitySetName: 'accounts', key: '22222222-2222-2222-2222-222222222222' },
       { kind: 'action', name: 'WinOpportunity', parameters: { Status: 3 } },
       {
@@ -154,7 +154,7 @@ describe('request kinds', () => {
       'POST /api/data/v9.2/accounts',
       'PATCH /api/data/v9.2/accounts(11111111-1111-1111-1111-111111111111)',
       'PATCH /api/data/v9.2/example_records(example_key1=2,example_key2=2)',
-      "PATCH /api/data/v9.2/accounts(accountnumber='O''Neil%20%26%20Co%2F1')",
+      "PATCH /api/data/v9.2/accounts(accountnumber='O''Neil%20%40%20Co%201')",
       'DELETE /api/data/v9.2/accounts(22222222-2222-2222-2222-222222222222)',
       'POST /api/data/v9.2/WinOpportunity',
       'POST /api/data/v9.2/accounts(33333333-3333-3333-3333-333333333333)/Microsoft.Dynamics.CRM.Merge',
