@@ -5,13 +5,21 @@
 
 export type KeyValue = string | number | boolean;
 
-/** Characters Dataverse can't take in an alternate-key value inside a URL (documented restriction). */
+/**
+ * Characters Dataverse can't take in an alternate-key value inside a URL (documented restriction; docs/design.md
+ * "Key literals"). Keys and lookups holding one are resolved to an id by a `$filter` query instead (shared/loads).
+ */
 const forbiddenInKey = /[/<>*%&:\\?+#]/;
 
+/** The first character of a key value that a key URL can't carry, if any. */
+export function unaddressableCharacter(value: string): string | undefined {
+  return forbiddenInKey.exec(value)?.[0];
+}
+
 export function keyValueProblem(value: string): string | undefined {
-  const match = forbiddenInKey.exec(value);
-  return match
-    ? `contains '${match[0]}', which Dataverse doesn't accept in an alternate-key value in a URL (/ < > * % & : \\ ? + #)`
+  const character = unaddressableCharacter(value);
+  return character
+    ? `contains '${character}', which Dataverse doesn't accept in an alternate-key value in a URL (/ < > * % & : \\ ? + #)`
     : undefined;
 }
 
@@ -28,11 +36,14 @@ export function alternateKeySegment(values: Record<string, KeyValue>): string {
     .join(',');
 }
 
-/** `/accounts(00000000-…)` or `/accounts(accountnumber='A1')`, percent-encoding what a URL path can't carry raw. */
+/**
+ * `/accounts(00000000-…)` or `/accounts(accountnumber='A1')` as an `@odata.bind` value: written as Microsoft's
+ * examples show it, not percent-encoded (a value with `%` never gets here: it is resolved to an id first).
+ */
 export function recordPath(
   entitySetName: string,
   key: { id: string } | { alternateKey: Record<string, KeyValue> },
 ): string {
   const inner = 'id' in key ? key.id : alternateKeySegment(key.alternateKey);
-  return `/${entitySetName}(${encodeURI(inner).replace(/#/g, '%23').replace(/\?/g, '%3F')})`;
+  return `/${entitySetName}(${inner})`;
 }

@@ -1,7 +1,7 @@
 import { truncateForMessage } from './ingestionError';
-import type { ColumnBinding, LoadPlan } from './loadPlan';
+import type { ColumnBinding, LoadPlan, ResolvedLookupTarget } from './loadPlan';
 import type { LoadOperation } from './loadProfile';
-import { keyValueProblem, recordPath, type KeyValue } from './odataKeys';
+import { recordPath, unaddressableCharacter, type KeyValue } from './odataKeys';
 import type { CellValue, SourceRow } from './readers/readerTypes';
 import { recordIdFor } from './recordId';
 import { convertValue, isEmptyCell, normalizeGuid, type Conversion, type ConversionContext } from './valueConversion';
@@ -22,6 +22,20 @@ export interface RowFault {
 
 export type RecordKey = { kind: 'id'; id: string } | { kind: 'alternateKey'; values: Record<string, KeyValue> };
 
+/**
+ * A lookup bound by an alternate-key value that no URL can carry (docs/design.md "Key literals"): shared/loads
+ * resolves it to the related record's id with a `$filter` query and binds by id.
+ */
+export interface KeyedBind {
+  /** `<navigation property>@odata.bind`. */
+  property: string;
+  column: string;
+  target: ResolvedLookupTarget;
+  /** The related table's key attribute and the value as written. */
+  attribute: string;
+  value: string;
+}
+
 export interface ConvertedRow {
   ok: true;
   rowNumber: number;
@@ -33,6 +47,8 @@ export interface ConvertedRow {
   key?: RecordKey;
   /** The primary id sent with a create (deterministic when `fileKey` was given). */
   recordId?: string;
+  /** Lookups whose key value can't be written in a bind URL; resolved to ids before the row is sent. */
+  keyedBinds?: KeyedBind[];
 }
 
 export interface FailedRow {
@@ -58,7 +74,7 @@ function context(plan: LoadPlan): ConversionContext {
 function cellForMessage(value: CellValue): string {
   if (typeof value === 'string') return truncateForMessage(value);
   try {
-    return truncateForMessage(JSON.stringify(value) ?? String(value));
+    return truncateForMessage(JSON.stringify(value) ?? 'undefined');
   } catch {
     return Array.isArray(value) ? '[…] (nested too deeply to show)' : '{…} (nested too deeply to show)';
   }
@@ -71,7 +87,10 @@ function quoted(value: CellValue): string {
 function convertLookup(
   binding: Extract<ColumnBinding, { kind: 'lookup' }>,
   value: CellValue,
-): { ok: true; property: string; path: string | null } | { ok: false; message: string } {
+):
+  | { ok: true; property: string; path: string | null }
+  | { ok: true; property: string; keyed: KeyedBind }
+  | { ok: false; message: string } {
   const only = binding.targets.length === 1 ? binding.targets[0] : undefined;
   if (value === null) {
     if (!only)
@@ -83,17 +102,24 @@ function convertLookup(
   }
   if (typeof value !== 'string' && typeof value !== 'number')
     return { ok: false, message: `${quoted(value)} can't be used as a lookup value` };
-  const text = String(value).trim();
   if (binding.by !== 'id') {
-    const problem = keyValueProblem(text);
-    if (problem) return { ok: false, message: `the value ${problem}` };
+    // A key value is matched exactly as written (no trimming): ' A-1' and 'A-1' are different keys.
+    const text = String(value);
     const target = only!;
+    const property = `${target.navigationProperty}@odata.bind`;
+    if (unaddressableCharacter(text) !== undefined)
+      return {
+        ok: true,
+        property,
+        keyed: { property, column: binding.column, target, attribute: binding.by, value: text },
+      };
     return {
       ok: true,
       property: `${target.navigationProperty}@odata.bind`,
       path: recordPath(target.entitySetName, { alternateKey: { [binding.by]: text } }),
     };
   }
+  const text = String(value).trim();
   // '/accounts(<guid>)' or 'accounts(...)' as written by someone who knows the Web API
   const reference = /^\/?([A-Za-z_][A-Za-z0-9_]*)\((.+)\)$/.exec(text);
   if (reference) {
@@ -169,6 +195,7 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
   const faults: RowFault[] = [];
   const body: Record<string, unknown> = {};
   const keyValues: Record<string, KeyValue> = {};
+  const keyedBinds: KeyedBind[] = [];
   const { keyAttributes, ctx } = sharedOf(plan);
   const fault = (column: string, value: CellValue, message: string) =>
     faults.push({
@@ -210,8 +237,9 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
         continue;
       }
       const lookup = convertLookup(binding, value);
-      if (lookup.ok) body[lookup.property] = lookup.path;
-      else fault(column, value, lookup.message);
+      if (!lookup.ok) fault(column, value, lookup.message);
+      else if ('keyed' in lookup) keyedBinds.push(lookup.keyed);
+      else body[lookup.property] = lookup.path;
       continue;
     }
     const converted = convertValue(attribute, value, ctx);
@@ -224,14 +252,8 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
         fault(column, value, 'the key column is null');
         continue;
       }
+      // A value a key URL can't carry is kept: shared/loads writes that row by id (docs/design.md "Key literals").
       const kv = keyValue(converted);
-      if (typeof kv === 'string') {
-        const problem = plan.key?.kind === 'alternateKey' ? keyValueProblem(kv) : undefined;
-        if (problem) {
-          fault(column, value, `the key value ${problem}`);
-          continue;
-        }
-      }
       if (kv !== undefined) keyValues[attribute.logicalName] = kv;
       continue;
     }
@@ -266,5 +288,15 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
   }
   if (plan.operation === 'delete')
     return { ok: true, rowNumber: row.rowNumber, line: row.line, operation: 'delete', body: {}, key };
-  return { ok: true, rowNumber: row.rowNumber, line: row.line, operation: plan.operation, body, key, recordId };
+  const converted: ConvertedRow = {
+    ok: true,
+    rowNumber: row.rowNumber,
+    line: row.line,
+    operation: plan.operation,
+    body,
+    key,
+    recordId,
+  };
+  if (keyedBinds.length > 0) converted.keyedBinds = keyedBinds;
+  return converted;
 }

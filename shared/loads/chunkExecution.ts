@@ -16,6 +16,7 @@ import { isDuplicateKeyFault } from '../dataverse/index';
 import type { LoadPlan } from '../ingestion/loadPlan';
 import type { LoadProfile } from '../ingestion/loadProfile';
 import type { ConvertedRow } from '../ingestion/rowConversion';
+import { isSettledDelete, resolveUnaddressableKeys } from './keyResolution';
 
 export type RowOutcome =
   | { status: 'succeeded'; id?: string; recovered?: boolean }
@@ -206,12 +207,42 @@ async function runBulk(
   await recoverDuplicates(o, rows, outcomes);
 }
 
-/** One outcome per row, in order; rows never sent (ContinueOnError=false after a fault) are `notProcessed`. */
-export async function executeRows(o: ExecuteRowsOptions, rows: ConvertedRow[]): Promise<RowOutcome[]> {
-  const outcomes: (RowOutcome | undefined)[] = new Array(rows.length).fill(undefined);
+async function send(o: ExecuteRowsOptions, rows: ConvertedRow[]): Promise<RowOutcome[]> {
+  const outcomes: (RowOutcome | undefined)[] = rows.map(() => undefined);
   if (rows.length > 0) {
     if (o.mode === 'bulk' && o.continueOnError) await runBulk(o, rows, outcomes);
     else await runBatch(o, rows, outcomes);
   }
   return outcomes.map((outcome) => outcome ?? { status: 'notProcessed' });
+}
+
+/**
+ * One outcome per row, in order; rows never sent (ContinueOnError=false after a fault) are `notProcessed`.
+ * Rows keyed or bound by a value no key URL can carry are first rewritten to address records by id (keyResolution).
+ */
+export async function executeRows(o: ExecuteRowsOptions, rows: ConvertedRow[]): Promise<RowOutcome[]> {
+  const resolution = await resolveUnaddressableKeys(o, rows);
+  const outcomes: RowOutcome[] = rows.map(() => ({ status: 'notProcessed' }));
+  const settled = (index: number) => resolution.faults.has(index) || isSettledDelete(resolution, index, o.isRetry);
+  // ContinueOnError=false: a row that fails before it is sent stops the load there, as a fault from Dataverse would.
+  const firstFault = rows.findIndex((_, index) => resolution.faults.has(index));
+  const limit = o.continueOnError || firstFault < 0 ? rows.length : firstFault + 1;
+  const sendable = rows.map((_, index) => index).filter((index) => index < limit && !settled(index));
+  const sent = await send(
+    o,
+    sendable.map((index) => resolution.rows[index]!),
+  );
+  let stop = rows.length;
+  sendable.forEach((index, position) => {
+    outcomes[index] = sent[position]!;
+    if (!o.continueOnError && stop === rows.length && sent[position]!.status !== 'succeeded') stop = index;
+  });
+  rows.forEach((_, index) => {
+    if (!settled(index) || index >= limit || index > stop) return;
+    const fault = resolution.faults.get(index);
+    outcomes[index] = fault
+      ? { status: 'failed', code: fault.code, message: fault.message, httpStatus: fault.httpStatus }
+      : { status: 'succeeded', recovered: true };
+  });
+  return outcomes;
 }
