@@ -90,7 +90,10 @@ function patch(
   }
   return {
     status: 204,
-    headers: { 'OData-EntityId': `${ctx.webApiBase}${table.entitySetName}(${spec.kind === 'id' ? spec.id : keyText})` },
+    // A URL in a header: the key echoed percent-encoded (a raw non-ASCII character can't go in an HTTP header).
+    headers: {
+      'OData-EntityId': `${ctx.webApiBase}${table.entitySetName}(${spec.kind === 'id' ? spec.id : encodeURI(keyText)})`,
+    },
   };
 }
 

@@ -14,6 +14,7 @@ import {
   formatKey,
   toWebApiRequest,
   unaddressableKeyPart,
+  type UpsertRequest,
 } from '../../../shared/dataverse/organizationRequest';
 
 const unaddressable = /[/#<>*%&:\\?+]/;
@@ -40,7 +41,7 @@ describe('key literals', () => {
       firstname: 'Ada',
       '@odata.id': "contacts(emailaddress1='ada@example.com')",
     });
-    expect(toWebApiRequest(row!.request).path).toBe("contacts(emailaddress1='ada%40example.com')");
+    expect(toWebApiRequest(row!.request as UpsertRequest).path).toBe("contacts(emailaddress1='ada%40example.com')");
   });
 
   test('any key value a URL can carry reads back exactly from both forms (URL path: the server decodes it once)', () => {

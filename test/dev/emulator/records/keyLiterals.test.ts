@@ -26,10 +26,14 @@ describe('key literals in the emulator', () => {
   it('reads a key in a request path with quotes doubled, spaces and unicode exactly', async () => {
     const h = harness();
     const call = h.call.bind(h);
-    expect(
-      (await call('PATCH', "contacts(emailaddress1='jos\u00e9 o''neil@example.com')", { body: { lastname: 'L' } }))
-        .status,
-    ).toBe(204);
+    const patched = await call('PATCH', "contacts(emailaddress1='jos\u00e9 o''neil@example.com')", {
+      body: { lastname: 'L' },
+    });
+    expect(patched.status).toBe(204);
+    // Echoed as a URL: percent-encoded, so a non-ASCII key can go in the header at all.
+    expect(patched.headers?.['OData-EntityId']).toMatch(
+      /contacts\(emailaddress1='jos%C3%A9%20o''neil@example\.com'\)$/,
+    );
     const got = await call('GET', "contacts(emailaddress1='jos\u00e9 o''neil@example.com')?$select=emailaddress1");
     expect((got.json as Record<string, unknown>).emailaddress1).toBe("jos\u00e9 o'neil@example.com");
   });
