@@ -75,7 +75,10 @@ function queryPath(q: Query): string {
 
 type Answer = { ids: string[] } | { fault: ResolutionFault };
 
-/** Runs the distinct queries in one `$batch`; `$filter` `eq` ignores case, so matches are compared exactly here. */
+/**
+ * Runs the distinct queries in one `$batch`. A match is whatever Dataverse's `eq` matches: the same comparison its
+ * unique index on the key makes (case-insensitive in Dataverse), so a row meets the record a key URL would have named.
+ */
 async function runQueries(o: KeyResolutionOptions, queries: Map<string, Query>): Promise<Map<string, Answer>> {
   const list = [...queries];
   const answers = new Map<string, Answer>();
@@ -93,10 +96,7 @@ async function runQueries(o: KeyResolutionOptions, queries: Map<string, Query>):
     }
     const value = (item.response?.body as { value?: unknown } | undefined)?.value;
     const records = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
-    const ids = records
-      .filter((r) => Object.entries(q.values).every(([name, v]) => r[name] === v))
-      .map((r) => r[q.primaryIdAttribute])
-      .filter((v): v is string => typeof v === 'string');
+    const ids = records.map((r) => r[q.primaryIdAttribute]).filter((v): v is string => typeof v === 'string');
     answers.set(id, { ids });
   }
   return answers;
@@ -185,10 +185,15 @@ export async function resolveUnaddressableKeys(o: KeyResolutionOptions, rows: Co
       return row;
     }
     const found = answer.ids[0];
-    if (next.operation === 'upsert') {
-      const id = found ?? idForKey(table.entitySetName, values);
-      return { ...next, key: { kind: 'id', id }, body: { ...next.body, ...values } };
-    }
+    // As an upsert by key does: on update the key columns stay as they are; on create they come from the key.
+    if (next.operation === 'upsert')
+      return found
+        ? { ...next, key: { kind: 'id', id: found } }
+        : {
+            ...next,
+            key: { kind: 'id', id: idForKey(table.entitySetName, values) },
+            body: { ...next.body, ...values },
+          };
     if (found) return { ...next, key: { kind: 'id', id: found } };
     if (next.operation === 'delete' && o.isRetry) return next; // settled below: gone after an earlier attempt
     faults.set(index, {
