@@ -122,7 +122,7 @@ export async function resolveUnaddressableKeys(o: KeyResolutionOptions, rows: Co
         faults.set(index, {
           code: 'UnaddressableKey',
           httpStatus: 400,
-          message: `row ${row.rowNumber}, column '${bad.column}': the key value contains '${bad.character}', which Dataverse doesn't accept in a key in a URL, and a key with a lookup column (${lookupPart}) can't be written by id instead`,
+          message: `row ${row.rowNumber}, column '${bad.column}': the key value contains '${bad.character}', which Dataverse doesn't accept in a key in a URL, and a key with a lookup column (${lookupPart}) isn't written by id instead`,
         });
         return;
       }
