@@ -4,7 +4,8 @@
  * message too; after LOAD_STALL_SECONDS without progress the sweeper queues a scan message for an unfinished scan, re-enqueues the
  * chunks without a completion (only the next one for ContinueOnError=false loads), finishes complete loads and
  * publishes end events a crash left pending in the outbox (those older than a few seconds: min(stall period,
- * 10 s)), claiming each with the record's ETag first. Everything it triggers is idempotent.
+ * 10 s)), claiming each with the record's ETag first: of several instances' sweepers, only the one whose claim
+ * wins acts on a load. Everything it triggers is idempotent.
  */
 import { isoAt, type LoadContext } from './loadContext';
 import { publishPendingLoadEvent, tryFinalize } from './loadEnd';
@@ -43,10 +44,14 @@ export async function sweepLoads(ctx: LoadContext): Promise<SweepReport> {
         if (await tryFinalize(ctx, record.id)) report.finalized.push(record.id);
         continue;
       }
-      // Mark the resume as progress, so the next sweep gives it a full stall period.
-      await ctx.store.mutate(record.id, (r) =>
+      // Claim the resume: mark it as progress with an ETag-guarded write, so the next sweep gives it a full stall
+      // period. Only the sweeper whose write wins resumes; one that lost (412, or the record moved since it was
+      // listed: another sweeper claimed it, or a worker made progress) leaves it alone, so two instances' sweepers
+      // never re-enqueue the same chunks.
+      const claim = await ctx.store.mutate(record.id, (r) =>
         r.updatedAt === record.updatedAt ? { updatedAt: isoAt(ctx.now()) } : undefined,
       );
+      if (!claim.changed) continue;
       if (!record.scanComplete) {
         report.resumedScans.push(record.id);
         // A load the HTTP API queued is accepted from its blob; a started one gets a scan message (pinned to its ETag).
