@@ -31,7 +31,11 @@ export function startResilienceStack(options: ResilienceStackOptions = {}): Prom
   return startLocalStack({
     files: ['dist/functions/*.js'],
     blobScanIntervalMs: 500,
+    // A SIGKILLed host keeps the timers' singleton locks until their lease (15 s at least) runs out; the restarted
+    // one polls for them every half second.
+    listenerLockRecoveryPollingMs: 500,
     hostJson: {
+      singleton: { listenerLockPeriod: '00:00:15' },
       extensions: {
         queues: {
           maxPollingInterval: '00:00:00.500',
@@ -54,7 +58,7 @@ export function startResilienceStack(options: ResilienceStackOptions = {}): Prom
       ...options.emulator,
     },
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-  } as never);
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -292,7 +296,7 @@ export async function runFaultedLoad(stack: LocalStack, events: EventLog, o: Fau
   const faults = o.faults ?? { rate429: 0.1, rate503: 0.05, rateDrop: 0.03 };
   const csv = accountsCsv(o.rows, { tag });
   const faultsBefore = { ...stack.emulator!.stats().faults };
-  stack.emulator!.configure({ faults: { ...faults, dropAfterProcessing: true, seed: o.seed } } as never);
+  stack.emulator!.configure({ faults: { ...faults, dropAfterProcessing: true, seed: o.seed } });
   const started = Date.now();
   let final: LoadView;
   let id: string;
@@ -307,7 +311,7 @@ export async function runFaultedLoad(stack: LocalStack, events: EventLog, o: Fau
       o.timeoutMs ?? 600_000,
     );
   } finally {
-    stack.emulator!.configure({ faults: { rate429: 0, rate503: 0, rateDrop: 0 } } as never);
+    stack.emulator!.configure({ faults: { rate429: 0, rate503: 0, rateDrop: 0 } });
   }
   const faultsAfter = stack.emulator!.stats().faults;
   const injected = {
@@ -471,7 +475,7 @@ export async function runResilience(options: ResilienceOptions = {}): Promise<Re
   log(`resilience: seed ${seed}`);
   const stack = await startResilienceStack({
     chunkSize: 1000,
-    emulator: { solutions: { timing: { queuedMs: 300, runMs: 4000 } } } as never,
+    emulator: { solutions: { timing: { queuedMs: 300, runMs: 4000 } } },
   });
   try {
     const events = new EventLog(stack.storage);

@@ -14,7 +14,9 @@ import { HttpTriggers, type HttpKeys } from './httpTrigger';
 import { applyLocalSettings } from './localSettings';
 import { createQueueTrigger, type TriggerDeps } from './queueTrigger';
 import type { QueuePump } from './queuePump';
-import { BlobTriggers } from './blobTrigger';
+import { BlobTriggers, hostsContainer } from './blobTrigger';
+import { listenerLockBlobName, SingletonListener } from './listenerLock';
+import { storageAccountFor } from './storageAccount';
 import { TimerTrigger } from './timerTrigger';
 
 export interface HostOptions {
@@ -33,6 +35,11 @@ export interface HostOptions {
   keys?: HttpKeys;
   /** Blob container scan interval (the host's is 10 s). */
   blobScanIntervalMs?: number;
+  /**
+   * How often an instance without a timer's singleton lock tries to take it (host.json
+   * `singleton.listenerLockRecoveryPollingInterval`, at least 15 s there); tests shorten it to fail over fast.
+   */
+  listenerLockRecoveryPollingMs?: number;
   /** How long stop() waits for in-flight invocations. */
   stopTimeoutMs?: number;
   /** Read local.settings.json into process.env (default true). */
@@ -114,6 +121,7 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
   );
   for (const file of resolveEntryFiles(appDir, options.files)) {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the worker loads CommonJS entry files this way
       require(file);
     } catch (error) {
       throw new HostStartError(`Worker was unable to load entry point "${file}": ${(error as Error).message}`);
@@ -154,7 +162,7 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
   };
   const http = new HttpTriggers(deps, keys);
   const blobs = new BlobTriggers(deps, { hostId, scanIntervalMs: options.blobScanIntervalMs ?? 10_000 });
-  const timers: TimerTrigger[] = [];
+  const timers: SingletonListener[] = [];
   const pumps: QueuePump[] = [];
   const functions: FunctionSummary[] = [];
 
@@ -177,7 +185,18 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
         break;
       case 'timerTrigger': {
         const timer = new TimerTrigger(deps, fn, bindingName, hostId);
-        timers.push(timer);
+        // One instance of those sharing the host id runs the timer, as on Azure (listenerLock.ts).
+        timers.push(
+          new SingletonListener(timer, {
+            container: storageAccountFor(undefined).blobService.getContainerClient(hostsContainer),
+            blobName: listenerLockBlobName(hostId, fn.metadata.name),
+            leasePeriodMs: config.singleton.listenerLockPeriodMs,
+            recoveryPollingMs:
+              options.listenerLockRecoveryPollingMs ?? config.singleton.listenerLockRecoveryPollingIntervalMs,
+            log,
+            functionName: fn.metadata.name,
+          }),
+        );
         functions.push({ name: fn.metadata.name, trigger: 'timerTrigger', detail: timer.schedule });
         break;
       }
@@ -185,7 +204,7 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
         log({
           level: 'warning',
           category: 'host',
-          message: `Functions.${fn.metadata.name}: trigger '${trigger.type}' is not supported by the local host; skipped.`,
+          message: `Functions.${fn.metadata.name}: trigger '${String(trigger.type)}' is not supported by the local host; skipped.`,
         });
     }
   }

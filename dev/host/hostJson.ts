@@ -20,10 +20,23 @@ const timeSpan = z.string().transform((s, ctx) => {
   }
 });
 
+/** A lease period: Azure Storage leases last 15 to 60 seconds (the SDK's SingletonOptions checks the same). */
+const leasePeriod = timeSpan.refine((ms) => ms >= 15_000 && ms <= 60_000, {
+  message: 'a lease period is between 00:00:15 and 00:01:00',
+});
+
 const hostJsonSchema = z.looseObject({
   version: z.string().optional(),
   id: z.string().optional(),
   functionTimeout: timeSpan.optional(),
+  singleton: z
+    .looseObject({
+      listenerLockPeriod: leasePeriod.optional(),
+      listenerLockRecoveryPollingInterval: timeSpan
+        .refine((ms) => ms >= 15_000, { message: 'listenerLockRecoveryPollingInterval is at least 00:00:15' })
+        .optional(),
+    })
+    .optional(),
   extensions: z
     .looseObject({
       http: z.looseObject({ routePrefix: z.string().optional() }).optional(),
@@ -63,6 +76,8 @@ export interface HostConfig {
     messageEncoding: 'base64' | 'none';
   };
   blobs: { maxDegreeOfParallelism: number; poisonBlobThreshold: number };
+  /** Listener singleton locks (timers): lease period and how often an instance without the lock polls for it. */
+  singleton: { listenerLockPeriodMs: number; listenerLockRecoveryPollingIntervalMs: number };
 }
 
 /** Applies the documented defaults (local development values: maxPollingInterval 2 s). */
@@ -87,6 +102,11 @@ export function toHostConfig(json: unknown, processorCount = 1): HostConfig {
       maxDegreeOfParallelism: b.maxDegreeOfParallelism ?? 8 * processorCount,
       poisonBlobThreshold: b.poisonBlobThreshold ?? 5,
     },
+    // SingletonOptions defaults: a 60 s listener lease, polled for every minute by the instances without it.
+    singleton: {
+      listenerLockPeriodMs: parsed.singleton?.listenerLockPeriod ?? 60_000,
+      listenerLockRecoveryPollingIntervalMs: parsed.singleton?.listenerLockRecoveryPollingInterval ?? 60_000,
+    },
   };
 }
 
@@ -96,7 +116,7 @@ export function readHostJson(appDir: string, override?: HostJson): unknown {
   const base: Record<string, unknown> = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
     : {};
-  return override ? deepMerge(base, override as Record<string, unknown>) : base;
+  return override ? deepMerge(base, override) : base;
 }
 
 function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {

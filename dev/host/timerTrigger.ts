@@ -48,7 +48,9 @@ export class TimerTrigger {
     return this.#schedule.expression;
   }
 
+  /** Starts (again, after a stop: the singleton lock stops and restarts it as the lock comes and goes). */
   async start(): Promise<void> {
+    this.#stopped = false;
     let pastDue = false;
     if (this.#useMonitor) {
       this.#status = await this.#readStatus();
@@ -114,7 +116,7 @@ export class TimerTrigger {
       await applyOutputs(this.#fn, response, {
         messageEncoding: this.#deps.config.queues.messageEncoding,
         bindingData: {},
-        notifyQueue: this.#deps.notifyQueue,
+        notifyQueue: (name) => this.#deps.notifyQueue(name),
       });
     } finally {
       if (this.#useMonitor) await this.#writeStatus(now).catch(() => undefined);

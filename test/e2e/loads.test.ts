@@ -21,7 +21,12 @@ beforeAll(async () => {
   stack = await startLocalStack({
     files: ['dist/functions/load*.js'],
     blobScanIntervalMs: 500,
-    hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500' } } },
+    // The SIGKILLed host keeps the sweeper's singleton lock until its 15 s lease runs out; the restarted one polls for it.
+    listenerLockRecoveryPollingMs: 500,
+    hostJson: {
+      singleton: { listenerLockPeriod: '00:00:15' },
+      extensions: { queues: { maxPollingInterval: '00:00:00.500' } },
+    },
     // Every file here takes the large-file path (the trigger's scan message); test/e2e/resilience runs small files inline.
     env: { LOAD_SWEEP_SCHEDULE: '*/3 * * * * *', LOAD_STALL_SECONDS: '8', LOAD_INLINE_SCAN_MAX_BYTES: '0' },
     emulator: { latency: { baseMs: 2, perOperationMs: 0, perTable: {} } },
