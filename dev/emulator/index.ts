@@ -23,11 +23,11 @@ import { createRecordService, type RecordService } from './records/index';
 import { createDispatch } from './router';
 import { createRequestHandler } from './server';
 import { createSolutionOperations, type SolutionOperations } from './solutions/index';
-import { emptyCounters, type EmulatorStats, type StatCounters } from './stats';
+import { emptyCounters, type EmulatorStats, type StatCounters, type WriteLogEntry } from './stats';
 import type { EmulatorResponse, EmulatorRoute } from './types';
 
 export type { EmulatorOptions, EmulatorPatch } from './options';
-export type { EmulatorStats } from './stats';
+export type { EmulatorStats, WriteLogEntry } from './stats';
 export type { IdentityEndpoint } from './server';
 
 export interface EmulatorHandle {
@@ -37,6 +37,8 @@ export interface EmulatorHandle {
   webApiUrl: string;
   port: number;
   stats(): EmulatorStats;
+  /** The write log (empty unless the `writeLog` option is on): every create attempted, with its request. */
+  writes(): WriteLogEntry[];
   /** Empties records, solution operations, limit windows, counters, and reseeds faults. */
   reset(): void;
   configure(patch: EmulatorPatch): void;
@@ -57,8 +59,13 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
   const identity = extras.identity ?? createLocalIdentity({ tenantId: options.tenantId });
   let counters: StatCounters = emptyCounters();
   let orgUrl = '';
+  // Assigned once the server listens (they need its URL); the closures below read them.
+  // eslint-disable-next-line prefer-const
   let records: RecordService | undefined;
+  // eslint-disable-next-line prefer-const
   let solutions: SolutionOperations | undefined;
+  let writes: WriteLogEntry[] = [];
+  let recordWork = { request: 0, call: '' };
 
   const limits = createServiceProtection(() => options.limits);
   const faults = createFaultInjector(() => options.faults);
@@ -79,6 +86,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     solutions?.reset();
     limits.reset();
     counters = emptyCounters();
+    writes = [];
     faults.reseed(options.faults.seed);
   };
   const configure = (patch: EmulatorPatch): void => {
@@ -88,8 +96,9 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     if (options.solutions) solutions?.configure(options.solutions);
   };
 
-  const control = async (method: string, path: string, body: string): Promise<EmulatorResponse | undefined> => {
+  const answerControl = (method: string, path: string, body: string): EmulatorResponse | undefined => {
     if (method === 'GET' && path === '/_emulator/stats') return { status: 200, body: stats() };
+    if (method === 'GET' && path === '/_emulator/writes') return { status: 200, body: { writes } };
     if (method === 'POST' && path === '/_emulator/reset') {
       reset();
       return { status: 204 };
@@ -107,8 +116,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
       configure(parsed.data);
     }
     if (path === '/_emulator/config' && ['GET', 'POST', 'PATCH'].includes(method)) {
-      const { schema: _schema, ...visible } = options;
-      return { status: 200, body: visible };
+      return { status: 200, body: { ...options, schema: undefined } };
     }
     return undefined;
   };
@@ -123,7 +131,10 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     counters: () => counters,
     logicalNameOf: (entitySet) => records?.logicalNameOf(entitySet) ?? solutions?.logicalNameOf(entitySet),
     identity,
-    control,
+    control: (method, path, body) => Promise.resolve(answerControl(method, path, body)),
+    onRecordWork: (call) => {
+      recordWork = { request: recordWork.request + 1, call };
+    },
   });
 
   // Dataverse takes GET URLs up to 32,768 characters (a `$filter` naming hundreds of ids); Node's default 16 KB header limit would answer 431.
@@ -141,7 +152,13 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
   const port = (server.address() as AddressInfo).port;
   orgUrl = `http://${options.host}:${port}`;
 
-  records = createRecordService({ schema: options.schema, baseUrl: orgUrl });
+  records = createRecordService({
+    schema: options.schema,
+    baseUrl: orgUrl,
+    onCreateAttempt: (table, id) => {
+      if (options.writeLog) writes.push({ ...recordWork, table, id });
+    },
+  });
   solutions = createSolutionOperations({ baseUrl: orgUrl, ...options.solutions });
 
   let persistTimer: NodeJS.Timeout | undefined;
@@ -176,6 +193,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     port,
     identity,
     stats,
+    writes: () => [...writes],
     reset,
     configure,
     close() {

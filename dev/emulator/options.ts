@@ -103,6 +103,8 @@ export const emulatorOptionsSchema = z.object({
   tenantId: z.string().default('00000000-0000-4000-8000-00000000e1d1'),
   /** Solution operations (ImportSolutionAsync...): timings and refusal status; a `configure` patch applies to operations submitted after it. */
   solutions: solutionsSchema.optional(),
+  /** Keep the write log (`GET /_emulator/writes`): one entry per create attempted. Off by default: it grows with every row. */
+  writeLog: z.boolean().default(false),
 });
 
 export type EmulatorOptions = z.input<typeof emulatorOptionsSchema>;
@@ -121,6 +123,7 @@ export const emulatorPatchSchema = z.object({
   faults: faultsSchema.partial().optional(),
   strictAuth: z.boolean().optional(),
   solutions: solutionsSchema.optional(),
+  writeLog: z.boolean().optional(),
 });
 export type EmulatorPatch = z.input<typeof emulatorPatchSchema>;
 
@@ -145,6 +148,7 @@ export function applyPatch(current: ResolvedEmulatorOptions, patch: EmulatorPatc
     maxBatchSize: p.maxBatchSize ?? current.maxBatchSize,
     dopHint: p.dopHint ?? current.dopHint,
     strictAuth: p.strictAuth ?? current.strictAuth,
+    writeLog: p.writeLog ?? current.writeLog,
     solutions: p.solutions ? mergeSolutions(current.solutions, p.solutions) : current.solutions,
   };
 }

@@ -28,15 +28,17 @@ export interface ServerDeps {
   options(): ResolvedEmulatorOptions;
   orgUrl(): string;
   dispatch: Dispatch;
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction: <T>(fn: () => Promise<T>) => Promise<T>;
   limits: ServiceProtection;
   faults: FaultInjector;
   counters(): StatCounters;
   /** Logical name of an entity set (`accounts` → `account`), so latency.perTable may use either. */
-  logicalNameOf?(entitySet: string): string | undefined;
+  logicalNameOf?: (entitySet: string) => string | undefined;
   identity?: IdentityEndpoint;
   /** `/_emulator/...` control endpoints. */
   control(method: string, path: string, body: string): Promise<EmulatorResponse | undefined>;
+  /** Told when a Web API request's record work starts (one at a time), e.g. `POST $batch`: the write log's grouping. */
+  onRecordWork?(request: string): void;
 }
 
 /** Record work runs one request at a time: in-memory work is synchronous anyway, and a change set's rollback can never undo another request's writes. */
@@ -168,6 +170,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       const target = toWebApiTarget(req.url ?? pathname);
       const { response, operations } = await serialize(
         async (): Promise<{ response: EmulatorResponse; operations: OperationCost[] }> => {
+          deps.onRecordWork?.(`${method} ${target?.path ?? pathname}`);
           if (target && target.path === '$batch' && method === 'POST') {
             counters.batches++;
             return executeBatch(

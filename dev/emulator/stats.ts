@@ -34,3 +34,16 @@ export function emptyCounters(): StatCounters {
 export function increment(map: Record<string, number>, key: string, by = 1): void {
   map[key] = (map[key] ?? 0) + by;
 }
+
+/**
+ * One create the emulator was asked for (`GET /_emulator/writes`, with the `writeLog` option): the Web API request it
+ * came in (numbered in the order record work ran; every part of a `$batch` shares its number), and the record.
+ * A create refused as a duplicate key is logged too: the log shows what clients sent, not only what was stored.
+ */
+export interface WriteLogEntry {
+  request: number;
+  /** `POST $batch`, `POST accounts/Microsoft.Dynamics.CRM.CreateMultiple`, `POST accounts`... */
+  call: string;
+  table: string;
+  id: string;
+}

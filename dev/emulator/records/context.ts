@@ -15,11 +15,19 @@ export interface RecordContext {
   businessUnitId: string;
   now(): Date;
   newId(): string;
+  /** Told of every create attempted (the id it carries), before the duplicate-key check: the write log. */
+  onCreateAttempt?(table: string, id: string): void;
 }
 
-export function createContext(schema: Schema, store: RecordStore, baseUrl: string): RecordContext {
+export function createContext(
+  schema: Schema,
+  store: RecordStore,
+  baseUrl: string,
+  onCreateAttempt?: (table: string, id: string) => void,
+): RecordContext {
   const org = baseUrl.replace(/\/+$/, '');
   return {
+    ...(onCreateAttempt ? { onCreateAttempt } : {}),
     schema,
     store,
     webApiBase: `${org}/api/data/v9.2/`,

@@ -24,6 +24,8 @@ export interface RecordServiceOptions {
   schema?: TableSchemaJson;
   /** The organization URL, e.g. http://127.0.0.1:port (no trailing slash). */
   baseUrl: string;
+  /** Called for every create attempted, with the record id it carries (the emulator's write log). */
+  onCreateAttempt?: (table: string, id: string) => void;
 }
 
 export interface RecordService {
@@ -43,7 +45,7 @@ const bulkPrefix = 'Microsoft.Dynamics.CRM.';
 export function createRecordService(options: RecordServiceOptions): RecordService {
   const schema = compileSchema(options.schema ?? defaultSchema);
   const store = createRecordStore(schema);
-  const ctx = createContext(schema, store, options.baseUrl);
+  const ctx = createContext(schema, store, options.baseUrl, options.onCreateAttempt);
 
   const answer = (req: EmulatorRequest): EmulatorResponse | undefined => {
     const segments = splitSegments(req.path);

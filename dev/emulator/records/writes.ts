@@ -24,6 +24,7 @@ export function createRow(
 ): Row {
   const changes = readBody(ctx.schema, ctx.store, table, body, 'create');
   const id = (changes[table.primaryIdAttribute] as string | undefined) ?? options.requestedId ?? ctx.newId();
+  ctx.onCreateAttempt?.(table.logicalName, id);
   if (ctx.store.get(table.logicalName, id)) throw faults.duplicateKey();
   const row: Row = defaults(table);
   for (const [column, value] of options.keyValues ?? []) {
