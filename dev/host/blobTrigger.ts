@@ -140,7 +140,9 @@ export class BlobTriggers {
     const connection = typeof binding.connection === 'string' ? binding.connection : undefined;
     const account = storageAccountFor(connection);
     const properties = binding.properties as Record<string, unknown> | undefined;
-    const byReference = String(properties?.supportsDeferredBinding ?? 'false').toLowerCase() === 'true';
+    const deferred = properties?.supportsDeferredBinding;
+    const byReference =
+      (typeof deferred === 'string' || typeof deferred === 'boolean' ? String(deferred) : '').toLowerCase() === 'true';
     this.#functions.push({
       fn,
       bindingName,
@@ -219,6 +221,9 @@ export class BlobTriggers {
       throw error;
     }
     try {
+      // Check again under the lease (BlobTriggerExecutor does): another instance may have completed the receipt
+      // between our read and our lease, and enqueuing again would run the function twice for one blob.
+      if ((await receipt.getProperties()).metadata?.completed === 'true') return true;
       const message: BlobTriggerMessage = {
         Type: 'BlobTrigger',
         FunctionId: bf.functionId,
@@ -298,7 +303,7 @@ export class BlobTriggers {
     await applyOutputs(bf.fn, response, {
       messageEncoding: this.#deps.config.queues.messageEncoding,
       bindingData: { ...values, blobTrigger: `${message.ContainerName}/${message.BlobName}`, uri: blob.url },
-      notifyQueue: this.#deps.notifyQueue,
+      notifyQueue: (name) => this.#deps.notifyQueue(name),
     });
   }
 }
