@@ -114,6 +114,22 @@ describe('queue message encoding and host settings', () => {
     });
     expect(() => toHostConfig({ extensions: { queues: { visibilityTimeout: '30s' } } })).toThrow();
   });
+  test('host.json singleton: the SDK defaults, and lease periods within what Azure Storage allows', () => {
+    expect(toHostConfig({}).singleton).toEqual({
+      listenerLockPeriodMs: 60_000,
+      listenerLockRecoveryPollingIntervalMs: 60_000,
+    });
+    expect(
+      toHostConfig({
+        singleton: { listenerLockPeriod: '00:00:15', listenerLockRecoveryPollingInterval: '00:00:20' },
+      }).singleton,
+    ).toEqual({ listenerLockPeriodMs: 15_000, listenerLockRecoveryPollingIntervalMs: 20_000 });
+    expect(() => toHostConfig({ singleton: { listenerLockPeriod: '00:00:10' } })).toThrow(/00:00:15 and 00:01:00/);
+    expect(() => toHostConfig({ singleton: { listenerLockPeriod: '00:02:00' } })).toThrow(/00:00:15 and 00:01:00/);
+    expect(() => toHostConfig({ singleton: { listenerLockRecoveryPollingInterval: '00:00:01' } })).toThrow(
+      /at least 00:00:15/,
+    );
+  });
   test('binding expressions resolve settings and trigger data', () => {
     expect(resolveBindingExpression('out/%PREFIX%-{name}', { Name: 'a.csv' }, { PREFIX: 'p' })).toBe('out/p-a.csv');
     expect(() => resolveBindingExpression('{missing}', {})).toThrow();
