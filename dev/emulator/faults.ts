@@ -23,7 +23,7 @@ export function createFaultInjector(faults: () => ResolvedEmulatorOptions['fault
       if (r < edge) return '429';
       if (r < (edge += f.rate503)) return '503';
       if (r < (edge += f.rateDrop)) return 'drop';
-      if (r < (edge += f.rateSlow)) return 'slow';
+      if (r < edge + f.rateSlow) return 'slow';
       return 'none';
     },
     reseed(seed) {

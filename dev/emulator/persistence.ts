@@ -8,7 +8,7 @@ import { z } from 'zod';
 
 const persistedSchema = z.object({ version: z.literal(1), savedAt: z.string(), records: z.unknown() });
 
-export async function loadPersistedRecords(path: string): Promise<unknown | undefined> {
+export async function loadPersistedRecords(path: string): Promise<unknown> {
   await mkdir(dirname(path), { recursive: true });
   let text: string;
   try {

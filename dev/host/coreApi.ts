@@ -173,11 +173,12 @@ export function installCoreModule(core: object): void {
       '@azure/functions-core is already installed in this process: the local host runs one app per process.',
     );
   installed = true;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the Proxy's apply trap calls it with the caller's own `this`
   const original = Module.prototype.require;
   Module.prototype.require = new Proxy(original, {
     apply(target, thisArg, args: [string]) {
       if (args[0] === '@azure/functions-core') return core;
-      return Reflect.apply(target, thisArg, args);
+      return Reflect.apply(target, thisArg, args) as unknown;
     },
-  }) as typeof original;
+  });
 }

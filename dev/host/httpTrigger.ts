@@ -51,7 +51,7 @@ export class HttpTriggers {
       Array.isArray(binding.methods) && binding.methods.length > 0
         ? new Set(binding.methods.map((m) => String(m).toUpperCase()))
         : undefined;
-    const level = String(binding.authLevel ?? 'function').toLowerCase();
+    const level = typeof binding.authLevel === 'string' ? binding.authLevel.toLowerCase() : 'function';
     this.#routes.push({
       fn,
       bindingName,

@@ -43,7 +43,7 @@ export function parseSchedule(expression: string): TimerSchedule {
   }
   fields[4] = normalizeNames(fields[4]!, months);
   fields[5] = normalizeNames(fields[5]!, days);
-  if (/(^|[,\-/])7($|[,\-/])/.test(fields[5]!))
+  if (/(^|[,\-/])7($|[,\-/])/.test(fields[5]))
     throw new NcrontabError(`'${expression}': day-of-week must be 0–6 (Sunday = 0).`);
   const normalized = fields.join(' ');
   let probe;

@@ -105,8 +105,8 @@ async function writeTable(
     const { PartitionKey, RowKey, partitionKey, rowKey, ...properties } = item as Record<string, unknown>;
     const entity = {
       ...properties,
-      partitionKey: String(PartitionKey ?? partitionKey ?? defaults.partitionKey ?? ''),
-      rowKey: String(RowKey ?? rowKey ?? defaults.rowKey ?? ''),
+      partitionKey: keyText(tableName, 'PartitionKey', PartitionKey ?? partitionKey ?? defaults.partitionKey ?? ''),
+      rowKey: keyText(tableName, 'RowKey', RowKey ?? rowKey ?? defaults.rowKey ?? ''),
     };
     if (entity.rowKey === '') throw new OutputBindingError(`Table output '${tableName}': the entity has no RowKey.`);
     try {
@@ -120,4 +120,12 @@ async function writeTable(
       throw error;
     }
   }
+}
+
+/** A table key as text; an object or array is no key (the host would fail converting it too). */
+function keyText(tableName: string, name: 'PartitionKey' | 'RowKey', value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new OutputBindingError(
+    `Table output '${tableName}': the entity's ${name} must be a string, not ${typeof value}.`,
+  );
 }

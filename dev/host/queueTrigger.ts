@@ -44,7 +44,7 @@ export function queueTriggerData(
 export interface TriggerDeps extends InvocationDeps {
   config: HostConfig;
   log: HostLogger;
-  notifyQueue(queueName: string): void;
+  notifyQueue: (queueName: string) => void;
 }
 
 export function createQueueTrigger(

@@ -83,10 +83,12 @@ export function resolveBindingExpression(
       const value = lookup(bindingData, key);
       if (value === undefined || value === null)
         throw new BindingExpressionError(`No value for binding expression '{${key}}' in '${template}'.`);
-      return typeof value === 'object' ? JSON.stringify(value) : String(value);
+      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+        ? String(value)
+        : JSON.stringify(value);
     })
-    .replace(/\u0000/g, '{')
-    .replace(/\u0001/g, '}');
+    .replaceAll('\u0000', '{')
+    .replaceAll('\u0001', '}');
 }
 
 function lookup(data: Record<string, unknown>, path: string): unknown {

@@ -68,7 +68,5 @@ export function storageAccountFor(
 
 /** Status code of a storage REST error, if it is one. */
 export function statusOf(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'statusCode' in error
-    ? Number((error as { statusCode: unknown }).statusCode)
-    : undefined;
+  return typeof error === 'object' && error !== null && 'statusCode' in error ? Number(error.statusCode) : undefined;
 }

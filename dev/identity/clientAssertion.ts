@@ -56,7 +56,7 @@ export async function checkClientAssertion(
   if (named !== prints.sha256 && named !== prints.sha1) {
     return invalid(
       700027,
-      `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '${String(named)}']`,
+      `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '${typeof named === 'string' ? named : JSON.stringify(named)}']`,
     );
   }
   try {

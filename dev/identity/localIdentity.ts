@@ -156,7 +156,7 @@ export function createLocalIdentity(initial: LocalIdentityOptions = {}): LocalId
       const { payload } = await jwtVerify(token, publicKey, { algorithms: ['RS256'], issuer: initial.issuer });
       if (typeof payload.sub !== 'string' || typeof payload.aud !== 'string' || typeof payload.exp !== 'number')
         return undefined;
-      const text = (name: string) => (typeof payload[name] === 'string' ? (payload[name] as string) : undefined);
+      const text = (name: string) => (typeof payload[name] === 'string' ? payload[name] : undefined);
       return {
         sub: payload.sub,
         aud: payload.aud,

@@ -27,7 +27,7 @@ function entityParameter(ctx: RecordContext, value: unknown, name: string): { ta
   const entity = value as Record<string, unknown>;
   const type =
     typeof entity['@odata.type'] === 'string'
-      ? (entity['@odata.type'] as string).replace(/^#?Microsoft\.Dynamics\.CRM\./, '')
+      ? entity['@odata.type'].replace(/^#?Microsoft\.Dynamics\.CRM\./, '')
       : undefined;
   const table = type ? ctx.schema.tables.get(type) : undefined;
   if (!table)

@@ -48,7 +48,7 @@ function encodeValue(v: unknown): string | undefined {
   if (v === null || v === undefined) return undefined;
   if (isLookupValue(v)) return v.id;
   if (typeof v === 'string') return v.toLowerCase();
-  return String(v);
+  return typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 }
 
 export function encodeKey(attributes: string[], valueOf: (attribute: string) => unknown): string | undefined {
@@ -72,7 +72,10 @@ export function createRecordStore(schema: Schema) {
   const emptyTables = () => {
     data.clear();
     for (const t of schema.tables.values())
-      data.set(t.logicalName, { rows: new Map(), keys: new Map(t.keys.map((k) => [k.logicalName, new Map()])) });
+      data.set(t.logicalName, {
+        rows: new Map(),
+        keys: new Map(t.keys.map((k) => [k.logicalName, new Map<string, string>()])),
+      });
   };
   emptyTables();
 

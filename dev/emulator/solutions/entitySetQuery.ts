@@ -69,7 +69,7 @@ export function queryEntitySet<T>(
         );
       const row = set.row(item);
       const unknown = select?.find((field) => !(field in row));
-      if (unknown) return unknownProperty(set as EntitySetDefinition<unknown>, unknown);
+      if (unknown) return unknownProperty(set, unknown);
       return {
         status: 200,
         headers: { 'OData-Version': '4.0' },
@@ -105,7 +105,7 @@ export function queryEntitySet<T>(
     if (columns) {
       const named = [...(select ?? []), ...(filter ? filterProperties(filter) : []), ...orderBy.map((o) => o.column)];
       const unknown = named.find((field) => !columns.has(field));
-      if (unknown) return unknownProperty(set as EntitySetDefinition<unknown>, unknown);
+      if (unknown) return unknownProperty(set, unknown);
     }
     if (filter && !ids) {
       const predicate = compileFilter(filter, (property) => property);

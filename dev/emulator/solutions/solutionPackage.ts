@@ -99,7 +99,7 @@ function readManifest(root: XmlNode): SolutionManifest | PackageFailure {
     const required = asNode(asNode(dependency)?.['Required']);
     const reference = required?.['@_solution'];
     if (!required || typeof reference !== 'string') continue;
-    const attr = (name: string): string => (typeof required[name] === 'string' ? (required[name] as string) : '');
+    const attr = (name: string): string => (typeof required[name] === 'string' ? required[name] : '');
     requires.push({
       ...parseSolutionReference(reference),
       componentType: attr('@_type'),

@@ -16,7 +16,6 @@ import {
   isFinished,
   isoSeconds,
   type SolutionChange,
-  type SolutionMessageName,
   type SolutionOperation,
   type SolutionOutcome,
 } from './solutionOperation';
@@ -236,7 +235,7 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
           })();
     const op: SolutionOperation = {
       asyncOperationId: randomUUID(),
-      messageName: request.messageName as SolutionMessageName,
+      messageName: request.messageName,
       importJobId:
         request.messageName === 'DeleteAndPromoteAsync'
           ? undefined
