@@ -89,7 +89,7 @@ export async function measureAsyncOperations(options: {
     hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500' } } },
     env: { FUNCTIONS_HOST_KEY: '', ASYNC_POLL_SCHEDULE: `*/${interval} * * * * *`, ASYNC_MAX_WAIT_MINUTES: '30' },
     onOutput,
-  } as never);
+  });
   try {
     const emulator = stack.emulator!;
     const jobs = TableClient.fromConnectionString(stack.storage, stack.settings.JOBS_TABLE ?? 'jobs', {

@@ -13,7 +13,7 @@ export function unsignedToken(caller: string, audience: string): string {
 
 export function tokenSource(caller: string, audience: string): AccessTokenSource {
   const token = unsignedToken(caller, audience);
-  return { getAccessToken: async () => token };
+  return { getAccessToken: () => Promise.resolve(token) };
 }
 
 export function benchClient(webApiUrl: string, orgUrl: string, caller: string, maxConcurrency = 16): DataverseClient {

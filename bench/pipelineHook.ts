@@ -59,7 +59,7 @@ export function loadPipelineBenchmark(repoRoot: string): PipelineBenchmark | und
       hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500', batchSize: 16, newBatchThreshold: 8 } } },
       emulator: emulatorOptionsFor(profile),
       env: { FUNCTIONS_HOST_KEY: '' },
-    } as never);
+    });
     try {
       // A blob drop (the HTTP API caps request bodies below a 1M-row file): the load id rides in the metadata.
       const id = randomUUID();

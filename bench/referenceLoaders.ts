@@ -51,7 +51,7 @@ function dynamicsWebApi(target: EmulatorTarget, caller: string): DynamicsWebApi 
   return new DynamicsWebApi({
     serverUrl: `${target.url}/`,
     dataApi: { version: '9.2' },
-    onTokenRefresh: async () => token,
+    onTokenRefresh: () => Promise.resolve(token),
   });
 }
 
@@ -149,10 +149,11 @@ export async function runOurClient(
   const run: LoaderRun = { rowsSent: 0, rowsCreated: 0, seconds: 0, throttled: 0 };
   const started = performance.now();
   let reading: Promise<unknown> = Promise.resolve();
-  const take = () =>
-    (reading = reading.then(() => groups.next())) as Promise<
-      IteratorResult<Awaited<ReturnType<typeof groups.next>>['value']>
-    >;
+  const take = (): ReturnType<typeof groups.next> => {
+    const next = reading.then(() => groups.next());
+    reading = next;
+    return next;
+  };
   // More workers than the dop-hint: the client's own concurrency limit decides how many are in flight.
   const worker = async (): Promise<void> => {
     for (;;) {

@@ -15,6 +15,7 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 const n0 = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
 const pct = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : '–');
+const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '–');
 const size = (rows: number) =>
   rows >= 1_000_000 ? `${rows / 1_000_000}M` : rows >= 1000 ? `${rows / 1000}k` : String(rows);
 
@@ -51,7 +52,7 @@ export function formatReport(results: Row): string {
           pct(r.ofCeiling),
           (r.seconds as number).toFixed(1),
           n0(r.throttled),
-          String(r.error ?? ''),
+          typeof r.error === 'string' ? r.error : '',
         ]),
       ),
     );
@@ -69,12 +70,12 @@ export function formatReport(results: Row): string {
     const best = results.bestCeiling as Row | undefined;
     if (best)
       out.push(
-        `Best ceiling: ${n0(best.rowsPerSecond)} rows/s at batch ${best.batchSize} by ${best.shape === 'bulk' ? 'CreateMultiple' : '$batch'} (${best.bound} bound).`,
+        `Best ceiling: ${n0(best.rowsPerSecond)} rows/s at batch ${text(best.batchSize)} by ${best.shape === 'bulk' ? 'CreateMultiple' : '$batch'} (${text(best.bound)} bound).`,
       );
     const bestBatch = (results.profile as Row | undefined)?.bestBatchCeiling as Row | undefined;
     if (bestBatch)
       out.push(
-        `Best ceiling by $batch alone: ${n0(bestBatch.rowsPerSecond)} rows/s at batch ${bestBatch.batchSize} (${bestBatch.bound} bound).`,
+        `Best ceiling by $batch alone: ${n0(bestBatch.rowsPerSecond)} rows/s at batch ${text(bestBatch.batchSize)} (${text(bestBatch.bound)} bound).`,
       );
   }
   const engine = results.engine as Row[] | undefined;
@@ -121,7 +122,10 @@ export function formatReport(results: Row): string {
   if (async) {
     const rps = async.requestsPerSweep as Row;
     const qps = async.solutionQueriesPerSweep as Row;
-    out.push('', `Background operations (${async.imports} imports, poll every ${async.pollIntervalSeconds} s)`);
+    out.push(
+      '',
+      `Background operations (${text(async.imports)} imports, poll every ${text(async.pollIntervalSeconds)} s)`,
+    );
     out.push(
       table(
         [
