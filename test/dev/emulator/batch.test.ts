@@ -56,7 +56,7 @@ describe('$batch', () => {
     expect(status).toBe(400);
     expect(statuses(text)).toEqual([204, 400]);
     expect(text).toMatch(
-      /HTTP\/1\.1 400 Bad Request\r\nREQ_ID: [0-9a-f-]{36}\r\nContent-Type: application\/json; odata\.metadata=minimal\r\nOData-Version: 4\.0\r\n\r\n\{"error":\{"code":"0x80044331","message":"A validation error occurred\.  The length/,
+      /HTTP\/1\.1 400 Bad Request\r\nREQ_ID: [0-9a-f-]{36}\r\nContent-Type: application\/json; odata\.metadata=minimal\r\nOData-Version: 4\.0\r\n\r\n\{"error":\{"code":"0x80044331","message":"A validation error occurred\. {2}The length/,
     );
     expect([...widgets.widgets.values()].map((w) => w['name'])).toEqual(['ok']);
   });
@@ -91,9 +91,9 @@ describe('$batch', () => {
     expect(statuses(text)).toEqual([204, 204, 204]);
     const [first, second] = [...widgets.widgets.values()];
     expect(first).toMatchObject({ name: 'first', color: 'red' });
-    expect(second!['parent@odata.bind']).toBe(`/widgets(${first!['widgetid']})`);
+    expect(second!['parent@odata.bind']).toBe(`/widgets(${String(first!['widgetid'])})`);
     // The PATCH $1 part carries the referenced record's Location/OData-EntityId.
-    expect(text).toContain(`Location: ${emulator.webApiUrl}widgets(${first!['widgetid']})`);
+    expect(text).toContain(`Location: ${emulator.webApiUrl}widgets(${String(first!['widgetid'])})`);
   });
 
   test('a forward or unknown Content-ID reference → 400 with Dataverse wording', async () => {
@@ -157,7 +157,9 @@ describe('$batch', () => {
     ]);
     const { status, text } = await postBatch(over);
     expect(status).toBe(400);
-    expect(JSON.parse(text).error.message).toContain("A maximum number of '3' query operations");
+    expect((JSON.parse(text) as { error: { message: string } }).error.message).toContain(
+      "A maximum number of '3' query operations",
+    );
     expect(widgets.widgets.size).toBe(0);
     const fits = await postBatch(
       batchBody(

@@ -42,7 +42,7 @@ describe('batch codec', () => {
         const ops = item.kind === 'changeset' ? item.operations : [item];
         for (const op of ops) {
           expect(['GET', 'POST', 'PATCH']).toContain(op.method);
-          if (op.method === 'POST') expect(() => JSON.parse(op.body)).not.toThrow();
+          if (op.method === 'POST') expect((): unknown => JSON.parse(op.body)).not.toThrow();
         }
       }
     },

@@ -2,6 +2,7 @@
  * A real third-party client, DynamicsWebApi v2, against the emulator over HTTP: what it gets here is
  * what it gets from Dataverse (ids from OData-EntityId, bodies, batch parsing, errors).
  */
+import { expect } from '@jest/globals';
 import { DynamicsWebApi } from 'dynamics-web-api';
 import { startEmulator, type EmulatorHandle } from '../../../dev/emulator/index';
 import { unsignedJwt } from './testRoute';
@@ -16,7 +17,7 @@ beforeAll(async () => {
   client = new DynamicsWebApi({
     serverUrl: `${emulator.url}/`,
     dataApi: { version: '9.2' },
-    onTokenRefresh: async () => token,
+    onTokenRefresh: () => Promise.resolve(token),
   });
 });
 afterAll(() => emulator.close());
@@ -81,9 +82,12 @@ describe('DynamicsWebApi v2 against the emulator', () => {
 
   test('a batch in a change set: creates with a $ reference, answered with ids in order', async () => {
     client.startBatch();
-    client.create({ collection: 'contacts', data: { firstname: 'Ann', lastname: 'Lee' }, contentId: '1' });
-    client.create({ collection: 'accounts', data: { name: 'With contact', 'primarycontactid@odata.bind': '$1' } });
-    client.create({ collection: 'accounts', data: { name: 'Second' } });
+    await client.create({ collection: 'contacts', data: { firstname: 'Ann', lastname: 'Lee' }, contentId: '1' });
+    await client.create({
+      collection: 'accounts',
+      data: { name: 'With contact', 'primarycontactid@odata.bind': '$1' },
+    });
+    await client.create({ collection: 'accounts', data: { name: 'Second' } });
     const results = await client.executeBatch();
     expect(results).toHaveLength(3);
     for (const r of results) expect(r).toMatch(GUID);
@@ -97,17 +101,17 @@ describe('DynamicsWebApi v2 against the emulator', () => {
 
   test('a failing change set rolls back every operation in it and the batch rejects', async () => {
     client.startBatch();
-    client.create({ collection: 'accounts', data: { name: 'Rolled back' } });
-    client.create({ collection: 'accounts', data: { name: 'x'.repeat(161) } });
+    await client.create({ collection: 'accounts', data: { name: 'Rolled back' } });
+    await client.create({ collection: 'accounts', data: { name: 'x'.repeat(161) } });
     await expect(client.executeBatch()).rejects.toMatchObject([{ status: 400, error: { code: '0x80044331' } }]);
     expect(emulator.stats().recordsPerTable['account'] ?? 0).toBe(0);
   });
 
   test('a batch with continueOnError and a failing item: the others succeed and the error is in its place', async () => {
     client.startBatch();
-    client.create({ collection: 'accounts', data: { name: 'One' } });
-    client.create({ collection: 'accounts', data: { name: 'x'.repeat(161) } });
-    client.create({ collection: 'accounts', data: { name: 'Three' } });
+    await client.create({ collection: 'accounts', data: { name: 'One' } });
+    await client.create({ collection: 'accounts', data: { name: 'x'.repeat(161) } });
+    await client.create({ collection: 'accounts', data: { name: 'Three' } });
     const results = await client.executeBatch({ continueOnError: true, inChangeSet: false });
     expect(results).toHaveLength(3);
     expect(results[0]).toMatch(GUID);
@@ -126,9 +130,9 @@ describe('DynamicsWebApi v2 against the emulator', () => {
 
   test('a batch without continueOnError stops at the failing item', async () => {
     client.startBatch();
-    client.create({ collection: 'accounts', data: { name: 'One' } });
-    client.create({ collection: 'accounts', data: { name: 'x'.repeat(161) } });
-    client.create({ collection: 'accounts', data: { name: 'Never' } });
+    await client.create({ collection: 'accounts', data: { name: 'One' } });
+    await client.create({ collection: 'accounts', data: { name: 'x'.repeat(161) } });
+    await client.create({ collection: 'accounts', data: { name: 'Never' } });
     await expect(client.executeBatch({ inChangeSet: false })).rejects.toEqual([
       expect.any(String),
       expect.objectContaining({ status: 400, error: expect.objectContaining({ code: '0x80044331' }) }),
@@ -139,8 +143,8 @@ describe('DynamicsWebApi v2 against the emulator', () => {
   test('GET parts inside a batch come back parsed', async () => {
     const id = await client.create<Account, string>({ collection: 'accounts', data: { name: 'Readable' } });
     client.startBatch();
-    client.retrieve({ collection: 'accounts', key: id, select: ['name'] });
-    client.retrieveMultiple({ collection: 'accounts', select: ['name'] });
+    await client.retrieve({ collection: 'accounts', key: id, select: ['name'] });
+    await client.retrieveMultiple({ collection: 'accounts', select: ['name'] });
     const [one, many] = (await client.executeBatch()) as [Account, { value: Account[] }];
     expect(one.name).toBe('Readable');
     expect(many.value).toHaveLength(1);

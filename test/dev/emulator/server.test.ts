@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { startEmulator, type EmulatorHandle, type EmulatorStats } from '../../../dev/emulator/index';
 import { auth, startWidgetEmulator, unsignedJwt, type WidgetRoute } from './testRoute';
 

@@ -48,7 +48,7 @@ const comparison: fc.Arbitrary<Generated> = fc.oneof(
     })),
   fc.tuple(fc.constantFrom('eq', 'ne'), fc.option(fc.boolean(), { nil: null })).map(([op, v]): Generated => ({
     text: `creditonhold ${op} ${v === null ? 'null' : String(v)}`,
-    holds: (r) => reference(op as Op, r.creditonhold, v),
+    holds: (r) => reference(op, r.creditonhold, v),
   })),
   fc.tuple(fc.constantFrom('contains', 'startswith', 'endswith'), text).map(([fn, v]): Generated => ({
     text: `${fn}(name,${quote(v)})`,

@@ -33,9 +33,11 @@ describe('bulk messages', () => {
     );
     expect(updated.status).toBe(204);
     expect(updated.body).toBeUndefined();
-    expect(
-      (await call('GET', 'sample_examples?$orderby=sample_name')).json.value.map((r: any) => r.sample_name),
-    ).toEqual(['u0', 'u1', 'u2']);
+    expect((await call('GET', 'sample_examples?$orderby=sample_name')).json.value.map((r) => r.sample_name)).toEqual([
+      'u0',
+      'u1',
+      'u2',
+    ]);
   });
 
   it('UpsertMultiple creates and updates by @odata.id alternate key, with key values copied from it', async () => {
@@ -55,7 +57,7 @@ describe('bulk messages', () => {
     const rows = (
       await call('GET', 'sample_examples?$select=sample_name,sample_keyattribute&$orderby=sample_keyattribute')
     ).json.value;
-    expect(rows.map((r: any) => [r.sample_keyattribute, r.sample_name])).toEqual([
+    expect(rows.map((r) => [r.sample_keyattribute, r.sample_name])).toEqual([
       ['0000001', 'A'],
       ['0000002', 'B'],
       ['0000003', 'c'],
@@ -167,9 +169,7 @@ describe('bulk messages', () => {
       },
     });
     expect(del.status).toBe(204);
-    expect((await call('GET', 'contoso_sensordatas')).json.value.map((r: any) => r.contoso_sensordataid)).toEqual([
-      ids[2],
-    ]);
+    expect((await call('GET', 'contoso_sensordatas')).json.value.map((r) => r.contoso_sensordataid)).toEqual([ids[2]]);
     const again = await call('POST', 'contoso_sensordatas/Microsoft.Dynamics.CRM.DeleteMultiple', {
       body: {
         Targets: [

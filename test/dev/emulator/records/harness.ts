@@ -1,6 +1,9 @@
 /** Calls the record service's route directly with EmulatorRequest objects, as the server does. */
 import { createRecordService, type RecordService, type TableSchemaJson } from '../../../../dev/emulator/records/index';
 import type { EmulatorResponse } from '../../../../dev/emulator/types';
+import type { WebApiJson } from '../webApiJson';
+
+export type { Row, WebApiJson } from '../webApiJson';
 
 export const orgUrl = 'http://127.0.0.1:5555';
 export const webApi = `${orgUrl}/api/data/v9.2/`;
@@ -13,7 +16,7 @@ export interface Call {
 
 export interface Harness {
   service: RecordService;
-  call(method: string, target: string, options?: Call): Promise<EmulatorResponse & { json: any }>;
+  call: (method: string, target: string, options?: Call) => Promise<EmulatorResponse & { json: WebApiJson }>;
 }
 
 export function harness(schema?: TableSchemaJson): Harness {
@@ -34,7 +37,7 @@ export function harness(schema?: TableSchemaJson): Harness {
             : JSON.stringify(options.body);
       const res = await service.route({ method, path, query, headers, body, callerId: options.caller ?? 'caller-1' });
       if (!res) throw new Error(`route did not answer ${method} ${target}`);
-      return { ...res, json: res.body as any };
+      return { ...res, json: res.body as WebApiJson };
     },
   };
 }

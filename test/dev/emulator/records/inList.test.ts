@@ -39,7 +39,7 @@ describe('or-chains as in-lists on records', () => {
     const filter = asked.map((id) => `accountid eq ${id.toUpperCase()}`).join(' or ');
     const res = await call('GET', `accounts?$select=accountid&$count=true&$filter=${encodeURIComponent(filter)}`);
     expect(res.status).toBe(200);
-    const found = res.json.value.map((r: { accountid: string }) => r.accountid);
+    const found = res.json.value.map((r) => r.accountid);
     expect(new Set(found)).toEqual(new Set(ids.filter((_, i) => i % 2 === 0)));
     expect(found).toHaveLength(200);
     expect(res.json['@odata.count']).toBe(200);
@@ -77,7 +77,7 @@ describe('or-chains as in-lists on records', () => {
                 .filter((i) => i < 60),
             ),
           ].sort((a, b) => a - b);
-          expect(byKey.json.value.map((r: { name: string }) => r.name)).toEqual(expected.map((i) => `Account ${i}`));
+          expect(byKey.json.value.map((r) => r.name)).toEqual(expected.map((i) => `Account ${i}`));
         },
       ),
       { numRuns: 30 },

@@ -1,4 +1,8 @@
+import { z } from 'zod';
 import { harness, webApi } from './harness';
+
+/** An attribute expanded with its OptionSet (PicklistAttributeMetadata, StatusAttributeMetadata). */
+const optionSetAttribute = z.object({ OptionSet: z.object({ Options: z.array(z.record(z.string(), z.unknown())) }) });
 
 describe('EntityDefinitions', () => {
   it('answers the loader metadata call 1 (select + expand Attributes,Keys)', async () => {
@@ -20,7 +24,7 @@ describe('EntityDefinitions', () => {
     expect(e['@odata.context']).toBe(
       `${webApi}$metadata#EntityDefinitions(LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute)/$entity`,
     );
-    const name = e.Attributes.find((a: any) => a.LogicalName === 'name');
+    const name = e.Attributes.find((a) => a.LogicalName === 'name');
     expect(name).toMatchObject({
       '@odata.type': '#Microsoft.Dynamics.CRM.StringAttributeMetadata',
       AttributeType: 'String',
@@ -32,20 +36,20 @@ describe('EntityDefinitions', () => {
       IsPrimaryName: true,
       IsPrimaryId: false,
     });
-    expect(e.Attributes.find((a: any) => a.LogicalName === 'accountid')).toMatchObject({
+    expect(e.Attributes.find((a) => a.LogicalName === 'accountid')).toMatchObject({
       AttributeType: 'Uniqueidentifier',
       IsPrimaryId: true,
     });
-    expect(e.Attributes.find((a: any) => a.LogicalName === 'primarycontactid')).toMatchObject({
+    expect(e.Attributes.find((a) => a.LogicalName === 'primarycontactid')).toMatchObject({
       AttributeType: 'Lookup',
       Targets: ['contact'],
     });
-    expect(e.Attributes.find((a: any) => a.LogicalName === 'numberofemployees')).toMatchObject({
+    expect(e.Attributes.find((a) => a.LogicalName === 'numberofemployees')).toMatchObject({
       AttributeType: 'Integer',
       MinValue: 0,
       MaxValue: 1000000000,
     });
-    expect(e.Attributes.find((a: any) => a.LogicalName === 'createdon')).toMatchObject({
+    expect(e.Attributes.find((a) => a.LogicalName === 'createdon')).toMatchObject({
       IsValidForCreate: false,
       IsValidForUpdate: false,
     });
@@ -61,8 +65,8 @@ describe('EntityDefinitions', () => {
       "EntityDefinitions(LogicalName='contact')?$select=LogicalName&$expand=Attributes($select=LogicalName,AttributeType)",
     );
     const first = res.json.Attributes[0];
-    expect(Object.keys(first).sort()).toEqual(['@odata.type', 'AttributeType', 'LogicalName', 'MetadataId']);
-    expect(res.json.Attributes.find((a: any) => a.LogicalName === 'parentcustomerid').AttributeType).toBe('Customer');
+    expect(Object.keys(first ?? {}).sort()).toEqual(['@odata.type', 'AttributeType', 'LogicalName', 'MetadataId']);
+    expect(res.json.Attributes.find((a) => a.LogicalName === 'parentcustomerid')?.AttributeType).toBe('Customer');
   });
 
   it('answers call 2: the PicklistAttributeMetadata cast with OptionSet', async () => {
@@ -72,18 +76,20 @@ describe('EntityDefinitions', () => {
       "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)",
     );
     expect(res.status).toBe(200);
-    const category = res.json.value.find((a: any) => a.LogicalName === 'accountcategorycode');
+    const category = optionSetAttribute.parse(res.json.value.find((a) => a.LogicalName === 'accountcategorycode'));
     expect(category.OptionSet.Options[0]).toMatchObject({
       Value: 1,
       Label: { UserLocalizedLabel: { Label: 'Preferred Customer', LanguageCode: 1033 } },
     });
-    expect(res.json.value.every((a: any) => a.OptionSet)).toBe(true);
-    expect(res.json.value.map((a: any) => a.LogicalName)).not.toContain('statecode');
+    expect(res.json.value.every((a) => a.OptionSet)).toBe(true);
+    expect(res.json.value.map((a) => a.LogicalName)).not.toContain('statecode');
     const status = await call(
       'GET',
       "EntityDefinitions(LogicalName='task')/Attributes/Microsoft.Dynamics.CRM.StatusAttributeMetadata?$expand=OptionSet",
     );
-    expect(status.json.value[0].OptionSet.Options).toContainEqual(expect.objectContaining({ Value: 5, State: 1 }));
+    expect(optionSetAttribute.parse(status.json.value[0]).OptionSet.Options).toContainEqual(
+      expect.objectContaining({ Value: 5, State: 1 }),
+    );
   });
 
   it('answers call 3: ManyToOneRelationships with navigation property names', async () => {
@@ -118,13 +124,13 @@ describe('EntityDefinitions', () => {
       'GET',
       "EntityDefinitions?$select=LogicalName,EntitySetName&$filter=LogicalName eq 'contact' or EntitySetName eq 'tasks'",
     );
-    expect(res.json.value.map((e: any) => [e.LogicalName, e.EntitySetName])).toEqual([
+    expect(res.json.value.map((e) => [e.LogicalName, e.EntitySetName])).toEqual([
       ['contact', 'contacts'],
       ['task', 'tasks'],
     ]);
     const attr = await call('GET', "EntityDefinitions(LogicalName='task')/Attributes(LogicalName='subject')");
     expect(attr.json).toMatchObject({ LogicalName: 'subject', MaxLength: 200 });
-    const byId = await call('GET', `EntityDefinitions(${res.json.value[0].MetadataId})?$select=LogicalName`);
+    const byId = await call('GET', `EntityDefinitions(${String(res.json.value[0]?.MetadataId)})?$select=LogicalName`);
     expect(byId.json.LogicalName).toBe('contact');
   });
 

@@ -1,4 +1,4 @@
-import { harness, webApi } from './harness';
+import { harness, webApi, type WebApiJson } from './harness';
 
 async function seed() {
   const h = harness();
@@ -40,7 +40,7 @@ async function seed() {
   for (const r of rows) expect((await h.call('POST', 'accounts', { body: r })).status).toBe(204);
   return h;
 }
-const names = (res: { json: any }) => res.json.value.map((r: any) => r.name);
+const names = (res: { json: WebApiJson }) => res.json.value.map((r) => r.name);
 
 describe('collection queries', () => {
   it('filters with comparison, logical operators, parentheses, null and escaped strings', async () => {
@@ -66,7 +66,7 @@ describe('collection queries', () => {
 
   it('filters on lookups by guid and on dates', async () => {
     const { call } = await seed();
-    const alpha = (await call('GET', "accounts(accountnumber='A1')")).json.accountid;
+    const alpha = (await call('GET', "accounts(accountnumber='A1')")).json.accountid as string;
     await call('POST', 'contacts', {
       body: { lastname: 'C1', 'parentcustomerid_account@odata.bind': `/accounts(${alpha})`, birthdate: '1990-05-01' },
     });
@@ -75,9 +75,9 @@ describe('collection queries', () => {
       'GET',
       `contacts?$select=lastname&$filter=_parentcustomerid_value eq ${alpha.toUpperCase()}`,
     );
-    expect(byParent.json.value.map((r: any) => r.lastname)).toEqual(['C1']);
+    expect(byParent.json.value.map((r) => r.lastname)).toEqual(['C1']);
     const byDate = await call('GET', 'contacts?$select=lastname&$filter=birthdate lt 2000-01-01');
-    expect(byDate.json.value.map((r: any) => r.lastname)).toEqual(['C1']);
+    expect(byDate.json.value.map((r) => r.lastname)).toEqual(['C1']);
     const recent = await call('GET', 'contacts?$filter=createdon ge 2020-01-01T00:00:00Z&$count=true');
     expect(recent.json['@odata.count']).toBe(2);
   });
@@ -127,7 +127,7 @@ describe('collection queries', () => {
     expect(names(top)).toEqual(['Alpha', 'beta']);
     expect(top.json['@odata.count']).toBe(5);
     expect(top.json['@odata.context']).toBe(`${webApi}$metadata#accounts(name)`);
-    expect(Object.keys(top.json.value[0]).sort()).toEqual(['@odata.etag', 'accountid', 'name']);
+    expect(Object.keys(top.json.value[0] ?? {}).sort()).toEqual(['@odata.etag', 'accountid', 'name']);
   });
 
   it('pages with odata.maxpagesize and an opaque $skiptoken until every row is read once', async () => {
@@ -137,12 +137,12 @@ describe('collection queries', () => {
     let target: string | undefined = 'tasks?$select=subject&$orderby=subject&$count=true';
     let pages = 0;
     while (target) {
-      const res: any = await call('GET', target, { headers: { Prefer: 'odata.maxpagesize=10' } });
+      const res = await call('GET', target, { headers: { Prefer: 'odata.maxpagesize=10' } });
       expect(res.status).toBe(200);
-      expect(res.headers['Preference-Applied']).toBe('odata.maxpagesize=10');
+      expect(res.headers?.['Preference-Applied']).toBe('odata.maxpagesize=10');
       if (pages === 0) expect(res.json['@odata.count']).toBe(23);
-      seen.push(...res.json.value.map((r: any) => r.subject));
-      const next: string | undefined = res.json['@odata.nextLink'];
+      seen.push(...res.json.value.map((r) => r.subject as string));
+      const next = res.json['@odata.nextLink'];
       if (next) {
         expect(next.startsWith(`${webApi}tasks?`)).toBe(true);
         expect(new URL(next).searchParams.get('$select')).toBe('subject');

@@ -329,7 +329,7 @@ describe('update, upsert, delete', () => {
       body: { example_name: '2:2 Updated', example_key1: 99 },
     });
     expect(updated.status).toBe(204);
-    expect((await call('GET', `example_records(${row.example_recordid})`)).json).toMatchObject({
+    expect((await call('GET', `example_records(${String(row.example_recordid)})`)).json).toMatchObject({
       example_name: '2:2 Updated',
       example_key1: 2,
     }); // key removed on update

@@ -14,7 +14,7 @@ describe('record service', () => {
       }),
     ).rejects.toThrow('change set failed');
     const rows = (await call('GET', 'accounts')).json.value;
-    expect(rows.map((r: any) => [r.name, r.accountnumber])).toEqual([['kept', 'K']]);
+    expect(rows.map((r) => [r.name, r.accountnumber])).toEqual([['kept', 'K']]);
     expect((await call('GET', `accounts(accountnumber='K')`)).status).toBe(200); // key index restored
     expect((await call('POST', 'accounts', { body: { name: 'x', accountnumber: 'N' } })).status).toBe(204); // and freed
   });
@@ -36,7 +36,7 @@ describe('record service', () => {
     await service.transaction(async () => {
       await call('POST', 'tasks', { body: { subject: 'committed' } });
     });
-    expect((await call('GET', 'tasks?$orderby=subject')).json.value.map((r: any) => r.subject)).toEqual([
+    expect((await call('GET', 'tasks?$orderby=subject')).json.value.map((r) => r.subject)).toEqual([
       'committed',
       'outside',
     ]);
@@ -56,7 +56,7 @@ describe('record service', () => {
         }),
       ).rejects.toThrow();
     });
-    expect((await call('GET', 'tasks?$orderby=subject')).json.value.map((r: any) => r.subject)).toEqual([
+    expect((await call('GET', 'tasks?$orderby=subject')).json.value.map((r) => r.subject)).toEqual([
       'inner ok',
       'outer',
     ]);
@@ -76,7 +76,7 @@ describe('record service', () => {
     await call('POST', 'accounts', { body: { name: 'a', accountnumber: 'S1' } });
     await call('POST', 'contacts', { body: { lastname: 'c' } });
     expect(service.stats().recordsPerTable).toMatchObject({ account: 1, contact: 1, task: 0 });
-    const state = JSON.parse(JSON.stringify(service.exportState()));
+    const state: unknown = JSON.parse(JSON.stringify(service.exportState()));
     service.reset();
     expect(service.stats().recordsPerTable.account).toBe(0);
     const other = harness();

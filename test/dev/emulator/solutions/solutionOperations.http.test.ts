@@ -1,4 +1,5 @@
 /** The solution operations through the emulator's real HTTP server, as the product's poller sees them. */
+import type { Row, SolutionJson } from '../webApiJson';
 import { startEmulator, type EmulatorHandle } from '../../../../dev/emulator/index';
 import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 
@@ -21,14 +22,14 @@ async function api(
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; headers: Headers; json: any }> {
+): Promise<{ status: number; headers: Headers; json: SolutionJson }> {
   const res = await fetch(emu.webApiUrl + path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+  return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : undefined) as SolutionJson };
 }
 
 const importBody = (zip: SolutionZipOptions) => ({
@@ -38,13 +39,13 @@ const importBody = (zip: SolutionZipOptions) => ({
 });
 
 /** Polls (one filtered query per sweep, like the product's poller) until every job has completed. */
-async function waitForAll(ids: string[]): Promise<Map<string, any>> {
+async function waitForAll(ids: string[]): Promise<Map<unknown, Row>> {
   const filter = encodeURIComponent(ids.map((id) => `asyncoperationid eq ${id}`).join(' or '));
   for (let sweep = 0; sweep < 200; sweep++) {
     const res = await api('GET', `asyncoperations?$select=statecode,statuscode,friendlymessage&$filter=${filter}`);
     expect(res.status).toBe(200);
-    if (res.json.value.length === ids.length && res.json.value.every((r: any) => r.statecode === 3)) {
-      return new Map(res.json.value.map((r: any) => [r.asyncoperationid, r]));
+    if (res.json.value.length === ids.length && res.json.value.every((r) => r.statecode === 3)) {
+      return new Map(res.json.value.map((r) => [r.asyncoperationid, r]));
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -72,9 +73,9 @@ test('imports run one after another over HTTP; refusals are 429 with Retry-After
   const jobs = await waitForAll(ids);
   const after = (emu.stats().solutions as { solutionQueries: number }).solutionQueries;
   expect(after).toBeGreaterThan(before);
-  expect(jobs.get(ids[0]!).statuscode).toBe(30);
-  expect(jobs.get(ids[1]!).statuscode).toBe(31);
-  expect(jobs.get(ids[1]!).friendlymessage).toContain('not well-formed XML');
+  expect(jobs.get(ids[0]!)?.statuscode).toBe(30);
+  expect(jobs.get(ids[1]!)?.statuscode).toBe(31);
+  expect(jobs.get(ids[1]!)?.friendlymessage).toContain('not well-formed XML');
 
   const solutions = await api('GET', "solutions?$filter=uniquename eq 'http_ok'&$select=uniquename,version,ismanaged");
   expect(solutions.json.value).toEqual([
@@ -91,7 +92,7 @@ test('configure({ solutions }) on a running emulator applies to operations submi
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+    return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : undefined) as SolutionJson };
   };
   try {
     const first = await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_first' }));

@@ -1,4 +1,8 @@
+import type { Row, SolutionJson } from '../webApiJson';
+import { expect } from '@jest/globals';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { z } from 'zod';
+import fixture from '../../../fixtures/dataverse/asyncoperation-importsolutionasync-succeeded.response.json';
 import {
   createSolutionOperations,
   customizationLockCode,
@@ -40,18 +44,18 @@ function setup(extra: { refusalStatus?: number } = {}) {
       CustomizationFile: buildSolutionZipBase64(zip),
       ...params,
     });
-  const asyncOperation = async (id: string): Promise<Record<string, any>> => {
+  const asyncOperation = async (id: string): Promise<SolutionJson> => {
     const res = await call('GET', `asyncoperations(${id})`);
     expect(res.status).toBe(200);
-    return res.body as Record<string, any>;
+    return res.body as SolutionJson;
   };
-  const solution = async (uniqueName: string): Promise<Record<string, any> | undefined> => {
+  const solution = async (uniqueName: string): Promise<Row | undefined> => {
     const res = await call(
       'GET',
       `solutions?$filter=uniquename eq '${uniqueName}'&$select=uniquename,version,ismanaged,solutionid,friendlyname`,
     );
     expect(res.status).toBe(200);
-    return (res.body as { value: Record<string, any>[] }).value[0];
+    return (res.body as { value: Row[] }).value[0];
   };
   return {
     ops,
@@ -68,7 +72,18 @@ function setup(extra: { refusalStatus?: number } = {}) {
   };
 }
 
-const body = (res: EmulatorResponse) => res.body as Record<string, any>;
+/** The part of an importjob's data (the import log XML) these tests read. */
+const importLog = z.object({
+  importexportxml: z.object({
+    solutionManifests: z.object({
+      solutionManifest: z.object({
+        result: z.object({ result: z.string(), errorcode: z.string(), errortext: z.string() }),
+      }),
+    }),
+  }),
+});
+
+const body = (res: EmulatorResponse) => res.body as SolutionJson;
 
 describe('ImportSolutionAsync', () => {
   test('answers like importsolutionasync.response.json and the job goes 0/0 → 2/20 → 3/30 with the fixture columns', async () => {
@@ -80,7 +95,7 @@ describe('ImportSolutionAsync', () => {
       ImportJobKey: expect.stringMatching(/^[0-9a-f-]{36}$/),
       AsyncOperationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
-    const id = body(res).AsyncOperationId as string;
+    const id = body(res).AsyncOperationId;
 
     const queued = await emu.asyncOperation(id);
     expect([queued.statecode, queued.statuscode, queued.startedon, queued.completedon]).toEqual([0, 0, null, null]);
@@ -93,7 +108,6 @@ describe('ImportSolutionAsync', () => {
 
     emu.advance(RUN);
     const done = await emu.asyncOperation(id);
-    const fixture = require('../../../fixtures/dataverse/asyncoperation-importsolutionasync-succeeded.response.json');
     expect(Object.keys(done).sort()).toEqual(Object.keys(fixture).sort());
     expect(done).toMatchObject({
       '@odata.context': `${baseUrl}/api/data/v9.2/$metadata#asyncoperations/$entity`,
@@ -227,7 +241,9 @@ describe('failed imports (31) carry a readable reason in the job and the import 
 
     const importJob = body(await emu.call('GET', `importjobs(${ImportJobKey})`));
     expect(importJob.completedon).not.toBeNull();
-    const log = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(importJob.data);
+    const log = importLog.parse(
+      new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(importJob.data),
+    );
     const manifestResult = log.importexportxml.solutionManifests.solutionManifest.result;
     expect(manifestResult.result).toBe('failure');
     expect(manifestResult.errorcode).toMatch(/^0x8004/);
@@ -260,7 +276,7 @@ describe('failed imports (31) carry a readable reason in the job and the import 
     };
     const failed = body(await emu.importSolution(app));
     emu.finish();
-    const data = body(await emu.call('GET', `importjobs(${failed.ImportJobKey})?$select=data`)).data as string;
+    const data = body(await emu.call('GET', `importjobs(${failed.ImportJobKey})?$select=data`)).data;
     expect(data).toMatch(
       /<missingDependency id="contoso_invoice"[^>]*><result result="failure" errorcode="0x80048034" errortext="Missing component contoso_invoice/,
     );
@@ -369,7 +385,7 @@ describe('queries', () => {
       `asyncoperations?$select=asyncoperationid,statecode,statuscode,message,friendlymessage,completedon&$filter=${encodeURIComponent(filter)}`,
     );
     expect(res.status).toBe(200);
-    const rows = body(res).value as Record<string, any>[];
+    const rows = body(res).value;
     expect(rows.map((r) => r.asyncoperationid).sort()).toEqual([...wanted].sort());
     expect(Object.keys(rows[0]!).sort()).toEqual([
       'asyncoperationid',

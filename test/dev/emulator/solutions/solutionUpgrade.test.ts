@@ -1,3 +1,4 @@
+import type { SolutionJson } from '../webApiJson';
 import { createSolutionOperations } from '../../../../dev/emulator/solutions';
 import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 import type { EmulatorResponse } from '../../../../dev/emulator/types';
@@ -7,7 +8,7 @@ const baseUrl = 'http://127.0.0.1:5555';
 function setup() {
   let t = Date.UTC(2026, 0, 5, 9, 0, 0);
   const ops = createSolutionOperations({ baseUrl, timing: { queuedMs: 500, runMs: 5_000 }, now: () => t });
-  const call = async (method: string, path: string, body: unknown, query = ''): Promise<Record<string, any>> => {
+  const call = async (method: string, path: string, body: unknown, query = ''): Promise<SolutionJson> => {
     const res = (await ops.route({
       method,
       path,
@@ -16,7 +17,7 @@ function setup() {
       body: JSON.stringify(body),
       callerId: 'c',
     })) as EmulatorResponse;
-    return { status: res.status, ...(res.body as object) };
+    return { status: res.status, ...(res.body as SolutionJson) };
   };
   const importParams = (zip: SolutionZipOptions) => ({
     OverwriteUnmanagedCustomizations: false,
@@ -24,7 +25,7 @@ function setup() {
     CustomizationFile: buildSolutionZipBase64(zip),
   });
   /** Submits, lets the job end, and returns its final asyncoperation row. */
-  const run = async (action: string, params: unknown): Promise<Record<string, any>> => {
+  const run = async (action: string, params: unknown): Promise<SolutionJson> => {
     const submitted = await call('POST', action, params);
     expect(submitted.status).toBe(200);
     t += 10_000;
@@ -67,7 +68,7 @@ test('HoldingSolution imports <name>_Upgrade next to the base; DeleteAndPromoteA
     "$filter=uniquename eq 'contoso_Core_Upgrade'&$select=_parentsolutionid_value",
   );
   const base = await emu.call('GET', 'solutions', undefined, "$filter=uniquename eq 'contoso_Core'&$select=solutionid");
-  expect(upgrade.value[0]._parentsolutionid_value).toBe(base.value[0].solutionid);
+  expect(upgrade.value[0]?._parentsolutionid_value).toBe(base.value[0]?.solutionid);
 
   const submitted = await emu.call('POST', 'DeleteAndPromoteAsync', { UniqueName: 'contoso_Core' });
   expect(Object.keys(submitted).sort()).toEqual(['@odata.context', 'AsyncOperationId', 'status']);
