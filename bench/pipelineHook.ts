@@ -49,7 +49,7 @@ export type PipelineBenchmark = (csv: GeneratedCsv, profile: BenchProfile) => Pr
 export function loadPipelineBenchmark(repoRoot: string): PipelineBenchmark | undefined {
   const file = join(__dirname, 'loadBenchmark.js');
   if (!existsSync(file) || !existsSync(join(repoRoot, 'dist', 'functions', 'loadBlobTrigger.js'))) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the compiled module only when it was built (an import would always load it)
   const loads = require(file) as LoadBenchmarkModule;
   return async (csv, profile) => {
     const stack = await startLocalStack({
