@@ -14,7 +14,7 @@ export class Unknown {
 }
 
 export type Value =
-  string | number | boolean | null | Unknown | Value[] | { [key: string]: Value } | ResourceSymbol | ModuleSymbol;
+  string | number | boolean | null | Unknown | Value[] | { [key: string]: Value } | SymbolRef;
 
 /** A resource or module named in an expression (`storage.outputs.name`, `parent: account`). */
 class SymbolRef {
@@ -27,7 +27,6 @@ class SymbolRef {
     return `<${this.kind} ${this.decl.name}>`;
   }
 }
-type ResourceSymbol = SymbolRef;
 type ModuleSymbol = SymbolRef;
 
 export interface DeployedResource {
@@ -59,6 +58,9 @@ function show(v: Value): string {
   if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
   return JSON.stringify(v);
 }
+
+/** A value where a function wants text (ARM's string functions take scalars; anything else is shown as JSON). */
+const text = (v: Value | undefined): string => (v === undefined ? 'undefined' : show(v));
 
 const cloud = {
   authentication: { loginEndpoint: 'https://login.microsoftonline.com/' },
@@ -176,7 +178,7 @@ class Scope {
           case '!=':
             return JSON.stringify(l) !== JSON.stringify(r);
           case '=~':
-            return String(l).toLowerCase() === String(r).toLowerCase();
+            return text(l).toLowerCase() === text(r).toLowerCase();
           case '&&':
             return Boolean(l && r);
           case '||':
@@ -237,9 +239,9 @@ class Scope {
       case 'deployer':
         return { objectId: new Unknown('deployer object id') };
       case 'loadJsonContent':
-        return JSON.parse(this.deployment.source.readFile(join(dirname(this.file), String(args[0])))) as Value;
+        return JSON.parse(this.deployment.source.readFile(join(dirname(this.file), text(args[0])))) as Value;
       case 'readEnvironmentVariable': {
-        const key = String(args[0]);
+        const key = text(args[0]);
         return key in this.environment
           ? this.environment[key]!
           : args.length > 1
@@ -253,7 +255,7 @@ class Scope {
     const [a, b] = args;
     switch (name) {
       case 'union':
-        if (args.every(isObject)) return Object.assign({}, ...args);
+        if (args.every(isObject)) return Object.assign({}, ...args) as Value;
         if (args.every(Array.isArray))
           return [...new Set(args.flat().map((x) => JSON.stringify(x)))].map((x) => JSON.parse(x) as Value);
         return new Unknown('union of mixed values');
@@ -264,9 +266,9 @@ class Scope {
       case 'int':
         return Number(a);
       case 'toLower':
-        return String(a).toLowerCase();
+        return text(a).toLowerCase();
       case 'toUpper':
-        return String(a).toUpperCase();
+        return text(a).toUpperCase();
       case 'empty':
         return (
           a === null ||
@@ -275,9 +277,9 @@ class Scope {
           (isObject(a!) && Object.keys(a).length === 0)
         );
       case 'length':
-        return Array.isArray(a) ? a.length : isObject(a!) ? Object.keys(a).length : String(a).length;
+        return Array.isArray(a) ? a.length : isObject(a!) ? Object.keys(a).length : text(a).length;
       case 'take':
-        return Array.isArray(a) ? a.slice(0, Number(b)) : String(a).slice(0, Number(b));
+        return Array.isArray(a) ? a.slice(0, Number(b)) : text(a).slice(0, Number(b));
       case 'min':
         return Math.min(...(args as number[]));
       case 'max':
@@ -286,12 +288,12 @@ class Scope {
         return Array.isArray(a)
           ? a.some((x) => JSON.stringify(x) === JSON.stringify(b))
           : isObject(a!)
-            ? String(b) in a
-            : String(a).includes(String(b));
+            ? text(b) in a
+            : text(a).includes(text(b));
       case 'startsWith':
-        return String(a).startsWith(String(b));
+        return text(a).startsWith(text(b));
       case 'endsWith':
-        return String(a).endsWith(String(b));
+        return text(a).endsWith(text(b));
       case 'items':
         return isObject(a!)
           ? Object.entries(a).map(([key, value]) => ({ key, value }))

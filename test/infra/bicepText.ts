@@ -432,7 +432,7 @@ class Parser {
         return { kind: 'targetScope', name: 'targetScope', value: this.expression(), line };
       case 'using': {
         const path = this.next();
-        return { kind: 'using', name: 'using', target: String(path.parts?.[0] ?? ''), line };
+        return { kind: 'using', name: 'using', target: literalText(path.parts), line };
       }
       case 'param': {
         const name = this.identifier();
@@ -462,7 +462,7 @@ class Parser {
         return {
           kind: keyword.v,
           name,
-          target: String(target.parts?.[0] ?? ''),
+          target: literalText(target.parts),
           existing,
           value: this.expression(),
           line,
@@ -490,4 +490,10 @@ export function parseBicep(text: string): Declaration[] {
     if (t.t !== 'nl') throw new BicepSyntaxError(`unexpected '${t.v}' after the ${d?.kind ?? 'statement'}`, t.line);
   }
   return declarations;
+}
+
+/** A string literal's text (an interpolated string has none: a module path must be a plain literal). */
+function literalText(parts: Token['parts']): string {
+  const first = parts?.[0];
+  return typeof first === 'string' ? first : '';
 }
