@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { forgetSettings, getSettings, loadSettings, SecretValue, SettingsError } from '../../../shared/config/settings';

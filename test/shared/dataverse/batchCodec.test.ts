@@ -126,7 +126,9 @@ describe('decodeBatchRequest on Microsoft-documented requests', () => {
     expect(contentType).toBe('multipart/mixed;boundary=batch_AAA123');
     const [changeSet] = decodeBatchRequest(contentType, body);
     if (!changeSet || !isChangeSet(changeSet)) throw new Error('expected a change set');
-    expect(JSON.parse(changeSet.changeSet[2]!.body!)['primarycontactid@odata.bind']).toBe('$2');
+    expect((JSON.parse(changeSet.changeSet[2]!.body!) as Record<string, unknown>)['primarycontactid@odata.bind']).toBe(
+      '$2',
+    );
   });
 
   test('a body that is not multipart is rejected with a SyntaxError, not a crash elsewhere', () => {
@@ -232,7 +234,9 @@ describe('round trips (fast-check)', () => {
         const encoded = encodeBatchRequest(normalised);
         const text = lfOnly ? encoded.body.replace(/\r\n/g, '\n') : encoded.body;
         const decoded = decodeBatchRequest(lfOnly ? undefined : encoded.contentType, text);
-        const expected = lfOnly ? JSON.parse(JSON.stringify(normalised).replace(/\\r\\n/g, '\\n')) : normalised;
+        const expected = lfOnly
+          ? (JSON.parse(JSON.stringify(normalised).replace(/\\r\\n/g, '\\n')) as typeof normalised)
+          : normalised;
         expect(decoded).toEqual(expected);
       }),
       { numRuns: 300 },

@@ -6,7 +6,6 @@ import {
   batchAnswer,
   CountingTokenSource,
   errorAnswer,
-  json,
   MemoryTable,
   startTestDataverse,
   VirtualClock,

@@ -1,4 +1,5 @@
 /** Single-call responses the client can receive, fed verbatim from the fixtures over real HTTP. */
+import { expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {

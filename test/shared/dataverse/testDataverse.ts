@@ -40,7 +40,7 @@ export interface TestDataverse {
 }
 
 export async function startTestDataverse(handle: Handler, clock?: Clock): Promise<TestDataverse> {
-  const state: TestDataverse = { webApiUrl: '', requests: [], handle, close: async () => undefined };
+  const state: TestDataverse = { webApiUrl: '', requests: [], handle, close: () => Promise.resolve() };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -194,10 +194,10 @@ export class MemoryTable {
 export class CountingTokenSource implements AccessTokenSource {
   issued = 0;
   forcedRefreshes = 0;
-  async getAccessToken(options?: { forceRefresh?: boolean }): Promise<string> {
+  getAccessToken(options?: { forceRefresh?: boolean }): Promise<string> {
     if (options?.forceRefresh) this.forcedRefreshes += 1;
     if (options?.forceRefresh || this.issued === 0) this.issued += 1;
-    return `token-${this.issued}`;
+    return Promise.resolve(`token-${this.issued}`);
   }
 }
 

@@ -245,8 +245,9 @@ describe('one step down per overload', () => {
 describe('request spacing', () => {
   /** A VirtualClock whose sleeps are recorded but do not advance time: the test steps the clock itself. */
   class SteppingClock extends VirtualClock {
-    override async sleep(ms: number): Promise<void> {
+    override sleep(ms: number): Promise<void> {
       this.sleeps.push(ms);
+      return Promise.resolve();
     }
   }
 

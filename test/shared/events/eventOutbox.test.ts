@@ -5,6 +5,7 @@
  * a mark that throws (dies between the send and the mark). The next sweep must publish exactly one event in the
  * first two cases; in the third the repeat carries the same eventId.
  */
+import { expect } from '@jest/globals';
 import fc from 'fast-check';
 import {
   claimPendingEvent,
@@ -103,14 +104,22 @@ describe('outbox rules', () => {
 
   it('a sweep that loses the claim sends nothing', async () => {
     const sent: unknown[] = [];
-    const publisher: JobEventPublisher = { publish: async (e) => (sent.push(e), { queued: true, webhook: 'skipped' }) };
+    const publisher: JobEventPublisher = {
+      publish: (e) => {
+        sent.push(e);
+        return Promise.resolve({ queued: true, webhook: 'skipped' });
+      },
+    };
     const pending = readPendingEvent(recordPendingEvent(event, 0));
     const marks: number[] = [];
     const entry = (claimed: boolean) => ({
       pending,
       rebuild: () => event,
-      claim: async () => claimed,
-      markPublished: async () => void marks.push(1),
+      claim: () => Promise.resolve(claimed),
+      markPublished: () => {
+        marks.push(1);
+        return Promise.resolve();
+      },
     });
     expect(await sweepPendingEvent(publisher, entry(false), { nowMs: 60_000 })).toBe('claimedElsewhere');
     expect(await sweepPendingEvent(publisher, entry(true), { nowMs: 5_000 })).toBe('notDue');
@@ -123,7 +132,7 @@ describe('outbox rules', () => {
 
 let f: LoadFixture;
 beforeAll(async () => {
-  f = await startLoadFixture({ emulator: { solutions: { timing: { queuedMs: 50, runMs: 200 } } } as never });
+  f = await startLoadFixture({ emulator: { solutions: { timing: { queuedMs: 50, runMs: 200 } } } });
 });
 afterAll(async () => f?.close());
 
@@ -271,7 +280,7 @@ describe('job end kill points', () => {
     await f.storage.blobService.getContainerClient('solutions').createIfNotExists();
     const client = createDataverseClient({
       webApiUrl: f.emulator.webApiUrl,
-      accessTokenSource: { getAccessToken: async () => 'token' },
+      accessTokenSource: { getAccessToken: () => Promise.resolve('token') },
     });
     rt = createJobRuntime({
       storage: f.storage,

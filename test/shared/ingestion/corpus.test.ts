@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { IngestionError, type IngestionErrorCode } from '../../../shared/ingestion/ingestionError';
@@ -430,6 +430,5 @@ describe('bad-input corpus', () => {
 });
 
 function readdir(): string[] {
-  const { readdirSync } = require('node:fs') as typeof import('node:fs');
   return readdirSync(corpus).filter((name) => !name.startsWith('.') && name !== 'README.md');
 }

@@ -1,13 +1,25 @@
 /** In-process Azurite (blob, queue, table) in memory on free ports, for storage-backed tests. */
 import { createStorageClients, type StorageClients } from '../../../shared/storage/storageClients';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const BlobServer = require('azurite/dist/src/blob/BlobServer').default;
-const BlobConfiguration = require('azurite/dist/src/blob/BlobConfiguration').default;
-const QueueServer = require('azurite/dist/src/queue/QueueServer').default;
-const QueueConfiguration = require('azurite/dist/src/queue/QueueConfiguration').default;
-const TableServer = require('azurite/dist/src/table/TableServer').default;
-const TableConfiguration = require('azurite/dist/src/table/TableConfiguration').default;
+/** What this file uses of Azurite's in-process server classes (the package ships no type declarations). */
+interface AzuriteServer {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  getHttpServerAddress(): string;
+}
+type ServerClass = new (configuration: unknown) => AzuriteServer;
+type ConfigurationClass = new (...args: unknown[]) => unknown;
+
+function azuriteClass<T>(path: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS internals: a typed require is the only way in
+  return (require(path) as { default: T }).default;
+}
+const BlobServer = azuriteClass<ServerClass>('azurite/dist/src/blob/BlobServer');
+const BlobConfiguration = azuriteClass<ConfigurationClass>('azurite/dist/src/blob/BlobConfiguration');
+const QueueServer = azuriteClass<ServerClass>('azurite/dist/src/queue/QueueServer');
+const QueueConfiguration = azuriteClass<ConfigurationClass>('azurite/dist/src/queue/QueueConfiguration');
+const TableServer = azuriteClass<ServerClass>('azurite/dist/src/table/TableServer');
+const TableConfiguration = azuriteClass<ConfigurationClass>('azurite/dist/src/table/TableConfiguration');
 
 const ACCOUNT = 'devstoreaccount1';
 const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';

@@ -14,7 +14,7 @@ let tableNo = 0;
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  emulator = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 100, runMs: 600 } } } as never);
+  emulator = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 100, runMs: 600 } } });
   await azurite.clients.blobService.getContainerClient('solutions').createIfNotExists();
 });
 afterAll(async () => {
@@ -34,7 +34,7 @@ async function runtime(maxWaitMinutes = 60, dataverse: Emulator = emulator): Pro
   await azurite.clients.queueService.getQueueClient(names.eventsQueue).createIfNotExists();
   const client = createDataverseClient({
     webApiUrl: dataverse.webApiUrl,
-    accessTokenSource: { getAccessToken: async () => 'emulator-token' },
+    accessTokenSource: { getAccessToken: () => Promise.resolve('emulator-token') },
   });
   dataverse.reset();
   return createJobRuntime({
@@ -167,7 +167,7 @@ describe('job engine (Azurite + emulator)', () => {
   });
 
   it('cancels a running import (32) and a queued one locally', async () => {
-    const slow = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 100, runMs: 60_000 } } } as never);
+    const slow = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 100, runMs: 60_000 } } });
     const rt = await runtime(60, slow);
     try {
       const a = await upload('long_a.zip', buildSolutionZip({ uniqueName: 'long_a' }));
@@ -224,7 +224,7 @@ describe('job engine (Azurite + emulator)', () => {
 
   it('a sweep over 50 pending jobs makes one asyncoperations query; concurrent sweeps end each job once', async () => {
     // Operations that end at once, so 50 real asyncoperations can be made one after another.
-    const instant = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 0, runMs: 0 } } } as never);
+    const instant = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 0, runMs: 0 } } });
     try {
       const rt = await runtime(60, instant);
       const zip = buildSolutionZip({ uniqueName: 'many' });

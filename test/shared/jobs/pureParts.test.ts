@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import fc from 'fast-check';
 import { strToU8, zipSync } from 'fflate';
 import { componentParametersOf, parseAsyncOperationMessage } from '../../../shared/jobs/asyncOperationMessage';

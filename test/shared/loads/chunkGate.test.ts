@@ -42,11 +42,11 @@ describe('ChunkGate', () => {
       entered = true;
       return leave;
     });
-    leaves[0]!();
-    leaves[1]!();
+    leaves[0]();
+    leaves[1]();
     await tick();
     expect(entered).toBe(false); // 1 still inside, capacity 1
-    leaves[2]!();
+    leaves[2]();
     await tick();
     expect(entered).toBe(true);
     (await late)();

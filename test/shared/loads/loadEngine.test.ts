@@ -3,6 +3,7 @@
  * six-row file, conversion failures, idempotency (a blob delivered twice, a chunk processed twice), and the
  * bad inputs of issue 5 point 7 ending as failed loads with a message a user understands.
  */
+import { expect } from '@jest/globals';
 import { gzipSync } from 'node:zlib';
 import { acceptLoad, scanLoad, startLoad } from '../../../shared/loads/loadScan';
 import { decodeLoadQueueMessage, receiveDroppedFile } from '../../../shared/loads/loadTriggers';

@@ -48,7 +48,7 @@ export async function startLoadFixture(
   const storage = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString });
   const client = createDataverseClient({
     webApiUrl: emulator.webApiUrl,
-    accessTokenSource: { getAccessToken: async () => 'test-token' },
+    accessTokenSource: { getAccessToken: () => Promise.resolve('test-token') },
   });
   const ctx = createLoadContext({
     storage,

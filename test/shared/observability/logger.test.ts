@@ -169,7 +169,7 @@ describe('runInLogScope lets go of its writer when its work ends', () => {
     const fallback: string[] = [];
     const logger = createScopedLogger({ fallback: (_entry, line) => fallback.push(line) });
     let late!: Promise<void>;
-    await runInLogScope({ write: (_entry, line) => inScope.push(line) }, async () => {
+    await runInLogScope({ write: (_entry, line) => inScope.push(line) }, () => {
       logger.info('during');
       late = new Promise((resolve) =>
         setTimeout(() => {
@@ -177,6 +177,7 @@ describe('runInLogScope lets go of its writer when its work ends', () => {
           resolve();
         }, 20),
       );
+      return Promise.resolve();
     });
     await late;
     expect(inScope.map((l) => l.includes('during'))).toEqual([true]);

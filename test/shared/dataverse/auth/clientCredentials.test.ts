@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
