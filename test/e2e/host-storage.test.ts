@@ -169,7 +169,7 @@ test('a changed blob (new ETag) triggers again', async () => {
 test('a graceful stop lets the running invocation finish and complete its message', async () => {
   await sendBase64(azurite.connectionString, 'slow-in', '"slow-1"');
   await waitFor(
-    async () => (host.output().includes("Executing 'Functions.slow'") ? true : undefined),
+    () => Promise.resolve(host.output().includes("Executing 'Functions.slow'") ? true : undefined),
     'slow invocation started',
   );
   const code = await host.stop();

@@ -16,7 +16,9 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`Timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(
+    `Timed out waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ''}`,
+  );
 }
 
 /** Peeks (without consuming) up to 32 messages, decoded from base64 as the host writes them. */

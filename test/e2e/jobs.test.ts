@@ -27,10 +27,10 @@ beforeAll(async () => {
     files,
     port: 0,
     blobScanIntervalMs: 300,
-    emulator: { solutions: { timing: { queuedMs: 200, runMs: 1500 } } } as never,
+    emulator: { solutions: { timing: { queuedMs: 200, runMs: 1500 } } },
     hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500' } } },
     env: { FUNCTIONS_HOST_KEY: '', ASYNC_POLL_SCHEDULE: '*/1 * * * * *', ASYNC_MAX_WAIT_MINUTES: '30' },
-  } as never);
+  });
 });
 afterAll(async () => stack?.stop());
 
@@ -115,7 +115,7 @@ test('three imports submitted at once run one after another, none failed', async
 });
 
 test('cancel a running import (32)', async () => {
-  stack.emulator!.configure({ solutions: { timing: { queuedMs: 200, runMs: 60_000 } } } as never);
+  stack.emulator!.configure({ solutions: { timing: { queuedMs: 200, runMs: 60_000 } } });
   const { id } = await postZip(buildSolutionZip({ uniqueName: 'e2e_cancel' }));
   await waitFor(
     async () => {

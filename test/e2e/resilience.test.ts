@@ -37,7 +37,7 @@ beforeAll(async () => {
   log(`resilience: seed ${seed} (RESILIENCE_SEED=${seed} replays it)`);
   stack = await startResilienceStack({
     chunkSize,
-    emulator: { solutions: { timing: { queuedMs: 300, runMs: 3000 } } } as never,
+    emulator: { solutions: { timing: { queuedMs: 300, runMs: 3000 } } },
   });
   events = new EventLog(stack.storage);
 });
