@@ -60,9 +60,7 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
   let counters: StatCounters = emptyCounters();
   let orgUrl = '';
   // Assigned once the server listens (they need its URL); the closures below read them.
-  // eslint-disable-next-line prefer-const
   let records: RecordService | undefined;
-  // eslint-disable-next-line prefer-const
   let solutions: SolutionOperations | undefined;
   let writes: WriteLogEntry[] = [];
   let recordWork = { request: 0, call: '' };
