@@ -22,6 +22,12 @@ export interface QueuePumpOptions {
   /** Delay before a failed message becomes visible again. */
   visibilityTimeoutMs: number;
   maxDequeueCount: number;
+  /**
+   * Says why a message cannot be handed to the function at all (e.g. not valid base64), or undefined. Such a message
+   * goes to the poison queue at once, without an invocation: the extension's MessageDecodingFailed handler
+   * (QueueServiceClientProvider.CreateMessageDecodingFailedHandler → QueueProcessor.HandlePoisonMessageAsync).
+   */
+  undecodable?(message: ReceivedMessage): string | undefined;
   /** Resolves on success, rejects on failure. */
   process(message: ReceivedMessage): Promise<void>;
   log: HostLogger;
@@ -149,6 +155,21 @@ export class QueuePump {
   async #handle(message: ReceivedMessage): Promise<void> {
     const o = this.#options;
     const current = { popReceipt: message.popReceipt };
+    const undecodable = o.undecodable?.(message);
+    if (undecodable !== undefined) {
+      // With no poison queue the message is left invisible for the rest of its lease, like a failure.
+      if (o.poisonQueue)
+        await this.#poison(message, current.popReceipt, undecodable).catch((error: Error) =>
+          this.#warnIncomplete(message, error),
+        );
+      else
+        o.log({
+          level: 'warning',
+          category: 'host',
+          message: `${o.label}: message ${message.messageId}: ${undecodable}`,
+        });
+      return;
+    }
     // Crash loops: a message seen more often than allowed goes to poison without another try.
     if (message.dequeueCount > o.maxDequeueCount && o.poisonQueue) {
       await this.#poison(message, current.popReceipt);
@@ -188,24 +209,32 @@ export class QueuePump {
         );
       }
     } catch (error) {
-      o.log({
-        level: 'warning',
-        category: 'host',
-        message: `${o.label}: could not complete message ${message.messageId}: ${(error as Error).message}`,
-      });
+      this.#warnIncomplete(message, error as Error);
     }
   }
 
-  async #poison(message: ReceivedMessage, popReceipt: string): Promise<void> {
+  #warnIncomplete(message: ReceivedMessage, error: Error): void {
+    const o = this.#options;
+    o.log({
+      level: 'warning',
+      category: 'host',
+      message: `${o.label}: could not complete message ${message.messageId}: ${error.message}`,
+    });
+  }
+
+  async #poison(message: ReceivedMessage, popReceipt: string, reason?: string): Promise<void> {
     const o = this.#options;
     const poison = o.poisonQueue!;
     o.log({
       level: 'warning',
       category: 'host',
-      message: `${o.label}: message ${message.messageId} has reached MaxDequeueCount of ${o.maxDequeueCount}. Moving message to queue '${poison.name}'.`,
+      message: reason
+        ? `${o.label}: message ${message.messageId} (dequeue count ${message.dequeueCount}): ${reason} Moving message to queue '${poison.name}' without invoking the function.`
+        : `${o.label}: message ${message.messageId} has reached MaxDequeueCount of ${o.maxDequeueCount}. Moving message to queue '${poison.name}'.`,
     });
     await poison.createIfNotExists();
-    // Only the body moves: the copy gets a new id and the default time-to-live (QueueProcessor.CopyMessageToPoisonQueueAsync).
+    // Only the body moves, as it was on the wire (not re-encoded): Azure Storage gives the copy a new id and the
+    // default time-to-live (QueueProcessor.CopyMessageToPoisonQueueAsync); the original id is in the log line above.
     await poison.sendMessage(message.messageText);
     await o.queue.deleteMessage(message.messageId, popReceipt);
   }

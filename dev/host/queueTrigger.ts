@@ -68,19 +68,16 @@ export function createQueueTrigger(
     maxDequeueCount: q.maxDequeueCount,
     log: deps.log,
     label: `Functions.${fn.metadata.name} (queue '${queueName}')`,
-    async process(message) {
-      let body: Buffer;
+    undecodable(message) {
       try {
-        body = decodeQueueMessage(message.messageText, q.messageEncoding);
+        decodeQueueMessage(message.messageText, q.messageEncoding);
+        return undefined;
       } catch (error) {
-        deps.log({
-          level: 'error',
-          category: 'host',
-          message: `${(error as Error).message} Message ${message.messageId} on '${queueName}'.`,
-          functionName: fn.metadata.name,
-        });
-        throw error;
+        return (error as Error).message;
       }
+    },
+    async process(message) {
+      const body = decodeQueueMessage(message.messageText, q.messageEncoding);
       const { data, triggerMetadata } = queueTriggerData(message, body, fn.metadata.name);
       const response = await invoke(deps, fn, {
         inputData: [{ name: bindingName, data }],

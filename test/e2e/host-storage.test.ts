@@ -117,6 +117,31 @@ test('a queue message whose handler always throws is tried maxDequeueCount times
   expect((await original.getProperties()).approximateMessagesCount).toBe(0);
 });
 
+test('a message that is not valid base64 goes to <queue>-poison at once, as it was on the wire, without an invocation', async () => {
+  const raw = 'not base64: {"loadId":"x"} ¿';
+  const queue = new QueueClient(azurite.connectionString, 'strict-in');
+  await queue.createIfNotExists();
+  const { messageId } = await queue.sendMessage(raw);
+  await sendBase64(azurite.connectionString, 'strict-in', '"well-formed"');
+  const poison = new QueueClient(azurite.connectionString, 'strict-in-poison');
+  const poisoned = await waitFor(async () => {
+    if (!(await poison.exists())) return undefined;
+    const { peekedMessageItems } = await poison.peekMessages({ numberOfMessages: 32 });
+    return peekedMessageItems.length > 0 ? peekedMessageItems : undefined;
+  }, 'strict-in-poison message');
+  expect(poisoned.map((m) => m.messageText)).toEqual([raw]);
+  // Azure Storage assigns the copy's id; the host names the original id and the reason in its log.
+  expect(host.output()).toContain(`message ${messageId} (dequeue count 1)`);
+  expect(host.output()).toMatch(/not valid base64.*Moving message to queue 'strict-in-poison' without invoking/);
+  await waitFor(
+    async () => ((await peekTexts(azurite.connectionString, 'strict-out')).length > 0 ? true : undefined),
+    'strict-out',
+  );
+  expect(await peekTexts(azurite.connectionString, 'strict-out')).toEqual([JSON.stringify({ got: 'well-formed' })]);
+  expect(count(host.output(), "Executing 'Functions.strictIn'")).toBe(1);
+  expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
+});
+
 test('queue messages arrive as the worker converts them: JSON text as an object, a number as a number, plain text as a string', async () => {
   await sendBase64(azurite.connectionString, 'json-in', '{"jobId":"j1","n":2}');
   await sendBase64(azurite.connectionString, 'json-in', '42');
