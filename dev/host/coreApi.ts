@@ -20,12 +20,19 @@ export interface RpcModelBindingData {
   content?: Uint8Array | null;
 }
 
+export interface RpcNullableString {
+  value?: string | null;
+}
+
 export interface RpcHttpData {
   method?: string | null;
   url?: string | null;
   headers?: Record<string, string> | null;
   query?: Record<string, string> | null;
   params?: Record<string, string> | null;
+  nullableHeaders?: Record<string, RpcNullableString> | null;
+  nullableQuery?: Record<string, RpcNullableString> | null;
+  nullableParams?: Record<string, RpcNullableString> | null;
   body?: RpcTypedData | null;
   statusCode?: string | null;
   cookies?: RpcHttpCookie[] | null;

@@ -11,6 +11,7 @@ import {
 import { readHostJson, toHostConfig, type HostConfig, type HostJson } from './hostJson';
 import { consoleHostLogger, type HostLogger } from './hostLog';
 import { HttpTriggers, type HttpKeys } from './httpTrigger';
+import { isFunctionDisabled } from './httpRpc';
 import { applyLocalSettings } from './localSettings';
 import { createQueueTrigger, type TriggerDeps } from './queueTrigger';
 import type { QueuePump } from './queuePump';
@@ -51,6 +52,8 @@ export interface FunctionSummary {
   name: string;
   trigger: string;
   detail: string;
+  /** `AzureWebJobs.<name>.Disabled`: listed, never invoked (HTTP answers 404). */
+  disabled?: boolean;
 }
 
 export interface FunctionHost {
@@ -60,6 +63,8 @@ export interface FunctionHost {
   hostId: string;
   config: HostConfig;
   functions: FunctionSummary[];
+  /** True when the app turned HTTP streaming on (app.setup({ enableHttpStream: true })): requests are proxied. */
+  httpStreaming: boolean;
   /** Invocations running now. */
   inFlight(): number;
   /** Stops triggers, waits for in-flight invocations (up to stopTimeoutMs), runs appTerminate hooks. */
@@ -134,12 +139,17 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
       category: 'host',
       message: 'No functions registered: check package.json "main" and that the build ran.',
     });
+  // App-level hooks share one object as hookData and appHookData (worker startApp.ts).
   await runHooks(registry, 'appStart', {
-    hookData: {},
+    hookData: registry.appHookData,
     appHookData: registry.appHookData,
     functionAppDirectory: appDir,
   });
-  await registry.programmingModel?.getCapabilities?.({});
+  // The worker asks the library for its capabilities after loading the app; with HTTP streaming on, the library
+  // starts its HTTP server and answers with its address as HttpUri (library ProgrammingModel.getCapabilities).
+  const capabilities = (await registry.programmingModel?.getCapabilities?.({})) ?? {};
+  const httpUri =
+    typeof capabilities.HttpUri === 'string' && capabilities.HttpUri !== '' ? capabilities.HttpUri : undefined;
 
   const inFlight = new Set<Promise<unknown>>();
   const pumpsByQueue = new Map<string, QueuePump[]>();
@@ -160,7 +170,7 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
     host: process.env.FUNCTIONS_HOST_KEY || undefined,
     master: process.env.FUNCTIONS_MASTER_KEY || undefined,
   };
-  const http = new HttpTriggers(deps, keys);
+  const http = new HttpTriggers(deps, keys, { httpUri });
   const blobs = new BlobTriggers(deps, { hostId, scanIntervalMs: options.blobScanIntervalMs ?? 10_000 });
   const timers: SingletonListener[] = [];
   const pumps: QueuePump[] = [];
@@ -168,6 +178,10 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
 
   for (const fn of registry.functions.values()) {
     const [bindingName, trigger] = triggerOf(fn);
+    if (isFunctionDisabled(fn.metadata.name)) {
+      functions.push({ name: fn.metadata.name, trigger: String(trigger.type), detail: 'disabled', disabled: true });
+      continue;
+    }
     switch (String(trigger.type)) {
       case 'httpTrigger':
         http.add(fn, bindingName);
@@ -220,6 +234,7 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
       trigger: 'httpTrigger',
       detail: `[${route.methods}] http://${options.hostname ?? '127.0.0.1'}:${port}/${route.route}`,
     });
+  logFunctions(log, functions, httpUri);
   for (const pump of pumps) pump.start();
   blobs.start();
   await Promise.all(timers.map((t) => t.start()));
@@ -231,6 +246,7 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
     hostId,
     config,
     functions,
+    httpStreaming: httpUri !== undefined,
     inFlight: () => inFlight.size,
     stop(stopOptions) {
       stopping ??= (async () => {
@@ -254,15 +270,28 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
             category: 'host',
             message: `Stop timed out after ${timeoutMs} ms with ${inFlight.size} invocation(s) still running.`,
           });
-        await runHooks(registry, 'appTerminate', { hookData: {}, appHookData: registry.appHookData }).catch(
-          (error: Error) =>
-            log({ level: 'error', category: 'host', message: `appTerminate hook failed: ${error.message}` }),
+        await runHooks(registry, 'appTerminate', {
+          hookData: registry.appHookData,
+          appHookData: registry.appHookData,
+        }).catch((error: Error) =>
+          log({ level: 'error', category: 'host', message: `appTerminate hook failed: ${error.message}` }),
         );
         return { drained: ok };
       })();
       return stopping;
     },
   };
+}
+
+/** The start-up list, in the spirit of Core Tools' `Functions:` block; disabled functions are named as such. */
+function logFunctions(log: HostLogger, functions: FunctionSummary[], httpUri: string | undefined): void {
+  const lines = functions.map((f) =>
+    f.disabled
+      ? `  ${f.name}: ${f.trigger} (disabled by app setting AzureWebJobs.${f.name}.Disabled)`
+      : `  ${f.name}: ${f.trigger === 'httpTrigger' ? f.detail : `${f.trigger} ${f.detail}`}`,
+  );
+  const mode = httpUri ? `HTTP streaming on: requests are proxied to the worker at ${httpUri}` : 'HTTP streaming off';
+  log({ level: 'information', category: 'host', message: `Functions (${mode}):\n${lines.join('\n')}` });
 }
 
 function triggerOf(fn: RegisteredFunction): [string, Record<string, unknown>] {

@@ -1,7 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import type { RegisteredFunction, RpcHttpCookie, RpcHttpData } from './coreApi';
+import type { RegisteredFunction, RpcHttpData } from './coreApi';
+import {
+  declaredContentLength,
+  formatSetCookie,
+  methodTakesBody,
+  requestBodySizeLimit,
+  toRpcHttpRequest,
+} from './httpRpc';
+import { proxyToWorker } from './httpProxy';
 import { invoke } from './invocation';
 import { applyOutputs } from './outputs';
 import type { TriggerDeps } from './queueTrigger';
@@ -25,20 +33,26 @@ interface HttpRoute {
   authLevel: 'anonymous' | 'function' | 'admin';
 }
 
-/** The host's request body limit (100 MB). */
-const maxBodyBytes = 100 * 1024 * 1024;
-
 export class HttpTriggers {
   readonly #deps: TriggerDeps;
   readonly #keys: HttpKeys;
   readonly #routes: HttpRoute[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #bodyLimit: number;
+  /** The worker's HTTP server (`HttpUri` from getCapabilities) when the app streams HTTP: requests are proxied there. */
+  readonly #httpUri?: URL;
   #server?: Server;
   #accepting = true;
 
-  constructor(deps: TriggerDeps, keys: HttpKeys) {
+  constructor(deps: TriggerDeps, keys: HttpKeys, options: { httpUri?: string; env?: NodeJS.ProcessEnv } = {}) {
     this.#deps = deps;
     this.#keys = keys;
+    this.#bodyLimit = requestBodySizeLimit(options.env);
+    this.#httpUri = options.httpUri ? new URL(options.httpUri) : undefined;
+  }
+
+  get streaming(): boolean {
+    return this.#httpUri !== undefined;
   }
 
   get routePrefix(): string {
@@ -144,18 +158,42 @@ export class HttpTriggers {
       res.writeHead(401).end();
       return;
     }
-    const body = await readBody(req);
-    if (body === 'too-large') {
-      res.writeHead(413).end();
+    // Kestrel's MaxRequestBodySize: a declared length over the limit is refused before anything runs.
+    const contentLength = declaredContentLength(req.headers);
+    if (contentLength !== undefined && contentLength > this.#bodyLimit) {
+      res.writeHead(413, { connection: 'close' }).end();
+      req.resume();
       return;
     }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (this.#httpUri) {
+      await proxyToWorker(this.#deps, route.fn, {
+        bindingName: route.bindingName,
+        httpUri: this.#httpUri,
+        bodyLimit: this.#bodyLimit,
+        req,
+        res,
+        url,
+        params,
+      });
+      return;
     }
-    const query: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) query[name] = value;
-    const http: RpcHttpData = { method, url: url.toString(), headers, query, params, body: { bytes: body } };
+    // Buffered (no streaming): the host reads a body only when the request declares one (ContentLength > 0).
+    const body =
+      contentLength !== undefined && contentLength > 0
+        ? await readBody(req, this.#bodyLimit)
+        : (req.resume(), undefined);
+    if (body === 'too-large') {
+      res.writeHead(413, { connection: 'close' }).end();
+      return;
+    }
+    const http: RpcHttpData = toRpcHttpRequest({
+      method,
+      url,
+      headers: req.headersDistinct as Record<string, string[]>,
+      params,
+      body: methodTakesBody(method) ? body : undefined,
+    });
+    const query = Object.fromEntries(url.searchParams);
     const response = await invoke(this.#deps, route.fn, {
       inputData: [{ name: route.bindingName, data: { http } }],
       reason: `This function was programmatically called via the host APIs.`,
@@ -198,12 +236,12 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) return 'too-large';
+    if (size > limit) return 'too-large';
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -217,28 +255,11 @@ function writeResponse(res: ServerResponse, http: RpcHttpData | undefined, metho
   }
   const status = Number(http.statusCode ?? 200) || 200;
   for (const [name, value] of Object.entries(http.headers ?? {})) res.setHeader(name, value);
-  const cookies = (http.cookies ?? []).map(formatCookie);
+  const cookies = (http.cookies ?? []).map(formatSetCookie);
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
   const bytes =
     http.body?.bytes ??
     (http.body?.string !== undefined && http.body?.string !== null ? Buffer.from(http.body.string) : undefined);
   res.writeHead(status);
   res.end(method === 'HEAD' || !bytes ? undefined : Buffer.from(bytes));
-}
-
-function formatCookie(cookie: RpcHttpCookie): string {
-  const parts = [`${cookie.name ?? ''}=${cookie.value ?? ''}`];
-  if (cookie.domain?.value) parts.push(`Domain=${cookie.domain.value}`);
-  if (cookie.path?.value) parts.push(`Path=${cookie.path.value}`);
-  const seconds = cookie.expires?.value?.seconds;
-  if (seconds !== undefined && seconds !== null)
-    parts.push(`Expires=${new Date(Number(seconds) * 1000).toUTCString()}`);
-  if (cookie.maxAge?.value !== undefined && cookie.maxAge?.value !== null) parts.push(`Max-Age=${cookie.maxAge.value}`);
-  if (cookie.secure?.value) parts.push('Secure');
-  if (cookie.httpOnly?.value) parts.push('HttpOnly');
-  const sameSite = String(cookie.sameSite ?? 'none').toLowerCase();
-  if (sameSite === 'lax') parts.push('SameSite=Lax');
-  else if (sameSite === 'strict') parts.push('SameSite=Strict');
-  else if (sameSite === 'explicitnone') parts.push('SameSite=None');
-  return parts.join('; ');
 }

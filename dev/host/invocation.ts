@@ -5,9 +5,18 @@ import type { HostLogger, HostLogLevel } from './hostLog';
 export interface InvocationRequest {
   inputData: { name: string; data: RpcTypedData }[];
   triggerMetadata?: Record<string, RpcTypedData>;
-  retryContext?: { retryCount: number; maxRetryCount: number };
+  retryContext?: RpcRetryContext;
+  /** Set by the caller when it must know the id first (HTTP streaming sends it to the worker's proxy). */
+  invocationId?: string;
   /** For the log line, e.g. `New queue message detected on 'jobs'.` */
   reason: string;
+}
+
+/** RpcRetryContext: which retry this is (0 on the first run), of how many, and why the last run failed. */
+export interface RpcRetryContext {
+  retryCount: number;
+  maxRetryCount: number;
+  exception?: { message?: string; source?: string; stackTrace?: string };
 }
 
 export interface InvocationResponse {
@@ -67,7 +76,7 @@ async function runInvocation(
   if (!model)
     throw new Error('The app did not set a programming model (no function registered through @azure/functions).');
   const functionName = fn.metadata.name;
-  const invocationId = randomUUID();
+  const invocationId = request.invocationId ?? randomUUID();
   const started = Date.now();
   const coreContext: Record<string, unknown> = {
     invocationId,
@@ -120,20 +129,36 @@ async function runInvocationModel(
   const { context, inputs: initialInputs } = await invocationModel.getArguments();
   const hookData: Record<string, unknown> = {};
 
-  coreContext.state = 'preInvocationHooks';
-  const pre: Record<string, unknown> = {
-    hookData,
-    appHookData: registry.appHookData,
-    invocationContext: context,
-    inputs: initialInputs,
-    functionCallback: fn.callback,
+  // The worker's hook contexts (worker InvocationHandler.ts): hookData, appHookData and invocationContext are
+  // read-only (assigning throws), and the post-invocation context starts with `result: null, error: null`.
+  const readOnly = (target: Record<string, unknown>) => {
+    for (const [key, value] of [
+      ['hookData', hookData],
+      ['appHookData', registry.appHookData],
+      ['invocationContext', context],
+    ] as const)
+      Object.defineProperty(target, key, {
+        enumerable: true,
+        get: () => value,
+        set: () => {
+          throw new TypeError(`Cannot assign to read only property '${key}' of object`);
+        },
+      });
+    return target;
   };
-  let result: unknown;
-  let error: unknown;
+  const pre = readOnly({ inputs: initialInputs, functionCallback: fn.callback });
+  coreContext.state = 'preInvocationHooks';
   try {
     for (const hook of registry.hooks.preInvocation) await hook(pre);
-    coreContext.state = 'invocation';
-    result = await withTimeout(
+  } catch (error) {
+    // A failing preInvocation hook fails the invocation before the function runs (no postInvocation hooks).
+    coreContext.state = undefined;
+    throw invocationFailed(deps, functionName, invocationId, error, started);
+  }
+  const post = readOnly({ inputs: pre.inputs, result: null, error: null });
+  coreContext.state = 'invocation';
+  try {
+    post.result = await withTimeout(
       invocationModel.invokeFunction(
         context,
         pre.inputs as unknown[],
@@ -143,39 +168,21 @@ async function runInvocationModel(
       functionName,
     );
   } catch (e) {
-    error = e;
+    post.error = e;
   }
 
   coreContext.state = 'postInvocationHooks';
-  const post: Record<string, unknown> = {
-    hookData,
-    appHookData: registry.appHookData,
-    invocationContext: context,
-    inputs: pre.inputs,
-    result,
-    error,
-  };
   try {
     for (const hook of registry.hooks.postInvocation) await hook(post);
   } catch (e) {
     post.error = e;
   }
   coreContext.state = undefined;
-  result = post.result;
-  error = post.error;
+  const result = post.result;
+  const error = post.error;
 
   const duration = Date.now() - started;
-  if (error !== undefined && error !== null) {
-    const failure = new FunctionInvocationError(functionName, invocationId, error);
-    log({
-      level: 'error',
-      category: 'host',
-      message: `${failure.message} (Duration=${duration}ms)${error instanceof Error && error.stack ? `\n${error.stack}` : ''}`,
-      functionName,
-      invocationId,
-    });
-    throw failure;
-  }
+  if (error !== undefined && error !== null) throw invocationFailed(deps, functionName, invocationId, error, started);
   const response = await invocationModel.getResponse(context, result);
   log({
     level: 'information',
@@ -185,6 +192,24 @@ async function runInvocationModel(
     invocationId,
   });
   return { invocationId, outputData: response.outputData ?? [], returnValue: response.returnValue };
+}
+
+function invocationFailed(
+  deps: InvocationDeps,
+  functionName: string,
+  invocationId: string,
+  error: unknown,
+  started: number,
+): FunctionInvocationError {
+  const failure = new FunctionInvocationError(functionName, invocationId, error);
+  deps.log({
+    level: 'error',
+    category: 'host',
+    message: `${failure.message} (Duration=${Date.now() - started}ms)${error instanceof Error && error.stack ? `\n${error.stack}` : ''}`,
+    functionName,
+    invocationId,
+  });
+  return failure;
 }
 
 export class FunctionTimeoutError extends Error {

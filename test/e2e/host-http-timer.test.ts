@@ -1,7 +1,7 @@
 /** HTTP triggers (routes, constraints, keys when configured) and a 2-second timer, through the local host. */
 import { startAzurite, type AzuriteHandle } from '../../dev/azurite';
 import { startHostProcess, type HostProcess } from '../../dev/host/hostProcess';
-import { fixtureFile, peekTexts, repoRoot, waitFor } from './hostTestKit';
+import { fixtureFile, peekTexts, repoRoot, sendBase64, waitFor } from './hostTestKit';
 
 jest.setTimeout(120_000);
 
@@ -12,10 +12,16 @@ beforeAll(async () => {
   azurite = await startAzurite();
   host = await startHostProcess({
     appDir: repoRoot,
-    files: [fixtureFile('storageApp'), fixtureFile('timerApp')],
+    files: [fixtureFile('storageApp'), fixtureFile('timerApp'), fixtureFile('httpApp')],
     port: 0,
     hostId: 'e2e-http-host',
-    env: { AzureWebJobsStorage: azurite.connectionString, FUNCTIONS_HOST_KEY: 'host-key-1' },
+    env: {
+      AzureWebJobsStorage: azurite.connectionString,
+      FUNCTIONS_HOST_KEY: 'host-key-1',
+      FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '200000',
+      'AzureWebJobs.switchedOff.Disabled': 'true',
+      'azurewebjobs.switchedOffQueue.disabled': '1',
+    },
   });
 });
 
@@ -45,10 +51,92 @@ test('anonymous routes need no key; catch-all parameters, request bodies, status
   const response = await fetch(`${host.url}/echo/a/b/c`, { method: 'POST', body });
   expect(response.status).toBe(201);
   expect(response.headers.get('x-rest')).toBe('a/b/c');
-  expect(response.headers.get('set-cookie')).toBe('seen=1; HttpOnly');
+  expect(response.headers.get('set-cookie')).toBe('seen=1; path=/; httponly');
   expect(await response.text()).toBe(`POST 100000 ${'x'.repeat(20)}`);
   expect((await fetch(`${host.url}/nowhere`)).status).toBe(404);
   expect((await fetch(`${host.url.replace(/\/api$/, '')}/items/42`)).status).toBe(404);
+});
+
+test('FUNCTIONS_REQUEST_BODY_SIZE_LIMIT is the body limit: at the limit the function runs, one byte over is 413', async () => {
+  const at = await fetch(`${host.url}/echo/x`, { method: 'POST', body: 'y'.repeat(200_000) });
+  expect(at.status).toBe(201);
+  expect(await at.text()).toMatch(/^POST 200000 /);
+  const over = await fetch(`${host.url}/echo/x`, { method: 'POST', body: 'y'.repeat(200_001) });
+  expect(over.status).toBe(413);
+});
+
+test('repeated query parameters and headers reach the function joined with commas, as the host sends them', async () => {
+  const response = await fetch(`${host.url}/details?name=n&dupe=1&dupe=2&DUPE=3&empty=`, {
+    headers: { 'x-dupe': 'a' },
+  });
+  expect(response.status).toBe(200);
+  expect(await response.json()).toMatchObject({
+    query: { name: 'n', dupe: '1,2,3', empty: '' },
+    dupe: '1,2,3',
+    dupeAll: ['1,2,3'],
+    headerDupe: 'a',
+  });
+});
+
+test('a GET, and a POST without content, carry no body; a POST with content carries it', async () => {
+  const get = await fetch(`${host.url}/details`);
+  expect(get.status).toBe(200);
+  expect(await get.json()).toMatchObject({ method: 'GET', bodyIsNull: true, text: null });
+  const empty = await fetch(`${host.url}/details`, { method: 'POST', body: '' });
+  expect(await empty.json()).toMatchObject({ method: 'POST', bodyIsNull: true });
+  const full = await fetch(`${host.url}/details`, { method: 'POST', body: 'abc' });
+  expect(await full.json()).toMatchObject({ method: 'POST', bodyIsNull: false, text: 'abc' });
+  const head = await fetch(`${host.url}/details`, { method: 'HEAD' });
+  expect(head.status).toBe(200);
+  expect(await head.text()).toBe('');
+  expect(host.output()).not.toContain('Discarding the body');
+});
+
+test('cookies are written as the host writes them (ASP.NET Core SetCookieHeaderValue: path=/ by default, lower-case attributes, escaped values)', async () => {
+  const response = await fetch(`${host.url}/cookieJar`);
+  expect(response.status).toBe(200);
+  expect(response.headers.getSetCookie()).toEqual([
+    'plain=a%20b%3Bc; max-age=200000; path=/',
+    'rooted=v; max-age=0; path=/',
+    'lax=v; path=/; samesite=lax',
+    'strict=v; path=/; secure; samesite=strict; httponly',
+    'none=v; domain=example.com; path=/x; samesite=none',
+    'dated=v; expires=Wed, 02 Jan 2030 03:04:05 GMT; path=/',
+  ]);
+});
+
+test('a function disabled by AzureWebJobs.<name>.Disabled is listed as disabled and never invoked (404 for HTTP)', async () => {
+  expect(host.functions).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ name: 'switchedOff', disabled: true }),
+      expect.objectContaining({ name: 'switchedOffQueue', disabled: true }),
+    ]),
+  );
+  expect(host.output()).toContain(
+    'switchedOff: httpTrigger (disabled by app setting AzureWebJobs.switchedOff.Disabled)',
+  );
+  expect((await fetch(`${host.url}/switchedOff`)).status).toBe(404);
+  await sendBase64(azurite.connectionString, 'off-in', '"left alone"');
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(host.output()).not.toContain("Executing 'Functions.switchedOff");
+  expect(await peekTexts(azurite.connectionString, 'off-in')).toEqual(['"left alone"']);
+});
+
+test('postInvocation hooks see null, not undefined, for no error and for no result', async () => {
+  expect(await (await fetch(`${host.url}/hookProbe`)).text()).toBe('ok');
+  expect(await (await fetch(`${host.url}/hookSeen`)).json()).toEqual({
+    errorIsNull: true,
+    resultIsNull: false,
+    error: null,
+    result: { body: 'ok' },
+  });
+  expect(await (await fetch(`${host.url}/hookProbe?fail=1`)).text()).toBe('recovered');
+  expect(await (await fetch(`${host.url}/hookSeen`)).json()).toEqual({
+    errorIsNull: false,
+    resultIsNull: true,
+    error: 'probe failed',
+    result: null,
+  });
 });
 
 test('appStart and preInvocation hooks run', async () => {
