@@ -295,14 +295,16 @@ export class BlobTriggers {
       sys: sysMetadata(bf.fn.metadata.name),
     };
     for (const [name, value] of Object.entries(values)) triggerMetadata[name] = rpcString(value);
+    const bindingData = { ...values, blobTrigger: `${message.ContainerName}/${message.BlobName}`, uri: blob.url };
     const response = await invoke(this.#deps, bf.fn, {
       inputData: [input],
+      bindingData,
       triggerMetadata,
       reason: `New blob detected(${message.BlobType}): ${message.ContainerName}/${message.BlobName}`,
     });
     await applyOutputs(bf.fn, response, {
       messageEncoding: this.#deps.config.queues.messageEncoding,
-      bindingData: { ...values, blobTrigger: `${message.ContainerName}/${message.BlobName}`, uri: blob.url },
+      bindingData,
       notifyQueue: (name) => this.#deps.notifyQueue(name),
     });
   }

@@ -12,6 +12,7 @@ import { readHostJson, toHostConfig, type HostConfig, type HostJson } from './ho
 import { consoleHostLogger, type HostLogger } from './hostLog';
 import { HttpTriggers, type HttpKeys } from './httpTrigger';
 import { isFunctionDisabled } from './httpRpc';
+import { checkBindings } from './inputs';
 import { applyLocalSettings } from './localSettings';
 import { createQueueTrigger, type TriggerDeps } from './queueTrigger';
 import type { QueuePump } from './queuePump';
@@ -176,9 +177,18 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
   const pumps: QueuePump[] = [];
   const functions: FunctionSummary[] = [];
 
+  const enabled = [...registry.functions.values()].filter((fn) => !isFunctionDisabled(fn.metadata.name));
+  const problems = enabled.map(checkBindings);
+  for (const warning of problems.flatMap((p) => p.warnings))
+    log({ level: 'warning', category: 'host', message: warning });
+  const errors = problems.flatMap((p) => p.errors);
+  if (errors.length > 0)
+    throw new HostStartError(
+      `The local host cannot run ${errors.length === 1 ? 'this binding' : 'these bindings'} (disable the function with AzureWebJobs.<name>.Disabled to start without it):\n  ${errors.join('\n  ')}`,
+    );
   for (const fn of registry.functions.values()) {
     const [bindingName, trigger] = triggerOf(fn);
-    if (isFunctionDisabled(fn.metadata.name)) {
+    if (!enabled.includes(fn)) {
       functions.push({ name: fn.metadata.name, trigger: String(trigger.type), detail: 'disabled', disabled: true });
       continue;
     }
@@ -214,12 +224,7 @@ export async function startHost(options: HostOptions = {}): Promise<FunctionHost
         functions.push({ name: fn.metadata.name, trigger: 'timerTrigger', detail: timer.schedule });
         break;
       }
-      default:
-        log({
-          level: 'warning',
-          category: 'host',
-          message: `Functions.${fn.metadata.name}: trigger '${String(trigger.type)}' is not supported by the local host; skipped.`,
-        });
+      // checkBindings has refused every other trigger type.
     }
   }
 

@@ -97,6 +97,7 @@ export async function proxyToWorker(deps: TriggerDeps, fn: RegisteredFunction, p
     // The host keeps the gRPC message minimal when proxying: an empty RpcHttp (ToRpcHttp, skipHttpInputs).
     inputData: [{ name: p.bindingName, data: { http: {} } }],
     triggerMetadata: httpTriggerMetadata(req.headersDistinct as Record<string, string[]>, p.url, p.params),
+    bindingData: { ...Object.fromEntries(p.url.searchParams), ...p.params },
     reason: 'This function was programmatically called via the host APIs.',
   });
   try {

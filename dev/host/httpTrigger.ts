@@ -196,6 +196,7 @@ export class HttpTriggers {
     const query = Object.fromEntries(url.searchParams);
     const response = await invoke(this.#deps, route.fn, {
       inputData: [{ name: route.bindingName, data: { http } }],
+      bindingData: { ...query, ...params },
       reason: `This function was programmatically called via the host APIs.`,
     }).catch(() => undefined);
     if (!response) {

@@ -1,6 +1,8 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import type { CoreRegistry, RegisteredFunction, RpcTypedData } from './coreApi';
 import type { HostLogger, HostLogLevel } from './hostLog';
+import { readInputBindings } from './inputs';
+import { parseRetryOptions, retryHonouredFor, runWithRetries } from './retry';
 
 export interface InvocationRequest {
   inputData: { name: string; data: RpcTypedData }[];
@@ -8,6 +10,8 @@ export interface InvocationRequest {
   retryContext?: RpcRetryContext;
   /** Set by the caller when it must know the id first (HTTP streaming sends it to the worker's proxy). */
   invocationId?: string;
+  /** Trigger binding data for binding expressions in input bindings (`{rowKey}`, `{queueTrigger}`). */
+  bindingData?: Record<string, unknown>;
   /** For the log line, e.g. `New queue message detected on 'jobs'.` */
   reason: string;
 }
@@ -58,9 +62,24 @@ export function invoke(
 ): Promise<InvocationResponse> {
   const name = fn.metadata.name;
   activeInvocations.set(name, (activeInvocations.get(name) ?? 0) + 1);
-  return deps
-    .track(runInvocation(deps, fn, request))
-    .finally(() => activeInvocations.set(name, activeInvocations.get(name)! - 1));
+  const trigger = Object.values(fn.metadata.bindings).find((b) => String(b.type).endsWith('Trigger'));
+  const policy = retryHonouredFor.has(String(trigger?.type))
+    ? parseRetryOptions(name, fn.metadata.retryOptions)
+    : undefined;
+  const work = policy
+    ? runWithRetries(
+        policy,
+        (retryContext) => runInvocation(deps, fn, { ...request, invocationId: undefined, retryContext }),
+        (retry, delayMs) =>
+          deps.log({
+            level: 'information',
+            category: 'host',
+            message: `Functions.${name}: waiting ${delayMs} ms before retrying function execution. Next attempt: '${retry}'. Max retry count: '${policy.maxRetryCount}'.`,
+            functionName: name,
+          }),
+      )
+    : runInvocation(deps, fn, request);
+  return deps.track(work).finally(() => activeInvocations.set(name, activeInvocations.get(name)! - 1));
 }
 
 /** Invocations running now, by function name (the host's memory log shows them). */
@@ -78,12 +97,19 @@ async function runInvocation(
   const functionName = fn.metadata.name;
   const invocationId = request.invocationId ?? randomUUID();
   const started = Date.now();
+  // Input bindings (table input) are read by the host before the invocation, as the extensions bind them.
+  let inputData = request.inputData;
+  try {
+    inputData = [...inputData, ...(await readInputBindings(fn, request.bindingData ?? {}))];
+  } catch (error) {
+    throw invocationFailed(deps, functionName, invocationId, error, started);
+  }
   const coreContext: Record<string, unknown> = {
     invocationId,
     request: {
       invocationId,
       functionId: fn.metadata.functionId ?? fn.metadata.name,
-      inputData: request.inputData,
+      inputData,
       triggerMetadata: request.triggerMetadata ?? {},
       traceContext: {
         traceParent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`,

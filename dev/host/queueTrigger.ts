@@ -79,11 +79,6 @@ export function createQueueTrigger(
     async process(message) {
       const body = decodeQueueMessage(message.messageText, q.messageEncoding);
       const { data, triggerMetadata } = queueTriggerData(message, body, fn.metadata.name);
-      const response = await invoke(deps, fn, {
-        inputData: [{ name: bindingName, data }],
-        triggerMetadata,
-        reason: `New queue message detected on '${queueName}'.`,
-      });
       const bindingData: Record<string, unknown> = {
         queueTrigger: data.string ?? undefined,
         dequeueCount: message.dequeueCount,
@@ -91,6 +86,12 @@ export function createQueueTrigger(
       };
       const parsed = data.string ? tryJson(data.string) : undefined;
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) Object.assign(bindingData, parsed);
+      const response = await invoke(deps, fn, {
+        inputData: [{ name: bindingName, data }],
+        triggerMetadata,
+        bindingData,
+        reason: `New queue message detected on '${queueName}'.`,
+      });
       await applyOutputs(fn, response, {
         messageEncoding: q.messageEncoding,
         bindingData,
