@@ -59,7 +59,7 @@ export function parseRetryOptions(functionName: string, raw: unknown): RetryPoli
     strategy: 'exponentialBackoff',
     maxRetryCount: options.maxRetryCount,
     delayMs: (retry, random = Math.random) =>
-      Math.min(max, min + (0.8 + random() * 0.4) * 2 ** Math.min(retry - 1, 30) * min),
+      Math.round(Math.min(max, min + (0.8 + random() * 0.4) * 2 ** Math.min(retry - 1, 30) * min)),
   };
 }
 
