@@ -49,8 +49,10 @@ export async function proxyToWorker(deps: TriggerDeps, fn: RegisteredFunction, p
   const { req, res } = p;
   const invocationId = randomUUID();
   const headers: Record<string, string | string[]> = {};
+  // YARP copies the request headers except hop-by-hop ones and Host (the destination's is used); the original host
+  // travels as X-Forwarded-Host, which the library uses to rebuild the URL (createStreamRequest).
   for (const [name, values] of Object.entries(req.headersDistinct))
-    if (values && !hopByHop.has(name)) headers[name] = values;
+    if (values && !hopByHop.has(name) && name !== 'host') headers[name] = values;
   headers['x-ms-invocation-id'] = invocationId;
   headers['x-forwarded-host'] = req.headers.host ?? p.url.host;
   headers['x-forwarded-proto'] = 'http';

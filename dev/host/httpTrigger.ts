@@ -161,7 +161,8 @@ export class HttpTriggers {
     // Kestrel's MaxRequestBodySize: a declared length over the limit is refused before anything runs.
     const contentLength = declaredContentLength(req.headers);
     if (contentLength !== undefined && contentLength > this.#bodyLimit) {
-      res.writeHead(413, { connection: 'close' }).end();
+      // The body is read and dropped, so a client still uploading gets to read the answer.
+      res.writeHead(413).end();
       req.resume();
       return;
     }
