@@ -17,6 +17,24 @@ export interface MissingDependencySpec {
   componentType?: number;
 }
 
+/** A `<connectionreference>` of customizations.xml. */
+export interface ConnectionReferenceSpec {
+  logicalName: string;
+  /** Default: the Dataverse connector. */
+  connectorId?: string;
+  displayName?: string;
+}
+
+/** An environment variable definition, written as `environmentvariabledefinitions/<schema>/environmentvariabledefinition.xml`. */
+export interface EnvironmentVariableSpec {
+  schemaName: string;
+  /** 100000000 String (default), 100000001 Number, 100000002 Boolean, 100000003 JSON, 100000004 Data source, 100000005 Secret. */
+  type?: number;
+  defaultValue?: string;
+  isRequired?: boolean;
+  displayName?: string;
+}
+
 export type SolutionZipCorruption = 'noSolutionXml' | 'badXml' | 'notZip';
 
 export interface SolutionZipOptions {
@@ -30,6 +48,8 @@ export interface SolutionZipOptions {
   publisherUniqueName?: string;
   /** Required components from other solutions; strings are solution unique names. */
   missingDependencies?: ReadonlyArray<string | MissingDependencySpec>;
+  connectionReferences?: readonly ConnectionReferenceSpec[];
+  environmentVariables?: readonly EnvironmentVariableSpec[];
   corrupt?: SolutionZipCorruption;
   /** Extra bytes of padding in customizations.xml, to make large packages for benchmarks. */
   paddingBytes?: number;
@@ -79,9 +99,36 @@ const contentTypesXml =
   `<?xml version="1.0" encoding="utf-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
   `<Default Extension="xml" ContentType="application/octet-stream" /></Types>`;
 
-function customizationsXml(paddingBytes: number): string {
+function connectionReferenceXml(ref: ConnectionReferenceSpec): string {
+  return (
+    `    <connectionreference connectionreferencelogicalname="${xmlText(ref.logicalName)}">\n` +
+    `      <connectionreferencedisplayname>${xmlText(ref.displayName ?? ref.logicalName)}</connectionreferencedisplayname>\n` +
+    `      <connectorid>${xmlText(ref.connectorId ?? '/providers/Microsoft.PowerApps/apis/shared_commondataserviceforapps')}</connectorid>\n` +
+    `      <iscustomizable>1</iscustomizable>\n      <promptingbehavior>0</promptingbehavior>\n` +
+    `      <statecode>0</statecode>\n      <statuscode>1</statuscode>\n    </connectionreference>\n`
+  );
+}
+
+function customizationsXml(paddingBytes: number, refs: readonly ConnectionReferenceSpec[]): string {
   const padding = paddingBytes > 0 ? `  <!-- ${'x'.repeat(paddingBytes)} -->\n` : '';
-  return `<?xml version="1.0" encoding="utf-8"?>\n<ImportExportXml>\n  <Entities />\n  <Roles />\n  <Workflows />\n${padding}</ImportExportXml>\n`;
+  const references =
+    refs.length > 0
+      ? `  <connectionreferences>\n${refs.map(connectionReferenceXml).join('')}  </connectionreferences>\n`
+      : '';
+  return `<?xml version="1.0" encoding="utf-8"?>\n<ImportExportXml>\n  <Entities />\n  <Roles />\n  <Workflows />\n${references}${padding}</ImportExportXml>\n`;
+}
+
+/** The definition file as a solution export writes it. */
+export function environmentVariableXml(v: EnvironmentVariableSpec): string {
+  const name = xmlText(v.displayName ?? v.schemaName);
+  return (
+    `<environmentvariabledefinition schemaname="${xmlText(v.schemaName)}">\n` +
+    (v.defaultValue !== undefined ? `  <defaultvalue>${xmlText(v.defaultValue)}</defaultvalue>\n` : '') +
+    `  <displayname default="${name}">\n    <label description="${name}" languagecode="1033" />\n  </displayname>\n` +
+    `  <introducedversion>1.0.0.0</introducedversion>\n  <iscustomizable>1</iscustomizable>\n` +
+    `  <isrequired>${v.isRequired ? 1 : 0}</isrequired>\n  <secretstore>0</secretstore>\n` +
+    `  <type>${v.type ?? 100000000}</type>\n</environmentvariabledefinition>\n`
+  );
 }
 
 /** Returns the bytes of a solution zip (or, for `corrupt: 'notZip'`, bytes that are not a zip at all). */
@@ -91,8 +138,13 @@ export function buildSolutionZip(options: SolutionZipOptions): Uint8Array {
   }
   const files: Record<string, Uint8Array> = {
     '[Content_Types].xml': strToU8(contentTypesXml),
-    'customizations.xml': strToU8(customizationsXml(options.paddingBytes ?? 0)),
+    'customizations.xml': strToU8(customizationsXml(options.paddingBytes ?? 0, options.connectionReferences ?? [])),
   };
+  for (const v of options.environmentVariables ?? []) {
+    files[`environmentvariabledefinitions/${v.schemaName}/environmentvariabledefinition.xml`] = strToU8(
+      environmentVariableXml(v),
+    );
+  }
   if (options.corrupt !== 'noSolutionXml') {
     const xml = solutionXml(options);
     // Cut the document mid-element so it is not well-formed, as a truncated or hand-edited file would be.

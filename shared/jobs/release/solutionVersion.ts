@@ -7,7 +7,8 @@ import { z } from 'zod';
 
 export type SolutionVersion = readonly [number, number, number, number];
 
-const partPattern = /^(0|[1-9]\d{0,9})$/;
+// Leading zeros are allowed (.NET's Version.Parse, which Dataverse uses, reads 1.01 as 1.1); signs and spaces are not.
+const partPattern = /^\d{1,10}$/;
 const maxPart = 2_147_483_647;
 
 function parseParts(text: string, min: number): SolutionVersion | undefined {
