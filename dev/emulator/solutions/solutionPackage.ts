@@ -5,15 +5,32 @@
 import { unzipSync } from 'fflate';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
-/** Dataverse error codes used by the import log (ErrorCodes in the Dataverse SDK). */
+/**
+ * Dataverse error codes used by the import log. The names and messages are from Microsoft's "Web service error
+ * codes" list (powerapps-docs developer/data-platform/includes/data-service-errors.md) unless marked observed.
+ */
 export const importErrorCodes = {
   /** ImportCustomizationsBadZipFileError */
   badZipFile: '0x80048060',
-  /** ImportSolutionError */
+  /** ImportSolutionError: "An error occurred while importing a Solution." */
   solutionError: '0x80048033',
-  /** ImportDependencySolutionError */
-  dependencySolutionError: '0x80048034',
+  /** ImportMissingDependenciesError: "The following solution cannot be imported: {0}. Some dependencies are missing." */
+  missingDependencies: '0x8004801D',
+  /** ImportSolutionManagedToUnmanagedMismatch: installed unmanaged, package managed. */
+  managedToUnmanagedMismatch: '0x80048040',
+  /** ImportSolutionUnmanagedToManagedMismatch: installed managed, package unmanaged. */
+  unmanagedToManagedMismatch: '0x80048041',
+  /**
+   * Observed, not in the list: the import log's code for "Solution manifest import: FAILURE: Holding solution
+   * <name>_Upgrade already exists." (microsoft/coe-starter-kit#1472).
+   */
+  holdingSolutionExists: '0x80048539',
 } as const;
+
+export const managedToUnmanagedMismatchMessage =
+  'The solution is already installed on this system as an unmanaged solution and the package supplied is attempting to install it in managed mode. Import can only update solutions when the modes match. Uninstall the current solution and try again.';
+export const unmanagedToManagedMismatchMessage =
+  'The solution is already installed on this system as a managed solution and the package supplied is attempting to install it in unmanaged mode. Import can only update solutions when the modes match. Uninstall the current solution and try again.';
 
 export const badZipFileMessage =
   'The solution file is invalid. The compressed file must contain the following files at its root: solution.xml, ' +
@@ -28,6 +45,8 @@ export interface RequiredComponent {
   componentType: string;
   schemaName: string;
   displayName: string;
+  /** The component of this package that needs it (`<Dependent>`), when solution.xml names one. */
+  dependent?: { componentType: string; schemaName: string; displayName: string };
 }
 
 export interface SolutionManifest {
@@ -99,12 +118,27 @@ function readManifest(root: XmlNode): SolutionManifest | PackageFailure {
     const required = asNode(asNode(dependency)?.['Required']);
     const reference = required?.['@_solution'];
     if (!required || typeof reference !== 'string') continue;
-    const attr = (name: string): string => (typeof required[name] === 'string' ? required[name] : '');
+    const attrOf =
+      (n: XmlNode) =>
+      (name: string): string =>
+        typeof n[name] === 'string' ? n[name] : '';
+    const attr = attrOf(required);
+    const dependentNode = asNode(asNode(dependency)?.['Dependent']);
+    const dependent = dependentNode && attrOf(dependentNode);
     requires.push({
       ...parseSolutionReference(reference),
       componentType: attr('@_type'),
       schemaName: attr('@_schemaName'),
       displayName: attr('@_displayName') || attr('@_schemaName'),
+      ...(dependent
+        ? {
+            dependent: {
+              componentType: dependent('@_type'),
+              schemaName: dependent('@_schemaName'),
+              displayName: dependent('@_displayName') || dependent('@_schemaName'),
+            },
+          }
+        : {}),
     });
   }
   return {
@@ -185,13 +219,26 @@ export function unmetRequirements(
   });
 }
 
-/** The ImportDependencySolutionError message, naming each missing component. */
+const xmlAttr = (value: string): string =>
+  value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * The ImportMissingDependenciesError message: the documented sentence, then the missing components as a
+ * `<MissingDependencies>` element, the way Dataverse reports them (observed in StageSolution's validation
+ * results, OfficeDev/Project-Accelerator#20: "... Some dependencies are missing. The missing dependencies are : <MissingDependencies>...").
+ */
 export function missingDependenciesMessage(manifest: SolutionManifest, unmet: readonly RequiredComponent[]): string {
-  const list = unmet
-    .map(
-      (r) =>
-        `${r.solution}${r.version ? ` (${r.version})` : ''}: ${r.displayName} (${r.schemaName}, component type ${r.componentType})`,
-    )
-    .join('; ');
-  return `${manifest.uniqueName} requires solutions that are not currently installed. Import the following solutions before Importing this one. ${list}`;
+  const items = unmet
+    .map((r) => {
+      const solution = `${r.solution}${r.version ? ` (${r.version})` : ''}`;
+      const dependent = r.dependent
+        ? `<Dependent type="${xmlAttr(r.dependent.componentType)}" schemaName="${xmlAttr(r.dependent.schemaName)}" displayName="${xmlAttr(r.dependent.displayName)}" />`
+        : '';
+      return (
+        `<MissingDependency><Required type="${xmlAttr(r.componentType)}" schemaName="${xmlAttr(r.schemaName)}" ` +
+        `displayName="${xmlAttr(r.displayName)}" solution="${xmlAttr(solution)}" />${dependent}</MissingDependency>`
+      );
+    })
+    .join('');
+  return `The following solution cannot be imported: ${manifest.uniqueName}. Some dependencies are missing. The missing dependencies are : <MissingDependencies>${items}</MissingDependencies>`;
 }

@@ -9,6 +9,8 @@ import {
   unmetRequirements,
   missingDependenciesMessage,
   importErrorCodes,
+  managedToUnmanagedMismatchMessage,
+  unmanagedToManagedMismatchMessage,
   type SolutionManifest,
 } from './solutionPackage';
 import {
@@ -33,6 +35,8 @@ export interface SolutionRecord {
   isvisible: boolean;
   _parentsolutionid_value: string | null;
   publisheruniquename: string;
+  /** The publisher row's id (one per publisher unique name). */
+  publisherid: string;
   installedon: number;
   createdon: number;
   modifiedon: number;
@@ -59,6 +63,13 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
   /** Operations whose end has not been applied yet, in submission order (so reads do not walk the history). */
   const pending = new Set<SolutionOperation>();
   const solutions = new Map<string, SolutionRecord>(); // by lower-cased unique name
+  const publishers = new Map<string, string>(); // lower-cased publisher unique name → publisherid
+  const publisherIdOf = (uniqueName: string): string => {
+    const key = uniqueName.toLowerCase();
+    let id = publishers.get(key);
+    if (!id) publishers.set(key, (id = randomUUID()));
+    return id;
+  };
   let sequence = 0;
 
   const seed = (): void => {
@@ -73,6 +84,7 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
         isvisible,
         _parentsolutionid_value: null,
         publisheruniquename: 'MicrosoftCorporation',
+        publisherid: publisherIdOf('MicrosoftCorporation'),
         installedon: t,
         createdon: t,
         modifiedon: t,
@@ -94,6 +106,7 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
       isvisible: true,
       _parentsolutionid_value: parent?.solutionid ?? null,
       publisheruniquename: manifest.publisherUniqueName,
+      publisherid: publisherIdOf(manifest.publisherUniqueName),
       installedon: existing?.installedon ?? at,
       createdon: existing?.createdon ?? at,
       modifiedon: at,
@@ -155,14 +168,39 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
         manifest,
         outcome: {
           succeeded: false,
-          code: importErrorCodes.dependencySolutionError,
+          code: importErrorCodes.missingDependencies,
           reason: missingDependenciesMessage(manifest, unmet),
           unmet,
         },
       };
     }
-    const holding = request.messageName === 'StageAndUpgradeAsync' || request.parameters.HoldingSolution === true;
+    const stageAndUpgrade = request.messageName === 'StageAndUpgradeAsync';
+    const holding = stageAndUpgrade || request.parameters.HoldingSolution === true;
     const base = solutions.get(manifest.uniqueName.toLowerCase());
+    const holdingName = `${manifest.uniqueName}${upgradeSuffix}`;
+    // StageAndUpgrade reports its holding-import failures behind this prefix (microsoft/powerplatform-build-tools#1078).
+    const stagePrefix = stageAndUpgrade ? 'ImportAsHolding failed with exception :' : '';
+    if (base && base.ismanaged !== manifest.managed) {
+      return {
+        manifest,
+        outcome: base.ismanaged
+          ? fail(importErrorCodes.unmanagedToManagedMismatch, unmanagedToManagedMismatchMessage)
+          : fail(importErrorCodes.managedToUnmanagedMismatch, managedToUnmanagedMismatchMessage),
+      };
+    }
+    if (solutions.has(holdingName.toLowerCase())) {
+      // An upgrade left half done blocks every import of the solution until it is promoted or deleted
+      // (observed: microsoft/coe-starter-kit#1472, #7148 for holding imports, #8005 for updates).
+      return {
+        manifest,
+        outcome: fail(
+          importErrorCodes.holdingSolutionExists,
+          holding
+            ? `${stagePrefix}Solution manifest import: FAILURE: Holding solution ${holdingName} already exists.`
+            : `Solution manifest import: FAILURE: Holding solution ${holdingName} exists. Cannot update solution.`,
+        ),
+      };
+    }
     if (!holding)
       return {
         manifest,
@@ -177,20 +215,14 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
         ),
       };
     }
-    const holdingName = `${manifest.uniqueName}${upgradeSuffix}`;
     if (!base) {
-      // With no base to upgrade, StageAndUpgrade is a plain import; a holding solution needs its base.
-      if (request.messageName === 'StageAndUpgradeAsync') {
-        return {
-          manifest,
-          outcome: { succeeded: true, changes: [{ kind: 'install', uniqueName: manifest.uniqueName, manifest }] },
-        };
-      }
+      // A holding solution needs its base, and StageAndUpgrade starts with a holding import, so it fails on a
+      // first install too (observed: microsoft/powerplatform-build-tools#1078).
       return {
         manifest,
         outcome: fail(
           importErrorCodes.solutionError,
-          `An error occurred while importing a Solution. The holding solution ${holdingName} cannot be imported because the solution ${manifest.uniqueName} is not installed.`,
+          `${stagePrefix}Solution manifest import: FAILURE: Cannot create a holding solution for missing base ${manifest.uniqueName}.`,
         ),
       };
     }
@@ -273,6 +305,7 @@ export function createSolutionStore(options: { timing: StoreTiming; now: () => n
       importJobs.clear();
       pending.clear();
       solutions.clear();
+      publishers.clear();
       sequence = 0;
       seed();
     },
@@ -291,6 +324,7 @@ export function solutionRow(s: SolutionRecord): Record<string, unknown> {
     ismanaged: s.ismanaged,
     isvisible: s.isvisible,
     _parentsolutionid_value: s._parentsolutionid_value,
+    _publisherid_value: s.publisherid,
     installedon: isoSeconds(s.installedon),
     createdon: isoSeconds(s.createdon),
     modifiedon: isoSeconds(s.modifiedon),

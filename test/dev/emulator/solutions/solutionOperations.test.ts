@@ -3,74 +3,11 @@ import { expect } from '@jest/globals';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import fixture from '../../../fixtures/dataverse/asyncoperation-importsolutionasync-succeeded.response.json';
-import {
-  createSolutionOperations,
-  customizationLockCode,
-  customizationLockMessage,
-} from '../../../../dev/emulator/solutions';
+import { customizationLockCode, customizationLockMessage } from '../../../../dev/emulator/solutions';
 import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 import type { EmulatorRequest, EmulatorResponse } from '../../../../dev/emulator/types';
 
-const baseUrl = 'http://127.0.0.1:5555';
-const QUEUED = 1_000;
-const RUN = 10_000;
-
-function setup(extra: { refusalStatus?: number } = {}) {
-  let t = Date.UTC(2026, 0, 5, 9, 0, 0);
-  const ops = createSolutionOperations({ baseUrl, timing: { queuedMs: QUEUED, runMs: RUN }, now: () => t, ...extra });
-  const call = async (
-    method: string,
-    pathAndQuery: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<EmulatorResponse> => {
-    const [path, query = ''] = pathAndQuery.split('?');
-    const req: EmulatorRequest = {
-      method,
-      path: decodeURIComponent(path!),
-      query: new URLSearchParams(query),
-      headers,
-      body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
-      callerId: 'test-caller',
-    };
-    const res = await ops.route(req);
-    if (!res) throw new Error(`route did not answer ${method} ${pathAndQuery}`);
-    return res;
-  };
-  const importSolution = (zip: SolutionZipOptions, params: Record<string, unknown> = {}) =>
-    call('POST', 'ImportSolutionAsync', {
-      OverwriteUnmanagedCustomizations: false,
-      PublishWorkflows: true,
-      CustomizationFile: buildSolutionZipBase64(zip),
-      ...params,
-    });
-  const asyncOperation = async (id: string): Promise<SolutionJson> => {
-    const res = await call('GET', `asyncoperations(${id})`);
-    expect(res.status).toBe(200);
-    return res.body as SolutionJson;
-  };
-  const solution = async (uniqueName: string): Promise<Row | undefined> => {
-    const res = await call(
-      'GET',
-      `solutions?$filter=uniquename eq '${uniqueName}'&$select=uniquename,version,ismanaged,solutionid,friendlyname`,
-    );
-    expect(res.status).toBe(200);
-    return (res.body as { value: Row[] }).value[0];
-  };
-  return {
-    ops,
-    call,
-    importSolution,
-    asyncOperation,
-    solution,
-    advance: (ms: number) => {
-      t += ms;
-    },
-    finish: () => {
-      t += QUEUED + RUN;
-    },
-  };
-}
+import { baseUrl, QUEUED, RUN, setupSolutionEmulator as setup } from './solutionEmulatorHarness';
 
 /** The part of an importjob's data (the import log XML) these tests read. */
 const importLog = z.object({
@@ -221,7 +158,7 @@ describe('failed imports (31) carry a readable reason in the job and the import 
         uniqueName: 'contoso_App',
         missingDependencies: [{ solution: 'contoso_Base', schemaName: 'contoso_invoice', displayName: 'Invoice' }],
       },
-      /contoso_App requires solutions that are not currently installed.*contoso_Base.*Invoice \(contoso_invoice/,
+      /The following solution cannot be imported: contoso_App\. Some dependencies are missing\. .*schemaName="contoso_invoice" displayName="Invoice" solution="contoso_Base"/,
     ],
   ];
 
@@ -278,7 +215,7 @@ describe('failed imports (31) carry a readable reason in the job and the import 
     emu.finish();
     const data = body(await emu.call('GET', `importjobs(${failed.ImportJobKey})?$select=data`)).data;
     expect(data).toMatch(
-      /<missingDependency id="contoso_invoice"[^>]*><result result="failure" errorcode="0x80048034" errortext="Missing component contoso_invoice/,
+      /<missingDependency id="contoso_invoice"[^>]*><result result="failure" errorcode="0x8004801D" errortext="Missing component contoso_invoice/,
     );
 
     await emu.importSolution({ uniqueName: 'contoso_Base', version: '1.0.0.0' });

@@ -149,12 +149,17 @@ test('StageAndUpgradeAsync result: base at the new version, no _Upgrade row; a h
     ...emu.importParams({ uniqueName: 'contoso_Core', version: '4.0.0.0', managed: false }),
     HoldingSolution: true,
   });
-  expect(unmanaged.statuscode).toBe(31);
-  expect(unmanaged.friendlymessage).toContain('only a managed solution');
+  expect([unmanaged.statuscode, unmanaged.errorcode]).toEqual([31, 0x80048041 | 0]);
+  expect(unmanaged.friendlymessage).toContain('already installed on this system as a managed solution');
+  const unmanagedHolding = await emu.run('ImportSolutionAsync', {
+    ...emu.importParams({ uniqueName: 'contoso_Other', version: '1.0.0.0', managed: false }),
+    HoldingSolution: true,
+  });
+  expect(unmanagedHolding.friendlymessage).toContain('only a managed solution');
   const noBase = await emu.run('ImportSolutionAsync', {
     ...emu.importParams({ uniqueName: 'contoso_New', managed: true }),
     HoldingSolution: true,
   });
   expect(noBase.statuscode).toBe(31);
-  expect(noBase.friendlymessage).toContain('contoso_New is not installed');
+  expect(noBase.friendlymessage).toContain('Cannot create a holding solution for missing base contoso_New.');
 });
