@@ -6,7 +6,7 @@
  * customizations.xml). The zip is checked for size and expansion first (checkSolutionZip) and only these files
  * are inflated. Bytes in, value or problems out.
  */
-import { strFromU8, unzipSync } from 'fflate';
+import { unzipSync } from 'fflate';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import { checkSolutionZip, SolutionPackageError, type SolutionPackageLimits } from '../solutionPackage';
@@ -92,17 +92,16 @@ const text = (value: unknown): string | undefined => {
 /** An element's text, or the same name as an attribute (both layouts occur in customizations.xml). */
 const field = (n: XmlNode, name: string): string | undefined => text(n[`@_${name}`]) ?? text(n[name]);
 
-function parseXml(xml: string, file: string): ReleaseResult<XmlNode> {
+/** `section`: the text is sections cut out of `file` (positions would not be the file's, so none are given). */
+function parseXml(xml: string, file: string, section?: string): ReleaseResult<XmlNode> {
   const source = xml.replace(/^\uFEFF/, '');
   const validation = XMLValidator.validate(source);
   if (validation !== true) {
     const { msg, line, col } = validation.err;
-    return {
-      ok: false,
-      problems: [
-        problem('BadSolutionXml', `${file} is not well-formed XML: ${msg} (line ${line}, column ${col}).`, file),
-      ],
-    };
+    const message = section
+      ? `${section} of ${file} is not well-formed XML: ${msg}`
+      : `${file} is not well-formed XML: ${msg} (line ${line}, column ${col}).`;
+    return { ok: false, problems: [problem('BadSolutionXml', message, file)] };
   }
   return { ok: true, value: parser.parse(source) as XmlNode };
 }
@@ -248,17 +247,49 @@ function environmentVariableOf(n: XmlNode, file: string): ReleaseResult<Environm
   };
 }
 
+/**
+ * The `<name>…</name>` (or `<name />`) elements of a document, cut out as text. customizations.xml can be tens of
+ * megabytes (forms, views, entities); only these two small sections are parsed, so reading it costs a scan, not a
+ * tree of the whole file. Checking the rest is the import's business.
+ */
+function sectionsOf(xml: string, name: string): string[] {
+  const out: string[] = [];
+  const open = new RegExp(`<${name}(?=[\\s/>])`, 'g');
+  const close = `</${name}>`;
+  for (let m = open.exec(xml); m; m = open.exec(xml)) {
+    const tagEnd = xml.indexOf('>', m.index);
+    if (tagEnd < 0) {
+      out.push(xml.slice(m.index)); // unterminated: the parser names the problem
+      break;
+    }
+    const end = xml[tagEnd - 1] === '/' ? tagEnd + 1 : xml.indexOf(close, tagEnd);
+    if (end < 0) {
+      out.push(xml.slice(m.index));
+      break;
+    }
+    const stop = xml[tagEnd - 1] === '/' ? end : end + close.length;
+    out.push(xml.slice(m.index, stop));
+    open.lastIndex = stop;
+  }
+  return out;
+}
+
 /** Connection references and (older layout) environment variable definitions of a customizations.xml text. */
 export function readCustomizationsXml(
   xml: string,
   file = 'customizations.xml',
 ): ReleaseResult<Pick<SolutionContents, 'connectionReferences' | 'environmentVariables'>> {
-  const parsed = parseXml(xml, file);
+  const wanted = [...sectionsOf(xml, 'connectionreferences'), ...sectionsOf(xml, 'environmentvariabledefinitions')];
+  const parsed = parseXml(
+    `<ImportExportXml>${wanted.join('')}</ImportExportXml>`,
+    file,
+    'the <connectionreferences> or <environmentvariabledefinitions> section',
+  );
   if (!parsed.ok) return parsed;
   const root = node(parsed.value['ImportExportXml']) ?? {};
   const problems: ReleaseProblem[] = [];
   const connectionReferences: ConnectionReferenceDefinition[] = [];
-  for (const ref of nodes(node(root['connectionreferences'])?.['connectionreference'])) {
+  for (const ref of nodes(root['connectionreferences']).flatMap((list) => nodes(list['connectionreference']))) {
     const logicalName = field(ref, 'connectionreferencelogicalname');
     if (!logicalName) {
       problems.push(problem('BadSolutionXml', `${file}: a <connectionreference> has no logical name.`, file));
@@ -273,7 +304,9 @@ export function readCustomizationsXml(
     });
   }
   const environmentVariables: EnvironmentVariableDefinition[] = [];
-  for (const definition of nodes(node(root['environmentvariabledefinitions'])?.['environmentvariabledefinition'])) {
+  for (const definition of nodes(root['environmentvariabledefinitions']).flatMap((list) =>
+    nodes(list['environmentvariabledefinition']),
+  )) {
     const read = environmentVariableOf(definition, file);
     if (read.ok) environmentVariables.push(read.value);
     else problems.push(...read.problems);
@@ -296,6 +329,10 @@ export function readEnvironmentVariableXml(xml: string, file: string): ReleaseRe
   }
   return environmentVariableOf(definitions[0]!, file);
 }
+
+// Node's decoder: fflate's strFromU8 takes seconds on a customizations.xml of tens of megabytes.
+const utf8 = new TextDecoder('utf-8');
+const textOf = (bytes: Uint8Array): string => utf8.decode(bytes);
 
 const definitionPath = /^environmentvariabledefinitions\/[^/]+\/environmentvariabledefinition\.xml$/;
 const wanted = (name: string): boolean => {
@@ -335,12 +372,12 @@ export function readSolutionContents(
       ],
     };
   }
-  const manifest = readSolutionXml(strFromU8(solution.bytes), `${fileName}/${solution.name}`);
+  const manifest = readSolutionXml(textOf(solution.bytes), `${fileName}/${solution.name}`);
   if (!manifest.ok) return manifest;
   const problems: ReleaseProblem[] = [];
   const customizations = byName.get('customizations.xml');
   const parts = customizations
-    ? readCustomizationsXml(strFromU8(customizations.bytes), `${fileName}/${customizations.name}`)
+    ? readCustomizationsXml(textOf(customizations.bytes), `${fileName}/${customizations.name}`)
     : { ok: true as const, value: { connectionReferences: [], environmentVariables: [] } };
   if (!parts.ok) problems.push(...parts.problems);
   const variables = new Map<string, EnvironmentVariableDefinition>();
@@ -349,7 +386,7 @@ export function readSolutionContents(
     .filter(([lower]) => definitionPath.test(lower))
     .sort(([a], [b]) => (a < b ? -1 : 1));
   for (const [, { name, bytes }] of definitionFiles) {
-    const read = readEnvironmentVariableXml(strFromU8(bytes), `${fileName}/${name}`);
+    const read = readEnvironmentVariableXml(textOf(bytes), `${fileName}/${name}`);
     if (read.ok) variables.set(read.value.schemaName.toLowerCase(), read.value);
     else problems.push(...read.problems);
   }

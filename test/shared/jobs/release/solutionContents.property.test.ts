@@ -179,4 +179,31 @@ describe('reading a solution zip', () => {
       },
     });
   });
+
+  test('customizations.xml: only the two sections are parsed, wherever they are and however many', () => {
+    // Forms and views elsewhere are Dataverse's to check: a broken element there does not hide the references.
+    const read = readCustomizationsXml(
+      '<ImportExportXml><Entities><Entity><broken></Entity></Entities>' +
+        '<connectionreferences><connectionreference connectionreferencelogicalname="c_one" /></connectionreferences>' +
+        '<connectionreferences><connectionreference connectionreferencelogicalname="c_two" /></connectionreferences>' +
+        '<environmentvariabledefinitions /></ImportExportXml>',
+    );
+    expect(read.ok && read.value.connectionReferences.map((r) => r.logicalName)).toEqual(['c_one', 'c_two']);
+    const broken = readCustomizationsXml(
+      '<ImportExportXml><connectionreferences><connectionreference connectionreferencelogicalname="c_one"></connectionreferences></ImportExportXml>',
+      'a.zip/customizations.xml',
+    );
+    expect(broken).toMatchObject({
+      ok: false,
+      problems: [{ code: 'BadSolutionXml', file: 'a.zip/customizations.xml' }],
+    });
+    if (!broken.ok)
+      expect(broken.problems[0]!.message).toMatch(
+        /^the <connectionreferences> or <environmentvariabledefinitions> section of a\.zip\/customizations\.xml is not well-formed XML/,
+      );
+    expect(readCustomizationsXml('<ImportExportXml><Entities /></ImportExportXml>')).toEqual({
+      ok: true,
+      value: { connectionReferences: [], environmentVariables: [] },
+    });
+  });
 });
