@@ -14,9 +14,14 @@ export interface ImportLogFailure {
 }
 
 export interface ImportLogSummary {
+  /** The first `maxFailures` failing components. */
   failures: ImportLogFailure[];
+  /** All failing components, shown or not. */
+  failureCount: number;
   warnings: number;
   successes: number;
+  /** Components the import processed: every result in the log (success, warning or failure). */
+  processed: number;
   /** One line per failing component, for the job's message. */
   text: string;
 }
@@ -84,7 +89,14 @@ export function summariseImportJobLog(data: string | undefined | null, maxFailur
   );
   if (into.failures.length > shown.length)
     lines.push(`… and ${into.failures.length - shown.length} more failing components`);
-  return { failures: shown, warnings: into.warnings, successes: into.successes, text: lines.join('\n') };
+  return {
+    failures: shown,
+    failureCount: into.failures.length,
+    warnings: into.warnings,
+    successes: into.successes,
+    processed: into.failures.length + into.warnings + into.successes,
+    text: lines.join('\n'),
+  };
 }
 
 /**

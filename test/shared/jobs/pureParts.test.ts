@@ -226,7 +226,10 @@ describe('import job log summary', () => {
       },
       { componentType: 'workflow', name: 'Flow A', errorCode: '0x80045043', errorText: 'Connection reference missing' },
     ]);
-    expect(s).toMatchObject({ warnings: 1, successes: 1 });
+    expect(s).toMatchObject({ warnings: 1, successes: 1, failureCount: 2, processed: 4 });
+    // The count of processed components includes failures beyond those shown.
+    expect(summariseImportJobLog(log, 1)).toMatchObject({ failureCount: 2, processed: 4 });
+    expect(summariseImportJobLog(log, 1).failures).toHaveLength(1);
     expect(s.text).toBe(
       "solutionManifest 'Contoso': Missing dependency contoso_base (0x8004F016)\nworkflow 'Flow A': Connection reference missing (0x80045043)",
     );
