@@ -30,6 +30,8 @@ export const releaseProblemCodes = [
   'DependencyCycle',
   /** A required solution is neither in the release nor installed (at the version required). */
   'MissingDependency',
+  /** The import decision for a solution of a release is a refusal (managed mode mismatch, upgrade pending...). */
+  'ImportRefused',
   /** A `solutions` query answer that is not the shape the Web API returns. */
   'BadSolutionsResponse',
 ] as const;
