@@ -1,6 +1,7 @@
 /**
  * The solution operations of the emulator on a clock the test moves: no HTTP server, no timers.
  */
+import type { Row, SolutionJson } from '../webApiJson';
 import { createSolutionOperations } from '../../../../dev/emulator/solutions';
 import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 import type { EmulatorRequest, EmulatorResponse } from '../../../../dev/emulator/types';
@@ -38,18 +39,18 @@ export function setupSolutionEmulator(extra: { refusalStatus?: number } = {}) {
       CustomizationFile: buildSolutionZipBase64(zip),
       ...params,
     });
-  const asyncOperation = async (id: string): Promise<Record<string, any>> => {
+  const asyncOperation = async (id: string): Promise<SolutionJson> => {
     const res = await call('GET', `asyncoperations(${id})`);
     expect(res.status).toBe(200);
-    return res.body as Record<string, any>;
+    return res.body as SolutionJson;
   };
-  const solution = async (uniqueName: string): Promise<Record<string, any> | undefined> => {
+  const solution = async (uniqueName: string): Promise<Row | undefined> => {
     const res = await call(
       'GET',
       `solutions?$filter=uniquename eq '${uniqueName}'&$select=uniquename,version,ismanaged,solutionid,friendlyname`,
     );
     expect(res.status).toBe(200);
-    return (res.body as { value: Record<string, any>[] }).value[0];
+    return (res.body as { value: Row[] }).value[0];
   };
   return {
     ops,

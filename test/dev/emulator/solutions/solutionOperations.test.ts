@@ -1,4 +1,4 @@
-import type { Row, SolutionJson } from '../webApiJson';
+import type { SolutionJson } from '../webApiJson';
 import { expect } from '@jest/globals';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';

@@ -4,6 +4,7 @@
  * Dataverse gives (fixtures/dataverse/solution-import-failures.observed.json).
  */
 import { XMLParser } from 'fast-xml-parser';
+import { z } from 'zod';
 import type { SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 import { buildSolutionZipBase64 } from '../../../../dev/emulator/solutions/solutionZip';
 import type { EmulatorResponse } from '../../../../dev/emulator/types';
@@ -23,11 +24,11 @@ const observedText = (which: string, name: string): string => {
 };
 
 const body = (res: EmulatorResponse) => res.body as Record<string, unknown>;
-interface JobRow {
-  statuscode: number;
-  errorcode: number | null;
-  friendlymessage: string | null;
-}
+const jobRow = z.object({
+  statuscode: z.number(),
+  errorcode: z.number().nullable(),
+  friendlymessage: z.string().nullable(),
+});
 
 function setup() {
   const emu = setupSolutionEmulator();
@@ -45,13 +46,13 @@ function setup() {
     });
     expect(res.status).toBe(200);
     emu.finish();
-    const job = (await emu.asyncOperation(String(body(res).AsyncOperationId))) as JobRow;
+    const job = jobRow.parse(await emu.asyncOperation(String(body(res).AsyncOperationId)));
     return { job, importJobId: String(body(res).ImportJobKey) };
   };
   const promote = async (uniqueName: string) => {
     const res = await emu.call('POST', 'DeleteAndPromoteAsync', { UniqueName: uniqueName });
     emu.finish();
-    return (await emu.asyncOperation(String(body(res).AsyncOperationId))) as JobRow;
+    return jobRow.parse(await emu.asyncOperation(String(body(res).AsyncOperationId)));
   };
   return { ...emu, run, promote };
 }
