@@ -107,7 +107,9 @@ export async function executeBatch(
     const resolved = resolveReferences(op, entityUrls, deps.webApiUrl);
     const res: EmulatorResponse = 'error' in resolved ? resolved.error : await dispatchPart(resolved.op);
     const wire = toWire(res, { method: op.method, requestId, inBatch: true });
-    const part: PartResponse = { ...wire, contentId: op.contentId };
+    // A file download inside a batch travels as latin1 text: one character per byte.
+    const body = typeof wire.body === 'string' ? wire.body : wire.body.toString('latin1');
+    const part: PartResponse = { ...wire, body, contentId: op.contentId };
     if (op.contentId !== undefined && res.status < 400) {
       const url = headerValue(wire.headers, 'OData-EntityId') ?? headerValue(wire.headers, 'Location');
       if (url) entityUrls.set(op.contentId, url);

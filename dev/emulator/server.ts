@@ -71,7 +71,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const serialize = createSerializer();
 
-  const send = (res: ServerResponse, status: number, headers: Array<[string, string]>, body: string): void => {
+  const send = (res: ServerResponse, status: number, headers: Array<[string, string]>, body: string | Buffer): void => {
     increment(deps.counters().statuses, String(status));
     if (res.destroyed) return;
     const h: Record<string, string> = {};

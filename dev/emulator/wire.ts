@@ -27,7 +27,8 @@ export function canonicalHeaderName(name: string): string {
 export interface WireResponse {
   status: number;
   headers: Array<[string, string]>;
-  body: string;
+  /** Bytes for file and image downloads (`{column}/$value`). */
+  body: string | Buffer;
 }
 
 export interface WireOptions {
@@ -42,8 +43,9 @@ function isFunctionResult(body: unknown): boolean {
   return typeof context === 'string' && context.includes('#Microsoft.Dynamics.CRM.');
 }
 
-export function serializeBody(res: EmulatorResponse): string {
+export function serializeBody(res: EmulatorResponse): string | Buffer {
   if (res.body === undefined || res.body === null) return '';
+  if (Buffer.isBuffer(res.body)) return res.body;
   return typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
 }
 

@@ -3,12 +3,15 @@ import { randomUUID } from 'node:crypto';
 import type { EmulatorRequest } from '../types';
 import { guidPattern } from './entityReference';
 import { faults } from './faults';
+import { createFileStore, type FileStore } from './files';
 import { stableGuid, type Schema } from './schema';
 import type { RecordStore } from './store';
 
 export interface RecordContext {
   schema: Schema;
   store: RecordStore;
+  /** File column data and upload/download sessions (not part of exported state). */
+  files: FileStore;
   /** `<org>/api/data/v9.2/` */
   webApiBase: string;
   organizationId: string;
@@ -30,6 +33,7 @@ export function createContext(
     ...(onCreateAttempt ? { onCreateAttempt } : {}),
     schema,
     store,
+    files: createFileStore(),
     webApiBase: `${org}/api/data/v9.2/`,
     organizationId: stableGuid(`organization:${org}`),
     businessUnitId: stableGuid(`businessunit:${org}`),

@@ -4,9 +4,11 @@
  * one-to-many navigation collections (`accounts(<id>)/Account_Tasks`).
  */
 import type { EmulatorRequest, EmulatorResponse } from '../types';
+import { associationRequest, dropAssociations, isAssociationPath } from './associations';
 import { callerOf, parseJsonBody, type RecordContext } from './context';
 import { parseKey, parseSegment, type KeySpec } from './entityReference';
 import { faults } from './faults';
+import { fileColumnRequest } from './files';
 import { locate, resolveReference } from './keys';
 import { queryRows, type RowSource } from './query';
 import { contextUrl, etagOf, parseSelect, represent, wantsAnnotations } from './representation';
@@ -101,6 +103,7 @@ function remove(ctx: RecordContext, table: Table, spec: KeySpec, req: EmulatorRe
   const row = existingOrThrow(ctx, table, spec);
   checkIfMatch(req, row, table, spec);
   ctx.store.remove(table.logicalName, row[table.primaryIdAttribute] as string);
+  dropAssociations(ctx, table, row[table.primaryIdAttribute] as string);
   return { status: 204 };
 }
 
@@ -124,6 +127,14 @@ function subresource(
   rest: string[],
   req: EmulatorRequest,
 ): EmulatorResponse {
+  if (isAssociationPath(table, rest))
+    return associationRequest({ ctx, table, row: existingOrThrow(ctx, table, spec), rest, req, nameOf: nameOf(ctx) });
+  const column = table.attributes.get(rest[0]!);
+  if (
+    (column?.type === 'File' || column?.type === 'Image') &&
+    ((rest.length === 2 && rest[1] === '$value') || (rest.length === 1 && req.method === 'DELETE'))
+  )
+    return fileColumnRequest(ctx, table, existingOrThrow(ctx, table, spec), column, req);
   const [name, ref, ...extra] = rest as [string, string | undefined];
   if (extra.length || (ref !== undefined && ref !== '$ref')) throw faults.resourceNotFound(rest.join('/'));
   const row = existingOrThrow(ctx, table, spec);
@@ -157,7 +168,7 @@ function subresource(
     if (req.method !== 'PUT') throw faults.methodNotAllowed(req.method);
     const target = parseJsonBody(req.body, table.entitySetName)['@odata.id'];
     if (typeof target !== 'string') throw faults.invalidArgument("The '@odata.id' of the reference is missing.");
-    resolveReference(ctx.schema, ctx.store, target, nav.target);
+    resolveReference(ctx.schema, ctx.store, target, nav.targets);
     updateRow(ctx, table, row, { [`${name}@odata.bind`]: target }, caller);
     return { status: 204 };
   }

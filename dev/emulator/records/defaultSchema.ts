@@ -1,30 +1,14 @@
 /**
  * The tables the emulator serves by default: account, contact, task and lead as Dataverse ships them
  * (a useful subset of columns), the tables the reference fixtures use (sample_example, example_record,
- * new_altkeydemo, contoso_sensordata), and two custom tables for loader tests: new_project (a
- * SystemRequired column and an alternate key) and new_legacyrecord (no bulk messages).
+ * new_altkeydemo, contoso_sensordata: fixtureTables.ts), two custom tables for loader tests: new_project (a
+ * SystemRequired column and an alternate key) and new_legacyrecord (no bulk messages), and the tables and N:N
+ * relationships of the column kinds (columnKindTables.ts: team, opportunity, file/image/multi-select columns).
  */
+import { columnKindTables, manyToManyRelationships } from './columnKindTables';
+import { fixtureTables } from './fixtureTables';
 import type { TableSchemaJson } from './schema';
-
-const s = (logicalName: string, maxLength: number, extra: object = {}) => ({
-  logicalName,
-  type: 'String' as const,
-  maxLength,
-  ...extra,
-});
-const memo = (logicalName: string, maxLength: number) => ({ logicalName, type: 'Memo' as const, maxLength });
-const money = (logicalName: string) => ({
-  logicalName,
-  type: 'Money' as const,
-  minValue: -922337203685477,
-  maxValue: 922337203685477,
-  precision: 2,
-});
-const lookup = (logicalName: string, table: string, navigationProperty: string, relationshipName?: string) => ({
-  logicalName,
-  type: 'Lookup' as const,
-  targets: [{ table, navigationProperty, relationshipName }],
-});
+import { lookup, memo, money, s } from './schemaBuilders';
 
 export const defaultSchema: TableSchemaJson = {
   tables: [
@@ -36,6 +20,7 @@ export const defaultSchema: TableSchemaJson = {
       attributes: [
         s('fullname', 200),
         s('domainname', 1024),
+        s('internalemailaddress', 100),
         { logicalName: 'azureactivedirectoryobjectid', type: 'Uniqueidentifier' },
       ],
     },
@@ -80,6 +65,8 @@ export const defaultSchema: TableSchemaJson = {
         lookup('primarycontactid', 'contact', 'primarycontactid', 'account_primary_contact'),
         lookup('parentaccountid', 'account', 'parentaccountid', 'account_parent_account'),
         lookup('originatingleadid', 'lead', 'originatingleadid', 'account_originating_lead'),
+        { logicalName: 'entityimage', type: 'Image', maxSizeInKB: 10240 },
+        { logicalName: 'sample_filecolumn', type: 'File', maxSizeInKB: 102400 },
       ],
       keys: [{ logicalName: 'accountnumber_key', attributes: ['accountnumber'] }],
     },
@@ -109,6 +96,21 @@ export const defaultSchema: TableSchemaJson = {
           ],
         },
         {
+          logicalName: 'sample_outdooractivities',
+          type: 'MultiSelectPicklist',
+          options: [
+            'Swimming',
+            'Hiking',
+            'Mountain Climbing',
+            'Fishing',
+            'Hunting',
+            'Running',
+            'Boating',
+            'Skiing',
+            'Camping',
+          ].map((label, i) => ({ value: i + 1, label })),
+        },
+        {
           logicalName: 'parentcustomerid',
           type: 'Customer',
           targets: [
@@ -132,6 +134,7 @@ export const defaultSchema: TableSchemaJson = {
       entitySetName: 'tasks',
       primaryIdAttribute: 'activityid',
       primaryNameAttribute: 'subject',
+      statesValidOnCreate: [0],
       attributes: [
         s('subject', 200),
         memo('description', 2000),
@@ -203,47 +206,6 @@ export const defaultSchema: TableSchemaJson = {
       ],
     },
     {
-      logicalName: 'sample_example',
-      entitySetName: 'sample_examples',
-      primaryIdAttribute: 'sample_exampleid',
-      primaryNameAttribute: 'sample_name',
-      attributes: [s('sample_name', 100), s('sample_keyattribute', 100), memo('sample_description', 4000)],
-      keys: [{ logicalName: 'sample_keyattribute_key', attributes: ['sample_keyattribute'] }],
-    },
-    {
-      logicalName: 'example_record',
-      entitySetName: 'example_records',
-      primaryIdAttribute: 'example_recordid',
-      primaryNameAttribute: 'example_name',
-      attributes: [
-        s('example_name', 100),
-        { logicalName: 'example_key1', type: 'Integer', minValue: -2147483648, maxValue: 2147483647 },
-        { logicalName: 'example_key2', type: 'Integer', minValue: -2147483648, maxValue: 2147483647 },
-      ],
-      keys: [{ logicalName: 'example_keys', attributes: ['example_key1', 'example_key2'] }],
-    },
-    {
-      logicalName: 'new_altkeydemo',
-      entitySetName: 'new_altkeydemos',
-      primaryIdAttribute: 'new_altkeydemoid',
-      primaryNameAttribute: 'new_productname',
-      attributes: [s('new_productname', 100), s('new_externalid', 100), money('new_price')],
-      keys: [{ logicalName: 'new_externalid_key', attributes: ['new_externalid'] }],
-    },
-    {
-      logicalName: 'contoso_sensordata',
-      entitySetName: 'contoso_sensordatas',
-      primaryIdAttribute: 'contoso_sensordataid',
-      primaryNameAttribute: 'contoso_name',
-      isElastic: true,
-      attributes: [
-        s('contoso_name', 100),
-        s('contoso_deviceid', 100),
-        { logicalName: 'contoso_value', type: 'Double', minValue: -1e9, maxValue: 1e9, precision: 4 },
-        { logicalName: 'contoso_timestamp', type: 'DateTime', format: 'DateAndTime' },
-      ],
-    },
-    {
       logicalName: 'new_project',
       entitySetName: 'new_projects',
       primaryIdAttribute: 'new_projectid',
@@ -277,5 +239,8 @@ export const defaultSchema: TableSchemaJson = {
       attributes: [s('new_name', 100), s('new_externalid', 50)],
       keys: [{ logicalName: 'new_externalid_key', attributes: ['new_externalid'] }],
     },
+    ...fixtureTables,
+    ...columnKindTables,
   ],
+  manyToManyRelationships,
 };

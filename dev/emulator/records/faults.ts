@@ -134,6 +134,41 @@ export const faults = {
       '0x8004022D',
       'The parent of the subordinate record is different from the parent of the master record. Merge with PerformParentingChecks cannot continue.',
     ),
+  /**
+   * An N:N association that already exists. DuplicateRecord 0x80040237 "Cannot insert duplicate key." (Microsoft's
+   * "Troubleshoot Dataverse client errors": -2147220937; the Associate message answers it for an existing pair, as
+   * reported in demianrasko/Dynamics-365-Workflow-Tools#83). Status 412 as for the same code on create (fixture
+   * create-duplicate-key.response-body.json).
+   */
+  duplicateAssociation: () => new DataverseFault(412, '0x80040237', 'Cannot insert duplicate key.'),
+  /**
+   * A statuscode whose option belongs to another state. Wording as the platform reports it ("6 is not a valid status
+   * code for state code TaskState.Open on task with Id ..."; observed, quoted in public reports); code 0x80048408
+   * (errorCode 2147779592 in the same reports).
+   */
+  invalidStatus: (status: number, stateName: string, table: string, id: string) =>
+    new DataverseFault(
+      400,
+      '0x80048408',
+      `${status} is not a valid status code for state code ${stateName} on ${table} with Id ${id}.`,
+    ),
+  /** "Use file column data" > Check maximum file size: unManagedidsattachmentinvalidfilesize. */
+  fileTooBig: () => new DataverseFault(400, '0x80044a02', 'Attachment file size is too big.'),
+  /** A file column set in a create/update body: file data goes through the upload messages (assumed wording). */
+  fileColumnNotSettable: (attribute: string) =>
+    new DataverseFault(
+      400,
+      '0x80040203',
+      `The file column '${attribute}' can't be set in a create or update; upload its data with InitializeFileBlocksUpload, UploadBlock and CommitFileBlocksUpload.`,
+    ),
+  /** An N:N relationship or file upload naming something that does not exist (assumed wording). */
+  relationshipNotFound: (schemaName: string) =>
+    new DataverseFault(404, '0x80040217', `Could not find a relationship with SchemaName '${schemaName}'.`),
+  /** A file or image column with no data, asked for its data (assumed wording). */
+  noFile: (attribute: string, id: string) =>
+    new DataverseFault(404, '0x80040217', `No file attachment found for attribute: ${attribute} EntityId: ${id}.`),
+  /** A file continuation token the emulator did not issue, or one already committed (assumed wording). */
+  invalidFileToken: () => new DataverseFault(400, '0x80040203', 'The FileContinuationToken is not valid.'),
   methodNotAllowed: (method: string) =>
     new DataverseFault(405, '0x80060888', `The HTTP method '${method}' is not allowed for this resource.`),
 };

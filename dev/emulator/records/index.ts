@@ -11,7 +11,9 @@ import { entitySetRequest } from './crud';
 import { defaultSchema } from './defaultSchema';
 import { parseSegment, splitSegments } from './entityReference';
 import { DataverseFault, faults } from './faults';
+import { fileMessage, isFileMessage } from './files';
 import { metadataRequest } from './metadata';
+import { relationshipDefinitionsRequest } from './metadataRelationships';
 import { compileSchema, type TableSchemaJson } from './schema';
 import { createRecordStore } from './store';
 
@@ -54,6 +56,8 @@ export function createRecordService(options: RecordServiceOptions): RecordServic
     if (name === 'WhoAmI' && segments.length === 1) return whoAmI(ctx, req);
     if (name === 'Merge' && segments.length === 1) return merge(ctx, req);
     if (name === 'EntityDefinitions') return metadataRequest(ctx, segments, req);
+    if (name === 'RelationshipDefinitions') return relationshipDefinitionsRequest(ctx, segments, req);
+    if (segments.length === 1 && isFileMessage(name)) return fileMessage(ctx, name, req);
     const table = schema.bySet.get(name);
     if (!table) return undefined; // not a table: another route's path, or the server's 404
     if (segments.length === 2 && segments[1]!.startsWith(bulkPrefix) && !segments[0]!.includes('(')) {
@@ -76,7 +80,10 @@ export function createRecordService(options: RecordServiceOptions): RecordServic
     transaction: (fn) => store.transaction(fn),
     stats: () => ({ recordsPerTable: store.counts() }),
     logicalNameOf: (entitySet) => schema.bySet.get(entitySet)?.logicalName,
-    reset: () => store.reset(),
+    reset: () => {
+      store.reset();
+      ctx.files.clear();
+    },
     exportState: () => store.exportState(),
     importState: (state) => store.importState(state),
   };

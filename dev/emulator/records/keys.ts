@@ -33,13 +33,15 @@ export function locate(store: RecordStore, table: Table, spec: KeySpec): KeyLoca
 }
 
 /** Resolves `/contacts(<id>)` or `/contacts(emailaddress1='x')` to an existing row (404 otherwise). */
-export function resolveReference(schema: Schema, store: RecordStore, value: string, expected?: string): LookupValue {
+export function resolveReference(schema: Schema, store: RecordStore, value: string, expected?: string[]): LookupValue {
   const ref = parseEntityReference(value);
   if (!ref) throw faults.badQuery(`The URI '${value}' is not valid because it is not based on the service root.`);
   const table = schema.bySet.get(ref.entitySetName);
   if (!table) throw faults.resourceNotFound(ref.entitySetName);
-  if (expected && table.logicalName !== expected) {
-    throw faults.invalidArgument(`The entity set '${ref.entitySetName}' does not hold records of type '${expected}'.`);
+  if (expected && !expected.includes(table.logicalName)) {
+    throw faults.invalidArgument(
+      `The entity set '${ref.entitySetName}' does not hold records of type '${expected.join("' or '")}'.`,
+    );
   }
   const found = locate(store, table, ref.key);
   if (found.id === undefined) {

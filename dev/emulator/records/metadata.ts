@@ -9,6 +9,7 @@ import type { RecordContext } from './context';
 import { parseKey, parseSegment } from './entityReference';
 import { faults } from './faults';
 import { parseFilter, type FilterExpression } from '../odata/filter';
+import { manyToManyJson, relationships } from './metadataRelationships';
 import { stableGuid, type Attribute, type Table } from './schema';
 
 type Json = Record<string, unknown>;
@@ -30,7 +31,12 @@ const metadataType: Record<string, [string, string]> = {
   Customer: ['LookupAttributeMetadata', 'CustomerType'],
   Owner: ['LookupAttributeMetadata', 'OwnerType'],
   Uniqueidentifier: ['UniqueIdentifierAttributeMetadata', 'UniqueidentifierType'],
+  MultiSelectPicklist: ['MultiSelectPicklistAttributeMetadata', 'MultiSelectPicklistType'],
+  Image: ['ImageAttributeMetadata', 'ImageType'],
+  File: ['FileAttributeMetadata', 'FileType'],
 };
+/** Multi-select, image and file columns are `Virtual` in AttributeType; their AttributeTypeName says which. */
+const virtualTypes = new Set(['MultiSelectPicklist', 'Image', 'File']);
 const castTypes: Record<string, string[]> = {
   PicklistAttributeMetadata: ['Picklist'],
   StateAttributeMetadata: ['State'],
@@ -46,6 +52,9 @@ const castTypes: Record<string, string[]> = {
   BooleanAttributeMetadata: ['Boolean'],
   DateTimeAttributeMetadata: ['DateTime'],
   UniqueIdentifierAttributeMetadata: ['Uniqueidentifier'],
+  MultiSelectPicklistAttributeMetadata: ['MultiSelectPicklist'],
+  ImageAttributeMetadata: ['Image'],
+  FileAttributeMetadata: ['File'],
 };
 
 const label = (text: string) => ({
@@ -63,7 +72,14 @@ function optionSet(table: Table, a: Attribute): Json {
     Options: (a.options ?? []).map((o) => ({
       Value: o.value,
       Label: label(o.label),
+      // StatusOptionMetadata.State; StateOptionMetadata.DefaultStatus / InvariantName ("Work with state and status").
       ...(a.type === 'Status' ? { State: o.state ?? 0 } : {}),
+      ...(a.type === 'State'
+        ? {
+            DefaultStatus: table.attributes.get('statuscode')?.options?.find((s) => s.state === o.value)?.value ?? null,
+            InvariantName: o.label.replace(/\s+/g, ''),
+          }
+        : {}),
     })),
   };
 }
@@ -76,7 +92,7 @@ function attributeJson(table: Table, a: Attribute): Json {
     LogicalName: a.logicalName,
     SchemaName: schemaName(a.logicalName),
     EntityLogicalName: table.logicalName,
-    AttributeType: a.type,
+    AttributeType: virtualTypes.has(a.type) ? 'Virtual' : a.type,
     AttributeTypeName: { Value: typeName },
     RequiredLevel: {
       Value: a.requiredLevel,
@@ -106,6 +122,8 @@ function attributeJson(table: Table, a: Attribute): Json {
     out.DateTimeBehavior = { Value: a.format === 'DateOnly' ? 'DateOnly' : 'UserLocal' };
   }
   if (a.targets) out.Targets = a.targets.map((t) => t.table);
+  if (a.maxSizeInKB !== undefined) out.MaxSizeInKB = a.maxSizeInKB;
+  if (a.type === 'Image') out.CanStoreFullImage = true;
   if (a.defaultValue !== undefined && (a.type === 'Picklist' || a.type === 'Boolean'))
     out.DefaultFormValue = a.defaultValue;
   return out;
@@ -123,30 +141,6 @@ function keyJson(table: Table, key: Table['keys'][number]): Json {
   };
 }
 
-function relationships(ctx: RecordContext, table: Table, direction: 'ManyToOne' | 'OneToMany'): Json[] {
-  const out: Json[] = [];
-  for (const referencing of ctx.schema.tables.values()) {
-    for (const a of referencing.attributes.values())
-      for (const t of a.targets ?? []) {
-        if (direction === 'ManyToOne' ? referencing !== table : t.table !== table.logicalName) continue;
-        const referenced = ctx.schema.tables.get(t.table);
-        const name = t.relationshipName ?? `${t.table}_${referencing.logicalName}_${a.logicalName}`;
-        out.push({
-          MetadataId: stableGuid(`relationship:${referencing.logicalName}.${a.logicalName}.${t.table}`),
-          SchemaName: name,
-          RelationshipType: 'OneToManyRelationship',
-          ReferencedEntity: t.table,
-          ReferencedAttribute: referenced?.primaryIdAttribute ?? `${t.table}id`,
-          ReferencingEntity: referencing.logicalName,
-          ReferencingAttribute: a.logicalName,
-          ReferencingEntityNavigationPropertyName: t.navigationProperty,
-          ReferencedEntityNavigationPropertyName: name,
-        });
-      }
-  }
-  return out;
-}
-
 function entityJson(table: Table): Json {
   return {
     MetadataId: table.metadataId,
@@ -160,6 +154,7 @@ function entityJson(table: Table): Json {
     TableType: table.isElastic ? 'Elastic' : 'Standard',
     IsCustomEntity: table.logicalName.includes('_'),
     IsActivity: table.primaryIdAttribute === 'activityid',
+    IsIntersect: table.isIntersect,
     DisplayName: label(table.logicalName),
     DisplayCollectionName: label(table.entitySetName),
   };
@@ -285,7 +280,7 @@ export function metadataRequest(ctx: RecordContext, segments: string[], req: Emu
     castName = cast.replace(/^Microsoft\.Dynamics\.CRM\./, '');
     const types = castTypes[castName];
     if (sub !== 'Attributes' || !types) throw faults.resourceNotFound(cast);
-    list = list.filter((a) => types.includes(a.AttributeType as string));
+    list = list.filter((a) => types.includes(table.attributes.get(a.LogicalName as string)!.type));
   }
   const expand = parseExpand(req.query.get('$expand'));
   const shaped = list.map((item) => {
@@ -321,6 +316,10 @@ function collection(ctx: RecordContext, table: Table, name: string): Json[] {
       return relationships(ctx, table, 'ManyToOne');
     case 'OneToManyRelationships':
       return relationships(ctx, table, 'OneToMany');
+    case 'ManyToManyRelationships':
+      return [...ctx.schema.manyToMany.values()]
+        .filter((r) => r.entity1 === table.logicalName || r.entity2 === table.logicalName)
+        .map(manyToManyJson);
     default:
       throw faults.badQuery(
         `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.`,

@@ -103,9 +103,37 @@ function convert(table: Table, a: Attribute, value: unknown): unknown {
     case 'Uniqueidentifier':
       if (typeof value !== 'string' || !guidPattern.test(value)) throw wrong();
       return value.toLowerCase();
+    case 'MultiSelectPicklist':
+      return multiSelectValue(table, a, value);
+    case 'Image': {
+      // Image columns take the image as base64 in the body (Use image column data).
+      if (typeof value !== 'string' || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(value))
+        throw faults.wrongType(table.entitySetName, value, 'Edm.Binary');
+      if (a.maxSizeInKB !== undefined && Buffer.byteLength(value, 'base64') > a.maxSizeInKB * 1024)
+        throw faults.fileTooBig();
+      return value;
+    }
+    case 'File':
+      throw faults.fileColumnNotSettable(a.logicalName);
     default:
       throw faults.invalidProperty(table.entitySetName, a.logicalName, table.logicalName);
   }
+}
+
+/** `"1, 9"` → `"1,9"`: comma-separated option values in a string (Choices columns, "Setting choices values"). */
+function multiSelectValue(table: Table, a: Attribute, value: unknown): string {
+  if (typeof value !== 'string') throw faults.wrongType(table.entitySetName, value, 'Edm.String');
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.length === 1 && parts[0] === '') return '';
+  const values: number[] = [];
+  for (const part of parts) {
+    if (!/^-?\d+$/.test(part)) throw faults.wrongType(table.entitySetName, value, 'Edm.String');
+    const n = Number(part);
+    if (a.options && !a.options.some((o) => o.value === n))
+      throw faults.outOfRange(n, a.logicalName, table.logicalName);
+    if (!values.includes(n)) values.push(n);
+  }
+  return values.join(',');
 }
 
 /**
@@ -133,7 +161,7 @@ export function readBody(
         continue;
       }
       if (typeof value !== 'string') throw faults.wrongType(table.entitySetName, value, 'Edm.String');
-      changes[nav.attribute.logicalName] = resolveReference(schema, store, value, nav.target);
+      changes[nav.attribute.logicalName] = resolveReference(schema, store, value, nav.targets);
       continue;
     }
     const a = table.attributes.get(name);

@@ -4,6 +4,7 @@ import { faults } from './faults';
 import type { Caller, RecordContext } from './context';
 import type { Table } from './schema';
 import type { Row } from './store';
+import { checkStatusBelongsToState, dropStateNotValidOnCreate } from './stateStatus';
 import { checkRequired, dataverseDateTime, defaults, derive, readBody } from './values';
 
 const user = (id: string) => ({ id, table: 'systemuser' });
@@ -23,6 +24,7 @@ export function createRow(
   options: CreateOptions = {},
 ): Row {
   const changes = readBody(ctx.schema, ctx.store, table, body, 'create');
+  dropStateNotValidOnCreate(table, changes);
   const id = (changes[table.primaryIdAttribute] as string | undefined) ?? options.requestedId ?? ctx.newId();
   ctx.onCreateAttempt?.(table.logicalName, id);
   if (ctx.store.get(table.logicalName, id)) throw faults.duplicateKey();
@@ -34,6 +36,7 @@ export function createRow(
   derive(table, row, changes);
   row[table.primaryIdAttribute] = id;
   checkRequired(table, row);
+  checkStatusBelongsToState(table, row);
   const now = dataverseDateTime(ctx.now());
   row.createdon = typeof changes.overriddencreatedon === 'string' ? `${changes.overriddencreatedon}T00:00:00Z` : now;
   row.modifiedon = now;
@@ -65,6 +68,7 @@ export function updateRow(
   const row: Row = { ...existing, ...changes };
   derive(table, row, changes);
   checkRequired(table, row);
+  checkStatusBelongsToState(table, row);
   row.modifiedon = dataverseDateTime(ctx.now());
   row.modifiedby = user(caller.userId);
   row.versionnumber = ctx.store.nextRowVersion();
