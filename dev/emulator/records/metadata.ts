@@ -279,12 +279,13 @@ export function metadataRequest(ctx: RecordContext, segments: string[], req: Emu
   if (cast !== undefined) {
     castName = cast.replace(/^Microsoft\.Dynamics\.CRM\./, '');
     const types = castTypes[castName];
-    if (sub !== 'Attributes' || !types) throw faults.resourceNotFound(cast);
+    if (parseSegment(sub).name !== 'Attributes' || !types) throw faults.resourceNotFound(cast);
     list = list.filter((a) => types.includes(table.attributes.get(a.LogicalName as string)!.type));
   }
   const expand = parseExpand(req.query.get('$expand'));
   const shaped = list.map((item) => {
     const out = pick(item, select);
+    if (castName) delete out['@odata.type']; // the cast in the URL already says the type (file-maxsize fixture)
     for (const x of expand) {
       if (x.name !== 'OptionSet' && x.name !== 'GlobalOptionSet')
         throw faults.badQuery(
@@ -295,13 +296,21 @@ export function metadataRequest(ctx: RecordContext, segments: string[], req: Emu
     }
     return out;
   });
-  const context = `${ctx.webApiBase}$metadata#EntityDefinitions('${table.metadataId}')/${sub}${castName ? `/Microsoft.Dynamics.CRM.${castName}` : ''}${select ? `(${select.join(',')})` : ''}`;
+  // The context names the table as the request did: `EntityDefinitions('account')` for a LogicalName key (file-maxsize fixture).
+  const named = parseKey(key).kind === 'key' ? table.logicalName : table.metadataId;
+  const context = `${ctx.webApiBase}$metadata#EntityDefinitions('${named}')/${parseSegment(sub).name}${castName ? `/Microsoft.Dynamics.CRM.${castName}` : ''}${select ? `(${select.join(',')})` : ''}`;
   if (itemKey !== undefined) {
     const spec = parseKey(itemKey);
     const wanted = spec.kind === 'id' ? spec.id : spec.values.get('LogicalName');
-    const one = shaped.find((i) => i.MetadataId === wanted || i.LogicalName === wanted);
+    // Matched on the full item: a $select may leave LogicalName out of the answer.
+    const one = shaped[list.findIndex((i) => i.MetadataId === wanted || i.LogicalName === wanted)];
     if (!one) throw faults.resourceNotFound(sub);
-    return { status: 200, body: { '@odata.context': `${context}/$entity`, ...one } };
+    // One metadata item is not streamed (file-maxsize fixture: `application/json; odata.metadata=minimal`).
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'application/json; odata.metadata=minimal' },
+      body: { '@odata.context': `${context}/$entity`, ...one },
+    };
   }
   return { status: 200, body: { '@odata.context': context, value: shaped } };
 }

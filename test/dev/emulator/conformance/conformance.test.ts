@@ -16,6 +16,7 @@ import {
   parseResponseFixture,
   type ComparablePart,
 } from './httpFixture';
+import { FILE_FIXTURES } from './fileFixtures';
 
 let emulator: EmulatorHandle;
 beforeAll(async () => {
@@ -49,6 +50,12 @@ async function seed(set: string, rows: object[]): Promise<void> {
 }
 
 const ACCOUNT_1 = { accountid: '00000000-0000-0000-0000-000000000001', name: 'Fixture account' };
+
+/** The records of Microsoft's associate example: account ...0002 and opportunity ...0001. */
+async function seedOpportunity(): Promise<void> {
+  await seed('accounts', [{ accountid: '00000000-0000-0000-0000-000000000002', name: 'Fixture account' }]);
+  await seed('opportunities', [{ opportunityid: '00000000-0000-0000-0000-000000000001', name: 'Fixture opportunity' }]);
+}
 
 interface Step {
   request: string;
@@ -140,6 +147,29 @@ const CASES: Case[] = [
     steps: [step('deletemultiple-elastic')],
   },
   { name: 'WhoAmI', steps: [step('whoami')] },
+  {
+    name: 'associate through a collection-valued navigation property ($ref)',
+    seed: seedOpportunity,
+    steps: [step('associate-collection-ref')],
+  },
+  {
+    name: 'disassociate by the related key in the path',
+    seed: seedOpportunity,
+    steps: [
+      step('associate-collection-ref'),
+      step('disassociate-collection-ref-key', 'disassociate-collection-ref.response.http'),
+    ],
+  },
+  {
+    name: 'disassociate by $id',
+    seed: seedOpportunity,
+    steps: [
+      step('associate-collection-ref'),
+      step('disassociate-collection-ref-id', 'disassociate-collection-ref.response.http'),
+    ],
+  },
+  { name: 'create with a multi-select choice column', steps: [step('multiselect-create')] },
+  { name: 'file column MaxSizeInKB', steps: [step('file-maxsize')] },
 ];
 
 /** Request fixtures the emulator does not replay, and why. */
@@ -148,6 +178,12 @@ const EXCLUDED: Record<string, string> = {
     'the response is an error thrown by a customer plug-in; the emulator runs no plug-ins',
   'background-operation.request.http':
     'a custom API run as a background operation (preview); the emulator has no custom APIs',
+  ...Object.fromEntries(
+    FILE_FIXTURES.map((f) => [
+      `${f}.request.http`,
+      'holds placeholders (<accountid>, tokens, data); replayed with live values by fileColumns.test.ts',
+    ]),
+  ),
 };
 
 test('every request fixture is replayed or excluded with a reason', () => {

@@ -24,7 +24,7 @@ export interface FixtureResponse {
 }
 
 const ORG_PLACEHOLDER =
-  /\[Organization (?:URI|Uri)\]|https:\/\/yourorg\.api\.crm\.dynamics\.com|https:\/\/[0-9a-f-]+\.crm\d*\.dynamics\.com/g;
+  /\[Organization (?:URI|Uri)\]|https:\/\/yourorg\.api\.crm\.dynamics\.com|https:\/\/[0-9a-f-]+\.crm\d*\.dynamics\.com/gi;
 
 export function readFixture(name: string): string {
   return readFileSync(join(FIXTURES, name), 'utf8');
@@ -49,13 +49,21 @@ function splitMessage(text: string): { first: string; headers: Record<string, st
   return { first, headers, body: lines.join('\n').replace(/\s+$/, '') };
 }
 
-export function parseRequestFixture(name: string, orgUrl: string): FixtureRequest {
-  const { first, headers, body } = splitMessage(readFixture(name));
+/** `replacements` fill Microsoft's placeholders (`<accountid>`, `<file continuation token ...>`) with live values. */
+export function parseRequestFixture(
+  name: string,
+  orgUrl: string,
+  replacements: Record<string, string> = {},
+): FixtureRequest {
+  let text = readFixture(name);
+  for (const [placeholder, value] of Object.entries(replacements)) text = text.split(placeholder).join(value);
+  const { first, headers, body } = splitMessage(text);
   const m = /^([A-Z]+)\s+(.+?)(?:\s+HTTP\/1\.1)?$/.exec(first)!;
   const target = m[2]!.replace(ORG_PLACEHOLDER, orgUrl);
   const isMultipart = boundaryOf(headers['content-type']) !== undefined;
   // Multipart bodies go on the wire with CRLF (the fixtures were published with LF).
-  const wireBody = isMultipart ? `${body}\n`.replace(/\r?\n/g, '\r\n').replace(ORG_PLACEHOLDER, orgUrl) : body;
+  // Bodies may name records by absolute URL (`"@odata.id": "[Organization URI]/api/data/v9.0/opportunities(..)"`).
+  const wireBody = (isMultipart ? `${body}\n`.replace(/\r?\n/g, '\r\n') : body).replace(ORG_PLACEHOLDER, orgUrl);
   delete headers['content-length'];
   delete headers['authorization'];
   return { method: m[1]!, url: target.startsWith('/') ? orgUrl + target : target, headers, body: wireBody };
