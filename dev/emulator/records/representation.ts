@@ -56,7 +56,11 @@ export function represent(
     }
     if (shape.annotations && value !== null) {
       const option = a.options?.find((o) => o.value === value);
-      if (option) out[`${name}@OData.Community.Display.V1.FormattedValue`] = option.label;
+      if (a.type === 'MultiSelectPicklist' && typeof value === 'string' && value !== '') {
+        // "Formatted values for this column are a semi-colon separated string containing the labels".
+        const labels = value.split(',').map((v) => a.options?.find((o) => o.value === Number(v))?.label ?? v);
+        out[`${name}@OData.Community.Display.V1.FormattedValue`] = labels.join('; ');
+      } else if (option) out[`${name}@OData.Community.Display.V1.FormattedValue`] = option.label;
       else if (a.type === 'Boolean') out[`${name}@OData.Community.Display.V1.FormattedValue`] = value ? 'Yes' : 'No';
     }
     out[name] = value;
