@@ -38,3 +38,14 @@ export {
   type FileValue,
   type FileCellOptions,
 } from './fileColumns';
+export {
+  planPairFile,
+  readPair,
+  associateRequest,
+  disassociateRequest,
+  associationOutcome,
+  type KindRelationship,
+  type RelationshipSide,
+  type PairFilePlan,
+  type Pair,
+} from './manyToMany';
