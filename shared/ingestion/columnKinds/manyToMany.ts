@@ -99,7 +99,7 @@ export function readPair(
     const id = normalizeGuid(text);
     return id
       ? done({ kind: 'id', id })
-      : failed(kindFault(rowNumber, c.column, text, `${quote(text)} is not the id (a GUID) of a ${s.table}`));
+      : failed(kindFault(rowNumber, c.column, text, `${quote(text)} is not a GUID (the id of the ${s.table} record)`));
   };
   const one = side(plan.entity1, plan.relationship.entity1);
   if (!one.ok) return one;

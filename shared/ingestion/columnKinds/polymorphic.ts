@@ -50,7 +50,7 @@ function reference(
       rowNumber,
       column,
       value,
-      `${quote(value)} is not the id (a GUID) of a ${target.table}; to bind by another column, name the ${target.table} key attribute in the profile`,
+      `${quote(value)} is not a GUID (the id of the ${target.table} record); to bind by another column, name the ${target.table} key attribute in the profile`,
     ),
   );
 }

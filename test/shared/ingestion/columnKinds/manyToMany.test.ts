@@ -78,7 +78,9 @@ test('reads each row; a bad id fails the row naming row, column and value', () =
     },
   });
   const bad = readPair(plan.plan, { accountid: 'x', 'lead.emailaddress1': 'a@b.c' }, 4);
-  expect(!bad.ok && bad.fault.message).toBe("row 4, column 'accountid': 'x' is not the id (a GUID) of a account");
+  expect(!bad.ok && bad.fault.message).toBe(
+    "row 4, column 'accountid': 'x' is not a GUID (the id of the account record)",
+  );
   const empty = readPair(plan.plan, { accountid: id, 'lead.emailaddress1': '' }, 5);
   expect(!empty.ok && empty.fault.column).toBe('lead.emailaddress1');
 });
