@@ -69,9 +69,9 @@ describe('associate and disassociate', () => {
     });
     expect(res.status).toBe(204);
     const leads = await call('GET', `accounts(${account})/accountleads_association?$select=lastname`);
-    expect(leads.json.value.map((r: any) => r.leadid)).toEqual([lead]);
+    expect(leads.json.value.map((r) => r.leadid)).toEqual([lead]);
     const accounts = await call('GET', `leads(${lead})/accountleads_association?$select=name`);
-    expect(accounts.json.value.map((r: any) => r.accountid)).toEqual([account]);
+    expect(accounts.json.value.map((r) => r.accountid)).toEqual([account]);
     const again = await call('POST', `leads(${lead})/accountleads_association/$ref`, {
       body: { '@odata.id': `accounts(${account})` },
     });

@@ -1,5 +1,9 @@
 /** MultiSelectPicklist: comma-separated values in a string, each an option; metadata and formatted values. */
+import { z } from 'zod';
 import { harness, idFromEntityId } from '../records/harness';
+
+/** An attribute expanded with its OptionSet (MultiSelectPicklistAttributeMetadata). */
+const optionSetAttribute = z.object({ OptionSet: z.object({ Options: z.array(z.record(z.string(), z.unknown())) }) });
 
 it('describes the column as MultiSelectPicklistAttributeMetadata (AttributeType Virtual) with its options', async () => {
   const { call } = harness();
@@ -13,7 +17,7 @@ it('describes the column as MultiSelectPicklistAttributeMetadata (AttributeType 
     AttributeType: 'Virtual',
     AttributeTypeName: { Value: 'MultiSelectPicklistType' },
   });
-  expect(res.json.value[0].OptionSet.Options[8]).toMatchObject({
+  expect(optionSetAttribute.parse(res.json.value[0]).OptionSet.Options[8]).toMatchObject({
     Value: 9,
     Label: { UserLocalizedLabel: { Label: 'Camping' } },
   });

@@ -24,8 +24,8 @@ describe('metadata', () => {
       'GET',
       "EntityDefinitions(LogicalName='contact')/ManyToOneRelationships?$select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity",
     );
-    const parent = res.json.value.filter((r: any) => r.ReferencingAttribute === 'parentcustomerid');
-    expect(parent.map((r: any) => [r.ReferencedEntity, r.ReferencingEntityNavigationPropertyName])).toEqual([
+    const parent = res.json.value.filter((r) => r.ReferencingAttribute === 'parentcustomerid');
+    expect(parent.map((r) => [r.ReferencedEntity, r.ReferencingEntityNavigationPropertyName])).toEqual([
       ['account', 'parentcustomerid_account'],
       ['contact', 'parentcustomerid_contact'],
     ]);

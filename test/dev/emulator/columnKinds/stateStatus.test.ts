@@ -1,5 +1,17 @@
 /** statecode / statuscode: metadata, a status of another state refused, states a create may not set. */
+import { z } from 'zod';
 import { harness, idFromEntityId } from '../records/harness';
+
+/** StatusAttributeMetadata's options: each status names its State. */
+const statusOptions = z.object({
+  OptionSet: z.object({ Options: z.array(z.object({ Value: z.number(), State: z.number() })) }),
+});
+/** StateAttributeMetadata's options: each state names its DefaultStatus and InvariantName. */
+const stateOptions = z.object({
+  OptionSet: z.object({
+    Options: z.array(z.object({ Value: z.number(), DefaultStatus: z.number(), InvariantName: z.string() })),
+  }),
+});
 
 describe('metadata', () => {
   it('gives each status its State and each state its DefaultStatus', async () => {
@@ -8,8 +20,8 @@ describe('metadata', () => {
       'GET',
       "EntityDefinitions(LogicalName='task')/Attributes/Microsoft.Dynamics.CRM.StatusAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)",
     );
-    const options = status.json.value[0].OptionSet.Options;
-    expect(options.map((o: any) => [o.Value, o.State])).toEqual([
+    const options = statusOptions.parse(status.json.value[0]).OptionSet.Options;
+    expect(options.map((o) => [o.Value, o.State])).toEqual([
       [2, 0],
       [3, 0],
       [4, 0],
@@ -21,7 +33,9 @@ describe('metadata', () => {
       'GET',
       "EntityDefinitions(LogicalName='task')/Attributes/Microsoft.Dynamics.CRM.StateAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)",
     );
-    expect(state.json.value[0].OptionSet.Options.map((o: any) => [o.Value, o.DefaultStatus, o.InvariantName])).toEqual([
+    expect(
+      stateOptions.parse(state.json.value[0]).OptionSet.Options.map((o) => [o.Value, o.DefaultStatus, o.InvariantName]),
+    ).toEqual([
       [0, 2, 'Open'],
       [1, 5, 'Completed'],
       [2, 6, 'Canceled'],
