@@ -1,7 +1,7 @@
 /** Queue trigger on `dataverse-async` (ASYNC_QUEUE): records the job(s) and submits when the environment's lane is free. */
 import { app, type InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';
-import { getJobRuntime } from '../shared/jobs/jobRuntimeFromSettings';
 import { receiveAsyncOperationMessage } from '../shared/jobs/jobTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
@@ -12,7 +12,7 @@ export function asyncOperationQueue(item: unknown, context: InvocationContext): 
   return withInvocationLog(
     context,
     async () => {
-      await receiveAsyncOperationMessage(getJobRuntime(), item, { messageId });
+      await receiveAsyncOperationMessage(getApp().jobs, item, { messageId });
     },
     { messageId },
   );

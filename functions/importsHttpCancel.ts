@@ -1,23 +1,17 @@
 /** POST /api/imports/{id}/cancel: queued → canceled here; submitted/running → canceled in Dataverse (statuscode 32). */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getJobRuntime } from '../shared/jobs/jobRuntimeFromSettings';
+import { getApp } from '../shared/app';
+import { answerHttp } from '../shared/errors';
 import { cancelImport } from '../shared/jobs/jobTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
 export function importsHttpCancel(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return withInvocationLog(context, async () => {
-    const result = await cancelImport(getJobRuntime(), request.params.id ?? '');
-    if ('error' in result) {
-      return {
-        status: result.status,
-        jsonBody: {
-          error: { code: result.error.code, message: result.error.message },
-          ...('job' in result ? { job: result.job } : {}),
-        },
-      };
-    }
-    return { status: result.status, jsonBody: result.job };
-  });
+  return withInvocationLog(context, (log) =>
+    answerHttp(log, async () => {
+      const result = await cancelImport(getApp().jobs, request.params.id ?? '');
+      return { status: result.status, jsonBody: result.job };
+    }),
+  );
 }
 
 app.http('importsHttpCancel', {

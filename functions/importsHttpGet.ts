@@ -1,19 +1,14 @@
 /** GET /api/imports/{id}: the job, with asyncOperationId, state, statusCode (30/31/32 once known) and message. */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getJobRuntime } from '../shared/jobs/jobRuntimeFromSettings';
+import { getApp } from '../shared/app';
+import { answerHttp } from '../shared/errors';
 import { getImport } from '../shared/jobs/jobTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
 export function importsHttpGet(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return withInvocationLog(context, async () => {
-    const result = await getImport(getJobRuntime(), request.params.id ?? '');
-    if (result.kind === 'error')
-      return {
-        status: result.error.status,
-        jsonBody: { error: { code: result.error.code, message: result.error.message } },
-      };
-    return { status: 200, jsonBody: result.job };
-  });
+  return withInvocationLog(context, (log) =>
+    answerHttp(log, async () => ({ status: 200, jsonBody: await getImport(getApp().jobs, request.params.id ?? '') })),
+  );
 }
 
 app.http('importsHttpGet', { methods: ['GET'], route: 'imports/{id}', authLevel: 'function', handler: importsHttpGet });

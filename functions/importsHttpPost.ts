@@ -1,40 +1,28 @@
 /** POST /api/imports: a solution zip, or JSON (blob reference, one operation or a list) → 202 { id, statusUrl }. */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getJobRuntime } from '../shared/jobs/jobRuntimeFromSettings';
+import { getApp } from '../shared/app';
+import { answerHttp } from '../shared/errors';
 import { submitImport } from '../shared/jobs/jobTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
 export function importsHttpPost(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return withInvocationLog(context, async () => {
-    const result = await submitImport(getJobRuntime(), {
-      body: async () => new Uint8Array(await request.arrayBuffer()),
-      ...(request.headers.get('content-length')
-        ? { declaredLength: Number(request.headers.get('content-length')) }
-        : {}),
-      query: Object.fromEntries(request.query.entries()),
-      origin: new URL(request.url).origin,
-      ...(request.headers.get('content-type') ? { contentType: request.headers.get('content-type')! } : {}),
-      ...(request.headers.get('x-correlation-id') !== null
-        ? { correlationId: request.headers.get('x-correlation-id')! }
-        : {}),
-    });
-    if (result.kind === 'invalid') {
-      const { status, code, message } = result.error;
-      return {
-        status,
-        jsonBody: { ...(result.id ? { id: result.id, statusUrl: result.statusUrl } : {}), error: { code, message } },
-      };
-    }
-    return {
-      status: 202,
-      headers: { location: result.statusUrl },
-      jsonBody: {
-        id: result.id,
-        statusUrl: result.statusUrl,
-        ...(result.childIds ? { childIds: result.childIds } : {}),
-      },
-    };
-  });
+  return withInvocationLog(context, (log) =>
+    answerHttp(log, async () => {
+      const accepted = await submitImport(getApp().jobs, {
+        body: async () => new Uint8Array(await request.arrayBuffer()),
+        ...(request.headers.get('content-length')
+          ? { declaredLength: Number(request.headers.get('content-length')) }
+          : {}),
+        query: Object.fromEntries(request.query.entries()),
+        origin: new URL(request.url).origin,
+        ...(request.headers.get('content-type') ? { contentType: request.headers.get('content-type')! } : {}),
+        ...(request.headers.get('x-correlation-id') !== null
+          ? { correlationId: request.headers.get('x-correlation-id')! }
+          : {}),
+      });
+      return { status: 202, headers: { location: accepted.statusUrl }, jsonBody: accepted };
+    }),
+  );
 }
 
 app.http('importsHttpPost', { methods: ['POST'], route: 'imports', authLevel: 'function', handler: importsHttpPost });

@@ -1,19 +1,17 @@
 /** GET /api/jobs?state=&pageSize=&continuationToken=: loads and jobs, newest first, paged. */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getJobRuntime } from '../shared/jobs/jobRuntimeFromSettings';
+import { getApp } from '../shared/app';
+import { answerHttp } from '../shared/errors';
 import { listJobsPage } from '../shared/jobs/jobTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
 export function jobsHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return withInvocationLog(context, async () => {
-    const result = await listJobsPage(getJobRuntime(), Object.fromEntries(request.query.entries()), request.url);
-    if (result.kind === 'error')
-      return {
-        status: result.error.status,
-        jsonBody: { error: { code: result.error.code, message: result.error.message } },
-      };
-    return { status: 200, jsonBody: result.body };
-  });
+  return withInvocationLog(context, (log) =>
+    answerHttp(log, async () => ({
+      status: 200,
+      jsonBody: await listJobsPage(getApp().jobs, Object.fromEntries(request.query.entries()), request.url),
+    })),
+  );
 }
 
 app.http('jobsHttp', { methods: ['GET'], route: 'jobs', authLevel: 'function', handler: jobsHttp });

@@ -6,8 +6,8 @@
  * Bad files end as failed loads; unsafe names are rejected; only infrastructure errors are thrown (and retried).
  */
 import { app, output, type InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';
-import { getLoadContext } from '../shared/loads/loadRuntime';
 import { receiveDroppedFile } from '../shared/loads/loadTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 import { registerBlobReferenceFactory, triggeringBlob } from '../shared/storage/blobReference';
@@ -23,7 +23,7 @@ export function loadBlobTrigger(blob: unknown, context: InvocationContext): Prom
     const { blobName } = triggeringBlob(blob, context.triggerMetadata);
     const slash = blobName.indexOf('/');
     await receiveDroppedFile(
-      getLoadContext(),
+      getApp().loads,
       { container, table: blobName.slice(0, slash), name: blobName.slice(slash + 1) },
       { queueScan: (message) => context.extraOutputs.set(scanMessages, message) },
     );

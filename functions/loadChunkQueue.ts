@@ -1,7 +1,7 @@
 /** Queue trigger on `load-chunks` (LOAD_CHUNK_QUEUE): one chunk of one load, or the scan of a load's file; idempotent units. */
 import { app, type InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';
-import { getLoadContext } from '../shared/loads/loadRuntime';
 import { receiveLoadQueueMessage } from '../shared/loads/loadTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
@@ -11,7 +11,7 @@ export function loadChunkQueue(item: unknown, context: InvocationContext): Promi
   const attempt = Number(context.triggerMetadata?.dequeueCount ?? 1);
   return withInvocationLog(context, async () => {
     // On the last delivery (host.json maxDequeueCount), failing rows are reported instead of poisoning the message.
-    await receiveLoadQueueMessage(getLoadContext(), item, { attempt, maxAttempts: settings.loads.maxChunkAttempts });
+    await receiveLoadQueueMessage(getApp().loads, item, { attempt, maxAttempts: settings.loads.maxChunkAttempts });
   });
 }
 

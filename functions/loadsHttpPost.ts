@@ -4,14 +4,15 @@
  * (incoming/{table}/<id>.<ext>), so both start the same way.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { LoadRequestError, submitLoad } from '../shared/loads/loadApi';
-import { getLoadContext } from '../shared/loads/loadRuntime';
+import { getApp } from '../shared/app';
+import { answerHttp } from '../shared/errors';
+import { submitLoad } from '../shared/loads/loadApi';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
 export function loadsHttpPost(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return withInvocationLog(context, async () => {
-    try {
-      const accepted = await submitLoad(getLoadContext(), {
+  return withInvocationLog(context, async (log) =>
+    answerHttp(log, async () => {
+      const accepted = await submitLoad(getApp().loads, {
         table: request.params.table ?? '',
         query: Object.fromEntries(request.query.entries()),
         body: async () => Buffer.from(await request.arrayBuffer()),
@@ -24,12 +25,8 @@ export function loadsHttpPost(request: HttpRequest, context: InvocationContext):
           : {}),
       });
       return { status: 202, headers: { location: accepted.statusUrl }, jsonBody: accepted };
-    } catch (error) {
-      if (error instanceof LoadRequestError)
-        return { status: error.status, jsonBody: { error: { code: error.code, message: error.message } } };
-      throw error;
-    }
-  });
+    }),
+  );
 }
 
 app.http('loadsHttpPost', { methods: ['POST'], route: 'loads/{table}', authLevel: 'function', handler: loadsHttpPost });

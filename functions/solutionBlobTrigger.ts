@@ -4,8 +4,8 @@
  * (`sdkBinding`): the zip is read when the import is submitted, not handed to this invocation.
  */
 import { app, type InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';
-import { getJobRuntime } from '../shared/jobs/jobRuntimeFromSettings';
 import { receiveDroppedSolution } from '../shared/jobs/jobTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 import { registerBlobReferenceFactory, triggeringBlob } from '../shared/storage/blobReference';
@@ -16,7 +16,7 @@ registerBlobReferenceFactory();
 
 export function solutionBlobTrigger(blob: unknown, context: InvocationContext): Promise<void> {
   return withInvocationLog(context, async () => {
-    await receiveDroppedSolution(getJobRuntime(), triggeringBlob(blob, context.triggerMetadata).blobName);
+    await receiveDroppedSolution(getApp().jobs, triggeringBlob(blob, context.triggerMetadata).blobName);
   });
 }
 

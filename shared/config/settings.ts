@@ -5,6 +5,7 @@ import { loadsSection } from './sections/loads';
 import { loggingSection } from './sections/logging';
 import { storageSection } from './sections/storage';
 import type { SettingDefinition } from './settingTypes';
+import { ConfigurationError } from '../errors';
 
 export { SecretValue } from './secretValue';
 export type { DataverseAuthMode, DataverseAuthSettings, DataverseSettings } from './sections/dataverse';
@@ -59,11 +60,10 @@ export interface SettingProblem {
 }
 
 /** The settings are missing or malformed. The message names each setting and what it expects, never a value. */
-export class SettingsError extends Error {
-  readonly code = 'InvalidSettings';
+export class SettingsError extends ConfigurationError {
+  override readonly name = 'SettingsError';
   constructor(readonly problems: readonly SettingProblem[]) {
-    super(`Invalid app settings:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`);
-    this.name = 'SettingsError';
+    super('InvalidSettings', `Invalid app settings:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`);
   }
 }
 

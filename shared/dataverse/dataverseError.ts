@@ -2,6 +2,7 @@
  * Dataverse errors: the `{"error":{"code","message"}}` body (HDR), mapped into a typed fault / error.
  */
 import { z } from 'zod';
+import { LoaderError } from '../errors';
 import type { HeaderMap } from './httpMessage';
 
 /** Dataverse error codes this client acts on. */
@@ -73,11 +74,12 @@ export function faultFromResponse(status: number, headers: HeaderMap, body: stri
   return withId(fault);
 }
 
-/** A failed call (the whole HTTP request, not one item of a batch). */
-export class DataverseError extends Error {
+/**
+ * A failed call (the whole HTTP request, not one item of a batch). Of the app's error family: `code` is
+ * Dataverse's (hex) code or one of ours, `statusCode` (alias `status`) the HTTP status Dataverse answered.
+ */
+export class DataverseError extends LoaderError {
   override readonly name = 'DataverseError';
-  readonly code: string;
-  readonly status: number | undefined;
   readonly requestId: string | undefined;
   readonly annotations: Record<string, unknown> | undefined;
   /** `Retry-After` seconds for 429s. */
@@ -96,12 +98,18 @@ export class DataverseError extends Error {
     },
     options?: { cause?: unknown },
   ) {
-    super(init.message, options);
-    this.code = init.code;
-    this.status = init.status;
+    super(init.code, init.message, {
+      ...(init.status !== undefined ? { statusCode: init.status } : {}),
+      ...(options?.cause !== undefined ? { cause: options.cause } : {}),
+    });
     this.requestId = init.requestId;
     this.annotations = init.annotations;
     this.retryAfterSeconds = init.retryAfterSeconds;
+  }
+
+  /** The HTTP status Dataverse answered (undefined for network errors and our own codes). */
+  get status(): number | undefined {
+    return this.statusCode;
   }
 
   static fromFault(fault: OrganizationServiceFault): DataverseError {

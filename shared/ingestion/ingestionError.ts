@@ -2,6 +2,8 @@
  * Why a whole file can't be loaded. Thrown by the readers (while streaming) and by `planLoad`; the load
  * orchestration turns it into a failed load whose message is `message` as written here, meant for the user.
  */
+import { InvalidRequestError } from '../errors';
+
 export type IngestionErrorCode =
   | 'EmptyFile'
   | 'FileLooksBinary'
@@ -20,19 +22,18 @@ export type IngestionErrorCode =
   | 'PlanInvalid'
   | 'ChunkMismatch';
 
-export class IngestionError extends Error {
+/** A problem with the file or its profile (400 when it answers an HTTP request). */
+export class IngestionError extends InvalidRequestError {
   override readonly name = 'IngestionError';
-  readonly code: IngestionErrorCode;
-  readonly details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown };
+  declare readonly code: IngestionErrorCode;
+  declare readonly details: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown } | undefined;
 
   constructor(
     code: IngestionErrorCode,
     message: string,
     details?: { byteOffset?: number; line?: number; rowNumber?: number; cause?: unknown },
   ) {
-    super(message);
-    this.code = code;
-    this.details = details;
+    super(code, message, details ? { details } : {});
   }
 }
 

@@ -3,6 +3,7 @@
  * live there, so long polls survive token expiry).
  */
 import { z } from 'zod';
+import { DataverseError } from '../dataverse/dataverseError';
 import type { WebApiRequest } from '../dataverse/organizationRequest';
 import type { AsyncOperationStatus } from './jobRecord';
 
@@ -206,7 +207,7 @@ export function createAsyncOperationApi(
           })
           .parse(response.body);
       } catch (error) {
-        if ((error as { status?: number }).status === 404) return undefined;
+        if (error instanceof DataverseError && error.status === 404) return undefined;
         throw error;
       }
     },

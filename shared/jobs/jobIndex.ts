@@ -4,7 +4,8 @@
  * plus a pointer PartitionKey 'indexById', RowKey id → the index RowKey, so a state update needs only the id.
  */
 import { z } from 'zod';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { isRestErrorWithStatus } from '../errors';
 
 export const INDEX_PARTITION = 'index';
 export const INDEX_POINTER_PARTITION = 'indexById';
@@ -58,14 +59,6 @@ export interface JobIndex {
   listJobs(options?: ListJobsOptions): Promise<{ items: JobIndexEntry[]; continuationToken?: string }>;
 }
 
-function odataString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-function isStatus(error: unknown, status: number): boolean {
-  return typeof error === 'object' && error !== null && (error as { statusCode?: number }).statusCode === status;
-}
-
 function toEntry(entity: Record<string, unknown>): JobIndexEntry {
   return jobIndexEntrySchema.parse({
     id: entity.id,
@@ -110,7 +103,7 @@ export function createJobIndex(table: TableClient): JobIndex {
       try {
         pointer = await table.getEntity(INDEX_POINTER_PARTITION, id, { abortSignal: options?.abortSignal });
       } catch (error) {
-        if (isStatus(error, 404)) return false;
+        if (isRestErrorWithStatus(error, 404)) return false;
         throw error;
       }
       const rowKey = String(pointer.indexRowKey);
@@ -127,7 +120,7 @@ export function createJobIndex(table: TableClient): JobIndex {
           );
           return true;
         } catch (error) {
-          if (!isStatus(error, 412)) throw error; // someone else moved it: read again
+          if (!isRestErrorWithStatus(error, 412)) throw error; // someone else moved it: read again
         }
       }
       throw new Error(`Job index entry ${id} kept changing under concurrent updates`);
@@ -136,8 +129,7 @@ export function createJobIndex(table: TableClient): JobIndex {
     async listJobs(options = {}) {
       const pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 50));
       const filter =
-        `PartitionKey eq ${odataString(INDEX_PARTITION)}` +
-        (options.state ? ` and state eq ${odataString(options.state)}` : '');
+        odata`PartitionKey eq ${INDEX_PARTITION}` + (options.state ? odata` and state eq ${options.state}` : '');
       const items: JobIndexEntry[] = [];
       let token = options.continuationToken;
       // A filtered query can return short (even empty) pages; keep reading, never past pageSize,

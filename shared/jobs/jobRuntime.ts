@@ -2,7 +2,7 @@
  * Builds the job engine from settings and clients: what each function (queue, timer, HTTP, blob) calls.
  */
 import { randomUUID } from 'node:crypto';
-import { createJobEventPublisher } from '../events/jobEvents';
+import { createJobEventPublisher, encodeQueueMessage } from '../events/jobEvents';
 import type { StorageClients } from '../storage/storageClients';
 import { createAsyncOperationApi, type SendWebApiRequest } from './asyncOperationApi';
 import { acceptMessage, type AcceptMeta } from './jobAcceptance';
@@ -11,7 +11,7 @@ import { cancelJob } from './jobCancellation';
 import { createJobIndex } from './jobIndex';
 import { createJobStore } from './jobStore';
 import type { JobContext, JobLogger } from './jobContext';
-import { createBlobReader } from './solutionBlobs';
+import { createSolutionBlobs } from './solutionBlobs';
 import { defaultSolutionPackageLimits, type SolutionPackageLimits } from './solutionPackage';
 
 export interface JobRuntimeOptions {
@@ -34,6 +34,12 @@ export interface JobRuntimeOptions {
 export function createJobRuntime(options: JobRuntimeOptions) {
   const table = options.storage.table(options.names.jobsTable);
   const limits = { ...defaultSolutionPackageLimits, ...options.limits };
+  const solutions = createSolutionBlobs(
+    options.storage.blobService,
+    options.names.solutionsContainer,
+    limits.maxZipBytes,
+  );
+  const asyncQueue = options.storage.queueService.getQueueClient(options.names.asyncQueue);
   const ctx: JobContext = {
     store: createJobStore(table),
     index: createJobIndex(table),
@@ -43,7 +49,7 @@ export function createJobRuntime(options: JobRuntimeOptions) {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     }),
     api: createAsyncOperationApi(options.send),
-    blobs: createBlobReader(options.storage.blobService, limits.maxZipBytes),
+    blobs: solutions,
     environment: options.environment.replace(/\/+$/, ''),
     maxWaitMinutes: options.maxWaitMinutes,
     statusUrl: (id) => `/api/imports/${encodeURIComponent(id)}`,
@@ -62,8 +68,11 @@ export function createJobRuntime(options: JobRuntimeOptions) {
     cancel: (id: string) => cancelJob(ctx, id),
     getJob: async (id: string) => (await ctx.store.get(id))?.job,
     listJobs: ctx.index.listJobs,
-    asyncQueue: () => options.storage.queueService.getQueueClient(options.names.asyncQueue),
-    solutionsContainer: () => options.storage.blobService.getContainerClient(options.names.solutionsContainer),
+    solutions,
+    /** Sends a job request to ASYNC_QUEUE, base64 JSON as the queue trigger reads it. */
+    queueJobMessage: async (message: Record<string, unknown>) => {
+      await asyncQueue.sendMessage(encodeQueueMessage(message));
+    },
   };
 }
 export type JobRuntime = ReturnType<typeof createJobRuntime>;

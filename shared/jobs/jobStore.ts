@@ -3,8 +3,9 @@
  * host instances run the poller each transition happens once.
  */
 import { createHash } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { JOB_PARTITION, fromEntity, toEntity, pendingStates, type Job } from './jobRecord';
+import { ConflictError, isRestErrorWithStatus } from '../errors';
 
 export const LANE_PARTITION = 'lane';
 
@@ -21,16 +22,12 @@ export interface Lane {
   etag: string;
 }
 
-export class JobConflictError extends Error {
+export class JobConflictError extends ConflictError {
   override readonly name = 'JobConflictError';
-  readonly code = 'JobChanged';
+  constructor(message: string) {
+    super('JobChanged', message);
+  }
 }
-
-export function isStatus(error: unknown, status: number): boolean {
-  return typeof error === 'object' && error !== null && (error as { statusCode?: number }).statusCode === status;
-}
-
-const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 export function laneKey(environment: string): string {
   return createHash('sha256').update(environment.toLowerCase().replace(/\/+$/, '')).digest('hex').slice(0, 32);
@@ -70,7 +67,7 @@ export function createJobStore(table: TableClient): JobStore {
         const response = await table.createEntity(toEntity(job));
         return { created: true, stored: { job, etag: String(response.etag) } };
       } catch (error) {
-        if (!isStatus(error, 409)) throw error;
+        if (!isRestErrorWithStatus(error, 409)) throw error;
         const existing = await store.get(job.id);
         if (!existing) throw error;
         return { created: false, stored: existing };
@@ -81,7 +78,7 @@ export function createJobStore(table: TableClient): JobStore {
       try {
         return stored(await table.getEntity<Record<string, unknown>>(JOB_PARTITION, id));
       } catch (error) {
-        if (isStatus(error, 404)) return undefined;
+        if (isRestErrorWithStatus(error, 404)) return undefined;
         throw error;
       }
     },
@@ -90,7 +87,7 @@ export function createJobStore(table: TableClient): JobStore {
       try {
         await table.updateEntity(toEntity({ ...patch, id }), 'Merge', { etag });
       } catch (error) {
-        if (isStatus(error, 412) || isStatus(error, 404)) throw new JobConflictError(`Job ${id} changed meanwhile`);
+        if (isRestErrorWithStatus(error, 412, 404)) throw new JobConflictError(`Job ${id} changed meanwhile`);
         throw error;
       }
       const after = await store.get(id);
@@ -99,19 +96,19 @@ export function createJobStore(table: TableClient): JobStore {
     },
 
     async listPending(options = {}) {
-      const states = pendingStates.map((s) => `state eq ${quote(s)}`).join(' or ');
-      const env = options.environment !== undefined ? ` and environment eq ${quote(options.environment)}` : '';
-      return listWhere(`PartitionKey eq ${quote(JOB_PARTITION)} and (${states})${env}`);
+      const states = pendingStates.map((s) => odata`state eq ${s}`).join(' or ');
+      const env = options.environment !== undefined ? odata` and environment eq ${options.environment}` : '';
+      return listWhere(`${odata`PartitionKey eq ${JOB_PARTITION}`} and (${states})${env}`);
     },
 
     async listBatchChildren(batchId) {
-      const children = await listWhere(`PartitionKey eq ${quote(JOB_PARTITION)} and batchId eq ${quote(batchId)}`);
+      const children = await listWhere(odata`PartitionKey eq ${JOB_PARTITION} and batchId eq ${batchId}`);
       return children.sort((a, b) => (a.job.batchIndex ?? 0) - (b.job.batchIndex ?? 0));
     },
 
     async listUnpublishedEvents(options = {}) {
-      const env = options.environment !== undefined ? ` and environment eq ${quote(options.environment)}` : '';
-      return listWhere(`PartitionKey eq ${quote(JOB_PARTITION)} and eventPublished eq false${env}`);
+      const env = options.environment !== undefined ? odata` and environment eq ${options.environment}` : '';
+      return listWhere(odata`PartitionKey eq ${JOB_PARTITION} and eventPublished eq false` + env);
     },
 
     async getLane(environment) {
@@ -126,12 +123,12 @@ export function createJobStore(table: TableClient): JobStore {
             etag: String(entity.etag),
           };
         } catch (error) {
-          if (!isStatus(error, 404)) throw error;
+          if (!isRestErrorWithStatus(error, 404)) throw error;
         }
         try {
           await table.createEntity({ partitionKey: LANE_PARTITION, rowKey, environment, holderJobId: '' });
         } catch (error) {
-          if (!isStatus(error, 409)) throw error;
+          if (!isRestErrorWithStatus(error, 409)) throw error;
         }
       }
       throw new Error(`Lane of ${environment} could not be read`);
@@ -152,7 +149,7 @@ export function createJobStore(table: TableClient): JobStore {
         );
         return true;
       } catch (error) {
-        if (isStatus(error, 412)) return false;
+        if (isRestErrorWithStatus(error, 412)) return false;
         throw error;
       }
     },

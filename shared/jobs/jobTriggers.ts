@@ -4,7 +4,14 @@
  * blob names, schemas) so the function files are binding glue only.
  */
 import { z } from 'zod';
-import { decodeQueueMessage, encodeQueueMessage } from '../events/jobEvents';
+import {
+  ConflictError,
+  InvalidRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '../errors';
+import { decodeQueueMessage } from '../events/jobEvents';
 import { addLogFields } from '../observability/logScope';
 import {
   checkBlobName,
@@ -22,6 +29,7 @@ import {
   type JobView,
 } from './importRequest';
 import { advanceLane } from './jobLane';
+import { SolutionPackageError } from './solutionPackage';
 import type { AcceptResult } from './jobAcceptance';
 import type { JobRuntime } from './jobRuntime';
 
@@ -39,44 +47,44 @@ export interface ImportSubmission {
   newId?: () => string;
 }
 
-export type ApiError = { status: number; code: string; message: string };
-export type ImportSubmissionResult =
-  | { kind: 'accepted'; id: string; statusUrl: string; childIds?: string[] }
-  | { kind: 'invalid'; error: ApiError; id?: string; statusUrl?: string };
+export type ImportSubmissionResult = { id: string; statusUrl: string; childIds?: string[] };
 
 const correlationIdSchema = z
   .string()
   .max(200)
   .regex(/^[\x20-\x7e]*$/, 'printable ASCII');
 
-/** POST /api/imports: stores an uploaded zip, records the job (so the status URL answers at once), queues it. */
+/**
+ * POST /api/imports: stores an uploaded zip, records the job (so the status URL answers at once), queues it.
+ * A request that cannot be accepted throws an error of the family (400, 413, 415).
+ */
 export async function submitImport(runtime: JobRuntime, request: ImportSubmission): Promise<ImportSubmissionResult> {
-  const invalid = (status: number, message: string, code = 'InvalidImportRequest'): ImportSubmissionResult => ({
-    kind: 'invalid',
-    error: { status, code, message },
-  });
   if (request.correlationId !== undefined && !correlationIdSchema.safeParse(request.correlationId).success) {
-    return invalid(400, 'x-correlation-id: expected at most 200 printable ASCII characters');
+    throw new InvalidRequestError(
+      'InvalidImportRequest',
+      'x-correlation-id: expected at most 200 printable ASCII characters',
+    );
   }
   const max = runtime.maxImportBodyBytes;
   if (request.declaredLength !== undefined && request.declaredLength > max)
-    return invalid(
-      413,
+    throw new PayloadTooLargeError(
+      'InvalidImportRequest',
       `The body is ${request.declaredLength} bytes, over the limit of ${max} (IMPORTS_MAX_BODY_BYTES).`,
     );
   const bytes = typeof request.body === 'function' ? await request.body() : request.body;
   const body = classifyImportBody(request.contentType, bytes, request.query, max);
-  if (body.kind === 'invalid')
-    return invalid(body.status, body.status === 413 ? `${body.reason} (IMPORTS_MAX_BODY_BYTES)` : body.reason);
+  if (body.kind === 'invalid') {
+    if (body.status === 413)
+      throw new PayloadTooLargeError('InvalidImportRequest', `${body.reason} (IMPORTS_MAX_BODY_BYTES)`);
+    if (body.status === 415) throw new UnsupportedMediaTypeError('InvalidImportRequest', body.reason);
+    throw new InvalidRequestError('InvalidImportRequest', body.reason);
+  }
   const id = (request.newId ?? runtime.context.newId)();
   addLogFields({ jobId: id });
   let message: Record<string, unknown>;
   if (body.kind === 'zip') {
     const name = `${httpUploadPrefix}${id}.zip`;
-    await runtime
-      .solutionsContainer()
-      .getBlockBlobClient(name)
-      .uploadData(body.bytes, { blobHTTPHeaders: { blobContentType: 'application/zip' } });
+    await runtime.solutions.upload(name, body.bytes);
     message = {
       kind: 'ImportSolution',
       solution: { container: runtime.names.solutionsContainer, name },
@@ -87,68 +95,53 @@ export async function submitImport(runtime: JobRuntime, request: ImportSubmissio
   }
   message.jobId = id;
   const statusUrl = `${request.origin}/api/imports/${id}`;
-  // An invalid request is refused here rather than queued.
+  // An invalid request is refused here rather than queued; the rejected job stays readable at its status URL.
   const accepted = await runtime.accept(
     message,
     { defaultJobId: id, source: 'http', ...(request.correlationId ? { correlationId: request.correlationId } : {}) },
     { advance: false },
   );
   if (accepted.state === 'rejected')
-    return {
-      kind: 'invalid',
-      id,
-      statusUrl,
-      error: { status: 400, code: 'InvalidImportRequest', message: accepted.reason ?? 'rejected' },
-    };
-  await runtime.asyncQueue().sendMessage(encodeQueueMessage(message));
+    throw new InvalidRequestError(
+      'InvalidImportRequest',
+      `${accepted.reason ?? 'rejected'} (recorded as rejected job ${id}: ${statusUrl})`,
+      { details: { id, statusUrl } },
+    );
+  await runtime.queueJobMessage(message);
   runtime.context.log?.info('Import accepted', {
     jobId: id,
     kind: String(message.kind ?? 'Batch'),
     correlationId: request.correlationId,
   });
-  return { kind: 'accepted', id, statusUrl, ...(accepted.childIds ? { childIds: accepted.childIds } : {}) };
+  return { id, statusUrl, ...(accepted.childIds ? { childIds: accepted.childIds } : {}) };
 }
 
-function checkJobId(id: string): ApiError | undefined {
-  return jobIdSchema.safeParse(id).success
-    ? undefined
-    : {
-        status: 400,
-        code: 'InvalidJobId',
-        message: `${excerpt(id)} is not a job id (letters, digits, '.', '_' and '-', at most 100)`,
-      };
+function checkJobId(id: string): void {
+  if (!jobIdSchema.safeParse(id).success)
+    throw new InvalidRequestError(
+      'InvalidJobId',
+      `${excerpt(id)} is not a job id (letters, digits, '.', '_' and '-', at most 100)`,
+    );
 }
 
-export async function getImport(
-  runtime: JobRuntime,
-  id: string,
-): Promise<{ kind: 'found'; job: JobView } | { kind: 'error'; error: ApiError }> {
-  const bad = checkJobId(id);
-  if (bad) return { kind: 'error', error: bad };
+/** GET /api/imports/{id}: the job, or a 400 / 404 error. */
+export async function getImport(runtime: JobRuntime, id: string): Promise<JobView> {
+  checkJobId(id);
   const job = await runtime.getJob(id);
-  if (!job) return { kind: 'error', error: { status: 404, code: 'JobNotFound', message: `No job '${id}'.` } };
-  return { kind: 'found', job: jobView(job) };
+  if (!job) throw new NotFoundError('JobNotFound', `No job '${id}'.`);
+  return jobView(job);
 }
 
-export type CancelImportResult =
-  | { status: 200 | 202; job: JobView }
-  | { status: 400 | 404; error: ApiError }
-  | { status: 409; error: ApiError; job: JobView };
-
-export async function cancelImport(runtime: JobRuntime, id: string): Promise<CancelImportResult> {
-  const bad = checkJobId(id);
-  if (bad) return { status: 400, error: bad };
+/** POST /api/imports/{id}/cancel: 200 canceled here, 202 cancel requested in Dataverse; 400 / 404 / 409 errors. */
+export async function cancelImport(runtime: JobRuntime, id: string): Promise<{ status: 200 | 202; job: JobView }> {
+  checkJobId(id);
   addLogFields({ jobId: id });
   const result = await runtime.cancel(id);
   switch (result.kind) {
     case 'notFound':
-      return { status: 404, error: { status: 404, code: 'JobNotFound', message: `No job '${id}'.` } };
+      throw new NotFoundError('JobNotFound', `No job '${id}'.`);
     case 'alreadyEnded':
-      return {
-        status: 409,
-        error: { status: 409, code: 'JobEnded', message: `The job has ended (${result.job.state}).` },
-        job: jobView(result.job),
-      };
+      throw new ConflictError('JobEnded', `The job has ended (${result.job.state}).`);
     case 'canceled':
       return { status: 200, job: jobView(result.job) };
     case 'cancelRequested':
@@ -183,10 +176,7 @@ export async function listJobsPage(runtime: JobRuntime, query: Record<string, st
       first.code === 'unrecognized_keys'
         ? `unknown query parameter(s) ${first.keys.join(', ')} (known: state, pageSize, continuationToken)`
         : `${first.path.join('.')}: ${first.message}`;
-    return {
-      kind: 'error' as const,
-      error: { status: 400, code: first.path[0] === 'pageSize' ? 'InvalidPageSize' : 'InvalidQuery', message },
-    };
+    throw new InvalidRequestError(first.path[0] === 'pageSize' ? 'InvalidPageSize' : 'InvalidQuery', message);
   }
   const { pageSize = 50, state, continuationToken } = parsed.data;
   const page = await runtime.listJobs({
@@ -194,13 +184,10 @@ export async function listJobsPage(runtime: JobRuntime, query: Record<string, st
     ...(state ? { state } : {}),
     ...(continuationToken ? { continuationToken } : {}),
   });
-  if (!page.continuationToken) return { kind: 'page' as const, body: { items: page.items } };
+  if (!page.continuationToken) return { items: page.items };
   const next = new URL(url);
   next.searchParams.set('continuationToken', page.continuationToken);
-  return {
-    kind: 'page' as const,
-    body: { items: page.items, continuationToken: page.continuationToken, nextLink: next.toString() },
-  };
+  return { items: page.items, continuationToken: page.continuationToken, nextLink: next.toString() };
 }
 
 /**
@@ -269,37 +256,37 @@ export async function receiveDroppedSolution(runtime: JobRuntime, name: string):
     return { kind: 'rejected', code: error.code, reason: error.message };
   }
   if (!isDroppedSolution(name)) return { kind: 'ignored', reason: 'not a .zip, or uploaded by POST /api/imports' };
-  const container = runtime.solutionsContainer();
-  const properties = await container.getBlobClient(name).getProperties();
-  const metadata = blobMetadataSchema.safeParse(properties.metadata ?? {});
+  const metadata = blobMetadataSchema.safeParse(await runtime.solutions.metadata(name));
   if (!metadata.success) {
     const reason = `blob metadata: ${metadata.error.issues[0]!.message}`;
     runtime.context.log?.warn('Dropped solution rejected', { code: 'InvalidBlobMetadata', blob: name, reason });
     return { kind: 'rejected', code: 'InvalidBlobMetadata', reason };
   }
   let sidecar: Record<string, unknown> = {};
-  const sidecarBlob = container.getBlobClient(`${name.replace(/\.zip$/i, '')}.json`);
-  if (await sidecarBlob.exists()) {
-    const size = (await sidecarBlob.getProperties()).contentLength ?? 0;
-    let parsed: unknown;
-    try {
-      if (size > maxSidecarBytes) throw new Error(`it is ${size} bytes, over ${maxSidecarBytes}`);
-      parsed = JSON.parse((await sidecarBlob.downloadToBuffer()).toString('utf8').replace(/^\uFEFF/, ''));
-    } catch (error) {
-      const reason = `the sidecar options file cannot be used: ${(error as Error).message}`;
-      runtime.context.log?.warn('Dropped solution rejected', { code: 'InvalidSidecar', blob: name, reason });
-      return { kind: 'rejected', code: 'InvalidSidecar', reason };
-    }
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
-      sidecar = parsed as Record<string, unknown>;
+  let parsed: unknown;
+  try {
+    const bytes = await runtime.solutions.readIfExists(`${name.replace(/\.zip$/i, '')}.json`, maxSidecarBytes);
+    if (bytes)
+      parsed = JSON.parse(
+        Buffer.from(bytes)
+          .toString('utf8')
+          .replace(/^\uFEFF/, ''),
+      );
+  } catch (error) {
+    if (!(error instanceof SyntaxError || error instanceof SolutionPackageError)) throw error;
+    const reason = `the sidecar options file cannot be used: ${error.message}`;
+    runtime.context.log?.warn('Dropped solution rejected', { code: 'InvalidSidecar', blob: name, reason });
+    return { kind: 'rejected', code: 'InvalidSidecar', reason };
   }
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+    sidecar = parsed as Record<string, unknown>;
   const message = {
     kind: 'ImportSolution',
     ...optionsFromStrings(metadata.data),
     ...sidecar,
     solution: { container: runtime.names.solutionsContainer, name },
   };
-  await runtime.asyncQueue().sendMessage(encodeQueueMessage(message));
+  await runtime.queueJobMessage(message);
   runtime.context.log?.info('Dropped solution queued for import', { blob: name });
   return { kind: 'queued', name };
 }

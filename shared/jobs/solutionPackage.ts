@@ -5,6 +5,7 @@
  */
 import { unzipSync, strFromU8 } from 'fflate';
 import { XMLParser } from 'fast-xml-parser';
+import { InvalidRequestError } from '../errors';
 
 export interface SolutionPackageLimits {
   /** Largest zip accepted (default 200 MB; Dataverse's own limit for solution files is 95 MB by default). */
@@ -29,13 +30,12 @@ export interface SolutionIdentity {
   managed: boolean;
 }
 
-export class SolutionPackageError extends Error {
+/** A solution zip that cannot be imported (too large, a zip bomb, not a solution): 400. */
+export class SolutionPackageError extends InvalidRequestError {
   override readonly name = 'SolutionPackageError';
-  constructor(
-    readonly code: 'TooLarge' | 'ZipBomb' | 'NotAZip' | 'NoSolutionXml' | 'BadSolutionXml',
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: 'TooLarge' | 'ZipBomb' | 'NotAZip' | 'NoSolutionXml' | 'BadSolutionXml';
+  constructor(code: 'TooLarge' | 'ZipBomb' | 'NotAZip' | 'NoSolutionXml' | 'BadSolutionXml', message: string) {
+    super(code, message);
   }
 }
 

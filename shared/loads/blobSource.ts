@@ -5,6 +5,7 @@
  */
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { Readable } from 'node:stream';
+import { isRestErrorWithStatus, PreconditionFailedError } from '../errors';
 
 export interface BlobFile {
   container: string;
@@ -15,8 +16,12 @@ export interface BlobFile {
   metadata: Record<string, string>;
 }
 
-export class BlobChangedError extends Error {
-  readonly code = 'BlobChanged';
+/** The source blob was replaced or deleted after its load was accepted (reads are pinned to its ETag). */
+export class BlobChangedError extends PreconditionFailedError {
+  override readonly name = 'BlobChangedError';
+  constructor(message: string) {
+    super('BlobChanged', message);
+  }
 }
 
 export interface BlobSource {
@@ -44,9 +49,6 @@ export interface BlobSource {
   url(container: string, name: string): string;
 }
 
-const statusOf = (error: unknown) =>
-  typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined;
-
 export function createBlobSource(blobService: BlobServiceClient): BlobSource {
   const blob = (container: string, name: string) => blobService.getContainerClient(container).getBlockBlobClient(name);
 
@@ -63,7 +65,7 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
           metadata: p.metadata ?? {},
         };
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
+        if (isRestErrorWithStatus(error, 404)) return undefined;
         throw error;
       }
     },
@@ -80,11 +82,9 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
           maxRetryRequests: 5,
         });
       } catch (error) {
-        const status = statusOf(error);
-        if (status === 412 || status === 404) {
-          throw new BlobChangedError(
-            `${file.container}/${file.name} was ${status === 404 ? 'deleted' : 'replaced'} while it was being loaded`,
-          );
+        if (isRestErrorWithStatus(error, 412, 404)) {
+          const what = isRestErrorWithStatus(error, 404) ? 'deleted' : 'replaced';
+          throw new BlobChangedError(`${file.container}/${file.name} was ${what} while it was being loaded`);
         }
         throw error;
       }
@@ -96,7 +96,7 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
       try {
         return (await blob(container, name).downloadToBuffer()).toString('utf8');
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
+        if (isRestErrorWithStatus(error, 404)) return undefined;
         throw error;
       }
     },

@@ -5,23 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { IngestionError, formatBytes } from '../ingestion/ingestionError';
+import { InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors';
+import { formatBytes } from '../ingestion/ingestionError';
 import { queryToBlobMetadata } from '../ingestion/loadProfile';
 import { addLogFields } from '../observability/logScope';
 import { excerpt, loadIdSchema } from '../security/inputChecks';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import type { LoadRecord } from './loadRecord';
-
-export class LoadRequestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LoadRequestError';
-  }
-}
 
 const tableNameSchema = z
   .string()
@@ -65,9 +55,8 @@ export interface SubmitLoadRequest {
   declaredLength?: number;
 }
 
-function tooLarge(bytes: number, max: number): LoadRequestError {
-  return new LoadRequestError(
-    413,
+function tooLarge(bytes: number, max: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(
     'FileTooLarge',
     `the file is ${formatBytes(bytes)}, over the ${formatBytes(max)} limit (LOAD_MAX_FILE_BYTES)`,
   );
@@ -79,15 +68,10 @@ export async function submitLoad(
 ): Promise<{ id: string; statusUrl: string }> {
   const table = tableNameSchema.safeParse(request.table);
   if (!table.success)
-    throw new LoadRequestError(
-      400,
-      'InvalidTable',
-      `${excerpt(request.table)} is not ${table.error.issues[0]!.message}`,
-    );
+    throw new InvalidRequestError('InvalidTable', `${excerpt(request.table)} is not ${table.error.issues[0]!.message}`);
   const query = submitQuerySchema.safeParse(request.query);
   if (!query.success) {
-    throw new LoadRequestError(
-      400,
+    throw new InvalidRequestError(
       'InvalidQuery',
       query.error.issues
         .map((i) =>
@@ -99,13 +83,7 @@ export async function submitLoad(
     );
   }
   const { format: formatParameter, ...profileQuery } = query.data;
-  let metadata: Record<string, string>;
-  try {
-    metadata = queryToBlobMetadata(profileQuery);
-  } catch (error) {
-    if (error instanceof IngestionError) throw new LoadRequestError(400, error.code, error.message);
-    throw error;
-  }
+  const metadata = queryToBlobMetadata(profileQuery); // an IngestionError (400) names the bad parameter
   const mediaType = (request.contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const gzip =
     mediaType === 'application/gzip' ||
@@ -113,8 +91,7 @@ export async function submitLoad(
     /gzip/i.test(request.contentEncoding ?? '');
   const format = formatParameter ?? formatOfContentType[mediaType];
   if (!format) {
-    throw new LoadRequestError(
-      415,
+    throw new UnsupportedMediaTypeError(
       'UnsupportedMediaType',
       `Content-Type '${mediaType || '(none)'}' doesn't say the format: send text/csv, text/tab-separated-values, application/json or application/x-ndjson, or add ?format=csv|tsv|json|ndjson`,
     );
@@ -124,7 +101,7 @@ export async function submitLoad(
   const body = typeof request.body === 'function' ? await request.body() : request.body;
   if (body.length > ctx.maxFileBytes) throw tooLarge(body.length, ctx.maxFileBytes);
   if (body.length === 0)
-    throw new LoadRequestError(400, 'EmptyFile', 'the body is empty: send the file to load as the request body');
+    throw new InvalidRequestError('EmptyFile', 'the body is empty: send the file to load as the request body');
   const id = randomUUID();
   addLogFields({ loadId: id });
   const blobName = `${table.data}/${id}.${format}${gzip ? '.gz' : ''}`;
@@ -257,12 +234,11 @@ export function loadView(ctx: Pick<LoadContext, 'resultsContainer' | 'blobs'>, r
 export async function getLoad(ctx: LoadContext, id: string): Promise<LoadView> {
   const parsed = loadIdSchema.safeParse(id);
   if (!parsed.success)
-    throw new LoadRequestError(
-      400,
+    throw new InvalidRequestError(
       'InvalidLoadId',
       `${excerpt(id)} is not a load id (letters, digits and hyphens, at most 100)`,
     );
   const record = await ctx.store.get(parsed.data);
-  if (!record) throw new LoadRequestError(404, 'LoadNotFound', `no load with id '${id}'`);
+  if (!record) throw new NotFoundError('LoadNotFound', `no load with id '${id}'`);
   return loadView(ctx, record);
 }

@@ -6,13 +6,14 @@
 import type { DataverseClient, WebApiRequest } from '../dataverse/index';
 import { DataverseError } from '../dataverse/index';
 import { buildTableMetadata, type TableMetadata } from '../ingestion/tableMetadata';
+import { NotFoundError } from '../errors';
 
-export class TableNotFoundError extends Error {
-  readonly code = 'TableNotFound';
+export class TableNotFoundError extends NotFoundError {
+  override readonly name = 'TableNotFoundError';
   /** Dataverse's request id of the metadata call that answered 404, when there was one. */
   readonly requestId: string | undefined;
   constructor(message: string, options: { requestId?: string } = {}) {
-    super(message);
+    super('TableNotFound', message);
     this.requestId = options.requestId;
   }
 }

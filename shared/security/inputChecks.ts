@@ -4,15 +4,13 @@
  * whose message names the input and the rule it broke, never echoing more than a short, escaped excerpt.
  */
 import { z } from 'zod';
+import { LoaderError } from '../errors';
 
-export class InputRejectedError extends Error {
+/** An input from outside broke a rule: 400, or 413 for an oversized queue message. */
+export class InputRejectedError extends LoaderError {
   override readonly name = 'InputRejectedError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
+  constructor(code: string, message: string, statusCode = 400) {
+    super(code, message, { statusCode });
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { ResourceFactoryResolver, type ModelBindingData } from '@azure/functions-extensions-base';
 import { z } from 'zod';
+import { LoaderError } from '../errors';
 
 export const azureStorageBlobsSource = 'AzureStorageBlobs';
 
@@ -19,8 +20,12 @@ export interface BlobReference {
   blobName: string;
 }
 
-export class BlobBindingError extends Error {
-  readonly code = 'InvalidBlobBinding';
+/** The host's by-reference binding data cannot be decoded. */
+export class BlobBindingError extends LoaderError {
+  override readonly name = 'BlobBindingError';
+  constructor(message: string) {
+    super('InvalidBlobBinding', message);
+  }
 }
 
 const content = z.object({ Connection: z.string(), ContainerName: z.string().min(1), BlobName: z.string().min(1) });

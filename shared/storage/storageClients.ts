@@ -2,48 +2,14 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { TableServiceClient, TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { StorageConnectionSettings } from '../config/settings';
 
 /**
- * How the app reaches its storage account, read the way the Functions host reads `AzureWebJobsStorage`:
- * either a connection string (`UseDevelopmentStorage=true` for Azurite), or identity-based settings
- * (`AzureWebJobsStorage__accountName`, or the three `__…ServiceUri` settings, optionally `__clientId`).
+ * How the app reaches its storage account, parsed from the settings (shared/config/sections/storage.ts) the way
+ * the Functions host reads `AzureWebJobsStorage`: a connection string (`UseDevelopmentStorage=true` for Azurite),
+ * or identity-based settings (`AzureWebJobsStorage__accountName`, or the three `__…ServiceUri` settings).
  */
-export type StorageConnection =
-  | { kind: 'connectionString'; connectionString: string }
-  | { kind: 'identity'; blobServiceUri: string; queueServiceUri: string; tableServiceUri: string; clientId?: string };
-
-export class StorageConnectionError extends Error {
-  readonly code = 'StorageConnectionMissing';
-}
-
-/** Reads the connection from settings named with the Functions host's prefix convention (default `AzureWebJobsStorage`). */
-export function storageConnectionFromEnv(
-  env: Record<string, string | undefined>,
-  prefix = 'AzureWebJobsStorage',
-): StorageConnection {
-  const connectionString = env[prefix];
-  if (connectionString && connectionString.trim() !== '') return { kind: 'connectionString', connectionString };
-  const accountName = env[`${prefix}__accountName`];
-  const blob =
-    env[`${prefix}__blobServiceUri`] ??
-    env[`${prefix}__serviceUri`] ??
-    (accountName && `https://${accountName}.blob.core.windows.net`);
-  const queue = env[`${prefix}__queueServiceUri`] ?? (accountName && `https://${accountName}.queue.core.windows.net`);
-  const table = env[`${prefix}__tableServiceUri`] ?? (accountName && `https://${accountName}.table.core.windows.net`);
-  if (blob && queue && table) {
-    return {
-      kind: 'identity',
-      blobServiceUri: blob,
-      queueServiceUri: queue,
-      tableServiceUri: table,
-      clientId: env[`${prefix}__clientId`],
-    };
-  }
-  throw new StorageConnectionError(
-    `Setting '${prefix}' is missing: expected a storage connection string (UseDevelopmentStorage=true for Azurite), ` +
-      `or identity-based settings '${prefix}__accountName' (or '${prefix}__blobServiceUri', '${prefix}__queueServiceUri' and '${prefix}__tableServiceUri').`,
-  );
-}
+export type StorageConnection = StorageConnectionSettings;
 
 export interface StorageClients {
   blobService: BlobServiceClient;

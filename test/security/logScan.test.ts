@@ -1,7 +1,7 @@
 /**
  * No secret or token in the logs of an authenticated load. A load runs end to end with client-secret auth
  * (the real msal-node, token requests forwarded to the emulator's local identity, the emulator in strict
- * auth mode so every call needs a valid token), through the production wiring (`loadContextFromSettings`),
+ * auth mode so every call needs a valid token), through the production wiring (`createApp`),
  * the function intake (`receiveDroppedFile`, `receiveLoadQueueMessage`) and the invocation log adapter. Captured:
  * console.*, process.stdout/stderr, the invocation contexts' lines, msal-node's logger (verbose), the Azure
  * SDK logger (@azure/logger, info) and Azurite's output. The capture is then scanned for the client secret,
@@ -16,7 +16,8 @@ import { createAppStorage } from '../../dev/host/localStack';
 import { createForwardingNetworkClient } from '../../dev/identity/forwardingNetworkClient';
 import type { AccessTokenSource } from '../../shared/dataverse/auth/accessTokenSource';
 import type { LoadContext } from '../../shared/loads/loadContext';
-import { loadContextFromSettings } from '../../shared/loads/loadRuntime';
+import { createApp } from '../../shared/app';
+import { loadSettings } from '../../shared/config/settings';
 import { receiveLoadQueueMessage, receiveDroppedFile } from '../../shared/loads/loadTriggers';
 import { withInvocationLog, type InvocationLogTarget } from '../../shared/observability/invocationLog';
 import { createStorageClients } from '../../shared/storage/storageClients';
@@ -129,16 +130,19 @@ beforeAll(async () => {
     LOAD_CHUNK_SIZE: '100',
     LOG_LEVEL: 'debug',
   };
-  ctx = loadContextFromSettings(env, {
-    accessToken: { networkClient: createForwardingNetworkClient(`${emulator.url}/_identity`), logLevel: 'verbose' },
-    wrapAccessTokenSource: (source): AccessTokenSource => ({
-      async getAccessToken(options) {
-        const token = await source.getAccessToken(options);
-        tokens.add(token);
-        return token;
-      },
-    }),
-  });
+  ctx = createApp({
+    settings: loadSettings(env),
+    dataverse: {
+      accessToken: { networkClient: createForwardingNetworkClient(`${emulator.url}/_identity`), logLevel: 'verbose' },
+      wrapAccessTokenSource: (source): AccessTokenSource => ({
+        async getAccessToken(options) {
+          const token = await source.getAccessToken(options);
+          tokens.add(token);
+          return token;
+        },
+      }),
+    },
+  }).loads;
   startCapture();
 });
 

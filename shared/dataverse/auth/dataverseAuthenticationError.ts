@@ -1,4 +1,5 @@
 import type { DataverseAuthMode } from '../../config/settings';
+import { LoaderError } from '../../errors';
 
 export type DataverseAuthenticationErrorCode =
   /** Entra refused the client id, secret or certificate (invalid_client, unauthorized_client). */
@@ -11,8 +12,9 @@ export type DataverseAuthenticationErrorCode =
   | 'AuthenticationFailed';
 
 /** A token could not be obtained. The message names the auth mode and the client, never a secret or a token. */
-export class DataverseAuthenticationError extends Error {
-  readonly code: DataverseAuthenticationErrorCode;
+export class DataverseAuthenticationError extends LoaderError {
+  override readonly name = 'DataverseAuthenticationError';
+  declare readonly code: DataverseAuthenticationErrorCode;
   readonly authMode: DataverseAuthMode;
   /** msal-node's error code (e.g. `invalid_client`) when msal reported the failure. */
   readonly msalErrorCode?: string;
@@ -23,9 +25,7 @@ export class DataverseAuthenticationError extends Error {
     message: string;
     msalErrorCode?: string;
   }) {
-    super(init.message);
-    this.name = 'DataverseAuthenticationError';
-    this.code = init.code;
+    super(init.code, init.message);
     this.authMode = init.authMode;
     if (init.msalErrorCode !== undefined) this.msalErrorCode = init.msalErrorCode;
   }

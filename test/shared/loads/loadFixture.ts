@@ -1,14 +1,15 @@
 /**
  * The load engine over real parts: Azurite (the host's launcher, in memory) and the Dataverse emulator over
- * HTTP. `drain()` plays the load-chunks queue trigger: it handles scan and chunk messages until the queue is empty.
+ * HTTP, assembled by the app's composition root (`createApp`) from settings and injected storage and connection
+ * options. `drain()` plays the load-chunks queue trigger: it handles scan and chunk messages until the queue is empty.
  */
 import { startAzurite, type AzuriteHandle } from '../../../dev/azurite';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../../dev/emulator/index';
 import { createAppStorage } from '../../../dev/host/localStack';
-import { createDataverseClient } from '../../../shared/dataverse/index';
+import { createApp, type App, type DataverseConnectionOptions } from '../../../shared/app';
+import { loadSettings } from '../../../shared/config/settings';
 import { decodeQueueMessage } from '../../../shared/events/jobEvents';
 import type { LoadContext } from '../../../shared/loads/loadContext';
-import { createLoadContext } from '../../../shared/loads/loadRuntime';
 import { receiveLoadQueueMessage } from '../../../shared/loads/loadTriggers';
 import { createStorageClients, type StorageClients } from '../../../shared/storage/storageClients';
 
@@ -26,6 +27,7 @@ export interface LoadFixture {
   azurite: AzuriteHandle;
   emulator: EmulatorHandle;
   storage: StorageClients;
+  app: App;
   ctx: LoadContext;
   drop(
     name: string,
@@ -40,29 +42,40 @@ export interface LoadFixture {
 }
 
 export async function startLoadFixture(
-  options: { emulator?: EmulatorOptions; maxFileBytes?: number; chunkSize?: number } = {},
+  options: {
+    emulator?: EmulatorOptions;
+    maxFileBytes?: number;
+    chunkSize?: number;
+    /** More app settings (names default as in production). */
+    settings?: Record<string, string>;
+    dataverse?: DataverseConnectionOptions;
+  } = {},
 ): Promise<LoadFixture> {
   const azurite = await startAzurite();
   const emulator = await startEmulator(options.emulator ?? {});
   await createAppStorage(azurite.connectionString, { LOAD_CONTAINER: 'incoming' });
   const storage = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString });
-  const client = createDataverseClient({
-    webApiUrl: emulator.webApiUrl,
-    accessTokenSource: { getAccessToken: () => Promise.resolve('test-token') },
+  const settings = loadSettings({
+    AzureWebJobsStorage: azurite.connectionString,
+    DATAVERSE_URL: emulator.url,
+    DATAVERSE_MAX_CONCURRENCY: '16',
+    LOG_LEVEL: 'error',
+    LOAD_CHUNK_SIZE: String(options.chunkSize ?? 1000),
+    LOAD_MAX_FILE_BYTES: String(options.maxFileBytes ?? 1024 ** 3),
+    ...options.settings,
   });
-  const ctx = createLoadContext({
+  const app = createApp({
+    settings,
     storage,
-    client,
-    names,
-    chunkSize: options.chunkSize ?? 1000,
-    maxFileBytes: options.maxFileBytes ?? 1024 ** 3,
-    stallSeconds: 300,
+    dataverse: { accessTokenSource: { getAccessToken: () => Promise.resolve('test-token') }, ...options.dataverse },
   });
+  const ctx = app.loads;
   const queue = storage.queueService.getQueueClient(names.chunkQueue);
   return {
     azurite,
     emulator,
     storage,
+    app,
     ctx,
     async drop(name, content, o = {}) {
       const body = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
