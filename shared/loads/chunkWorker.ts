@@ -8,14 +8,11 @@
  */
 import { convertRow, type ConvertedRow, type FailedRow } from '../ingestion/rowConversion';
 import { planLoad, keyColumns, type LoadPlan } from '../ingestion/loadPlan';
-import { loadProfileSchema, type LoadProfile } from '../ingestion/loadProfile';
 import { readChunk, type ChunkDescriptor } from '../ingestion/chunkPlanning';
-import { IngestionError } from '../ingestion/ingestionError';
-import type { FileShape } from '../ingestion/readers/fileReader';
 import type { SourceRowResult } from '../ingestion/readers/readerTypes';
-import { BlobChangedError } from './blobSource';
 import { callOptionsOf, executeRows, executionModeFor, type RowOutcome } from './chunkExecution';
 import { chunkGateOf } from './chunkGate';
+import { fileProblemOf } from './fileProblem';
 import { isoAt, type LoadContext } from './loadContext';
 import { failLoad, resultsPrefixOf, tryFinalize } from './loadEnd';
 import {
@@ -25,7 +22,7 @@ import {
   type FailedRowRecord,
   type LoadRecord,
 } from './loadRecord';
-import { TableNotFoundError } from './tableMetadataSource';
+import { plannedColumns, type PlannedLoad } from './plannedLoad';
 import { chunkMetricsFields, loadMetricsFields } from '../observability/loadMetrics';
 
 export interface ChunkAttempt {
@@ -40,10 +37,16 @@ export type ChunkResult =
   | { kind: 'alreadyDone' }
   | { kind: 'completed'; succeeded: number; failed: number; notProcessed: number };
 
+/** One chunk's work, as one value: the load as recorded, what its scan planned, the message, the delivery. */
+interface ChunkWork {
+  record: LoadRecord;
+  planned: PlannedLoad;
+  chunk: ChunkMessage;
+  attempt: ChunkAttempt;
+}
+
 /** Table string properties hold 32K characters; a longer row is kept cut, marked as such. */
 const maxRowJson = 30_000;
-
-export type StoredShape = FileShape & { columns: string[] };
 
 function rowJsonOf(row: SourceRowResult): string {
   const kept = {
@@ -85,14 +88,8 @@ function convertChunk(plan: LoadPlan, rows: SourceRowResult[], fileKey: string |
   });
 }
 
-async function readRows(
-  ctx: LoadContext,
-  record: LoadRecord,
-  message: ChunkMessage,
-  shape: FileShape,
-  profile: LoadProfile,
-): Promise<SourceRowResult[]> {
-  const file = { container: record.container, name: record.blobName, etag: record.blobEtag! };
+async function readRows(ctx: LoadContext, { record, planned, chunk: message }: ChunkWork): Promise<SourceRowResult[]> {
+  const file = { container: record.container, name: record.blobName, etag: planned.blobEtag };
   const descriptor: ChunkDescriptor = {
     loadId: message.loadId,
     chunkIndex: message.chunkIndex,
@@ -107,28 +104,22 @@ async function readRows(
     file,
     descriptor.byteRange ? { start: descriptor.byteRange.start, end: descriptor.byteRange.end } : undefined,
   );
-  return readChunk(source, shape, descriptor, {
-    ...(profile.limits ? { limits: profile.limits } : {}),
+  return readChunk(source, planned.shape, descriptor, {
+    ...(planned.profile.limits ? { limits: planned.profile.limits } : {}),
     open: { fileName: record.blobName },
   });
 }
 
-async function runChunk(
-  ctx: LoadContext,
-  record: LoadRecord,
-  message: ChunkMessage,
-  attempt: ChunkAttempt,
-): Promise<RowState[]> {
-  const shape = JSON.parse(record.shapeJson!) as StoredShape;
-  const profile = loadProfileSchema.parse(JSON.parse(record.profileJson!));
-  const metadata = await ctx.metadata.get(record.table);
-  const plan = planLoad(metadata, profile, shape.columns);
+async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> {
+  const { profile } = work.planned;
+  const metadata = await ctx.metadata.get(work.record.table);
+  const plan = planLoad(metadata, profile, plannedColumns(work.planned));
   // Rows are read only once the chunk can be sent soon (see chunkGate.ts): memory follows Dataverse's pace.
   const leave = await chunkGateOf(ctx.client).enter();
   let states: RowState[];
   try {
-    const rows = await readRows(ctx, record, message, shape, profile);
-    states = convertChunk(plan, rows, record.fileKey);
+    const rows = await readRows(ctx, work);
+    states = convertChunk(plan, rows, work.planned.fileKey);
     // ContinueOnError=false: nothing after the first row that can't be sent is sent.
     const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
     const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
@@ -140,7 +131,7 @@ async function runChunk(
         continueOnError: profile.continueOnError,
         callOptions: callOptionsOf(profile),
         batchSize: profile.batchSize,
-        isRetry: attempt.attempt > 1,
+        isRetry: work.attempt.attempt > 1,
       },
       sendable.map((s) => s.converted!),
     );
@@ -155,15 +146,14 @@ async function runChunk(
     });
   }
   for (const s of states) s.outcome ??= { status: 'notProcessed' };
-  await recordFailedRows(ctx, record, message, plan, states);
-  await writeResults(ctx, record, message, states, profile.returnResponses);
+  await recordFailedRows(ctx, work, plan, states);
+  await writeResults(ctx, work, states);
   return states;
 }
 
 async function recordFailedRows(
   ctx: LoadContext,
-  record: LoadRecord,
-  message: ChunkMessage,
+  { record, chunk: message }: ChunkWork,
   plan: LoadPlan | undefined,
   states: RowState[],
 ): Promise<void> {
@@ -185,13 +175,7 @@ async function recordFailedRows(
 }
 
 /** The chunk's ExecuteMultiple-style response items: faults always, successes only with ReturnResponses. */
-async function writeResults(
-  ctx: LoadContext,
-  record: LoadRecord,
-  message: ChunkMessage,
-  states: RowState[],
-  returnResponses: boolean,
-): Promise<void> {
+async function writeResults(ctx: LoadContext, { record, planned, chunk: message }: ChunkWork, states: RowState[]) {
   const items: ChunkResultItem[] = [];
   states.forEach((s, requestIndex) => {
     const o = s.outcome!;
@@ -201,7 +185,7 @@ async function writeResults(
         rowNumber: s.row.rowNumber,
         fault: { code: o.code, message: o.message, ...(o.httpStatus ? { status: o.httpStatus } : {}) },
       });
-    else if (o.status === 'succeeded' && returnResponses)
+    else if (o.status === 'succeeded' && planned.profile.returnResponses)
       items.push({ requestIndex, rowNumber: s.row.rowNumber, ...(o.id ? { id: o.id } : {}) });
   });
   if (items.length === 0) return;
@@ -215,18 +199,14 @@ async function writeResults(
 }
 
 /** The last delivery failed too: the chunk's rows are reported failed with the reason, so the load can end. */
-async function giveUp(
-  ctx: LoadContext,
-  record: LoadRecord,
-  message: ChunkMessage,
-  error: unknown,
-): Promise<RowState[]> {
+async function giveUp(ctx: LoadContext, work: ChunkWork, error: unknown): Promise<RowState[]> {
+  const message = work.chunk;
   const reason = `the chunk of rows ${message.firstRow}-${message.firstRow + message.rowCount - 1} failed on every attempt: ${error instanceof Error ? error.message : String(error)}`;
   const states: RowState[] = Array.from({ length: message.rowCount }, (_, i) => ({
     row: { ok: false, rowNumber: message.firstRow + i, line: 0, byteStart: 0, byteEnd: 0, raw: '', message: reason },
     outcome: { status: 'failed', code: 'ChunkFailed', message: reason },
   }));
-  await recordFailedRows(ctx, record, message, undefined, states);
+  await recordFailedRows(ctx, work, undefined, states);
   return states;
 }
 
@@ -245,8 +225,8 @@ export async function processChunk(
   const record = await ctx.store.get(message.loadId);
   if (!record) return { kind: 'skipped', reason: 'unknown load' };
   if (isTerminal(record)) return { kind: 'skipped', reason: `load is ${record.status}` };
-  if (!record.shapeJson || !record.profileJson || !record.blobEtag)
-    return { kind: 'skipped', reason: 'load not planned yet' };
+  const planned = record.plan;
+  if (!planned) return { kind: 'skipped', reason: 'load not planned yet' };
   if (await ctx.store.isChunkDone(record.id, message.chunkIndex)) {
     await enqueueNext(ctx, record, message.chunkIndex);
     await tryFinalize(ctx, record.id);
@@ -256,17 +236,16 @@ export async function processChunk(
 
   const startedAt = ctx.now();
   const before = ctx.client.metrics();
+  const work: ChunkWork = { record, planned, chunk: message, attempt };
   let states: RowState[];
   try {
-    states = await runChunk(ctx, record, message, attempt);
+    states = await runChunk(ctx, work);
   } catch (error) {
-    if (
-      error instanceof BlobChangedError ||
-      (error instanceof IngestionError && error.code === 'ChunkMismatch') ||
-      error instanceof TableNotFoundError
-    ) {
-      await failLoad(ctx, record.id, { code: (error as { code: string }).code, message: error.message });
-      return { kind: 'skipped', reason: error.message };
+    // The file changed, no longer matches its plan, or its table went away: no retry can help.
+    const problem = fileProblemOf(error);
+    if (problem) {
+      await failLoad(ctx, record.id, problem);
+      return { kind: 'skipped', reason: problem.message };
     }
     if (attempt.attempt < attempt.maxAttempts) throw error;
     ctx.log?.warn('Chunk failed on its last attempt; its rows are reported as failed', {
@@ -275,7 +254,7 @@ export async function processChunk(
       attempt: attempt.attempt,
       error,
     });
-    states = await giveUp(ctx, record, message, error);
+    states = await giveUp(ctx, work, error);
   }
 
   const count = (status: RowOutcome['status']) => states.filter((s) => s.outcome!.status === status).length;

@@ -20,6 +20,7 @@ import {
 import type { JobEventInput } from '../events/jobEvents';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import { isComplete, isTerminal, outcomeOf, type FailedRowRecord, type LoadRecord } from './loadRecord';
+import type { PlannedLoad } from './plannedLoad';
 
 const extensionOf: Record<FileShape['format'], string> = { csv: 'csv', json: 'json', ndjson: 'ndjson' };
 const contentTypeOf: Record<FileShape['format'], string> = {
@@ -60,21 +61,18 @@ export function rowOfFailedRecord(record: FailedRowRecord): SourceRowResult {
 async function* failedRowEntries(
   ctx: LoadContext,
   record: LoadRecord,
-  shape: FileShape,
+  { shape, blobEtag }: PlannedLoad,
 ): AsyncGenerator<FailedRowEntry> {
   for await (const failed of ctx.store.listFailedRows(record.id))
     yield { row: rowOfFailedRecord(failed), error: failed.message };
   // ContinueOnError=false: the rows after the stop were never sent; they go in the file too, so fixing the
   // failed row and dropping the file again loads everything that is missing.
-  if (record.stoppedAtRow === undefined || record.notProcessed === 0 || !record.blobEtag) return;
-  const file = await openFile(
-    ctx.blobs.read({ container: record.container, name: record.blobName, etag: record.blobEtag }),
-    {
-      format: shape.format,
-      ...(shape.header ? { delimiter: shape.header.delimiter } : {}),
-      fileName: record.blobName,
-    },
-  );
+  if (record.stoppedAtRow === undefined || record.notProcessed === 0) return;
+  const file = await openFile(ctx.blobs.read({ container: record.container, name: record.blobName, etag: blobEtag }), {
+    format: shape.format,
+    ...(shape.header ? { delimiter: shape.header.delimiter } : {}),
+    fileName: record.blobName,
+  });
   try {
     for await (const row of file.rows) {
       if (row.rowNumber <= record.stoppedAtRow) continue;
@@ -89,10 +87,10 @@ async function* failedRowEntries(
 }
 
 async function writeFailedRowsFile(ctx: LoadContext, record: LoadRecord): Promise<string | undefined> {
-  if (record.failed + record.notProcessed === 0 || !record.shapeJson) return undefined;
-  const shape = JSON.parse(record.shapeJson) as FileShape;
+  if (record.failed + record.notProcessed === 0 || !record.plan) return undefined;
+  const { shape } = record.plan;
   const name = failedRowsBlobName(record.id, shape.format);
-  const pieces = writeFailedRows(failedRowEntries(ctx, record, shape), {
+  const pieces = writeFailedRows(failedRowEntries(ctx, record, record.plan), {
     format: shape.format,
     ...(shape.header ? { columns: shape.header.columns, delimiter: shape.header.delimiter } : {}),
   });

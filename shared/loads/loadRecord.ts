@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { loadIdPattern } from '../security/inputChecks';
+import { plannedLoadJson, type PlannedLoad } from './plannedLoad';
 
 export const loadStatuses = ['queued', 'running', 'succeeded', 'partiallySucceeded', 'failed'] as const;
 export type LoadStatus = (typeof loadStatuses)[number];
@@ -54,7 +55,7 @@ export interface LoadCounts {
   notProcessed: number;
 }
 
-/** Everything about a load; stored flat in the table entity (JSON-valued fields end in `Json`). */
+/** Everything about a load; stored flat in the table entity (JSON-valued properties end in `Json`). */
 export interface LoadRecord extends LoadCounts {
   id: string;
   status: LoadStatus;
@@ -62,10 +63,8 @@ export interface LoadRecord extends LoadCounts {
   /** Container and blob name of the source while it is being loaded. */
   container: string;
   blobName: string;
-  /** ETag of the source blob the load reads (chunks read with If-Match). */
+  /** ETag of the source blob when the load was recorded (the plan holds the one its chunks read). */
   blobEtag?: string;
-  /** Identity of the file content, the seed of the deterministic record ids of creates. */
-  fileKey?: string;
   operation?: string;
   format?: string;
   continueOnError?: boolean;
@@ -97,10 +96,8 @@ export interface LoadRecord extends LoadCounts {
   resultsPrefix?: string;
   /** Where the source went when the load ended. */
   movedTo?: string;
-  /** FileShape (format, encoding, CSV header) the chunk workers parse with. */
-  shapeJson?: string;
-  /** The resolved load profile, so every chunk converts rows the same way. */
-  profileJson?: string;
+  /** What the scan planned (shape, profile, ETag, file key, chunk size); absent until the file is planned. */
+  plan?: PlannedLoad;
   /** How the load was started: 'blob' (a drop) or 'http'. */
   source?: string;
 }
@@ -126,7 +123,6 @@ export const loadEntitySchema = z.object({
   container: z.string(),
   blobName: z.string(),
   blobEtag: optionalString,
-  fileKey: optionalString,
   operation: optionalString,
   format: optionalString,
   continueOnError: optionalBoolean,
@@ -155,8 +151,8 @@ export const loadEntitySchema = z.object({
   failedRowsBlob: optionalString,
   resultsPrefix: optionalString,
   movedTo: optionalString,
-  shapeJson: optionalString,
-  profileJson: optionalString,
+  /** The planned load, stored as JSON and validated when read (see plannedLoad.ts). */
+  planJson: plannedLoadJson.nullish().transform((v) => v ?? undefined),
   source: optionalString,
 });
 

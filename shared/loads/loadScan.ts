@@ -20,9 +20,10 @@ import {
 import { openFile, type FileShape } from '../ingestion/readers/fileReader';
 import { BlobChangedError, type BlobFile } from './blobSource';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
+import { fileProblemOf } from './fileProblem';
 import { failLoad, tryFinalize } from './loadEnd';
 import { isTerminal, type ChunkMessage, type LoadRecord, type ScanMessage } from './loadRecord';
-import { TableNotFoundError } from './tableMetadataSource';
+import type { PlannedLoad } from './plannedLoad';
 import { loadMetricsFields } from '../observability/loadMetrics';
 import { addLogFields } from '../observability/logScope';
 
@@ -53,13 +54,6 @@ export function loadIdFor(file: Pick<BlobFile, 'container' | 'name' | 'etag' | '
   const given = file.metadata.loadid;
   if (given && /^[A-Za-z0-9-]{1,100}$/.test(given)) return given;
   return uuidV5(`${file.container}/${file.name}@${file.etag}`);
-}
-
-function problemOf(error: unknown): { code: string; message: string } | undefined {
-  if (error instanceof IngestionError) return { code: error.code, message: error.message };
-  if (error instanceof TableNotFoundError) return { code: error.code, message: error.message };
-  if (error instanceof BlobChangedError) return { code: error.code, message: error.message };
-  return undefined;
 }
 
 async function folderProfile(
@@ -162,7 +156,7 @@ async function failingOnFileProblems(
   try {
     return await work();
   } catch (error) {
-    const problem = problemOf(error);
+    const problem = fileProblemOf(error);
     if (!problem) throw error;
     ctx.log?.warn('Load cannot proceed', {
       loadId,
@@ -267,15 +261,22 @@ async function scan(
       byteOffsetsAreBlobOffsets: opened.byteOffsetsAreBlobOffsets,
       ...(opened.header ? { header: opened.header } : {}),
     };
+    const chunkSize = Math.min(1000, ctx.chunkSize, profile.batchSize);
+    const planned: PlannedLoad = {
+      shape,
+      ...(opened.header ? {} : { columns: opened.columns }),
+      profile,
+      blobEtag: file.etag,
+      fileKey: `${file.container}/${file.name}@${file.etag}`,
+      chunkSize,
+    };
     const described = await ctx.store.mutate(loadId, () => ({
       operation: plan.operation,
       format: opened.format,
       continueOnError: profile.continueOnError,
       returnResponses: profile.returnResponses,
       executionMode: profile.executionMode,
-      shapeJson: JSON.stringify({ ...shape, columns: opened.columns }),
-      profileJson: JSON.stringify(profile),
-      fileKey: `${file.container}/${file.name}@${file.etag}`,
+      plan: planned,
       blobEtag: file.etag,
       updatedAt: isoAt(ctx.now()),
     }));
@@ -289,7 +290,7 @@ async function scan(
 
     const planner = new ChunkPlanner({
       loadId,
-      chunkSize: Math.min(1000, ctx.chunkSize, profile.batchSize),
+      chunkSize,
       byteRanges: opened.byteOffsetsAreBlobOffsets,
     });
     const emit = async (descriptor: Parameters<typeof toMessage>[1] | undefined) => {
@@ -313,7 +314,7 @@ async function scan(
         );
       }
     } catch (error) {
-      const problem = problemOf(error);
+      const problem = fileProblemOf(error);
       if (!problem || rowsSeen === 0) throw error;
       // The file breaks after some rows: those rows are loaded and counted, the load ends failed with the reason.
       scanError = {
@@ -322,7 +323,7 @@ async function scan(
       };
     }
     await emit(planner.finish());
-    const chunkCount = Math.ceil(rowsSeen / Math.min(1000, ctx.chunkSize, profile.batchSize));
+    const chunkCount = Math.ceil(rowsSeen / chunkSize);
     const { record } = await ctx.store.mutate(loadId, () => ({
       total: rowsSeen,
       chunkCount,

@@ -4,7 +4,7 @@
  * and a chunk's completion is inserted in the same transaction as its counts, so a crash or a retried chunk can
  * neither lose nor double-count rows.
  */
-import type { TableClient, TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import {
   LOAD_ROW_KEY,
   chunkDoneRowKey,
@@ -16,9 +16,16 @@ import {
   type FailedRowRecord,
   type LoadRecord,
 } from './loadRecord';
+import { z } from 'zod';
+import { ConflictError, isRestErrorWithStatus } from '../errors';
+import { plannedLoadJson } from './plannedLoad';
 
-export class LoadStoreError extends Error {
-  readonly code = 'LoadStoreConflict';
+/** A load record kept changing under a read-modify-write, or is missing when it must exist. */
+export class LoadStoreError extends ConflictError {
+  override readonly name = 'LoadStoreError';
+  constructor(message: string) {
+    super('LoadStoreConflict', message);
+  }
 }
 
 export type LoadPatch = Partial<Omit<LoadRecord, 'id'>>;
@@ -56,19 +63,16 @@ export interface LoadStore {
   listUnfinished(): AsyncIterable<LoadRecord>;
 }
 
-const statusOf = (error: unknown) =>
-  typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined;
-
-function toEntity(record: LoadPatch & { id?: string }): Record<string, unknown> {
+function toEntity({ plan, ...record }: LoadPatch & { id?: string }): Record<string, unknown> {
   // Tables has no null: leave undefined fields out.
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
+  const entity = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
+  return plan ? { ...entity, planJson: z.encode(plannedLoadJson, plan) } : entity;
 }
 
 function fromEntity(entity: Record<string, unknown>): LoadRecord {
-  return loadEntitySchema.parse(entity) as LoadRecord;
+  const { planJson, ...record } = loadEntitySchema.parse(entity);
+  return { ...(record as Omit<LoadRecord, 'plan'>), ...(planJson ? { plan: planJson } : {}) };
 }
-
-const odata = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 async function submitInBatches(table: TableClient, actions: TransactionAction[]): Promise<void> {
   // A transaction holds at most 100 operations.
@@ -83,7 +87,7 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
       const entity = await loads.getEntity<Record<string, unknown>>(id, LOAD_ROW_KEY);
       return { record: fromEntity(entity), etag: entity.etag };
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (isRestErrorWithStatus(error, 404)) return undefined;
       throw error;
     }
   }
@@ -93,7 +97,7 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
       await loads.getEntity(partitionKey, rowKey, { queryOptions: { select: ['PartitionKey'] } });
       return true;
     } catch (error) {
-      if (statusOf(error) === 404) return false;
+      if (isRestErrorWithStatus(error, 404)) return false;
       throw error;
     }
   }
@@ -104,7 +108,7 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
         await loads.createEntity({ partitionKey: record.id, rowKey: LOAD_ROW_KEY, ...toEntity(record) });
         return { created: true, record };
       } catch (error) {
-        if (statusOf(error) !== 409) throw error;
+        if (!isRestErrorWithStatus(error, 409)) throw error;
         const current = await read(record.id);
         if (!current) throw new LoadStoreError(`Load ${record.id} exists and vanished while being read`);
         return { created: false, record: current.record };
@@ -127,7 +131,7 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
           });
           return { record: { ...current.record, ...patch }, changed: true };
         } catch (error) {
-          if (statusOf(error) !== 412) throw error;
+          if (!isRestErrorWithStatus(error, 412)) throw error;
         }
       }
       throw new LoadStoreError(`Load ${id} kept changing under concurrent updates`);
@@ -151,14 +155,14 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
         const entity = await loads.getEntity<{ messageJson: string }>(loadId, chunkPlanRowKey(chunkIndex));
         return chunkMessageSchema.parse(JSON.parse(entity.messageJson));
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
+        if (isRestErrorWithStatus(error, 404)) return undefined;
         throw error;
       }
     },
 
     async listPlan(loadId) {
       const plans: ChunkMessage[] = [];
-      const filter = `PartitionKey eq ${odata(loadId)} and RowKey ge 'chunk-plan-' and RowKey lt 'chunk-plan.'`;
+      const filter = odata`PartitionKey eq ${loadId} and RowKey ge 'chunk-plan-' and RowKey lt 'chunk-plan.'`;
       for await (const entity of loads.listEntities<{ messageJson: string }>({ queryOptions: { filter } })) {
         plans.push(chunkMessageSchema.parse(JSON.parse(entity.messageJson)));
       }
@@ -169,7 +173,7 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
 
     async doneChunks(loadId) {
       const done = new Set<number>();
-      const filter = `PartitionKey eq ${odata(loadId)} and RowKey ge 'chunk-done-' and RowKey lt 'chunk-done.'`;
+      const filter = odata`PartitionKey eq ${loadId} and RowKey ge 'chunk-done-' and RowKey lt 'chunk-done.'`;
       for await (const entity of loads.listEntities<{ chunkIndex: number }>({
         queryOptions: { filter, select: ['chunkIndex'] },
       }))
@@ -199,9 +203,8 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
           ]);
           return { applied: true, record: { ...current.record, ...patch } };
         } catch (error) {
-          const status = statusOf(error);
           // 409: another worker completed this chunk first; 412: the record moved, read it again.
-          if (status !== 409 && status !== 412) throw error;
+          if (!isRestErrorWithStatus(error, 409, 412)) throw error;
         }
       }
       throw new LoadStoreError(`Load ${loadId} kept changing while chunk ${chunkIndex} completed`);
@@ -220,7 +223,7 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
 
     async *listFailedRows(loadId) {
       for await (const entity of loadRows.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: `PartitionKey eq ${odata(loadId)}` },
+        queryOptions: { filter: odata`PartitionKey eq ${loadId}` },
       })) {
         yield {
           rowNumber: Number(entity.rowNumber),

@@ -153,7 +153,7 @@ describe('rows and files', () => {
       await f.ctx.client.send({
         method: 'POST',
         path: 'accounts',
-        body: { name: `rerun ${row - 1}`, accountid: recordIdFor(record.fileKey!, row) },
+        body: { name: `rerun ${row - 1}`, accountid: recordIdFor(record.plan!.fileKey, row) },
       });
     }
     expect(await processChunk(f.ctx, plan, { attempt: 2, maxAttempts: 5 })).toMatchObject({

@@ -1,0 +1,58 @@
+/**
+ * The planned load: what the scan decided about a file, written once onto the load record and read by every
+ * chunk and by the load's end. One zod-validated document (stored as the entity's `planJson` property), so a
+ * chunk gets the file's shape, the resolved profile, the ETag it reads, the file key and the chunk size as one
+ * typed value, never as JSON strings read back with casts.
+ */
+import { z } from 'zod';
+import { loadProfileSchema } from '../ingestion/loadProfile';
+import type { FileShape } from '../ingestion/readers/fileReader';
+
+const csvHeaderSchema = z.strictObject({
+  columns: z.array(z.string()),
+  delimiter: z.enum([',', ';', '\t', '|']),
+  dataStart: z.number().int().min(0),
+});
+
+/** How to re-read part of the file the same way (format, encoding, compression, CSV header). */
+export const fileShapeSchema = z.strictObject({
+  format: z.enum(['csv', 'json', 'ndjson']),
+  encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be']),
+  compressed: z.boolean(),
+  byteOffsetsAreBlobOffsets: z.boolean(),
+  header: csvHeaderSchema.optional(),
+}) satisfies z.ZodType<FileShape>;
+
+export const plannedLoadSchema = z.strictObject({
+  shape: fileShapeSchema,
+  /** JSON/NDJSON: the keys of the first row. CSV: absent, the header's columns are the file's columns. */
+  columns: z.array(z.string()).optional(),
+  /** The resolved load profile, so every chunk converts rows the same way. */
+  profile: loadProfileSchema,
+  /** ETag of the source blob the scan read: every chunk reads with If-Match on it. */
+  blobEtag: z.string().min(1),
+  /** Identity of the file content, the seed of the deterministic record ids of creates. */
+  fileKey: z.string().min(1),
+  /** Rows per chunk (≤ 1000: one ExecuteMultiple). */
+  chunkSize: z.number().int().min(1).max(1000),
+});
+export type PlannedLoad = z.infer<typeof plannedLoadSchema>;
+
+/** The document as a Table string property: JSON, validated when read. */
+export const plannedLoadJson = z.codec(z.string(), plannedLoadSchema, {
+  decode: (text, ctx) => {
+    try {
+      // Typed for the codec only: the schema validates the parsed value right after.
+      return JSON.parse(text) as z.input<typeof plannedLoadSchema>;
+    } catch (error) {
+      ctx.issues.push({ code: 'invalid_format', format: 'json', input: text, message: (error as Error).message });
+      return z.NEVER;
+    }
+  },
+  encode: (plan) => JSON.stringify(plan),
+});
+
+/** The file's columns as planned. */
+export function plannedColumns(plan: PlannedLoad): string[] {
+  return plan.columns ?? plan.shape.header?.columns ?? [];
+}
