@@ -8,7 +8,8 @@ import { withInvocationLog } from '../shared/observability/invocationLog';
 const settings = triggerSettings();
 
 export function asyncOperationQueue(item: unknown, context: InvocationContext): Promise<void> {
-  const messageId = String(context.triggerMetadata?.id ?? context.invocationId);
+  const id = context.triggerMetadata?.id;
+  const messageId = typeof id === 'string' ? id : context.invocationId;
   return withInvocationLog(
     context,
     async () => {

@@ -28,10 +28,6 @@ export class LoaderError extends Error {
   }
 }
 
-export function isLoaderError(error: unknown): error is LoaderError {
-  return error instanceof LoaderError;
-}
-
 type SubclassOptions = Omit<LoaderErrorOptions, 'statusCode'>;
 
 /** The request (route, query, headers, body) or an input (message, blob name) is malformed: 400. */

@@ -85,7 +85,7 @@ function problemOf(issue: z.core.$ZodIssue): SettingProblem {
 /** Parses and validates every setting; throws `SettingsError` listing all problems at once. */
 export function loadSettings(env: Environment = process.env): Settings {
   const result = settingsSchema.safeParse(env);
-  if (result.success) return result.data as Settings;
+  if (result.success) return result.data;
   const problems = result.error.issues.map(problemOf);
   const unique = problems.filter(
     (p, i) => problems.findIndex((q) => q.setting === p.setting && q.message === p.message) === i,

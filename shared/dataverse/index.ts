@@ -36,7 +36,5 @@ export type {
 export type { WebApiResponse } from './webApi';
 export type { DataverseLogger, TransportMetrics } from './transport';
 export type { Clock } from './throttle';
-export { retrieveTableMetadata } from './metadata';
-export type { AttributeMetadata, TableMetadata } from './metadata';
 export type { AccessTokenSource } from './auth/accessTokenSource';
 export * as batchCodec from './batchCodec';

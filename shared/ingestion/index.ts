@@ -37,7 +37,7 @@ export {
   type LoadOperation,
 } from './loadProfile';
 export { planLoad, keyColumns, type LoadPlan, type ColumnBinding, type PlanKey } from './loadPlan';
-export { convertRow, type ConvertedRow, type FailedRow, type RowFault, type RecordKey } from './rowConversion';
+export { convertRow, type ConvertedRow, type FailedRow, type RowFault } from './rowConversion';
 export { convertValue, type ConversionContext } from './valueConversion';
 export { recordIdFor, uuidV5 } from './recordId';
 export { recordPath, alternateKeySegment, odataLiteral, keyValueProblem, type KeyValue } from './odataKeys';

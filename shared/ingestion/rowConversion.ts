@@ -5,6 +5,7 @@ import { recordPath, unaddressableCharacter, type KeyValue } from './odataKeys';
 import type { CellValue, SourceRow } from './readers/readerTypes';
 import { recordIdFor } from './recordId';
 import { convertValue, isEmptyCell, normalizeGuid, type Conversion, type ConversionContext } from './valueConversion';
+import type { RecordKey } from '../dataverse/organizationRequest';
 
 /**
  * One source row → the Web API body and record key for the plan's operation, or the faults that make the row
@@ -19,8 +20,6 @@ export interface RowFault {
   value: string;
   message: string;
 }
-
-export type RecordKey = { kind: 'id'; id: string } | { kind: 'alternateKey'; values: Record<string, KeyValue> };
 
 /**
  * A lookup bound by an alternate-key value that no URL can carry (docs/design.md "Key literals"): shared/loads
@@ -265,14 +264,14 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
     if (plan.key.kind === 'primaryId') {
       const id = keyValues[plan.key.attribute];
       if (typeof id !== 'string') fault(plan.key.column, '', 'the key column is missing');
-      else key = { kind: 'id', id };
+      else key = id;
     } else {
       const missing = plan.key.attributes.filter(
         (a) => keyValues[a] === undefined && keyValues[`_${a}_value`] === undefined,
       );
       if (missing.length > 0)
         fault(plan.key.columns.join(', '), '', `the key column(s) ${missing.join(', ')} are missing`);
-      else key = { kind: 'alternateKey', values: keyValues };
+      else key = keyValues;
     }
   }
   if (faults.length > 0) return { ok: false, rowNumber: row.rowNumber, line: row.line, faults };

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DataverseError } from '../dataverse/dataverseError';
 import type { WebApiRequest } from '../dataverse/organizationRequest';
 import type { AsyncOperationStatus } from './jobRecord';
+import { guidPattern } from '../security/inputChecks';
 
 export type SendWebApiRequest = (
   request: WebApiRequest,
@@ -66,18 +67,13 @@ export interface AsyncOperationApi {
 }
 
 /** Dataverse's "Cannot start another [Import] because there is a previous [Import] running" (CustomizationLockException). */
-export const solutionOperationBusyCode = '0x80071151';
+const solutionOperationBusyCode = '0x80071151';
 
 export function isSolutionOperationBusy(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  const normalised =
-    typeof code === 'string'
-      ? code.toLowerCase().replace(/^0x/, '')
-      : typeof code === 'number'
-        ? (code >>> 0).toString(16)
-        : '';
-  return normalised === '80071151' || (typeof message === 'string' && /Cannot start another \[/i.test(message));
+  return (
+    error instanceof DataverseError &&
+    (error.code.toLowerCase() === solutionOperationBusyCode || /Cannot start another \[/i.test(error.message))
+  );
 }
 
 const submitResponseSchema = z.looseObject({
@@ -96,7 +92,6 @@ const asyncOperationRowSchema = z.looseObject({
 });
 const collectionSchema = <T extends z.ZodType>(row: T) => z.looseObject({ value: z.array(row) });
 
-const guidPattern = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 function guid(value: string): string {
   if (!guidPattern.test(value)) throw new RangeError(`'${value}' is not a GUID`);
   return value;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { blobSegmentProblem } from '../security/inputChecks';
+import { guidPattern } from '../security/inputChecks';
 
 export const executeAsyncKinds = ['ImportSolution', 'DeleteAndPromote', 'Merge'] as const;
 
@@ -38,9 +39,7 @@ export const deploymentSettingsSchema = z.object({
 });
 export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
 
-const guid = z
-  .string()
-  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a GUID');
+const guid = z.string().regex(guidPattern, 'a GUID');
 
 const common = { correlationId: z.string().max(200).optional() };
 

@@ -8,6 +8,7 @@ import { pendingEventFields, publishJobEvent } from './jobCompletion';
 import { advanceLane } from './jobLane';
 import { laneSeq, type Job } from './jobRecord';
 import { isoAt, type JobContext } from './jobContext';
+import { jobIdPattern } from '../security/inputChecks';
 
 export interface AcceptMeta {
   /** Job id to use when the message names none (the queue message id, a new id for HTTP). */
@@ -24,8 +25,6 @@ export interface AcceptResult {
   reason?: string;
   childIds?: string[];
 }
-
-const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 function solutionNameOf(op: AsyncOperationRequest): string | undefined {
   if (op.kind === 'DeleteAndPromote') return op.uniqueName;

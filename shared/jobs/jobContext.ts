@@ -1,7 +1,7 @@
 /** What the job engine's parts share: storage, Dataverse, events, clock. */
 import type { JobEventPublisher } from '../events/jobEvents';
 import type { AsyncOperationApi } from './asyncOperationApi';
-import type { JobIndex } from './jobIndex';
+import type { JobIndex } from '../storage/jobIndex';
 import type { JobStore } from './jobStore';
 import type { BlobReader } from './solutionBlobs';
 import type { SolutionPackageLimits } from './solutionPackage';

@@ -16,6 +16,7 @@ import { blockingPredecessor, isTerminal } from './jobRecord';
 import { JobConflictError, type StoredJob } from './jobStore';
 import { isoAt, type JobContext } from './jobContext';
 import { SolutionPackageError, readSolutionIdentity } from './solutionPackage';
+import { LoaderError } from '../errors';
 
 type SubmitResult =
   | {
@@ -30,11 +31,8 @@ type SubmitResult =
   | { kind: 'failed'; message: string };
 
 function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return code ? `${error.message} (${String(code)})` : error.message;
-  }
-  return String(error);
+  if (error instanceof LoaderError && error.code) return `${error.message} (${error.code})`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function importParameters(ctx: JobContext, op: ImportSolutionOperation) {

@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import type { JobOutcome } from '../events/jobEvents';
+import { terminalStates } from '../storage/jobIndex';
 
 export const JOB_PARTITION = 'job';
 
@@ -19,15 +20,8 @@ export const jobStates = [
 ] as const;
 export type JobState = (typeof jobStates)[number];
 export const pendingStates: readonly JobState[] = ['queued', 'submitted', 'running'];
-const terminal: ReadonlySet<JobState> = new Set([
-  'succeeded',
-  'partiallySucceeded',
-  'failed',
-  'canceled',
-  'timedOut',
-  'rejected',
-]);
-export const isTerminal = (state: JobState): boolean => terminal.has(state);
+/** The job index's terminal states (shared with loads): a job in one never changes again. */
+export const isTerminal = (state: JobState): boolean => terminalStates.has(state);
 
 const optionalString = z.string().optional();
 const optionalNumber = z.number().optional();
@@ -81,9 +75,11 @@ export function toEntity(
   return { ...entity, partitionKey: JOB_PARTITION, rowKey: job.id };
 }
 
+/** Properties Table Storage adds to every entity; not part of a job. */
+const tableSystemProperties = new Set(['partitionKey', 'rowKey', 'etag', 'timestamp', 'odata.metadata']);
+
 export function fromEntity(entity: Record<string, unknown>): Job {
-  const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, 'odata.metadata': _m, ...rest } = entity;
-  return jobSchema.parse(rest);
+  return jobSchema.parse(Object.fromEntries(Object.entries(entity).filter(([k]) => !tableSystemProperties.has(k))));
 }
 
 export function laneSeq(createdAtMs: number, index = 0): string {

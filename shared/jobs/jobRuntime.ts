@@ -8,7 +8,7 @@ import { createAsyncOperationApi, type SendWebApiRequest } from './asyncOperatio
 import { acceptMessage, type AcceptMeta } from './jobAcceptance';
 import { sweepAsyncOperations } from './asyncOperationPoller';
 import { cancelJob } from './jobCancellation';
-import { createJobIndex } from './jobIndex';
+import { createJobIndex, type JobIndex } from '../storage/jobIndex';
 import { createJobStore } from './jobStore';
 import type { JobContext, JobLogger } from './jobContext';
 import { createSolutionBlobs } from './solutionBlobs';
@@ -67,7 +67,7 @@ export function createJobRuntime(options: JobRuntimeOptions) {
     sweep: () => sweepAsyncOperations(ctx),
     cancel: (id: string) => cancelJob(ctx, id),
     getJob: async (id: string) => (await ctx.store.get(id))?.job,
-    listJobs: ctx.index.listJobs,
+    listJobs: (o?: Parameters<JobIndex['listJobs']>[0]) => ctx.index.listJobs(o),
     solutions,
     /** Sends a job request to ASYNC_QUEUE, base64 JSON as the queue trigger reads it. */
     queueJobMessage: async (message: Record<string, unknown>) => {

@@ -118,7 +118,7 @@ export function createJobStore(table: TableClient): JobStore {
           const entity = await table.getEntity<Record<string, unknown>>(LANE_PARTITION, rowKey);
           return {
             environment,
-            holderJobId: String(entity.holderJobId ?? ''),
+            holderJobId: typeof entity.holderJobId === 'string' ? entity.holderJobId : '',
             claimedAt: typeof entity.claimedAt === 'string' ? entity.claimedAt : undefined,
             etag: String(entity.etag),
           };

@@ -110,7 +110,7 @@ export async function submitImport(runtime: JobRuntime, request: ImportSubmissio
   await runtime.queueJobMessage(message);
   runtime.context.log?.info('Import accepted', {
     jobId: id,
-    kind: String(message.kind ?? 'Batch'),
+    kind: typeof message.kind === 'string' ? message.kind : 'Batch',
     correlationId: request.correlationId,
   });
   return { id, statusUrl, ...(accepted.childIds ? { childIds: accepted.childIds } : {}) };
@@ -298,6 +298,7 @@ export const blobMetadataSchema = z
     z
       .string()
       .max(1024, 'values are at most 1024 characters')
+      // eslint-disable-next-line no-control-regex -- the point is to refuse control characters
       .regex(/^[^\u0000-\u001f]*$/, 'values have no control characters'),
   )
   .refine((m) => Object.keys(m).length <= 64, 'at most 64 metadata entries');

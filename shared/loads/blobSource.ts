@@ -89,7 +89,7 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
         throw error;
       }
       for await (const piece of response.readableStreamBody as NodeJS.ReadableStream)
-        yield Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
+        yield Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
     },
 
     async readText(container, name) {

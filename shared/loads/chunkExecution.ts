@@ -5,13 +5,7 @@
  * A create that meets a duplicate key on its own deterministic id was written by an earlier attempt: if the
  * record with that id exists it counts as done, otherwise the duplicate is real (an alternate key) and the row fails.
  */
-import type {
-  CallOptions,
-  DataverseClient,
-  OrganizationRequest,
-  OrganizationServiceFault,
-  RecordKey,
-} from '../dataverse/index';
+import type { CallOptions, DataverseClient, OrganizationRequest, OrganizationServiceFault } from '../dataverse/index';
 import { isDuplicateKeyFault } from '../dataverse/index';
 import type { LoadPlan } from '../ingestion/loadPlan';
 import type { LoadProfile } from '../ingestion/loadProfile';
@@ -25,15 +19,10 @@ export type RowOutcome =
 
 export type ExecutionMode = 'batch' | 'bulk';
 
-export function keyOf(row: ConvertedRow): RecordKey | undefined {
-  if (!row.key) return undefined;
-  return row.key.kind === 'id' ? row.key.id : row.key.values;
-}
-
 /** The organization request of a converted row. */
 export function requestOf(plan: LoadPlan, row: ConvertedRow): OrganizationRequest {
   const entitySetName = plan.table.entitySetName;
-  const key = keyOf(row);
+  const key = row.key;
   switch (row.operation) {
     case 'create':
       return {
@@ -191,13 +180,13 @@ async function runBulk(
         ? await o.client.updateMultiple(
             entitySetName,
             logicalName,
-            rows.map((r) => ({ id: keyOf(r) as string, attributes: r.body })),
+            rows.map((r) => ({ id: r.key as string, attributes: r.body })),
             options,
           )
         : await o.client.upsertMultiple(
             entitySetName,
             logicalName,
-            rows.map((r) => ({ key: keyOf(r)!, attributes: r.body })),
+            rows.map((r) => ({ key: r.key!, attributes: r.body })),
             options,
           );
   for (const item of result.results)

@@ -114,8 +114,8 @@ export async function resolveUnaddressableKeys(o: KeyResolutionOptions, rows: Co
   const faults = new Map<number, ResolutionFault>();
   const rowKeys = new Map<number, string>();
   rows.forEach((row, index) => {
-    if (row.key?.kind === 'alternateKey' && unaddressable(row.key.values)) {
-      const values = row.key.values;
+    if (typeof row.key === 'object' && unaddressable(row.key)) {
+      const values = row.key;
       const lookupPart = Object.keys(values).find((name) => /^_.+_value$/.test(name));
       if (lookupPart) {
         const bad = unaddressable(values)!;
@@ -169,8 +169,8 @@ export async function resolveUnaddressableKeys(o: KeyResolutionOptions, rows: Co
       next = { ...next, body: { ...next.body, [bind.property]: `/${bind.target.entitySetName}(${found[0]})` } };
     }
     const key = rowKeys.get(index);
-    if (key === undefined || next.key?.kind !== 'alternateKey') return next;
-    const values = next.key.values;
+    if (key === undefined || typeof next.key !== 'object') return next;
+    const values = next.key;
     const answer = answers.get(key)!;
     if ('fault' in answer) {
       faults.set(index, { ...answer.fault, message: `row ${row.rowNumber}: ${answer.fault.message}` });
@@ -188,13 +188,13 @@ export async function resolveUnaddressableKeys(o: KeyResolutionOptions, rows: Co
     // As an upsert by key does: on update the key columns stay as they are; on create they come from the key.
     if (next.operation === 'upsert')
       return found
-        ? { ...next, key: { kind: 'id', id: found } }
+        ? { ...next, key: found }
         : {
             ...next,
-            key: { kind: 'id', id: idForKey(table.entitySetName, values) },
+            key: idForKey(table.entitySetName, values),
             body: { ...next.body, ...values },
           };
-    if (found) return { ...next, key: { kind: 'id', id: found } };
+    if (found) return { ...next, key: found };
     if (next.operation === 'delete' && o.isRetry) return next; // settled below: gone after an earlier attempt
     faults.set(index, {
       code: notFoundCode,
@@ -213,7 +213,7 @@ export function isSettledDelete(resolution: KeyResolution, index: number, isRetr
     isRetry &&
     !resolution.faults.has(index) &&
     row.operation === 'delete' &&
-    row.key?.kind === 'alternateKey' &&
-    unaddressable(row.key.values) !== undefined
+    typeof row.key === 'object' &&
+    unaddressable(row.key) !== undefined
   );
 }

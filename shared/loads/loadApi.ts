@@ -9,13 +9,11 @@ import { InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMe
 import { formatBytes } from '../ingestion/ingestionError';
 import { queryToBlobMetadata } from '../ingestion/loadProfile';
 import { addLogFields } from '../observability/logScope';
-import { excerpt, loadIdSchema } from '../security/inputChecks';
-import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
-import type { LoadRecord } from './loadRecord';
+import { excerpt, loadIdSchema, logicalNamePattern } from '../security/inputChecks';
+import { indexLoad, isoAt, statusUrlOf, type LoadContext } from './loadContext';
+import { newLoadRecord, type LoadRecord } from './loadRecord';
 
-const tableNameSchema = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a table logical name (letters, digits, underscores)');
+const tableNameSchema = z.string().regex(logicalNamePattern, 'a table logical name (letters, digits, underscores)');
 
 export const submitQuerySchema = z.strictObject({
   operation: z.string().optional(),
@@ -105,33 +103,12 @@ export async function submitLoad(
   const id = randomUUID();
   addLogFields({ loadId: id });
   const blobName = `${table.data}/${id}.${format}${gzip ? '.gz' : ''}`;
-  const now = isoAt(ctx.now());
-  await ctx.store.createIfAbsent({
-    id,
-    status: 'queued',
-    table: table.data,
-    container: ctx.container,
-    blobName,
-    scanComplete: false,
-    chunksDone: 0,
-    succeeded: 0,
-    failed: 0,
-    notProcessed: 0,
-    throttled: 0,
-    retries: 0,
-    createdAt: now,
-    updatedAt: now,
-    eventPublished: false,
-    source: 'http',
-  });
-  await ctx.index.recordJob({
-    id,
-    kind: 'load',
-    state: 'queued',
-    createdAt: now,
-    name: `${ctx.container}/${blobName}`,
-    statusUrl: statusUrlOf(id),
-  });
+  const record = newLoadRecord(
+    { id, status: 'queued', table: table.data, container: ctx.container, blobName, source: 'http' },
+    isoAt(ctx.now()),
+  );
+  await ctx.store.createIfAbsent(record);
+  await indexLoad(ctx, record);
   await ctx.blobs.upload(ctx.container, blobName, body, {
     contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format],
     metadata: { ...metadata, loadid: id },

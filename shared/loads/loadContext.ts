@@ -1,9 +1,9 @@
 /** What the load engine's parts share: storage seams, the Dataverse client, events, settings, clock. */
 import type { DataverseClient } from '../dataverse/index';
 import type { JobEventPublisher } from '../events/jobEvents';
-import type { JobIndex } from '../jobs/jobIndex';
+import type { JobIndex } from '../storage/jobIndex';
 import type { BlobSource } from './blobSource';
-import type { LoadQueueMessage } from './loadRecord';
+import type { LoadQueueMessage, LoadRecord } from './loadRecord';
 import type { LoadStore } from './loadStore';
 import type { TableMetadataSource } from './tableMetadataSource';
 
@@ -44,6 +44,18 @@ export interface LoadContext {
 
 export const isoAt = (ms: number) => new Date(ms).toISOString();
 export const statusUrlOf = (loadId: string) => `/api/loads/${encodeURIComponent(loadId)}`;
+
+/** Lists a new load in the job index (GET /api/jobs). */
+export function indexLoad(ctx: Pick<LoadContext, 'index'>, record: LoadRecord): Promise<void> {
+  return ctx.index.recordJob({
+    id: record.id,
+    kind: 'load',
+    state: record.status,
+    createdAt: record.createdAt,
+    name: `${record.container}/${record.blobName}`,
+    statusUrl: statusUrlOf(record.id),
+  });
+}
 
 /**
  * Throttling seen by this process's Dataverse client since the last call: each 429 and retry is attributed once,

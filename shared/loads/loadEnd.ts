@@ -121,7 +121,7 @@ export function loadEndEvent(record: LoadRecord, resultsContainer: string): JobE
 
 /** The final-status patch plus its outbox entry: both go in one ETag-guarded write. */
 function withPendingEvent(ctx: LoadContext, current: LoadRecord, patch: Partial<LoadRecord>): Partial<LoadRecord> {
-  const after = { ...current, ...patch } as LoadRecord;
+  const after = { ...current, ...patch };
   return {
     ...patch,
     eventPublished: false,

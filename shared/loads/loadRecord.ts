@@ -42,7 +42,7 @@ export type LoadQueueMessage = ScanMessage | ChunkMessage;
 
 /** Parses a load-chunks queue message, picking the schema by `kind` so a rejection names the wrong field. */
 export function parseLoadQueueMessage(raw: unknown) {
-  const isScan = typeof raw === 'object' && raw !== null && 'kind' in raw && (raw as { kind: unknown }).kind === 'scan';
+  const isScan = typeof raw === 'object' && raw !== null && 'kind' in raw && raw.kind === 'scan';
   return isScan ? scanMessageSchema.safeParse(raw) : chunkMessageSchema.safeParse(raw);
 }
 
@@ -155,6 +155,27 @@ export const loadEntitySchema = z.object({
   planJson: plannedLoadJson.nullish().transform((v) => v ?? undefined),
   source: optionalString,
 });
+
+/** A new load's record: nothing counted, nothing scanned; `createdAt` and `updatedAt` are `at`. */
+export function newLoadRecord(
+  init: Pick<LoadRecord, 'id' | 'status' | 'table' | 'container' | 'blobName' | 'source'> &
+    Partial<Pick<LoadRecord, 'blobEtag' | 'startedAt'>>,
+  at: string,
+): LoadRecord {
+  return {
+    ...init,
+    scanComplete: false,
+    chunksDone: 0,
+    succeeded: 0,
+    failed: 0,
+    notProcessed: 0,
+    throttled: 0,
+    retries: 0,
+    createdAt: at,
+    updatedAt: at,
+    eventPublished: false,
+  };
+}
 
 export function isTerminal(record: Pick<LoadRecord, 'status'>): boolean {
   return terminalLoadStatuses.has(record.status);

@@ -2,7 +2,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import type { DataverseClient } from '../dataverse/index';
 import { createJobEventPublisher, encodeQueueMessage } from '../events/jobEvents';
-import { createJobIndex } from '../jobs/jobIndex';
+import { createJobIndex } from '../storage/jobIndex';
 import type { StorageClients } from '../storage/storageClients';
 import { createBlobSource } from './blobSource';
 import { createThrottleTap, type ChunkQueue, type LoadContext, type LoadLogger } from './loadContext';

@@ -19,13 +19,14 @@ import {
 } from '../ingestion/loadProfile';
 import { openFile, type FileShape } from '../ingestion/readers/fileReader';
 import { BlobChangedError, type BlobFile } from './blobSource';
-import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
+import { indexLoad, isoAt, type LoadContext } from './loadContext';
 import { fileProblemOf } from './fileProblem';
 import { failLoad, tryFinalize } from './loadEnd';
-import { isTerminal, type ChunkMessage, type LoadRecord, type ScanMessage } from './loadRecord';
+import { isTerminal, newLoadRecord, type ChunkMessage, type LoadRecord, type ScanMessage } from './loadRecord';
 import type { PlannedLoad } from './plannedLoad';
 import { loadMetricsFields } from '../observability/loadMetrics';
 import { addLogFields } from '../observability/logScope';
+import { loadIdPattern } from '../security/inputChecks';
 
 export const profileFileName = '_profile.json';
 const ignoredFolders = new Set(['processed', 'failed']);
@@ -52,7 +53,7 @@ export function ignoredReason(blobName: string): string | undefined {
 /** The load id of a dropped blob: set by the HTTP API in metadata, else derived from path + ETag. */
 export function loadIdFor(file: Pick<BlobFile, 'container' | 'name' | 'etag' | 'metadata'>): string {
   const given = file.metadata.loadid;
-  if (given && /^[A-Za-z0-9-]{1,100}$/.test(given)) return given;
+  if (given && loadIdPattern.test(given)) return given;
   return uuidV5(`${file.container}/${file.name}@${file.etag}`);
 }
 
@@ -104,35 +105,22 @@ async function recordLoad(
   const loadId = loadIdFor(file);
   addLogFields({ loadId });
   const now = isoAt(ctx.now());
-  const { created, record: existing } = await ctx.store.createIfAbsent({
-    id: loadId,
-    status: 'running',
-    table,
-    container: file.container,
-    blobName: file.name,
-    blobEtag: file.etag,
-    scanComplete: false,
-    chunksDone: 0,
-    succeeded: 0,
-    failed: 0,
-    notProcessed: 0,
-    throttled: 0,
-    retries: 0,
-    createdAt: now,
-    startedAt: now,
-    updatedAt: now,
-    eventPublished: false,
-    source: 'blob',
-  });
-  if (created)
-    await ctx.index.recordJob({
-      id: loadId,
-      kind: 'load',
-      state: 'running',
-      createdAt: now,
-      name: `${file.container}/${file.name}`,
-      statusUrl: statusUrlOf(loadId),
-    });
+  const { created, record: existing } = await ctx.store.createIfAbsent(
+    newLoadRecord(
+      {
+        id: loadId,
+        status: 'running',
+        table,
+        container: file.container,
+        blobName: file.name,
+        blobEtag: file.etag,
+        startedAt: now,
+        source: 'blob',
+      },
+      now,
+    ),
+  );
+  if (created) await indexLoad(ctx, existing);
   if (isTerminal(existing)) return { kind: 'finished', record: existing };
   if (existing.scanComplete) return { kind: 'scanned', record: existing };
   if (existing.status === 'queued') {

@@ -233,7 +233,7 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
           message: String(entity.message),
           ...(typeof entity.column === 'string' ? { column: entity.column } : {}),
           ...(typeof entity.keyJson === 'string' ? { keyJson: entity.keyJson } : {}),
-          rowJson: String(entity.rowJson ?? '{}'),
+          rowJson: typeof entity.rowJson === 'string' ? entity.rowJson : '{}',
         };
       }
     },

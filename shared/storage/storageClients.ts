@@ -53,15 +53,3 @@ export function createStorageClients(connection: StorageConnection): StorageClie
     table: (name) => new TableClient(connection.tableServiceUri, name, credential),
   };
 }
-
-/** Creates what the app uses if it is missing; idempotent (run by `npm start` and by tests). */
-export async function ensureStorageResources(
-  clients: StorageClients,
-  names: { containers: string[]; queues: string[]; tables: string[] },
-): Promise<void> {
-  await Promise.all([
-    ...names.containers.map((c) => clients.blobService.getContainerClient(c).createIfNotExists()),
-    ...names.queues.map((q) => clients.queueService.getQueueClient(q).createIfNotExists()),
-    ...names.tables.map((t) => clients.table(t).createTable()),
-  ]);
-}

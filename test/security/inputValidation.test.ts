@@ -18,7 +18,7 @@ import {
   receiveDroppedSolution,
   submitImport,
 } from '../../shared/jobs/jobTriggers';
-import { indexRowKey } from '../../shared/jobs/jobIndex';
+import { indexRowKey } from '../../shared/storage/jobIndex';
 import { laneKey } from '../../shared/jobs/jobStore';
 import { checkSolutionZip, readSolutionIdentity, SolutionPackageError } from '../../shared/jobs/solutionPackage';
 import { getLoad, submitLoad } from '../../shared/loads/loadApi';

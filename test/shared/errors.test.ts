@@ -10,7 +10,6 @@ import {
   ConfigurationError,
   errorResponse,
   InvalidRequestError,
-  isLoaderError,
   LoaderError,
   NotFoundError,
   PayloadTooLargeError,
@@ -42,7 +41,7 @@ test.each([
   [new TableNotFoundError("no table 'nope'"), 404, 'TableNotFound', 'TableNotFoundError'],
   [new BlobChangedError('replaced'), 412, 'BlobChanged', 'BlobChangedError'],
 ])('%s answers %i with its code and message', (error, status, code, name) => {
-  expect(isLoaderError(error)).toBe(true);
+  expect(error).toBeInstanceOf(LoaderError);
   expect(error.name).toBe(name);
   expect(errorResponse(error)).toEqual({ status, jsonBody: { error: { code, message: error.message } } });
 });
@@ -82,17 +81,12 @@ test.each([
 test('answerHttp passes the answer through, maps a thrown error and logs only server errors', async () => {
   const logged: string[] = [];
   const log = { error: (message: string) => logged.push(message) };
-  expect(await answerHttp(log, async () => ({ status: 200 }))).toEqual({ status: 200 });
-  expect(
-    await answerHttp(log, async () => {
-      throw new NotFoundError('JobNotFound', "No job 'a'.");
-    }),
-  ).toMatchObject({ status: 404, jsonBody: { error: { code: 'JobNotFound' } } });
+  expect(await answerHttp(log, () => Promise.resolve({ status: 200 }))).toEqual({ status: 200 });
+  expect(await answerHttp(log, () => Promise.reject(new NotFoundError('JobNotFound', "No job 'a'.")))).toMatchObject({
+    status: 404,
+    jsonBody: { error: { code: 'JobNotFound' } },
+  });
   expect(logged).toEqual([]);
-  expect(
-    await answerHttp(log, async () => {
-      throw new Error('boom');
-    }),
-  ).toMatchObject({ status: 500 });
+  expect(await answerHttp(log, () => Promise.reject(new Error('boom')))).toMatchObject({ status: 500 });
   expect(logged).toEqual(['HTTP request failed']);
 });

@@ -1,6 +1,7 @@
 /** The client against the project's Dataverse emulator (dev/emulator) over real HTTP. */
 import { startEmulator } from '../../../dev/emulator';
-import { createDataverseClient, retrieveTableMetadata, type OrganizationRequest } from '../../../shared/dataverse';
+import { createDataverseClient, type OrganizationRequest } from '../../../shared/dataverse';
+import { createTableMetadataSource } from '../../../shared/loads/tableMetadataSource';
 import { CountingTokenSource } from './testDataverse';
 
 type Handle = Awaited<ReturnType<typeof startEmulator>>;
@@ -55,7 +56,7 @@ test('batch-size rejection from the emulator is re-chunked to its limit', async 
 
 test('metadata reader parses the emulator answers; dop-hint sets concurrency', async () => {
   const c = client();
-  const metadata = await retrieveTableMetadata(c, 'account');
+  const metadata = await createTableMetadataSource(c).get('account');
   expect(metadata).toMatchObject({ entitySetName: 'accounts', primaryIdAttribute: 'accountid' });
   expect(c.metrics().concurrency.dopHint).toBeGreaterThan(0);
 });

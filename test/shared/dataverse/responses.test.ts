@@ -7,7 +7,6 @@ import {
   DataverseError,
   faultFromResponse,
   idFromEntityUri,
-  retrieveTableMetadata,
   type DataverseClient,
 } from '../../../shared/dataverse';
 import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
@@ -119,95 +118,4 @@ test('impersonation: CallerObjectId header on a single call', async () => {
     { callerObjectId: 'e39c5d16-675b-48d1-8e67-667427e9c084' },
   );
   expect(server.requests[0]!.headers['callerobjectid']).toBe('e39c5d16-675b-48d1-8e67-667427e9c084');
-});
-
-describe('retrieveTableMetadata', () => {
-  const entity = {
-    LogicalName: 'account',
-    EntitySetName: 'accounts',
-    PrimaryIdAttribute: 'accountid',
-    PrimaryNameAttribute: 'name',
-    MetadataId: '70816501-edb9-4740-a16c-6a5efbc05d84',
-    Attributes: [
-      {
-        '@odata.type': '#Microsoft.Dynamics.CRM.StringAttributeMetadata',
-        LogicalName: 'name',
-        AttributeType: 'String',
-        AttributeTypeName: { Value: 'StringType' },
-        MaxLength: 160,
-        RequiredLevel: { Value: 'ApplicationRequired' },
-        IsValidForCreate: true,
-        IsValidForUpdate: true,
-        IsPrimaryId: false,
-        IsPrimaryName: true,
-      },
-      {
-        '@odata.type': '#Microsoft.Dynamics.CRM.LookupAttributeMetadata',
-        LogicalName: 'primarycontactid',
-        AttributeType: 'Lookup',
-        AttributeTypeName: { Value: 'LookupType' },
-        RequiredLevel: { Value: 'None' },
-        IsValidForCreate: true,
-        IsValidForUpdate: true,
-        IsPrimaryId: false,
-        IsPrimaryName: false,
-        Targets: ['contact'],
-      },
-    ],
-    Keys: [{ LogicalName: 'accountnumber_key', KeyAttributes: ['accountnumber'] }],
-  };
-  const picklists = {
-    value: [
-      {
-        LogicalName: 'accountcategorycode',
-        OptionSet: {
-          Options: [{ Value: 1, Label: { UserLocalizedLabel: { Label: 'Preferred Customer', LanguageCode: 1033 } } }],
-        },
-      },
-    ],
-  };
-  const relationships = {
-    value: [
-      {
-        ReferencingAttribute: 'primarycontactid',
-        ReferencingEntityNavigationPropertyName: 'primarycontactid',
-        ReferencedEntity: 'contact',
-      },
-    ],
-  };
-
-  test('makes the three documented calls and maps columns, keys, options and lookups', async () => {
-    server.handle = (request) =>
-      request.path.includes('PicklistAttributeMetadata')
-        ? json(200, picklists)
-        : request.path.includes('ManyToOneRelationships')
-          ? json(200, relationships)
-          : json(200, entity);
-    const metadata = await retrieveTableMetadata(client(), 'account');
-    expect(server.requests.map((r) => r.path).sort()).toEqual([
-      "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)",
-      "EntityDefinitions(LogicalName='account')/ManyToOneRelationships?$select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity",
-      "EntityDefinitions(LogicalName='account')?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$expand=Attributes,Keys",
-    ]);
-    expect(metadata).toMatchObject({
-      entitySetName: 'accounts',
-      primaryIdAttribute: 'accountid',
-      primaryNameAttribute: 'name',
-      keys: [{ logicalName: 'accountnumber_key', keyAttributes: ['accountnumber'] }],
-      optionSets: { accountcategorycode: [{ value: 1, label: 'Preferred Customer' }] },
-      lookups: { primarycontactid: [{ navigationProperty: 'primarycontactid', referencedEntity: 'contact' }] },
-    });
-    expect(metadata.attributes.map((a) => a.LogicalName)).toEqual(['name', 'primarycontactid']);
-  });
-
-  test('a response without what we rely on fails with UnexpectedMetadata naming the field', async () => {
-    server.handle = (request) =>
-      request.path.includes('?$select=LogicalName,EntitySetName')
-        ? json(200, { ...entity, PrimaryIdAttribute: undefined })
-        : json(200, { value: [] });
-    await expect(retrieveTableMetadata(client(), 'account')).rejects.toMatchObject({
-      code: 'UnexpectedMetadata',
-      message: expect.stringContaining('PrimaryIdAttribute'),
-    });
-  });
 });

@@ -218,10 +218,10 @@ describe('operations and keys', () => {
     const result = convert({ accountnumber: "A'1", name: 'Contoso' }) as ConvertedRow;
     expect(result).toMatchObject({
       operation: 'upsert',
-      key: { kind: 'alternateKey', values: { accountnumber: "A'1" } },
+      key: { accountnumber: "A'1" },
       body: { name: 'Contoso' },
     });
-    expect(recordPath('accounts', { alternateKey: (result.key as { values: Record<string, string> }).values })).toBe(
+    expect(recordPath('accounts', { alternateKey: result.key as Record<string, string> })).toBe(
       "/accounts(accountnumber='A''1')",
     );
     expect(fault({ accountnumber: '', name: 'x' }).message).toBe(
@@ -237,12 +237,12 @@ describe('operations and keys', () => {
     const id = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
     expect(convert({ accountid: id, name: 'x' }, { operation: 'update' })).toMatchObject({
       operation: 'update',
-      key: { kind: 'id', id },
+      key: id,
       body: { name: 'x' },
     });
     expect(convert({ accountid: id, name: 'x' }, { operation: 'delete' })).toMatchObject({
       operation: 'delete',
-      key: { kind: 'id', id },
+      key: id,
       body: {},
     });
     expect(fault({ accountid: 'nope', name: 'x' }, { operation: 'delete' }).message).toContain('is not a GUID');

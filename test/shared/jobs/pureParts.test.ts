@@ -2,6 +2,7 @@ import { expect } from '@jest/globals';
 import fc from 'fast-check';
 import { strToU8, zipSync } from 'fflate';
 import { componentParametersOf, parseAsyncOperationMessage } from '../../../shared/jobs/asyncOperationMessage';
+import { DataverseError } from '../../../shared/dataverse/dataverseError';
 import { asyncOperationQueries, isSolutionOperationBusy } from '../../../shared/jobs/asyncOperationApi';
 import { summariseFormattedResults, summariseImportJobLog } from '../../../shared/jobs/importJobLog';
 import {
@@ -113,14 +114,17 @@ describe('asyncoperations query', () => {
     ).toHaveLength(1);
   });
   it('recognises the Cannot start another [Import] refusal', () => {
-    expect(isSolutionOperationBusy({ code: '0x80071151', message: 'x' })).toBe(true);
+    expect(isSolutionOperationBusy(new DataverseError({ code: '0x80071151', message: 'x', status: 400 }))).toBe(true);
     expect(
-      isSolutionOperationBusy({
-        code: '',
-        message: 'Cannot start another [Import] because there is a previous [Import] running at this moment.',
-      }),
+      isSolutionOperationBusy(
+        new DataverseError({
+          code: '',
+          message: 'Cannot start another [Import] because there is a previous [Import] running at this moment.',
+        }),
+      ),
     ).toBe(true);
-    expect(isSolutionOperationBusy({ code: '0x80040237', message: 'duplicate' })).toBe(false);
+    expect(isSolutionOperationBusy(new DataverseError({ code: '0x80040237', message: 'duplicate' }))).toBe(false);
+    expect(isSolutionOperationBusy({ code: '0x80071151', message: 'not an error of the client' })).toBe(false);
   });
 });
 

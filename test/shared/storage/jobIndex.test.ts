@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { startAzurite, type AzuriteFixture } from './azurite';
-import { createJobIndex, indexRowKey, type JobIndex } from '../../../shared/jobs/jobIndex';
+import { startAzurite, type AzuriteFixture } from '../jobs/azurite';
+import { createJobIndex, indexRowKey, type JobIndex } from '../../../shared/storage/jobIndex';
 
 let azurite: AzuriteFixture;
 let index: JobIndex;
