@@ -2,6 +2,8 @@
  * The one mapping from errors to HTTP answers: each status of the family, Dataverse errors as 502 with their
  * code, and anything else as a 500 that leaks nothing of the error.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DataverseError } from '../../shared/dataverse/dataverseError';
 import { DataverseAuthenticationError } from '../../shared/dataverse/auth/dataverseAuthenticationError';
 import {
@@ -89,4 +91,17 @@ test('answerHttp passes the answer through, maps a thrown error and logs only se
   expect(logged).toEqual([]);
   expect(await answerHttp(log, () => Promise.reject(new Error('boom')))).toMatchObject({ status: 500 });
   expect(logged).toEqual(['HTTP request failed']);
+});
+
+test('every HTTP function answers its errors through answerHttp (the one mapping)', () => {
+  const dir = join(__dirname, '../../functions');
+  const httpFunctions = readdirSync(dir)
+    .filter((n) => n.endsWith('.ts'))
+    .map((n) => [n, readFileSync(join(dir, n), 'utf8')] as const)
+    .filter(([, text]) => text.includes('app.http('));
+  expect(httpFunctions.length).toBeGreaterThanOrEqual(6);
+  for (const [name, text] of httpFunctions) {
+    expect([name, text.includes('answerHttp(log, ')]).toEqual([name, true]);
+    expect([name, /jsonBody:\s*\{\s*error/.test(text)]).toEqual([name, false]);
+  }
 });
