@@ -6,6 +6,7 @@
  * whose finalizer crashed, and publishes an event a crash left pending: no event is lost, and one is repeated only
  * when a process dies between the send and the mark (with the same eventId, for consumers to dedupe).
  */
+import { z } from 'zod';
 import { writeFailedRows, type FailedRowEntry } from '../ingestion/failedRowsWriter';
 import { openFile, type FileShape } from '../ingestion/readers/fileReader';
 import type { SourceRowResult } from '../ingestion/readers/readerTypes';
@@ -38,13 +39,21 @@ export function movedName(record: Pick<LoadRecord, 'blobName'>, folder: 'process
   return `${folder}/${record.blobName}`;
 }
 
+/** The row as the chunk kept it (`rowJson`): its text, and its cells or values when it was read that far. */
+const keptRowSchema = z.object({
+  raw: z.string().optional().catch(undefined),
+  cells: z.array(z.string()).optional().catch(undefined),
+  values: z.record(z.string(), z.json()).optional().catch(undefined),
+});
+
 export function rowOfFailedRecord(record: FailedRowRecord): SourceRowResult {
-  let kept: { raw?: string; cells?: string[]; values?: Record<string, unknown> } = {};
+  let parsed: unknown;
   try {
-    kept = JSON.parse(record.rowJson) as typeof kept;
+    parsed = JSON.parse(record.rowJson);
   } catch {
-    kept = {};
+    parsed = {};
   }
+  const kept = keptRowSchema.safeParse(parsed).data ?? {};
   return {
     ok: false,
     rowNumber: record.rowNumber,
@@ -54,7 +63,7 @@ export function rowOfFailedRecord(record: FailedRowRecord): SourceRowResult {
     raw: kept.raw ?? '',
     message: record.message,
     ...(kept.cells ? { cells: kept.cells } : {}),
-    ...(kept.values ? { values: kept.values as Record<string, never> } : {}),
+    ...(kept.values ? { values: kept.values } : {}),
   };
 }
 
