@@ -17,7 +17,7 @@ export function setting<S extends z.ZodType>(
   schema: S,
   doc: { description: string; expected: string; secret?: boolean },
 ): SettingDefinition<S> {
-  return { schema: schema.describe(doc.description) as S, ...doc };
+  return { schema: schema.describe(doc.description), ...doc };
 }
 
 export type SectionDefinitions = Record<string, SettingDefinition>;

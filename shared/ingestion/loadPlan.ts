@@ -15,9 +15,12 @@ export interface ResolvedLookupTarget {
   navigationProperty: string;
 }
 
+/** 'id', or the logical name of the related table's alternate-key attribute. */
+export type LookupBy = string;
+
 export type ColumnBinding =
   | { kind: 'attribute'; column: string; attribute: AttributeMetadata }
-  | { kind: 'lookup'; column: string; attribute: AttributeMetadata; targets: ResolvedLookupTarget[]; by: 'id' | string }
+  | { kind: 'lookup'; column: string; attribute: AttributeMetadata; targets: ResolvedLookupTarget[]; by: LookupBy }
   | { kind: 'ignored'; column: string; reason: string };
 
 export type PlanKey =
@@ -156,7 +159,7 @@ function chooseKey(
         `the key ${name ? `'${name}' ` : ''}needs column(s) ${missing.map((m) => `'${m}'`).join(', ')}, which the file doesn't have`,
       );
     if (attributes.length === 1 && attributes[0] === metadata.primaryIdAttribute)
-      return { kind: 'primaryId', attribute: attributes[0]!, column: columnOf.get(attributes[0]!)! };
+      return { kind: 'primaryId', attribute: attributes[0], column: columnOf.get(attributes[0])! };
     return { kind: 'alternateKey', name, attributes, columns: attributes.map((a) => columnOf.get(a)!) };
   };
   if (profile.alternateKey !== undefined) {

@@ -117,17 +117,21 @@ export interface LookupTarget {
   entitySetName?: string;
 }
 
+/** An AttributeType this loader does not convert (e.g. 'Virtual', 'EntityName'): kept so errors can name it. */
+export type UnloadableAttributeType = string & { readonly unloadable?: never };
+
 export interface AttributeMetadata {
   logicalName: string;
   /** One of the loadable types, or the raw AttributeType (e.g. 'Virtual') for attributes that can't be loaded. */
-  type: LoadableAttributeType | string;
+  type: LoadableAttributeType | UnloadableAttributeType;
   maxLength?: number;
   minValue?: number;
   maxValue?: number;
   precision?: number;
   /** DateTime: 'DateOnly' | 'DateAndTime'. */
   format?: string;
-  requiredLevel: 'None' | 'SystemRequired' | 'ApplicationRequired' | 'Recommended' | string;
+  /** 'None' | 'SystemRequired' | 'ApplicationRequired' | 'Recommended' (Dataverse may add levels). */
+  requiredLevel: string;
   isValidForCreate: boolean;
   isValidForUpdate: boolean;
   isPrimaryId: boolean;

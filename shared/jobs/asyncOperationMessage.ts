@@ -131,9 +131,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const extra = issue as { expected?: unknown; values?: unknown[] };
   const expected =
     extra.expected !== undefined
-      ? ` (expected ${String(extra.expected)})`
+      ? ` (expected ${shown(extra.expected)})`
       : extra.values
-        ? ` (expected one of ${extra.values.map(String).join(', ')})`
+        ? ` (expected one of ${extra.values.map(shown).join(', ')})`
         : '';
   return `${path}: ${issue.message}${expected}`;
 }
@@ -143,7 +143,7 @@ function kindProblem(kind: unknown, where: string): string | undefined {
   if (typeof kind !== 'string' || !(executeAsyncKinds as readonly string[]).includes(kind)) {
     const hint =
       kind === 'StageAndUpgrade' ? '; for stage and upgrade send ImportSolution with stageAndUpgrade: true' : '';
-    return `${where}kind '${String(kind)}' is not one of ${executeAsyncKinds.join(', ')}, the only requests ExecuteAsync accepts${hint}`;
+    return `${where}kind '${shown(kind)}' is not one of ${executeAsyncKinds.join(', ')}, the only requests ExecuteAsync accepts${hint}`;
   }
   return undefined;
 }
@@ -209,4 +209,9 @@ export function componentParametersOf(settings: DeploymentSettings | undefined):
       ...(c.ConnectorId ? { connectorid: c.ConnectorId } : {}),
     })),
   ];
+}
+
+/** A value as a user wrote it: strings as they are, anything else as JSON. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }

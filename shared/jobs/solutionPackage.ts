@@ -133,5 +133,6 @@ export function readSolutionIdentity(zip: Uint8Array, limits?: SolutionPackageLi
   const version = typeof manifest?.Version === 'string' ? manifest.Version : '';
   if (!uniqueName || !version)
     throw new SolutionPackageError('BadSolutionXml', 'solution.xml has no SolutionManifest UniqueName and Version.');
-  return { uniqueName, version, managed: String(manifest?.Managed ?? '0') === '1' };
+  const managed = manifest?.Managed;
+  return { uniqueName, version, managed: managed === 1 || managed === '1' };
 }

@@ -19,12 +19,12 @@ export function withSharedTokenRequests(acquire: (forceRefresh: boolean) => Prom
   return {
     getAccessToken(options = {}) {
       const { forceRefresh = false, abortSignal } = options;
-      if (abortSignal?.aborted) return Promise.reject(abortSignal.reason);
+      if (abortSignal?.aborted) return Promise.reject(abortReason(abortSignal));
       const shared = inFlight && (inFlight.forced || !forceRefresh) ? inFlight.promise : start(forceRefresh);
       if (!abortSignal) return shared;
       // The caller stops waiting; the shared request goes on for the others.
       return new Promise<string>((resolve, reject) => {
-        const onAbort = () => reject(abortSignal.reason);
+        const onAbort = () => reject(abortReason(abortSignal));
         abortSignal.addEventListener('abort', onAbort, { once: true });
         shared.then(
           (token) => {
@@ -33,10 +33,16 @@ export function withSharedTokenRequests(acquire: (forceRefresh: boolean) => Prom
           },
           (error: unknown) => {
             abortSignal.removeEventListener('abort', onAbort);
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           },
         );
       });
     },
   };
+}
+
+/** The signal's reason when it is an Error (AbortSignal.timeout and abort(error) give one), else an AbortError. */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('The operation was aborted.', 'AbortError');
 }

@@ -199,7 +199,7 @@ export async function* readCsvRows(
       skip_empty_lines: true,
       record_delimiter: ['\r\n', '\n', '\r'],
       max_record_size: limits.maxRecordBytes,
-    } as ConstructorParameters<typeof Parser>[0]) as unknown as {
+    }) as unknown as {
       api: {
         parse(
           buffer: Buffer | undefined,
