@@ -34,72 +34,56 @@ function portOf(address: string): number {
   return Number(new URL(address.startsWith('http') ? address : `http://${address}`).port);
 }
 
+/**
+ * One service's server, in memory on a free port, without logs, taking any API version. Azurite's configurations
+ * take positional arguments; blob's and queue's agree, table's has no extent store and puts the debug log first.
+ */
+function inMemoryServer(
+  Server: ServerClass,
+  Configuration: ConfigurationClass,
+  host: string,
+  service: 'blob' | 'queue' | 'table',
+): AzuriteServer {
+  const extentsAndLogs =
+    service === 'table'
+      ? [
+          /* enableDebugLog */ false,
+          /* enableAccessLog */ false,
+          /* accessLogWriteStream */ undefined,
+          /* debugLogFilePath */ undefined,
+        ]
+      : [
+          /* extentDBPath */ undefined,
+          /* persistencePathArray */ false,
+          /* enableAccessLog */ false,
+          /* accessLogWriteStream */ undefined,
+          /* enableDebugLog */ false,
+          /* debugLogFilePath */ undefined,
+        ];
+  return new Server(
+    new Configuration(
+      host,
+      /* port: any free one */ 0,
+      /* keepAliveTimeout */ undefined,
+      /* metadataDBPath */ undefined,
+      ...extentsAndLogs,
+      /* loose */ false,
+      /* skipApiVersionCheck */ true,
+      /* cert, key, pwd, oauth */ undefined,
+      undefined,
+      undefined,
+      undefined,
+      /* disableProductStyleUrl */ false,
+      /* isMemoryPersistence */ true,
+    ),
+  );
+}
+
 export async function startAzurite(): Promise<AzuriteFixture> {
   const host = '127.0.0.1';
-  const blob = new BlobServer(
-    new BlobConfiguration(
-      host,
-      0,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      false,
-      undefined,
-      false,
-      undefined,
-      false,
-      true,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      true,
-    ),
-  );
-  const queue = new QueueServer(
-    new QueueConfiguration(
-      host,
-      0,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      false,
-      undefined,
-      false,
-      undefined,
-      false,
-      true,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      true,
-    ),
-  );
-  const table = new TableServer(
-    new TableConfiguration(
-      host,
-      0,
-      undefined,
-      undefined,
-      false,
-      false,
-      undefined,
-      undefined,
-      false,
-      true,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      true,
-    ),
-  );
+  const blob = inMemoryServer(BlobServer, BlobConfiguration, host, 'blob');
+  const queue = inMemoryServer(QueueServer, QueueConfiguration, host, 'queue');
+  const table = inMemoryServer(TableServer, TableConfiguration, host, 'table');
   await Promise.all([blob.start(), queue.start(), table.start()]);
   const blobPort = portOf(blob.getHttpServerAddress());
   const queuePort = portOf(queue.getHttpServerAddress());
