@@ -3,23 +3,14 @@
  */
 import { z } from 'zod';
 import type { JobOutcome } from '../events/jobEvents';
-import { terminalStates } from '../storage/jobIndex';
+import { terminalJobStates, terminalStates } from '../storage/jobIndex';
 
 export const JOB_PARTITION = 'job';
 
-export const jobStates = [
-  'queued',
-  'submitted',
-  'running',
-  'succeeded',
-  'partiallySucceeded',
-  'failed',
-  'canceled',
-  'timedOut',
-  'rejected',
-] as const;
+const pendingJobStates = ['queued', 'submitted', 'running'] as const;
+export const jobStates = [...pendingJobStates, ...terminalJobStates] as const;
 export type JobState = (typeof jobStates)[number];
-export const pendingStates: readonly JobState[] = ['queued', 'submitted', 'running'];
+export const pendingStates: readonly JobState[] = pendingJobStates;
 /** The job index's terminal states (shared with loads): a job in one never changes again. */
 export const isTerminal = (state: JobState): boolean => terminalStates.has(state);
 

@@ -10,16 +10,17 @@ import { isRestErrorWithStatus } from '../errors';
 export const INDEX_PARTITION = 'index';
 export const INDEX_POINTER_PARTITION = 'indexById';
 
-/** States after which an entry never changes again (loads and jobs share them). */
-export const terminalStates: ReadonlySet<string> = new Set([
+/** States after which a job never changes again; a load's final statuses are among them. */
+export const terminalJobStates = [
   'succeeded',
   'partiallySucceeded',
   'failed',
   'canceled',
   'timedOut',
   'rejected',
-  'completed',
-]);
+] as const;
+/** States after which an index entry never changes again (loads and jobs share them). */
+export const terminalStates: ReadonlySet<string> = new Set([...terminalJobStates, 'completed']);
 
 export const jobIndexEntrySchema = z.object({
   id: z.string().min(1),
