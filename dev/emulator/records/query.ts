@@ -5,6 +5,7 @@
 import type { EmulatorResponse } from '../types';
 import { compileFilter, equalityChain, parseFilter, type FilterExpression, type Literal } from '../odata/filter';
 import { compareRows, parseOrderBy, parseTop } from '../odata/queryOptions';
+import { edmTypes } from './edmTypes';
 import { faults } from './faults';
 import { contextUrl, parseSelect, represent, wantsAnnotations } from './representation';
 import type { Table } from './schema';
@@ -15,24 +16,6 @@ export const defaultPageSize = 5000;
 
 const supported = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$expand']);
 
-const edm: Record<string, string> = {
-  String: 'Edm.String',
-  Memo: 'Edm.String',
-  Integer: 'Edm.Int32',
-  BigInt: 'Edm.Int64',
-  Decimal: 'Edm.Decimal',
-  Money: 'Edm.Decimal',
-  Double: 'Edm.Double',
-  Boolean: 'Edm.Boolean',
-  DateTime: 'Edm.DateTimeOffset',
-  Picklist: 'Edm.Int32',
-  State: 'Edm.Int32',
-  Status: 'Edm.Int32',
-  Uniqueidentifier: 'Edm.Guid',
-  Lookup: 'Edm.Guid',
-  Customer: 'Edm.Guid',
-  Owner: 'Edm.Guid',
-};
 const literalEdm: Record<Literal['type'], string> = {
   string: 'Edm.String',
   number: 'Edm.Int32',
@@ -81,7 +64,7 @@ export function checkFilter(table: Table, e: FilterExpression): void {
     case 'call': {
       const a = table.properties.get(e.property);
       if (!a) throw faults.unknownQueryProperty(e.property, table.logicalName);
-      if (edm[a.type] !== 'Edm.String')
+      if (edmTypes[a.type] !== 'Edm.String')
         throw faults.badQuery(
           `No function signature for the function with name '${e.fn}' matches the specified arguments.`,
         );
@@ -90,7 +73,7 @@ export function checkFilter(table: Table, e: FilterExpression): void {
     case 'compare': {
       const a = table.properties.get(e.property);
       if (!a) throw faults.unknownQueryProperty(e.property, table.logicalName);
-      const type = edm[a.type]!;
+      const type = edmTypes[a.type]!;
       if (e.literal.type !== 'null' && !accepts[type]!.includes(e.literal.type)) {
         throw faults.badQuery(
           `A binary operator with incompatible types was detected. Found operand types '${type}' and '${literalEdm[e.literal.type]}' for operator kind '${operatorKind[e.op]}'.`,

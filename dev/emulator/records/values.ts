@@ -3,6 +3,7 @@
  * unknown properties, JSON types per Edm type, max lengths, numeric ranges, choice options, lookups bound
  * with `<navigation>@odata.bind`.
  */
+import { edmTypes } from './edmTypes';
 import { faults } from './faults';
 import { guidPattern } from './entityReference';
 import { resolveReference } from './keys';
@@ -10,22 +11,6 @@ import type { Attribute, Schema, Table } from './schema';
 import type { RecordStore, Row } from './store';
 
 export type Operation = 'create' | 'update';
-
-const edmType: Record<string, string> = {
-  String: 'Edm.String',
-  Memo: 'Edm.String',
-  Integer: 'Edm.Int32',
-  BigInt: 'Edm.Int64',
-  Decimal: 'Edm.Decimal',
-  Money: 'Edm.Decimal',
-  Double: 'Edm.Double',
-  Boolean: 'Edm.Boolean',
-  DateTime: 'Edm.DateTimeOffset',
-  Picklist: 'Edm.Int32',
-  State: 'Edm.Int32',
-  Status: 'Edm.Int32',
-  Uniqueidentifier: 'Edm.Guid',
-};
 
 /** Dataverse returns date-times in UTC without milliseconds (memoised per second: every write stamps two). */
 let lastSecond = NaN,
@@ -48,7 +33,7 @@ function convert(table: Table, a: Attribute, value: unknown): unknown {
     faults.wrongType(
       table.entitySetName,
       value,
-      a.type === 'DateTime' && a.format === 'DateOnly' ? 'Edm.Date' : (edmType[a.type] ?? 'Edm.String'),
+      a.type === 'DateTime' && a.format === 'DateOnly' ? 'Edm.Date' : (edmTypes[a.type] ?? 'Edm.String'),
     );
   switch (a.type) {
     case 'String':
