@@ -24,7 +24,7 @@
  * Both make the figures conservative for fast loaders (CPU is a larger share of each request) and penalise
  * loaders that trip the limits (a 1 s real wait is k emulated seconds).
  */
-import type { EmulatorOptions } from '../dev/emulator/index';
+import type { EmulatorOptions, EmulatorStats } from '../dev/emulator/index';
 import {
   bestThroughputCeiling,
   throughputCeiling,
@@ -113,5 +113,36 @@ export function describeProfile(profile: BenchProfile): Record<string, unknown> 
     bestBatchCeiling: bestCeilingFor(profile, ['batch']),
     realWindowSeconds: limits.windowSeconds / limits.timeScale,
     dopHint: profile.dopHint,
+  };
+}
+
+/** What the emulator counted over one loader run, and the rate of created accounts in real and Dataverse time. */
+export interface EmulatorRunCounts {
+  rowsPerSecond: number;
+  /** Emulated (Dataverse-time) rows/s = real ÷ speed-up. */
+  dataverseRowsPerSecond: number;
+  seconds: number;
+  rowsCreated: number;
+  requests: number;
+  /** Of `requests`: `$batch` requests, as the emulator counted them (the rest are bulk messages and metadata GETs). */
+  batchRequests: number;
+  /** Execution ms the emulator accrued (its latency model), in real ms: shows whether the bulk factor applied. */
+  executionMs: number;
+  throttled: number;
+}
+
+/** The counts of a run that took `seconds`, from the emulator's stats at its end (the loaders create accounts). */
+export function emulatorRunCounts(stats: EmulatorStats, seconds: number, profile: BenchProfile): EmulatorRunCounts {
+  const rowsCreated = stats.recordsPerTable['account'] ?? 0;
+  const rowsPerSecond = rowsCreated / seconds;
+  return {
+    rowsPerSecond,
+    dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
+    seconds,
+    rowsCreated,
+    requests: stats.requests,
+    batchRequests: stats.batches,
+    executionMs: stats.executionMs,
+    throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
   };
 }

@@ -12,23 +12,22 @@ import { basename, join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startLocalStack } from '../dev/host/localStack';
 import type { GeneratedCsv } from './accountsCsv';
-import { ceilingFor, emulatorOptionsFor, type BenchProfile } from './benchProfile';
+import {
+  ceilingFor,
+  emulatorOptionsFor,
+  emulatorRunCounts,
+  type BenchProfile,
+  type EmulatorRunCounts,
+} from './benchProfile';
 
 export interface PipelineRun {
-  rowsPerSecond: number;
-  dataverseRowsPerSecond: number;
+  counts: EmulatorRunCounts;
   batchSize: number;
   /** The loads' default `auto` mode sends CreateMultiple (bulk); `$batch` only as a fallback or to isolate faults. */
   shape: 'bulk';
   ceilingAtBatchSize: number;
-  /** Upload of the blob into Azurite (not in `seconds`: the clock starts at the drop). */
+  /** Upload of the blob into Azurite (not in `counts.seconds`: the clock starts at the drop). */
   uploadSeconds: number;
-  seconds: number;
-  rowsCreated: number;
-  requests: number;
-  batchRequests: number;
-  executionMs: number;
-  throttled: number;
   peakHostRssMB?: number;
   blobMB: number;
   status: string;
@@ -76,29 +75,22 @@ export function loadPipelineBenchmark(repoRoot: string): PipelineBenchmark | und
       // Polled every 100 ms: the end of a load is seen within 0.1 s (the GET is a single Table read).
       const view = await loads.waitForLoad(() => stack.api, id, { timeoutMs: 60 * 60_000, pollMs: 100 });
       const seconds = (performance.now() - started) / 1000;
-      const stats = stack.emulator!.stats();
-      const created = stats.recordsPerTable['account'] ?? 0;
+      const counts = emulatorRunCounts(stack.emulator!.stats(), seconds, profile);
       const pid = 'pid' in stack.host ? stack.host.pid : process.pid;
       const peak = loads.peakRssMB(pid);
-      const rowsPerSecond = created / seconds;
       return {
-        rowsPerSecond,
-        dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
+        counts,
         batchSize: 1000,
         shape: 'bulk',
         ceilingAtBatchSize: ceilingFor(profile, 1000, 'bulk').rowsPerSecond,
-        seconds,
         uploadSeconds,
-        rowsCreated: created,
-        requests: stats.requests,
-        batchRequests: stats.batches,
-        executionMs: stats.executionMs,
-        throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
         ...(peak !== undefined ? { peakHostRssMB: peak } : {}),
         blobMB: csv.bytes / 2 ** 20,
         status: view.status,
-        ...(view.status !== 'succeeded' || created !== csv.rows
-          ? { error: `${view.status}: ${created} of ${csv.rows} created${view.message ? ` (${view.message})` : ''}` }
+        ...(view.status !== 'succeeded' || counts.rowsCreated !== csv.rows
+          ? {
+              error: `${view.status}: ${counts.rowsCreated} of ${csv.rows} created${view.message ? ` (${view.message})` : ''}`,
+            }
           : {}),
       };
     } finally {

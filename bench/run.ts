@@ -23,7 +23,9 @@ import {
   defaultBenchProfile,
   describeProfile,
   emulatorOptionsFor,
+  emulatorRunCounts,
   type BenchProfile,
+  type EmulatorRunCounts,
 } from './benchProfile';
 import { measureEngineCost } from './engineCost';
 import type { RequestShape } from './ceiling';
@@ -88,28 +90,17 @@ export function parseArgs(argv: string[]): BenchArgs {
   return args;
 }
 
-export interface ThroughputRow {
+export interface ThroughputRow extends EmulatorRunCounts {
   rows: number;
   loader: string;
   what: string;
   batchSize: number;
-  rowsPerSecond: number;
-  /** Emulated (Dataverse-time) rows/s = real ÷ speed-up. */
-  dataverseRowsPerSecond: number;
   /** How the loader sends rows: `$batch` (ExecuteMultiple) or bulk messages (CreateMultiple). */
   shape: RequestShape;
   ceilingAtBatchSize: number;
   bestCeiling: number;
   /** rows/s ÷ best ceiling. */
   ofCeiling: number;
-  seconds: number;
-  rowsCreated: number;
-  requests: number;
-  /** Of `requests`: `$batch` requests, as the emulator counted them (the rest are bulk messages and metadata GETs). */
-  batchRequests: number;
-  /** Execution ms the emulator accrued (its latency model), in real ms: shows whether the bulk factor applied. */
-  executionMs: number;
-  throttled: number;
   error?: string;
 }
 
@@ -128,35 +119,26 @@ async function throughputFor(
     const metadata = await accountMetadata(emulator.webApiUrl, emulator.url);
     const best = bestCeilingFor(profile);
     const record = async (loader: string, what: string, batchSize: number, shape: RequestShape, run: LoaderRun) => {
-      const stats = await emulator.stats();
-      const created = stats.recordsPerTable['account'] ?? 0;
-      const rowsPerSecond = created / run.seconds;
+      const counts = emulatorRunCounts(await emulator.stats(), run.seconds, profile);
       const row: ThroughputRow = {
         rows: csv.rows,
         loader,
         what,
         batchSize,
         shape,
-        rowsPerSecond,
-        dataverseRowsPerSecond: rowsPerSecond / profile.speedUp,
+        ...counts,
         ceilingAtBatchSize: ceilingFor(profile, batchSize, shape).rowsPerSecond,
         bestCeiling: best.rowsPerSecond,
-        ofCeiling: rowsPerSecond / best.rowsPerSecond,
-        seconds: run.seconds,
-        rowsCreated: created,
-        requests: stats.requests,
-        batchRequests: stats.batches,
-        executionMs: stats.executionMs,
-        throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
+        ofCeiling: counts.rowsPerSecond / best.rowsPerSecond,
         ...(run.error
           ? { error: run.error }
-          : created !== csv.rows
-            ? { error: `${csv.rows - created} rows missing` }
+          : counts.rowsCreated !== csv.rows
+            ? { error: `${csv.rows - counts.rowsCreated} rows missing` }
             : {}),
       };
       out.push(row);
       log(
-        `  ${csv.rows} rows, ${loader}: ${rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${stats.requests} requests (${stats.batches} $batch)${row.error ? `, ${row.error}` : ''}`,
+        `  ${csv.rows} rows, ${loader}: ${counts.rowsPerSecond.toFixed(0)} rows/s (${(row.ofCeiling * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${counts.requests} requests (${counts.batchRequests} $batch)${row.error ? `, ${row.error}` : ''}`,
       );
     };
     if (pipeline && loaders.includes('pipeline')) {
@@ -168,22 +150,15 @@ async function throughputFor(
         what: 'blob drop → local host (Azurite) → emulator',
         batchSize: run.batchSize,
         shape: run.shape,
-        rowsPerSecond: run.rowsPerSecond,
-        dataverseRowsPerSecond: run.dataverseRowsPerSecond,
+        ...run.counts,
         ceilingAtBatchSize: run.ceilingAtBatchSize,
         bestCeiling: best.rowsPerSecond,
-        ofCeiling: run.rowsPerSecond / best.rowsPerSecond,
-        seconds: run.seconds,
-        rowsCreated: run.rowsCreated,
-        requests: run.requests,
-        batchRequests: run.batchRequests,
-        executionMs: run.executionMs,
-        throttled: run.throttled,
+        ofCeiling: run.counts.rowsPerSecond / best.rowsPerSecond,
         ...(run.error ? { error: run.error } : {}),
       });
       memory.push(memoryRow(csv, run));
       log(
-        `  ${csv.rows} rows, our pipeline: ${run.rowsPerSecond.toFixed(0)} rows/s (${((run.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.seconds.toFixed(1)} s, ${run.requests} requests (${run.batchRequests} $batch), host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`,
+        `  ${csv.rows} rows, our pipeline: ${run.counts.rowsPerSecond.toFixed(0)} rows/s (${((run.counts.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.counts.seconds.toFixed(1)} s, ${run.counts.requests} requests (${run.counts.batchRequests} $batch), host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`,
       );
     }
     if (loaders.includes('client')) {
@@ -257,8 +232,8 @@ function memoryRow(csv: GeneratedCsv, run: PipelineRun): MemoryRow {
     blobMB: csv.bytes / 2 ** 20,
     ...(run.peakHostRssMB !== undefined ? { peakRssMB: run.peakHostRssMB } : {}),
     status: run.status,
-    rowsPerSecond: run.rowsPerSecond,
-    seconds: run.seconds,
+    rowsPerSecond: run.counts.rowsPerSecond,
+    seconds: run.counts.seconds,
   };
 }
 
