@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import {
   decodeBatchRequest,
@@ -14,18 +12,17 @@ import {
   type BatchResponseItem,
 } from '../../../shared/dataverse/batchCodec';
 import { parseHttpHead, parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
-
-const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
+import { dataverseFixture } from './testDataverse';
 
 /** Splits a fixture request file (outer request line + headers + body). */
 function fixtureRequest(name: string) {
-  const head = parseHttpHead(fixture(name));
+  const head = parseHttpHead(dataverseFixture(name));
   return { contentType: head.headers['content-type'], body: head.body };
 }
 
 describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, no Content-Type header)', () => {
   test('batch-no-changeset: three creates then a GET, boundary read from the first body line', () => {
-    const message = parseHttpResponseMessage(fixture('batch-no-changeset.response.http'));
+    const message = parseHttpResponseMessage(dataverseFixture('batch-no-changeset.response.http'));
     expect(message.status).toBe(200);
     expect(message.headers['content-type']).toBeUndefined();
     const parts = decodeBatchResponse(undefined, message.body) as never[];
@@ -41,7 +38,7 @@ describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, n
   });
 
   test('batch-changeset: the change set comes back nested with Content-IDs, then the GET', () => {
-    const message = parseHttpResponseMessage(fixture('batch-changeset.response.http'));
+    const message = parseHttpResponseMessage(dataverseFixture('batch-changeset.response.http'));
     const items = decodeBatchResponse(message.headers['content-type'], message.body);
     expect(items).toHaveLength(2);
     const [changeSet, get] = items;
@@ -58,7 +55,7 @@ describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, n
   });
 
   test('batch-changeset-contentid-refs: three created records with their ids', () => {
-    const message = parseHttpResponseMessage(fixture('batch-changeset-contentid-refs.response.http'));
+    const message = parseHttpResponseMessage(dataverseFixture('batch-changeset-contentid-refs.response.http'));
     const flat = flattenBatchResponse(decodeBatchResponse(undefined, message.body));
     expect(flat.map((part) => part.headers['odata-entityid']?.replace(/^.*\//, ''))).toEqual([
       'leads(425195a4-7a75-e911-a97a-000d3a34a1bd)',
@@ -68,7 +65,7 @@ describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, n
   });
 
   test('batch-stop-on-error: outer "400 BadRequest", one inner "400 Bad Request" part with REQ_ID and the error', () => {
-    const message = parseHttpResponseMessage(fixture('batch-stop-on-error.response.http'));
+    const message = parseHttpResponseMessage(dataverseFixture('batch-stop-on-error.response.http'));
     expect(message.status).toBe(400);
     const flat = flattenBatchResponse(decodeBatchResponse(undefined, message.body));
     expect(flat).toHaveLength(1);
@@ -84,13 +81,13 @@ describe('decodeBatchResponse on Microsoft-documented responses (LF line ends, n
   });
 
   test('batch-continue-on-error: every part with its own status', () => {
-    const message = parseHttpResponseMessage(fixture('batch-continue-on-error.response.http'));
+    const message = parseHttpResponseMessage(dataverseFixture('batch-continue-on-error.response.http'));
     const flat = flattenBatchResponse(decodeBatchResponse(undefined, message.body));
     expect(flat.map((part) => part.status)).toEqual([400, 204, 204]);
   });
 
   test('the same response with CRLF line ends and a Content-Type header decodes identically', () => {
-    const message = parseHttpResponseMessage(fixture('batch-changeset.response.http'));
+    const message = parseHttpResponseMessage(dataverseFixture('batch-changeset.response.http'));
     const crlf = message.body.replace(/\n/g, '\r\n');
     const boundary = /--(batchresponse_[^\r\n]+)/.exec(crlf)![1]!;
     const lf = decodeBatchResponse(undefined, message.body);

@@ -1,24 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createDataverseClient, type DataverseClient } from '../../../shared/dataverse';
-import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
 import {
   batchAnswer,
   CountingTokenSource,
   errorAnswer,
+  dataverseFixture,
   MemoryTable,
+  replayFixture,
   startTestDataverse,
   VirtualClock,
-  type Answer,
   type TestDataverse,
 } from './testDataverse';
-
-const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
-/** A fixture response replayed verbatim (status, headers, body). */
-function replay(name: string): Answer {
-  const message = parseHttpResponseMessage(fixture(name));
-  return { status: message.status, headers: message.headers, body: message.body };
-}
 
 let server: TestDataverse;
 let table: MemoryTable;
@@ -55,7 +46,7 @@ afterEach(() => server.close());
 
 describe('CreateMultiple', () => {
   test('sends Targets with @odata.type and client ids, maps the documented response (createmultiple fixture) to per-row ids', async () => {
-    server.handle = () => replay('createmultiple.response.http');
+    server.handle = () => replayFixture('createmultiple.response.http');
     const result = await client().createMultiple(
       'sample_examples',
       'sample_example',
@@ -162,7 +153,7 @@ describe('CreateMultiple', () => {
 
 describe('UpdateMultiple and UpsertMultiple', () => {
   test('UpdateMultiple puts the primary id in each target; the documented 204 NoContent maps to per-row ids', async () => {
-    server.handle = () => replay('updatemultiple.response.http');
+    server.handle = () => replayFixture('updatemultiple.response.http');
     const ids = ['8f4c3f92-312b-ee11-bdf4-000d3a993550', '904c3f92-312b-ee11-bdf4-000d3a993550'];
     const result = await client().updateMultiple(
       'sample_examples',
@@ -178,7 +169,7 @@ describe('UpdateMultiple and UpsertMultiple', () => {
   });
 
   test('UpsertMultiple identifies rows by @odata.id with the alternate key and never repeats key columns in the body', async () => {
-    server.handle = () => replay('upsertmultiple.response.http');
+    server.handle = () => replayFixture('upsertmultiple.response.http');
     const result = await client().upsertMultiple('sample_examples', 'sample_example', [
       {
         key: { sample_keyattribute: '0000001' },
@@ -205,7 +196,7 @@ describe('UpdateMultiple and UpsertMultiple', () => {
   });
 
   test('the key-in-body failure (0x80040216, upsertmultiple-key-in-body-create) is isolated to per-row faults via $batch', async () => {
-    const [status, body] = fixture('upsertmultiple-key-in-body-create.response.txt').split(' — ');
+    const [status, body] = dataverseFixture('upsertmultiple-key-in-body-create.response.txt').split(' — ');
     expect(status).toBe('400 Bad Request');
     server.handle = (request) => {
       if (request.path !== '$batch')

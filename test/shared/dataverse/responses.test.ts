@@ -1,7 +1,5 @@
 /** Single-call responses the client can receive, fed verbatim from the fixtures over real HTTP. */
 import { expect } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   createDataverseClient,
   DataverseError,
@@ -9,21 +7,15 @@ import {
   idFromEntityUri,
   type DataverseClient,
 } from '../../../shared/dataverse';
-import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
 import {
   CountingTokenSource,
+  dataverseFixture,
   json,
+  replayFixture,
   startTestDataverse,
   VirtualClock,
-  type Answer,
   type TestDataverse,
 } from './testDataverse';
-
-const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
-function replay(name: string): Answer {
-  const message = parseHttpResponseMessage(fixture(name));
-  return { status: message.status, headers: message.headers, body: message.body };
-}
 
 let server: TestDataverse;
 beforeEach(async () => {
@@ -38,7 +30,7 @@ const client = (): DataverseClient =>
   });
 
 test('create-basic: 204 with OData-EntityId, whose GUID is the record id', async () => {
-  const created = replay('create-basic.response.http');
+  const created = replayFixture('create-basic.response.http');
   const response = await (async () => {
     server.handle = () => created;
     return client().send({ method: 'POST', path: 'accounts', body: { name: 'Sample Account' } });
@@ -52,7 +44,7 @@ test('create-basic: 204 with OData-EntityId, whose GUID is the record id', async
 });
 
 test('whoami (trailing spaces, no blank line before the body in the doc): parsed JSON body', async () => {
-  server.handle = () => replay('whoami.response.http');
+  server.handle = () => replayFixture('whoami.response.http');
   const response = await client().send({ method: 'GET', path: 'WhoAmI()' });
   expect(response.body).toMatchObject({
     BusinessUnitId: 'ded5a64f-f06d-e511-80d0-00155db07cb1',
@@ -65,7 +57,7 @@ test('importsolutionasync: AsyncOperationId and ImportJobKey', async () => {
   server.handle = () => ({
     status: 200,
     headers: { 'Content-Type': 'application/json; odata.metadata=minimal' },
-    body: fixture('importsolutionasync.response.json'),
+    body: dataverseFixture('importsolutionasync.response.json'),
   });
   const response = await client().send({
     method: 'POST',
@@ -79,7 +71,7 @@ test('importsolutionasync: AsyncOperationId and ImportJobKey', async () => {
 });
 
 test('error-plugin-annotations: the documented JSON is malformed; reported as UnparseableBody with status and raw text', async () => {
-  server.handle = () => replay('error-plugin-annotations.response.http');
+  server.handle = () => replayFixture('error-plugin-annotations.response.http');
   const error = await client()
     .send({ method: 'POST', path: 'accounts', body: { name: 'Example Account' } })
     .catch((e: unknown) => e);
@@ -92,7 +84,10 @@ test('error-plugin-annotations: the documented JSON is malformed; reported as Un
 });
 
 test('the same error with the comma restored: code, message and @Microsoft.PowerApps.CDS annotations', () => {
-  const body = replay('error-plugin-annotations.response.http').body!.replace('\\r\\n\\r\\n"\n', '\\r\\n\\r\\n",\n');
+  const body = replayFixture('error-plugin-annotations.response.http').body!.replace(
+    '\\r\\n\\r\\n"\n',
+    '\\r\\n\\r\\n",\n',
+  );
   const fault = faultFromResponse(400, { 'x-ms-service-request-id': 'r-1' }, body);
   expect(fault).toMatchObject({ code: '0x80040265', message: 'Example Error Message.', status: 400, requestId: 'r-1' });
   expect(fault.annotations?.['@Microsoft.PowerApps.CDS.ErrorDetails.SubErrorCode']).toBe('12345');
@@ -102,7 +97,7 @@ test('create-duplicate-key: 412 with 0x80040237', async () => {
   server.handle = () => ({
     status: 412,
     headers: { 'Content-Type': 'application/json' },
-    body: fixture('create-duplicate-key.response-body.json'),
+    body: dataverseFixture('create-duplicate-key.response-body.json'),
   });
   await expect(client().send({ method: 'POST', path: 'publishers', body: {} })).rejects.toMatchObject({
     code: '0x80040237',
@@ -112,7 +107,7 @@ test('create-duplicate-key: 412 with 0x80040237', async () => {
 });
 
 test('impersonation: CallerObjectId header on a single call', async () => {
-  server.handle = () => replay('impersonate-callerobjectid.response.http');
+  server.handle = () => replayFixture('impersonate-callerobjectid.response.http');
   await client().send(
     { method: 'POST', path: 'accounts', body: { name: 'x' } },
     { callerObjectId: 'e39c5d16-675b-48d1-8e67-667427e9c084' },

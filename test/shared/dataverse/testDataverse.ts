@@ -2,8 +2,10 @@
  * A small real HTTP server answering in Dataverse's shapes (fixture-shaped responses), for transport and
  * executeMultiple tests until/besides the full emulator. Each test scripts what it needs through `handle`.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   decodeBatchRequest,
   encodeBatchResponse,
@@ -11,6 +13,7 @@ import {
   type BatchRequestPart,
   type BatchResponsePart,
 } from '../../../shared/dataverse/batchCodec';
+import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
 import type { AccessTokenSource } from '../../../shared/dataverse/auth/accessTokenSource';
 import type { Clock } from '../../../shared/dataverse/throttle';
 
@@ -82,6 +85,16 @@ export function json(status: number, body: unknown, headers: Record<string, stri
     headers: { 'Content-Type': 'application/json; odata.metadata=minimal', ...headers },
     body: JSON.stringify(body),
   };
+}
+
+/** A file of test/fixtures/dataverse (requests and responses from Microsoft's docs) as text. */
+export const dataverseFixture = (name: string): string =>
+  readFileSync(join(__dirname, '..', '..', 'fixtures', 'dataverse', name), 'utf8');
+
+/** A fixture response replayed verbatim (status, headers, body). */
+export function replayFixture(name: string): Answer {
+  const message = parseHttpResponseMessage(dataverseFixture(name));
+  return { status: message.status, headers: message.headers, body: message.body };
 }
 
 export function errorAnswer(
