@@ -1,8 +1,8 @@
 /** The client against the project's Dataverse emulator (dev/emulator) over real HTTP. */
 import { startEmulator } from '../../../dev/emulator';
-import { createDataverseClient, type OrganizationRequest } from '../../../shared/dataverse';
+import { createDataverseClient } from '../../../shared/dataverse';
 import { createTableMetadataSource } from '../../../shared/loads/tableMetadataSource';
-import { CountingTokenSource } from './testDataverse';
+import { CountingTokenSource, numberedTaskCreates, settingsTableCreates } from './testDataverse';
 
 type Handle = Awaited<ReturnType<typeof startEmulator>>;
 let emulator: Handle;
@@ -14,13 +14,6 @@ beforeEach(() => emulator.reset());
 
 const client = (options: { maxBatchSize?: number } = {}) =>
   createDataverseClient({ webApiUrl: emulator.webApiUrl, accessTokenSource: new CountingTokenSource(), ...options });
-const six = (): OrganizationRequest[] =>
-  ['one', 'two', 'x'.repeat(201), 'four', 'x'.repeat(201), 'six'].map((subject) => ({
-    kind: 'create',
-    entitySetName: 'tasks',
-    primaryIdAttribute: 'activityid',
-    attributes: { subject },
-  }));
 
 test.each([
   [true, true, 6],
@@ -30,7 +23,7 @@ test.each([
 ])(
   'ExecuteMultiple table on the emulator: continueOnError=%s returnResponses=%s → %i items',
   async (continueOnError, returnResponses, items) => {
-    const result = await client().executeMultiple(six(), { continueOnError, returnResponses });
+    const result = await client().executeMultiple(settingsTableCreates(), { continueOnError, returnResponses });
     expect(result.responses).toHaveLength(items);
     expect(result.responses.filter((item) => item.fault).map((item) => item.requestIndex)).toEqual(
       continueOnError ? [2, 4] : [2],
@@ -42,12 +35,7 @@ test.each([
 test('batch-size rejection from the emulator is re-chunked to its limit', async () => {
   emulator.configure({ maxBatchSize: 3 });
   const c = client();
-  const requests = Array.from({ length: 7 }, (_, i): OrganizationRequest => ({
-    kind: 'create',
-    entitySetName: 'tasks',
-    primaryIdAttribute: 'activityid',
-    attributes: { subject: `t${i}` },
-  }));
+  const requests = numberedTaskCreates(7);
   const result = await c.executeMultiple(requests, { continueOnError: false, returnResponses: true });
   expect(result.isFaulted).toBe(false);
   expect(result.responses).toHaveLength(7);

@@ -5,7 +5,10 @@ import {
   CountingTokenSource,
   errorAnswer,
   MemoryTable,
+  numberedTaskCreates,
+  settingsTableCreates,
   startTestDataverse,
+  taskCreates,
   VirtualClock,
   type TestDataverse,
 } from './testDataverse';
@@ -54,14 +57,6 @@ beforeEach(async () => {
 });
 afterEach(() => server.close());
 
-const six = (): OrganizationRequest[] =>
-  ['one', 'two', tooLong, 'four', tooLong, 'six'].map((subject) => ({
-    kind: 'create',
-    entitySetName: 'tasks',
-    primaryIdAttribute: 'activityid',
-    attributes: { subject },
-  }));
-
 describe('executeMultiple reproduces the ExecuteMultiple settings table (executemultiple-2017.md)', () => {
   test.each([
     { continueOnError: true, returnResponses: true, items: 6, faults: [2, 4], executed: 6 },
@@ -71,7 +66,7 @@ describe('executeMultiple reproduces the ExecuteMultiple settings table (execute
   ])(
     'ContinueOnError=$continueOnError ReturnResponses=$returnResponses → $items items',
     async ({ continueOnError, returnResponses, items, faults, executed }) => {
-      const result = await client().executeMultiple(six(), { continueOnError, returnResponses });
+      const result = await client().executeMultiple(settingsTableCreates(), { continueOnError, returnResponses });
       expect(result.isFaulted).toBe(true);
       expect(result.responses).toHaveLength(items);
       expect(result.responses.filter((item) => item.fault).map((item) => item.requestIndex)).toEqual(faults);
@@ -95,7 +90,10 @@ describe('executeMultiple reproduces the ExecuteMultiple settings table (execute
   );
 
   test('successful creates report the client-generated id, sent in the primary id column', async () => {
-    const result = await client().executeMultiple(six().slice(0, 2), { continueOnError: false, returnResponses: true });
+    const result = await client().executeMultiple(settingsTableCreates().slice(0, 2), {
+      continueOnError: false,
+      returnResponses: true,
+    });
     expect(result).toMatchObject({
       isFaulted: false,
       responses: [
@@ -110,7 +108,7 @@ describe('executeMultiple reproduces the ExecuteMultiple settings table (execute
   });
 
   test('each request is outside any change set (its own transaction) with CRLF framing', async () => {
-    await client().executeMultiple(six(), { continueOnError: true, returnResponses: false });
+    await client().executeMultiple(settingsTableCreates(), { continueOnError: true, returnResponses: false });
     const request = server.requests[0]!;
     const items = decodeBatchRequest(String(request.headers['content-type']), request.body);
     expect(items.some(isChangeSet)).toBe(false);
@@ -170,10 +168,10 @@ describe('request kinds', () => {
   test('a nested executeMultiple is a fault for that item only; with ContinueOnError=false it stops there', async () => {
     const nested: OrganizationRequest = {
       kind: 'executeMultiple',
-      requests: six(),
+      requests: settingsTableCreates(),
       settings: { continueOnError: true, returnResponses: true },
     };
-    const [first, second] = six();
+    const [first, second] = settingsTableCreates();
     const goOn = await client().executeMultiple([first!, nested, second!], {
       continueOnError: true,
       returnResponses: true,
@@ -195,7 +193,7 @@ describe('request kinds', () => {
 
   test('per-call options become headers on the batch and on every request in it', async () => {
     await client().executeMultiple(
-      six().slice(0, 2),
+      settingsTableCreates().slice(0, 2),
       { continueOnError: true, returnResponses: false },
       {
         bypassBusinessLogic: 'CustomSync,CustomAsync',
@@ -216,12 +214,7 @@ describe('request kinds', () => {
 
 describe('batch size', () => {
   test('splits into batches of maxBatchSize and keeps request indexes across batches', async () => {
-    const requests = Array.from({ length: 7 }, (_, i): OrganizationRequest => ({
-      kind: 'create',
-      entitySetName: 'tasks',
-      primaryIdAttribute: 'activityid',
-      attributes: { subject: i === 5 ? tooLong : `t${i}` },
-    }));
+    const requests = taskCreates([0, 1, 2, 3, 4, 5, 6].map((i) => (i === 5 ? tooLong : `t${i}`)));
     const result = await client({ maxBatchSize: 3 }).executeMultiple(requests, {
       continueOnError: true,
       returnResponses: false,
@@ -233,12 +226,7 @@ describe('batch size', () => {
   test('a too-large rejection is re-chunked to the limit Dataverse names, nothing is sent twice, the limit is remembered', async () => {
     maxBatchSize = 4;
     const c = client();
-    const requests = Array.from({ length: 10 }, (_, i): OrganizationRequest => ({
-      kind: 'create',
-      entitySetName: 'tasks',
-      primaryIdAttribute: 'activityid',
-      attributes: { subject: `t${i}` },
-    }));
+    const requests = numberedTaskCreates(10);
     const result = await c.executeMultiple(requests, { continueOnError: false, returnResponses: true });
     expect(result.isFaulted).toBe(false);
     expect(result.responses).toHaveLength(10);
@@ -282,7 +270,7 @@ describe('retried creates (client-generated ids)', () => {
       }
       return answer;
     };
-    const requests = six()
+    const requests = settingsTableCreates()
       .slice(0, 3)
       .map((r) => ({ ...r, attributes: { subject: 'ok' } }));
     const result = await client({ clock }).executeMultiple(requests, { continueOnError: false, returnResponses: true });

@@ -14,6 +14,7 @@ import {
   type BatchResponsePart,
 } from '../../../shared/dataverse/batchCodec';
 import { parseHttpResponseMessage } from '../../../shared/dataverse/httpMessage';
+import type { OrganizationRequest } from '../../../shared/dataverse';
 import type { AccessTokenSource } from '../../../shared/dataverse/auth/accessTokenSource';
 import type { Clock } from '../../../shared/dataverse/throttle';
 
@@ -86,6 +87,25 @@ export function json(status: number, body: unknown, headers: Record<string, stri
     body: JSON.stringify(body),
   };
 }
+
+/** A task create per subject (`activityid` named as the primary id); Dataverse faults a subject over 200 characters. */
+export const taskCreates = (subjects: readonly string[]): OrganizationRequest[] =>
+  subjects.map((subject) => ({
+    kind: 'create',
+    entitySetName: 'tasks',
+    primaryIdAttribute: 'activityid',
+    attributes: { subject },
+  }));
+
+/** Task subjects t0, t1, …: `count` creates that all succeed. */
+export const numberedTaskCreates = (count: number): OrganizationRequest[] =>
+  taskCreates(Array.from({ length: count }, (_, i) => `t${i}`));
+
+/** The six creates of the ExecuteMultiple settings table: the 3rd and 5th fault (subject over 200 characters). */
+export const settingsTableCreates = (): OrganizationRequest[] => {
+  const tooLong = 'x'.repeat(201);
+  return taskCreates(['one', 'two', tooLong, 'four', tooLong, 'six']);
+};
 
 /** A file of test/fixtures/dataverse (requests and responses from Microsoft's docs) as text. */
 export const dataverseFixture = (name: string): string =>
