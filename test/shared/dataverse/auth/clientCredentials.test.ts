@@ -11,6 +11,7 @@ import { createAccessTokenSource } from '../../../../shared/dataverse/auth/creat
 import { DataverseAuthenticationError } from '../../../../shared/dataverse/auth/dataverseAuthenticationError';
 import { createForwardingNetworkClient } from '../../../../dev/identity/forwardingNetworkClient';
 import { startLocalIdentity, type LocalIdentityServer } from '../../../../dev/identity/localIdentity';
+import { fakeDateOnly } from './fakeDate';
 
 const tenantId = '3b1f2a7c-5d3e-4f10-9a2b-6c7d8e9f0a1b';
 const secretClientId = '0e5f9a61-3c1d-4a8b-9f20-7d6c5b4a3e21';
@@ -115,21 +116,7 @@ describe('client secret', () => {
   });
 
   test('renews the token before it expires: cached until 5 minutes before exp, then fetched again', async () => {
-    // Only Date is faked: HTTP and timers stay real, and msal, jose and the endpoint all read the same clock.
-    jest.useFakeTimers({
-      doNotFake: [
-        'nextTick',
-        'setImmediate',
-        'clearImmediate',
-        'setTimeout',
-        'clearTimeout',
-        'setInterval',
-        'clearInterval',
-        'queueMicrotask',
-        'hrtime',
-        'performance',
-      ],
-    });
+    fakeDateOnly();
     try {
       server.identity.configure({ tokenTtlSeconds: 900 });
       const source = createAccessTokenSource(secretSettings(), { networkClient });

@@ -8,6 +8,7 @@ import { loadSettings } from '../../../../shared/config/settings';
 import { createAccessTokenSource } from '../../../../shared/dataverse/auth/createAccessTokenSource';
 import { DataverseAuthenticationError } from '../../../../shared/dataverse/auth/dataverseAuthenticationError';
 import { startLocalIdentity, type LocalIdentityServer } from '../../../../dev/identity/localIdentity';
+import { fakeDateOnly } from './fakeDate';
 
 const identityHeader = 'local-identity-header-5f2c';
 const userAssignedClientId = '6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d';
@@ -88,20 +89,7 @@ test('forceRefresh gets a new token; concurrent callers share one request', asyn
 });
 
 test("renews before expiry (expires_on minus msal's 5-minute margin)", async () => {
-  jest.useFakeTimers({
-    doNotFake: [
-      'nextTick',
-      'setImmediate',
-      'clearImmediate',
-      'setTimeout',
-      'clearTimeout',
-      'setInterval',
-      'clearInterval',
-      'queueMicrotask',
-      'hrtime',
-      'performance',
-    ],
-  });
+  fakeDateOnly();
   try {
     server.identity.configure({ tokenTtlSeconds: 1200 });
     const source = createAccessTokenSource(settingsFor(nextOrgUrl()));
