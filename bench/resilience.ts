@@ -253,33 +253,17 @@ export async function runKilledLoad(stack: LocalStack, events: EventLog, o: Kill
     await sleep(Math.round(random() * 1000));
     await stack.restartHost();
   }
-  const final = await poll(
-    async () => {
-      const v = await getLoadView(stack.api, id);
-      return v && terminalLoad.has(v.status) ? v : undefined;
-    },
-    `load ${id} to end`,
-    timeoutMs,
-  );
-  const seconds = (Date.now() - started) / 1000;
-  await settleEvent(stack, events, 'loads', id, 'load', 120_000);
-  const audit = await auditAccounts(stack, tag, o.rows);
-  const ev = events.about(id);
-  return {
+  const final = await loadEnd(stack, id, `load ${id} to end`, timeoutMs);
+  return runResult(stack, events, {
     run: `${o.kills} kills`,
-    loadId: id,
+    id,
+    tag,
     rows: o.rows,
-    status: final.status,
-    seconds: Math.round(seconds * 10) / 10,
-    kills,
     seed: o.seed,
-    rowsLost: audit.lost,
-    rowsDuplicated: audit.duplicated,
-    counts: final.counts,
-    throttled: final.throttling.throttled,
-    retries: final.throttling.retries,
-    events: { raw: ev.raw, unique: ev.unique },
-  };
+    started,
+    final,
+    kills,
+  });
 }
 
 export interface FaultRunOptions {
@@ -302,14 +286,7 @@ export async function runFaultedLoad(stack: LocalStack, events: EventLog, o: Fau
   let id: string;
   try {
     ({ id } = await postLoad(stack.api, 'account', csv.text, 'operation=create'));
-    final = await poll(
-      async () => {
-        const v = await getLoadView(stack.api, id);
-        return v && terminalLoad.has(v.status) ? v : undefined;
-      },
-      'faulted load to end',
-      o.timeoutMs ?? 600_000,
-    );
+    final = await loadEnd(stack, id, 'faulted load to end', o.timeoutMs ?? 600_000);
   } finally {
     stack.emulator!.configure({ faults: { rate429: 0, rate503: 0, rateDrop: 0 } });
   }
@@ -319,25 +296,65 @@ export async function runFaultedLoad(stack: LocalStack, events: EventLog, o: Fau
     '503': faultsAfter['503'] - faultsBefore['503'],
     drop: faultsAfter.drop - faultsBefore.drop,
   };
-  const seconds = (Date.now() - started) / 1000;
-  await settleEvent(stack, events, 'loads', id, 'load', 120_000);
-  const audit = await auditAccounts(stack, tag, o.rows);
-  const ev = events.about(id);
-  return {
-    run: `faults ${faults.rate429 * 100}% 429, ${faults.rate503 * 100}% 503, ${faults.rateDrop * 100}% drops`,
-    loadId: id,
+  const run = `faults ${faults.rate429 * 100}% 429, ${faults.rate503 * 100}% 503, ${faults.rateDrop * 100}% drops`;
+  const result = await runResult(stack, events, {
+    run,
+    id,
+    tag,
     rows: o.rows,
-    status: final.status,
-    seconds: Math.round(seconds * 10) / 10,
-    kills: [],
     seed: o.seed,
+    started,
+    final,
+    kills: [],
+  });
+  return { ...result, faults: injected };
+}
+
+/** Polls the load until it ends. */
+function loadEnd(stack: LocalStack, id: string, what: string, timeoutMs: number): Promise<LoadView> {
+  return poll(
+    async () => {
+      const v = await getLoadView(stack.api, id);
+      return v && terminalLoad.has(v.status) ? v : undefined;
+    },
+    what,
+    timeoutMs,
+  );
+}
+
+/** An ended load's result: its time since `started`, its end event(s) once settled, and the audit of its rows. */
+async function runResult(
+  stack: LocalStack,
+  events: EventLog,
+  r: {
+    run: string;
+    id: string;
+    tag: string;
+    rows: number;
+    seed: number;
+    started: number;
+    final: LoadView;
+    kills: LoadRunResult['kills'];
+  },
+): Promise<LoadRunResult> {
+  const seconds = (Date.now() - r.started) / 1000;
+  await settleEvent(stack, events, 'loads', r.id, 'load', 120_000);
+  const audit = await auditAccounts(stack, r.tag, r.rows);
+  const ev = events.about(r.id);
+  return {
+    run: r.run,
+    loadId: r.id,
+    rows: r.rows,
+    status: r.final.status,
+    seconds: Math.round(seconds * 10) / 10,
+    kills: r.kills,
+    seed: r.seed,
     rowsLost: audit.lost,
     rowsDuplicated: audit.duplicated,
-    counts: final.counts,
-    throttled: final.throttling.throttled,
-    retries: final.throttling.retries,
+    counts: r.final.counts,
+    throttled: r.final.throttling.throttled,
+    retries: r.final.throttling.retries,
     events: { raw: ev.raw, unique: ev.unique },
-    faults: injected,
   };
 }
 
