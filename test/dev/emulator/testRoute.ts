@@ -17,6 +17,22 @@ export interface WidgetRoute {
   seen: EmulatorRequest[];
 }
 
+/** A request as the emulator hands it to its routes (no headers; caller `c` unless named). */
+export function routeRequest(
+  method: string,
+  path: string,
+  options: { query?: string; body?: string; callerId?: string } = {},
+): EmulatorRequest {
+  return {
+    method,
+    path,
+    query: new URLSearchParams(options.query),
+    headers: {},
+    body: options.body ?? '',
+    callerId: options.callerId ?? 'c',
+  };
+}
+
 export function createWidgetRoute(orgUrl: () => string): WidgetRoute {
   const widgets = new Map<string, Record<string, unknown>>();
   const seen: EmulatorRequest[] = [];

@@ -1,3 +1,4 @@
+import { routeRequest } from '../testRoute';
 import { harness, idFromEntityId, webApi } from './harness';
 
 const guid = (n: number) => `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`;
@@ -292,16 +293,7 @@ describe('retrieve', () => {
       "Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.contact'.",
     );
     expect((await call('GET', `contacts(${id})?$select=parentcustomerid`)).status).toBe(400);
-    expect(
-      await service.route({
-        method: 'GET',
-        path: 'foos',
-        query: new URLSearchParams(),
-        headers: {},
-        body: '',
-        callerId: 'x',
-      }),
-    ).toBeUndefined();
+    expect(await service.route(routeRequest('GET', 'foos', { callerId: 'x' }))).toBeUndefined();
   });
 
   it('answers 304 to If-None-Match with the current ETag', async () => {

@@ -1,3 +1,4 @@
+import { routeRequest } from '../testRoute';
 import { harness, idFromEntityId } from './harness';
 
 describe('record service', () => {
@@ -88,14 +89,7 @@ describe('record service', () => {
 
   it('leaves paths that are not its own to other routes', async () => {
     const { service } = harness();
-    const req = (path: string) => ({
-      method: 'GET',
-      path,
-      query: new URLSearchParams(),
-      headers: {},
-      body: '',
-      callerId: 'c',
-    });
+    const req = (path: string) => routeRequest('GET', path);
     expect(await service.route(req('asyncoperations'))).toBeUndefined();
     expect(await service.route(req('ImportSolutionAsync'))).toBeUndefined();
   });

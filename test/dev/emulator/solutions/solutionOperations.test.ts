@@ -5,8 +5,9 @@ import { z } from 'zod';
 import fixture from '../../../fixtures/dataverse/asyncoperation-importsolutionasync-succeeded.response.json';
 import { customizationLockCode, customizationLockMessage } from '../../../../dev/emulator/solutions';
 import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
-import type { EmulatorRequest, EmulatorResponse } from '../../../../dev/emulator/types';
+import type { EmulatorResponse } from '../../../../dev/emulator/types';
 
+import { routeRequest } from '../testRoute';
 import { baseUrl, QUEUED, RUN, setupSolutionEmulator as setup } from './solutionEmulatorHarness';
 
 /** The part of an importjob's data (the import log XML) these tests read. */
@@ -373,14 +374,7 @@ describe('queries', () => {
 
   test('paths that are not its own are left to other routes', async () => {
     const { ops } = setup();
-    const req = (path: string): EmulatorRequest => ({
-      method: 'GET',
-      path,
-      query: new URLSearchParams(),
-      headers: {},
-      body: '',
-      callerId: 'c',
-    });
+    const req = (path: string) => routeRequest('GET', path);
     expect(await ops.route(req('accounts'))).toBeUndefined();
     expect(await ops.route(req('asyncoperationsx'))).toBeUndefined();
     expect(await ops.route(req('WhoAmI'))).toBeUndefined();

@@ -2,6 +2,7 @@ import type { SolutionJson } from '../webApiJson';
 import { createSolutionOperations } from '../../../../dev/emulator/solutions';
 import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 import type { EmulatorResponse } from '../../../../dev/emulator/types';
+import { routeRequest } from '../testRoute';
 
 const baseUrl = 'http://127.0.0.1:5555';
 
@@ -9,14 +10,9 @@ function setup() {
   let t = Date.UTC(2026, 0, 5, 9, 0, 0);
   const ops = createSolutionOperations({ baseUrl, timing: { queuedMs: 500, runMs: 5_000 }, now: () => t });
   const call = async (method: string, path: string, body: unknown, query = ''): Promise<SolutionJson> => {
-    const res = (await ops.route({
-      method,
-      path,
-      query: new URLSearchParams(query),
-      headers: {},
-      body: JSON.stringify(body),
-      callerId: 'c',
-    })) as EmulatorResponse;
+    const res = (await ops.route(
+      routeRequest(method, path, { query, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }),
+    )) as EmulatorResponse;
     return { status: res.status, ...(res.body as SolutionJson) };
   };
   const importParams = (zip: SolutionZipOptions) => ({
