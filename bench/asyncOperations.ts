@@ -30,7 +30,8 @@ export interface AsyncOperationsResult {
 }
 
 const FINAL = ['30', '31', '32'];
-const files = [
+/** The compiled functions that run background jobs: queue, poller, the HTTP API and the solution blob trigger. */
+export const jobFunctionFiles = [
   'asyncOperationQueue',
   'asyncOperationPoller',
   'importsHttpPost',
@@ -83,7 +84,7 @@ export async function measureAsyncOperations(options: {
   };
   stack = await startLocalStack({
     appDir: options.repoRoot,
-    files,
+    files: jobFunctionFiles,
     port: 0,
     emulator: { solutions: { timing: { queuedMs: 200, runMs: options.runMs ?? 1000 } } },
     hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500' } } },

@@ -3,6 +3,7 @@
  * against the emulator (managed identity through its identity endpoint). Needs `npm run build` first (dist/).
  */
 import { QueueClient } from '@azure/storage-queue';
+import { jobFunctionFiles } from '../../bench/asyncOperations';
 import { startLocalStack, type LocalStack } from '../../dev/host/localStack';
 import { buildSolutionZip } from '../../dev/emulator/solutions/solutionZip';
 import { jobEventSchema, type JobEvent } from '../../shared/events/jobEvents';
@@ -11,20 +12,11 @@ import { repoRoot, sendBase64, waitFor } from './hostTestKit';
 jest.setTimeout(180_000);
 
 let stack: LocalStack;
-const files = [
-  'asyncOperationQueue',
-  'asyncOperationPoller',
-  'importsHttpPost',
-  'importsHttpGet',
-  'importsHttpCancel',
-  'jobsHttp',
-  'solutionBlobTrigger',
-].map((f) => `dist/functions/${f}.js`);
 
 beforeAll(async () => {
   stack = await startLocalStack({
     appDir: repoRoot,
-    files,
+    files: jobFunctionFiles,
     port: 0,
     blobScanIntervalMs: 300,
     emulator: { solutions: { timing: { queuedMs: 200, runMs: 1500 } } },
