@@ -1,8 +1,8 @@
 /** Bindings through the local host: table input, retry policies on a timer, and start-up refusal of what it cannot serve. */
 import { TableClient } from '@azure/data-tables';
 import { startAzurite, type AzuriteHandle } from '../../dev/azurite';
-import { startHostProcess, type HostProcess } from '../../dev/host/hostProcess';
-import { count, fixtureFile, peekTexts, repoRoot, waitFor } from './hostTestKit';
+import type { HostProcess } from '../../dev/host/hostProcess';
+import { count, peekTexts, startFixtureHost, waitFor } from './hostTestKit';
 
 jest.setTimeout(120_000);
 
@@ -16,12 +16,10 @@ beforeAll(async () => {
   for (const rowKey of ['a', 'b', "o'brien"])
     await table.createEntity({ partitionKey: 'p', rowKey, name: `name-${rowKey}`, n: 1 });
   await table.createEntity({ partitionKey: 'other', rowKey: 'a', name: 'elsewhere' });
-  host = await startHostProcess({
-    appDir: repoRoot,
-    files: [fixtureFile('bindingsApp')],
-    port: 0,
+  host = await startFixtureHost(azurite, {
+    fixtures: ['bindingsApp'],
     hostId: 'e2e-bindings-host',
-    env: { AzureWebJobsStorage: azurite.connectionString, FUNCTIONS_HOST_KEY: '' },
+    env: { FUNCTIONS_HOST_KEY: '' },
   });
 });
 
@@ -80,16 +78,10 @@ test('an exponentialBackoff policy stops after maxRetryCount retries, waiting be
 });
 
 test('bindings the host cannot serve stop it at start-up, naming the function and binding; disabled functions are not checked', async () => {
-  const started = startHostProcess({
-    appDir: repoRoot,
-    files: [fixtureFile('unsupportedApp')],
-    port: 0,
+  const started = startFixtureHost(azurite, {
+    fixtures: ['unsupportedApp'],
     hostId: 'e2e-unsupported-host',
-    env: {
-      AzureWebJobsStorage: azurite.connectionString,
-      FUNCTIONS_HOST_KEY: '',
-      'AzureWebJobs.switchedOffCosmos.Disabled': 'true',
-    },
+    env: { FUNCTIONS_HOST_KEY: '', 'AzureWebJobs.switchedOffCosmos.Disabled': 'true' },
   });
   const error = await started.then(
     (h) => h.kill().then(() => new Error('started')),

@@ -1,8 +1,8 @@
 /** HTTP streaming (app.setup({ enableHttpStream: true })): the local host proxies to the worker's HttpUri, as the host does. */
 import { request as httpRequest } from 'node:http';
 import { startAzurite, type AzuriteHandle } from '../../dev/azurite';
-import { startHostProcess, type HostProcess } from '../../dev/host/hostProcess';
-import { fixtureFile, peekTexts, repoRoot, waitFor } from './hostTestKit';
+import type { HostProcess } from '../../dev/host/hostProcess';
+import { peekTexts, startFixtureHost, waitFor } from './hostTestKit';
 
 jest.setTimeout(120_000);
 
@@ -12,13 +12,10 @@ let host: HostProcess;
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  host = await startHostProcess({
-    appDir: repoRoot,
-    files: [fixtureFile('httpStreamApp')],
-    port: 0,
+  host = await startFixtureHost(azurite, {
+    fixtures: ['httpStreamApp'],
     hostId: 'e2e-stream-host',
     env: {
-      AzureWebJobsStorage: azurite.connectionString,
       FUNCTIONS_HOST_KEY: '',
       FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: String(limit),
       'AzureWebJobs.streamSwitchedOff.Disabled': 'true',

@@ -1,7 +1,7 @@
 /** HTTP triggers (routes, constraints, keys when configured) and a 2-second timer, through the local host. */
 import { startAzurite, type AzuriteHandle } from '../../dev/azurite';
-import { startHostProcess, type HostProcess } from '../../dev/host/hostProcess';
-import { fixtureFile, peekTexts, repoRoot, sendBase64, waitFor } from './hostTestKit';
+import type { HostProcess } from '../../dev/host/hostProcess';
+import { peekTexts, sendBase64, startFixtureHost, waitFor } from './hostTestKit';
 
 jest.setTimeout(120_000);
 
@@ -10,13 +10,10 @@ let host: HostProcess;
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  host = await startHostProcess({
-    appDir: repoRoot,
-    files: [fixtureFile('storageApp'), fixtureFile('timerApp'), fixtureFile('httpApp')],
-    port: 0,
+  host = await startFixtureHost(azurite, {
+    fixtures: ['storageApp', 'timerApp', 'httpApp'],
     hostId: 'e2e-http-host',
     env: {
-      AzureWebJobsStorage: azurite.connectionString,
       FUNCTIONS_HOST_KEY: 'host-key-1',
       FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '200000',
       'AzureWebJobs.switchedOff.Disabled': 'true',

@@ -1,8 +1,24 @@
-/** Shared by the host end-to-end tests: polling on storage, decoding base64 queue messages. */
+/** Shared by the host end-to-end tests: starting fixture apps, polling on storage, decoding base64 queue messages. */
 import { QueueClient } from '@azure/storage-queue';
+import type { AzuriteHandle } from '../../dev/azurite';
+import { startHostProcess, type HostProcess } from '../../dev/host/hostProcess';
 
 export const fixtureFile = (name: string) => `dist/test/dev/host/fixtures/${name}.js`;
 export const repoRoot = `${__dirname}/../..`;
+
+/** Fixture apps (test/dev/host/fixtures, by name) in the host, a child process on a free port, on Azurite. */
+export function startFixtureHost(
+  azurite: AzuriteHandle,
+  options: { fixtures: string[]; hostId: string; env?: NodeJS.ProcessEnv },
+): Promise<HostProcess> {
+  return startHostProcess({
+    appDir: repoRoot,
+    files: options.fixtures.map(fixtureFile),
+    port: 0,
+    hostId: options.hostId,
+    env: { AzureWebJobsStorage: azurite.connectionString, ...options.env },
+  });
+}
 
 export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
