@@ -254,16 +254,7 @@ export async function runKilledLoad(stack: LocalStack, events: EventLog, o: Kill
     await stack.restartHost();
   }
   const final = await loadEnd(stack, id, `load ${id} to end`, timeoutMs);
-  return runResult(stack, events, {
-    run: `${o.kills} kills`,
-    id,
-    tag,
-    rows: o.rows,
-    seed: o.seed,
-    started,
-    final,
-    kills,
-  });
+  return runResult(stack, events, o, { run: `${o.kills} kills`, id, tag, started, final, kills });
 }
 
 export interface FaultRunOptions {
@@ -297,16 +288,7 @@ export async function runFaultedLoad(stack: LocalStack, events: EventLog, o: Fau
     drop: faultsAfter.drop - faultsBefore.drop,
   };
   const run = `faults ${faults.rate429 * 100}% 429, ${faults.rate503 * 100}% 503, ${faults.rateDrop * 100}% drops`;
-  const result = await runResult(stack, events, {
-    run,
-    id,
-    tag,
-    rows: o.rows,
-    seed: o.seed,
-    started,
-    final,
-    kills: [],
-  });
+  const result = await runResult(stack, events, o, { run, id, tag, started, final, kills: [] });
   return { ...result, faults: injected };
 }
 
@@ -326,29 +308,21 @@ function loadEnd(stack: LocalStack, id: string, what: string, timeoutMs: number)
 async function runResult(
   stack: LocalStack,
   events: EventLog,
-  r: {
-    run: string;
-    id: string;
-    tag: string;
-    rows: number;
-    seed: number;
-    started: number;
-    final: LoadView;
-    kills: LoadRunResult['kills'];
-  },
+  o: { rows: number; seed: number },
+  r: { run: string; id: string; tag: string; started: number; final: LoadView; kills: LoadRunResult['kills'] },
 ): Promise<LoadRunResult> {
   const seconds = (Date.now() - r.started) / 1000;
   await settleEvent(stack, events, 'loads', r.id, 'load', 120_000);
-  const audit = await auditAccounts(stack, r.tag, r.rows);
+  const audit = await auditAccounts(stack, r.tag, o.rows);
   const ev = events.about(r.id);
   return {
     run: r.run,
     loadId: r.id,
-    rows: r.rows,
+    rows: o.rows,
     status: r.final.status,
     seconds: Math.round(seconds * 10) / 10,
     kills: r.kills,
-    seed: r.seed,
+    seed: o.seed,
     rowsLost: audit.lost,
     rowsDuplicated: audit.duplicated,
     counts: r.final.counts,
