@@ -10,6 +10,14 @@ export const baseUrl = 'http://127.0.0.1:5555';
 export const QUEUED = 1_000;
 export const RUN = 10_000;
 
+/** ImportSolutionAsync (or StageAndUpgradeAsync) parameters for a built solution zip, plus any `extra` ones. */
+export const importParameters = (zip: SolutionZipOptions, extra: Record<string, unknown> = {}) => ({
+  OverwriteUnmanagedCustomizations: false,
+  PublishWorkflows: true,
+  CustomizationFile: buildSolutionZipBase64(zip),
+  ...extra,
+});
+
 export function setupSolutionEmulator(extra: { refusalStatus?: number } = {}) {
   let t = Date.UTC(2026, 0, 5, 9, 0, 0);
   const ops = createSolutionOperations({ baseUrl, timing: { queuedMs: QUEUED, runMs: RUN }, now: () => t, ...extra });
@@ -33,12 +41,7 @@ export function setupSolutionEmulator(extra: { refusalStatus?: number } = {}) {
     return res;
   };
   const importSolution = (zip: SolutionZipOptions, params: Record<string, unknown> = {}) =>
-    call('POST', 'ImportSolutionAsync', {
-      OverwriteUnmanagedCustomizations: false,
-      PublishWorkflows: true,
-      CustomizationFile: buildSolutionZipBase64(zip),
-      ...params,
-    });
+    call('POST', 'ImportSolutionAsync', importParameters(zip, params));
   const asyncOperation = async (id: string): Promise<SolutionJson> => {
     const res = await call('GET', `asyncoperations(${id})`);
     expect(res.status).toBe(200);

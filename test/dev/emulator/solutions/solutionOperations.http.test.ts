@@ -1,7 +1,8 @@
 /** The solution operations through the emulator's real HTTP server, as the product's poller sees them. */
 import type { Row, SolutionJson } from '../webApiJson';
 import { startEmulator, type EmulatorHandle } from '../../../../dev/emulator/index';
-import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
+import type { SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
+import { importParameters } from './solutionEmulatorHarness';
 
 let emu: EmulatorHandle;
 const headers = {
@@ -18,12 +19,14 @@ afterAll(async () => {
   await emu.close();
 });
 
-async function api(
+/** A Web API call with the test's headers, its JSON body read back (undefined when empty). */
+async function callWebApi(
+  webApiUrl: string,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; headers: Headers; json: SolutionJson }> {
-  const res = await fetch(emu.webApiUrl + path, {
+  const res = await fetch(webApiUrl + path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -31,12 +34,7 @@ async function api(
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : undefined) as SolutionJson };
 }
-
-const importBody = (zip: SolutionZipOptions) => ({
-  OverwriteUnmanagedCustomizations: false,
-  PublishWorkflows: true,
-  CustomizationFile: buildSolutionZipBase64(zip),
-});
+const api = (method: string, path: string, body?: unknown) => callWebApi(emu.webApiUrl, method, path, body);
 
 /** Polls (one filtered query per sweep, like the product's poller) until every job has completed. */
 async function waitForAll(ids: string[]): Promise<Map<unknown, Row>> {
@@ -59,12 +57,12 @@ test('imports run one after another over HTTP; refusals are 429 with Retry-After
   ];
   const ids: string[] = [];
   for (const zip of zips) {
-    let submitted = await api('POST', 'ImportSolutionAsync', importBody(zip));
+    let submitted = await api('POST', 'ImportSolutionAsync', importParameters(zip));
     while (submitted.status === 429) {
       expect(submitted.json.error.code).toBe('0x80071151');
       expect(Number(submitted.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       await new Promise((resolve) => setTimeout(resolve, 50));
-      submitted = await api('POST', 'ImportSolutionAsync', importBody(zip));
+      submitted = await api('POST', 'ImportSolutionAsync', importParameters(zip));
     }
     expect(submitted.status).toBe(200);
     ids.push(submitted.json.AsyncOperationId);
@@ -85,22 +83,16 @@ test('imports run one after another over HTTP; refusals are 429 with Retry-After
 
 test('configure({ solutions }) on a running emulator applies to operations submitted after the call', async () => {
   const slow = await startEmulator({ port: 0, solutions: { timing: { queuedMs: 0, runMs: 600_000 } } });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(slow.webApiUrl + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : undefined) as SolutionJson };
-  };
+  const call = (method: string, path: string, body?: unknown) => callWebApi(slow.webApiUrl, method, path, body);
   try {
-    const first = await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_first' }));
+    const first = await call('POST', 'ImportSolutionAsync', importParameters({ uniqueName: 'cfg_first' }));
     expect(first.status).toBe(200);
-    expect((await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_second' }))).status).toBe(400);
+    expect((await call('POST', 'ImportSolutionAsync', importParameters({ uniqueName: 'cfg_second' }))).status).toBe(
+      400,
+    );
 
     slow.configure({ solutions: { refusalStatus: 429, timing: { runMs: 100 } } });
-    const refused = await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_second' }));
+    const refused = await call('POST', 'ImportSolutionAsync', importParameters({ uniqueName: 'cfg_second' }));
     expect(refused.status).toBe(429);
     // The running operation kept the ten minutes it was given when submitted.
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(500);
@@ -109,7 +101,7 @@ test('configure({ solutions }) on a running emulator applies to operations submi
     expect(
       (await call('PATCH', `asyncoperations(${first.json.AsyncOperationId})`, { statecode: 3, statuscode: 32 })).status,
     ).toBe(204);
-    const second = await call('POST', 'ImportSolutionAsync', importBody({ uniqueName: 'cfg_second' }));
+    const second = await call('POST', 'ImportSolutionAsync', importParameters({ uniqueName: 'cfg_second' }));
     expect(second.status).toBe(200);
     for (let poll = 0; ; poll++) {
       const row = (await call('GET', `asyncoperations(${second.json.AsyncOperationId})`)).json;

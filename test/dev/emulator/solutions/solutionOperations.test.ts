@@ -8,7 +8,7 @@ import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev
 import type { EmulatorResponse } from '../../../../dev/emulator/types';
 
 import { routeRequest } from '../testRoute';
-import { baseUrl, QUEUED, RUN, setupSolutionEmulator as setup } from './solutionEmulatorHarness';
+import { baseUrl, importParameters, QUEUED, RUN, setupSolutionEmulator as setup } from './solutionEmulatorHarness';
 
 /** The part of an importjob's data (the import log XML) these tests read. */
 const importLog = z.object({
@@ -282,11 +282,7 @@ describe('one solution operation at a time per organization', () => {
     expect(whileQueued.status).toBe(400);
     expect(body(whileQueued).error).toEqual({ code: customizationLockCode, message: customizationLockMessage });
     emu.advance(QUEUED + 1);
-    const stage = await emu.call('POST', 'StageAndUpgradeAsync', {
-      OverwriteUnmanagedCustomizations: false,
-      PublishWorkflows: true,
-      CustomizationFile: buildSolutionZipBase64({ uniqueName: 'x', managed: true }),
-    });
+    const stage = await emu.call('POST', 'StageAndUpgradeAsync', importParameters({ uniqueName: 'x', managed: true }));
     expect(body(stage).error.code).toBe(customizationLockCode);
     const promote = await emu.call('POST', 'DeleteAndPromoteAsync', { UniqueName: 'first' });
     expect(body(promote).error.code).toBe(customizationLockCode);

@@ -6,9 +6,8 @@
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import type { SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
-import { buildSolutionZipBase64 } from '../../../../dev/emulator/solutions/solutionZip';
 import type { EmulatorResponse } from '../../../../dev/emulator/types';
-import { QUEUED, RUN, setupSolutionEmulator } from './solutionEmulatorHarness';
+import { importParameters, QUEUED, RUN, setupSolutionEmulator } from './solutionEmulatorHarness';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const solutionsFixture = require('../../../fixtures/dataverse/solutions-filter-uniquename.response.json') as {
@@ -38,12 +37,7 @@ function setup() {
     zip: SolutionZipOptions,
     extra: Record<string, unknown> = {},
   ) => {
-    const res = await emu.call('POST', action, {
-      OverwriteUnmanagedCustomizations: false,
-      PublishWorkflows: true,
-      CustomizationFile: buildSolutionZipBase64(zip),
-      ...extra,
-    });
+    const res = await emu.call('POST', action, importParameters(zip, extra));
     expect(res.status).toBe(200);
     emu.finish();
     const job = jobRow.parse(await emu.asyncOperation(String(body(res).AsyncOperationId)));
@@ -190,13 +184,7 @@ describe('failures as Dataverse gives them', () => {
 
 test('the import job progress rises while the import runs: 0 queued, between 0 and 100 running, 100 at the end', async () => {
   const emu = setup();
-  const res = body(
-    await emu.call('POST', 'ImportSolutionAsync', {
-      OverwriteUnmanagedCustomizations: false,
-      PublishWorkflows: true,
-      CustomizationFile: buildSolutionZipBase64({ uniqueName: 'contoso_Big' }),
-    }),
-  );
+  const res = body(await emu.call('POST', 'ImportSolutionAsync', importParameters({ uniqueName: 'contoso_Big' })));
   const progress = async (): Promise<number> => {
     const row = body(await emu.call('GET', `importjobs(${String(res.ImportJobKey)})?$select=progress`));
     expect(Object.keys(row).sort()).toEqual(['@odata.context', 'importjobid', 'progress']);

@@ -1,8 +1,8 @@
 import type { SolutionJson } from '../webApiJson';
 import { createSolutionOperations } from '../../../../dev/emulator/solutions';
-import { buildSolutionZipBase64, type SolutionZipOptions } from '../../../../dev/emulator/solutions/solutionZip';
 import type { EmulatorResponse } from '../../../../dev/emulator/types';
 import { routeRequest } from '../testRoute';
+import { importParameters } from './solutionEmulatorHarness';
 
 const baseUrl = 'http://127.0.0.1:5555';
 
@@ -15,11 +15,6 @@ function setup() {
     )) as EmulatorResponse;
     return { status: res.status, ...(res.body as SolutionJson) };
   };
-  const importParams = (zip: SolutionZipOptions) => ({
-    OverwriteUnmanagedCustomizations: false,
-    PublishWorkflows: true,
-    CustomizationFile: buildSolutionZipBase64(zip),
-  });
   /** Submits, lets the job end, and returns its final asyncoperation row. */
   const run = async (action: string, params: unknown): Promise<SolutionJson> => {
     const submitted = await call('POST', action, params);
@@ -38,7 +33,7 @@ function setup() {
       (res.value as Array<{ uniquename: string; version: string }>).map((s) => [s.uniquename, s.version]),
     );
   };
-  return { call, run, importParams, installed };
+  return { call, run, installed };
 }
 
 test('HoldingSolution imports <name>_Upgrade next to the base; DeleteAndPromoteAsync replaces the base with it', async () => {
@@ -47,12 +42,12 @@ test('HoldingSolution imports <name>_Upgrade next to the base; DeleteAndPromoteA
     (
       await emu.run(
         'ImportSolutionAsync',
-        emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
+        importParameters({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
       )
     ).statuscode,
   ).toBe(30);
   const holding = await emu.run('ImportSolutionAsync', {
-    ...emu.importParams({ uniqueName: 'contoso_Core', version: '2.0.0.0', managed: true }),
+    ...importParameters({ uniqueName: 'contoso_Core', version: '2.0.0.0', managed: true }),
     HoldingSolution: true,
   });
   expect(holding.statuscode).toBe(30);
@@ -78,10 +73,10 @@ test('DeleteAndPromoteAsync promotes the holding solution (name, version) and th
   const emu = setup();
   await emu.run(
     'ImportSolutionAsync',
-    emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
+    importParameters({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
   );
   await emu.run('ImportSolutionAsync', {
-    ...emu.importParams({ uniqueName: 'contoso_Core', version: '2.0.0.0', managed: true }),
+    ...importParameters({ uniqueName: 'contoso_Core', version: '2.0.0.0', managed: true }),
     HoldingSolution: true,
   });
   const job = await emu.run('DeleteAndPromoteAsync', { UniqueName: 'contoso_Core' });
@@ -93,7 +88,7 @@ test('DeleteAndPromoteAsync promotes the holding solution (name, version) and th
 
 test('DeleteAndPromoteAsync without a holding solution fails the job (31) with the reason', async () => {
   const emu = setup();
-  await emu.run('ImportSolutionAsync', emu.importParams({ uniqueName: 'contoso_Core', managed: true }));
+  await emu.run('ImportSolutionAsync', importParameters({ uniqueName: 'contoso_Core', managed: true }));
   const job = await emu.run('DeleteAndPromoteAsync', { UniqueName: 'contoso_Core' });
   expect([job.statecode, job.statuscode]).toEqual([3, 31]);
   expect(job.friendlymessage).toContain('no holding solution contoso_Core_Upgrade');
@@ -107,21 +102,21 @@ test('StageAndUpgradeAsync answers with AsyncOperationId and ImportJobKey, takes
   const emu = setup();
   await emu.run(
     'ImportSolutionAsync',
-    emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
+    importParameters({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
   );
   const submitted = await emu.call(
     'POST',
     'StageAndUpgradeAsync',
-    emu.importParams({ uniqueName: 'contoso_Core', version: '3.1.0.0', managed: true }),
+    importParameters({ uniqueName: 'contoso_Core', version: '3.1.0.0', managed: true }),
   );
   expect(submitted['@odata.context']).toMatch(/#Microsoft\.Dynamics\.CRM\.StageAndUpgradeAsyncResponse$/);
   expect(submitted.ImportJobKey).toMatch(/^[0-9a-f-]{36}$/);
   const holdingParam = await emu.call('POST', 'StageAndUpgradeAsync', {
-    ...emu.importParams({ uniqueName: 'x' }),
+    ...importParameters({ uniqueName: 'x' }),
     HoldingSolution: true,
   });
   expect(holdingParam.status).toBe(400); // the reference lists no HoldingSolution for StageAndUpgradeAsync
-  const other = await emu.call('POST', 'ImportSolutionAsync', emu.importParams({ uniqueName: 'other' }));
+  const other = await emu.call('POST', 'ImportSolutionAsync', importParameters({ uniqueName: 'other' }));
   expect(other.error.code).toBe('0x80071151'); // refused while the upgrade is queued
   const job = await emu.call('GET', `asyncoperations(${submitted.AsyncOperationId})`, undefined);
   expect([job.statecode, job.statuscode, job.messagename]).toEqual([0, 0, 'StageAndUpgradeAsync']);
@@ -131,29 +126,29 @@ test('StageAndUpgradeAsync result: base at the new version, no _Upgrade row; a h
   const emu = setup();
   await emu.run(
     'ImportSolutionAsync',
-    emu.importParams({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
+    importParameters({ uniqueName: 'contoso_Core', version: '1.0.0.0', managed: true }),
   );
   const job = await emu.run(
     'StageAndUpgradeAsync',
-    emu.importParams({ uniqueName: 'contoso_Core', version: '3.1.0.0', managed: true }),
+    importParameters({ uniqueName: 'contoso_Core', version: '3.1.0.0', managed: true }),
   );
   expect([job.statuscode, job.name]).toEqual([30, 'StageAndUpgrade']);
   expect(await emu.installed()).toMatchObject({ contoso_Core: '3.1.0.0' });
   expect((await emu.installed())['contoso_Core_Upgrade']).toBeUndefined();
 
   const unmanaged = await emu.run('ImportSolutionAsync', {
-    ...emu.importParams({ uniqueName: 'contoso_Core', version: '4.0.0.0', managed: false }),
+    ...importParameters({ uniqueName: 'contoso_Core', version: '4.0.0.0', managed: false }),
     HoldingSolution: true,
   });
   expect([unmanaged.statuscode, unmanaged.errorcode]).toEqual([31, 0x80048041 | 0]);
   expect(unmanaged.friendlymessage).toContain('already installed on this system as a managed solution');
   const unmanagedHolding = await emu.run('ImportSolutionAsync', {
-    ...emu.importParams({ uniqueName: 'contoso_Other', version: '1.0.0.0', managed: false }),
+    ...importParameters({ uniqueName: 'contoso_Other', version: '1.0.0.0', managed: false }),
     HoldingSolution: true,
   });
   expect(unmanagedHolding.friendlymessage).toContain('only a managed solution');
   const noBase = await emu.run('ImportSolutionAsync', {
-    ...emu.importParams({ uniqueName: 'contoso_New', managed: true }),
+    ...importParameters({ uniqueName: 'contoso_New', managed: true }),
     HoldingSolution: true,
   });
   expect(noBase.statuscode).toBe(31);
