@@ -1,4 +1,5 @@
 /** POST /api/imports: a solution zip, or JSON (blob reference, one operation or a list) → 202 { id, statusUrl }. */
+import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { answerHttp } from '../shared/errors';
@@ -9,7 +10,7 @@ export function importsHttpPost(request: HttpRequest, context: InvocationContext
   return withInvocationLog(context, (log) =>
     answerHttp(log, async () => {
       const accepted = await submitImport(getApp().jobs, {
-        body: async () => new Uint8Array(await request.arrayBuffer()),
+        body: request.body ?? new Uint8Array(0),
         ...(request.headers.get('content-length')
           ? { declaredLength: Number(request.headers.get('content-length')) }
           : {}),

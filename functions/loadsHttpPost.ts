@@ -1,8 +1,9 @@
 /**
  * POST /api/loads/{table}: the body is the file (Content-Type or ?format= picks the format), the query sets
  * operation, key, continueOnError, returnResponses → 202 { id, statusUrl }. The file goes where a drop would
- * (incoming/{table}/<id>.<ext>), so both start the same way.
+ * (incoming/{table}/<id>.<ext>), so both start the same way. The body streams into the blob as it arrives.
  */
+import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { answerHttp } from '../shared/errors';
@@ -15,7 +16,7 @@ export function loadsHttpPost(request: HttpRequest, context: InvocationContext):
       const accepted = await submitLoad(getApp().loads, {
         table: request.params.table ?? '',
         query: Object.fromEntries(request.query.entries()),
-        body: async () => Buffer.from(await request.arrayBuffer()),
+        body: request.body ?? new Uint8Array(0),
         ...(request.headers.get('content-length')
           ? { declaredLength: Number(request.headers.get('content-length')) }
           : {}),

@@ -13,6 +13,7 @@ import {
 } from '../errors';
 import { decodeQueueMessage } from '../events/jobEvents';
 import { addLogFields } from '../observability/logScope';
+import { readBounded, type RequestBody } from '../security/bodyLimit';
 import {
   checkBlobName,
   checkQueueMessageSize,
@@ -35,8 +36,11 @@ import type { JobRuntime } from './jobRuntime';
 
 export interface ImportSubmission {
   contentType?: string;
-  /** The body, or a reader of it: a reader is called only after the announced length passed the limit. */
-  body: Uint8Array | (() => Promise<Uint8Array>);
+  /**
+   * The body: whole, or its pieces as they arrive (the HTTP request's stream). Pieces are read only after the
+   * announced length passed the limit, and reading stops as soon as the body passes IMPORTS_MAX_BODY_BYTES.
+   */
+  body: RequestBody;
   /** Content-Length: a body announced over IMPORTS_MAX_BODY_BYTES is refused before it is read. */
   declaredLength?: number;
   query: Record<string, string>;
@@ -71,7 +75,16 @@ export async function submitImport(runtime: JobRuntime, request: ImportSubmissio
       'InvalidImportRequest',
       `The body is ${request.declaredLength} bytes, over the limit of ${max} (IMPORTS_MAX_BODY_BYTES).`,
     );
-  const bytes = typeof request.body === 'function' ? await request.body() : request.body;
+  // Held in memory (bounded by the limit): the body is classified (zip or JSON) and JSON parsed from its bytes.
+  const bytes = await readBounded(
+    request.body,
+    max,
+    () =>
+      new PayloadTooLargeError(
+        'InvalidImportRequest',
+        `The body is larger than the limit of ${max} bytes (IMPORTS_MAX_BODY_BYTES).`,
+      ),
+  );
   const body = classifyImportBody(request.contentType, bytes, request.query, max);
   if (body.kind === 'invalid') {
     if (body.status === 413)

@@ -46,8 +46,32 @@ export interface BlobSource {
     body: Buffer,
     options: { contentType?: string; metadata?: Record<string, string> },
   ): Promise<string>;
+  /**
+   * Streams `body` into a block blob as staged (uncommitted) blocks, calls `beforeCommit` with the byte count,
+   * then commits. Until the commit nothing is visible (no blob, no blob trigger): a body that fails part-way
+   * (over a limit, a dropped connection) or a `beforeCommit` that throws leaves only uncommitted blocks, which
+   * the service discards. Memory holds at most a few blocks, whatever the body's size.
+   */
+  uploadStream(
+    container: string,
+    name: string,
+    body: AsyncIterable<Uint8Array>,
+    options: UploadStreamOptions,
+  ): Promise<{ etag: string; bytes: number }>;
   url(container: string, name: string): string;
 }
+
+export interface UploadStreamOptions {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  /** Last check before the blob appears (e.g. record the load first); throwing abandons the upload. */
+  beforeCommit?: (bytes: number) => Promise<void>;
+  abortSignal?: AbortSignal;
+}
+
+/** Staged block size and how many stage at once: memory per upload is at most their product (16 MiB). */
+const blockBytes = 4 * 1024 * 1024;
+const blocksInFlight = 4;
 
 export function createBlobSource(blobService: BlobServiceClient): BlobSource {
   const blob = (container: string, name: string) => blobService.getContainerClient(container).getBlockBlobClient(name);
@@ -134,6 +158,62 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
         ...(options.metadata ? { metadata: options.metadata } : {}),
       });
       return response.etag!;
+    },
+
+    async uploadStream(container, name, body, options) {
+      const client = blob(container, name);
+      const blockIds: string[] = [];
+      const pending = new Set<Promise<void>>();
+      let failure: { error: unknown } | undefined;
+      const stage = (block: Buffer) => {
+        // Block ids must all have the same length within a blob.
+        const id = Buffer.from(String(blockIds.length).padStart(8, '0')).toString('base64');
+        blockIds.push(id);
+        const staging: Promise<void> = client
+          .stageBlock(id, block, block.length, options.abortSignal ? { abortSignal: options.abortSignal } : {})
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              failure ??= { error };
+            },
+          )
+          .finally(() => pending.delete(staging));
+        pending.add(staging);
+      };
+      let bytes = 0;
+      try {
+        let held: Buffer[] = [];
+        let heldBytes = 0;
+        for await (const piece of body) {
+          bytes += piece.length;
+          let rest = Buffer.from(piece.buffer, piece.byteOffset, piece.length);
+          while (heldBytes + rest.length >= blockBytes) {
+            const take = blockBytes - heldBytes;
+            held.push(rest.subarray(0, take));
+            rest = rest.subarray(take);
+            stage(Buffer.concat(held));
+            held = [];
+            heldBytes = 0;
+            while (pending.size >= blocksInFlight) await Promise.race(pending);
+            if (failure) throw failure.error;
+          }
+          if (rest.length > 0) {
+            held.push(rest);
+            heldBytes += rest.length;
+          }
+        }
+        if (heldBytes > 0) stage(Buffer.concat(held));
+      } finally {
+        await Promise.all(pending);
+      }
+      if (failure) throw failure.error;
+      await options.beforeCommit?.(bytes);
+      const committed = await client.commitBlockList(blockIds, {
+        ...(options.contentType ? { blobHTTPHeaders: { blobContentType: options.contentType } } : {}),
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+      });
+      return { etag: committed.etag!, bytes };
     },
 
     url: (container, name) => blob(container, name).url,

@@ -9,6 +9,7 @@ import { InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMe
 import { formatBytes } from '../ingestion/ingestionError';
 import { queryToBlobMetadata } from '../ingestion/loadProfile';
 import { addLogFields } from '../observability/logScope';
+import { limitBytes, type RequestBody } from '../security/bodyLimit';
 import { excerpt, loadIdSchema, logicalNamePattern } from '../security/inputChecks';
 import { indexLoad, isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import { newLoadRecord, type LoadRecord } from './loadRecord';
@@ -47,17 +48,21 @@ export interface SubmitLoadRequest {
   query: Record<string, string>;
   contentType?: string;
   contentEncoding?: string;
-  /** The file, or a reader of it: a reader is called only once the request has passed every other check. */
-  body: Buffer | (() => Promise<Buffer>);
+  /**
+   * The file: whole, or its pieces as they arrive (the HTTP request's stream). Pieces are read only once the
+   * request has passed every other check, and stream into the blob: reading stops at LOAD_MAX_FILE_BYTES.
+   */
+  body: RequestBody;
   /** Content-Length: a body announced over LOAD_MAX_FILE_BYTES is refused before it is read. */
   declaredLength?: number;
 }
 
-function tooLarge(bytes: number, max: number): PayloadTooLargeError {
-  return new PayloadTooLargeError(
-    'FileTooLarge',
-    `the file is ${formatBytes(bytes)}, over the ${formatBytes(max)} limit (LOAD_MAX_FILE_BYTES)`,
-  );
+function tooLarge(bytes: number, max: number, whole: boolean): PayloadTooLargeError {
+  // A streamed body is refused as soon as it passes the limit, so its whole size is never known.
+  const message = whole
+    ? `the file is ${formatBytes(bytes)}, over the ${formatBytes(max)} limit (LOAD_MAX_FILE_BYTES)`
+    : `the file is larger than the ${formatBytes(max)} limit (LOAD_MAX_FILE_BYTES)`;
+  return new PayloadTooLargeError('FileTooLarge', message, { details: { maxBytes: max } });
 }
 
 export async function submitLoad(
@@ -95,25 +100,33 @@ export async function submitLoad(
     );
   }
   if (request.declaredLength !== undefined && request.declaredLength > ctx.maxFileBytes)
-    throw tooLarge(request.declaredLength, ctx.maxFileBytes);
-  const body = typeof request.body === 'function' ? await request.body() : request.body;
-  if (body.length > ctx.maxFileBytes) throw tooLarge(body.length, ctx.maxFileBytes);
-  if (body.length === 0)
-    throw new InvalidRequestError('EmptyFile', 'the body is empty: send the file to load as the request body');
+    throw tooLarge(request.declaredLength, ctx.maxFileBytes, true);
+  const whole = request.body instanceof Uint8Array;
   const id = randomUUID();
   addLogFields({ loadId: id });
   const blobName = `${table.data}/${id}.${format}${gzip ? '.gz' : ''}`;
-  const record = newLoadRecord(
-    { id, status: 'queued', table: table.data, container: ctx.container, blobName, source: 'http' },
-    isoAt(ctx.now()),
+  // The body streams into staged blocks; the load is recorded and the blob committed only once all of it has
+  // arrived within the limit, so a refused or broken upload leaves no load and no blob behind.
+  const { bytes } = await ctx.blobs.uploadStream(
+    ctx.container,
+    blobName,
+    limitBytes(request.body, ctx.maxFileBytes, (seen) => tooLarge(seen, ctx.maxFileBytes, whole)),
+    {
+      contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format],
+      metadata: { ...metadata, loadid: id },
+      beforeCommit: async (received) => {
+        if (received === 0)
+          throw new InvalidRequestError('EmptyFile', 'the body is empty: send the file to load as the request body');
+        const record = newLoadRecord(
+          { id, status: 'queued', table: table.data, container: ctx.container, blobName, source: 'http' },
+          isoAt(ctx.now()),
+        );
+        await ctx.store.createIfAbsent(record);
+        await indexLoad(ctx, record);
+      },
+    },
   );
-  await ctx.store.createIfAbsent(record);
-  await indexLoad(ctx, record);
-  await ctx.blobs.upload(ctx.container, blobName, body, {
-    contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format],
-    metadata: { ...metadata, loadid: id },
-  });
-  ctx.log?.info('Load accepted', { loadId: id, table: table.data, bytes: body.length, format, gzip });
+  ctx.log?.info('Load accepted', { loadId: id, table: table.data, bytes, format, gzip });
   return { id, statusUrl: statusUrlOf(id) };
 }
 

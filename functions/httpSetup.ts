@@ -1,0 +1,8 @@
+/**
+ * HTTP streaming for the whole app: request bodies arrive as streams (uploads go to Blob Storage as they come,
+ * never whole in memory) and answers stream back. Imported first by every HTTP function file; the library
+ * only records the option until startup ends (getCapabilities), so importing it from several files is safe.
+ */
+import { app } from '@azure/functions';
+
+app.setup({ enableHttpStream: true });
