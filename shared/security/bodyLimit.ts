@@ -7,19 +7,41 @@
 /** The body as it arrives: a whole buffer (tests, small callers) or pieces (an HTTP stream). */
 export type RequestBody = Uint8Array | AsyncIterable<Uint8Array>;
 
-/** Passes the pieces through, throwing `tooLarge(bytesSeen)` once more than `maxBytes` have arrived. */
+/**
+ * Passes the pieces through, throwing `tooLarge(bytesSeen)` once more than `maxBytes` have arrived. Nothing past
+ * the limit is passed on; the rest of the request is read and dropped in the background (as Node's and Kestrel's
+ * servers do with an unread body) rather than cancelled: closing a connection with unread bytes resets it, and
+ * the caller could lose the 413 answer to the reset. The caller stops sending when it reads the answer.
+ */
 export async function* limitBytes(
   body: RequestBody,
   maxBytes: number,
   tooLarge: (bytesSeen: number) => Error,
 ): AsyncGenerator<Uint8Array> {
-  const pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = body instanceof Uint8Array ? [body] : body;
+  if (body instanceof Uint8Array) {
+    if (body.length > maxBytes) throw tooLarge(body.length);
+    if (body.length > 0) yield body;
+    return;
+  }
+  // Iterated by hand: `for await` would call the source's return() (cancel) on the way out.
+  const pieces = body[Symbol.asyncIterator]();
   let seen = 0;
-  for await (const piece of pieces) {
-    seen += piece.length;
-    // Stopping here leaves the rest unread: the caller answers 413 without taking it in.
-    if (seen > maxBytes) throw tooLarge(seen);
-    if (piece.length > 0) yield piece;
+  for (let next = await pieces.next(); next.done !== true; next = await pieces.next()) {
+    seen += next.value.length;
+    if (seen > maxBytes) {
+      void dropRest(pieces);
+      throw tooLarge(seen);
+    }
+    if (next.value.length > 0) yield next.value;
+  }
+}
+
+/** Reads what is left and keeps none of it; a connection that fails meanwhile is the caller's loss, not ours. */
+async function dropRest(pieces: AsyncIterator<Uint8Array>): Promise<void> {
+  try {
+    for (let next = await pieces.next(); next.done !== true; next = await pieces.next());
+  } catch {
+    // the caller went away: nothing to drop any more
   }
 }
 

@@ -47,6 +47,11 @@ function streamOf(pieces: Buffer[]): AsyncIterable<Uint8Array> & { pulled: () =>
   };
 }
 
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
+}
+
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 test('pieces of odd sizes across several 4 MiB blocks arrive byte for byte, committed after beforeCommit', async () => {
@@ -72,7 +77,7 @@ test('pieces of odd sizes across several 4 MiB blocks arrive byte for byte, comm
   expect(blocks.committedBlocks!.map((b) => b.size)).toEqual([4 * mib, 4 * mib, expected.length - 8 * mib]);
 });
 
-test('a body refused part-way stops being read, and no blob appears', async () => {
+test('a body refused part-way is not committed: no blob appears, and the rest is read and dropped', async () => {
   const pieces = Array.from({ length: 40 }, (_, i) => pieceOf(i, mib));
   const body = streamOf(pieces);
   let committed = false;
@@ -85,8 +90,9 @@ test('a body refused part-way stops being read, and no blob appears', async () =
     }),
   ).rejects.toBeInstanceOf(PayloadTooLargeError);
   expect(committed).toBe(false);
-  expect(body.pulled()).toBe(7); // the piece that crossed 6 MiB, none after it
   expect(await blobs.properties(container, 'refused/big.csv')).toBeUndefined();
+  // Dropped, not cancelled: the sender's connection stays readable until it has the answer.
+  await waitUntil(() => body.pulled() === pieces.length);
 });
 
 test('a beforeCommit that throws (e.g. an empty body) leaves no blob', async () => {
@@ -102,24 +108,33 @@ test('a beforeCommit that throws (e.g. an empty body) leaves no blob', async () 
 describe('limitBytes / readBounded', () => {
   const piecesArb = fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 });
 
-  test('pass the body through whole when within the limit, else throw once past it without reading on', async () => {
+  test('pass the body through whole when within the limit, else throw once past it, passing on nothing past it', async () => {
     await fc.assert(
       fc.asyncProperty(piecesArb, fc.nat(700), async (raw, max) => {
         const pieces = raw.map((p) => Buffer.from(p));
         const total = pieces.reduce((n, p) => n + p.length, 0);
-        const body = streamOf(pieces);
-        const outcome = await readBounded(body, max, tooLarge).then(
-          (bytes) => ({ bytes }),
-          (error: unknown) => ({ error }),
+        const passed: Uint8Array[] = [];
+        const outcome = await (async () => {
+          for await (const piece of limitBytes(streamOf(pieces), max, tooLarge)) passed.push(piece);
+        })().then(
+          () => 'whole',
+          (error: unknown) => error,
+        );
+        const read = await readBounded(streamOf(pieces), max, tooLarge).then(
+          (bytes) => bytes,
+          (error: unknown) => error,
         );
         if (total <= max) {
-          expect(outcome).toEqual({ bytes: Buffer.concat(pieces) });
+          expect(outcome).toBe('whole');
+          expect(Buffer.concat(passed)).toEqual(Buffer.concat(pieces));
+          expect(read).toEqual(Buffer.concat(pieces));
         } else {
-          expect((outcome as { error: unknown }).error).toBeInstanceOf(PayloadTooLargeError);
-          // Pulled up to and including the first piece whose running total passes the limit.
+          expect(outcome).toBeInstanceOf(PayloadTooLargeError);
+          expect(read).toBeInstanceOf(PayloadTooLargeError);
+          // Passed on: exactly the pieces before the first one whose running total passes the limit.
           let running = 0;
           const crossing = pieces.findIndex((p) => (running += p.length) > max);
-          expect(body.pulled()).toBe(crossing + 1);
+          expect(Buffer.concat(passed)).toEqual(Buffer.concat(pieces.slice(0, crossing)));
         }
       }),
     );
