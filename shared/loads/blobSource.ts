@@ -1,7 +1,7 @@
 /**
  * `BlobSource`: what the load engine needs from Blob Storage: stream a dropped file (whole or a byte range,
  * pinned to the ETag the load started with), read a folder's `_profile.json`, move a finished file to
- * `processed/` or `failed/` (copy + delete, idempotent), and write result files.
+ * `processed/` or `failed/` (copy + delete, idempotent), write result files, and take an HTTP upload as it streams.
  */
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { Readable } from 'node:stream';
@@ -40,12 +40,6 @@ export interface BlobSource {
   writeText(container: string, name: string, text: string, contentType: string): Promise<void>;
   /** Streams text pieces into a block blob (memory stays bounded by the SDK's buffers). */
   writeStream(container: string, name: string, pieces: AsyncIterable<string>, contentType: string): Promise<void>;
-  upload(
-    container: string,
-    name: string,
-    body: Buffer,
-    options: { contentType?: string; metadata?: Record<string, string> },
-  ): Promise<string>;
   /**
    * Streams `body` into a block blob as staged (uncommitted) blocks, calls `beforeCommit` with the byte count,
    * then commits. Until the commit nothing is visible (no blob, no blob trigger): a body that fails part-way
@@ -150,14 +144,6 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
       await blob(container, name).uploadStream(stream, 4 * 1024 * 1024, 4, {
         blobHTTPHeaders: { blobContentType: contentType },
       });
-    },
-
-    async upload(container, name, body, options) {
-      const response = await blob(container, name).uploadData(body, {
-        ...(options.contentType ? { blobHTTPHeaders: { blobContentType: options.contentType } } : {}),
-        ...(options.metadata ? { metadata: options.metadata } : {}),
-      });
-      return response.etag!;
     },
 
     async uploadStream(container, name, body, options) {
