@@ -40,7 +40,7 @@ export { planLoad, keyColumns, type LoadPlan, type ColumnBinding, type PlanKey }
 export { convertRow, type ConvertedRow, type FailedRow, type RowFault } from './rowConversion';
 export { convertValue, type ConversionContext } from './valueConversion';
 export { recordIdFor, uuidV5 } from './recordId';
-export { recordPath, alternateKeySegment, odataLiteral, keyValueProblem, type KeyValue } from './odataKeys';
+export { recordPath, odataLiteral, type KeyValue } from './odataKeys';
 export {
   ChunkPlanner,
   planChunks,

@@ -1,39 +1,19 @@
 /**
- * Record references in Web API URLs and `@odata.bind` values: `/accounts(<guid>)`,
- * `/accounts(accountnumber='A''1')`, `contacts(firstname='Jo',lastname='Ng')`.
+ * Record references in `@odata.bind` values: `/accounts(<guid>)`, `/accounts(accountnumber='A''1')`. The key
+ * literal rules (quoting, the characters no key URL can carry) live once, in shared/dataverse/organizationRequest.
  */
+import { entityReference, unaddressableKeyCharacters } from '../dataverse/organizationRequest';
+
+export { odataLiteral } from '../dataverse/organizationRequest';
 
 export type KeyValue = string | number | boolean;
 
 /**
- * Characters Dataverse can't take in an alternate-key value inside a URL (documented restriction; docs/design.md
- * "Key literals"). Keys and lookups holding one are resolved to an id by a `$filter` query instead (shared/loads).
+ * The first character of a key value that a key URL can't carry, if any (docs/design.md "Key literals"). Keys and
+ * lookups holding one are resolved to an id by a `$filter` query instead (shared/loads).
  */
-const forbiddenInKey = /[/<>*%&:\\?+#]/;
-
-/** The first character of a key value that a key URL can't carry, if any. */
 export function unaddressableCharacter(value: string): string | undefined {
-  return forbiddenInKey.exec(value)?.[0];
-}
-
-export function keyValueProblem(value: string): string | undefined {
-  const character = unaddressableCharacter(value);
-  return character
-    ? `contains '${character}', which Dataverse doesn't accept in an alternate-key value in a URL (/ < > * % & : \\ ? + #)`
-    : undefined;
-}
-
-/** One key value as an OData literal: strings quoted with ' doubled; numbers and booleans bare. */
-export function odataLiteral(value: KeyValue): string {
-  if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'`;
-  return String(value);
-}
-
-/** `accountnumber='A''1'` or `a=1,b='x'` (the part between the parentheses). */
-export function alternateKeySegment(values: Record<string, KeyValue>): string {
-  return Object.entries(values)
-    .map(([name, value]) => `${name}=${odataLiteral(value)}`)
-    .join(',');
+  return unaddressableKeyCharacters.exec(value)?.[0];
 }
 
 /**
@@ -44,6 +24,5 @@ export function recordPath(
   entitySetName: string,
   key: { id: string } | { alternateKey: Record<string, KeyValue> },
 ): string {
-  const inner = 'id' in key ? key.id : alternateKeySegment(key.alternateKey);
-  return `/${entitySetName}(${inner})`;
+  return `/${entityReference(entitySetName, 'id' in key ? key.id : key.alternateKey)}`;
 }

@@ -112,11 +112,7 @@ function convertLookup(
         property,
         keyed: { property, column: binding.column, target, attribute: binding.by, value: text },
       };
-    return {
-      ok: true,
-      property: `${target.navigationProperty}@odata.bind`,
-      path: recordPath(target.entitySetName, { alternateKey: { [binding.by]: text } }),
-    };
+    return { ok: true, property, path: recordPath(target.entitySetName, { alternateKey: { [binding.by]: text } }) };
   }
   const text = String(value).trim();
   // '/accounts(<guid>)' or 'accounts(...)' as written by someone who knows the Web API
