@@ -141,11 +141,13 @@ export function createBlobSource(blobService: BlobServiceClient): BlobSource {
           for await (const piece of pieces) yield Buffer.from(piece, 'utf8');
         })(),
       );
-      await blob(container, name).uploadStream(stream, 4 * 1024 * 1024, 4, {
+      await blob(container, name).uploadStream(stream, blockBytes, blocksInFlight, {
         blobHTTPHeaders: { blobContentType: contentType },
       });
     },
 
+    // Staged by hand rather than with the SDK's uploadStream (used by writeStream above), which commits as soon as
+    // the body ends: an upload must run `beforeCommit` (the load is recorded) between the last block and the commit.
     async uploadStream(container, name, body, options) {
       const client = blob(container, name);
       const blockIds: string[] = [];
