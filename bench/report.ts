@@ -118,6 +118,24 @@ export function formatReport(results: Row): string {
       );
     else out.push(`not measured: ${String(memory.reason)}`);
   }
+  const upload = results.upload as Row[] | undefined;
+  if (upload) {
+    out.push('', 'Upload (POST /api/loads/account, chunked, streamed into Blob Storage; peak RSS of the host)');
+    out.push(
+      table(
+        ['upload MB', 'status', 'seconds', 'MB/s', 'blob MB', 'peak RSS MB', 'target < 300 MB'],
+        upload.map((u) => [
+          n0(u.uploadMB),
+          text(u.status),
+          text(u.seconds),
+          n0(u.mbPerSecond),
+          n0(u.blobMB),
+          n0(u.peakHostRssMB),
+          typeof u.peakHostRssMB === 'number' && u.status === 202 && u.peakHostRssMB < 300 ? 'met' : 'missed',
+        ]),
+      ),
+    );
+  }
   const async = results.async as Row | undefined;
   if (async) {
     const rps = async.requestsPerSweep as Row;

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the benchmark suite (issue 7). Options:
  *   --size 10k,100k,1m   row counts (default 10k,100k; 1m takes several minutes per loader)
- *   --parts throughput,engine,memory,async,emulator,resilience   which parts (default all)
+ *   --parts throughput,engine,memory,upload,async,emulator,resilience   which parts (default all)
  *   --loaders pipeline,client,common,adf   which loaders the throughput part runs (default all)
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
@@ -33,8 +33,9 @@ import { formatReport } from './report';
 import { runAdfDefault, runCommonScript, runOurClient, type LoaderRun } from './referenceLoaders';
 import { loadPipelineBenchmark, type PipelineBenchmark, type PipelineRun } from './pipelineHook';
 import { formatResilience, runResilience } from './resilience';
+import { measureUploadMemory } from './uploadMemory';
 
-export const PARTS = ['throughput', 'engine', 'memory', 'async', 'emulator', 'resilience'] as const;
+export const PARTS = ['throughput', 'engine', 'memory', 'upload', 'async', 'emulator', 'resilience'] as const;
 export type BenchPart = (typeof PARTS)[number];
 export const LOADERS = ['pipeline', 'client', 'common', 'adf'] as const;
 export type BenchLoader = (typeof LOADERS)[number];
@@ -313,6 +314,11 @@ async function main(): Promise<void> {
         }
         results.memory = memory;
       }
+    }
+    if (args.parts.includes('upload')) {
+      // 90 MB then 900 MB: the peak must not grow with the file (issue 21).
+      log('upload: large CSVs streamed through POST /api/loads/account…');
+      results.upload = await measureUploadMemory({ sizesMB: args.quick ? [20, 100] : [90, 900], log });
     }
     if (args.parts.includes('async')) {
       log('background operations (20 imports)…');

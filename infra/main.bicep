@@ -210,6 +210,9 @@ var appSettings = {
   LOAD_CHUNK_QUEUE: loadChunkQueueName
   LOAD_CHUNK_SIZE: string(loadChunkSize)
   LOAD_MAX_FILE_BYTES: string(loadMaxFileBytes)
+  // The host cuts HTTP bodies at this size (100 MiB when unset) before the app sees them: uploads up to
+  // LOAD_MAX_FILE_BYTES (and imports up to their 100 MiB default) must get through.
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(max(loadMaxFileBytes, 104857600))
   LOADS_TABLE: loadsTableName
   LOAD_ROWS_TABLE: loadRowsTableName
   SOLUTIONS_CONTAINER: solutionsContainerName

@@ -7,6 +7,7 @@
  */
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { accountsCsv, waitForLoad } from '../../bench/loadBenchmark';
 import { startLocalStack, type LocalStack } from '../../dev/host/localStack';
@@ -108,12 +109,21 @@ async function loadIds(): Promise<string[]> {
   return ids;
 }
 
+/** Resident set of the host child process now (Linux VmRSS), in MB. */
+function hostRssMB(): number {
+  const pid = 'pid' in stack.host ? stack.host.pid : process.pid;
+  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kb === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kb) / 1024;
+}
+
 const accounts = () => stack.emulator!.stats().recordsPerTable.account ?? 0;
 
 test('a chunked body over LOAD_MAX_FILE_BYTES is 413 naming the limit, before it is all sent; no blob, no load', async () => {
   const blobsBefore = await incomingBlobs('account/');
   const loadsBefore = await loadIds();
-  const total = 64 * 1024 * 1024;
+  const rssBefore = hostRssMB();
+  const total = 256 * 1024 * 1024;
   const answer = await post(
     '/loads/account',
     { piece: Buffer.from('name,accountnumber\n' + 'x,1\n'.repeat(16 * 1024)), total },
@@ -123,8 +133,10 @@ test('a chunked body over LOAD_MAX_FILE_BYTES is 413 naming the limit, before it
   expect(JSON.parse(answer.body)).toEqual({
     error: { code: 'FileTooLarge', message: 'the file is larger than the 256 KB limit (LOAD_MAX_FILE_BYTES)' },
   });
-  // The worker stopped reading at the limit and answered: the client was far from done.
+  // The worker stopped reading at the limit and answered: the client was far from done, and the host (host and
+  // worker share the child process) did not take the body into memory.
   expect(answer.sentWhenAnswered).toBeLessThan(total / 2);
+  expect(hostRssMB() - rssBefore).toBeLessThan(64);
   expect(await incomingBlobs('account/')).toEqual(blobsBefore);
   expect(await loadIds()).toEqual(loadsBefore);
 });

@@ -227,6 +227,21 @@ describe('the checker catches a broken infra/', () => {
     );
   });
 
+  test("the host's body limit below the app's upload limit", () => {
+    const problems = checkInfra(
+      withInfraEdit('main.bicep', (t) =>
+        t.replace(
+          'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(max(loadMaxFileBytes, 104857600))',
+          "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '104857600'",
+        ),
+      ),
+      infraDir,
+    );
+    expect(problems).toContain(
+      '[DATAVERSE_AUTH=managedIdentity] LOAD_MAX_FILE_BYTES 1073741824 > FUNCTIONS_REQUEST_BODY_SIZE_LIMIT 104857600: the host refuses uploads the app accepts',
+    );
+  });
+
   test('shared keys left on and a storage role missing', () => {
     const sources = withInfraEdit('app/storage.bicep', (t) =>
       t.replace('allowSharedKeyAccess: false', 'allowSharedKeyAccess: true'),

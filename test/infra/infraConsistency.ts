@@ -173,6 +173,17 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
         problems.push(`${at} the app settings fail the configuration schema: ${p.message}`);
     }
 
+    // ---- HTTP body limits ----
+    // The host refuses bodies over FUNCTIONS_REQUEST_BODY_SIZE_LIMIT (100 MiB unset) before the app's limits apply.
+    const hostBodyLimit = Number(env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT ?? 104857600);
+    for (const name of ['LOAD_MAX_FILE_BYTES', 'IMPORTS_MAX_BODY_BYTES']) {
+      const appLimit = Number(env[name] ?? defaultOf(name));
+      if (!(appLimit <= hostBodyLimit))
+        problems.push(
+          `${at} ${name} ${appLimit} > FUNCTIONS_REQUEST_BODY_SIZE_LIMIT ${hostBodyLimit}: the host refuses uploads the app accepts`,
+        );
+    }
+
     // ---- storage resources ----
     const created: Record<NameKind, Set<string>> = { container: new Set(), queue: new Set(), table: new Set() };
     const types: Record<NameKind, string> = {
