@@ -1,4 +1,6 @@
 import { didYouMean } from './closeNames';
+import { planColumnKinds, type ColumnKindPlan } from './columnKindPlan';
+import { planPairFile, type PairFilePlan } from './columnKinds/index';
 import { IngestionError } from './ingestionError';
 import type { LoadOperation, LoadProfile } from './loadProfile';
 import { isLoadableType, isLookupType, type AttributeMetadata, type TableMetadata } from './tableMetadata';
@@ -34,6 +36,10 @@ export interface LoadPlan {
   key?: PlanKey;
   bindings: ColumnBinding[];
   profile: LoadProfile;
+  /** Polymorphic, owner, state/status, multi-select, file and image columns (undefined: none in the file). */
+  columnKinds?: ColumnKindPlan;
+  /** An N:N pair file (profile `relationship`): rows associate (or, with operation delete, disassociate) pairs. */
+  pairs?: PairFilePlan;
   /** Resolves a column first seen in a later JSON row; an Error when it matches nothing. */
   resolveColumn(column: string): ColumnBinding | Error;
 }
@@ -197,11 +203,23 @@ function chooseKey(
 }
 
 /** Plans the load of a file with these columns. Throws IngestionError('PlanInvalid') listing every problem found. */
-export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns: string[]): LoadPlan {
+export function planLoad(metadata: TableMetadata, givenProfile: LoadProfile, columns: string[]): LoadPlan {
+  if (givenProfile.relationship) return planPairs(metadata, givenProfile, columns);
   const problems: string[] = [];
   const unmatched: string[] = [];
   const bindings: ColumnBinding[] = [];
+  const kinds = givenProfile.operation === 'delete' ? undefined : planColumnKinds(metadata, givenProfile, columns);
+  const profile =
+    kinds && Object.keys(kinds.renamed).length
+      ? { ...givenProfile, columns: { ...kinds.renamed, ...givenProfile.columns } }
+      : givenProfile;
+  if (kinds) problems.push(...kinds.problems);
+  const kindAttributes = new Set(kinds?.columns.values());
   for (const column of columns) {
+    if (kinds?.columns.has(column)) {
+      bindings.push({ kind: 'ignored', column, reason: `read as ${kinds.columns.get(column)} (column kinds)` });
+      continue;
+    }
     const binding = bindColumn(metadata, profile, profile.operation, column);
     if (binding instanceof Error) {
       if (binding.message.includes('matches no attribute')) unmatched.push(binding.message);
@@ -209,14 +227,15 @@ export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns:
     } else bindings.push(binding);
   }
   for (const name of Object.keys(profile.columns ?? {}))
-    if (!columns.includes(name))
+    if (!columns.includes(name) && !kinds?.renamed[name])
       problems.push(`the profile maps column '${name}', which the file doesn't have${didYouMean(name, columns)}`);
   for (const name of Object.keys(profile.lookups ?? {}))
-    if (!columns.includes(name))
+    if (!columns.includes(name) && !kindAttributes.has(name))
       problems.push(
         `the profile has a lookup for column '${name}', which the file doesn't have${didYouMean(name, columns)}`,
       );
   const seen = new Map<string, string>();
+  for (const [column, attribute] of kinds?.columns ?? []) seen.set(attribute, column);
   for (const b of bindings) {
     if (b.kind === 'ignored') continue;
     const other = seen.get(b.attribute.logicalName);
@@ -283,6 +302,7 @@ export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns:
     key: key instanceof Error ? undefined : key,
     bindings: finalBindings,
     profile,
+    ...(kinds?.plan ? { columnKinds: kinds.plan } : {}),
     resolveColumn(column) {
       const known = bindingByColumn.get(column);
       if (known) return known;
@@ -302,4 +322,32 @@ export function planLoad(metadata: TableMetadata, profile: LoadProfile, columns:
 
 export function keyColumns(key: PlanKey): string[] {
   return key.kind === 'primaryId' ? [key.column] : key.columns;
+}
+
+/** An N:N pair file: the relationship by schema name (one that does not exist fails the load, naming it). */
+function planPairs(metadata: TableMetadata, profile: LoadProfile, columns: string[]): LoadPlan {
+  const planned = planPairFile(metadata.manyToMany ?? [], profile.relationship!, columns);
+  if (!planned.ok)
+    throw new IngestionError(
+      'PlanInvalid',
+      `the pair file can't be loaded through table '${metadata.logicalName}': ${planned.problems.join('; ')}`,
+    );
+  const used = new Set([planned.plan.entity1.column, planned.plan.entity2.column]);
+  const bindings = columns.map((column): ColumnBinding => ({
+    kind: 'ignored',
+    column,
+    reason: used.has(column) ? 'a side of the pair' : 'not a side of the pair',
+  }));
+  return {
+    table: {
+      logicalName: metadata.logicalName,
+      entitySetName: metadata.entitySetName,
+      primaryIdAttribute: metadata.primaryIdAttribute,
+    },
+    operation: profile.operation === 'delete' ? 'delete' : 'create',
+    bindings,
+    profile,
+    pairs: planned.plan,
+    resolveColumn: (column) => ({ kind: 'ignored', column, reason: 'not a side of the pair' }),
+  };
 }

@@ -27,6 +27,8 @@ const lookupBindingSchema = z.strictObject({
   navigationProperty: z.string().min(1).optional(),
   /** 'id': the cell holds the related record's id; otherwise the related table's alternate-key attribute the cell holds. */
   by: z.string().min(1).default('id'),
+  /** Polymorphic lookups (issue 16): target table → its alternate-key attribute the cells hold (else ids). */
+  keys: z.record(z.string(), z.string().min(1)).optional(),
 });
 export type LookupBindingSetting = z.infer<typeof lookupBindingSchema>;
 
@@ -74,6 +76,18 @@ export const loadProfileSchema = z.strictObject({
   /** Fail a create whose columns miss a required attribute. */
   checkRequired: z.boolean().default(true),
   limits: limitsSchema.optional(),
+  /** `ownerid` cells: force one way of finding the owner (else by the value's form, see columnKinds/owner.ts). */
+  ownerBy: z.enum(['domainname', 'internalemailaddress', 'azureactivedirectoryobjectid', 'teamname']).optional(),
+  /** Multi-select choice cells: the one character between items (not a backslash). */
+  multiSelectSeparator: z
+    .string()
+    .length(1)
+    .refine((v) => v !== '\\', 'the separator cannot be a backslash (it escapes the separator)')
+    .default(';'),
+  /** Image cells: `auto` (a data: URL is the image, anything else a blob path), `base64`, or `blobPath`. */
+  images: z.enum(['auto', 'base64', 'blobPath']).default('auto'),
+  /** A file of pairs for this N:N relationship (schema name): associate, or disassociate with operation `delete`. */
+  relationship: z.string().min(1).optional(),
 });
 
 export type LoadProfile = z.output<typeof loadProfileSchema>;
@@ -135,6 +149,10 @@ export const blobMetadataKeys = {
   dateformat: 'dateFormat',
   timezone: 'timeZone',
   emptyvalues: 'emptyValues',
+  ownerby: 'ownerBy',
+  multiselectseparator: 'multiSelectSeparator',
+  images: 'images',
+  relationship: 'relationship',
 } as const satisfies Record<string, keyof LoadProfileInput>;
 
 const booleanSettings = new Set([

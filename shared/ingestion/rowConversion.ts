@@ -1,3 +1,5 @@
+import { convertKindColumns, convertPairRow, type KindExtras } from './columnKindRow';
+import type { Pair } from './columnKinds/index';
 import { truncateForMessage } from './ingestionError';
 import type { ColumnBinding, LoadPlan, ResolvedLookupTarget } from './loadPlan';
 import type { LoadOperation } from './loadProfile';
@@ -35,7 +37,7 @@ export interface KeyedBind {
   value: string;
 }
 
-export interface ConvertedRow {
+export interface ConvertedRow extends KindExtras {
   ok: true;
   rowNumber: number;
   line: number;
@@ -48,6 +50,8 @@ export interface ConvertedRow {
   recordId?: string;
   /** Lookups whose key value can't be written in a bind URL; resolved to ids before the row is sent. */
   keyedBinds?: KeyedBind[];
+  /** N:N pair files: the two records to associate or disassociate. */
+  association?: Pair;
 }
 
 export interface FailedRow {
@@ -60,6 +64,8 @@ export interface FailedRow {
 export interface ConvertRowOptions {
   /** Identity of the file's content (see recordIdFor); creates get deterministic ids when set. */
   fileKey?: string;
+  /** The load's blob service URL: file and image cells must name blobs of that account. */
+  accountUrl?: string;
 }
 
 function context(plan: LoadPlan): ConversionContext {
@@ -187,6 +193,19 @@ function sharedOf(plan: LoadPlan): PlanShared {
 }
 
 export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOptions = {}): ConvertedRow | FailedRow {
+  if (plan.pairs) {
+    const pair = convertPairRow(plan.pairs, row.rowNumber, row.values);
+    return pair.ok
+      ? {
+          ok: true,
+          rowNumber: row.rowNumber,
+          line: row.line,
+          operation: plan.operation,
+          body: {},
+          association: pair.pair,
+        }
+      : { ok: false, rowNumber: row.rowNumber, line: row.line, faults: pair.faults };
+  }
   const faults: RowFault[] = [];
   const body: Record<string, unknown> = {};
   const keyValues: Record<string, KeyValue> = {};
@@ -255,6 +274,24 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
     body[attribute.logicalName] = converted.value;
   }
 
+  let extras: KindExtras | undefined;
+  if (plan.columnKinds) {
+    const kinds = convertKindColumns(
+      plan.columnKinds,
+      {
+        rowNumber: row.rowNumber,
+        values,
+        operation: plan.operation,
+        clearEmpty: plan.profile.emptyValues === 'null' && plan.operation !== 'create',
+        accountUrl: options.accountUrl ?? '',
+      },
+      body,
+      keyedBinds,
+    );
+    if (kinds.ok) extras = kinds.extras;
+    else faults.push(...kinds.faults);
+  }
+
   let key: RecordKey | undefined;
   if (plan.key && plan.operation !== 'create' && faults.length === 0) {
     if (plan.key.kind === 'primaryId') {
@@ -293,5 +330,6 @@ export function convertRow(plan: LoadPlan, row: SourceRow, options: ConvertRowOp
     recordId,
   };
   if (keyedBinds.length > 0) converted.keyedBinds = keyedBinds;
+  if (extras) Object.assign(converted, extras);
   return converted;
 }

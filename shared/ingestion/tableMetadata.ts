@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { KindRelationship } from './columnKinds/manyToMany';
 
 /**
  * The table metadata value conversion and load planning work against, built from the EntityDefinitions
@@ -23,7 +24,16 @@ export const attributeTypes = [
   'Customer',
   'Owner',
   'Uniqueidentifier',
+  // AttributeType 'Virtual' with AttributeTypeName MultiSelectPicklistType / FileType / ImageType (issue 16).
+  'MultiSelectPicklist',
+  'File',
+  'Image',
 ] as const;
+const virtualTypeNames: Record<string, LoadableAttributeType> = {
+  MultiSelectPicklistType: 'MultiSelectPicklist',
+  FileType: 'File',
+  ImageType: 'Image',
+};
 export type LoadableAttributeType = (typeof attributeTypes)[number];
 
 const label = z.object({ Label: z.string(), LanguageCode: z.number().optional() }).passthrough();
@@ -31,7 +41,7 @@ const labelSet = z
   .object({ UserLocalizedLabel: label.nullish(), LocalizedLabels: z.array(label).optional() })
   .passthrough()
   .nullish();
-const optionSchema = z.object({ Value: z.number(), Label: labelSet }).passthrough();
+const optionSchema = z.object({ Value: z.number(), Label: labelSet, State: z.number().nullish() }).passthrough();
 
 export const entityDefinitionSchema = z
   .object({
@@ -44,6 +54,8 @@ export const entityDefinitionSchema = z
         .object({
           LogicalName: z.string(),
           AttributeType: z.string(),
+          AttributeTypeName: z.object({ Value: z.string() }).passthrough().nullish(),
+          MaxSizeInKB: z.number().nullish(),
           MaxLength: z.number().nullish(),
           MinValue: z.number().nullish(),
           MaxValue: z.number().nullish(),
@@ -107,6 +119,8 @@ export const manyToOneRelationshipsSchema = z.object({
 
 export interface ChoiceOption {
   value: number;
+  /** Status options: the state they belong to (StatusOptionMetadata.State). */
+  state?: number;
   /** Labels by language code; `labels[0]` is the user-localized one. */
   labels: { label: string; languageCode?: number }[];
 }
@@ -142,6 +156,8 @@ export interface AttributeMetadata {
   options?: ChoiceOption[];
   trueOption?: ChoiceOption;
   falseOption?: ChoiceOption;
+  /** File and image columns. */
+  maxSizeInKB?: number;
 }
 
 export interface TableMetadata {
@@ -152,6 +168,8 @@ export interface TableMetadata {
   /** By logical name. */
   attributes: Record<string, AttributeMetadata>;
   keys: { logicalName: string; attributes: string[] }[];
+  /** The table's N:N relationships, when they were read (pair files, issue 16). */
+  manyToMany?: KindRelationship[];
 }
 
 export interface TableMetadataResponses {
@@ -164,6 +182,43 @@ export interface TableMetadataResponses {
   manyToOneRelationships?: unknown;
   /** EntitySetName of related tables (logical name → entity set), for `@odata.bind` of lookups. */
   relatedEntitySets?: Record<string, string>;
+  multiSelectAttributes?: unknown;
+  /** `EntityDefinitions(...)/ManyToManyRelationships` (ManyToManyRelationshipMetadata). */
+  manyToManyRelationships?: unknown;
+  /** PrimaryIdAttribute of related tables (logical name → attribute), for N:N pair files. */
+  relatedPrimaryIds?: Record<string, string>;
+}
+
+export const manyToManyRelationshipsSchema = z.object({
+  value: z.array(
+    z
+      .object({
+        SchemaName: z.string(),
+        Entity1LogicalName: z.string(),
+        Entity2LogicalName: z.string(),
+        Entity1NavigationPropertyName: z.string(),
+        Entity2NavigationPropertyName: z.string(),
+      })
+      .passthrough(),
+  ),
+});
+
+function manyToManyOf(responses: TableMetadataResponses): KindRelationship[] | undefined {
+  if (responses.manyToManyRelationships === undefined) return undefined;
+  const out: KindRelationship[] = [];
+  for (const r of manyToManyRelationshipsSchema.parse(responses.manyToManyRelationships).value) {
+    const side = (table: string, navigationProperty: string) => {
+      const entitySetName = responses.relatedEntitySets?.[table];
+      const primaryIdAttribute = responses.relatedPrimaryIds?.[table];
+      return entitySetName && primaryIdAttribute
+        ? { table, entitySetName, primaryIdAttribute, navigationProperty }
+        : undefined;
+    };
+    const entity1 = side(r.Entity1LogicalName, r.Entity1NavigationPropertyName);
+    const entity2 = side(r.Entity2LogicalName, r.Entity2NavigationPropertyName);
+    if (entity1 && entity2) out.push({ schemaName: r.SchemaName, entity1, entity2 });
+  }
+  return out;
 }
 
 function toOption(option: z.infer<typeof optionSchema>): ChoiceOption {
@@ -175,7 +230,7 @@ function toOption(option: z.infer<typeof optionSchema>): ChoiceOption {
       labels.push({ label: localized.Label, languageCode: localized.LanguageCode });
     }
   }
-  return { value: option.Value, labels };
+  return { value: option.Value, labels, ...(typeof option.State === 'number' ? { state: option.State } : {}) };
 }
 
 /** Builds TableMetadata from the raw responses; throws a ZodError naming the field when a response isn't the expected shape. */
@@ -185,7 +240,8 @@ export function buildTableMetadata(responses: TableMetadataResponses): TableMeta
   for (const a of entity.Attributes) {
     attributes[a.LogicalName] = {
       logicalName: a.LogicalName,
-      type: a.AttributeType,
+      type: (a.AttributeType === 'Virtual' && virtualTypeNames[a.AttributeTypeName?.Value ?? '']) || a.AttributeType,
+      maxSizeInKB: a.MaxSizeInKB ?? undefined,
       maxLength: a.MaxLength ?? undefined,
       minValue: a.MinValue ?? undefined,
       maxValue: a.MaxValue ?? undefined,
@@ -202,7 +258,12 @@ export function buildTableMetadata(responses: TableMetadataResponses): TableMeta
         : undefined,
     };
   }
-  for (const response of [responses.picklistAttributes, responses.stateAttributes, responses.statusAttributes]) {
+  for (const response of [
+    responses.picklistAttributes,
+    responses.stateAttributes,
+    responses.statusAttributes,
+    responses.multiSelectAttributes,
+  ]) {
     if (response === undefined) continue;
     for (const p of picklistAttributesSchema.parse(response).value) {
       const attribute = attributes[p.LogicalName];
@@ -239,6 +300,7 @@ export function buildTableMetadata(responses: TableMetadataResponses): TableMeta
     primaryNameAttribute: entity.PrimaryNameAttribute ?? undefined,
     attributes,
     keys: (entity.Keys ?? []).map((k) => ({ logicalName: k.LogicalName, attributes: k.KeyAttributes })),
+    ...(responses.manyToManyRelationships !== undefined ? { manyToMany: manyToManyOf(responses) } : {}),
   };
 }
 

@@ -10,6 +10,8 @@ import { isDuplicateKeyFault } from '../dataverse/index';
 import type { LoadPlan } from '../ingestion/loadPlan';
 import type { LoadProfile } from '../ingestion/loadProfile';
 import type { ConvertedRow } from '../ingestion/rowConversion';
+import type { BlobSource } from './blobSource';
+import { completeColumnKinds, resolveOwners, runPairs } from './columnKindExecution';
 import { isSettledDelete, resolveUnaddressableKeys } from './keyResolution';
 
 export type RowOutcome =
@@ -45,6 +47,7 @@ export function requestOf(plan: LoadPlan, row: ConvertedRow): OrganizationReques
 export function executionModeFor(plan: LoadPlan, profile: LoadProfile): ExecutionMode {
   const bulkFits =
     profile.continueOnError &&
+    !plan.pairs &&
     plan.operation !== 'delete' &&
     !(plan.operation === 'update' && plan.key?.kind !== 'primaryId');
   if (profile.executionMode === 'batch' || !bulkFits) return 'batch';
@@ -80,6 +83,9 @@ export interface ExecuteRowsOptions {
   batchSize: number;
   /** A retried chunk: a delete that finds nothing was done by the earlier attempt. */
   isRetry: boolean;
+  /** Column kinds (issue 16): owner look-ups are cached per load; file cells are read from these blobs. */
+  loadId?: string;
+  blobs?: Pick<BlobSource, 'properties' | 'read'>;
 }
 
 /** Duplicate-key faults on our own ids: the record exists → done (an earlier attempt wrote it). */
@@ -210,7 +216,10 @@ async function send(o: ExecuteRowsOptions, rows: ConvertedRow[]): Promise<RowOut
  * Rows keyed or bound by a value no key URL can carry are first rewritten to address records by id (keyResolution).
  */
 export async function executeRows(o: ExecuteRowsOptions, rows: ConvertedRow[]): Promise<RowOutcome[]> {
-  const resolution = await resolveUnaddressableKeys(o, rows);
+  if (o.plan.pairs) return runPairs(o, rows);
+  const owners = await resolveOwners(o, rows);
+  const resolution = await resolveUnaddressableKeys(o, owners.rows);
+  for (const [index, fault] of owners.faults) resolution.faults.set(index, fault);
   const outcomes: RowOutcome[] = rows.map(() => ({ status: 'notProcessed' }));
   const settled = (index: number) => resolution.faults.has(index) || isSettledDelete(resolution, index, o.isRetry);
   // ContinueOnError=false: a row that fails before it is sent stops the load there, as a fault from Dataverse would.
@@ -233,5 +242,6 @@ export async function executeRows(o: ExecuteRowsOptions, rows: ConvertedRow[]): 
       ? { status: 'failed', code: fault.code, message: fault.message, httpStatus: fault.httpStatus }
       : { status: 'succeeded', recovered: true };
   });
+  await completeColumnKinds(o, resolution.rows, outcomes);
   return outcomes;
 }

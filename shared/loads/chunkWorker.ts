@@ -76,14 +76,19 @@ function conversionFailure(failed: FailedRow): RowOutcome {
 }
 
 /** Rows of the chunk → states with read/convert failures filled in. */
-function convertChunk(plan: LoadPlan, rows: SourceRowResult[], fileKey: string | undefined): RowState[] {
+function convertChunk(
+  plan: LoadPlan,
+  rows: SourceRowResult[],
+  fileKey: string | undefined,
+  accountUrl: string,
+): RowState[] {
   return rows.map((row) => {
     if (!row.ok)
       return {
         row,
         outcome: { status: 'failed', code: 'InvalidRow', message: `row ${row.rowNumber}: ${row.message}` },
       };
-    const converted = convertRow(plan, row, fileKey !== undefined ? { fileKey } : {});
+    const converted = convertRow(plan, row, fileKey !== undefined ? { fileKey, accountUrl } : { accountUrl });
     return converted.ok ? { row, converted } : { row, outcome: conversionFailure(converted) };
   });
 }
@@ -119,7 +124,9 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
   let states: RowState[];
   try {
     const rows = await readRows(ctx, work);
-    states = convertChunk(plan, rows, work.planned.fileKey);
+    // File and image cells name blobs of the load's own storage account (the URL of a blob, less its path).
+    const accountUrl = ctx.blobs.url(work.record.container, 'x').replace(/\/[^/]+\/x$/, '');
+    states = convertChunk(plan, rows, work.planned.fileKey, accountUrl);
     // ContinueOnError=false: nothing after the first row that can't be sent is sent.
     const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
     const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
@@ -132,6 +139,8 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
         callOptions: callOptionsOf(profile),
         batchSize: profile.batchSize,
         isRetry: work.attempt.attempt > 1,
+        loadId: work.record.id,
+        blobs: ctx.blobs,
       },
       sendable.map((s) => s.converted!),
     );

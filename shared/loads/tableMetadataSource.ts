@@ -63,12 +63,24 @@ export function createTableMetadataSource(
     }
     const cast = (type: string) =>
       `${base}/Attributes/Microsoft.Dynamics.CRM.${type}?$select=LogicalName&$expand=OptionSet($select=Options)`;
-    const [picklistAttributes, stateAttributes, statusAttributes, manyToOneRelationships] = await Promise.all([
+    const [
+      picklistAttributes,
+      stateAttributes,
+      statusAttributes,
+      multiSelectAttributes,
+      manyToOneRelationships,
+      manyToManyRelationships,
+    ] = await Promise.all([
       optional(cast('PicklistAttributeMetadata')),
       optional(cast('StateAttributeMetadata')),
       optional(cast('StatusAttributeMetadata')),
+      optional(cast('MultiSelectPicklistAttributeMetadata')),
       optional(
         `${base}/ManyToOneRelationships?$select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity`,
+      ),
+      // N:N pair files (issue 16) name a relationship of the folder's table.
+      optional(
+        `${base}/ManyToManyRelationships?$select=SchemaName,Entity1LogicalName,Entity2LogicalName,Entity1NavigationPropertyName,Entity2NavigationPropertyName`,
       ),
     ]);
     const related = new Set<string>();
@@ -76,12 +88,18 @@ export function createTableMetadataSource(
     for (const attribute of targets) for (const t of attribute.Targets ?? []) related.add(t);
     for (const r of (manyToOneRelationships as { value?: { ReferencedEntity?: string }[] } | undefined)?.value ?? [])
       if (r.ReferencedEntity) related.add(r.ReferencedEntity);
+    type NN = { value?: { Entity1LogicalName?: string; Entity2LogicalName?: string }[] } | undefined;
+    for (const r of (manyToManyRelationships as NN)?.value ?? [])
+      for (const name of [r.Entity1LogicalName, r.Entity2LogicalName]) if (name) related.add(name);
     const relatedEntitySets: Record<string, string> = {};
+    const relatedPrimaryIds: Record<string, string> = {};
     await Promise.all(
       [...related].map(async (name) => {
-        const body = (await optional(`EntityDefinitions(LogicalName=${quote(name)})?$select=EntitySetName`)) as
-          { EntitySetName?: string } | undefined;
+        const body = (await optional(
+          `EntityDefinitions(LogicalName=${quote(name)})?$select=EntitySetName,PrimaryIdAttribute`,
+        )) as { EntitySetName?: string; PrimaryIdAttribute?: string } | undefined;
         if (body?.EntitySetName) relatedEntitySets[name] = body.EntitySetName;
+        if (body?.PrimaryIdAttribute) relatedPrimaryIds[name] = body.PrimaryIdAttribute;
       }),
     );
     return buildTableMetadata({
@@ -91,6 +109,9 @@ export function createTableMetadataSource(
       statusAttributes,
       manyToOneRelationships,
       relatedEntitySets,
+      multiSelectAttributes,
+      manyToManyRelationships,
+      relatedPrimaryIds,
     });
   }
 

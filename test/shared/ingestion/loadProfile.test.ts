@@ -16,6 +16,8 @@ describe('load profile', () => {
       timeZone: 'UTC',
       emptyValues: 'skip',
       checkRequired: true,
+      multiSelectSeparator: ';',
+      images: 'auto',
     });
   });
 

@@ -122,11 +122,19 @@ describe('value conversion', () => {
   });
 
   test('choices by value or by label (case-insensitive); unknown ones listed', () => {
-    expect(body({ industrycode: 'agriculture', statecode: 'Inactive', statuscode: '2' })).toEqual({
-      industrycode: 2,
-      statecode: 1,
-      statuscode: 2,
+    // A create in a state other than the default one is created, then updated to it (issue 16, stateStatus.ts).
+    const created = convert({ industrycode: 'agriculture', statecode: 'Inactive', statuscode: '2' });
+    expect(created).toMatchObject({
+      ok: true,
+      body: { industrycode: 2 },
+      stateUpdate: { statecode: 1, statuscode: 2 },
     });
+    expect(
+      body(
+        { accountid: '3f2504e0-4f89-11d3-9a0c-0305e82c3301', statecode: 'Inactive', statuscode: '2' },
+        { operation: 'update' },
+      ),
+    ).toEqual({ statecode: 1, statuscode: 2 });
     expect(fault({ industrycode: 'Banking' }).message).toBe(
       "row 3, column 'industrycode': 'Banking' is not a label of choice industrycode (allowed: 1 'Accounting', 2 'Agriculture', 3 'Broadcasting Printing and Publishing')",
     );
