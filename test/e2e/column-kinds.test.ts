@@ -142,6 +142,23 @@ describe('column kinds through the host, Azurite and the emulator', () => {
     );
   });
 
+  it('notes with attachments load as an ordinary table: objectid@account, documentbody base64', async () => {
+    const pdf = Buffer.from('%PDF-1.4 tiny').toString('base64');
+    const view = await drop(
+      'annotation',
+      [
+        'subject,objectid@account,filename,mimetype,documentbody',
+        `NA note,${ids.account},a.pdf,application/pdf,${pdf}`,
+      ].join('\r\n'),
+    );
+    expect(view).toMatchObject({ status: 'succeeded', counts: { succeeded: 1 } });
+    expect(await one('annotations', '_objectid_value,documentbody,filename', "subject eq 'NA note'")).toMatchObject({
+      _objectid_value: ids.account,
+      documentbody: pdf,
+      filename: 'a.pdf',
+    });
+  });
+
   it('owner by user (domainname / e-mail) or team name; no match and an ambiguous owner fail their rows', async () => {
     const view = await drop(
       'account',

@@ -1,11 +1,12 @@
 /**
  * Tables and relationships for the column kinds a migration loads (issue 16): teams (owner by team name), the
  * opportunity with its Customer lookup (Microsoft's associate examples use `opportunity_customer_accounts`), a
- * custom table with small file and image columns (max-size refusals), and N:N relationships as Dataverse ships them
+ * custom table with small file and image columns (max-size refusals), notes (annotation: `objectid` a multi-table
+ * lookup, the attachment base64 in `documentbody`, as "Annotation table" describes it), and N:N relationships as Dataverse ships them
  * (`accountleads_association`, `contactleads_association`) plus a custom one.
  */
 import type { TableSchemaJson } from './schema';
-import { s } from './schemaBuilders';
+import { memo, s } from './schemaBuilders';
 
 export const columnKindTables: TableSchemaJson['tables'] = [
   {
@@ -49,6 +50,28 @@ export const columnKindTables: TableSchemaJson['tables'] = [
             navigationProperty: 'customerid_contact',
             relationshipName: 'opportunity_customer_contacts',
           },
+        ],
+      },
+    ],
+  },
+  {
+    logicalName: 'annotation',
+    entitySetName: 'annotations',
+    primaryIdAttribute: 'annotationid',
+    primaryNameAttribute: 'subject',
+    attributes: [
+      s('subject', 500),
+      memo('notetext', 100000),
+      s('filename', 255),
+      s('mimetype', 256),
+      memo('documentbody', 1073741823),
+      { logicalName: 'isdocument', type: 'Boolean', defaultValue: false },
+      {
+        logicalName: 'objectid',
+        type: 'Lookup',
+        targets: [
+          { table: 'account', navigationProperty: 'objectid_account', relationshipName: 'Account_Annotation' },
+          { table: 'contact', navigationProperty: 'objectid_contact', relationshipName: 'Contact_Annotation' },
         ],
       },
     ],
