@@ -3,7 +3,8 @@
  * (a useful subset of columns), the tables the reference fixtures use (sample_example, example_record,
  * new_altkeydemo, contoso_sensordata: fixtureTables.ts), two custom tables for loader tests: new_project (a
  * SystemRequired column and an alternate key) and new_legacyrecord (no bulk messages), and the tables and N:N
- * relationships of the column kinds (columnKindTables.ts: team, opportunity, file/image/multi-select columns).
+ * relationships of the column kinds (columnKindTables.ts: team, opportunity, annotation, file/image/multi-select
+ * columns).
  */
 import { columnKindTables, manyToManyRelationships } from './columnKindTables';
 import { fixtureTables } from './fixtureTables';
