@@ -92,6 +92,26 @@ test('owners are looked up once per load; no match fails the row before it is se
   expect(a3[0]!._ownerid_value).toBe(userId);
 });
 
+test('an owner by Entra object id (a GUID) or by team name', async () => {
+  const objectId = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  const teamId = '40000000-0000-0000-0000-000000000006';
+  await webApi('POST', 'systemusers', { systemuserid: userId, azureactivedirectoryobjectid: objectId });
+  await webApi('POST', 'teams', { teamid: teamId, name: "O'Brien Team" });
+  const p = await plan('account', ['name', 'ownerid']);
+  const converted = rows(p, [
+    { name: 'e1', ownerid: objectId.toUpperCase() },
+    { name: 't1', ownerid: "team:o'brien team" },
+  ]);
+  const outcomes = await executeRows(
+    { client, plan: p, mode: 'batch', continueOnError: true, callOptions: {}, batchSize: 100, isRetry: false },
+    converted,
+  );
+  expect(outcomes.map((o) => o.status)).toEqual(['succeeded', 'succeeded']);
+  const owner = async (id: string) => (await webApi('GET', `accounts(${id})?$select=_ownerid_value`))._ownerid_value;
+  expect(await owner(converted[0]!.recordId!)).toBe(userId);
+  expect(await owner(converted[1]!.recordId!)).toBe(teamId);
+});
+
 test('a state the table does not take on create is set by a second request; the row is reported once', async () => {
   const p = await plan('task', ['subject', 'statecode', 'statuscode']);
   const states = (await webApi(
