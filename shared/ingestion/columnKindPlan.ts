@@ -183,5 +183,16 @@ export function planColumnKinds(metadata: TableMetadata, profile: LoadProfile, c
       take();
     }
   }
+  for (const { columns: group, options } of plan.polymorphic) {
+    const targets = (group.attribute.targets ?? []).map((t) => t.table);
+    for (const table of [
+      ...Object.keys(options.keyAttributes ?? {}),
+      ...(options.defaultTable ? [options.defaultTable] : []),
+    ])
+      if (!targets.includes(table.toLowerCase()))
+        problems.push(
+          `the profile's lookups.${group.attribute.logicalName} names '${table}', which is not a target of ${group.attribute.logicalName} (allowed: ${targets.join(', ')})`,
+        );
+  }
   return { ...(any ? { plan } : {}), columns: handled, renamed, problems };
 }

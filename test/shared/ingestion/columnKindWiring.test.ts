@@ -177,6 +177,13 @@ describe('plan', () => {
       "column 'parentcustomerid@lead': lead is not a target of parentcustomerid (allowed: account, contact)",
     );
     expect(() => plan(['lastname', 'lastname.type'])).toThrow("'lastname' is not a lookup column of contact");
+    expect(() =>
+      plan(['lastname', 'parentcustomerid@account'], {
+        lookups: { parentcustomerid: { keys: { lead: 'leadnumber' } } },
+      }),
+    ).toThrow(
+      "the profile's lookups.parentcustomerid names 'lead', which is not a target of parentcustomerid (allowed: account, contact)",
+    );
   });
 
   test('createdon loads into overriddencreatedon', () => {
