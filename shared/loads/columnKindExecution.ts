@@ -3,13 +3,10 @@
  * - owners: each distinct owner value is looked up once per load (`GET systemusers|teams?$filter=`) and bound as
  *   `ownerid@odata.bind`; no match or several fail the row before it is sent;
  * - state: a create in a state the table does not take on create is followed by an update to that state;
- * - files: blobs named by file/image cells are uploaded after the record exists (InitializeFileBlocksUpload →
- *   UploadBlock, 4 MB blocks → CommitFileBlocksUpload), the size checked against MaxSizeInKB first;
+ * - files: blobs named by file/image cells are uploaded after the record exists (fileUpload.ts);
  * - N:N pair files: keys resolved to ids, then `POST …/$ref` (or `DELETE`) in `$batch`; an existing association is done.
  * Rows without these extras are not touched, so a plain file's chunks do no extra work.
  */
-import { posix } from 'node:path';
-import { z } from 'zod';
 import type { CallOptions, DataverseClient, OrganizationRequest } from '../dataverse/index';
 import { odataLiteral } from '../dataverse/index';
 import type { LoadPlan } from '../ingestion/loadPlan';
@@ -18,16 +15,14 @@ import {
   associateRequest,
   associationOutcome,
   bindOwner,
-  checkSize,
   disassociateRequest,
-  missingBlob,
   ownerFilter,
   type RecordReference,
   type RelationshipSide,
 } from '../ingestion/columnKinds/index';
-import type { FileUpload } from '../ingestion/columnKindRow';
 import type { BlobSource } from './blobSource';
 import type { RowOutcome } from './chunkExecution';
+import { uploadFile } from './fileUpload';
 import type { ResolutionFault } from './keyResolution';
 
 export interface KindExecutionOptions {
@@ -186,7 +181,7 @@ export async function completeColumnKinds(
         const id = recordIdOf(row, outcomes[index]!);
         for (const upload of row.uploads!) {
           const fault = id
-            ? await uploadFile(o, id, row.rowNumber, upload)
+            ? await uploadFile({ ...o, table: o.plan.table }, id, row.rowNumber, upload)
             : `row ${row.rowNumber}, column '${upload.column}': the record's id is not known, so '${upload.text}' was not uploaded`;
           if (fault) {
             outcomes[index] = { status: 'failed', code: 'FileUploadFailed', message: fault };
@@ -195,99 +190,6 @@ export async function completeColumnKinds(
         }
       }),
     );
-}
-
-const blockBytes = 4 * 1024 * 1024;
-const initializeUploadResponse = z.object({ FileContinuationToken: z.string().min(1) });
-
-/** Uploads one blob into a file or image column; the fault's message, or undefined when done. */
-async function uploadFile(o: KindExecutionOptions, id: string, rowNumber: number, u: FileUpload) {
-  if (!o.blobs) return `row ${rowNumber}, column '${u.column}': no blob storage to read '${u.text}' from`;
-  const properties = await o.blobs.properties(u.blob.container, u.blob.blobName);
-  if (!properties) return missingBlob(rowNumber, u.column, u.text, u.blob).message;
-  const tooBig = checkSize(
-    { logicalName: u.attribute, kind: 'file', ...(u.maxSizeInKB !== undefined ? { maxSizeInKB: u.maxSizeInKB } : {}) },
-    properties.contentLength,
-    rowNumber,
-    u.column,
-    u.text,
-  );
-  if (tooBig) return tooBig.message;
-  const { logicalName, primaryIdAttribute } = o.plan.table;
-  const fileName = posix.basename(u.blob.blobName);
-  const fail = (what: string, error: unknown) =>
-    `row ${rowNumber}, column '${u.column}': ${what} '${u.text}' failed: ${error instanceof Error ? error.message : String(error)}`;
-  let token: string;
-  try {
-    const init = await o.client.send(
-      {
-        method: 'POST',
-        path: 'InitializeFileBlocksUpload',
-        body: {
-          Target: { [primaryIdAttribute]: id, '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}` },
-          FileName: fileName,
-          FileAttributeName: u.attribute,
-        },
-        retrySafe: true,
-      },
-      o.callOptions,
-    );
-    token = initializeUploadResponse.parse(init.body).FileContinuationToken;
-  } catch (error) {
-    return fail('starting the upload of', error);
-  }
-  const blockList: string[] = [];
-  try {
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const flush = async () => {
-      // Block ids: base64 of the same-length text for every block, as the upload messages expect.
-      const blockId = Buffer.from(`block-${String(blockList.length).padStart(6, '0')}`).toString('base64');
-      await o.client.send(
-        {
-          method: 'POST',
-          path: 'UploadBlock',
-          body: {
-            BlockId: blockId,
-            BlockData: Buffer.concat(pending).toString('base64'),
-            FileContinuationToken: token,
-          },
-          retrySafe: true,
-        },
-        o.callOptions,
-      );
-      blockList.push(blockId);
-      pending = [];
-      pendingBytes = 0;
-    };
-    for await (const piece of o.blobs.read(properties)) {
-      let rest = piece;
-      while (rest.length > 0) {
-        const take = rest.subarray(0, blockBytes - pendingBytes);
-        pending.push(take);
-        pendingBytes += take.length;
-        rest = rest.subarray(take.length);
-        if (pendingBytes === blockBytes) await flush();
-      }
-    }
-    if (pendingBytes > 0 || blockList.length === 0) await flush();
-    await o.client.send(
-      {
-        method: 'POST',
-        path: 'CommitFileBlocksUpload',
-        body: {
-          FileName: fileName,
-          MimeType: properties.contentType || 'application/octet-stream',
-          BlockList: blockList,
-          FileContinuationToken: token,
-        },
-      },
-      o.callOptions,
-    );
-  } catch (error) {
-    return fail('uploading', error);
-  }
-  return undefined;
 }
 
 /** N:N pair rows → one outcome each: keys resolved to ids, then associate (or disassociate) in `$batch`. */
