@@ -160,3 +160,30 @@ test('files: the size is checked before any upload; a missing blob fails the row
   });
   expect(await download.text()).toBe('hello');
 });
+
+test('a file over one block is streamed in 4 MB blocks, in order, byte for byte', async () => {
+  const p = await plan('account', ['name', 'sample_filecolumn']);
+  const data = Buffer.alloc(9 * 1024 * 1024 + 123);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 12)) & 0xff;
+  const piece = 1_500_000; // pieces that do not line up with blocks
+  const blobs = {
+    properties: (container: string, name: string) =>
+      Promise.resolve({ container, name, etag: '"1"', contentLength: data.length, metadata: {} }),
+    // eslint-disable-next-line @typescript-eslint/require-await
+    read: async function* () {
+      for (let at = 0; at < data.length; at += piece) yield data.subarray(at, at + piece);
+    },
+  };
+  const converted = rows(p, [{ name: 'big file', sample_filecolumn: 'docs/big.bin' }]);
+  const before = emulator.stats().requests;
+  const outcomes = await executeRows(
+    { client, plan: p, mode: 'batch', continueOnError: true, callOptions: {}, batchSize: 100, isRetry: false, blobs },
+    converted,
+  );
+  expect(outcomes[0]!.status).toBe('succeeded');
+  expect(emulator.stats().requests - before).toBe(1 + 1 + 3 + 1); // create, initialize, 3 blocks, commit
+  const download = await fetch(`${emulator.webApiUrl}accounts(${converted[0]!.recordId})/sample_filecolumn/$value`, {
+    headers: { authorization: 'Bearer x' },
+  });
+  expect(Buffer.from(await download.arrayBuffer()).equals(data)).toBe(true);
+});
