@@ -8,7 +8,7 @@
  * Rows without these extras are not touched, so a plain file's chunks do no extra work.
  */
 import type { CallOptions, DataverseClient, OrganizationRequest } from '../dataverse/index';
-import { odataLiteral } from '../dataverse/index';
+import { DataverseError, odataLiteral } from '../dataverse/index';
 import type { LoadPlan } from '../ingestion/loadPlan';
 import type { ConvertedRow } from '../ingestion/rowConversion';
 import {
@@ -62,6 +62,9 @@ async function queryIds(o: KindExecutionOptions, queries: IdQuery[]): Promise<Ma
     const q = queries[item.requestIndex]!;
     const key = `${q.entitySetName}|${q.filter}`;
     if (item.fault) {
+      // A look-up Dataverse could not answer now fails the chunk attempt (it is retried), not the rows.
+      if (item.fault.status >= 500 || item.fault.status === 429)
+        throw new DataverseError({ code: item.fault.code, message: item.fault.message, status: item.fault.status });
       answers.set(key, {
         fault: { code: item.fault.code, message: item.fault.message, httpStatus: item.fault.status },
       });
