@@ -140,6 +140,7 @@ export async function readChunk(
       ...options.open,
       format: shape.format,
       delimiter: shape.header?.delimiter,
+      ...(shape.sheet ? { sheet: shape.sheet } : {}),
       limits,
     });
     try {

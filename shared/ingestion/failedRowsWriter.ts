@@ -49,7 +49,8 @@ export async function* writeFailedRows(
   entries: AsyncIterable<FailedRowEntry> | Iterable<FailedRowEntry>,
   options: FailedRowsFileOptions,
 ): AsyncGenerator<string> {
-  if (options.format === 'csv') {
+  // a workbook's failed rows come back as CSV: the cells as text, ready to paste back or load as they are
+  if (options.format === 'csv' || options.format === 'xlsx') {
     const columns = options.columns ?? [];
     const cellOptions = { delimiter: options.delimiter ?? ',', formulaProtection: options.formulaProtection };
     const errorName = columns.includes(errorColumn) ? `${errorColumn}_2` : errorColumn;

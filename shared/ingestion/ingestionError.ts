@@ -20,7 +20,9 @@ export type IngestionErrorCode =
   | 'TooManyColumns'
   | 'ProfileInvalid'
   | 'PlanInvalid'
-  | 'ChunkMismatch';
+  | 'ChunkMismatch'
+  | 'WorkbookInvalid'
+  | 'SheetNotFound';
 
 /** A problem with the file or its profile (400 when it answers an HTTP request). */
 export class IngestionError extends InvalidRequestError {

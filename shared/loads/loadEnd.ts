@@ -23,11 +23,12 @@ import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import { isComplete, isTerminal, outcomeOf, type FailedRowRecord, type LoadRecord } from './loadRecord';
 import type { PlannedLoad } from './plannedLoad';
 
-const extensionOf: Record<FileShape['format'], string> = { csv: 'csv', json: 'json', ndjson: 'ndjson' };
+const extensionOf: Record<FileShape['format'], string> = { csv: 'csv', json: 'json', ndjson: 'ndjson', xlsx: 'csv' };
 const contentTypeOf: Record<FileShape['format'], string> = {
   csv: 'text/csv; charset=utf-8',
   json: 'application/json',
   ndjson: 'application/x-ndjson',
+  xlsx: 'text/csv; charset=utf-8',
 };
 
 export const failedRowsBlobName = (loadId: string, format: FileShape['format']) =>
@@ -80,6 +81,7 @@ async function* failedRowEntries(
   const file = await openFile(ctx.blobs.read({ container: record.container, name: record.blobName, etag: blobEtag }), {
     format: shape.format,
     ...(shape.header ? { delimiter: shape.header.delimiter } : {}),
+    ...(shape.sheet ? { sheet: shape.sheet } : {}),
     fileName: record.blobName,
   });
   try {
@@ -102,6 +104,7 @@ async function writeFailedRowsFile(ctx: LoadContext, record: LoadRecord): Promis
   const pieces = writeFailedRows(failedRowEntries(ctx, record, record.plan), {
     format: shape.format,
     ...(shape.header ? { columns: shape.header.columns, delimiter: shape.header.delimiter } : {}),
+    ...(shape.format === 'xlsx' ? { columns: record.plan.columns } : {}),
   });
   await ctx.blobs.writeStream(ctx.resultsContainer, name, pieces, contentTypeOf[shape.format]);
   return name;

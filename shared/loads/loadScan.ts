@@ -248,6 +248,7 @@ async function scan(
       compressed: opened.compressed,
       byteOffsetsAreBlobOffsets: opened.byteOffsetsAreBlobOffsets,
       ...(opened.header ? { header: opened.header } : {}),
+      ...(opened.sheet ? { sheet: opened.sheet } : {}),
     };
     const chunkSize = Math.min(1000, ctx.chunkSize, profile.batchSize);
     const planned: PlannedLoad = {

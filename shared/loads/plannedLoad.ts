@@ -16,11 +16,12 @@ const csvHeaderSchema = z.strictObject({
 
 /** How to re-read part of the file the same way (format, encoding, compression, CSV header). */
 export const fileShapeSchema = z.strictObject({
-  format: z.enum(['csv', 'json', 'ndjson']),
+  format: z.enum(['csv', 'json', 'ndjson', 'xlsx']),
   encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be']),
   compressed: z.boolean(),
   byteOffsetsAreBlobOffsets: z.boolean(),
   header: csvHeaderSchema.optional(),
+  sheet: z.string().optional(),
 }) satisfies z.ZodType<FileShape>;
 
 export const plannedLoadSchema = z.strictObject({

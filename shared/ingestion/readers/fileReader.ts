@@ -3,6 +3,7 @@ import { readCsvRows, type CsvDelimiter, type CsvHeader } from './csvReader';
 import { readJsonArrayRows } from './jsonArrayReader';
 import { readNdjsonRows } from './ndjsonReader';
 import { decodeSource } from './sourceDecoding';
+import { openWorkbookSheet } from './xlsxReader';
 import {
   defaultReaderLimits,
   type FileFormat,
@@ -21,6 +22,8 @@ export interface OpenFileOptions {
   format?: FileFormat;
   /** CSV only; detected from the header line when absent. */
   delimiter?: CsvDelimiter;
+  /** .xlsx only: the sheet to read (case-insensitive); without it the workbook must have one sheet. */
+  sheet?: string;
   limits?: Partial<ReaderLimits>;
 }
 
@@ -32,6 +35,8 @@ export interface FileShape {
   byteOffsetsAreBlobOffsets: boolean;
   /** CSV: the header; data starts at `header.dataStart`. */
   header?: CsvHeader;
+  /** .xlsx: the sheet read. */
+  sheet?: string;
 }
 
 export interface OpenedFile extends FileShape {
@@ -50,8 +55,9 @@ const extensionFormats: Record<string, { format: FileFormat; delimiter?: CsvDeli
   json: { format: 'json' },
   ndjson: { format: 'ndjson' },
   jsonl: { format: 'ndjson' },
+  xlsx: { format: 'xlsx' },
 };
-const unsupportedExtensions = new Set(['xlsx', 'xls', 'xlsm', 'xml', 'parquet', 'avro', 'zip', 'pdf', 'docx']);
+const unsupportedExtensions = new Set(['xls', 'xlsm', 'xml', 'parquet', 'avro', 'zip', 'pdf', 'docx']);
 
 const contentTypeFormats: Record<string, { format: FileFormat; delimiter?: CsvDelimiter }> = {
   'text/csv': { format: 'csv' },
@@ -64,6 +70,7 @@ const contentTypeFormats: Record<string, { format: FileFormat; delimiter?: CsvDe
   'application/jsonl': { format: 'ndjson' },
   'application/x-jsonlines': { format: 'ndjson' },
   'application/jsonlines': { format: 'ndjson' },
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { format: 'xlsx' },
 };
 
 export interface DeclaredFormat {
@@ -86,7 +93,7 @@ export function declaredFormat(options: Pick<OpenFileOptions, 'fileName' | 'cont
   if (unsupportedExtensions.has(extension)) {
     throw new IngestionError(
       'UnsupportedFormat',
-      `.${extension} files are not supported: use CSV (.csv, .tsv), JSON (.json, an array of objects) or NDJSON (.ndjson, .jsonl), optionally gzipped (.gz)`,
+      `.${extension} files are not supported: use CSV (.csv, .tsv), JSON (.json, an array of objects) or NDJSON (.ndjson, .jsonl), optionally gzipped (.gz), or an .xlsx workbook`,
     );
   }
   const mediaType = (options.contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -129,6 +136,7 @@ export function resolveLimits(limits?: Partial<ReaderLimits>): ReaderLimits {
 export async function openFile(source: ByteSource, options: OpenFileOptions = {}): Promise<OpenedFile> {
   const limits = resolveLimits(options.limits);
   const declared = declaredFormat(options);
+  if (declared.format === 'xlsx') return openWorkbook(source, options, limits);
   const decoded = await decodeSource(source, { gzip: declared.gzip });
   const format = chooseFormat(declared, decoded.head);
   let header: CsvHeader | undefined;
@@ -176,5 +184,23 @@ export async function openFile(source: ByteSource, options: OpenFileOptions = {}
     close: async () => {
       await generator.return(undefined);
     },
+  };
+}
+
+async function openWorkbook(source: ByteSource, options: OpenFileOptions, limits: ReaderLimits): Promise<OpenedFile> {
+  const opened = await openWorkbookSheet(source, {
+    limits,
+    ...(options.fileName ? { fileName: options.fileName.split('/').pop()! } : {}),
+    ...(options.sheet ? { sheet: options.sheet } : {}),
+  });
+  return {
+    format: 'xlsx',
+    encoding: 'utf-8',
+    compressed: true,
+    byteOffsetsAreBlobOffsets: false,
+    sheet: opened.sheet,
+    columns: opened.columns,
+    rows: opened.rows,
+    close: () => opened.close(),
   };
 }

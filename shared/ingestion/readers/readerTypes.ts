@@ -30,7 +30,7 @@ export interface SourceRowFault extends RowPosition {
 
 export type SourceRowResult = SourceRow | SourceRowFault;
 
-export type FileFormat = 'csv' | 'json' | 'ndjson';
+export type FileFormat = 'csv' | 'json' | 'ndjson' | 'xlsx';
 export type TextEncodingName = 'utf-8' | 'utf-16le' | 'utf-16be';
 
 export interface ReaderLimits {
