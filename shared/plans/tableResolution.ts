@@ -3,7 +3,7 @@
  * against the tables' logical names, then entity set names, then display collection names (plural), then
  * display names. The first kind of name that matches decides; two tables matching the same way is an error.
  */
-import { didYouMean } from '../ingestion/closeNames';
+import { closeNames } from '../ingestion/closeNames';
 import { PlanError } from './planError';
 
 /** One table as EntityDefinitions describes it (LogicalName, EntitySetName, DisplayName, DisplayCollectionName). */
@@ -60,6 +60,14 @@ export function findTable(name: string, catalog: readonly TableCatalogEntry[]): 
 export function resolveTable(name: string, catalog: readonly TableCatalogEntry[], what: string): ResolvedTable {
   const found = findTable(name, catalog);
   if (found) return found;
-  const names = catalog.flatMap((t) => [t.logicalName, t.entitySetName]);
-  throw new PlanError('UnknownTable', `${what}: '${name}' is not a table${didYouMean(name, names)}`);
+  // close names of any kind, each given as its table's logical name
+  const tableOf = new Map<string, string>();
+  for (const t of catalog)
+    for (const kind of kinds) {
+      const candidate = kind.name(t);
+      if (candidate !== undefined && !tableOf.has(candidate)) tableOf.set(candidate, t.logicalName);
+    }
+  const close = [...new Set(closeNames(name, tableOf.keys(), 6).map((c) => tableOf.get(c)!))].slice(0, 3);
+  const hint = close.length === 0 ? '' : ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)`;
+  throw new PlanError('UnknownTable', `${what}: '${name}' is not a table${hint}`);
 }
