@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the benchmark suite (issue 7). Options:
  *   --size 10k,100k,1m   row counts (default 10k,100k; 1m takes several minutes per loader)
- *   --parts throughput,engine,memory,upload,async,emulator,resilience   which parts (default all)
+ *   --parts throughput,engine,memory,upload,async,emulator,resilience,workbook   which parts (default all)
  *   --loaders pipeline,client,common,adf   which loaders the throughput part runs (default all)
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
@@ -34,8 +34,9 @@ import { runAdfDefault, runCommonScript, runOurClient, type LoaderRun } from './
 import { loadPipelineBenchmark, type PipelineBenchmark, type PipelineRun } from './pipelineHook';
 import { formatResilience, runResilience } from './resilience';
 import { measureUploadMemory } from './uploadMemory';
+import { formatWorkbookMemory, measureWorkbookMemory } from './workbookMemory';
 
-export const PARTS = ['throughput', 'engine', 'memory', 'upload', 'async', 'emulator', 'resilience'] as const;
+export const PARTS = ['throughput', 'engine', 'memory', 'upload', 'async', 'emulator', 'resilience', 'workbook'] as const;
 export type BenchPart = (typeof PARTS)[number];
 export const LOADERS = ['pipeline', 'client', 'common', 'adf'] as const;
 export type BenchLoader = (typeof LOADERS)[number];
@@ -333,6 +334,11 @@ async function main(): Promise<void> {
       const report = await runResilience({ rows: args.quick ? 10_000 : 100_000, log });
       results.resilience = report;
       log(formatResilience(report));
+    }
+    if (args.parts.includes('workbook')) {
+      const report = await measureWorkbookMemory({ repoRoot, dir, rows: args.quick ? 20_000 : 200_000, log });
+      results.workbook = report;
+      log(formatWorkbookMemory(report));
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
