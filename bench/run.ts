@@ -36,7 +36,16 @@ import { formatResilience, runResilience } from './resilience';
 import { measureUploadMemory } from './uploadMemory';
 import { formatWorkbookMemory, measureWorkbookMemory } from './workbookMemory';
 
-export const PARTS = ['throughput', 'engine', 'memory', 'upload', 'async', 'emulator', 'resilience', 'workbook'] as const;
+export const PARTS = [
+  'throughput',
+  'engine',
+  'memory',
+  'upload',
+  'async',
+  'emulator',
+  'resilience',
+  'workbook',
+] as const;
 export type BenchPart = (typeof PARTS)[number];
 export const LOADERS = ['pipeline', 'client', 'common', 'adf'] as const;
 export type BenchLoader = (typeof LOADERS)[number];
