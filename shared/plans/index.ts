@@ -6,3 +6,6 @@ export { findTable, resolveTable, stemOf, type TableCatalogEntry, type ResolvedT
 export { planTables, lookupEdges, type PlanSource, type PlanTable } from './planTables';
 export { orderPlan, type LookupEdge, type DeferredLookup, type PlanOrder } from './planOrder';
 export { deferredBindKeys, splitBody, bindRequest, type SplitBody, type BindRequest } from './secondPass';
+export { inFileReferences, unboundMessage, type RowReferences, type InFileDecision } from './inFileReferences';
+export { preparePlan, type PreparedPlan, type PlanInput, type PlanDependencies } from './planPreparation';
+export { readTableCatalog, tableCatalogPath } from './tableCatalogSource';
