@@ -254,6 +254,43 @@ async function workbookStep<T>(step: () => Promise<T>, file: string): Promise<T>
   }
 }
 
+interface ReaderInternals {
+  model?: unknown;
+  workbookRels?: unknown;
+  _parseRels(entry: unknown): Promise<void>;
+  _parseWorkbook(entry: unknown): Promise<void>;
+}
+
+const baseReader = ExcelJS.stream.xlsx.WorkbookReader.prototype as unknown as ReaderInternals;
+
+/**
+ * exceljs (4.4.0) parses a sheet as soon as the shared strings and the workbook's relationships have been read,
+ * and names it from `xl/workbook.xml`: when that part comes later in the zip (zip order is up to the writer) the
+ * sheet is misnamed or exceljs fails on the missing model. Holding the relationships back until the workbook part
+ * is read makes such sheets wait (exceljs then buffers them to temporary files) until they can be named.
+ */
+class OrderedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
+  private heldRels: unknown;
+
+  async _parseRels(entry: unknown): Promise<void> {
+    await baseReader._parseRels.call(this, entry);
+    const self = this as unknown as ReaderInternals;
+    if (self.model === undefined) {
+      this.heldRels = self.workbookRels;
+      self.workbookRels = undefined;
+    }
+  }
+
+  async _parseWorkbook(entry: unknown): Promise<void> {
+    await baseReader._parseWorkbook.call(this, entry);
+    const self = this as unknown as ReaderInternals;
+    if (this.heldRels !== undefined) {
+      self.workbookRels = this.heldRels;
+      this.heldRels = undefined;
+    }
+  }
+}
+
 interface WorkbookModel {
   model?: { sheets?: { name?: string }[] };
 }
@@ -274,7 +311,7 @@ export async function* readWorkbookSheets(
   const file = options.fileName ? `'${options.fileName}'` : 'the file';
   const stream = await checkedStream(source, file);
   // styles are needed to tell a date from a number (the cell's number format)
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(stream, {
+  const reader = new OrderedWorkbookReader(stream, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     styles: 'cache',

@@ -3,7 +3,7 @@ import vm from 'node:vm';
 import { PassThrough, Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import fc from 'fast-check';
-import { zipSync, strToU8 } from 'fflate';
+import { unzipSync, zipSync, strToU8 } from 'fflate';
 import { openFile } from '../../../shared/ingestion/readers/fileReader';
 import { excelDateText, readWorkbookSheets } from '../../../shared/ingestion/readers/xlsxReader';
 import { resolveLimits } from '../../../shared/ingestion/readers/fileReader';
@@ -126,6 +126,30 @@ describe('xlsx reader', () => {
       code: 'SheetNotFound',
       message: "'data.xlsx' has no sheet 'tasks' (its sheets: account, Contacts)",
     });
+  });
+
+  test('sheets are named right whatever the order of the parts in the zip (workbook part last)', async () => {
+    const parts = unzipSync(
+      await workbookBytes([
+        { name: 'account', rows: [['name'], ['A']] },
+        { name: 'Contacts', rows: [['lastname'], ['Smith']] },
+      ]),
+    );
+    const names = Object.keys(parts);
+    const last = ['xl/workbook.xml'];
+    const first = names.filter(
+      (n) => n === '[Content_Types].xml' || n.includes('_rels') || n.includes('sharedStrings'),
+    );
+    const reordered = [...first, ...names.filter((n) => !first.includes(n) && !last.includes(n)), ...last];
+    const bytes = Buffer.from(zipSync(Object.fromEntries(reordered.map((n) => [n, parts[n]!]))));
+    const seen: string[] = [];
+    for await (const sheet of readWorkbookSheets(streamOf(bytes, 1000), { limits: resolveLimits() })) {
+      for await (const _ of sheet.rows);
+      seen.push(`${sheet.name}:${sheet.columns.join(',')}`);
+    }
+    expect(seen.sort()).toEqual(['Contacts:lastname', 'account:name']);
+    const { rows } = await readRows(bytes, { sheet: 'contacts' });
+    expect(rows.map((r) => r.ok && r.values)).toEqual([{ lastname: 'Smith' }]);
   });
 
   test('readWorkbookSheets gives every sheet in order with its columns', async () => {
