@@ -22,10 +22,10 @@ export const submitQuerySchema = z.strictObject({
   alternateKey: z.string().optional(),
   continueOnError: z.string().optional(),
   returnResponses: z.string().optional(),
-  format: z.enum(['csv', 'tsv', 'json', 'ndjson']).optional(),
+  format: z.enum(['csv', 'tsv', 'json', 'ndjson', 'xlsx']).optional(),
 });
 
-const formatOfContentType: Record<string, 'csv' | 'tsv' | 'json' | 'ndjson'> = {
+const formatOfContentType: Record<string, 'csv' | 'tsv' | 'json' | 'ndjson' | 'xlsx'> = {
   'text/csv': 'csv',
   'application/csv': 'csv',
   'text/tab-separated-values': 'tsv',
@@ -35,12 +35,14 @@ const formatOfContentType: Record<string, 'csv' | 'tsv' | 'json' | 'ndjson'> = {
   'application/ndjson': 'ndjson',
   'application/jsonl': 'ndjson',
   'application/x-jsonlines': 'ndjson',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
 };
 const contentTypeOfFormat = {
   csv: 'text/csv',
   tsv: 'text/tab-separated-values',
   json: 'application/json',
   ndjson: 'application/x-ndjson',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
 } as const;
 
 export interface SubmitLoadRequest {
@@ -96,7 +98,7 @@ export async function submitLoad(
   if (!format) {
     throw new UnsupportedMediaTypeError(
       'UnsupportedMediaType',
-      `Content-Type '${mediaType || '(none)'}' doesn't say the format: send text/csv, text/tab-separated-values, application/json or application/x-ndjson, or add ?format=csv|tsv|json|ndjson`,
+      `Content-Type '${mediaType || '(none)'}' doesn't say the format: send text/csv, text/tab-separated-values, application/json, application/x-ndjson or an .xlsx workbook's type, or add ?format=csv|tsv|json|ndjson|xlsx`,
     );
   }
   if (request.declaredLength !== undefined && request.declaredLength > ctx.maxFileBytes)

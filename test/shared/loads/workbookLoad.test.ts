@@ -5,7 +5,7 @@
  */
 import { expect } from '@jest/globals';
 import { acceptLoad } from '../../../shared/loads/loadScan';
-import { getLoad } from '../../../shared/loads/loadApi';
+import { getLoad, submitLoad } from '../../../shared/loads/loadApi';
 import { workbookBytes } from '../ingestion/workbookBytes';
 import { startLoadFixture, type LoadFixture } from './loadFixture';
 
@@ -63,4 +63,28 @@ it('a workbook of several sheets under incoming/{table}/ fails the load naming i
   const { view } = await load('account/two-sheets.xlsx', bytes);
   expect(view).toMatchObject({ status: 'failed' });
   expect(JSON.stringify(view)).toMatch(/has 2 sheets \(account, contact\)/);
+});
+
+it('POST /api/loads/{table} takes a workbook by its Content-Type, as an ordinary load', async () => {
+  const bytes = await workbookBytes([
+    {
+      name: 'Sheet1',
+      rows: [
+        ['name', 'accountnumber'],
+        ['Posted workbook', 'WB-POST'],
+      ],
+    },
+  ]);
+  const { id } = await submitLoad(f.ctx, {
+    table: 'account',
+    query: { operation: 'create' },
+    contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    body: new Uint8Array(bytes),
+  });
+  await acceptLoad(f.ctx, { container: 'incoming', name: `account/${id}.xlsx` });
+  await f.drain();
+  expect(await getLoad(f.ctx, id)).toMatchObject({
+    status: 'succeeded',
+    counts: { total: 1, succeeded: 1, failed: 0, notProcessed: 0 },
+  });
 });
