@@ -180,6 +180,8 @@ const EXCLUDED: Record<string, string> = {
     'a custom API run as a background operation (preview); the emulator has no custom APIs',
   'multitable-lookup-create.request.http':
     "published without a response, on the article's own tables (new_checkout, new_book); the load path's body is checked against it by test/shared/ingestion/columnKindFixtures.test.ts, the emulator's per-target binds by test/dev/emulator/columnKinds/polymorphic.test.ts",
+  'entitydefinitions-select-displayname.request.http':
+    "the published response answers one table by key with a collection (`value` array) and the real display label 'Account' (the emulator's labels are logical names); the client's parsing of it is checked by test/shared/plans/tableCatalogSource.test.ts, the emulator's catalog answer there too",
   ...Object.fromEntries(
     FILE_FIXTURES.map((f) => [
       `${f}.request.http`,
