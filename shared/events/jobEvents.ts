@@ -15,6 +15,7 @@ export const jobEventKinds = [
   'DeleteAndPromote',
   'Merge',
   'Batch',
+  'Release',
   'Unknown',
 ] as const;
 export const jobOutcomes = ['succeeded', 'partiallySucceeded', 'failed', 'canceled', 'timedOut', 'rejected'] as const;
@@ -30,6 +31,8 @@ export const jobEventSchema = z.object({
   /** Row counts of a load, or operation counts of a batch. */
   counts: z.record(z.string(), z.number().int().nonnegative()).optional(),
   message: z.string().optional(),
+  /** A solution import's decision (skip, install, update, upgrade, holding) and why. */
+  decision: z.object({ action: z.string().min(1), reason: z.string() }).optional(),
   links: z.object({ status: z.string().min(1), failedRows: z.string().optional() }),
   finishedAt: z.iso.datetime(),
 });

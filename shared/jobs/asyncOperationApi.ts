@@ -59,6 +59,8 @@ export interface AsyncOperationApi {
   ): Promise<AsyncOperationStatus[]>;
   /** Asks Dataverse to cancel: statecode 3, statuscode 32. */
   cancel(asyncOperationId: string, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  /** GET of a `solutions` query (release/installedSolutions.ts builds the path); the answer's body, unchecked. */
+  querySolutions(path: string, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
   retrieveImportJob(importJobKey: string, options?: { abortSignal?: AbortSignal }): Promise<ImportJobRow | undefined>;
   retrieveFormattedImportJobResults(
     importJobKey: string,
@@ -186,6 +188,9 @@ export function createAsyncOperationApi(
         },
         { abortSignal: o?.abortSignal },
       );
+    },
+    async querySolutions(path, o) {
+      return (await send({ method: 'GET', path }, { abortSignal: o?.abortSignal })).body;
     },
     async retrieveImportJob(key, o) {
       try {

@@ -57,6 +57,15 @@ export const importSolutionSchema = z
     /** Deployment settings inline, or a blob holding the settings JSON. */
     settings: deploymentSettingsSchema.optional(),
     settingsFile: blobReferenceSchema.optional(),
+    /**
+     * How to import (issue 18): auto decides from the installed version; update, upgrade and holding pin it.
+     * Absent: upgrade when stageAndUpgrade, holding when holdingSolution, else auto.
+     */
+    mode: z.enum(['auto', 'update', 'upgrade', 'holding']).optional(),
+    /** Import even when the same or a newer version is installed. */
+    force: z.boolean().default(false),
+    /** Finish a half-done upgrade (`<name>_Upgrade` installed) with DeleteAndPromote before importing. */
+    finishUpgrade: z.boolean().default(false),
     ...common,
   })
   .refine((m) => !(m.holdingSolution && m.stageAndUpgrade), {
@@ -115,7 +124,8 @@ export type AsyncOperationMessage =
   { kind: 'single'; operation: AsyncOperationRequest } | { kind: 'list'; list: OperationList };
 
 /** The job kind a request becomes (StageAndUpgrade is its own kind in jobs and events). */
-export type JobKind = 'ImportSolution' | 'StageAndUpgrade' | 'DeleteAndPromote' | 'Merge' | 'Batch' | 'Unknown';
+export type JobKind =
+  'ImportSolution' | 'StageAndUpgrade' | 'DeleteAndPromote' | 'Merge' | 'Batch' | 'Release' | 'Unknown';
 
 export function jobKindOf(operation: AsyncOperationRequest): JobKind {
   if (operation.kind === 'ImportSolution' && operation.stageAndUpgrade) return 'StageAndUpgrade';

@@ -12,6 +12,9 @@ export const importOptionNames = [
   'stageAndUpgrade',
   'convertToManaged',
   'skipProductUpdateDependencies',
+  'mode',
+  'force',
+  'finishUpgrade',
 ] as const;
 
 export type ImportBody =

@@ -40,17 +40,22 @@ export function jobEndEvent(
     ...(job.statusCode !== undefined ? { statusCode: job.statusCode } : {}),
     ...(counts ? { counts } : {}),
     ...(job.message ? { message: job.message.slice(0, 4000) } : {}),
+    ...(job.decision ? { decision: { action: job.decision, reason: job.decisionReason ?? '' } } : {}),
     links: { status: ctx.statusUrl(job.id) },
     finishedAt: job.completedAt ?? job.createdAt,
   };
 }
 
-/** The outbox fields a job's final write carries: the event to publish, not yet published. */
+/**
+ * The outbox fields a job's final write carries: the event to publish, not yet published. A release's solutions
+ * publish none: the release has one event for all of them.
+ */
 export function pendingEventFields(
   ctx: Pick<JobContext, 'statusUrl' | 'now'>,
   job: Job,
   counts?: Record<string, number>,
 ): Pick<Job, 'pendingEvent' | 'eventPublished'> {
+  if (job.inRelease) return {};
   return { pendingEvent: recordPendingEvent(jobEndEvent(ctx, job, counts), ctx.now()), eventPublished: false };
 }
 
@@ -134,7 +139,8 @@ export async function finishJob(
   if (!isTerminal(state) || !canTransition(current.job.state, state)) return undefined;
   const completedAt = patch.completedAt ?? isoAt(ctx.now());
   const final: Job = { ...current.job, ...patch, state, completedAt };
-  const counts = final.kind === 'Batch' && final.childIds ? await childCounts(ctx, final) : undefined;
+  const counts =
+    (final.kind === 'Batch' || final.kind === 'Release') && final.childIds ? await childCounts(ctx, final) : undefined;
   let ended: StoredJob;
   try {
     ended = await ctx.store.update(current.job.id, current.etag, {
@@ -169,38 +175,61 @@ export async function releaseLane(ctx: JobContext, jobId: string): Promise<void>
 }
 
 /**
- * After a child ended: in a stop-on-error batch, queued children behind a failed one are canceled (not started);
- * once every child has ended, the batch itself ends.
+ * After a child ended: queued children that may no longer start (behind a failed one in a stop-on-error batch or
+ * release; requiring a failed one in a release that goes on) are canceled, not started; once every child has
+ * ended, the batch itself ends.
  */
 export async function settleBatch(ctx: JobContext, batchId: string): Promise<void> {
   const batch = await ctx.store.get(batchId);
   if (!batch || isTerminal(batch.job.state)) return;
   const children = await ctx.store.listBatchChildren(batchId);
-  if (!batch.job.continueOnError) {
-    for (const child of children) {
-      if (child.job.state !== 'queued') continue;
-      const blocker = blockingPredecessor(
-        children.map((c) => c.job),
-        child.job,
-      );
-      if (!blocker) continue;
-      const reason = `Not started: operation ${(blocker.batchIndex ?? 0) + 1} of the list (job ${blocker.id}) ended ${blocker.state}, and the list does not continue on error.`;
-      // finishJob settles the batch again; the recursion ends because each call cancels a queued child.
-      await finishJob(ctx, child, 'canceled', { message: reason });
-      return;
-    }
+  const release = batch.job.kind === 'Release';
+  for (const child of children) {
+    if (child.job.state !== 'queued') continue;
+    const blocker = blockingPredecessor(
+      children.map((c) => c.job),
+      child.job,
+      batch.job.continueOnError,
+    );
+    if (!blocker) continue;
+    const reason = release
+      ? `Not started: ${solutionLabel(blocker)} ended ${blocker.state}${batch.job.continueOnError ? ` and ${solutionLabel(child.job)} requires it` : ', and the release does not continue on error'}.`
+      : `Not started: operation ${(blocker.batchIndex ?? 0) + 1} of the list (job ${blocker.id}) ended ${blocker.state}, and the list does not continue on error.`;
+    // finishJob settles the batch again; the recursion ends because each call cancels a queued child.
+    await finishJob(ctx, child, 'canceled', { message: reason });
+    return;
   }
   const outcome = batchOutcome(children.map((c) => c.job.state));
   if (!outcome.done || !outcome.state) return;
-  const failed = children
-    .filter((c) => c.job.state !== 'succeeded')
-    .map((c) =>
-      `${(c.job.batchIndex ?? 0) + 1}. ${c.job.kind} ${c.job.solutionName ?? ''} ${c.job.state}${c.job.message ? `: ${c.job.message.split('\n')[0]}` : ''}`.replace(
-        / +/g,
-        ' ',
-      ),
-    );
+  const lines = release
+    ? children.map((c) => releaseLine(c.job))
+    : children
+        .filter((c) => c.job.state !== 'succeeded')
+        .map((c) =>
+          `${(c.job.batchIndex ?? 0) + 1}. ${c.job.kind} ${c.job.solutionName ?? ''} ${c.job.state}${c.job.message ? `: ${c.job.message.split('\n')[0]}` : ''}`.replace(
+            / +/g,
+            ' ',
+          ),
+        );
+  const allSucceeded = lines.length === 0 || (release && outcome.state === 'succeeded');
   await finishJob(ctx, batch, outcome.state, {
-    message: failed.length === 0 ? `All ${children.length} operations succeeded.` : failed.join('\n'),
+    message:
+      allSucceeded && !release
+        ? `All ${children.length} operations succeeded.`
+        : (release && allSucceeded ? `All ${children.length} solutions succeeded or were skipped.\n` : '') +
+          lines.join('\n'),
   });
+}
+
+const solutionLabel = (job: Pick<Job, 'id' | 'solutionName'>): string =>
+  job.solutionName ? `${job.solutionName} (job ${job.id})` : `job ${job.id}`;
+
+/** One line of a release's end message: position, solution, decision, state, first line of the reason. */
+function releaseLine(job: Job): string {
+  const first = job.message?.split('\n')[0];
+  const state = job.state === 'succeeded' && job.decision === 'skip' ? 'skipped' : job.state;
+  return `${(job.batchIndex ?? 0) + 1}. ${job.solutionName ?? job.id} ${job.solutionVersion ?? ''} ${job.decision ?? ''} ${state}${first && job.state !== 'succeeded' ? `: ${first}` : ''}`.replace(
+    / +/g,
+    ' ',
+  );
 }

@@ -5,17 +5,15 @@
  */
 import {
   asyncOperationSchema,
-  componentParametersOf,
-  deploymentSettingsSchema,
   type AsyncOperationRequest,
   type ImportSolutionOperation,
 } from './asyncOperationMessage';
 import { isSolutionOperationBusy } from './asyncOperationApi';
 import { finishJob, settleBatch } from './jobCompletion';
-import { blockingPredecessor, isTerminal } from './jobRecord';
+import { blockingPredecessor, isTerminal, type Job } from './jobRecord';
 import { JobConflictError, type StoredJob } from './jobStore';
 import { isoAt, type JobContext } from './jobContext';
-import { SolutionPackageError, readSolutionIdentity } from './solutionPackage';
+import { preflightImport, sendImportStep } from './importPreflight';
 import { LoaderError } from '../errors';
 
 type SubmitResult =
@@ -23,64 +21,43 @@ type SubmitResult =
       kind: 'submitted';
       asyncOperationId: string;
       importJobKey?: string;
-      solutionName?: string;
-      solutionVersion?: string;
+      fields?: Partial<Job>;
     }
-  | { kind: 'completed'; message: string }
+  | { kind: 'completed'; message: string; fields?: Partial<Job> }
+  | { kind: 'rejected'; message: string; fields?: Partial<Job> }
   | { kind: 'busy'; reason: string }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; message: string; fields?: Partial<Job> };
 
 function errorText(error: unknown): string {
   if (error instanceof LoaderError && error.code) return `${error.message} (${error.code})`;
   return error instanceof Error ? error.message : String(error);
 }
 
-async function importParameters(ctx: JobContext, op: ImportSolutionOperation) {
-  const zip = await ctx.blobs.read(op.solution, { maxBytes: ctx.limits?.maxZipBytes });
-  let identity: { uniqueName?: string; version?: string } = {};
+/** Decides (issue 18) and sends the decision's first step; a skip sends nothing. */
+async function submitImport(ctx: JobContext, op: ImportSolutionOperation): Promise<SubmitResult> {
+  const pre = await preflightImport(ctx, op);
+  const facts = Object.fromEntries(Object.entries(pre.facts).filter(([, v]) => v !== undefined)) as Partial<Job>;
+  if (pre.kind === 'rejected') return { kind: 'rejected', message: `Rejected: ${pre.message}`, fields: facts };
+  const { decision } = pre;
+  const fields: Partial<Job> = { ...facts, steps: JSON.stringify(decision.steps) };
+  if (decision.steps.length === 0) return { kind: 'completed', message: decision.reason, fields };
   try {
-    identity = readSolutionIdentity(zip, ctx.limits);
+    const r = await sendImportStep(ctx, op, decision.steps[0]!, pre.inputs);
+    return { kind: 'submitted', ...r, fields: { ...fields, stepIndex: 0 } };
   } catch (error) {
-    // Size and zip-bomb checks refuse locally; a package Dataverse can judge (no or bad solution.xml) goes on,
-    // so the job carries Dataverse's own reason from the import job log.
-    if (error instanceof SolutionPackageError && (error.code === 'TooLarge' || error.code === 'ZipBomb')) throw error;
+    if (isSolutionOperationBusy(error)) throw error;
+    return { kind: 'failed', message: errorText(error), fields };
   }
-  const settings = op.settingsFile
-    ? deploymentSettingsSchema.parse(
-        JSON.parse(
-          Buffer.from(await ctx.blobs.read(op.settingsFile, { maxBytes: 4 * 1024 * 1024 }))
-            .toString('utf8')
-            .replace(/^\uFEFF/, ''),
-        ),
-      )
-    : op.settings;
-  return {
-    identity,
-    parameters: {
-      customizationFile: zip,
-      overwriteUnmanagedCustomizations: op.overwriteUnmanagedCustomizations,
-      publishWorkflows: op.publishWorkflows,
-      holdingSolution: op.holdingSolution,
-      convertToManaged: op.convertToManaged,
-      skipProductUpdateDependencies: op.skipProductUpdateDependencies,
-      componentParameters: componentParametersOf(settings),
-    },
-  };
 }
 
 async function submit(ctx: JobContext, op: AsyncOperationRequest): Promise<SubmitResult> {
   try {
     switch (op.kind) {
-      case 'ImportSolution': {
-        const { identity, parameters } = await importParameters(ctx, op);
-        const r = op.stageAndUpgrade
-          ? await ctx.api.submitStageAndUpgrade(parameters)
-          : await ctx.api.submitImport(parameters);
-        return { kind: 'submitted', ...r, solutionName: identity.uniqueName, solutionVersion: identity.version };
-      }
+      case 'ImportSolution':
+        return await submitImport(ctx, op);
       case 'DeleteAndPromote': {
         const r = await ctx.api.submitDeleteAndPromote(op.uniqueName);
-        return { kind: 'submitted', asyncOperationId: r.asyncOperationId, solutionName: op.uniqueName };
+        return { kind: 'submitted', asyncOperationId: r.asyncOperationId, fields: { solutionName: op.uniqueName } };
       }
       case 'Merge':
         await ctx.api.merge(op);
@@ -123,12 +100,13 @@ export async function advanceLane(ctx: JobContext, options: { maxSteps?: number 
     }
     if (next.job.batchId) {
       const batch = await ctx.store.get(next.job.batchId);
-      if (batch && !batch.job.continueOnError) {
+      if (batch) {
         const siblings = await ctx.store.listBatchChildren(next.job.batchId);
         if (
           blockingPredecessor(
             siblings.map((s) => s.job),
             next.job,
+            batch.job.continueOnError,
           )
         ) {
           await settleBatch(ctx, next.job.batchId);
@@ -164,11 +142,10 @@ async function submitHeld(ctx: JobContext, held: StoredJob): Promise<boolean> {
     case 'submitted':
       try {
         await ctx.store.update(held.job.id, held.etag, {
+          ...result.fields,
           state: 'submitted',
           asyncOperationId: result.asyncOperationId,
           ...(result.importJobKey ? { importJobKey: result.importJobKey } : {}),
-          ...(result.solutionName ? { solutionName: result.solutionName } : {}),
-          ...(result.solutionVersion ? { solutionVersion: result.solutionVersion } : {}),
           submittedAt: at,
           waitReason: '',
         });
@@ -180,10 +157,18 @@ async function submitHeld(ctx: JobContext, held: StoredJob): Promise<boolean> {
       }
       return false;
     case 'completed':
-      await finishJob(ctx, held, 'succeeded', { message: result.message, submittedAt: at, startedAt: at });
+      await finishJob(ctx, held, 'succeeded', {
+        ...result.fields,
+        message: result.message,
+        submittedAt: at,
+        startedAt: at,
+      });
+      return true;
+    case 'rejected':
+      await finishJob(ctx, held, 'rejected', { ...result.fields, message: result.message });
       return true;
     case 'failed':
-      await finishJob(ctx, held, 'failed', { message: result.message, submittedAt: at });
+      await finishJob(ctx, held, 'failed', { ...result.fields, message: result.message, submittedAt: at });
       return true;
     case 'busy': {
       await ctx.store.update(held.job.id, held.etag, { waitReason: result.reason }).catch(() => undefined);

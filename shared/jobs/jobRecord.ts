@@ -19,7 +19,7 @@ const optionalNumber = z.number().optional();
 
 export const jobSchema = z.object({
   id: z.string().min(1),
-  kind: z.enum(['ImportSolution', 'StageAndUpgrade', 'DeleteAndPromote', 'Merge', 'Batch', 'Unknown']),
+  kind: z.enum(['ImportSolution', 'StageAndUpgrade', 'DeleteAndPromote', 'Merge', 'Batch', 'Release', 'Unknown']),
   state: z.enum(jobStates),
   /** DATAVERSE_URL the job runs against: the lane it waits in. */
   environment: z.string(),
@@ -50,6 +50,22 @@ export const jobSchema = z.object({
   submittedAt: optionalString,
   startedAt: optionalString,
   completedAt: optionalString,
+  /** Import decision (issue 18): skip, install, update, upgrade or holding, and why. */
+  decision: optionalString,
+  decisionReason: optionalString,
+  /** The Dataverse messages the decision sends, in order (JSON of DataverseStep[]), and the one sent last. */
+  steps: optionalString,
+  stepIndex: optionalNumber,
+  /** A half-done upgrade found at submit (`<name>_Upgrade` installed next to `<name>`), as a sentence. */
+  upgradeState: optionalString,
+  /** The import job's progress percentage while it runs; the components its log lists once it ended. */
+  progress: optionalNumber,
+  componentsProcessed: optionalNumber,
+  /** Release children: ids of the release's solutions this one requires (JSON array); they publish no own event. */
+  requires: optionalString,
+  inRelease: z.boolean().optional(),
+  /** Release: the plan's files in order (JSON array of { file, uniqueName, versionText }). */
+  releasePlan: optionalString,
   /** The end event to publish (events/eventOutbox PendingEvent JSON), written with the final state. */
   pendingEvent: optionalString,
   /** false from the final transition until the event is on the queue (the poller sweep publishes leftovers). */
@@ -137,14 +153,30 @@ export function batchOutcome(children: readonly JobState[]): {
 
 /**
  * In a batch that stops on error, a queued child must not start once an earlier one ended other than succeeded.
- * Returns the first such earlier sibling.
+ * In one that goes on (a release with continueOnError), only a child whose required siblings (`requires`) ended
+ * other than succeeded is held back. Returns the first such sibling.
  */
 export function blockingPredecessor(
   siblings: readonly Pick<Job, 'id' | 'state' | 'batchIndex'>[],
-  child: Pick<Job, 'batchIndex'>,
+  child: Pick<Job, 'batchIndex' | 'requires'>,
+  continueOnError = false,
 ): Pick<Job, 'id' | 'state' | 'batchIndex'> | undefined {
+  const blocks = (s: Pick<Job, 'state'>) => isTerminal(s.state) && s.state !== 'succeeded';
+  if (continueOnError) {
+    const required = new Set(requiredIds(child));
+    return siblings.find((s) => required.has(s.id) && blocks(s));
+  }
   return siblings
     .filter((s) => (s.batchIndex ?? 0) < (child.batchIndex ?? 0))
     .sort((a, b) => (a.batchIndex ?? 0) - (b.batchIndex ?? 0))
-    .find((s) => isTerminal(s.state) && s.state !== 'succeeded');
+    .find(blocks);
+}
+
+const idListSchema = z.array(z.string());
+
+/** The ids a release child requires (its `requires` JSON). */
+export function requiredIds(child: Pick<Job, 'requires'>): string[] {
+  if (!child.requires) return [];
+  const parsed = idListSchema.safeParse(JSON.parse(child.requires));
+  return parsed.success ? parsed.data : [];
 }

@@ -39,6 +39,8 @@ export interface SolutionOperationsStats {
   /** Solution operations accepted, and refused by the one-at-a-time rule. */
   submitted: number;
   refused: number;
+  /** Operations accepted, by message (ImportSolutionAsync, StageAndUpgradeAsync, DeleteAndPromoteAsync). */
+  submittedByMessage: Record<string, number>;
 }
 
 export interface SolutionOperations {
@@ -93,6 +95,7 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
     return id;
   };
   const counters = { solutionQueries: 0, submitted: 0, refused: 0 };
+  const submittedByMessage: Record<string, number> = {};
 
   const asyncOperations: EntitySetDefinition<SolutionOperation> = {
     entitySet: 'asyncoperations',
@@ -148,6 +151,7 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
     }
     const op = store.submit(request, ownerOf(req.callerId));
     counters.submitted++;
+    submittedByMessage[messageName] = (submittedByMessage[messageName] ?? 0) + 1;
     return json(
       200,
       messageName === 'DeleteAndPromoteAsync'
@@ -277,6 +281,7 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
     reset(): void {
       store.reset();
       counters.solutionQueries = counters.submitted = counters.refused = 0;
+      for (const name of Object.keys(submittedByMessage)) delete submittedByMessage[name];
     },
     stats(): SolutionOperationsStats {
       const t = now();
@@ -285,7 +290,7 @@ export function createSolutionOperations(options: SolutionOperationsOptions): So
         const status = String(statusCodes[operationPhase(op, t)]);
         byStatus[status] = (byStatus[status] ?? 0) + 1;
       }
-      return { asyncOperationsByStatus: byStatus, ...counters };
+      return { asyncOperationsByStatus: byStatus, ...counters, submittedByMessage: { ...submittedByMessage } };
     },
   };
 }
