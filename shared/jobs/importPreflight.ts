@@ -23,7 +23,7 @@ import {
   targetStateOf,
   type InstalledSolutions,
 } from './release/installedSolutions';
-import { problemsText } from './release/releaseProblem';
+import { problemsText, type ReleaseProblem } from './release/releaseProblem';
 import { checkDeploymentSettings, readDeploymentSettings } from './release/settingsCheck';
 import { readSolutionContents, type SolutionContents } from './release/solutionContents';
 
@@ -92,11 +92,10 @@ export function settingsProblems(
   contents: SolutionContents,
   file: string,
   installed: boolean,
-): string | undefined {
-  if (!settings) return undefined;
+): ReleaseProblem[] {
+  if (!settings) return [];
   const inTarget = new Set(installed ? contents.environmentVariables.map((v) => v.schemaName) : []);
-  const problems = checkDeploymentSettings(settings, contents, file, inTarget);
-  return problems.length > 0 ? problemsText(problems) : undefined;
+  return checkDeploymentSettings(settings, contents, file, inTarget);
 }
 
 /** One `solutions` query for these unique names and their holding solutions. */
@@ -120,7 +119,7 @@ export async function preflightImport(ctx: JobContext, op: ImportSolutionOperati
   const target = targetStateOf(await queryInstalled(ctx, [contents.uniqueName]), contents.uniqueName);
   if (target.upgrade.kind !== 'none') facts.upgradeState = describeUpgradeState(target);
   const wrongSettings = settingsProblems(settings.settings, contents, settings.file, target.installed !== undefined);
-  if (wrongSettings) return { kind: 'rejected', message: wrongSettings, facts };
+  if (wrongSettings.length > 0) return { kind: 'rejected', message: problemsText(wrongSettings), facts };
 
   const options = importDecisionOptionsSchema.parse({
     mode: modeOf(op),

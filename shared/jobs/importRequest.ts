@@ -95,8 +95,25 @@ export interface JobView {
 
 /** The job as GET /api/imports/{id} returns it (the stored request and the outbox entry stay internal). */
 export function jobView(job: Job): JobView {
-  const { request: _request, laneSeq: _laneSeq, pendingEvent: _pendingEvent, environment, childIds, ...rest } = job;
-  return { ...rest, environment, ...(childIds ? { childIds: JSON.parse(childIds) as string[] } : {}) };
+  const {
+    request: _request,
+    laneSeq: _laneSeq,
+    pendingEvent: _pendingEvent,
+    releasePlan: _releasePlan,
+    environment,
+    childIds,
+    steps,
+    requires,
+    ...rest
+  } = job;
+  return {
+    ...rest,
+    environment,
+    ...(childIds ? { childIds: JSON.parse(childIds) as string[] } : {}),
+    // The Dataverse messages the decision sends, in order (what `stepIndex` counts).
+    ...(steps ? { steps: (JSON.parse(steps) as { message: string }[]).map((s) => s.message) } : {}),
+    ...(requires ? { requires: JSON.parse(requires) as string[] } : {}),
+  };
 }
 
 /** Blob names the blob trigger leaves alone: sidecars, and zips the HTTP endpoint uploaded itself. */

@@ -32,7 +32,8 @@ function solutionNameOf(op: AsyncOperationRequest): string | undefined {
   return undefined;
 }
 
-async function record(ctx: JobContext, job: Job): Promise<boolean> {
+/** Records a job and its index entry; false when it was recorded already. */
+export async function recordJob(ctx: JobContext, job: Job): Promise<boolean> {
   const { created } = await ctx.store.create(job);
   // The index write is repeated on redelivery: it may be the step that failed last time.
   await ctx.index.recordJob({
@@ -40,7 +41,7 @@ async function record(ctx: JobContext, job: Job): Promise<boolean> {
     kind: job.kind,
     state: job.state,
     createdAt: job.createdAt,
-    statusUrl: ctx.statusUrl(job.id),
+    statusUrl: ctx.statusUrl(job.id, job.kind),
     ...(job.solutionName ? { name: job.solutionName } : {}),
   });
   return created;
@@ -82,7 +83,7 @@ export async function acceptMessage(
     };
     // The end event is recorded with the job (outbox); a crash before it is published leaves it to the poller sweep.
     const job: Job = { ...rejected, ...pendingEventFields(ctx, rejected) };
-    const created = await record(ctx, job);
+    const created = await recordJob(ctx, job);
     if (created) await publishJobEvent(ctx, job);
     return { jobId, state: 'rejected', created, reason: parsed.reason };
   }
@@ -92,7 +93,7 @@ export async function acceptMessage(
   let childIds: string[] | undefined;
   if (parsed.message.kind === 'single') {
     const op = parsed.message.operation;
-    created = await record(ctx, {
+    created = await recordJob(ctx, {
       ...base,
       id: jobId,
       kind: jobKindOf(op),
@@ -102,7 +103,7 @@ export async function acceptMessage(
     });
   } else {
     childIds = operations.map((_, i) => `${jobId}.${i + 1}`);
-    created = await record(ctx, {
+    created = await recordJob(ctx, {
       ...base,
       id: jobId,
       kind: 'Batch',
@@ -112,7 +113,7 @@ export async function acceptMessage(
       startedAt: createdAt,
     });
     for (const [i, op] of operations.entries()) {
-      await record(ctx, {
+      await recordJob(ctx, {
         ...base,
         id: childIds[i]!,
         kind: jobKindOf(op),

@@ -41,7 +41,7 @@ export function jobEndEvent(
     ...(counts ? { counts } : {}),
     ...(job.message ? { message: job.message.slice(0, 4000) } : {}),
     ...(job.decision ? { decision: { action: job.decision, reason: job.decisionReason ?? '' } } : {}),
-    links: { status: ctx.statusUrl(job.id) },
+    links: { status: ctx.statusUrl(job.id, job.kind) },
     finishedAt: job.completedAt ?? job.createdAt,
   };
 }

@@ -22,8 +22,8 @@ export interface JobContext {
   /** DATAVERSE_URL: the one lane this app instance submits to. */
   environment: string;
   maxWaitMinutes: number;
-  /** Relative status URL of a job (default `/api/imports/{id}`). */
-  statusUrl: (id: string) => string;
+  /** Relative status URL of a job (`/api/imports/{id}`, a release's `/api/releases/{id}`). */
+  statusUrl: (id: string, kind?: string) => string;
   limits?: SolutionPackageLimits;
   /** A lane claimed by a job still queued longer than this is taken back (the claimer crashed mid-submit). Default 10 min. */
   staleClaimMs: number;

@@ -52,7 +52,7 @@ export function createJobRuntime(options: JobRuntimeOptions) {
     blobs: solutions,
     environment: options.environment.replace(/\/+$/, ''),
     maxWaitMinutes: options.maxWaitMinutes,
-    statusUrl: (id) => `/api/imports/${encodeURIComponent(id)}`,
+    statusUrl: (id, kind) => `/api/${kind === 'Release' ? 'releases' : 'imports'}/${encodeURIComponent(id)}`,
     limits,
     staleClaimMs: 10 * 60_000,
     now: options.now ?? Date.now,

@@ -30,6 +30,7 @@ import {
   type JobView,
 } from './importRequest';
 import { advanceLane } from './jobLane';
+import { receiveDroppedRelease, releaseDropPrefix } from './releaseTriggers';
 import { SolutionPackageError } from './solutionPackage';
 import type { AcceptResult } from './jobAcceptance';
 import type { JobRuntime } from './jobRuntime';
@@ -267,6 +268,13 @@ export async function receiveDroppedSolution(runtime: JobRuntime, name: string):
     if (!(error instanceof InputRejectedError)) throw error;
     runtime.context.log?.warn('Dropped solution rejected', { code: error.code, reason: error.message });
     return { kind: 'rejected', code: error.code, reason: error.message };
+  }
+  if (name.startsWith(releaseDropPrefix)) {
+    const release = await receiveDroppedRelease(runtime, name);
+    if (release.kind === 'ignored') return { kind: 'ignored', reason: 'not a release (.zip or .json)' };
+    return release.kind === 'rejected'
+      ? { kind: 'rejected', code: 'ReleaseRejected', reason: release.reason ?? 'rejected' }
+      : { kind: 'queued', name };
   }
   if (!isDroppedSolution(name)) return { kind: 'ignored', reason: 'not a .zip, or uploaded by POST /api/imports' };
   const metadata = blobMetadataSchema.safeParse(await runtime.solutions.metadata(name));

@@ -20,6 +20,11 @@ export interface SolutionBlobs extends BlobReader {
   metadata(name: string): Promise<Record<string, string>>;
   /** The blob's bytes, or undefined when there is no such blob; over `maxBytes` a SolutionPackageError. */
   readIfExists(name: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /** The blob's bytes with its ETag and metadata (a dropped release), or undefined when there is none. */
+  readWithProperties(
+    name: string,
+    maxBytes?: number,
+  ): Promise<{ bytes: Uint8Array; etag: string; metadata: Record<string, string> } | undefined>;
 }
 
 export class BlobNotFoundError extends NotFoundError {
@@ -60,6 +65,25 @@ export function createSolutionBlobs(
     },
     async metadata(name) {
       return (await blobClient(name).getProperties()).metadata ?? {};
+    },
+    async readWithProperties(name, maxBytes = defaultMaxBytes) {
+      const blob = blobClient(name);
+      let properties;
+      try {
+        properties = await blob.getProperties();
+      } catch (error) {
+        if (isRestError(error) && error.statusCode === 404) return undefined;
+        throw error;
+      }
+      const size = properties.contentLength ?? 0;
+      if (size > maxBytes)
+        throw new SolutionPackageError(
+          'TooLarge',
+          `Blob ${container}/${name} is ${size} bytes, over the limit of ${maxBytes}.`,
+        );
+      // Pinned to the ETag read, so the bytes are the version the id is derived from.
+      const bytes = await blob.downloadToBuffer(0, undefined, { conditions: { ifMatch: properties.etag } });
+      return { bytes: new Uint8Array(bytes), etag: properties.etag ?? '', metadata: properties.metadata ?? {} };
     },
     async readIfExists(name, maxBytes) {
       try {

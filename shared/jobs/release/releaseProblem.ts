@@ -32,6 +32,8 @@ export const releaseProblemCodes = [
   'MissingDependency',
   /** The import decision for a solution of a release is a refusal (managed mode mismatch, upgrade pending...). */
   'ImportRefused',
+  /** A release request (JSON or options) that cannot be read. */
+  'BadReleaseRequest',
   /** A `solutions` query answer that is not the shape the Web API returns. */
   'BadSolutionsResponse',
 ] as const;

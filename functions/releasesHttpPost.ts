@@ -1,0 +1,34 @@
+/** POST /api/releases: a zip of solution zips, or JSON naming blobs → 202 { id, statusUrl, childIds }. */
+import './httpSetup'; // before any registration: every HTTP function streams
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
+import { answerHttp } from '../shared/errors';
+import { submitRelease } from '../shared/jobs/releaseTriggers';
+import { withInvocationLog } from '../shared/observability/invocationLog';
+
+export function releasesHttpPost(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return withInvocationLog(context, (log) =>
+    answerHttp(log, async () => {
+      const accepted = await submitRelease(getApp().jobs, {
+        body: request.body ?? new Uint8Array(0),
+        ...(request.headers.get('content-length')
+          ? { declaredLength: Number(request.headers.get('content-length')) }
+          : {}),
+        query: Object.fromEntries(request.query.entries()),
+        origin: new URL(request.url).origin,
+        ...(request.headers.get('content-type') ? { contentType: request.headers.get('content-type')! } : {}),
+        ...(request.headers.get('x-correlation-id') !== null
+          ? { correlationId: request.headers.get('x-correlation-id')! }
+          : {}),
+      });
+      return { status: 202, headers: { location: accepted.statusUrl }, jsonBody: accepted };
+    }),
+  );
+}
+
+app.http('releasesHttpPost', {
+  methods: ['POST'],
+  route: 'releases',
+  authLevel: 'function',
+  handler: releasesHttpPost,
+});
