@@ -18,7 +18,7 @@ export async function cancelJob(ctx: JobContext, id: string): Promise<CancelResu
     if (!current) return { kind: 'notFound' };
     const { job } = current;
     if (isTerminal(job.state)) return { kind: 'alreadyEnded', job };
-    if (job.kind === 'Batch') {
+    if (job.kind === 'Batch' || job.kind === 'Release') {
       const children = await ctx.store.listBatchChildren(id);
       // Queued children first, so the lane cannot hand the next one to Dataverse meanwhile.
       for (const child of [...children].reverse()) if (!isTerminal(child.job.state)) await cancelJob(ctx, child.job.id);

@@ -23,6 +23,8 @@ import {
   type JobState,
 } from './jobRecord';
 import { JobConflictError, type StoredJob } from './jobStore';
+import { releaseOutcome } from './release/releasePlan';
+import { solutionRunState } from './releaseView';
 import { isoAt, type JobContext } from './jobContext';
 
 export type FinalPatch = Partial<Omit<Job, 'id' | 'kind' | 'state'>>;
@@ -201,6 +203,8 @@ export async function settleBatch(ctx: JobContext, batchId: string): Promise<voi
   }
   const outcome = batchOutcome(children.map((c) => c.job.state));
   if (!outcome.done || !outcome.state) return;
+  // A release ends as its solutions did: skipped counts as done; a canceled or never-started one as not.
+  if (release) outcome.state = releaseOutcome(children.map((c) => solutionRunState(c.job)));
   const lines = release
     ? children.map((c) => releaseLine(c.job))
     : children

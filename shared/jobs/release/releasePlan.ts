@@ -97,7 +97,11 @@ export function advanceRelease(
   if (states.includes('running')) return { states };
   const next = states.indexOf('pending');
   if (next >= 0) return { states, next };
+  return { states, outcome: releaseOutcome(states) };
+}
+
+/** The outcome of a release whose solutions all ended: skipped counts as done. */
+export function releaseOutcome(states: readonly SolutionRunState[]): ReleaseOutcome {
   const done = states.filter((s) => s === 'succeeded' || s === 'skipped').length;
-  const outcome: ReleaseOutcome = done === states.length ? 'succeeded' : done > 0 ? 'partiallySucceeded' : 'failed';
-  return { states, outcome };
+  return done === states.length ? 'succeeded' : done > 0 ? 'partiallySucceeded' : 'failed';
 }
