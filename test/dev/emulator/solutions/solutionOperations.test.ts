@@ -381,8 +381,15 @@ describe('queries', () => {
     await emu.importSolution({ uniqueName: 'gone' });
     emu.finish();
     expect(await emu.solution('gone')).toBeDefined();
+    expect(emu.ops.stats().submittedByMessage).toEqual({ ImportSolutionAsync: 1 });
     emu.ops.reset();
-    expect(emu.ops.stats()).toEqual({ asyncOperationsByStatus: {}, solutionQueries: 0, submitted: 0, refused: 0 });
+    expect(emu.ops.stats()).toEqual({
+      asyncOperationsByStatus: {},
+      solutionQueries: 0,
+      submitted: 0,
+      refused: 0,
+      submittedByMessage: {},
+    });
     expect(await emu.solution('gone')).toBeUndefined();
     expect(await emu.solution('Default')).toBeDefined();
   });
