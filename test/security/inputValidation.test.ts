@@ -65,6 +65,9 @@ describe('HTTP functions', () => {
       'jobsHttp',
       'loadsHttpGet',
       'loadsHttpPost',
+      'releasesHttpGet',
+      'releasesHttpPost',
+      'solutionsHttpGet',
     ]);
     for (const r of registrations)
       expect({ name: r.name, authLevel: /authLevel:\s*'(\w+)'/.exec(r.options)?.[1] }).toEqual({
