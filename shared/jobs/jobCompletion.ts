@@ -205,24 +205,27 @@ export async function settleBatch(ctx: JobContext, batchId: string): Promise<voi
   if (!outcome.done || !outcome.state) return;
   // A release ends as its solutions did: skipped counts as done; a canceled or never-started one as not.
   if (release) outcome.state = releaseOutcome(children.map((c) => solutionRunState(c.job)));
-  const lines = release
-    ? children.map((c) => releaseLine(c.job))
-    : children
-        .filter((c) => c.job.state !== 'succeeded')
-        .map((c) =>
-          `${(c.job.batchIndex ?? 0) + 1}. ${c.job.kind} ${c.job.solutionName ?? ''} ${c.job.state}${c.job.message ? `: ${c.job.message.split('\n')[0]}` : ''}`.replace(
-            / +/g,
-            ' ',
-          ),
-        );
-  const allSucceeded = lines.length === 0 || (release && outcome.state === 'succeeded');
   await finishJob(ctx, batch, outcome.state, {
-    message:
-      allSucceeded && !release
-        ? `All ${children.length} operations succeeded.`
-        : (release && allSucceeded ? `All ${children.length} solutions succeeded or were skipped.\n` : '') +
-          lines.join('\n'),
+    message: release ? releaseMessage(children, outcome.state) : batchMessage(children),
   });
+}
+
+function batchMessage(children: readonly StoredJob[]): string {
+  const failed = children
+    .filter((c) => c.job.state !== 'succeeded')
+    .map((c) =>
+      `${(c.job.batchIndex ?? 0) + 1}. ${c.job.kind} ${c.job.solutionName ?? ''} ${c.job.state}${c.job.message ? `: ${c.job.message.split('\n')[0]}` : ''}`.replace(
+        / +/g,
+        ' ',
+      ),
+    );
+  return failed.length === 0 ? `All ${children.length} operations succeeded.` : failed.join('\n');
+}
+
+/** Every solution of a release, one line each, after a summary line when all of them are done. */
+function releaseMessage(children: readonly StoredJob[], state: JobState): string {
+  const head = state === 'succeeded' ? [`All ${children.length} solutions succeeded or were skipped.`] : [];
+  return [...head, ...children.map((c) => releaseLine(c.job))].join('\n');
 }
 
 const solutionLabel = (job: Pick<Job, 'id' | 'solutionName'>): string =>

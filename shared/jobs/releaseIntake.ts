@@ -165,10 +165,8 @@ function childRequest(entry: ReadEntry, options: ReleaseSubmission['options']): 
   return {
     kind: 'ImportSolution',
     solution: entry.request.solution,
-    ...('settings' in entry.request && entry.request.settings ? { settings: entry.request.settings } : {}),
-    ...('settingsFile' in entry.request && entry.request.settingsFile
-      ? { settingsFile: entry.request.settingsFile }
-      : {}),
+    ...(entry.request.settings ? { settings: entry.request.settings } : {}),
+    ...(entry.request.settingsFile ? { settingsFile: entry.request.settingsFile } : {}),
     mode: options.mode,
     force: options.force,
     finishUpgrade: options.finishUpgrade,
