@@ -9,7 +9,7 @@ import { importSolutionSchema } from './asyncOperationMessage';
 import { isSolutionOperationBusy } from './asyncOperationApi';
 import { sendImportStep } from './importPreflight';
 import { summariseFormattedResults, summariseImportJobLog } from './importJobLog';
-import type { DataverseStep } from './release/importDecision';
+import { dataverseStepSchema, type DataverseStep } from './release/importDecision';
 import { finishJob, publishPendingJobEvents, settleBatch } from './jobCompletion';
 import { advanceLane } from './jobLane';
 import { canTransition, isPastMaxWait, stateOfAsyncOperation, type AsyncOperationStatus, type Job } from './jobRecord';
@@ -101,13 +101,7 @@ async function sendNextStep(ctx: JobContext, current: StoredJob, steps: Datavers
   return true;
 }
 
-const stepsSchema = z.array(
-  z.discriminatedUnion('message', [
-    z.object({ message: z.literal('DeleteAndPromoteAsync'), uniqueName: z.string() }),
-    z.object({ message: z.literal('ImportSolutionAsync'), holdingSolution: z.boolean() }),
-    z.object({ message: z.literal('StageAndUpgradeAsync') }),
-  ]),
-);
+const stepsSchema = z.array(dataverseStepSchema);
 
 function remainingSteps(job: Job): DataverseStep[] | undefined {
   if (!job.steps) return undefined;

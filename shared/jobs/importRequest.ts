@@ -3,7 +3,16 @@
  * or JSON (one operation, a list, or `{ solution: {container,name}, ...options }` without kind).
  * Also the job as the status endpoint shows it, and blob-drop options (metadata or sidecar).
  */
-import type { Job } from './jobRecord';
+import { z } from 'zod';
+import { idsOf, type Job } from './jobRecord';
+import { dataverseStepSchema } from './release/importDecision';
+
+const stepsSchema = z.array(dataverseStepSchema);
+/** The message names of a job's stored steps (none when the stored value is not steps). */
+const stepMessages = (steps: string): string[] => {
+  const parsed = stepsSchema.safeParse(JSON.parse(steps));
+  return parsed.success ? parsed.data.map((s) => s.message) : [];
+};
 
 export const importOptionNames = [
   'overwriteUnmanagedCustomizations',
@@ -109,10 +118,10 @@ export function jobView(job: Job): JobView {
   return {
     ...rest,
     environment,
-    ...(childIds ? { childIds: JSON.parse(childIds) as string[] } : {}),
+    ...(childIds ? { childIds: idsOf(childIds) } : {}),
     // The Dataverse messages the decision sends, in order (what `stepIndex` counts).
-    ...(steps ? { steps: (JSON.parse(steps) as { message: string }[]).map((s) => s.message) } : {}),
-    ...(requires ? { requires: JSON.parse(requires) as string[] } : {}),
+    ...(steps ? { steps: stepMessages(steps) } : {}),
+    ...(requires ? { requires: idsOf(requires) } : {}),
   };
 }
 

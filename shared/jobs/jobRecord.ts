@@ -174,9 +174,12 @@ export function blockingPredecessor(
 
 const idListSchema = z.array(z.string());
 
-/** The ids a release child requires (its `requires` JSON). */
-export function requiredIds(child: Pick<Job, 'requires'>): string[] {
-  if (!child.requires) return [];
-  const parsed = idListSchema.safeParse(JSON.parse(child.requires));
+/** A stored JSON list of job ids (`childIds`, `requires`); none when absent or not such a list. */
+export function idsOf(json: string | undefined): string[] {
+  if (!json) return [];
+  const parsed = idListSchema.safeParse(JSON.parse(json));
   return parsed.success ? parsed.data : [];
 }
+
+/** The ids a release child requires (its `requires` JSON). */
+export const requiredIds = (child: Pick<Job, 'requires'>): string[] => idsOf(child.requires);

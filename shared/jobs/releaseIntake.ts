@@ -16,7 +16,7 @@ import {
 import { BlobNotFoundError } from './solutionBlobs';
 import { pendingEventFields, publishJobEvent } from './jobCompletion';
 import { recordJob } from './jobAcceptance';
-import { laneSeq, type Job } from './jobRecord';
+import { idsOf, laneSeq, type Job } from './jobRecord';
 import { isoAt, type JobContext } from './jobContext';
 import { queryInstalled, readImportSettings, settingsProblems } from './importPreflight';
 import { importModes } from './release/importDecision';
@@ -183,7 +183,7 @@ function childRequest(entry: ReadEntry, options: ReleaseSubmission['options']): 
 export async function acceptRelease(ctx: JobContext, submission: ReleaseSubmission): Promise<ReleaseAcceptance> {
   const existing = await ctx.store.get(submission.id);
   if (existing) {
-    const childIds = existing.job.childIds ? (JSON.parse(existing.job.childIds) as string[]) : [];
+    const childIds = idsOf(existing.job.childIds);
     return { state: existing.job.state, created: false, problems: [], childIds };
   }
   const nowMs = ctx.now();

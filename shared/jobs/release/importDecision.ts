@@ -25,10 +25,13 @@ export type ImportDecisionOptions = z.infer<typeof importDecisionOptionsSchema>;
 
 export type ImportAction = 'skip' | 'install' | 'update' | 'upgrade' | 'holding';
 
-export type DataverseStep =
-  | { message: 'DeleteAndPromoteAsync'; uniqueName: string }
-  | { message: 'ImportSolutionAsync'; holdingSolution: boolean }
-  | { message: 'StageAndUpgradeAsync' };
+/** One Dataverse message of a decision (zod: the steps are stored on the job and read back). */
+export const dataverseStepSchema = z.discriminatedUnion('message', [
+  z.object({ message: z.literal('DeleteAndPromoteAsync'), uniqueName: z.string() }),
+  z.object({ message: z.literal('ImportSolutionAsync'), holdingSolution: z.boolean() }),
+  z.object({ message: z.literal('StageAndUpgradeAsync') }),
+]);
+export type DataverseStep = z.infer<typeof dataverseStepSchema>;
 
 /** Why a zip is refused before anything is sent (the names of the Dataverse errors it would otherwise meet). */
 export type ImportRefusal =
