@@ -20,7 +20,7 @@ import { idsOf, laneSeq, type Job } from './jobRecord';
 import { isoAt, type JobContext } from './jobContext';
 import { queryInstalled, readImportSettings, settingsProblems } from './importPreflight';
 import { importModes } from './release/importDecision';
-import { orderRelease } from './release/releaseOrder';
+import { namesToLookUp, orderRelease } from './release/releaseOrder';
 import { planRelease, type ReleaseOptions } from './release/releasePlan';
 import { problem, type ReleaseProblem } from './release/releaseProblem';
 import { readSolutionContents, type SolutionContents } from './release/solutionContents';
@@ -197,19 +197,17 @@ export async function acceptRelease(ctx: JobContext, submission: ReleaseSubmissi
   };
   const { read, problems } = await readEntries(ctx, submission.entries);
   if (submission.invalid) problems.push(problem('BadReleaseRequest', submission.invalid));
-  // Duplicates and cycles need no target: found before the solutions query.
+  // Duplicates, cycles, unknown settings items and badly typed values need no target: found before any query.
   const shape = orderRelease(read, new Map());
   if (!shape.ok) problems.push(...shape.problems.filter((p) => p.code !== 'MissingDependency'));
+  for (const entry of read)
+    problems.push(...settingsProblems(entry.settings, entry.contents, entry.settingsFile, true));
   let plan: ReturnType<typeof planRelease> | undefined;
   if (problems.length === 0) {
-    const installed = await queryInstalled(
-      ctx,
-      read.flatMap((e) => [e.contents.uniqueName, ...e.contents.dependencies.map((d) => d.solution)]),
-    );
-    for (const entry of read) {
-      const installedNow = installed.has(entry.contents.uniqueName.toLowerCase());
-      problems.push(...settingsProblems(entry.settings, entry.contents, entry.settingsFile, installedNow));
-    }
+    const installed = await queryInstalled(ctx, namesToLookUp(read));
+    // Required variables without a default need a value from the settings on a first install only.
+    for (const entry of read.filter((e) => !installed.has(e.contents.uniqueName.toLowerCase())))
+      problems.push(...settingsProblems(entry.settings, entry.contents, entry.settingsFile, false));
     plan = planRelease(read, installed, submission.options);
     if (!plan.ok) problems.push(...plan.problems);
   }

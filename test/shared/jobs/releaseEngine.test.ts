@@ -116,3 +116,35 @@ test('a sidecar-like .txt in _releases/ is ignored', async () => {
   await drop('_releases/notes.txt', 'hello');
   expect(await receiveDroppedSolution(rt, '_releases/notes.txt')).toMatchObject({ kind: 'ignored' });
 });
+
+test('settings of a release are checked per solution: unknown items before any request, missing values on a first install', async () => {
+  await drop(
+    'settings_app.zip',
+    buildSolutionZip({
+      uniqueName: 'eng_settings',
+      connectionReferences: [{ logicalName: 'cr_dataverse' }],
+      environmentVariables: [{ schemaName: 'cr_url', isRequired: true }],
+    }),
+  );
+  const solution = { container: 'solutions', name: 'settings_app.zip' };
+  const before = emulator.stats().requests;
+  await drop(
+    '_releases/settings_unknown.json',
+    JSON.stringify({
+      solutions: [
+        { solution, settings: { ConnectionReferences: [{ LogicalName: 'cr_sharepoint', ConnectionId: 'c' }] } },
+      ],
+    }),
+  );
+  const unknown = await receiveDroppedSolution(rt, '_releases/settings_unknown.json');
+  expect(unknown.kind === 'rejected' && unknown.reason).toMatch(
+    /settings_app\.zip: settings: the connection reference cr_sharepoint is not in the solution eng_settings \(it has: cr_dataverse\)/,
+  );
+  expect(emulator.stats().requests).toBe(before);
+
+  await drop('_releases/settings_missing.json', JSON.stringify({ solutions: [{ solution, settings: {} }] }));
+  const missing = await receiveDroppedSolution(rt, '_releases/settings_missing.json');
+  expect(missing.kind === 'rejected' && missing.reason).toMatch(
+    /the environment variable cr_url of eng_settings is required and has no default value/,
+  );
+});
