@@ -115,11 +115,14 @@ export async function preflightImport(ctx: JobContext, op: ImportSolutionOperati
   const facts: PreflightFacts = { solutionName: contents.uniqueName, solutionVersion: contents.versionText };
   const settings = await readImportSettings(ctx, op);
   if (!settings.ok) return { kind: 'rejected', message: settings.message, facts };
+  // Unknown items and bad values need no target: refused before any request.
+  const wrongSettings = settingsProblems(settings.settings, contents, settings.file, true);
+  if (wrongSettings.length > 0) return { kind: 'rejected', message: problemsText(wrongSettings), facts };
 
   const target = targetStateOf(await queryInstalled(ctx, [contents.uniqueName]), contents.uniqueName);
   if (target.upgrade.kind !== 'none') facts.upgradeState = describeUpgradeState(target);
-  const wrongSettings = settingsProblems(settings.settings, contents, settings.file, target.installed !== undefined);
-  if (wrongSettings.length > 0) return { kind: 'rejected', message: problemsText(wrongSettings), facts };
+  const missingValues = target.installed ? [] : settingsProblems(settings.settings, contents, settings.file, false);
+  if (missingValues.length > 0) return { kind: 'rejected', message: problemsText(missingValues), facts };
 
   const options = importDecisionOptionsSchema.parse({
     mode: modeOf(op),
