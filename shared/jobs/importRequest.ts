@@ -7,6 +7,12 @@ import { z } from 'zod';
 import { idsOf, type Job } from './jobRecord';
 import { dataverseStepSchema } from './release/importDecision';
 
+/** x-correlation-id: at most 200 printable ASCII characters (it goes into logs and events). */
+export const correlationIdSchema = z
+  .string()
+  .max(200)
+  .regex(/^[\x20-\x7e]*$/, 'printable ASCII');
+
 const stepsSchema = z.array(dataverseStepSchema);
 /** The message names of a job's stored steps (none when the stored value is not steps). */
 const stepMessages = (steps: string): string[] => {

@@ -23,6 +23,7 @@ import {
 } from '../security/inputChecks';
 import {
   classifyImportBody,
+  correlationIdSchema,
   httpUploadPrefix,
   isDroppedSolution,
   jobView,
@@ -53,11 +54,6 @@ export interface ImportSubmission {
 }
 
 export type ImportSubmissionResult = { id: string; statusUrl: string; childIds?: string[] };
-
-const correlationIdSchema = z
-  .string()
-  .max(200)
-  .regex(/^[\x20-\x7e]*$/, 'printable ASCII');
 
 /**
  * POST /api/imports: stores an uploaded zip, records the job (so the status URL answers at once), queues it.

@@ -10,6 +10,7 @@ import { addLogFields } from '../observability/logScope';
 import { readBounded } from '../security/bodyLimit';
 import { excerpt, jobIdSchema } from '../security/inputChecks';
 import { queryInstalled } from './importPreflight';
+import { correlationIdSchema } from './importRequest';
 import type { ImportSubmission } from './jobTriggers';
 import type { JobRuntime } from './jobRuntime';
 import { targetStateOf } from './release/installedSolutions';
@@ -92,8 +93,13 @@ const problemLines = (problems: readonly ReleaseProblem[]) => problems.map((p) =
 /** POST /api/releases → { id, statusUrl, childIds }; a release that cannot run is a 400 listing every problem. */
 export async function submitRelease(
   runtime: JobRuntime,
-  request: Omit<ImportSubmission, 'correlationId'> & { correlationId?: string },
+  request: ImportSubmission,
 ): Promise<{ id: string; statusUrl: string; childIds: string[] }> {
+  if (request.correlationId !== undefined && !correlationIdSchema.safeParse(request.correlationId).success)
+    throw new InvalidRequestError(
+      'InvalidReleaseRequest',
+      'x-correlation-id: expected at most 200 printable ASCII characters',
+    );
   const max = runtime.maxImportBodyBytes;
   const tooLarge = () =>
     new PayloadTooLargeError(
