@@ -218,20 +218,38 @@ export function queryToBlobMetadata(query: Record<string, string | undefined>): 
     alternatekey: 'alternatekey',
     continueonerror: 'continueonerror',
     returnresponses: 'returnresponses',
+    profile: 'loadprofile',
   };
   for (const [name, value] of Object.entries(query)) {
     if (value === undefined) continue;
+    // Blob metadata travels in HTTP headers: ASCII only, 8 KiB in all. JSON can say anything else as \u escapes.
+    if (name.toLowerCase() === 'profile' && value.length > 4096)
+      throw new IngestionError(
+        'ProfileInvalid',
+        `the profile parameter is ${value.length} characters, over 4096: put the profile in incoming/{table}/_profile.json`,
+      );
     const key = map[name.toLowerCase()];
     if (!key) {
       throw new IngestionError(
         'ProfileInvalid',
-        `unknown query parameter '${name}'${didYouMean(name, ['operation', 'key', 'continueOnError', 'returnResponses'])}`,
+        `unknown query parameter '${name}'${didYouMean(name, ['operation', 'key', 'continueOnError', 'returnResponses', 'profile'])}`,
       );
     }
-    metadata[key] = value;
+    metadata[key] = key === 'loadprofile' ? asciiJson(value) : value;
   }
   profileFromBlobMetadata(metadata, 'the query string'); // validate now, so the HTTP caller gets the 400
   return metadata;
+}
+
+/** JSON text, compact, with every non-ASCII character as a \u escape (same value), so it fits in blob metadata. */
+function asciiJson(text: string): string {
+  let compact: string;
+  try {
+    compact = JSON.stringify(JSON.parse(text));
+  } catch {
+    return text; // profileFromBlobMetadata names the JSON error
+  }
+  return compact.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Merges the sources (later wins per setting) and applies defaults. */

@@ -47,6 +47,15 @@ export function optionsFromStrings(values: Record<string, string | undefined>): 
     options[name] = /^(true|1|yes)$/i.test(value) ? true : /^(false|0|no)$/i.test(value) ? false : value;
   }
   if (values.correlationId) options.correlationId = values.correlationId;
+  // Deployment settings (connection references, environment variables) as JSON; text that is not JSON stays,
+  // so validation names it.
+  if (values.settings !== undefined) {
+    try {
+      options.settings = JSON.parse(values.settings) as unknown;
+    } catch {
+      options.settings = values.settings;
+    }
+  }
   return options;
 }
 

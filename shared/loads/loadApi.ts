@@ -23,6 +23,8 @@ export const submitQuerySchema = z.strictObject({
   continueOnError: z.string().optional(),
   returnResponses: z.string().optional(),
   format: z.enum(['csv', 'tsv', 'json', 'ndjson', 'xlsx']).optional(),
+  /** A whole load profile as JSON (what `_profile.json` holds); the scalar parameters above win over it. */
+  profile: z.string().optional(),
 });
 
 const formatOfContentType: Record<string, 'csv' | 'tsv' | 'json' | 'ndjson' | 'xlsx'> = {
@@ -81,7 +83,7 @@ export async function submitLoad(
       query.error.issues
         .map((i) =>
           i.code === 'unrecognized_keys'
-            ? `unknown query parameter(s) ${i.keys.join(', ')} (known: operation, key, continueOnError, returnResponses, format)`
+            ? `unknown query parameter(s) ${i.keys.join(', ')} (known: operation, key, continueOnError, returnResponses, format, profile)`
             : `${i.path.join('.')}: ${i.message}`,
         )
         .join('; '),
