@@ -15,11 +15,20 @@ const counts = z.looseObject({
 
 /** Live progress of a running load (GET /api/loads/{id}); every field optional so an older app still parses. */
 const loadProgress = z.looseObject({
+  /** Rows completed in the last minute ÷ 60. */
   rowsPerSecond: z.optional(z.number()),
   etaSeconds: z.optional(z.nullable(z.number())),
-  concurrency: z.optional(z.number()),
-  throttledLastMinute: z.optional(z.number()),
-  chunks: z.optional(z.unknown()),
+  chunks: z.optional(
+    z.looseObject({
+      total: z.optional(z.number()),
+      queued: z.optional(z.number()),
+      running: z.optional(z.number()),
+      done: z.optional(z.number()),
+    }),
+  ),
+  dataverse: z.optional(
+    z.looseObject({ concurrency: z.optional(z.number()), throttledLastMinute: z.optional(z.number()) }),
+  ),
 });
 
 export const loadViewSchema = z.looseObject({

@@ -13,8 +13,9 @@ export interface LoadProgress {
   failed: number;
   rowsPerSecond?: number;
   etaSeconds?: number;
-  /** 429s / Retry-After waits: in the last minute when the app says, else since the start. */
+  /** 429s: in the last minute while it runs (when the app says), else since the start. */
   throttled: number;
+  throttledSince: 'lastMinute' | 'start';
   concurrency?: number;
 }
 
@@ -39,13 +40,21 @@ export function loadProgress(view: LoadView, nowMs: number): LoadProgress {
   return {
     done,
     failed: view.counts.failed,
-    throttled: view.progress?.throttledLastMinute ?? view.throttling?.throttled ?? 0,
+    ...throttling(view, finished !== undefined),
     ...(total !== undefined ? { total } : {}),
     ...(fraction !== undefined ? { fraction } : {}),
     ...(rowsPerSecond !== undefined ? { rowsPerSecond: Math.round(rowsPerSecond) } : {}),
     ...(etaSeconds !== undefined ? { etaSeconds: Math.round(etaSeconds) } : {}),
-    ...(view.progress?.concurrency !== undefined ? { concurrency: view.progress.concurrency } : {}),
+    ...(view.progress?.dataverse?.concurrency !== undefined
+      ? { concurrency: view.progress.dataverse.concurrency }
+      : {}),
   };
+}
+
+function throttling(view: LoadView, ended: boolean): Pick<LoadProgress, 'throttled' | 'throttledSince'> {
+  const lastMinute = view.progress?.dataverse?.throttledLastMinute;
+  if (!ended && lastMinute !== undefined) return { throttled: lastMinute, throttledSince: 'lastMinute' };
+  return { throttled: view.throttling?.throttled ?? 0, throttledSince: 'start' };
 }
 
 /** The import's progress 0..100 when the app reports it; a finished job is complete. */
