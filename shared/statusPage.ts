@@ -45,6 +45,7 @@ export function statusPage(options: { bundleDir?: string; nonce?: string } = {})
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Dataverse loads</title>
+<link rel="icon" href="data:,">
 <style nonce="${nonce}">${inlineSafe(styles)}</style>
 </head>
 <body>

@@ -14,8 +14,9 @@ const text = (value: unknown) =>
 function sampleText(sample: unknown): string {
   if (typeof sample !== 'object' || sample === null) return text(sample);
   const s = sample as Record<string, unknown>;
-  const row = typeof s.rowNumber === 'number' ? `row ${s.rowNumber}: ` : '';
-  return `${row}${text(s.message ?? s)}`;
+  const message = text(s.message ?? s);
+  // Messages usually start with their row already ("row 3, column …").
+  return typeof s.rowNumber === 'number' && !message.startsWith('row ') ? `row ${s.rowNumber}: ${message}` : message;
 }
 
 function ErrorGroups({ load }: { load: LoadView }) {

@@ -14,4 +14,6 @@ function App() {
   return html`<${ListPage} />`;
 }
 
-render(html`<${App} />`, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "Loading…" the HTML shows until the script runs
+render(html`<${App} />`, root);
