@@ -119,4 +119,20 @@ describe('load profile', () => {
       "unknown query parameter 'contineOnError' (did you mean 'continueOnError'?)",
     );
   });
+
+  test('?profile= carries a whole profile: compact ASCII JSON in the metadata, the same value once read', () => {
+    const profile = { operation: 'upsert', columns: { Société: 'name', Nº: null }, batchSize: 50 };
+    const metadata = queryToBlobMetadata({ profile: JSON.stringify(profile, null, 2), operation: 'create' });
+    expect(metadata.loadprofile).toMatch(/^[\x20-\x7e]+$/);
+    expect(JSON.parse(metadata.loadprofile!)).toEqual(profile);
+    // The scalar parameters win over the profile's settings, as blob metadata does.
+    expect(resolveLoadProfile({ blobMetadata: metadata })).toMatchObject({ ...profile, operation: 'create' });
+    expect(() => queryToBlobMetadata({ profile: '{"operaton":"create"}' })).toThrow(
+      "unknown setting 'operaton' (did you mean 'operation'?)",
+    );
+    expect(() => queryToBlobMetadata({ profile: '{not json' })).toThrow(/loadprofile/);
+    expect(() => queryToBlobMetadata({ profile: JSON.stringify({ columns: { x: 'y'.repeat(5000) } }) })).toThrow(
+      /over 4096: put the profile in incoming\/\{table\}\/_profile\.json/,
+    );
+  });
 });

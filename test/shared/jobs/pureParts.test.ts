@@ -270,4 +270,16 @@ describe('POST /api/imports body', () => {
       status: 400,
     });
   });
+
+  it('takes deployment settings as ?settings= JSON with a zip; text that is not JSON is left for validation to name', () => {
+    const zip = buildSolutionZip({ uniqueName: 'x' });
+    const settings = { EnvironmentVariables: [{ SchemaName: 'cr_url', Value: 'https://x' }], ConnectionReferences: [] };
+    expect(classifyImportBody('application/zip', zip, { settings: JSON.stringify(settings) }, 1e9)).toMatchObject({
+      kind: 'zip',
+      options: { settings },
+    });
+    expect(classifyImportBody('application/zip', zip, { settings: '{oops' }, 1e9)).toMatchObject({
+      options: { settings: '{oops' },
+    });
+  });
 });
