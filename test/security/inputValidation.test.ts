@@ -68,6 +68,7 @@ describe('HTTP functions', () => {
       'releasesHttpGet',
       'releasesHttpPost',
       'solutionsHttpGet',
+      'uiHttp',
     ]);
     for (const r of registrations)
       expect({ name: r.name, authLevel: /authLevel:\s*'(\w+)'/.exec(r.options)?.[1] }).toEqual({
