@@ -298,7 +298,9 @@ export function contentTypeForFile(name: string): string | undefined {
         ? 'application/x-ndjson'
         : lower.endsWith('.json')
           ? 'application/json'
-          : undefined;
+          : lower.endsWith('.xlsx')
+            ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+            : undefined;
   // A gzipped file is sent as gzip with its format as ?format= (see formatForFile).
   return name.toLowerCase().endsWith('.gz') && type ? 'application/gzip' : type;
 }

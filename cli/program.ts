@@ -80,12 +80,12 @@ export function createProgram(io: Io): Command {
   program
     .command('load')
     .description('upload a file, then follow the load until it ends')
-    .argument('<file>', 'CSV, TSV, JSON or NDJSON file (optionally .gz)')
+    .argument('<file>', 'CSV, TSV, JSON, NDJSON (optionally .gz) or .xlsx file')
     .requiredOption('--table <table>', 'table logical name, e.g. account')
     .option('--profile <profile.json>', 'load profile (operation, alternateKey, columns, lookups...)')
     .option('--operation <operation>', 'create, update, upsert or delete')
     .option('--key <alternateKey>', "alternate key name or its columns (comma-separated), e.g. 'accountnumber'")
-    .option('--format <format>', 'csv, tsv, json or ndjson, when the file name does not say')
+    .option('--format <format>', 'csv, tsv, json, ndjson or xlsx, when the file name does not say')
     .option('--no-wait', 'print the id and return without following the load')
     .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
       const ctx = context();

@@ -44,8 +44,8 @@ export function UploadForm({ onStarted }: { onStarted: () => void }) {
   return html`<form class="card" aria-labelledby="upload-heading" onSubmit=${submit}>
     <h2 id="upload-heading">Load a file</h2>
     <label
-      >File (CSV, TSV, JSON, NDJSON)
-      <input name="file" type="file" required accept=".csv,.tsv,.json,.ndjson,.jsonl,.gz"
+      >File (CSV, TSV, JSON, NDJSON, XLSX)
+      <input name="file" type="file" required accept=".csv,.tsv,.json,.ndjson,.jsonl,.xlsx,.gz"
     /></label>
     <label>Table <input name="table" required placeholder="account" pattern="[A-Za-z0-9_]+" /></label>
     <label

@@ -98,12 +98,15 @@ test('an unreachable API says which', async () => {
 });
 
 test('file names → Content-Type and ?format=', () => {
-  expect(['a.csv', 'a.TSV', 'a.json', 'a.ndjson', 'a.jsonl', 'a.csv.gz', 'a.txt'].map(contentTypeForFile)).toEqual([
+  expect(
+    ['a.csv', 'a.TSV', 'a.json', 'a.ndjson', 'a.jsonl', 'a.xlsx', 'a.csv.gz', 'a.txt'].map(contentTypeForFile),
+  ).toEqual([
     'text/csv',
     'text/tab-separated-values',
     'application/json',
     'application/x-ndjson',
     'application/x-ndjson',
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
     'application/gzip',
     undefined,
   ]);
