@@ -92,7 +92,11 @@ export function createProgram(io: Io): Command {
       const format = (opts.format as string | undefined) ?? formatForFile(file);
       const contentType = contentTypeForFile(file);
       if (!contentType && !format)
-        throw new ApiError('UnknownFormat', `cannot tell the format of '${file}': add --format csv|tsv|json|ndjson`, 0);
+        throw new ApiError(
+          'UnknownFormat',
+          `cannot tell the format of '${file}': add --format csv|tsv|json|ndjson|xlsx`,
+          0,
+        );
       const accepted = await ctx.client.submitLoad({
         table: opts.table as string,
         body: await fileBlob(file, 'the file'),
