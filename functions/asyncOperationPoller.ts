@@ -1,4 +1,5 @@
 /** Timer (ASYNC_POLL_SCHEDULE): one sweep over pending jobs (one asyncoperations query), then the lane advances. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';

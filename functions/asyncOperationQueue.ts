@@ -1,4 +1,5 @@
 /** Queue trigger on `dataverse-async` (ASYNC_QUEUE): records the job(s) and submits when the environment's lane is free. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import { app, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';

@@ -1,4 +1,5 @@
 /** POST /api/imports/{id}/cancel: queued → canceled here; submitted/running → canceled in Dataverse (statuscode 32). */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';

@@ -1,4 +1,5 @@
 /** GET /api/imports/{id}: the job, with asyncOperationId, state, statusCode (30/31/32 once known) and message. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';

@@ -1,4 +1,5 @@
 /** POST /api/imports: a solution zip, or JSON (blob reference, one operation or a list) → 202 { id, statusUrl }. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';

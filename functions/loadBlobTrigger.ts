@@ -5,6 +5,7 @@
  * so the scan streams the blob (pinned to its ETag) in a queue invocation.
  * Bad files end as failed loads; unsafe names are rejected; only infrastructure errors are thrown (and retried).
  */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import { app, output, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';

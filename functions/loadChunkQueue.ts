@@ -1,4 +1,5 @@
 /** Queue trigger on `load-chunks` (LOAD_CHUNK_QUEUE): one chunk of one load, or the scan of a load's file; idempotent units. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import { app, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';

@@ -1,4 +1,5 @@
 /** Timer (LOAD_SWEEP_SCHEDULE): resumes stalled loads and ends loads whose last worker crashed. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';

@@ -3,6 +3,7 @@
  * operation, key, continueOnError, returnResponses → 202 { id, statusUrl }. The file goes where a drop would
  * (incoming/{table}/<id>.<ext>), so both start the same way. The body streams into the blob as it arrives.
  */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';

@@ -3,6 +3,7 @@
  * options from blob metadata or a sidecar `<name>.json` (see receiveDroppedSolution). Bound by reference
  * (`sdkBinding`): the zip is read when the import is submitted, not handed to this invocation.
  */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import { app, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { triggerSettings } from '../shared/config/triggerSettings';

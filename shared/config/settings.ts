@@ -4,6 +4,7 @@ import { jobsSection } from './sections/jobs';
 import { loadsSection } from './sections/loads';
 import { loggingSection } from './sections/logging';
 import { storageSection } from './sections/storage';
+import { telemetrySection } from './sections/telemetry';
 import type { SettingDefinition } from './settingTypes';
 import { ConfigurationError } from '../errors';
 
@@ -13,6 +14,7 @@ export type { JobsSettings } from './sections/jobs';
 export type { LoadsSettings } from './sections/loads';
 export type { LoggingSettings } from './sections/logging';
 export type { StorageConnectionSettings, StorageSettings } from './sections/storage';
+export type { TelemetryExport, TelemetrySettings } from './sections/telemetry';
 
 /**
  * Every app setting, grouped by the part of the app that uses it. To add settings, write a section
@@ -25,6 +27,7 @@ export const settingsSections = {
   loads: loadsSection,
   jobs: jobsSection,
   logging: loggingSection,
+  telemetry: telemetrySection,
 } as const;
 
 type Sections = typeof settingsSections;

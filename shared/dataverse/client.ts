@@ -14,6 +14,7 @@ import {
 } from './bulkMessages';
 import type { CallOptions } from './callOptions';
 import { executeMultiple, type ExecuteMultipleResponse } from './executeMultiple';
+import { traceDataverseClient } from '../observability/dataverseTelemetry';
 import type { Attributes, ExecuteMultipleSettings, OrganizationRequest, WebApiRequest } from './organizationRequest';
 import { systemClock, type Clock } from './throttle';
 import { Transport, type DataverseLogger, type TransportMetrics } from './transport';
@@ -107,7 +108,8 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
   const idColumn = (logicalName: string, bulkOptions: BulkOptions | undefined) =>
     bulkOptions?.primaryIdAttribute ?? `${logicalName}id`;
 
-  return {
+  // Spans and metrics when telemetry is on (the same object otherwise).
+  return traceDataverseClient({
     webApiUrl,
     executeMultiple: (requests, settings, callOptions) => executeMultiple(context, requests, settings, callOptions),
     createMultiple: (entitySetName, logicalName, targets, bulkOptions = {}) =>
@@ -143,5 +145,5 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
       maxBatchSize: context.batchLimit.current,
       bulkUnsupported: [...support],
     }),
-  };
+  });
 }

@@ -6,6 +6,7 @@
 import type { AccessTokenSource } from './auth/accessTokenSource';
 import { DataverseError, DataverseErrorCodes, faultFromResponse, requestIdOf } from './dataverseError';
 import type { HeaderMap } from './httpMessage';
+import { recordDataverseResponse } from '../observability/telemetry';
 import {
   AdaptiveConcurrency,
   RequestSpacing,
@@ -217,6 +218,7 @@ export class Transport {
         );
       }
       release();
+      recordDataverseResponse(response.status, response.headers['retry-after']);
       if (response.status !== 429) this.spacing.observe(kind, clock.now() - sentAt);
 
       const dopHint = response.headers['x-ms-dop-hint'];

@@ -15,6 +15,8 @@ import { advanceLane } from './jobLane';
 import { canTransition, isPastMaxWait, stateOfAsyncOperation, type AsyncOperationStatus, type Job } from './jobRecord';
 import { JobConflictError, type StoredJob } from './jobStore';
 import { isoAt, type JobContext } from './jobContext';
+import { withLogFields } from '../observability/logScope';
+import { recordAsyncOperationPollLag } from '../observability/telemetry';
 
 export interface SweepResult {
   pending: number;
@@ -139,6 +141,7 @@ async function applyRow(
         ...(row.startedon ? { startedAt: row.startedon } : {}),
         ...(row.completedon ? { completedAt: row.completedon } : {}),
       });
+      if (ended !== undefined) recordAsyncOperationPollLag(job.kind, row.completedon ?? undefined, ctx.now());
       return ended !== undefined;
     }
     const moves = state !== job.state && canTransition(job.state, state);
@@ -181,7 +184,8 @@ export async function sweepAsyncOperations(ctx: JobContext): Promise<SweepResult
   for (const current of active) {
     try {
       const row = byId.get(current.job.asyncOperationId!.toLowerCase());
-      if (await applyRow(ctx, current, row, current.job.id === holder)) ended++;
+      if (await withLogFields({ jobId: current.job.id }, () => applyRow(ctx, current, row, current.job.id === holder)))
+        ended++;
     } catch (error) {
       ctx.log?.warn('job update failed', { id: current.job.id, error: String(error) });
     }

@@ -15,6 +15,7 @@ import { JobConflictError, type StoredJob } from './jobStore';
 import { isoAt, type JobContext } from './jobContext';
 import { preflightImport, sendImportStep } from './importPreflight';
 import { LoaderError } from '../errors';
+import { withLogFields } from '../observability/logScope';
 
 type SubmitResult =
   | {
@@ -127,7 +128,7 @@ async function submitHeld(ctx: JobContext, held: StoredJob): Promise<boolean> {
     await finishJob(ctx, held, 'failed', { message: `The stored request is not valid: ${parsed.error.message}` });
     return true;
   }
-  const result = await submit(ctx, parsed.data);
+  const result = await withLogFields({ jobId: held.job.id }, () => submit(ctx, parsed.data));
   const at = isoAt(ctx.now());
   const jobFields = { jobId: held.job.id, kind: parsed.data.kind, correlationId: held.job.correlationId };
   if (result.kind === 'submitted')

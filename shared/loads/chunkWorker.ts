@@ -24,6 +24,8 @@ import {
 } from './loadRecord';
 import { plannedColumns, type PlannedLoad } from './plannedLoad';
 import { chunkMetricsFields, loadMetricsFields } from '../observability/loadMetrics';
+import { addLogFields } from '../observability/logScope';
+import { recordChunkOutcome } from '../observability/telemetry';
 
 export interface ChunkAttempt {
   /** 1 for the first delivery of the message. */
@@ -233,6 +235,7 @@ export async function processChunk(
 ): Promise<ChunkResult> {
   const record = await ctx.store.get(message.loadId);
   if (!record) return { kind: 'skipped', reason: 'unknown load' };
+  addLogFields({ table: record.table });
   if (isTerminal(record)) return { kind: 'skipped', reason: `load is ${record.status}` };
   const planned = record.plan;
   if (!planned) return { kind: 'skipped', reason: 'load not planned yet' };
@@ -289,6 +292,7 @@ export async function processChunk(
     };
   });
   if (!applied) notProcessed = 0;
+  else recordChunkOutcome({ table: record.table, succeeded, failed, notProcessed, durationMs: ctx.now() - startedAt });
   ctx.log?.info(
     applied ? 'Chunk completed' : 'Chunk completed by another delivery meanwhile',
     chunkMetricsFields({

@@ -1,11 +1,13 @@
 /**
  * Adapts an Azure Functions InvocationContext to the engines' Logger, by shape (shared/ never imports
- * @azure/functions). Lines go through context.debug/info/warn/error, so the host sends them to Application
- * Insights as traces of that invocation (operation id, invocation id, function name as dimensions), with the
- * correlation ids in the line's JSON part.
+ * @azure/functions). Lines go through context.debug/info/warn/error (the host's log stream and, without
+ * OpenTelemetry, Application Insights traces with the correlation ids in the line's JSON part). With telemetry on
+ * (telemetrySdk.ts), each line is also one OpenTelemetry log record whose fields are attributes (customDimensions),
+ * inside a span for the invocation; the host then leaves the worker's lines out of Application Insights.
  */
 import { createLogger, type LogFields, type Logger, type LogWriter } from './logger';
-import { runInLogScope } from './logScope';
+import { currentLogFields, runInLogScope } from './logScope';
+import { emitLogRecord, inInvocationSpan } from './telemetry';
 
 /** The part of InvocationContext used here. */
 export interface InvocationLogTarget {
@@ -18,7 +20,10 @@ export interface InvocationLogTarget {
 }
 
 export function invocationWriter(context: InvocationLogTarget): LogWriter {
-  return (entry, line) => context[entry.level](line);
+  return (entry, line) => {
+    emitLogRecord(entry);
+    context[entry.level](line);
+  };
 }
 
 export function invocationLogger(context: InvocationLogTarget, fields: LogFields = {}): Logger {
@@ -43,6 +48,6 @@ export function withInvocationLog<T>(
       write: invocationWriter(context),
       fields: { functionName: context.functionName, invocationId: context.invocationId, ...fields },
     },
-    () => fn(log),
+    () => inInvocationSpan(context, () => fn(log), currentLogFields),
   );
 }

@@ -48,6 +48,22 @@ export function addLogFields(fields: LogFields): void {
   if (scope) Object.assign(scope.fields, fields);
 }
 
+/**
+ * Runs `fn` with more correlation ids than the current scope's, without changing it (one job of a sweep that
+ * handles several): lines and spans inside carry them, and still go to the invocation's writer.
+ */
+export function withLogFields<T>(fields: LogFields, fn: () => T): T {
+  const parent = scopes.getStore();
+  if (!parent) return fn();
+  const child: LogScope = {
+    get write() {
+      return parent.write;
+    },
+    fields: { ...parent.fields, ...fields },
+  };
+  return scopes.run(child, fn);
+}
+
 export function currentLogFields(): LogFields {
   return { ...scopes.getStore()?.fields };
 }

@@ -78,6 +78,8 @@ const samples = [
   'sampleaccount1',
   '1',
   'sample-value',
+  'InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint=https://sample.example.com/',
+  'ClientId=00000000-0000-4000-8000-000000000000;Authorization=AAD',
 ];
 
 const knownString = (v: Value | undefined): string | undefined =>

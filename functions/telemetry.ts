@@ -1,0 +1,24 @@
+/**
+ * OpenTelemetry for the worker (docs/observability.md). Imported first by every function file, before
+ * `@azure/functions`: the SDK the settings ask for starts here (nothing when no exporter is configured), and
+ * Microsoft's Azure Functions instrumentation patches `@azure/functions` as it loads, so each handler runs in the
+ * trace context the host gives the invocation (and the host, told the worker exports its own telemetry, stops
+ * forwarding the worker's log lines). Its log hook would export every line a second time as bare text: it gets
+ * a no-op logger, since the engine's logger emits each line as a record with its fields as attributes.
+ */
+import { AzureFunctionsInstrumentation } from '@azure/functions-opentelemetry-instrumentation';
+import { NOOP_LOGGER } from '@opentelemetry/api-logs';
+import { telemetrySettingsFrom } from '../shared/config/sections/telemetry';
+import { startTelemetry } from '../shared/observability/telemetrySdk';
+
+const telemetry = startTelemetry(telemetrySettingsFrom(process.env));
+
+if (telemetry.kind !== 'off') {
+  const instrumentation = new AzureFunctionsInstrumentation();
+  instrumentation.setLoggerProvider({ getLogger: () => NOOP_LOGGER });
+  // Loaded after the instrumentation, which patches it on load.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { app } = require('@azure/functions') as typeof import('@azure/functions');
+  // What is still buffered goes out when the worker stops (the in-memory exporters write their file then).
+  app.hook.appTerminate(() => telemetry.shutdown());
+}

@@ -1,0 +1,340 @@
+/**
+ * The app's traces, metrics and log records, through the OpenTelemetry API only (the SDK and its exporters are
+ * started by telemetrySdk.ts, or not at all). While no SDK runs, `telemetryEnabled()` is false and every function
+ * here returns at once: no attribute is built, no instrument exists, telemetry costs nothing.
+ *
+ * What never goes out: row values (record ids, key values, column values and Dataverse's per-row messages, which
+ * quote them), URLs of Dataverse requests (a key or `$filter` in a path is a row value), tokens and secrets.
+ * Attributes are names, counts, codes and the correlation ids below; free text is passed through redactSecrets.
+ */
+import {
+  context,
+  createContextKey,
+  metrics,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type AttributeValue,
+  type Counter,
+  type Histogram,
+  type Span,
+} from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { redactSecrets } from '../security/redaction';
+import type { LogEntry, LogFields, LogLevel } from './logger';
+
+export const instrumentationScope = 'dataverse-loader';
+
+let enabled = false;
+let instrumentsMemo: Instruments | undefined;
+
+/** Called by telemetrySdk.ts once providers are registered (and with false when they shut down). */
+export function setTelemetryEnabled(on: boolean): void {
+  enabled = on;
+  instrumentsMemo = undefined;
+}
+
+export function telemetryEnabled(): boolean {
+  return enabled;
+}
+
+/** Log fields that correlate work, and the attribute (customDimension) each becomes. */
+export const correlationAttributeNames = {
+  loadId: 'dataverse_loader.load_id',
+  jobId: 'dataverse_loader.job_id',
+  table: 'dataverse_loader.table',
+  chunkIndex: 'dataverse_loader.chunk_index',
+  planId: 'dataverse_loader.plan_id',
+} as const;
+
+/** The metric instruments; docs/observability.md and the workbook (infra/) query these names. */
+export const metricNames = {
+  rows: 'dataverse_loader.rows',
+  chunkDuration: 'dataverse_loader.chunk.duration',
+  requests: 'dataverse_loader.dataverse.requests',
+  throttled: 'dataverse_loader.dataverse.throttled',
+  retryAfter: 'dataverse_loader.dataverse.retry_after',
+  concurrencyLimit: 'dataverse_loader.dataverse.concurrency_limit',
+  inFlight: 'dataverse_loader.dataverse.in_flight',
+  pollLag: 'dataverse_loader.async_operation.poll_lag',
+} as const;
+
+interface Instruments {
+  rows: Counter;
+  chunkDuration: Histogram;
+  requests: Counter;
+  throttled: Counter;
+  retryAfter: Histogram;
+  pollLag: Histogram;
+}
+
+function instruments(): Instruments {
+  if (instrumentsMemo) return instrumentsMemo;
+  const meter = metrics.getMeter(instrumentationScope);
+  instrumentsMemo = {
+    rows: meter.createCounter(metricNames.rows, {
+      unit: '{row}',
+      description: 'Rows of loads by table and outcome (succeeded, failed, notProcessed), counted once per chunk.',
+    }),
+    chunkDuration: meter.createHistogram(metricNames.chunkDuration, {
+      unit: 's',
+      description: 'Time a chunk worker took to send a chunk and record its outcome.',
+    }),
+    requests: meter.createCounter(metricNames.requests, {
+      unit: '{request}',
+      description: 'HTTP requests sent to Dataverse, by status code and operation (each retry counts).',
+    }),
+    throttled: meter.createCounter(metricNames.throttled, {
+      unit: '{response}',
+      description: '429 answers (service protection limits) from Dataverse.',
+    }),
+    retryAfter: meter.createHistogram(metricNames.retryAfter, {
+      unit: 's',
+      description: 'Retry-After of the 429 answers from Dataverse.',
+    }),
+    pollLag: meter.createHistogram(metricNames.pollLag, {
+      unit: 's',
+      description: 'From an AsyncOperation completing in Dataverse to the poller recording its job as ended.',
+    }),
+  };
+  return instrumentsMemo;
+}
+
+function attributeValue(value: unknown): AttributeValue | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return redactSecrets(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) {
+    const e = value as Error & { code?: unknown; status?: unknown; requestId?: unknown };
+    return redactSecrets(
+      JSON.stringify({ name: e.name, message: e.message, code: e.code, status: e.status, requestId: e.requestId }),
+    );
+  }
+  return redactSecrets(JSON.stringify(value));
+}
+
+/** Log fields as attributes: correlation ids under their `dataverse_loader.*` names, the rest as they are. */
+export function fieldAttributes(fields: LogFields): Attributes {
+  const attributes: Attributes = {};
+  for (const [name, value] of Object.entries(fields)) {
+    const converted = attributeValue(value);
+    if (converted === undefined) continue;
+    attributes[correlationAttributeNames[name as keyof typeof correlationAttributeNames] ?? name] = converted;
+  }
+  return attributes;
+}
+
+/** Only the correlation ids among the fields (span attributes). */
+export function correlationAttributes(fields: LogFields): Attributes {
+  const attributes: Attributes = {};
+  for (const [field, name] of Object.entries(correlationAttributeNames)) {
+    const converted = attributeValue(fields[field]);
+    if (converted !== undefined) attributes[name] = converted;
+  }
+  return attributes;
+}
+
+const severities: Record<LogLevel, SeverityNumber> = {
+  error: SeverityNumber.ERROR,
+  warn: SeverityNumber.WARN,
+  info: SeverityNumber.INFO,
+  debug: SeverityNumber.DEBUG,
+};
+
+/** One log record: the message as body, the fields as attributes (customDimensions in Application Insights). */
+export function emitLogRecord(entry: LogEntry): void {
+  if (!enabled) return;
+  logs.getLogger(instrumentationScope).emit({
+    severityNumber: severities[entry.level],
+    severityText: entry.level.toUpperCase(),
+    body: redactSecrets(entry.message),
+    attributes: fieldAttributes(entry.fields),
+  });
+}
+
+/** A span for one invocation, child of the host's trace context (the instrumentation makes it the active one). */
+export async function inInvocationSpan<T>(
+  invocation: { functionName: string; invocationId: string },
+  fn: () => Promise<T>,
+  fields: () => LogFields,
+): Promise<T> {
+  if (!enabled) return fn();
+  const tracer = trace.getTracer(instrumentationScope);
+  return tracer.startActiveSpan(
+    invocation.functionName,
+    {
+      kind: SpanKind.INTERNAL,
+      attributes: { 'faas.name': invocation.functionName, 'faas.invocation_id': invocation.invocationId },
+    },
+    async (span) => {
+      try {
+        return await fn();
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode(error) });
+        throw error;
+      } finally {
+        span.setAttributes(correlationAttributes(fields()));
+        span.end();
+      }
+    },
+  );
+}
+
+/** An error's stable code (or name): never its message, which may quote a row value. */
+function errorCode(error: unknown): string {
+  const e = error as { name?: unknown; code?: unknown } | undefined;
+  const code = e?.code ?? e?.name;
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : 'Error';
+}
+
+/** What the transport learns about the current Dataverse call while it runs (one per span). */
+interface CallTally {
+  operation: string;
+  throttled: number;
+  retryAfterSeconds: number;
+  attempts: number;
+}
+
+const callTallyKey = createContextKey('dataverse_loader.dataverse_call');
+
+/** What a Dataverse call is, for its span: the message or entity set, never a path with keys or a query. */
+export interface DataverseCallDescription {
+  /** `ExecuteMultiple`, `CreateMultiple`, `GET`… */
+  operation: string;
+  /** Entity set (`accounts`) or message target, when the call has one. */
+  target?: string;
+  operationCount?: number;
+}
+
+/**
+ * Runs one Dataverse call in a CLIENT span (an Application Insights dependency) carrying the correlation ids of
+ * the work it serves; `outcome` adds what the answer says (rows failed).
+ */
+export async function inDataverseSpan<T>(
+  call: DataverseCallDescription,
+  correlation: LogFields,
+  fn: () => Promise<T>,
+  outcome?: (result: T) => Attributes,
+): Promise<T> {
+  if (!enabled) return fn();
+  const tracer = trace.getTracer(instrumentationScope);
+  const span = tracer.startSpan(`Dataverse ${call.operation}${call.target ? ` ${call.target}` : ''}`, {
+    kind: SpanKind.CLIENT,
+    attributes: {
+      'dataverse.operation': call.operation,
+      ...(call.target ? { 'dataverse.target': call.target } : {}),
+      ...(call.operationCount !== undefined ? { 'dataverse.operation_count': call.operationCount } : {}),
+      ...correlationAttributes(correlation),
+    },
+  });
+  const tally: CallTally = { operation: call.operation, throttled: 0, retryAfterSeconds: 0, attempts: 0 };
+  const active = trace.setSpan(context.active(), span).setValue(callTallyKey, tally);
+  try {
+    const result = await context.with(active, fn);
+    if (outcome) span.setAttributes(outcome(result));
+    return result;
+  } catch (error) {
+    const e = error as { status?: unknown } | undefined;
+    span.setAttributes({
+      'dataverse.error_code': errorCode(error),
+      ...(typeof e?.status === 'number' ? { 'http.response.status_code': e.status } : {}),
+    });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode(error) });
+    throw error;
+  } finally {
+    span.setAttributes({
+      'dataverse.attempts': tally.attempts,
+      'dataverse.throttled': tally.throttled,
+      ...(tally.throttled > 0 ? { 'dataverse.retry_after_seconds': tally.retryAfterSeconds } : {}),
+    });
+    span.end();
+  }
+}
+
+/** Retry-After in seconds: a number of seconds or an HTTP date. */
+export function retryAfterSeconds(header: string | undefined, now = Date.now()): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && header.trim() !== '') return Math.max(0, seconds);
+  const at = Date.parse(header);
+  return Number.isFinite(at) ? Math.max(0, (at - now) / 1000) : undefined;
+}
+
+/** The transport's hook: one HTTP answer from Dataverse (each attempt, 429s and retries included). */
+export function recordDataverseResponse(status: number, retryAfter: string | undefined): void {
+  if (!enabled) return;
+  const tally = context.active().getValue(callTallyKey) as CallTally | undefined;
+  const operation = tally?.operation ?? 'other';
+  const { requests, throttled, retryAfter: retryAfterHistogram } = instruments();
+  requests.add(1, { 'http.response.status_code': status, 'dataverse.operation': operation });
+  const span: Span | undefined = trace.getActiveSpan();
+  span?.setAttribute('http.response.status_code', status);
+  if (tally) tally.attempts += 1;
+  if (status !== 429) return;
+  throttled.add(1, { 'dataverse.operation': operation });
+  const seconds = retryAfterSeconds(retryAfter);
+  if (seconds !== undefined) retryAfterHistogram.record(seconds, { 'dataverse.operation': operation });
+  if (tally) {
+    tally.throttled += 1;
+    tally.retryAfterSeconds += seconds ?? 0;
+  }
+}
+
+/** A chunk's outcome, once its transaction is applied (a re-delivered chunk is not counted twice). */
+export function recordChunkOutcome(input: {
+  table: string;
+  succeeded: number;
+  failed: number;
+  notProcessed: number;
+  durationMs: number;
+}): void {
+  if (!enabled) return;
+  const { rows, chunkDuration } = instruments();
+  const table = { [correlationAttributeNames.table]: input.table };
+  for (const [outcome, count] of [
+    ['succeeded', input.succeeded],
+    ['failed', input.failed],
+    ['notProcessed', input.notProcessed],
+  ] as const) {
+    if (count > 0) rows.add(count, { ...table, 'dataverse_loader.row_outcome': outcome });
+  }
+  chunkDuration.record(input.durationMs / 1000, table);
+}
+
+/** How late the poller saw an AsyncOperation's end (its `completedon`), when Dataverse reported it. */
+export function recordAsyncOperationPollLag(kind: string, completedOn: string | undefined, now: number): void {
+  if (!enabled || !completedOn) return;
+  const completed = Date.parse(completedOn);
+  if (!Number.isFinite(completed)) return;
+  instruments().pollLag.record(Math.max(0, (now - completed) / 1000), { 'dataverse_loader.job_kind': kind });
+}
+
+/** Current concurrency of each Dataverse client (observable gauges, read when metrics are collected). */
+const concurrencySources = new Set<() => { limit: number; inFlight: number }>();
+let gaugesFor: unknown;
+
+export function observeDataverseConcurrency(source: () => { limit: number; inFlight: number }): void {
+  concurrencySources.add(source);
+  if (!enabled) return;
+  const meter = metrics.getMeter(instrumentationScope);
+  if (gaugesFor === meter) return;
+  gaugesFor = meter;
+  meter
+    .createObservableGauge(metricNames.concurrencyLimit, {
+      unit: '{request}',
+      description: 'Concurrent requests the Dataverse client allows now (x-ms-dop-hint, lowered by 429s).',
+    })
+    .addCallback((result) => {
+      for (const read of concurrencySources) result.observe(read().limit);
+    });
+  meter
+    .createObservableGauge(metricNames.inFlight, {
+      unit: '{request}',
+      description: 'Dataverse requests in flight now.',
+    })
+    .addCallback((result) => {
+      for (const read of concurrencySources) result.observe(read().inFlight);
+    });
+}
