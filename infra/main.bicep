@@ -166,6 +166,17 @@ module monitoring 'app/monitoring.bicep' = {
   }
 }
 
+// Charts of the app's OpenTelemetry metrics and log records (docs/observability.md).
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+  }
+}
+
 module keyVault 'app/keyvault.bicep' = if (useKeyVault) {
   name: 'keyvault'
   scope: rg

@@ -292,7 +292,14 @@ export async function processChunk(
     };
   });
   if (!applied) notProcessed = 0;
-  else recordChunkOutcome({ table: record.table, succeeded, failed, notProcessed, durationMs: ctx.now() - startedAt });
+  else
+    recordChunkOutcome({
+      table: record.table,
+      succeeded,
+      failedCodes: states.flatMap((s) => (s.outcome!.status === 'failed' ? [s.outcome!.code] : [])),
+      notProcessed,
+      durationMs: ctx.now() - startedAt,
+    });
   ctx.log?.info(
     applied ? 'Chunk completed' : 'Chunk completed by another delivery meanwhile',
     chunkMetricsFields({

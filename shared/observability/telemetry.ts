@@ -48,6 +48,13 @@ export const correlationAttributeNames = {
   planId: 'dataverse_loader.plan_id',
 } as const;
 
+/** Attributes of the metrics besides the correlation ids. */
+export const metricAttributeNames = {
+  rowOutcome: 'dataverse_loader.row_outcome',
+  errorCode: 'dataverse_loader.error_code',
+  jobKind: 'dataverse_loader.job_kind',
+} as const;
+
 /** The metric instruments; docs/observability.md and the workbook (infra/) query these names. */
 export const metricNames = {
   rows: 'dataverse_loader.rows',
@@ -286,20 +293,20 @@ export function recordDataverseResponse(status: number, retryAfter: string | und
 export function recordChunkOutcome(input: {
   table: string;
   succeeded: number;
-  failed: number;
+  /** The error code of each failed row (a conversion code or Dataverse's, e.g. 0x80040237). */
+  failedCodes: string[];
   notProcessed: number;
   durationMs: number;
 }): void {
   if (!enabled) return;
   const { rows, chunkDuration } = instruments();
   const table = { [correlationAttributeNames.table]: input.table };
-  for (const [outcome, count] of [
-    ['succeeded', input.succeeded],
-    ['failed', input.failed],
-    ['notProcessed', input.notProcessed],
-  ] as const) {
-    if (count > 0) rows.add(count, { ...table, 'dataverse_loader.row_outcome': outcome });
-  }
+  const outcome = (name: string) => ({ ...table, [metricAttributeNames.rowOutcome]: name });
+  if (input.succeeded > 0) rows.add(input.succeeded, outcome('succeeded'));
+  if (input.notProcessed > 0) rows.add(input.notProcessed, outcome('notProcessed'));
+  const byCode = new Map<string, number>();
+  for (const code of input.failedCodes) byCode.set(code, (byCode.get(code) ?? 0) + 1);
+  for (const [code, count] of byCode) rows.add(count, { ...outcome('failed'), [metricAttributeNames.errorCode]: code });
   chunkDuration.record(input.durationMs / 1000, table);
 }
 
@@ -308,7 +315,7 @@ export function recordAsyncOperationPollLag(kind: string, completedOn: string | 
   if (!enabled || !completedOn) return;
   const completed = Date.parse(completedOn);
   if (!Number.isFinite(completed)) return;
-  instruments().pollLag.record(Math.max(0, (now - completed) / 1000), { 'dataverse_loader.job_kind': kind });
+  instruments().pollLag.record(Math.max(0, (now - completed) / 1000), { [metricAttributeNames.jobKind]: kind });
 }
 
 /** Current concurrency of each Dataverse client (observable gauges, read when metrics are collected). */

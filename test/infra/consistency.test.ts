@@ -257,4 +257,30 @@ describe('the checker catches a broken infra/', () => {
       ]),
     );
   });
+
+  test('a workbook query naming a metric the app does not emit, or a dimension it does not set', () => {
+    const problems = checkInfra(
+      withInfraEdit('app/workbook.json', (t) =>
+        t
+          .replace('name == \\"dataverse_loader.chunk.duration\\"', 'name == \\"dataverse_loader.chunk.seconds\\"')
+          .replace('customDimensions[\\"dataverse_loader.error_code\\"]', 'customDimensions[\\"errorCode\\"]'),
+      ),
+      infraDir,
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "[DATAVERSE_AUTH=managedIdentity] workbook query 'slowest' uses dataverse_loader.chunk.seconds, which the app neither records as a metric nor sets as an attribute",
+        "[DATAVERSE_AUTH=managedIdentity] workbook query 'slowest' reads customMetrics but names no metric the app records",
+        `[DATAVERSE_AUTH=managedIdentity] workbook query 'failed' reads customDimensions["errorCode"], which the app does not set`,
+      ]),
+    );
+  });
+
+  test('no workbook deployed', () => {
+    const problems = checkInfra(
+      withInfraEdit('main.bicep', (t) => t.replace("module workbook 'app/workbook.bicep'", "module workbook 'app/workbook.bicep' = if (false)").replace("= if (false) = {", "= if (false) {")),
+      infraDir,
+    );
+    expect(problems).toContain('[DATAVERSE_AUTH=managedIdentity] expected one Microsoft.Insights/workbooks resource, found 0');
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * Checks that infra/ deploys what the code needs: the app settings the configuration schema requires, every
  * container/queue/table the settings and the function registrations name, the Event Grid subscriptions of the
- * blob triggers, and scale settings within Dataverse's concurrency limit. Returns problems, one sentence each.
+ * blob triggers, scale settings within Dataverse's concurrency limit, and a workbook whose queries name metrics the
+ * app emits (workbookCheck.ts). Returns problems, one sentence each.
  */
 import { join } from 'node:path';
 import { loadSettings, settingsSections, SettingsError } from '../../shared/config/settings';
@@ -15,6 +16,7 @@ import {
   type DeploymentSource,
   type Value,
 } from './bicepDeployment';
+import { checkWorkbook } from './workbookCheck';
 
 export const dataverseAuthModes = ['managedIdentity', 'clientSecret', 'clientCertificate'] as const;
 /** Dataverse service protection: concurrent requests per user (the app's one application user) per web server. */
@@ -377,6 +379,9 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
     ];
     for (const [role, id] of neededRoles)
       if (!roles.some((r) => r.endsWith(`/${id}`))) problems.push(`${at} no role assignment of ${role} (${id})`);
+
+    // ---- observability ----
+    problems.push(...checkWorkbook(deployment.resources, at));
   }
   return [...new Set(problems)];
 }
