@@ -4,6 +4,8 @@
  *   --parts throughput,engine,memory,upload,async,emulator,resilience,workbook   which parts (default all)
  *   --loaders pipeline,client,common,adf   which loaders the throughput part runs (default all)
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
+ *   --telemetry          the pipeline runs with OpenTelemetry on, in the SDK's in-memory exporters
+ *                        (the cost of the spans, metrics and log records, without a network exporter)
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
 import { execFile } from 'node:child_process';
@@ -55,6 +57,8 @@ export interface BenchArgs {
   parts: BenchPart[];
   loaders: BenchLoader[];
   quick: boolean;
+  /** The pipeline exports OpenTelemetry to in-memory exporters. */
+  telemetry: boolean;
 }
 
 export function parseSize(text: string): number {
@@ -65,7 +69,13 @@ export function parseSize(text: string): number {
 }
 
 export function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { sizes: [10_000, 100_000], parts: [...PARTS], loaders: [...LOADERS], quick: false };
+  const args: BenchArgs = {
+    sizes: [10_000, 100_000],
+    parts: [...PARTS],
+    loaders: [...LOADERS],
+    quick: false,
+    telemetry: false,
+  };
   let sizesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -95,6 +105,7 @@ export function parseArgs(argv: string[]): BenchArgs {
           throw new Error(`--loaders: unknown loader "${l}" (known: ${LOADERS.join(', ')}).`);
       args.loaders = loaders as BenchLoader[];
     } else if (flag === '--quick') args.quick = true;
+    else if (flag === '--telemetry') args.telemetry = true;
     else throw new Error(`Unknown option ${a}.`);
   }
   if (args.quick && !sizesGiven) args.sizes = [10_000];
@@ -158,7 +169,7 @@ async function throughputFor(
       out.push({
         rows: csv.rows,
         loader: 'our pipeline',
-        what: 'blob drop → local host (Azurite) → emulator',
+        what: `blob drop → local host (Azurite) → emulator${run.telemetry ? ', OpenTelemetry on (in-memory exporters)' : ''}`,
         batchSize: run.batchSize,
         shape: run.shape,
         ...run.counts,
@@ -171,6 +182,10 @@ async function throughputFor(
       log(
         `  ${csv.rows} rows, our pipeline: ${run.counts.rowsPerSecond.toFixed(0)} rows/s (${((run.counts.rowsPerSecond / best.rowsPerSecond) * 100).toFixed(0)}% of ceiling) in ${run.counts.seconds.toFixed(1)} s, ${run.counts.requests} requests (${run.counts.batchRequests} $batch), host peak RSS ${run.peakHostRssMB ?? '?'} MB${run.error ? `, ${run.error}` : ''}`,
       );
+      if (run.telemetry)
+        log(
+          `  telemetry (in memory): ${run.telemetry.spans} spans, ${run.telemetry.logRecords} log records, rows metric ${run.telemetry.rowsSucceeded} succeeded`,
+        );
     }
     if (loaders.includes('client')) {
       await emulator.reset();
@@ -298,7 +313,7 @@ async function main(): Promise<void> {
         await emulator.close();
       }
     }
-    const pipeline = loadPipelineBenchmark(repoRoot);
+    const pipeline = loadPipelineBenchmark(repoRoot, { telemetry: args.telemetry });
     const memory: MemoryRow[] = [];
     if (args.parts.includes('throughput')) {
       log('throughput…');
