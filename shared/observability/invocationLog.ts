@@ -20,14 +20,17 @@ export interface InvocationLogTarget {
 }
 
 export function invocationWriter(context: InvocationLogTarget): LogWriter {
-  return (entry, line) => {
-    emitLogRecord(entry);
-    context[entry.level](line);
-  };
+  return (entry, line) => context[entry.level](line);
 }
 
 export function invocationLogger(context: InvocationLogTarget, fields: LogFields = {}): Logger {
-  return createLogger(invocationWriter(context), {
+  const write = invocationWriter(context);
+  // Lines of the scoped logger reach invocationWriter too, already emitted: only this logger's lines are emitted here.
+  const emitAndWrite: LogWriter = (entry, line) => {
+    emitLogRecord(entry);
+    write(entry, line);
+  };
+  return createLogger(emitAndWrite, {
     level: 'debug',
     fields: { functionName: context.functionName, invocationId: context.invocationId, ...fields },
   });

@@ -16,6 +16,7 @@ import {
   type LogLevel,
   type LogWriter,
 } from './logger';
+import { emitLogRecord } from './telemetry';
 
 interface LogScope {
   /** Undefined once the scope's work has ended (later lines go to the fallback writer). */
@@ -81,6 +82,7 @@ export function createScopedLogger(
     if (!isLevelEnabled(entry.level, threshold)) return;
     const scope = scopes.getStore();
     const fields = { ...scope?.fields, ...entry.fields };
+    emitLogRecord({ ...entry, fields });
     createLogger(scope?.write ?? fallback, { level: 'debug', fields })[entry.level](entry.message);
   };
   return createLogger(write, { level: 'debug', ...(options.fields ? { fields: options.fields } : {}) });

@@ -1,13 +1,13 @@
 /**
  * The engines' logger. Each line is `<message> {json}`: the message first (what an operator reads), then one
  * JSON object of correlation ids and figures (loadId, chunkIndex, jobId, asyncOperationId, requestId, rows/s…)
- * that KQL reads with `parse_json(extract(@"(\{.*\})$", 1, message))`; with OpenTelemetry on, the writers
- * also emit each line as a log record with the fields as attributes (customDimensions, docs/observability.md). Every line goes through
+ * that KQL reads with `parse_json(extract(@"(\{.*\})$", 1, message))`; with OpenTelemetry on, the scoped and
+ * invocation loggers also emit each line as a log record with its fields as attributes (customDimensions,
+ * docs/observability.md). Every line goes through
  * `redactSecrets`, so a token or key that slips into a message or a field is masked. The engines depend on this
  * interface only; functions/ adapts the Functions InvocationContext to it (invocationLog.ts).
  */
 import { redactSecrets } from '../security/redaction';
-import { emitLogRecord } from './telemetry';
 
 export const logLevels = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -92,7 +92,6 @@ export function createLogger(write: LogWriter, options: { level?: LogLevel; fiel
 
 /** The worker's console, for code running outside any invocation (startup, background timers). */
 export const consoleWriter: LogWriter = (entry, line) => {
-  emitLogRecord(entry);
   if (entry.level === 'error') console.error(line);
   else if (entry.level === 'warn') console.warn(line);
   else console.log(line);

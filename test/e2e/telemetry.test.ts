@@ -171,6 +171,10 @@ test('metrics: rows by outcome equal the load counts; requests, 429s, concurrenc
   const outcome = (o: string) => sum(rowPoints.filter((p) => p.attributes['dataverse_loader.row_outcome'] === o));
   expect(outcome('succeeded')).toBe(loadCounts.succeeded);
   expect(outcome('failed')).toBe(loadCounts.failed);
+  // The bad revenues failed conversion: counted under that code.
+  expect(sum(rowPoints.filter((p) => p.attributes['dataverse_loader.error_code'] === 'ConversionFailed'))).toBe(
+    loadCounts.failed,
+  );
   expect(outcome('notProcessed')).toBe(0);
 
   const requests = metric(metricNames.requests)!.points;

@@ -5,9 +5,14 @@
  * the function intake (`receiveDroppedFile`, `receiveLoadQueueMessage`) and the invocation log adapter. Captured:
  * console.*, process.stdout/stderr, the invocation contexts' lines, msal-node's logger (verbose), the Azure
  * SDK logger (@azure/logger, info) and Azurite's output. The capture is then scanned for the client secret,
- * every token issued, the storage AccountKey, `sig=`, `Bearer <jwt>` and JWT shapes. A negative control leaks
- * a token on purpose and the same scan must find it.
+ * every token issued, the storage AccountKey, `sig=`, `Bearer <jwt>` and JWT shapes. The run also exports
+ * OpenTelemetry (the SDK's in-memory exporters): every span, metric and log record goes through the same scan, and
+ * must hold no row value either. A negative control leaks a token on purpose and the same scan must find it.
  */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { format } from 'node:util';
 import { AzureLogger, getLogLevel, setLogLevel, type AzureLogLevel } from '@azure/logger';
 import { startAzurite, type AzuriteHandle } from '../../dev/azurite';
@@ -21,6 +26,8 @@ import { loadSettings } from '../../shared/config/settings';
 import { receiveLoadQueueMessage, receiveDroppedFile } from '../../shared/loads/loadTriggers';
 import { withInvocationLog, type InvocationLogTarget } from '../../shared/observability/invocationLog';
 import { createStorageClients } from '../../shared/storage/storageClients';
+import { telemetryDumpSchema } from '../../shared/observability/telemetryDump';
+import { startTelemetry, type RunningTelemetry } from '../../shared/observability/telemetrySdk';
 import { scanForLeaks } from './logScanner';
 
 jest.setTimeout(180_000);
@@ -36,6 +43,8 @@ const tokens = new Set<string>();
 let restore: (() => void)[] = [];
 let ctx: LoadContext;
 let invocations = 0;
+let telemetryDir: string;
+let telemetry: RunningTelemetry;
 
 function capture(source: string, text: string): void {
   captured.push(`[${source}] ${text}`);
@@ -119,6 +128,8 @@ beforeAll(async () => {
   });
   emulator.identity.configure({ tenantId, strict: true, clients: [{ clientId, clientSecret }] });
   await createAppStorage(azurite.connectionString, { LOAD_CONTAINER: 'incoming' });
+  telemetryDir = await mkdtemp(join(tmpdir(), 'logscan-telemetry-'));
+  telemetry = startTelemetry({ export: { kind: 'memory', file: join(telemetryDir, 'telemetry.json') } });
   const env = {
     AzureWebJobsStorage: azurite.connectionString,
     DATAVERSE_URL: emulator.url,
@@ -149,6 +160,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const undo of restore.reverse()) undo();
   restore = [];
+  await telemetry?.shutdown();
+  if (telemetryDir) await rm(telemetryDir, { recursive: true, force: true });
   await emulator?.close();
   await azurite?.stop();
 });
@@ -215,6 +228,24 @@ test('an authenticated load logs its ids and figures, and no secret or token', a
     ...Object.fromEntries([...tokens].map((t, i) => [`access token ${i + 1}`, t])),
   });
   expect(findings).toEqual([]);
+
+  // What OpenTelemetry exported: the same scan, and no row value (names `Account <n>`, keys `LS-<n>`).
+  await telemetry.shutdown();
+  const exported = readFileSync(join(telemetryDir, 'telemetry.json'), 'utf8');
+  const dump = telemetryDumpSchema.parse(JSON.parse(exported));
+  expect(dump.spans.filter((s) => s.attributes['dataverse_loader.load_id'] === loadId).length).toBeGreaterThanOrEqual(
+    3,
+  );
+  expect(dump.logRecords.some((r) => r.body === 'Chunk completed')).toBe(true);
+  expect(
+    scanForLeaks(exported, {
+      clientSecret,
+      accountKey,
+      ...Object.fromEntries([...tokens].map((t, i) => [`access token ${i + 1}`, t])),
+    }),
+  ).toEqual([]);
+  expect(exported).not.toMatch(/Account \d|LS-\d|not-a-number/);
+  expect(csv).toMatch(/Account \d.*LS-\d/); // the values looked for are the ones the load sent
 });
 
 test('negative control: a token that does leak is found', async () => {
