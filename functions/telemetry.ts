@@ -6,7 +6,6 @@
  * forwarding the worker's log lines). Its log hook would export every line a second time as bare text: it gets
  * a no-op logger, since the engine's logger emits each line as a record with its fields as attributes.
  */
-import { AzureFunctionsInstrumentation } from '@azure/functions-opentelemetry-instrumentation';
 import { NOOP_LOGGER } from '@opentelemetry/api-logs';
 import { telemetrySettingsFrom } from '../shared/config/sections/telemetry';
 import { startTelemetry } from '../shared/observability/telemetrySdk';
@@ -14,11 +13,14 @@ import { startTelemetry } from '../shared/observability/telemetrySdk';
 const telemetry = startTelemetry(telemetrySettingsFrom(process.env));
 
 if (telemetry.kind !== 'off') {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded only with telemetry on (off costs nothing), and
+     @azure/functions only after the instrumentation, which patches it as it loads. */
+  const { AzureFunctionsInstrumentation } =
+    require('@azure/functions-opentelemetry-instrumentation') as typeof import('@azure/functions-opentelemetry-instrumentation');
   const instrumentation = new AzureFunctionsInstrumentation();
   instrumentation.setLoggerProvider({ getLogger: () => NOOP_LOGGER });
-  // Loaded after the instrumentation, which patches it on load.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { app } = require('@azure/functions') as typeof import('@azure/functions');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   // What is still buffered goes out when the worker stops (the in-memory exporters write their file then).
   app.hook.appTerminate(() => telemetry.shutdown());
 }
