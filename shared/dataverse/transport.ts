@@ -218,7 +218,7 @@ export class Transport {
         );
       }
       release();
-      recordDataverseResponse(response.status, response.headers['retry-after']);
+      recordDataverseResponse(call.method, response);
       if (response.status !== 429) this.spacing.observe(kind, clock.now() - sentAt);
 
       const dopHint = response.headers['x-ms-dop-hint'];

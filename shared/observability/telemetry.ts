@@ -269,19 +269,33 @@ export function retryAfterSeconds(header: string | undefined, now = Date.now()):
   return Number.isFinite(at) ? Math.max(0, (at - now) / 1000) : undefined;
 }
 
+/** Which service protection limit a 429 hit: the Web API's error.code (0x80072322 requests, 0x80072321 execution time, 0x80072326 concurrency). */
+function throttleCode(body: string): string {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' || typeof code === 'number' ? String(code) : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The transport's hook: one HTTP answer from Dataverse (each attempt, 429s and retries included). */
-export function recordDataverseResponse(status: number, retryAfter: string | undefined): void {
+export function recordDataverseResponse(
+  method: string,
+  response: { status: number; headers: Record<string, string | undefined>; body: string },
+): void {
   if (!enabled) return;
+  const { status } = response;
   const tally = context.active().getValue(callTallyKey) as CallTally | undefined;
   const operation = tally?.operation ?? 'other';
   const { requests, throttled, retryAfter: retryAfterHistogram } = instruments();
   requests.add(1, { 'http.response.status_code': status, 'dataverse.operation': operation });
   const span: Span | undefined = trace.getActiveSpan();
-  span?.setAttribute('http.response.status_code', status);
+  span?.setAttributes({ 'http.request.method': method, 'http.response.status_code': status });
   if (tally) tally.attempts += 1;
   if (status !== 429) return;
-  throttled.add(1, { 'dataverse.operation': operation });
-  const seconds = retryAfterSeconds(retryAfter);
+  throttled.add(1, { 'dataverse.operation': operation, 'dataverse.error_code': throttleCode(response.body) });
+  const seconds = retryAfterSeconds(response.headers['retry-after']);
   if (seconds !== undefined) retryAfterHistogram.record(seconds, { 'dataverse.operation': operation });
   if (tally) {
     tally.throttled += 1;

@@ -181,7 +181,10 @@ test('metrics: rows by outcome equal the load counts; requests, 429s, concurrenc
   expect(sum(requests.filter((p) => p.attributes['http.response.status_code'] === 200))).toBeGreaterThan(0);
   const tooMany = sum(requests.filter((p) => p.attributes['http.response.status_code'] === 429));
   expect(tooMany).toBeGreaterThan(0);
-  expect(sum(metric(metricNames.throttled)!.points)).toBe(tooMany);
+  const throttledPoints = metric(metricNames.throttled)!.points;
+  expect(sum(throttledPoints)).toBe(tooMany);
+  // Which limit: the emulator answers as Dataverse does, with a service protection code.
+  for (const p of throttledPoints) expect(p.attributes['dataverse.error_code']).toMatch(/^0x800723(22|21|26)$/);
   const retryAfter = metric(metricNames.retryAfter)!.points.map((p) => p.value as { count: number; sum: number });
   expect(retryAfter.reduce((n, v) => n + v.count, 0)).toBe(tooMany);
 

@@ -127,6 +127,7 @@ describe('on (in-memory exporters)', () => {
       'dataverse.rows_failed': 0,
       'dataverse.attempts': 1,
       'dataverse.throttled': 0,
+      'http.request.method': 'POST',
       'http.response.status_code': 200,
       'dataverse_loader.load_id': 'L1',
       'dataverse_loader.chunk_index': 3,
