@@ -1,4 +1,5 @@
 /** POST /api/releases: a zip of solution zips, or JSON naming blobs → 202 { id, statusUrl, childIds }. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';

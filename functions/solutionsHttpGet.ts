@@ -1,4 +1,5 @@
 /** GET /api/solutions/{uniqueName}: the installed solution (version, managed), its holding solution, a half-done upgrade. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
