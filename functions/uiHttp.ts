@@ -1,4 +1,5 @@
 /** GET /api/ui: the status page (loads and jobs, progress, failed rows, retry, upload), one self-contained HTML answer. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { answerHttp } from '../shared/errors';
