@@ -16,7 +16,7 @@ import { isSettledDelete, resolveUnaddressableKeys } from './keyResolution';
 
 export type RowOutcome =
   | { status: 'succeeded'; id?: string; recovered?: boolean }
-  | { status: 'failed'; code: string; message: string; httpStatus?: number }
+  | { status: 'failed'; code: string; message: string; httpStatus?: number; column?: string; value?: string }
   | { status: 'notProcessed' };
 
 export type ExecutionMode = 'batch' | 'bulk';

@@ -23,6 +23,9 @@ import {
   type LoadRecord,
 } from './loadRecord';
 import { plannedColumns, type PlannedLoad } from './plannedLoad';
+import { explainRowFailure } from './rowFailureMessage';
+import { retryRecordIds } from './loadRetry';
+import { recordIdFor } from '../ingestion/recordId';
 import { chunkMetricsFields, loadMetricsFields } from '../observability/loadMetrics';
 import { addLogFields } from '../observability/logScope';
 import { recordChunkOutcome } from '../observability/telemetry';
@@ -74,7 +77,13 @@ interface RowState {
 }
 
 function conversionFailure(failed: FailedRow): RowOutcome {
-  return { status: 'failed', code: 'ConversionFailed', message: failed.faults.map((f) => f.message).join('; ') };
+  const first = failed.faults[0];
+  return {
+    status: 'failed',
+    code: 'ConversionFailed',
+    message: failed.faults.map((f) => f.message).join('; '),
+    ...(first ? { column: first.column, value: first.value } : {}),
+  };
 }
 
 /** Rows of the chunk → states with read/convert failures filled in. */
@@ -83,6 +92,7 @@ function convertChunk(
   rows: SourceRowResult[],
   fileKey: string | undefined,
   accountUrl: string,
+  firstFileIdOf?: (rowNumber: number) => string | undefined,
 ): RowState[] {
   return rows.map((row) => {
     if (!row.ok)
@@ -91,8 +101,22 @@ function convertChunk(
         outcome: { status: 'failed', code: 'InvalidRow', message: `row ${row.rowNumber}: ${row.message}` },
       };
     const converted = convertRow(plan, row, fileKey !== undefined ? { fileKey, accountUrl } : { accountUrl });
-    return converted.ok ? { row, converted } : { row, outcome: conversionFailure(converted) };
+    if (!converted.ok) return { row, outcome: conversionFailure(converted) };
+    return { row, converted: firstFileIdOf ? keepFirstFileId(plan, converted, fileKey, firstFileIdOf) : converted };
   });
+}
+
+/** A retry's create keeps the id its row got in the first file (unless the row sets the id itself). */
+function keepFirstFileId(
+  plan: LoadPlan,
+  converted: ConvertedRow,
+  fileKey: string | undefined,
+  firstFileIdOf: (rowNumber: number) => string | undefined,
+): ConvertedRow {
+  const id = firstFileIdOf(converted.rowNumber);
+  const generated = fileKey !== undefined && converted.recordId === recordIdFor(fileKey, converted.rowNumber);
+  if (converted.operation !== 'create' || !id || !generated) return converted;
+  return { ...converted, recordId: id, body: { ...converted.body, [plan.table.primaryIdAttribute]: id } };
 }
 
 async function readRows(ctx: LoadContext, { record, planned, chunk: message }: ChunkWork): Promise<SourceRowResult[]> {
@@ -128,7 +152,10 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
     const rows = await readRows(ctx, work);
     // File and image cells name blobs of the load's own storage account (the URL of a blob, less its path).
     const accountUrl = ctx.blobs.url(work.record.container, 'x').replace(/\/[^/]+\/x$/, '');
-    states = convertChunk(plan, rows, work.planned.fileKey, accountUrl);
+    const firstFileIdOf = work.planned.retryRowsBlob
+      ? await retryRecordIds(ctx, work.planned.retryRowsBlob)
+      : undefined;
+    states = convertChunk(plan, rows, work.planned.fileKey, accountUrl, firstFileIdOf);
     // ContinueOnError=false: nothing after the first row that can't be sent is sent.
     const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
     const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
@@ -157,16 +184,52 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
     });
   }
   for (const s of states) s.outcome ??= { status: 'notProcessed' };
-  await recordFailedRows(ctx, work, plan, states);
+  await recordFailedRows(ctx, work, plan, states, metadata.keys);
   await writeResults(ctx, work, states);
   return states;
 }
+
+/**
+ * A fault from Dataverse gets a message naming the column and value when it is about one (rowFailureMessage.ts);
+ * Dataverse's code and text are kept as they came. Faults of ours already start with `row N`.
+ */
+function explained(
+  plan: LoadPlan,
+  keys: { logicalName: string; attributes: string[] }[],
+  row: SourceRowResult,
+  outcome: Extract<RowOutcome, { status: 'failed' }>,
+): Pick<FailedRowRecord, 'message' | 'column' | 'value' | 'dataverseCode' | 'dataverseMessage'> {
+  const fromDataverse = outcome.httpStatus !== undefined && !outcome.message.startsWith(`row ${row.rowNumber}`);
+  const own = {
+    message: outcome.message,
+    ...(outcome.column !== undefined ? { column: outcome.column } : {}),
+    ...(outcome.value !== undefined ? { value: outcome.value } : {}),
+  };
+  if (!fromDataverse) return own;
+  const explanation = explainRowFailure({
+    plan,
+    alternateKeys: keys,
+    rowNumber: row.rowNumber,
+    ...(row.values ? { values: row.values } : {}),
+    fault: { code: outcome.code, message: outcome.message },
+  });
+  return {
+    ...explanation,
+    ...(explanation.value !== undefined ? { value: truncated(explanation.value) } : {}),
+    dataverseCode: outcome.code,
+    dataverseMessage: outcome.message,
+  };
+}
+
+/** Values kept in a failed-row entity are cut like messages (the whole row is in rowJson). */
+const truncated = (value: string) => (value.length > 1000 ? `${value.slice(0, 1000)}…` : value);
 
 async function recordFailedRows(
   ctx: LoadContext,
   { record, chunk: message }: ChunkWork,
   plan: LoadPlan | undefined,
   states: RowState[],
+  keys: { logicalName: string; attributes: string[] }[] = [],
 ): Promise<void> {
   const failed: FailedRowRecord[] = [];
   for (const s of states) {
@@ -177,7 +240,7 @@ async function recordFailedRows(
       line: s.row.line,
       chunkIndex: message.chunkIndex,
       code: s.outcome.code,
-      message: s.outcome.message,
+      ...(plan ? explained(plan, keys, s.row, s.outcome) : { message: s.outcome.message }),
       ...(keyJson ? { keyJson } : {}),
       rowJson: rowJsonOf(s.row),
     });
@@ -247,6 +310,7 @@ export async function processChunk(
   if (record.stoppedAtRow !== undefined) return { kind: 'skipped', reason: 'load stopped at its first fault' };
 
   const startedAt = ctx.now();
+  await ctx.store.markChunkStarted(record.id, message.chunkIndex, isoAt(startedAt));
   const before = ctx.client.metrics();
   const work: ChunkWork = { record, planned, chunk: message, attempt };
   let states: RowState[];
@@ -277,20 +341,32 @@ export async function processChunk(
     record.continueOnError === false ? states.find((s) => s.outcome!.status === 'failed')?.row.rowNumber : undefined;
   const throttle = ctx.takeThrottleCounts();
   const lastRow = message.firstRow + message.rowCount - 1;
-  const { applied, record: after } = await ctx.store.completeChunk(record.id, message.chunkIndex, (r) => {
-    // A stop also accounts for every row of the chunks that will never run.
-    const later = stopRow !== undefined && r.total !== undefined ? Math.max(0, r.total - lastRow) : 0;
-    return {
-      succeeded: r.succeeded + succeeded,
-      failed: r.failed + failed,
-      notProcessed: r.notProcessed + notProcessed + later,
-      chunksDone: r.chunksDone + 1,
-      throttled: r.throttled + throttle.throttled,
-      retries: r.retries + throttle.retries,
-      updatedAt: isoAt(ctx.now()),
-      ...(stopRow !== undefined ? { stoppedAtRow: stopRow } : {}),
-    };
-  });
+  const { applied, record: after } = await ctx.store.completeChunk(
+    record.id,
+    message.chunkIndex,
+    (r) => {
+      // A stop also accounts for every row of the chunks that will never run.
+      const later = stopRow !== undefined && r.total !== undefined ? Math.max(0, r.total - lastRow) : 0;
+      return {
+        succeeded: r.succeeded + succeeded,
+        failed: r.failed + failed,
+        notProcessed: r.notProcessed + notProcessed + later,
+        chunksDone: r.chunksDone + 1,
+        throttled: r.throttled + throttle.throttled,
+        retries: r.retries + throttle.retries,
+        updatedAt: isoAt(ctx.now()),
+        ...(stopRow !== undefined ? { stoppedAtRow: stopRow } : {}),
+      };
+    },
+    {
+      at: isoAt(ctx.now()),
+      succeeded,
+      failed,
+      notProcessed,
+      throttled: throttle.throttled,
+      concurrency: ctx.client.metrics().concurrency.limit,
+    },
+  );
   if (!applied) notProcessed = 0;
   else
     recordChunkOutcome({

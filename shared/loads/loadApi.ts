@@ -12,7 +12,8 @@ import { addLogFields } from '../observability/logScope';
 import { limitBytes, type RequestBody } from '../security/bodyLimit';
 import { excerpt, loadIdSchema, logicalNamePattern } from '../security/inputChecks';
 import { indexLoad, isoAt, statusUrlOf, type LoadContext } from './loadContext';
-import { newLoadRecord, type LoadRecord } from './loadRecord';
+import { isTerminal, newLoadRecord, type LoadRecord } from './loadRecord';
+import { progressOf, type ProgressView } from './loadProgress';
 
 const tableNameSchema = z.string().regex(logicalNamePattern, 'a table logical name (letters, digits, underscores)');
 
@@ -27,7 +28,7 @@ export const submitQuerySchema = z.strictObject({
   profile: z.string().optional(),
 });
 
-const formatOfContentType: Record<string, 'csv' | 'tsv' | 'json' | 'ndjson' | 'xlsx'> = {
+const formatOfContentType: Record<string, BodyFormat> = {
   'text/csv': 'csv',
   'application/csv': 'csv',
   'text/tab-separated-values': 'tsv',
@@ -91,6 +92,20 @@ export async function submitLoad(
   }
   const { format: formatParameter, ...profileQuery } = query.data;
   const metadata = queryToBlobMetadata(profileQuery); // an IngestionError (400) names the bad parameter
+  const { format, gzip } = bodyFormatOf(request, formatParameter);
+  const id = randomUUID();
+  addLogFields({ loadId: id });
+  await storeUpload(ctx, request, { id, table: table.data, format, gzip, metadata, source: 'http' });
+  return { id, statusUrl: statusUrlOf(id) };
+}
+
+export type BodyFormat = 'csv' | 'tsv' | 'json' | 'ndjson' | 'xlsx';
+
+/** The body's format from `?format=` or its Content-Type (415 when neither says it), and whether it is gzip. */
+export function bodyFormatOf(
+  request: Pick<SubmitLoadRequest, 'contentType' | 'contentEncoding'>,
+  formatParameter?: BodyFormat,
+): { format: BodyFormat; gzip: boolean } {
   const mediaType = (request.contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const gzip =
     mediaType === 'application/gzip' ||
@@ -103,35 +118,60 @@ export async function submitLoad(
       `Content-Type '${mediaType || '(none)'}' doesn't say the format: send text/csv, text/tab-separated-values, application/json, application/x-ndjson or an .xlsx workbook's type, or add ?format=csv|tsv|json|ndjson|xlsx`,
     );
   }
+  return { format, gzip };
+}
+
+export interface UploadTarget {
+  id: string;
+  table: string;
+  format: BodyFormat;
+  gzip: boolean;
+  metadata: Record<string, string>;
+  source: 'http' | 'retry';
+  /** More to record on the new load (a retry's link), and work to do before the blob appears. */
+  record?: Partial<Pick<LoadRecord, 'retryOf' | 'retryRowsBlob'>>;
+  beforeRecord?: () => Promise<void>;
+}
+
+/**
+ * Streams a body into `incoming/{table}/<id>.<ext>` as staged blocks; the load is recorded and the blob
+ * committed only once all of it has arrived within the limit, so a refused or broken upload leaves no load and
+ * no blob behind.
+ */
+export async function storeUpload(
+  ctx: LoadContext,
+  request: Pick<SubmitLoadRequest, 'body' | 'declaredLength'>,
+  target: UploadTarget,
+): Promise<void> {
   if (request.declaredLength !== undefined && request.declaredLength > ctx.maxFileBytes)
     throw tooLarge(request.declaredLength, ctx.maxFileBytes, true);
   const whole = request.body instanceof Uint8Array;
-  const id = randomUUID();
-  addLogFields({ loadId: id });
-  const blobName = `${table.data}/${id}.${format}${gzip ? '.gz' : ''}`;
-  // The body streams into staged blocks; the load is recorded and the blob committed only once all of it has
-  // arrived within the limit, so a refused or broken upload leaves no load and no blob behind.
+  const { id, table, format, gzip } = target;
+  const blobName = `${table}/${id}.${format}${gzip ? '.gz' : ''}`;
   const { bytes } = await ctx.blobs.uploadStream(
     ctx.container,
     blobName,
     limitBytes(request.body, ctx.maxFileBytes, (seen) => tooLarge(seen, ctx.maxFileBytes, whole)),
     {
       contentType: gzip ? 'application/gzip' : contentTypeOfFormat[format],
-      metadata: { ...metadata, loadid: id },
+      metadata: { ...target.metadata, loadid: id },
       beforeCommit: async (received) => {
         if (received === 0)
           throw new InvalidRequestError('EmptyFile', 'the body is empty: send the file to load as the request body');
-        const record = newLoadRecord(
-          { id, status: 'queued', table: table.data, container: ctx.container, blobName, source: 'http' },
-          isoAt(ctx.now()),
-        );
+        await target.beforeRecord?.();
+        const record: LoadRecord = {
+          ...newLoadRecord(
+            { id, status: 'queued', table, container: ctx.container, blobName, source: target.source },
+            isoAt(ctx.now()),
+          ),
+          ...target.record,
+        };
         await ctx.store.createIfAbsent(record);
         await indexLoad(ctx, record);
       },
     },
   );
-  ctx.log?.info('Load accepted', { loadId: id, table: table.data, bytes, format, gzip });
-  return { id, statusUrl: statusUrlOf(id) };
+  ctx.log?.info('Load accepted', { loadId: id, table, bytes, format, gzip, source: target.source });
 }
 
 export interface LoadView {
@@ -159,8 +199,16 @@ export interface LoadView {
     durationSeconds?: number;
     rowsPerSecond?: number;
   };
+  /** A retry: the load whose failed rows this one loads. */
+  retryOf?: string;
+  /** Live progress, from the first planned chunk on (loadProgress.ts). */
+  progress?: ProgressView;
   links: {
     self: string;
+    rows: string;
+    errors: string;
+    failedRowsFile: string;
+    retry: string;
     failedRows?: { container: string; name: string; url: string };
     results?: { container: string; prefix: string };
     source?: string;
@@ -208,8 +256,13 @@ export function loadView(ctx: Pick<LoadContext, 'resultsContainer' | 'blobs'>, r
           }
         : {}),
     },
+    ...(r.retryOf ? { retryOf: r.retryOf } : {}),
     links: {
       self: statusUrlOf(r.id),
+      rows: `${statusUrlOf(r.id)}/rows?state=failed`,
+      errors: `${statusUrlOf(r.id)}/errors`,
+      failedRowsFile: `${statusUrlOf(r.id)}/failed-rows`,
+      retry: `${statusUrlOf(r.id)}/retry`,
       ...(r.failedRowsBlob
         ? {
             failedRows: {
@@ -225,7 +278,8 @@ export function loadView(ctx: Pick<LoadContext, 'resultsContainer' | 'blobs'>, r
   };
 }
 
-export async function getLoad(ctx: LoadContext, id: string): Promise<LoadView> {
+/** The load record of a route's `{id}`: 400 when it is no load id, 404 when there is no such load. */
+export async function requireLoad(ctx: Pick<LoadContext, 'store'>, id: string): Promise<LoadRecord> {
   const parsed = loadIdSchema.safeParse(id);
   if (!parsed.success)
     throw new InvalidRequestError(
@@ -233,6 +287,23 @@ export async function getLoad(ctx: LoadContext, id: string): Promise<LoadView> {
       `${excerpt(id)} is not a load id (letters, digits and hyphens, at most 100)`,
     );
   const record = await ctx.store.get(parsed.data);
-  if (!record) throw new NotFoundError('LoadNotFound', `no load with id '${id}'`);
-  return loadView(ctx, record);
+  if (!record) throw new NotFoundError('LoadNotFound', `no load with id '${parsed.data}'`);
+  return record;
+}
+
+export async function getLoad(ctx: LoadContext, id: string): Promise<LoadView> {
+  const record = await requireLoad(ctx, id);
+  const view = loadView(ctx, record);
+  const chunks = await ctx.store.chunkProgress(record.id);
+  if (chunks.length === 0) return view;
+  const finishedAt = record.finishedAt ? Date.parse(record.finishedAt) : undefined;
+  const progress = progressOf({
+    chunks,
+    at: finishedAt ?? ctx.now(),
+    ...(record.startedAt ? { startedAt: Date.parse(record.startedAt) } : {}),
+    ...(record.total !== undefined ? { total: record.total } : {}),
+    processed: record.succeeded + record.failed + record.notProcessed,
+    running: !isTerminal(record),
+  });
+  return { ...view, progress };
 }

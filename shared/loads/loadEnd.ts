@@ -24,7 +24,7 @@ import { isComplete, isTerminal, outcomeOf, type FailedRowRecord, type LoadRecor
 import type { PlannedLoad } from './plannedLoad';
 
 const extensionOf: Record<FileShape['format'], string> = { csv: 'csv', json: 'json', ndjson: 'ndjson', xlsx: 'csv' };
-const contentTypeOf: Record<FileShape['format'], string> = {
+export const contentTypeOf: Record<FileShape['format'], string> = {
   csv: 'text/csv; charset=utf-8',
   json: 'application/json',
   ndjson: 'application/x-ndjson',

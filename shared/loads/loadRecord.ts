@@ -98,8 +98,12 @@ export interface LoadRecord extends LoadCounts {
   movedTo?: string;
   /** What the scan planned (shape, profile, ETag, file key, chunk size); absent until the file is planned. */
   plan?: PlannedLoad;
-  /** How the load was started: 'blob' (a drop) or 'http'. */
+  /** How the load was started: 'blob' (a drop), 'http' or 'retry'. */
   source?: string;
+  /** A retry (POST /api/loads/{id}/retry): the load whose failed rows it loads. */
+  retryOf?: string;
+  /** A retry of failed rows (no body): blob (results container) mapping its rows to the first load's rows. */
+  retryRowsBlob?: string;
 }
 
 const optionalString = z
@@ -154,6 +158,8 @@ export const loadEntitySchema = z.object({
   /** The planned load, stored as JSON and validated when read (see plannedLoad.ts). */
   planJson: plannedLoadJson.nullish().transform((v) => v ?? undefined),
   source: optionalString,
+  retryOf: optionalString,
+  retryRowsBlob: optionalString,
 });
 
 /** A new load's record: nothing counted, nothing scanned; `createdAt` and `updatedAt` are `at`. */
@@ -203,8 +209,14 @@ export interface FailedRowRecord {
   chunkIndex: number;
   /** Dataverse's hex code, or ours: InvalidRow, ConversionFailed, DuplicateRecord, ChunkFailed. */
   code: string;
+  /** What to fix: names the row, and the column and value when the failure is about one. */
   message: string;
+  /** The source column the failure is about, and its value as written (cut at 1,000 characters). */
   column?: string;
+  value?: string;
+  /** A failure from Dataverse: its own code and text, unchanged. */
+  dataverseCode?: string;
+  dataverseMessage?: string;
   /** Key values (alternate key or id) of the row, JSON. */
   keyJson?: string;
   /** The row as read ({ raw, cells?, values? }), JSON, for the failed-rows file. */

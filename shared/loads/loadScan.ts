@@ -24,6 +24,7 @@ import { fileProblemOf } from './fileProblem';
 import { failLoad, tryFinalize } from './loadEnd';
 import { isTerminal, newLoadRecord, type ChunkMessage, type LoadRecord, type ScanMessage } from './loadRecord';
 import type { PlannedLoad } from './plannedLoad';
+import { retryProfileOf } from './loadRetry';
 import { loadMetricsFields } from '../observability/loadMetrics';
 import { addLogFields } from '../observability/logScope';
 import { loadIdPattern } from '../security/inputChecks';
@@ -227,10 +228,13 @@ async function scan(
       `file is ${formatBytes(file.contentLength)}, over the ${formatBytes(ctx.maxFileBytes)} limit (LOAD_MAX_FILE_BYTES): split it into smaller files`,
     );
   }
-  const profile: LoadProfile = resolveLoadProfile({
-    folderProfile: await folderProfile(ctx, file.container, file.name),
-    blobMetadata: file.metadata,
-  });
+  const retry = await retryProfileOf(ctx, loadId);
+  const profile: LoadProfile =
+    retry?.profile ??
+    resolveLoadProfile({
+      folderProfile: await folderProfile(ctx, file.container, file.name),
+      blobMetadata: file.metadata,
+    });
   const metadata = await ctx.metadata.get(table);
   const opened = await openFile(ctx.blobs.read(file), {
     fileName: file.name,
@@ -258,6 +262,7 @@ async function scan(
       blobEtag: file.etag,
       fileKey: `${file.container}/${file.name}@${file.etag}`,
       chunkSize,
+      ...(retry?.retryRowsBlob ? { retryRowsBlob: retry.retryRowsBlob } : {}),
     };
     const described = await ctx.store.mutate(loadId, () => ({
       operation: plan.operation,

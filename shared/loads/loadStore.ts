@@ -16,6 +16,7 @@ import {
   type FailedRowRecord,
   type LoadRecord,
 } from './loadRecord';
+import { chunkDoneSchema, chunkProgressOf, type ChunkDone, type ChunkProgress } from './loadProgress';
 import { z } from 'zod';
 import { ConflictError, isRestErrorWithStatus } from '../errors';
 import { plannedLoadJson } from './plannedLoad';
@@ -55,10 +56,20 @@ export interface LoadStore {
     loadId: string,
     chunkIndex: number,
     change: (record: LoadRecord) => LoadPatch,
+    done?: Omit<ChunkDone, 'chunkIndex'>,
   ): Promise<{ applied: boolean; record: LoadRecord }>;
+  /** Notes on the chunk's plan entity that a worker started it (for the progress's chunk states). */
+  markChunkStarted(loadId: string, chunkIndex: number, at: string): Promise<void>;
+  /** Every planned chunk with its start and completion, in chunk order (one partition query). */
+  chunkProgress(loadId: string): Promise<ChunkProgress[]>;
   putFailedRows(loadId: string, rows: FailedRowRecord[]): Promise<void>;
   /** Failed rows in row order. */
   listFailedRows(loadId: string): AsyncIterable<FailedRowRecord>;
+  /** One page of failed rows in row order; `continuationToken` is absent on the last page. */
+  failedRowsPage(
+    loadId: string,
+    options: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: FailedRowRecord[]; continuationToken?: string }>;
   /** Loads not yet finished, and finished loads whose event is still to publish (for the sweeper). */
   listUnfinished(): AsyncIterable<LoadRecord>;
 }
@@ -72,6 +83,38 @@ function toEntity({ plan, ...record }: LoadPatch & { id?: string }): Record<stri
 function fromEntity(entity: Record<string, unknown>): LoadRecord {
   const { planJson, ...record } = loadEntitySchema.parse(entity);
   return { ...(record as Omit<LoadRecord, 'plan'>), ...(planJson ? { plan: planJson } : {}) };
+}
+
+const optionalText = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? undefined);
+
+/** A `loadrows` entity as read back (system properties ignored). */
+const failedRowEntitySchema = z.object({
+  rowNumber: z.coerce.number(),
+  line: z.coerce.number(),
+  chunkIndex: z.coerce.number(),
+  code: z.string(),
+  message: z.string(),
+  column: optionalText,
+  value: optionalText,
+  dataverseCode: optionalText,
+  dataverseMessage: optionalText,
+  keyJson: optionalText,
+  rowJson: z.string().catch('{}'),
+});
+
+function failedRowOf(entity: unknown): FailedRowRecord {
+  const { column, value, dataverseCode, dataverseMessage, keyJson, ...required } = failedRowEntitySchema.parse(entity);
+  return {
+    ...required,
+    ...(column !== undefined ? { column } : {}),
+    ...(value !== undefined ? { value } : {}),
+    ...(dataverseCode !== undefined ? { dataverseCode } : {}),
+    ...(dataverseMessage !== undefined ? { dataverseMessage } : {}),
+    ...(keyJson !== undefined ? { keyJson } : {}),
+  };
 }
 
 async function submitInBatches(table: TableClient, actions: TransactionAction[]): Promise<void> {
@@ -181,7 +224,7 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
       return done;
     },
 
-    async completeChunk(loadId, chunkIndex, change) {
+    async completeChunk(loadId, chunkIndex, change, done) {
       for (let attempt = 0; attempt < 50; attempt++) {
         if (await exists(loadId, chunkDoneRowKey(chunkIndex)))
           return { applied: false, record: (await read(loadId))!.record };
@@ -192,7 +235,12 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
           await loads.submitTransaction([
             [
               'create',
-              { partitionKey: loadId, rowKey: chunkDoneRowKey(chunkIndex), chunkIndex, at: new Date().toISOString() },
+              {
+                partitionKey: loadId,
+                rowKey: chunkDoneRowKey(chunkIndex),
+                ...toEntity({ at: new Date().toISOString(), ...done }),
+                chunkIndex,
+              },
             ],
             [
               'update',
@@ -210,6 +258,36 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
       throw new LoadStoreError(`Load ${loadId} kept changing while chunk ${chunkIndex} completed`);
     },
 
+    async markChunkStarted(loadId, chunkIndex, at) {
+      await loads.upsertEntity({ partitionKey: loadId, rowKey: chunkPlanRowKey(chunkIndex), startedAt: at }, 'Merge');
+    },
+
+    async chunkProgress(loadId) {
+      const plans: ChunkMessage[] = [];
+      const started = new Map<number, string>();
+      const done: ChunkDone[] = [];
+      const filter = odata`PartitionKey eq ${loadId} and RowKey ge 'chunk-' and RowKey lt 'chunk.'`;
+      for await (const entity of loads.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        if (entity.rowKey!.startsWith('chunk-done-')) done.push(chunkDoneSchema.parse(entity));
+        else if (typeof entity.messageJson === 'string') {
+          const plan = chunkMessageSchema.parse(JSON.parse(entity.messageJson));
+          plans.push(plan);
+          if (typeof entity.startedAt === 'string') started.set(plan.chunkIndex, entity.startedAt);
+        }
+      }
+      return chunkProgressOf(plans, started, done);
+    },
+
+    async failedRowsPage(loadId, { pageSize, continuationToken }) {
+      const pages = loadRows
+        .listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${loadId}` } })
+        .byPage({ maxPageSize: pageSize, ...(continuationToken ? { continuationToken } : {}) });
+      const page = await pages.next();
+      if (page.done) return { items: [] };
+      const items = page.value.map(failedRowOf);
+      return page.value.continuationToken ? { items, continuationToken: page.value.continuationToken } : { items };
+    },
+
     async putFailedRows(loadId, rows) {
       await submitInBatches(
         loadRows,
@@ -224,18 +302,8 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
     async *listFailedRows(loadId) {
       for await (const entity of loadRows.listEntities<Record<string, unknown>>({
         queryOptions: { filter: odata`PartitionKey eq ${loadId}` },
-      })) {
-        yield {
-          rowNumber: Number(entity.rowNumber),
-          line: Number(entity.line),
-          chunkIndex: Number(entity.chunkIndex),
-          code: String(entity.code),
-          message: String(entity.message),
-          ...(typeof entity.column === 'string' ? { column: entity.column } : {}),
-          ...(typeof entity.keyJson === 'string' ? { keyJson: entity.keyJson } : {}),
-          rowJson: typeof entity.rowJson === 'string' ? entity.rowJson : '{}',
-        };
-      }
+      }))
+        yield failedRowOf(entity);
     },
 
     async *listUnfinished() {

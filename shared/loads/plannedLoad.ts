@@ -36,6 +36,8 @@ export const plannedLoadSchema = z.strictObject({
   fileKey: z.string().min(1),
   /** Rows per chunk (≤ 1000: one ExecuteMultiple). */
   chunkSize: z.number().int().min(1).max(1000),
+  /** A retry of failed rows: the map of its rows to the first file's, whose record ids creates keep (loadRetry.ts). */
+  retryRowsBlob: z.string().min(1).optional(),
 });
 export type PlannedLoad = z.infer<typeof plannedLoadSchema>;
 

@@ -1,0 +1,38 @@
+/**
+ * POST /api/loads/{id}/retry: a new load (retryOf the first) of the load's failed rows, or of the corrected
+ * failed-rows file sent as the body → 202 { id, statusUrl }.
+ */
+import './httpSetup'; // before any registration: every HTTP function streams
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
+import { answerHttp } from '../shared/errors';
+import { retryLoad } from '../shared/loads/loadRetry';
+import { withInvocationLog } from '../shared/observability/invocationLog';
+
+/** A body is sent when it has a length or comes chunked; a Content-Type alone (an empty POST) is no body. */
+function hasBody(request: HttpRequest): boolean {
+  const length = request.headers.get('content-length');
+  return (length !== null && Number(length) > 0) || request.headers.has('transfer-encoding');
+}
+
+export function loadsHttpRetry(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return withInvocationLog(context, async (log) =>
+    answerHttp(log, async () => {
+      const header = (name: string) => request.headers.get(name) ?? undefined;
+      const accepted = await retryLoad(getApp().loads, request.params.id ?? '', {
+        ...(hasBody(request) ? { body: request.body ?? new Uint8Array(0) } : {}),
+        ...(header('content-length') ? { declaredLength: Number(header('content-length')) } : {}),
+        ...(header('content-type') ? { contentType: header('content-type')! } : {}),
+        ...(header('content-encoding') ? { contentEncoding: header('content-encoding')! } : {}),
+      });
+      return { status: 202, headers: { location: accepted.statusUrl }, jsonBody: accepted };
+    }),
+  );
+}
+
+app.http('loadsHttpRetry', {
+  methods: ['POST'],
+  route: 'loads/{id}/retry',
+  authLevel: 'function',
+  handler: loadsHttpRetry,
+});
