@@ -162,17 +162,18 @@ function explainMaxLength(input: RowFailureInput, attribute: string, max: string
   const binding = bindingOfAttribute(input.plan, attribute);
   if (!binding) return undefined;
   const value = valueText(input.values?.[binding.column]) ?? '';
+  const characters = [...value];
   return {
     column: binding.column,
     value,
-    message: `row ${input.rowNumber}, column '${binding.column}' (${attribute}): ${quote(value)} is ${[...value].length} characters, over the ${max} allowed`,
+    message: `row ${input.rowNumber}, column '${binding.column}' (${attribute}): '${characters.length > 30 ? `${characters.slice(0, 30).join('')}…` : value}' is ${characters.length} characters, over the ${max} allowed`,
   };
 }
 
 function explainOutOfRange(input: RowFailureInput, sent: string, attribute: string): ExplainedRowFailure | undefined {
   const binding = bindingOfAttribute(input.plan, attribute);
   if (!binding) return undefined;
-  const value = valueText(input.values?.[binding.column]) ?? sent;
+  const value = valueText(input.values?.[binding.column]) ?? '';
   return {
     column: binding.column,
     value,
