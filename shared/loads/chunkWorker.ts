@@ -67,7 +67,10 @@ function rowJsonOf(row: SourceRowResult): string {
 function keyJsonOf(plan: LoadPlan, row: SourceRowResult, converted?: ConvertedRow): string | undefined {
   if (converted?.recordId) return JSON.stringify({ [plan.table.primaryIdAttribute]: converted.recordId });
   if (!plan.key || !row.values) return undefined;
-  return JSON.stringify(Object.fromEntries(keyColumns(plan.key).map((c) => [c, row.values?.[c] ?? null])));
+  // Under the key's attribute names (what Dataverse calls them), with the values as the file wrote them.
+  const attributes = plan.key.kind === 'primaryId' ? [plan.key.attribute] : plan.key.attributes;
+  const columns = keyColumns(plan.key);
+  return JSON.stringify(Object.fromEntries(attributes.map((a, i) => [a, row.values?.[columns[i]!] ?? null])));
 }
 
 interface RowState {
