@@ -5,8 +5,14 @@
  * A create that meets a duplicate key on its own deterministic id was written by an earlier attempt: if the
  * record with that id exists it counts as done, otherwise the duplicate is real (an alternate key) and the row fails.
  */
-import type { CallOptions, DataverseClient, OrganizationRequest, OrganizationServiceFault } from '../dataverse/index';
-import { isDuplicateKeyFault } from '../dataverse/index';
+import type {
+  CallOptions,
+  DataverseClient,
+  OrganizationRequest,
+  OrganizationResponse,
+  OrganizationServiceFault,
+} from '../dataverse/index';
+import { entityPath, isDuplicateKeyFault } from '../dataverse/index';
 import type { LoadPlan } from '../ingestion/loadPlan';
 import type { LoadProfile } from '../ingestion/loadProfile';
 import type { ConvertedRow } from '../ingestion/rowConversion';
@@ -14,17 +20,35 @@ import type { BlobSource } from './blobSource';
 import { completeColumnKinds, resolveOwners, runPairs } from './columnKindExecution';
 import { isSettledDelete, resolveUnaddressableKeys } from './keyResolution';
 
+/** What a succeeded row did in Dataverse (an upsert says which, when asked for the record: 201 or 200). */
+export type RecordOperation = 'created' | 'updated' | 'deleted';
+
 export type RowOutcome =
-  | { status: 'succeeded'; id?: string; recovered?: boolean }
+  | { status: 'succeeded'; id?: string; recovered?: boolean; operation?: RecordOperation }
   | { status: 'failed'; code: string; message: string; httpStatus?: number; column?: string; value?: string }
   | { status: 'notProcessed' };
 
 export type ExecutionMode = 'batch' | 'bulk';
 
-/** The organization request of a converted row. */
-export function requestOf(plan: LoadPlan, row: ConvertedRow): OrganizationRequest {
+/**
+ * The organization request of a converted row. `returnRecord`: an upsert asks for its record's id
+ * (`Prefer: return=representation`, `$select` of the primary id), so its answer says created (201) or updated
+ * (200) and carries the id, which a 204 to a PATCH by alternate key does not.
+ */
+export function requestOf(plan: LoadPlan, row: ConvertedRow, returnRecord = false): OrganizationRequest {
   const entitySetName = plan.table.entitySetName;
   const key = row.key;
+  if (returnRecord && row.operation === 'upsert')
+    return {
+      kind: 'webApi',
+      request: {
+        method: 'PATCH',
+        path: `${entityPath(entitySetName, key!)}?$select=${plan.table.primaryIdAttribute}`,
+        headers: { Prefer: 'return=representation' },
+        body: row.body,
+        retrySafe: true,
+      },
+    };
   switch (row.operation) {
     case 'create':
       return {
@@ -48,6 +72,8 @@ export function executionModeFor(plan: LoadPlan, profile: LoadProfile): Executio
   const bulkFits =
     profile.continueOnError &&
     !plan.pairs &&
+    // UpsertMultiple answers 204 with no ids: only `$batch` tells which upserts created and which updated.
+    !(profile.returnResponses && plan.operation === 'upsert') &&
     plan.operation !== 'delete' &&
     !(plan.operation === 'update' && plan.key?.kind !== 'primaryId');
   if (profile.executionMode === 'batch' || !bulkFits) return 'batch';
@@ -86,6 +112,31 @@ export interface ExecuteRowsOptions {
   /** Column kinds (issue 16): owner look-ups are cached per load; file cells are read from these blobs. */
   loadId?: string;
   blobs?: Pick<BlobSource, 'properties' | 'read'>;
+  /** ReturnResponses: upserts report the record's id and whether it was created or updated. */
+  returnResponses?: boolean;
+}
+
+const operationOf: Record<ConvertedRow['operation'], RecordOperation> = {
+  create: 'created',
+  update: 'updated',
+  upsert: 'updated',
+  delete: 'deleted',
+};
+
+/** What the row did: an upsert answered 201 created a record (200: updated it); the others do what they say. */
+function succeededOf(o: ExecuteRowsOptions, row: ConvertedRow, response?: OrganizationResponse): RowOutcome {
+  let id = response?.id;
+  let operation = operationOf[row.operation];
+  if (row.operation === 'upsert' && response) {
+    if (response.status === 201) operation = 'created';
+    const body = response.body;
+    const returned =
+      typeof body === 'object' && body !== null
+        ? (body as Record<string, unknown>)[o.plan.table.primaryIdAttribute]
+        : undefined;
+    if (typeof returned === 'string') id = returned;
+  }
+  return { status: 'succeeded', operation, ...(id ? { id } : {}) };
 }
 
 /** Duplicate-key faults on our own ids: the record exists → done (an earlier attempt wrote it). */
@@ -116,7 +167,12 @@ async function recoverDuplicates(
   for (const item of checks.responses) {
     const suspect = suspects[item.requestIndex]!;
     if (item.response && item.response.status < 300)
-      outcomes[suspect.index] = { status: 'succeeded', id: suspect.row.recordId!, recovered: true };
+      outcomes[suspect.index] = {
+        status: 'succeeded',
+        id: suspect.row.recordId!,
+        recovered: true,
+        operation: 'created',
+      };
     else if (item.fault && item.fault.status === 404) {
       outcomes[suspect.index] = {
         status: 'failed',
@@ -146,7 +202,7 @@ async function runBatch(
   while (start < rows.length) {
     const slice = rows.slice(start);
     const answer = await o.client.executeMultiple(
-      slice.map((row) => requestOf(o.plan, row)),
+      slice.map((row) => requestOf(o.plan, row, o.returnResponses)),
       { continueOnError: o.continueOnError, returnResponses: true },
       o.callOptions,
     );
@@ -154,9 +210,7 @@ async function runBatch(
     for (const item of answer.responses) {
       const index = start + item.requestIndex;
       last = Math.max(last, index);
-      outcomes[index] = item.fault
-        ? failedOf(item.fault)
-        : { status: 'succeeded', ...(item.response?.id ? { id: item.response.id } : {}) };
+      outcomes[index] = item.fault ? failedOf(item.fault) : succeededOf(o, rows[index]!, item.response);
     }
     await recoverDuplicates(o, rows, outcomes);
     recoverDeletes(o, rows, outcomes);
@@ -198,7 +252,12 @@ async function runBulk(
   for (const item of result.results)
     outcomes[item.index] = item.fault
       ? failedOf(item.fault)
-      : { status: 'succeeded', ...(item.id ? { id: item.id } : {}) };
+      : {
+          status: 'succeeded',
+          // UpsertMultiple doesn't say which upserts created (and returnResponses upserts go through `$batch`).
+          ...(o.plan.operation === 'upsert' ? {} : { operation: operationOf[o.plan.operation] }),
+          ...(item.id ? { id: item.id } : {}),
+        };
   await recoverDuplicates(o, rows, outcomes);
 }
 

@@ -173,6 +173,7 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
         isRetry: work.attempt.attempt > 1,
         loadId: work.record.id,
         blobs: ctx.blobs,
+        returnResponses: profile.returnResponses,
       },
       sendable.map((s) => s.converted!),
     );
@@ -263,7 +264,12 @@ async function writeResults(ctx: LoadContext, { record, planned, chunk: message 
         fault: { code: o.code, message: o.message, ...(o.httpStatus ? { status: o.httpStatus } : {}) },
       });
     else if (o.status === 'succeeded' && planned.profile.returnResponses)
-      items.push({ requestIndex, rowNumber: s.row.rowNumber, ...(o.id ? { id: o.id } : {}) });
+      items.push({
+        requestIndex,
+        rowNumber: s.row.rowNumber,
+        ...(o.id ? { id: o.id } : {}),
+        ...(o.operation ? { operation: o.operation } : {}),
+      });
   });
   if (items.length === 0) return;
   const name = `${resultsPrefixOf(record.id)}chunk-${String(message.chunkIndex).padStart(6, '0')}.json`;

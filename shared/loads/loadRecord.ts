@@ -228,5 +228,7 @@ export interface ChunkResultItem {
   requestIndex: number;
   rowNumber: number;
   id?: string;
+  /** What the row did: created, updated (an upsert says which) or deleted. */
+  operation?: 'created' | 'updated' | 'deleted';
   fault?: { code: string; message: string; status?: number };
 }

@@ -261,6 +261,39 @@ describe('retry never duplicates a created row', () => {
   });
 });
 
+describe('returnResponses', () => {
+  test('keeps the id of every upserted record and whether it was created or updated', async () => {
+    const tag = `r${Date.now()}`;
+    const query = 'operation=upsert&key=accountnumber&returnResponses=true';
+    const first = await postLoad(stack.api, 'account', `name,accountnumber\r\nOne,${tag}-1\r\n`, query);
+    expect(await wait(first.id)).toMatchObject({ status: 'succeeded' });
+    const { id } = await postLoad(
+      stack.api,
+      'account',
+      `name,accountnumber\r\nOne again,${tag}-1\r\nTwo,${tag}-2\r\n`,
+      query,
+    );
+    expect(await wait(id)).toMatchObject({ status: 'succeeded', counts: { succeeded: 2 } });
+    const results = await BlobServiceClient.fromConnectionString(stack.storage)
+      .getContainerClient('load-results')
+      .getBlockBlobClient(`${id}/results/chunk-000000.json`)
+      .downloadToBuffer();
+    const { items } = JSON.parse(results.toString('utf8')) as {
+      items: { rowNumber: number; id?: string; operation?: string }[];
+    };
+    const existing = (await dataverse('GET', `accounts(accountnumber='${tag}-1')?$select=accountid`)).body as {
+      accountid: string;
+    };
+    const created = (await dataverse('GET', `accounts(accountnumber='${tag}-2')?$select=accountid`)).body as {
+      accountid: string;
+    };
+    expect(items).toEqual([
+      { requestIndex: 0, rowNumber: 1, id: existing.accountid, operation: 'updated' },
+      { requestIndex: 1, rowNumber: 2, id: created.accountid, operation: 'created' },
+    ]);
+  });
+});
+
 describe('live progress', () => {
   test('while a load runs: rows/s, ETA, chunk states, concurrency and the 429s of the last minute', async () => {
     stack.emulator!.configure({ latency: { baseMs: 150 }, faults: { rate429: 0.2 } });
