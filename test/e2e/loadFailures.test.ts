@@ -244,6 +244,32 @@ describe('failed rows, error groups and the failed-rows file', () => {
   });
 });
 
+describe('messages', () => {
+  test('a duplicate alternate key on create names the key column and value', async () => {
+    const tag = `d${Date.now()}`;
+    const { id } = await postLoad(
+      stack.api,
+      'account',
+      `name,accountnumber\r\nFirst,${tag}\r\nSecond,${tag}\r\n`,
+      'operation=create&continueOnError=true',
+    );
+    expect(await wait(id)).toMatchObject({ counts: { succeeded: 1, failed: 1 } });
+    const { body } = await call<{ items: RowItem[] }>(`/loads/${id}/rows`);
+    expect(body.items).toEqual([
+      expect.objectContaining({
+        column: 'accountnumber',
+        value: tag,
+        code: '0x80040237',
+        message: `row ${body.items[0]!.rowNumber}, column 'accountnumber': another account already has accountnumber '${tag}'`,
+        dataverse: {
+          code: '0x80040237',
+          message: expect.stringMatching(/^A record with matching key values already exists\./),
+        },
+      }),
+    ]);
+  });
+});
+
 describe('retry never duplicates a created row', () => {
   test('a create load retried twice creates each failed row once (its record id is kept from the first file)', async () => {
     const tag = `c${Date.now()}`;
