@@ -23,9 +23,8 @@ import {
   type LoadRecord,
 } from './loadRecord';
 import { plannedColumns, type PlannedLoad } from './plannedLoad';
-import { explainRowFailure } from './rowFailureMessage';
-import { retryRecordIds } from './loadRetry';
-import { recordIdFor } from '../ingestion/recordId';
+import { failedRowFields } from './rowFailureMessage';
+import { keepFirstFileId, retryRecordIds } from './loadRetry';
 import { chunkMetricsFields, loadMetricsFields } from '../observability/loadMetrics';
 import { addLogFields } from '../observability/logScope';
 import { recordChunkOutcome } from '../observability/telemetry';
@@ -109,19 +108,6 @@ function convertChunk(
   });
 }
 
-/** A retry's create keeps the id its row got in the first file (unless the row sets the id itself). */
-function keepFirstFileId(
-  plan: LoadPlan,
-  converted: ConvertedRow,
-  fileKey: string | undefined,
-  firstFileIdOf: (rowNumber: number) => string | undefined,
-): ConvertedRow {
-  const id = firstFileIdOf(converted.rowNumber);
-  const generated = fileKey !== undefined && converted.recordId === recordIdFor(fileKey, converted.rowNumber);
-  if (converted.operation !== 'create' || !id || !generated) return converted;
-  return { ...converted, recordId: id, body: { ...converted.body, [plan.table.primaryIdAttribute]: id } };
-}
-
 async function readRows(ctx: LoadContext, { record, planned, chunk: message }: ChunkWork): Promise<SourceRowResult[]> {
   const file = { container: record.container, name: record.blobName, etag: planned.blobEtag };
   const descriptor: ChunkDescriptor = {
@@ -193,41 +179,6 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
   return states;
 }
 
-/**
- * A fault from Dataverse gets a message naming the column and value when it is about one (rowFailureMessage.ts);
- * Dataverse's code and text are kept as they came. Faults of ours already start with `row N`.
- */
-function explained(
-  plan: LoadPlan,
-  keys: { logicalName: string; attributes: string[] }[],
-  row: SourceRowResult,
-  outcome: Extract<RowOutcome, { status: 'failed' }>,
-): Pick<FailedRowRecord, 'message' | 'column' | 'value' | 'dataverseCode' | 'dataverseMessage'> {
-  const fromDataverse = outcome.httpStatus !== undefined && !outcome.message.startsWith(`row ${row.rowNumber}`);
-  const own = {
-    message: outcome.message,
-    ...(outcome.column !== undefined ? { column: outcome.column } : {}),
-    ...(outcome.value !== undefined ? { value: outcome.value } : {}),
-  };
-  if (!fromDataverse) return own;
-  const explanation = explainRowFailure({
-    plan,
-    alternateKeys: keys,
-    rowNumber: row.rowNumber,
-    ...(row.values ? { values: row.values } : {}),
-    fault: { code: outcome.code, message: outcome.message },
-  });
-  return {
-    ...explanation,
-    ...(explanation.value !== undefined ? { value: truncated(explanation.value) } : {}),
-    dataverseCode: outcome.code,
-    dataverseMessage: outcome.message,
-  };
-}
-
-/** Values kept in a failed-row entity are cut like messages (the whole row is in rowJson). */
-const truncated = (value: string) => (value.length > 1000 ? `${value.slice(0, 1000)}…` : value);
-
 async function recordFailedRows(
   ctx: LoadContext,
   { record, chunk: message }: ChunkWork,
@@ -244,7 +195,7 @@ async function recordFailedRows(
       line: s.row.line,
       chunkIndex: message.chunkIndex,
       code: s.outcome.code,
-      ...(plan ? explained(plan, keys, s.row, s.outcome) : { message: s.outcome.message }),
+      ...(plan ? failedRowFields(plan, keys, s.row, s.outcome) : { message: s.outcome.message }),
       ...(keyJson ? { keyJson } : {}),
       rowJson: rowJsonOf(s.row),
     });

@@ -8,7 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, UnsupportedMediaTypeError } from '../errors';
+import type { LoadPlan } from '../ingestion/loadPlan';
 import type { LoadProfile } from '../ingestion/loadProfile';
+import type { ConvertedRow } from '../ingestion/rowConversion';
 import { recordIdFor } from '../ingestion/recordId';
 import type { RequestBody } from '../security/bodyLimit';
 import { addLogFields } from '../observability/logScope';
@@ -147,4 +149,17 @@ export async function retryRecordIds(
     const first = rows?.rows[rowNumber - 1];
     return rows && first !== undefined ? recordIdFor(rows.fileKey, first) : undefined;
   };
+}
+
+/** A retry's create keeps the id its row got in the first file (unless the row sets the id itself). */
+export function keepFirstFileId(
+  plan: LoadPlan,
+  converted: ConvertedRow,
+  fileKey: string | undefined,
+  firstFileIdOf: (rowNumber: number) => string | undefined,
+): ConvertedRow {
+  const id = firstFileIdOf(converted.rowNumber);
+  const generated = fileKey !== undefined && converted.recordId === recordIdFor(fileKey, converted.rowNumber);
+  if (converted.operation !== 'create' || !id || !generated) return converted;
+  return { ...converted, recordId: id, body: { ...converted.body, [plan.table.primaryIdAttribute]: id } };
 }

@@ -8,6 +8,9 @@
  * specified key values does not exist in account entity"), so the row's own cells and bindings say which one.
  */
 import type { ColumnBinding, LoadPlan } from '../ingestion/loadPlan';
+import type { SourceRowResult } from '../ingestion/readers/readerTypes';
+import type { RowOutcome } from './chunkExecution';
+import type { FailedRowRecord } from './loadRecord';
 import { truncateForMessage } from '../ingestion/ingestionError';
 
 export interface DataverseRowFault {
@@ -211,3 +214,38 @@ export function explainRowFailure(input: RowFailureInput): ExplainedRowFailure {
   else if ((match = patterns.required.exec(text))) explained = explainRequired(input, match[1]!);
   return explained ?? { message: `row ${rowNumber}: ${text}` };
 }
+
+/**
+ * A fault from Dataverse gets a message naming the column and value when it is about one (rowFailureMessage.ts);
+ * Dataverse's code and text are kept as they came. Faults of ours already start with `row N`.
+ */
+export function failedRowFields(
+  plan: LoadPlan,
+  keys: { logicalName: string; attributes: string[] }[],
+  row: SourceRowResult,
+  outcome: Extract<RowOutcome, { status: 'failed' }>,
+): Pick<FailedRowRecord, 'message' | 'column' | 'value' | 'dataverseCode' | 'dataverseMessage'> {
+  const fromDataverse = outcome.httpStatus !== undefined && !outcome.message.startsWith(`row ${row.rowNumber}`);
+  const own = {
+    message: outcome.message,
+    ...(outcome.column !== undefined ? { column: outcome.column } : {}),
+    ...(outcome.value !== undefined ? { value: outcome.value } : {}),
+  };
+  if (!fromDataverse) return own;
+  const explanation = explainRowFailure({
+    plan,
+    alternateKeys: keys,
+    rowNumber: row.rowNumber,
+    ...(row.values ? { values: row.values } : {}),
+    fault: { code: outcome.code, message: outcome.message },
+  });
+  return {
+    ...explanation,
+    ...(explanation.value !== undefined ? { value: truncated(explanation.value) } : {}),
+    dataverseCode: outcome.code,
+    dataverseMessage: outcome.message,
+  };
+}
+
+/** Values kept in a failed-row entity are cut like messages (the whole row is in rowJson). */
+const truncated = (value: string) => (value.length > 1000 ? `${value.slice(0, 1000)}…` : value);

@@ -100,7 +100,9 @@ async function expectExactlyOnce(
   const byRow = new Map(failed.map((f) => [f.rowNumber, f]));
   expect(byRow.get(csv.conversionBad[0]!)).toMatchObject({ code: 'ConversionFailed' });
   expect(byRow.get(csv.conversionBad[0]!)!.message).toMatch(/column 'numberofemployees'.*n\/a/);
-  expect(byRow.get(csv.dataverseBad[0]!)!.message).toMatch(/Does Not Exist/);
+  expect(byRow.get(csv.dataverseBad[0]!)!.message).toMatch(
+    /column 'parentaccountid' \(parentaccountid → account by id\): no account with id '0{8}-0{4}-0{4}-0{4}-0{10}ff'/,
+  );
   // ...and in the failed-rows file, in the input format plus the error column.
   const file = (await download(view.links.failedRows!.container, view.links.failedRows!.name)).trim().split('\r\n');
   expect(file[0]).toBe('name,accountnumber,numberofemployees,parentaccountid,_error');
