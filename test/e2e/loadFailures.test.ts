@@ -270,6 +270,38 @@ describe('messages', () => {
   });
 });
 
+describe('the failed-rows file in the input format', () => {
+  test.each([
+    ['json', 'application/json'],
+    ['ndjson', 'application/x-ndjson'],
+  ])('%s: the rows as sent with an _error field, named after the source', async (format, contentType) => {
+    const tag = `j${Date.now()}`;
+    const rows = [{ name: `${tag}-1` }, { name: `${tag}-2`, numberofemployees: 'many' }, { name: `${tag}-3` }];
+    const body = format === 'json' ? JSON.stringify(rows) : rows.map((r) => JSON.stringify(r)).join('\n');
+    const { id } = await postLoad(stack.api, 'account', body, 'operation=create', contentType);
+    expect(await wait(id)).toMatchObject({ status: 'partiallySucceeded', counts: { succeeded: 2, failed: 1 } });
+    const answer = await call(`/loads/${id}/failed-rows`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe(contentType);
+    expect(answer.headers.get('content-disposition')).toBe(`attachment; filename="${id}.failed-rows.${format}"`);
+    const written = (
+      format === 'json'
+        ? JSON.parse(answer.text)
+        : answer.text
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as unknown)
+    ) as Record<string, unknown>[];
+    expect(written).toEqual([
+      {
+        name: `${tag}-2`,
+        numberofemployees: 'many',
+        _error: expect.stringMatching(/^row 2, column 'numberofemployees'/),
+      },
+    ]);
+  });
+});
+
 describe('retry never duplicates a created row', () => {
   test('a create load retried twice creates each failed row once (its record id is kept from the first file)', async () => {
     const tag = `c${Date.now()}`;
