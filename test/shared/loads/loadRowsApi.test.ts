@@ -1,9 +1,14 @@
 /**
- * The failed-rows routes' engine over Azurite (loadFixture): while a load runs, the failed-rows file is written
- * from `loadrows` as rows fail (no stored file yet); query checks name what was wrong.
+ * The failed-rows routes' engine over Azurite and the emulator (loadFixture): while a load runs, the failed-rows
+ * file is written from `loadrows` as rows fail (no stored file yet); query checks name what was wrong; a retry of
+ * a stopped load keeps the record ids of the first file's rows.
  */
 import { expect } from '@jest/globals';
+import { recordIdFor } from '../../../shared/ingestion/recordId';
 import { resolveLoadProfile } from '../../../shared/ingestion/loadProfile';
+import { getLoad } from '../../../shared/loads/loadApi';
+import { retryLoad } from '../../../shared/loads/loadRetry';
+import { acceptLoad } from '../../../shared/loads/loadScan';
 import { newLoadRecord, type FailedRowRecord } from '../../../shared/loads/loadRecord';
 import { downloadFailedRows, listLoadRows, loadErrors } from '../../../shared/loads/loadRowsApi';
 import { startLoadFixture, type LoadFixture } from './loadFixture';
@@ -105,4 +110,37 @@ test('rows: only the failed state exists; the page size and the token are checke
   expect(page).toEqual({
     items: [expect.objectContaining({ rowNumber: 1, key: null, row: { name: 'A', numberofemployees: 'x' } })],
   });
+});
+
+test('a retry of a continueOnError=false load loads the failed row and every row after the stop, under their first ids', async () => {
+  const parent = '00000000-0000-0000-0000-0000000000a7';
+  const name = `account/stop-${Date.now()}.csv`;
+  const csv = `name,parentaccountid\r\nS1,\r\nS2,${parent}\r\nS3,\r\nS4,\r\n`;
+  await f.drop(name, csv, { metadata: { operation: 'create', continueonerror: 'false' } });
+  const accepted = await acceptLoad(f.ctx, { container: 'incoming', name });
+  await f.drain();
+  const firstId = 'record' in accepted ? accepted.record.id : '';
+  const first = await getLoad(f.ctx, firstId);
+  expect(first).toMatchObject({ status: 'partiallySucceeded', counts: { succeeded: 1, failed: 1, notProcessed: 2 } });
+  await fetch(`${f.emulator.webApiUrl}accounts`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer test', 'content-type': 'application/json' },
+    body: JSON.stringify({ accountid: parent, name: 'Parent' }),
+  });
+  const retried = await retryLoad(f.ctx, firstId, {});
+  await acceptLoad(f.ctx, { container: 'incoming', name: `account/${retried.id}.csv` });
+  await f.drain();
+  expect(await getLoad(f.ctx, retried.id)).toMatchObject({
+    status: 'succeeded',
+    retryOf: firstId,
+    continueOnError: false,
+    counts: { total: 3, succeeded: 3 },
+  });
+  const fileKey = (await f.ctx.store.get(firstId))!.plan!.fileKey;
+  for (const row of [2, 3, 4]) {
+    const answer = await fetch(`${f.emulator.webApiUrl}accounts(${recordIdFor(fileKey, row)})?$select=name`, {
+      headers: { authorization: 'Bearer test' },
+    });
+    expect({ row, body: await answer.json() }).toMatchObject({ row, body: { name: `S${row}` } });
+  }
 });
