@@ -136,7 +136,7 @@ function succeededOf(o: ExecuteRowsOptions, row: ConvertedRow, response?: Organi
         : undefined;
     if (typeof returned === 'string') id = returned;
   }
-  return { status: 'succeeded', operation, ...(id ? { id } : {}) };
+  return { status: 'succeeded', ...(o.returnResponses ? { operation } : {}), ...(id ? { id } : {}) };
 }
 
 /** Duplicate-key faults on our own ids: the record exists → done (an earlier attempt wrote it). */
@@ -171,7 +171,7 @@ async function recoverDuplicates(
         status: 'succeeded',
         id: suspect.row.recordId!,
         recovered: true,
-        operation: 'created',
+        ...(o.returnResponses ? { operation: 'created' as const } : {}),
       };
     else if (item.fault && item.fault.status === 404) {
       outcomes[suspect.index] = {
@@ -255,7 +255,7 @@ async function runBulk(
       : {
           status: 'succeeded',
           // UpsertMultiple doesn't say which upserts created (and returnResponses upserts go through `$batch`).
-          ...(o.plan.operation === 'upsert' ? {} : { operation: operationOf[o.plan.operation] }),
+          ...(o.returnResponses && o.plan.operation !== 'upsert' ? { operation: operationOf[o.plan.operation] } : {}),
           ...(item.id ? { id: item.id } : {}),
         };
   await recoverDuplicates(o, rows, outcomes);
