@@ -17,6 +17,7 @@ import { addLogFields } from '../observability/logScope';
 import { bodyFormatOf, requireLoad, storeUpload, type BodyFormat, type SubmitLoadRequest } from './loadApi';
 import { statusUrlOf, type LoadContext } from './loadContext';
 import { isTerminal, type LoadRecord } from './loadRecord';
+import type { PlannedLoad } from './plannedLoad';
 import { downloadFailedRows } from './loadRowsApi';
 
 export interface RetryLoadRequest extends Partial<Omit<SubmitLoadRequest, 'table' | 'query' | 'body'>> {
@@ -51,6 +52,8 @@ async function rowsOfFailedRowsFile(ctx: LoadContext, record: LoadRecord): Promi
 }
 
 const shapeFormat = (format: BodyFormat) => (format === 'tsv' ? 'csv' : format);
+/** A workbook's failed rows come back as CSV (loadEnd.ts), so its retry is a CSV file, or a corrected workbook. */
+const retryFormatOf = (format: PlannedLoad['shape']['format']) => (format === 'xlsx' ? 'csv' : format);
 
 export async function retryLoad(
   ctx: LoadContext,
@@ -75,7 +78,8 @@ export async function retryLoad(
 
   if (request.body !== undefined) {
     const { format, gzip } = bodyFormatOf(request);
-    if (shapeFormat(format) !== plan.shape.format)
+    const accepted = new Set([plan.shape.format, retryFormatOf(plan.shape.format)]);
+    if (!accepted.has(shapeFormat(format)))
       throw new UnsupportedMediaTypeError(
         'FormatMismatch',
         `the retry body is ${format.toUpperCase()} but load '${record.id}' read ${plan.shape.format.toUpperCase()}: send the corrected failed-rows file in the load's format`,
@@ -106,7 +110,7 @@ export async function retryLoad(
     { body: file.body },
     {
       ...common,
-      format: plan.shape.format,
+      format: retryFormatOf(plan.shape.format),
       gzip: false,
       record: { retryOf: record.id, retryRowsBlob: rowsBlob },
       beforeRecord: () => ctx.blobs.writeText(ctx.resultsContainer, rowsBlob, JSON.stringify(rows), 'application/json'),

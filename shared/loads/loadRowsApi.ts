@@ -55,7 +55,8 @@ function keyOf(failed: FailedRowRecord): FailedRowView['key'] {
 /** The row as read: CSV cells under their header names, a JSON row's values, or its text when unread. */
 export function rowObjectOf(record: Pick<LoadRecord, 'plan'>, failed: FailedRowRecord): Record<string, unknown> {
   const row = rowOfFailedRecord(failed);
-  const columns = record.plan?.shape.header?.columns;
+  const columns =
+    record.plan?.shape.header?.columns ?? (record.plan?.shape.format === 'xlsx' ? record.plan.columns : undefined);
   if (row.cells && columns)
     return Object.fromEntries(row.cells.map((cell, i) => [columns[i] ?? `_${i + 1}`, cell] as const));
   if (row.values) return row.values;
@@ -214,6 +215,7 @@ export async function downloadFailedRows(ctx: LoadContext, id: string): Promise<
   const pieces = writeFailedRows(entries(), {
     format,
     ...(plan.shape.header ? { columns: plan.shape.header.columns, delimiter: plan.shape.header.delimiter } : {}),
+    ...(plan.shape.format === 'xlsx' ? { columns: plan.columns } : {}),
   });
   return { contentType, fileName, body: utf8(pieces) };
 }
