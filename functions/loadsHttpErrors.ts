@@ -1,4 +1,5 @@
 /** GET /api/loads/{id}/errors: the load's failures grouped by code and column, largest group first. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';

@@ -1,4 +1,5 @@
 /** GET /api/loads/{id}/failed-rows: the failed-rows file in the load's input format, streamed as a download. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';

@@ -2,6 +2,7 @@
  * POST /api/loads/{id}/retry: a new load (retryOf the first) of the load's failed rows, or of the corrected
  * failed-rows file sent as the body → 202 { id, statusUrl }.
  */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';

@@ -1,4 +1,5 @@
 /** GET /api/loads/{id}/rows?state=failed&pageSize=&continuationToken=: a page of the load's failed rows. */
+import './telemetry'; // first: OpenTelemetry starts before @azure/functions loads
 import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
