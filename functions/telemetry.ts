@@ -7,10 +7,9 @@
  * a no-op logger, since the engine's logger emits each line as a record with its fields as attributes.
  */
 import { NOOP_LOGGER } from '@opentelemetry/api-logs';
-import { telemetrySettingsFrom } from '../shared/config/sections/telemetry';
-import { startTelemetry } from '../shared/observability/telemetrySdk';
+import { startWorkerTelemetry } from '../shared/observability/telemetrySdk';
 
-const telemetry = startTelemetry(telemetrySettingsFrom(process.env));
+const telemetry = startWorkerTelemetry();
 
 if (telemetry.kind !== 'off') {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded only with telemetry on (off costs nothing), and

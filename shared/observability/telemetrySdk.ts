@@ -8,7 +8,7 @@
  * Must run before `@azure/functions` and the storage SDKs are loaded, so their instrumentations can hook them
  * (functions/telemetry.ts, imported first by every function file).
  */
-import type { TelemetrySettings } from '../config/sections/telemetry';
+import { telemetrySettingsFrom, type TelemetrySettings } from '../config/sections/telemetry';
 import { setTelemetryEnabled } from './telemetry';
 
 export interface RunningTelemetry {
@@ -47,6 +47,11 @@ const providers = () => require('./telemetryProviders') as typeof import('./tele
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 let running: RunningTelemetry | undefined;
+
+/** The worker's telemetry, from the process environment (the app settings), before any function loads. */
+export function startWorkerTelemetry(env: NodeJS.ProcessEnv = process.env): RunningTelemetry {
+  return startTelemetry(telemetrySettingsFrom(env));
+}
 
 /** Starts the SDK the settings ask for, once per process; `off` starts nothing. */
 export function startTelemetry(settings: TelemetrySettings): RunningTelemetry {
