@@ -53,9 +53,10 @@ export async function* writeFailedRows(
   if (options.format === 'csv' || options.format === 'xlsx') {
     const columns = options.columns ?? [];
     const cellOptions = { delimiter: options.delimiter ?? ',', formulaProtection: options.formulaProtection };
-    const errorName = columns.includes(errorColumn) ? `${errorColumn}_2` : errorColumn;
+    // A file that is itself a failed-rows file (a retry, a corrected file) has an `_error` column already: its old
+    // reason gives way to the new one, so a failed-rows file always has one `_error`, last, and loads as it is.
     const dataColumns = columns.filter((c) => c !== errorColumn);
-    yield csvLine([...dataColumns, errorName], cellOptions);
+    yield csvLine([...dataColumns, errorColumn], cellOptions);
     for await (const { row, error } of entries) {
       let cells: string[];
       if (row.cells) {
