@@ -89,6 +89,8 @@ test('upload, watch, read the failures, retry', async () => {
   const groups = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Example' }) });
   await groups.getByRole('cell', { name: 'numberofemployees', exact: true }).waitFor();
   const conversion = groups.getByRole('row').filter({ hasText: 'numberofemployees' });
+  // The groups read while the load ran stay on screen until the read after its end answers: wait for the final count.
+  await conversion.getByRole('cell', { name: String(bad / 2), exact: true }).waitFor({ timeout: 15_000 });
   await expect(conversion.getByRole('cell').nth(2).textContent()).resolves.toBe(String(bad / 2));
   await expect(groups.getByRole('row').filter({ hasText: 'parentaccountid' }).count()).resolves.toBe(1);
 
