@@ -13,6 +13,7 @@ import type { SourceRowResult } from '../ingestion/readers/readerTypes';
 import { callOptionsOf, executeRows, executionModeFor, type RowOutcome } from './chunkExecution';
 import { chunkGateOf } from './chunkGate';
 import { fileProblemOf } from './fileProblem';
+import { deferChunkBinds, keepChunkBinds } from './inFileBinds';
 import { isoAt, type LoadContext } from './loadContext';
 import { failLoad, resultsPrefixOf, tryFinalize } from './loadEnd';
 import {
@@ -145,6 +146,8 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
       ? await retryRecordIds(ctx, work.planned.retryRowsBlob)
       : undefined;
     states = convertChunk(plan, rows, work.planned.fileKey, accountUrl, firstFileIdOf);
+    const binds = work.planned.inFileBinds && ctx.inFileBinds;
+    const held = binds ? await deferChunkBinds(binds, work.record.id, work.chunk.chunkIndex, plan, states) : undefined;
     // ContinueOnError=false: nothing after the first row that can't be sent is sent.
     const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
     const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
@@ -164,6 +167,8 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
       sendable.map((s) => s.converted!),
     );
     sendable.forEach((s, i) => (s.outcome = outcomes[i]));
+    if (binds && held?.size)
+      await keepChunkBinds(binds, work.record.id, work.chunk.chunkIndex, held, states, rowJsonOf);
   } finally {
     leave();
   }

@@ -3,6 +3,7 @@ import type { DataverseClient } from '../dataverse/index';
 import type { JobEventPublisher } from '../events/jobEvents';
 import type { JobIndex } from '../storage/jobIndex';
 import type { BlobSource } from './blobSource';
+import type { InFileBindStore } from './inFileBinds';
 import type { LoadQueueMessage, LoadRecord } from './loadRecord';
 import type { LoadStore } from './loadStore';
 import type { TableMetadataSource } from './tableMetadataSource';
@@ -26,6 +27,8 @@ export interface LoadContext {
   chunkQueue: ChunkQueue;
   events: JobEventPublisher;
   index: JobIndex;
+  /** The second pass of files whose rows name rows of the same file (inFileBinds.ts); without it, none is made. */
+  inFileBinds?: InFileBindStore;
   /** LOAD_CONTAINER and LOAD_RESULTS_CONTAINER. */
   container: string;
   resultsContainer: string;

@@ -19,6 +19,7 @@ import {
   type OutboxSweepOutcome,
 } from '../events/eventOutbox';
 import type { JobEventInput } from '../events/jobEvents';
+import { runBindPass } from './inFileBinds';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
 import { isComplete, isTerminal, outcomeOf, type FailedRowRecord, type LoadRecord } from './loadRecord';
 import type { PlannedLoad } from './plannedLoad';
@@ -203,14 +204,24 @@ async function moveSource(ctx: LoadContext, record: LoadRecord, folder: 'process
 export async function tryFinalize(
   ctx: LoadContext,
   loadId: string,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; bindPassDone?: boolean } = {},
 ): Promise<LoadRecord | undefined> {
+  let bindPassOf: LoadRecord | undefined;
   const claimed = await ctx.store.mutate(loadId, (r) => {
     if (isTerminal(r) || !isComplete(r)) return undefined;
     const claimedAt = r.finalizingSince ? Date.parse(r.finalizingSince) : undefined;
     if (claimedAt !== undefined && !options.force && ctx.now() - claimedAt < ctx.stallMs) return undefined;
+    // Rows waiting for a row of their own file are bound first (idempotent; counts change once).
+    if (r.plan?.inFileBinds && !options.bindPassDone) {
+      bindPassOf = r;
+      return undefined;
+    }
     return { finalizingSince: isoAt(ctx.now()) };
   });
+  if (bindPassOf) {
+    await runBindPass(ctx, bindPassOf);
+    return tryFinalize(ctx, loadId, { ...options, bindPassDone: true });
+  }
   if (!claimed.changed) return undefined;
   const record = claimed.record;
   const status = record.errorCode ? 'failed' : outcomeOf(record);

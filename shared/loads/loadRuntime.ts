@@ -8,6 +8,7 @@ import { createBlobSource } from './blobSource';
 import { createThrottleTap, type ChunkQueue, type LoadContext, type LoadLogger } from './loadContext';
 import { parseLoadQueueMessage } from './loadRecord';
 import { createLoadStore } from './loadStore';
+import { createInFileBindStore } from './inFileBinds';
 import { createTableMetadataSource } from './tableMetadataSource';
 
 export interface LoadContextOptions {
@@ -61,6 +62,7 @@ export function createLoadContext(o: LoadContextOptions): LoadContext {
       ...(o.fetch ? { fetch: o.fetch } : {}),
     }),
     index: createJobIndex(o.storage.table(o.names.jobsTable)),
+    inFileBinds: createInFileBindStore(o.storage.table(o.names.loadsTable)),
     container: o.names.container,
     resultsContainer: o.names.resultsContainer,
     chunkSize: Math.min(1000, o.chunkSize ?? 1000),

@@ -21,6 +21,8 @@ import { openFile, type FileShape } from '../ingestion/readers/fileReader';
 import { BlobChangedError, type BlobFile } from './blobSource';
 import { indexLoad, isoAt, type LoadContext } from './loadContext';
 import { fileProblemOf } from './fileProblem';
+import { inFileLookups, InFileReferenceScan } from './inFileBinds';
+import { executionModeFor } from './chunkExecution';
 import { failLoad, tryFinalize } from './loadEnd';
 import { isTerminal, newLoadRecord, type ChunkMessage, type LoadRecord, type ScanMessage } from './loadRecord';
 import type { PlannedLoad } from './plannedLoad';
@@ -255,6 +257,10 @@ async function scan(
       ...(opened.sheet ? { sheet: opened.sheet } : {}),
     };
     const chunkSize = Math.min(1000, ctx.chunkSize, profile.batchSize);
+    // Rows naming rows of this file: chunk messages wait until the whole file is seen (see inFileBinds.ts).
+    const lookups = ctx.inFileBinds ? inFileLookups(plan) : [];
+    const references = lookups.length > 0 ? new InFileReferenceScan(lookups) : undefined;
+    const held: ChunkMessage[] = [];
     const planned: PlannedLoad = {
       shape,
       ...(opened.header ? {} : { columns: opened.columns }),
@@ -263,6 +269,7 @@ async function scan(
       fileKey: `${file.container}/${file.name}@${file.etag}`,
       chunkSize,
       ...(retry?.retryRowsBlob ? { retryRowsBlob: retry.retryRowsBlob } : {}),
+      ...(references ? { inFileBinds: true as const } : {}),
     };
     const described = await ctx.store.mutate(loadId, () => ({
       operation: plan.operation,
@@ -291,7 +298,8 @@ async function scan(
       if (!descriptor) return;
       const message = toMessage(loadId, descriptor);
       await ctx.store.savePlan([message]);
-      if (!sequential) await ctx.chunkQueue.send(message);
+      if (references) held.push(message);
+      else if (!sequential) await ctx.chunkQueue.send(message);
     };
     let scanError: { code: string; message: string } | undefined;
     try {
@@ -303,6 +311,7 @@ async function scan(
           );
         }
         rowsSeen++;
+        references?.add(row);
         await emit(
           planner.add({ rowNumber: row.rowNumber, line: row.line, byteStart: row.byteStart, byteEnd: row.byteEnd }),
         );
@@ -317,6 +326,12 @@ async function scan(
       };
     }
     await emit(planner.finish());
+    if (references) {
+      const inOrderWithinChunk = executionModeFor(plan, profile) === 'batch';
+      await ctx.inFileBinds!.saveChunkDeferrals(loadId, references.finish({ chunkSize, inOrderWithinChunk }));
+      // Sent before the scan is marked complete: a crash before then re-scans and sends them again.
+      if (!sequential) for (const message of held) await ctx.chunkQueue.send(message);
+    }
     const chunkCount = Math.ceil(rowsSeen / chunkSize);
     const { record } = await ctx.store.mutate(loadId, () => ({
       total: rowsSeen,

@@ -38,6 +38,8 @@ export const plannedLoadSchema = z.strictObject({
   chunkSize: z.number().int().min(1).max(1000),
   /** A retry of failed rows: the map of its rows to the first file's, whose record ids creates keep (loadRetry.ts). */
   retryRowsBlob: z.string().min(1).optional(),
+  /** The file has a lookup to its own table by a key column of the file: rows may wait for the second pass (inFileBinds.ts). */
+  inFileBinds: z.literal(true).optional(),
 });
 export type PlannedLoad = z.infer<typeof plannedLoadSchema>;
 

@@ -4,6 +4,7 @@
  * later) and the update that binds them once every row exists. The bind is an update by id with
  * `If-Match: *`, so it can never create a row (a PATCH without it is an upsert) and sending it twice is harmless.
  */
+import { entityReference, type RecordKey } from '../dataverse/organizationRequest';
 import type { TableMetadata } from '../ingestion/tableMetadata';
 import type { DeferredLookup } from './planOrder';
 
@@ -46,11 +47,11 @@ export interface BindRequest {
   body: RequestBody;
 }
 
-/** The update that binds a row's deferred lookups: by id, update-only. */
-export function bindRequest(entitySetName: string, recordId: string, binds: RequestBody): BindRequest {
+/** The update that binds a row's deferred lookups: by id (or the row's alternate key), update-only. */
+export function bindRequest(entitySetName: string, record: RecordKey, binds: RequestBody): BindRequest {
   return {
     method: 'PATCH',
-    url: `${entitySetName}(${recordId})`,
+    url: entityReference(entitySetName, record),
     headers: { 'If-Match': '*', 'Content-Type': 'application/json' },
     body: binds,
   };
