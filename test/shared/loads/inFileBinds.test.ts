@@ -1,0 +1,106 @@
+/**
+ * The second pass of one file over real parts (Azurite, the emulator over HTTP; shared/loads/inFileBinds.ts): a crash
+ * after the binds were sent and the failed bind recorded, but before the pass was marked done, re-runs the pass
+ * without duplicating a record or a reported row; files without in-file references get no second pass at all.
+ */
+import { getLoad } from '../../../shared/loads/loadApi';
+import { acceptLoad } from '../../../shared/loads/loadScan';
+import { tryFinalize } from '../../../shared/loads/loadEnd';
+import { runBindPass } from '../../../shared/loads/inFileBinds';
+import { startLoadFixture, type LoadFixture } from './loadFixture';
+
+jest.setTimeout(120_000);
+
+let f: LoadFixture;
+beforeAll(async () => {
+  f = await startLoadFixture({ chunkSize: 5 });
+});
+afterAll(async () => {
+  await f?.close();
+});
+
+interface Account {
+  accountid: string;
+  accountnumber: string | null;
+  _parentaccountid_value: string | null;
+}
+
+async function accounts(): Promise<Account[]> {
+  const response = await fetch(
+    `${f.emulator.webApiUrl}accounts?$select=accountid,accountnumber,_parentaccountid_value`,
+    {
+      headers: { authorization: 'Bearer test', accept: 'application/json' },
+    },
+  );
+  if (!response.ok) throw new Error(`GET accounts answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { value: Account[] }).value;
+}
+
+async function setProfile(profile: Record<string, unknown>) {
+  await f.drop('account/_profile.json', JSON.stringify(profile));
+}
+
+const rows = 20;
+/** Rows 1-14 name the row 6 on (another chunk of 5); row 10 can't be converted, so row 4's bind matches nothing. */
+const parentOf = (i: number) => (i <= 14 ? i + 6 : undefined);
+function file(): string {
+  const lines = ['accountnumber,name,numberofemployees,parentaccountid'];
+  for (let i = 1; i <= rows; i++)
+    lines.push(`B-${i},Account ${i},${i === 10 ? 'x' : String(i)},${parentOf(i) ? `B-${parentOf(i)}` : ''}`);
+  return lines.join('\r\n') + '\r\n';
+}
+
+test('a crash before the pass is marked done: the re-run binds again, every row once, the failed bind counted once', async () => {
+  f.emulator.reset();
+  await setProfile({ lookups: { parentaccountid: { attribute: 'parentaccountid', by: 'accountnumber' } } });
+  await f.drop('account/crash.csv', file());
+  const store = f.ctx.inFileBinds!;
+  const completePass = store.completePass.bind(store);
+  let crashes = 1;
+  store.completePass = (...args) => (crashes-- > 0 ? Promise.reject(new Error('host killed')) : completePass(...args));
+  try {
+    const started = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/crash.csv' });
+    const id = 'record' in started ? started.record.id : '';
+    await expect(f.drain()).rejects.toThrow('host killed');
+    expect((await f.ctx.store.get(id))?.status).toBe('running');
+
+    // The sweeper's turn: the pass runs again (same PATCHes, update-only), then the load ends.
+    const ended = await tryFinalize(f.ctx, id, { force: true });
+    expect(ended).toMatchObject({ status: 'partiallySucceeded', total: rows, succeeded: rows - 2, failed: 2 });
+    await runBindPass(f.ctx, ended!);
+    expect(await tryFinalize(f.ctx, id)).toBeUndefined();
+    expect(await getLoad(f.ctx, id)).toMatchObject({ counts: { total: rows, succeeded: rows - 2, failed: 2 } });
+
+    const failed: { rowNumber: number; code: string; message: string }[] = [];
+    for await (const r of f.ctx.store.listFailedRows(id)) failed.push(r);
+    expect(failed.map((r) => [r.rowNumber, r.code])).toEqual([
+      [4, 'LookupNotBound'],
+      [10, 'ConversionFailed'],
+    ]);
+    expect(failed[0]!.message).toContain("row 4, column 'parentaccountid': 'B-10' matches no row");
+
+    const stored = await accounts();
+    expect(stored).toHaveLength(rows - 1);
+    const byNumber = new Map(stored.map((a) => [a.accountnumber, a]));
+    expect(byNumber.size).toBe(rows - 1);
+    for (let i = 1; i <= rows; i++) {
+      if (i === 10) continue;
+      const parent = parentOf(i);
+      const expected = parent === undefined || parent === 10 ? null : byNumber.get(`B-${parent}`)!.accountid;
+      expect([i, byNumber.get(`B-${i}`)!._parentaccountid_value]).toEqual([i, expected]);
+    }
+  } finally {
+    store.completePass = completePass;
+  }
+});
+
+test('a file whose lookups bind by id has no second pass (the hot path is unchanged)', async () => {
+  f.emulator.reset();
+  await setProfile({});
+  await f.drop('account/plain.csv', 'accountnumber,name,parentaccountid\r\nC-1,One,\r\nC-2,Two,\r\n');
+  const started = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/plain.csv' });
+  await f.drain();
+  const record = await f.ctx.store.get('record' in started ? started.record.id : '');
+  expect(record).toMatchObject({ status: 'succeeded', succeeded: 2 });
+  expect(record?.plan?.inFileBinds).toBeUndefined();
+});
