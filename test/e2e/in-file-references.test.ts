@@ -4,7 +4,8 @@
  * them, in the same chunk or another), with chains of parents, and one parent that can't be loaded. Every row is
  * reported once, every parentaccountid that names a loaded row is bound (read back through the emulator's Web API),
  * the row whose parent failed is reported failed naming the column and the value. As UpsertMultiple (bulk: every
- * in-file reference waits) and as `$batch` creates (a parent earlier in the same chunk is bound inline).
+ * in-file reference waits), as `$batch` creates (a parent earlier in the same chunk is bound inline), and with the
+ * host SIGKILLed mid-load and restarted.
  */
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -20,7 +21,13 @@ beforeAll(async () => {
   stack = await startLocalStack({
     files: ['dist/functions/load*.js'],
     blobScanIntervalMs: 300,
-    hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500' } } },
+    // The SIGKILLed host keeps the sweeper's singleton lock until its 15 s lease runs out; the restarted one polls for it.
+    listenerLockRecoveryPollingMs: 500,
+    hostJson: {
+      singleton: { listenerLockPeriod: '00:00:15' },
+      extensions: { queues: { maxPollingInterval: '00:00:00.500' } },
+    },
+    env: { LOAD_SWEEP_SCHEDULE: '*/3 * * * * *', LOAD_STALL_SECONDS: '8' },
     emulator: { latency: { baseMs: 1, perOperationMs: 0, perTable: {} } },
   });
   blobs = BlobServiceClient.fromConnectionString(stack.storage);
@@ -89,7 +96,10 @@ function accountsCsv(): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-async function loadAndCheck(profile: Record<string, unknown>): Promise<{ view: LoadView; stored: Account[] }> {
+async function loadAndCheck(
+  profile: Record<string, unknown>,
+  options: { killAfterChunks?: number } = {},
+): Promise<{ view: LoadView; stored: Account[] }> {
   stack.emulator!.reset();
   await setProfile({
     batchSize: 100,
@@ -97,7 +107,17 @@ async function loadAndCheck(profile: Record<string, unknown>): Promise<{ view: L
     ...profile,
   });
   const { id } = await postLoad(stack.api, 'account', accountsCsv());
-  const view = await waitForLoad(() => stack.api, id, { timeoutMs: 240_000, pollMs: 250 });
+  let killed = false;
+  const view = await waitForLoad(() => stack.api, id, {
+    timeoutMs: 240_000,
+    pollMs: 250,
+    onProgress: async (v) => {
+      if (options.killAfterChunks === undefined || killed || v.chunks.done < options.killAfterChunks) return;
+      killed = true;
+      await stack.restartHost({ hard: true });
+    },
+  });
+  expect(killed).toBe(options.killAfterChunks !== undefined);
   // Every row reported once: 450 (its cell), 300 (its parent 450 was never created), 451 (likewise).
   expect(view).toMatchObject({
     status: 'partiallySucceeded',
@@ -139,4 +159,9 @@ test('$batch creates: a parent earlier in the chunk binds inline, the rest in th
   const { stored } = await loadAndCheck({ operation: 'create', executionMode: 'batch' });
   // 451 named 450 inline (earlier, same chunk): its create failed as it always has; 300 was created unbound.
   expect(stored).toHaveLength(rows - 2);
+});
+
+test('the host SIGKILLed mid-load and restarted: every row still once, every parent bound', async () => {
+  const { stored } = await loadAndCheck({}, { killAfterChunks: 6 });
+  expect(stored).toHaveLength(rows - 1);
 });
