@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the benchmark suite (issue 7). Options:
  *   --size 10k,100k,1m   row counts (default 10k,100k; 1m takes several minutes per loader)
- *   --parts throughput,engine,memory,upload,async,emulator,resilience,workbook   which parts (default all)
+ *   --parts throughput,engine,memory,upload,async,emulator,resilience,workbook,references   which parts (default all)
  *   --loaders pipeline,client,common,adf   which loaders the throughput part runs (default all)
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  *   --telemetry          the pipeline runs with OpenTelemetry on, in the SDK's in-memory exporters
@@ -37,6 +37,7 @@ import { loadPipelineBenchmark, type PipelineBenchmark, type PipelineRun } from 
 import { formatResilience, runResilience } from './resilience';
 import { measureUploadMemory } from './uploadMemory';
 import { formatWorkbookMemory, measureWorkbookMemory } from './workbookMemory';
+import { formatInFileReferences, measureInFileReferences } from './inFileReferences';
 
 export const PARTS = [
   'throughput',
@@ -47,6 +48,7 @@ export const PARTS = [
   'emulator',
   'resilience',
   'workbook',
+  'references',
 ] as const;
 export type BenchPart = (typeof PARTS)[number];
 export const LOADERS = ['pipeline', 'client', 'common', 'adf'] as const;
@@ -363,6 +365,12 @@ async function main(): Promise<void> {
       const report = await measureWorkbookMemory({ repoRoot, dir, rows: args.quick ? 20_000 : 200_000, log });
       results.workbook = report;
       log(formatWorkbookMemory(report));
+    }
+    if (args.parts.includes('references')) {
+      log('in-file references: accounts naming parents later in the file vs the same rows without…');
+      const report = await measureInFileReferences({ rows: 10_000 });
+      results.references = report;
+      log(formatInFileReferences(report));
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

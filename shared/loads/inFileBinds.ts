@@ -266,6 +266,9 @@ function bindFailure(p: PendingBind, fault: { status: number; message: string })
   return `${what.join('; ')} (${fault.message})`;
 }
 
+/** Binds per ExecuteMultiple of the second pass: small enough that a few run side by side. */
+const bindsPerRequest = 200;
+
 /** The end of a load with in-file binds: binds every pending row, once (see the module comment). */
 export async function runBindPass(ctx: LoadContext, record: LoadRecord): Promise<void> {
   const store = ctx.inFileBinds;
@@ -273,21 +276,27 @@ export async function runBindPass(ctx: LoadContext, record: LoadRecord): Promise
   const pending = await store.listPending(record.id);
   const { entitySetName } = await ctx.metadata.get(record.table);
   const failures: FailedRowRecord[] = [];
-  for (let i = 0; i < pending.length; i += 1000) {
-    const slice = pending.slice(i, i + 1000);
-    const answer = await ctx.client.executeMultiple(
-      slice.map((p) => {
-        const r = bindRequest(entitySetName, p.record, p.binds);
-        return {
-          kind: 'webApi',
-          request: { method: r.method, path: r.url, headers: r.headers, body: r.body, retrySafe: true },
-        };
-      }),
-      { continueOnError: true, returnResponses: false },
-      callOptionsOf(record.plan.profile),
-    );
+  // Slices run side by side: the client's concurrency (x-ms-dop-hint, 429s) paces them, as it paces chunks.
+  const slices: PendingBind[][] = [];
+  for (let i = 0; i < pending.length; i += bindsPerRequest) slices.push(pending.slice(i, i + bindsPerRequest));
+  const answers = await Promise.all(
+    slices.map((slice) =>
+      ctx.client.executeMultiple(
+        slice.map((p) => {
+          const r = bindRequest(entitySetName, p.record, p.binds);
+          return {
+            kind: 'webApi',
+            request: { method: r.method, path: r.url, headers: r.headers, body: r.body, retrySafe: true },
+          };
+        }),
+        { continueOnError: true, returnResponses: false },
+        callOptionsOf(record.plan!.profile),
+      ),
+    ),
+  );
+  answers.forEach((answer, s) => {
     for (const item of answer.responses) {
-      const p = slice[item.requestIndex];
+      const p = slices[s]![item.requestIndex];
       if (!p || !item.fault) continue;
       failures.push({
         rowNumber: p.rowNumber,
@@ -300,7 +309,7 @@ export async function runBindPass(ctx: LoadContext, record: LoadRecord): Promise
         rowJson: p.rowJson,
       });
     }
-  }
+  });
   // A row already reported failed by its chunk (it gave up after an earlier attempt wrote the row) is not counted
   // twice; a failed bind recorded by a pass that crashed before completing is counted by this one.
   let newFailures = failures;
