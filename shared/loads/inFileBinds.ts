@@ -257,13 +257,29 @@ export async function keepChunkBinds(
   if (pending.length > 0) await store.putPending(loadId, pending);
 }
 
-function bindFailure(p: PendingBind, fault: { status: number; message: string }): string {
+/** The failed row of a bind that failed, in the shape chunks report theirs (column, value, Dataverse's own text). */
+function bindFailure(
+  p: PendingBind,
+  fault: { code: string; status: number; message: string },
+  primaryIdAttribute: string,
+): FailedRowRecord {
   const what = p.references.map((r) =>
     fault.status === 404
       ? unboundMessage(p.rowNumber, r.column, r.value)
-      : `row ${p.rowNumber}, column '${r.column}': binding '${r.value}' failed`,
+      : `row ${p.rowNumber}, column '${r.column}': binding '${r.value}' failed: ${fault.message}`,
   );
-  return `${what.join('; ')} (${fault.message})`;
+  return {
+    rowNumber: p.rowNumber,
+    line: p.line,
+    chunkIndex: p.chunkIndex,
+    code: 'LookupNotBound',
+    message: what.join('; '),
+    ...(p.references[0] ? { column: p.references[0].column, value: p.references[0].value } : {}),
+    ...(fault.code ? { dataverseCode: fault.code } : {}),
+    dataverseMessage: fault.message,
+    keyJson: JSON.stringify(typeof p.record === 'string' ? { [primaryIdAttribute]: p.record } : p.record),
+    rowJson: p.rowJson,
+  };
 }
 
 /** Binds per ExecuteMultiple of the second pass: small enough that a few run side by side. */
@@ -274,7 +290,7 @@ export async function runBindPass(ctx: LoadContext, record: LoadRecord): Promise
   const store = ctx.inFileBinds;
   if (!store || !record.plan || (await store.isPassDone(record.id))) return;
   const pending = await store.listPending(record.id);
-  const { entitySetName } = await ctx.metadata.get(record.table);
+  const { entitySetName, primaryIdAttribute } = await ctx.metadata.get(record.table);
   const failures: FailedRowRecord[] = [];
   // Slices run side by side: the client's concurrency (x-ms-dop-hint, 429s) paces them, as it paces chunks.
   const slices: PendingBind[][] = [];
@@ -298,16 +314,7 @@ export async function runBindPass(ctx: LoadContext, record: LoadRecord): Promise
     for (const item of answer.responses) {
       const p = slices[s]![item.requestIndex];
       if (!p || !item.fault) continue;
-      failures.push({
-        rowNumber: p.rowNumber,
-        line: p.line,
-        chunkIndex: p.chunkIndex,
-        code: 'LookupNotBound',
-        message: bindFailure(p, item.fault),
-        column: p.references.map((r) => r.column).join(', '),
-        keyJson: JSON.stringify(p.record),
-        rowJson: p.rowJson,
-      });
+      failures.push(bindFailure(p, item.fault, primaryIdAttribute));
     }
   });
   // A row already reported failed by its chunk (it gave up after an earlier attempt wrote the row) is not counted

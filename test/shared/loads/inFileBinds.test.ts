@@ -7,6 +7,7 @@ import { getLoad } from '../../../shared/loads/loadApi';
 import { acceptLoad } from '../../../shared/loads/loadScan';
 import { tryFinalize } from '../../../shared/loads/loadEnd';
 import { runBindPass } from '../../../shared/loads/inFileBinds';
+import type { FailedRowRecord } from '../../../shared/loads/loadRecord';
 import { startLoadFixture, type LoadFixture } from './loadFixture';
 
 jest.setTimeout(120_000);
@@ -71,13 +72,15 @@ test('a crash before the pass is marked done: the re-run binds again, every row 
     expect(await tryFinalize(f.ctx, id)).toBeUndefined();
     expect(await getLoad(f.ctx, id)).toMatchObject({ counts: { total: rows, succeeded: rows - 2, failed: 2 } });
 
-    const failed: { rowNumber: number; code: string; message: string }[] = [];
+    const failed: FailedRowRecord[] = [];
     for await (const r of f.ctx.store.listFailedRows(id)) failed.push(r);
     expect(failed.map((r) => [r.rowNumber, r.code])).toEqual([
       [4, 'LookupNotBound'],
       [10, 'ConversionFailed'],
     ]);
     expect(failed[0]!.message).toContain("row 4, column 'parentaccountid': 'B-10' matches no row");
+    expect(failed[0]).toMatchObject({ column: 'parentaccountid', value: 'B-10' });
+    expect(failed[0]!.dataverseMessage).toBeTruthy();
 
     const stored = await accounts();
     expect(stored).toHaveLength(rows - 1);
