@@ -63,6 +63,9 @@ function keyText(value: unknown): string | undefined {
 const chunkDeferralsSchema = z.record(z.string(), z.array(z.number().int()));
 type ChunkDeferrals = z.infer<typeof chunkDeferralsSchema>;
 
+/** Shared by the rows that name no row (most of a file): one array, not one per row. */
+const noReferences: RowReferences['references'] = [];
+
 /** Collects each row's key and references during the scan (memory: one entry per row with a key or reference). */
 export class InFileReferenceScan {
   private readonly rows: RowReferences[] = [];
@@ -71,10 +74,10 @@ export class InFileReferenceScan {
   add(row: SourceRowResult): void {
     if (!row.ok) return;
     const key = keyText(row.values[this.lookups[0]!.keyColumn]);
-    const references: RowReferences['references'] = [];
+    let references: RowReferences['references'] = noReferences;
     for (const l of this.lookups) {
       const value = keyText(row.values[l.column]);
-      if (value !== undefined) references.push({ column: l.column, value });
+      if (value !== undefined) references = [...references, { column: l.column, value }];
     }
     if (key !== undefined || references.length > 0)
       this.rows.push({ rowNumber: row.rowNumber, ...(key !== undefined ? { key } : {}), references });
