@@ -30,16 +30,17 @@ export interface SettingsSection<D extends SectionDefinitions = SectionDefinitio
 
 /**
  * A group of settings with its own mapping to the typed shape the code uses. `build` may report
- * cross-setting problems with `reportSettingProblem(ctx, SETTING_NAME, message)`.
+ * cross-setting problems with `reportSettingProblem(ctx, SETTING_NAME, message)`; `others` holds every other
+ * present setting as text, for settings that name another setting (a secret kept in its own Key Vault reference).
  */
 export function defineSection<const D extends SectionDefinitions, Out>(
   definitions: D,
-  build: (values: SectionValues<D>, ctx: z.RefinementCtx) => Out,
+  build: (values: SectionValues<D>, ctx: z.RefinementCtx, others: Readonly<Record<string, unknown>>) => Out,
 ): SettingsSection<D, Out> {
   const shape = Object.fromEntries(Object.entries(definitions).map(([name, d]) => [name, d.schema]));
   const schema = z
-    .object(shape)
-    .transform((values, ctx) => build(values as SectionValues<D>, ctx)) as unknown as z.ZodType<Out>;
+    .looseObject(shape)
+    .transform((values, ctx) => build(values as SectionValues<D>, ctx, values)) as unknown as z.ZodType<Out>;
   return { definitions, schema };
 }
 

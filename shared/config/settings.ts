@@ -10,6 +10,8 @@ import { ConfigurationError } from '../errors';
 
 export { SecretValue } from './secretValue';
 export type { DataverseAuthMode, DataverseAuthSettings, DataverseSettings } from './sections/dataverse';
+export type { DataverseIdentitySettings } from './sections/dataverseIdentities';
+export { defaultIdentityName } from './sections/dataverseIdentities';
 export type { JobsSettings } from './sections/jobs';
 export type { LoadsSettings } from './sections/loads';
 export type { LoggingSettings } from './sections/logging';

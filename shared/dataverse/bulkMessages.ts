@@ -185,6 +185,8 @@ export async function runBulk(
           body: { Targets: chunk.map((row) => row.bulkTarget) },
           // Creates carry client-generated ids, updates and upserts are idempotent.
           retrySafe: true,
+          // Each target counts toward the daily entitlement (bulk-operations.md, "How are API limits applied?").
+          operations: chunk.length,
         },
         callOptions,
       );

@@ -10,6 +10,8 @@ export interface CallOptions {
   suppressDuplicateDetection?: boolean;
   /** Impersonation by Entra object id (`CallerObjectId`); applies to every request of a batch. */
   callerObjectId?: string;
+  /** Send as the default identity, never another of the pool (solution operations; impersonation always is). */
+  useDefaultIdentity?: boolean;
   abortSignal?: AbortSignal;
 }
 

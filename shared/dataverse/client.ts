@@ -1,6 +1,7 @@
 /** `createDataverseClient(options)`: the one object the loads and jobs talk to Dataverse through. */
 import { randomUUID } from 'node:crypto';
 import type { AccessTokenSource } from './auth/accessTokenSource';
+import type { DataverseIdentity } from './identityPool';
 import {
   createRows,
   runBulk,
@@ -23,10 +24,18 @@ import { sendWebApiRequest, type WebApiContext, type WebApiResponse } from './we
 export interface DataverseClientOptions {
   /** `${DATAVERSE_URL}/api/data/v9.2/` */
   webApiUrl: string;
-  accessTokenSource: AccessTokenSource;
+  /** One identity (named `default`); or give `identities`. */
+  accessTokenSource?: AccessTokenSource;
+  /**
+   * Several application users (issue 17): each with its own token source, concurrency, Retry-After pause and
+   * spacing; each request goes to the one with most headroom. The first is the default (impersonation, pinned calls).
+   */
+  identities?: readonly DataverseIdentity[];
+  /** Told how many operations Dataverse executed for each answer (the daily request meter). */
+  onOperationsCounted?: (operations: number) => void;
   /** Operations per `$batch` (default and maximum 1000); lowered automatically when Dataverse reports less. */
   maxBatchSize?: number;
-  /** Upper bound on concurrent requests, whatever `x-ms-dop-hint` says (default 16). */
+  /** Upper bound on concurrent requests per identity, whatever `x-ms-dop-hint` says (default 16). */
   maxConcurrency?: number;
   /** Concurrency before the first `x-ms-dop-hint` arrives (default min(4, maxConcurrency)). */
   initialConcurrency?: number;
@@ -86,7 +95,9 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
   const maxBatchSize = Math.min(1000, Math.max(1, Math.floor(options.maxBatchSize ?? 1000)));
   const maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency ?? 16));
   const transport = new Transport({
-    accessTokenSource: options.accessTokenSource,
+    ...(options.identities ? { identities: options.identities } : {}),
+    ...(options.accessTokenSource ? { accessTokenSource: options.accessTokenSource } : {}),
+    ...(options.onOperationsCounted ? { onOperationsCounted: options.onOperationsCounted } : {}),
     fetch: options.fetch ?? globalThis.fetch,
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,

@@ -20,6 +20,10 @@ export const DataverseErrorCodes = {
   retriesExhausted: 'RetriesExhausted',
   batchTooLarge: 'BatchTooLarge',
   notExecuted: 'NotExecuted',
+  /** Every identity of the pool left the rotation (their credentials fail); the message names each and why. */
+  noIdentityLeft: 'NoIdentityLeft',
+  /** The on-premises "Server Busy" fault (concurrent ExecuteMultiple limit), still there after the retries. */
+  serverBusy: 'ServerBusy',
   /** A key value holds a character Dataverse can't take in a key URL (docs/design.md "Key literals"). */
   unaddressableKey: 'UnaddressableKey',
 } as const;

@@ -248,6 +248,8 @@ async function sendBatch(
     headers,
     body: encoded.body,
     retrySafe: requests.every((request) => isRetrySafe(request.webApi!)),
+    // Each operation of a $batch counts toward the daily entitlement (api-limits.md).
+    operations: requests.length,
     ...(abortSignal ? { abortSignal } : {}),
   });
   if (result.status === 401 || result.status === 403)

@@ -37,4 +37,5 @@ export type { WebApiResponse } from './webApi';
 export type { DataverseLogger, TransportMetrics } from './transport';
 export type { Clock } from './throttle';
 export type { AccessTokenSource } from './auth/accessTokenSource';
+export type { DataverseIdentity, IdentityMetrics } from './identityPool';
 export * as batchCodec from './batchCodec';

@@ -21,6 +21,8 @@ export interface WebApiRequest {
   body?: unknown;
   /** Whether sending it twice cannot duplicate data. Defaults to true for GET, false otherwise. */
   retrySafe?: boolean;
+  /** Operations Dataverse counts toward the daily entitlement (a bulk message's targets); default 1. */
+  operations?: number;
 }
 
 interface Common {

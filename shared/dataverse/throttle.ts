@@ -102,6 +102,11 @@ export class AdaptiveConcurrency {
     this.limit = Math.max(1, Math.min(initial, maxConcurrency));
   }
 
+  /** Calls queued for a slot. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   snapshot(): ConcurrencySnapshot {
     return {
       limit: this.limit,

@@ -7,17 +7,8 @@ import type { AccessTokenSource } from './auth/accessTokenSource';
 import { DataverseError, DataverseErrorCodes, faultFromResponse, requestIdOf } from './dataverseError';
 import type { HeaderMap } from './httpMessage';
 import { recordDataverseResponse } from '../observability/telemetry';
-import {
-  AdaptiveConcurrency,
-  RequestSpacing,
-  ThrottlePause,
-  callKind,
-  abortError,
-  backoffMs,
-  parseRetryAfter,
-  type Clock,
-  type ConcurrencySnapshot,
-} from './throttle';
+import { IdentityPool, type DataverseIdentity, type IdentityLane, type IdentityMetrics } from './identityPool';
+import { callKind, abortError, backoffMs, parseRetryAfter, type Clock, type ConcurrencySnapshot } from './throttle';
 
 export interface DataverseLogger {
   info(message: string, data?: Record<string, unknown>): void;
@@ -32,6 +23,10 @@ export interface HttpCall {
   body?: string;
   /** Whether re-sending after an unknown outcome (5xx, network error) cannot duplicate data. */
   retrySafe: boolean;
+  /** Must go as the default identity (impersonation, solution operations): never rotated to another user. */
+  pinned?: boolean;
+  /** Operations Dataverse counts toward the daily entitlement: parts of a `$batch`, targets of a bulk message (default 1). */
+  operations?: number;
   abortSignal?: AbortSignal;
 }
 
@@ -55,10 +50,17 @@ export interface TransportMetrics {
   bulkSizes: Record<string, number>;
   concurrency: ConcurrencySnapshot;
   pausedMs: number;
+  /** Per identity of the pool (one entry, `default`, without DATAVERSE_IDENTITIES). */
+  identities: IdentityMetrics[];
 }
 
 export interface TransportOptions {
-  accessTokenSource: AccessTokenSource;
+  /** The identities to send as; the first is the default one. */
+  identities?: readonly DataverseIdentity[];
+  /** Shorthand for one identity named `default`. */
+  accessTokenSource?: AccessTokenSource;
+  /** Told how many operations Dataverse executed (and counts toward the daily entitlement) for each answer. */
+  onOperationsCounted?: (operations: number) => void;
   fetch: typeof fetch;
   clock: Clock;
   random: () => number;
@@ -73,6 +75,37 @@ export interface TransportOptions {
 
 const transientStatuses = new Set([502, 503, 504]);
 
+/**
+ * Dataverse refuses the caller itself, not the request: 401, or 403 "The user is not a member of the organization"
+ * (0x80072560, a valid token for a user the environment doesn't have, e.g. a removed application user). Other 403s
+ * (a missing privilege) stay the request's own error.
+ */
+const callerRefusedCodes = new Set(['0x80072560']);
+function refusesCaller(status: number, headers: HeaderMap, body: string): boolean {
+  if (status === 401) return true;
+  return status === 403 && callerRefusedCodes.has(faultFromResponse(status, headers, body).code.toLowerCase());
+}
+
+/** Credentials Entra refuses (a revoked secret, a wrong certificate): no retry makes them work. */
+const credentialErrorCodes = new Set(['InvalidClientCredentials', 'InvalidCertificate']);
+function isCredentialFailure(error: unknown): error is Error {
+  return (
+    error instanceof Error &&
+    error.name === 'DataverseAuthenticationError' &&
+    credentialErrorCodes.has((error as { code?: string }).code ?? '')
+  );
+}
+
+/**
+ * The on-premises ExecuteMultiple limit (two at a time per organization): a "Server Busy" fault thrown before the
+ * first request executes (ExecuteMultiple docs, 2017 seed). Its Web API shape is undocumented: recognised by the
+ * fault's message, at any 4xx/5xx status.
+ */
+export function isServerBusy(status: number, headers: HeaderMap, body: string): boolean {
+  if (status < 400 || status === 429) return false;
+  return /\bserver busy\b/i.test(faultFromResponse(status, headers, body).message);
+}
+
 function lowerCaseHeaders(headers: Headers): HeaderMap {
   const result: HeaderMap = {};
   headers.forEach((value, name) => {
@@ -82,9 +115,7 @@ function lowerCaseHeaders(headers: Headers): HeaderMap {
 }
 
 export class Transport {
-  private readonly concurrency: AdaptiveConcurrency;
-  private readonly pause: ThrottlePause;
-  private readonly spacing: RequestSpacing;
+  private readonly pool: IdentityPool;
   private readonly counters = {
     requests: 0,
     throttledTotal: 0,
@@ -97,9 +128,10 @@ export class Transport {
   };
 
   constructor(private readonly options: TransportOptions) {
-    this.concurrency = new AdaptiveConcurrency(options.maxConcurrency, options.initialConcurrency);
-    this.pause = new ThrottlePause(options.clock);
-    this.spacing = new RequestSpacing(options.clock);
+    const identities =
+      options.identities ??
+      (options.accessTokenSource ? [{ name: 'default', accessTokenSource: options.accessTokenSource }] : []);
+    this.pool = new IdentityPool(identities, options.clock, options.maxConcurrency, options.initialConcurrency);
   }
 
   metrics(): TransportMetrics {
@@ -111,8 +143,9 @@ export class Transport {
       tokenRefreshes: c.tokenRefreshes,
       batchSizes: { ...c.batchSizes },
       bulkSizes: { ...c.bulkSizes },
-      concurrency: this.concurrency.snapshot(),
+      concurrency: this.pool.concurrency(),
       pausedMs: c.pausedMs,
+      identities: this.pool.lanes.map((lane) => lane.metrics()),
     };
   }
 
@@ -124,63 +157,93 @@ export class Transport {
     this.counters.bulkSizes[size] = (this.counters.bulkSizes[size] ?? 0) + 1;
   }
 
-  /** A 429 inside a `$batch` part (undocumented but possible): same client-wide reaction as an outer 429. */
+  /** A 429 inside a `$batch` part (undocumented but possible): same reaction as an outer 429, on the default identity. */
   noteInnerThrottle(headers: HeaderMap, body: string): void {
-    this.onThrottled(headers, body, 1);
+    this.onThrottled(this.pool.defaultLane, headers, body, 1);
   }
 
   private onThrottled(
+    lane: IdentityLane,
     headers: HeaderMap,
     body: string,
     attempt: number,
     sentInEpisode?: number,
+    code?: string,
   ): { code: string; retryAfterMs: number } {
-    const fault = faultFromResponse(429, headers, body);
-    const code = fault.code || 'unknown';
+    const counted = code ?? (faultFromResponse(429, headers, body).code || 'unknown');
     this.counters.throttledTotal += 1;
-    this.counters.throttledByCode[code] = (this.counters.throttledByCode[code] ?? 0) + 1;
-    this.concurrency.onThrottled(sentInEpisode);
+    this.counters.throttledByCode[counted] = (this.counters.throttledByCode[counted] ?? 0) + 1;
+    lane.counters.throttled += 1;
+    lane.concurrency.onThrottled(sentInEpisode);
     const retryAfterMs =
       parseRetryAfter(headers['retry-after'], this.options.clock.now()) ?? backoffMs(attempt, this.options.random);
-    this.pause.pauseFor(retryAfterMs);
-    return { code, retryAfterMs };
+    lane.pause.pauseFor(retryAfterMs);
+    return { code: counted, retryAfterMs };
+  }
+
+  /** An identity whose credentials fail leaves the rotation; the log names it and why, never a secret. */
+  private leave(lane: IdentityLane, reason: string): void {
+    if (!lane.active) return;
+    lane.leftReason = reason;
+    const left = this.pool.lanes.filter((l) => l.active).map((l) => l.name);
+    this.options.logger?.warn(`Dataverse identity '${lane.name}' left the rotation: ${reason}`, {
+      identity: lane.name,
+      reason,
+      identitiesLeft: left,
+    });
+  }
+
+  private noneLeft(): DataverseError {
+    return new DataverseError({ code: DataverseErrorCodes.noIdentityLeft, message: this.pool.noneLeftMessage() });
   }
 
   async send(call: HttpCall): Promise<HttpResult> {
     const { clock, logger } = this.options;
     const signal = call.abortSignal;
+    const pinned = call.pinned === true || call.headers['CallerObjectId'] !== undefined;
     let retries = 0;
     let throttleRetries = 0;
-    let refreshed = false;
-    let forceRefresh = false;
+    /** Identities that got their one forced token refresh after a 401 during this call. */
+    const refreshed = new Set<IdentityLane>();
+    /** After a 401 the next attempt goes as the same identity, with a fresh token. */
+    let refreshOn: IdentityLane | undefined;
     let resent = false;
     const kind = callKind(call.method, call.url);
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
-      const pausedFor = this.pause.remainingMs();
-      await this.pause.wait(signal);
+      const lane = pinned ? this.pool.defaultLane : (refreshOn ?? this.pool.choose());
+      if (!lane) throw this.noneLeft();
+      if (!lane.active && !pinned) {
+        refreshOn = undefined;
+        continue;
+      }
+      const pausedFor = lane.pause.remainingMs();
+      await lane.pause.wait(signal);
       this.counters.pausedMs += pausedFor;
-      const release = await this.concurrency.acquire(signal);
+      lane.counters.pausedMs += pausedFor;
+      const release = await lane.concurrency.acquire(signal);
       try {
-        await this.spacing.next(kind, this.concurrency.snapshot().limit, signal);
+        await lane.spacing.next(kind, lane.concurrency.snapshot().limit, signal);
       } catch (error) {
         release();
         throw error;
       }
-      // A 429 may have paused the client while this call queued for a slot: wait again, without the slot.
-      if (this.pause.remainingMs() > 0) {
+      // A 429 may have paused this identity (or it left) while this call queued for a slot: choose again.
+      if (lane.pause.remainingMs() > 0 || (!lane.active && !pinned)) {
         release();
         continue;
       }
-      const episode = this.concurrency.episode();
+      const forceRefresh = refreshOn === lane;
+      refreshOn = undefined;
+      const episode = lane.concurrency.episode();
       let response: { status: number; headers: HeaderMap; body: string };
       let sentAt: number;
       try {
-        const token = await this.options.accessTokenSource.getAccessToken(
+        const token = await lane.accessTokenSource.getAccessToken(
           signal ? { forceRefresh, abortSignal: signal } : { forceRefresh },
         );
-        forceRefresh = false;
         this.counters.requests += 1;
+        lane.counters.requests += 1;
         sentAt = clock.now();
         const init: RequestInit = {
           method: call.method,
@@ -195,6 +258,11 @@ export class Transport {
       } catch (error) {
         release();
         if (signal?.aborted) throw abortError(signal);
+        if (this.pool.rotating && isCredentialFailure(error)) {
+          this.leave(lane, error.message);
+          if (pinned) throw error;
+          continue;
+        }
         if (error instanceof DataverseError) throw error; // token acquisition failures
         // The request may or may not have reached Dataverse.
         if (call.retrySafe && retries < this.options.maxRetries) {
@@ -219,43 +287,64 @@ export class Transport {
       }
       release();
       recordDataverseResponse(call.method, response);
-      if (response.status !== 429) this.spacing.observe(kind, clock.now() - sentAt);
+      if (response.status !== 429) lane.spacing.observe(kind, clock.now() - sentAt);
 
       const dopHint = response.headers['x-ms-dop-hint'];
-      if (dopHint !== undefined) this.concurrency.observeDopHint(Number(dopHint));
+      if (dopHint !== undefined) lane.concurrency.observeDopHint(Number(dopHint));
       if (response.status !== 429) {
-        this.concurrency.observeBudget(
+        lane.concurrency.observeBudget(
           response.headers['x-ms-ratelimit-burst-remaining-xrm-requests'],
           response.headers['x-ms-ratelimit-time-remaining-xrm-requests'],
         );
       }
 
-      if (response.status === 429) {
-        const { code, retryAfterMs } = this.onThrottled(response.headers, response.body, throttleRetries + 1, episode);
-        // A 429 is answered before anything executes, so re-sending is always safe.
+      const serverBusy = isServerBusy(response.status, response.headers, response.body);
+      if (response.status === 429 || serverBusy) {
+        const { code, retryAfterMs } = this.onThrottled(
+          lane,
+          response.headers,
+          response.body,
+          throttleRetries + 1,
+          episode,
+          serverBusy ? DataverseErrorCodes.serverBusy : undefined,
+        );
+        // A 429 (and Server Busy) is answered before anything executes, so re-sending is always safe.
         if (throttleRetries < this.options.maxThrottleRetries) {
           throttleRetries += 1;
-          logger?.warn('Dataverse throttled the client; pausing all calls', {
-            code,
-            retryAfterMs,
-            concurrency: this.concurrency.snapshot().limit,
-          });
+          logger?.warn(
+            serverBusy
+              ? 'Dataverse answered Server Busy; pausing this identity and retrying'
+              : 'Dataverse throttled the client; pausing this identity',
+            { code, retryAfterMs, identity: lane.name, concurrency: lane.concurrency.snapshot().limit },
+          );
           continue;
         }
         throw new DataverseError({
-          ...faultFromResponse(429, response.headers, response.body),
+          ...faultFromResponse(response.status, response.headers, response.body),
+          ...(serverBusy ? { code: DataverseErrorCodes.serverBusy } : {}),
           retryAfterSeconds: Math.ceil(retryAfterMs / 1000),
         });
       }
 
-      if (response.status === 401 && !refreshed) {
-        refreshed = true;
-        forceRefresh = true;
-        this.counters.tokenRefreshes += 1;
-        logger?.info('Dataverse answered 401; refreshing the access token once', {
-          requestId: requestIdOf(response.headers),
-        });
-        continue;
+      if (refusesCaller(response.status, response.headers, response.body)) {
+        if (!refreshed.has(lane) && (response.status === 401 || this.pool.rotating)) {
+          refreshed.add(lane);
+          refreshOn = lane;
+          this.counters.tokenRefreshes += 1;
+          logger?.info(`Dataverse answered ${response.status}; refreshing the access token once`, {
+            requestId: requestIdOf(response.headers),
+            identity: lane.name,
+          });
+          continue;
+        }
+        if (this.pool.rotating) {
+          const fault = faultFromResponse(response.status, response.headers, response.body);
+          this.leave(
+            lane,
+            `HTTP ${response.status} after a token refresh${fault.code ? ` (${fault.code})` : ''}: ${fault.message}`,
+          );
+          if (!pinned) continue;
+        }
       }
 
       if (transientStatuses.has(response.status)) {
@@ -277,7 +366,9 @@ export class Transport {
         }
       }
 
-      this.concurrency.onSuccess();
+      lane.concurrency.onSuccess();
+      if (response.status < 500 && response.status !== 401 && response.status !== 403)
+        this.options.onOperationsCounted?.(call.operations ?? 1);
       return { ...response, resent };
     }
   }

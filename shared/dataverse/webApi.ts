@@ -63,6 +63,8 @@ export async function sendWebApiRequest(
     url: new URL(request.path, context.webApiUrl).toString(),
     headers,
     retrySafe: isRetrySafe(request),
+    ...(options?.useDefaultIdentity || options?.callerObjectId ? { pinned: true } : {}),
+    ...(request.operations !== undefined ? { operations: request.operations } : {}),
     ...(body !== undefined ? { body } : {}),
     ...(options?.abortSignal ? { abortSignal: options.abortSignal } : {}),
   };

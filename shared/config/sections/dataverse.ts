@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { SecretValue } from '../secretValue';
+import { identitiesExpected, parseIdentities, type DataverseIdentitySettings } from './dataverseIdentities';
 import {
   defineSection,
   guid,
@@ -9,6 +10,7 @@ import {
   reportSettingProblem,
   secretString,
   setting,
+  tableName,
 } from '../settingTypes';
 
 export const dataverseAuthModes = ['clientSecret', 'clientCertificate', 'managedIdentity'] as const;
@@ -38,6 +40,12 @@ export interface DataverseSettings {
   maxBatchSize: number;
   maxConcurrency: number;
   executionMode: 'batch' | 'bulk' | 'auto';
+  /** The default identity (`auth`, named `default`) first, then DATAVERSE_IDENTITIES: the pool of application users. */
+  identities: DataverseIdentitySettings[];
+  /** DATAVERSE_DAILY_REQUEST_BUDGET: requests per rolling 24 h before new chunks wait; undefined = no budget. */
+  dailyRequestBudget?: number;
+  /** Table of the daily request meter (shared by every instance). */
+  requestMeterTable: string;
 }
 
 const tenant = () => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/);
@@ -99,7 +107,7 @@ export const dataverseSection = defineSection(
     }),
     DATAVERSE_MAX_CONCURRENCY: setting(integerInRange(1, 1000).default(52), {
       description:
-        'Cap on concurrent Web API requests. The client starts from the x-ms-dop-hint response header and adapts to 429s, never above this cap.',
+        'Cap on concurrent Web API requests per identity (with DATAVERSE_IDENTITIES each application user has its own). The client starts from the x-ms-dop-hint response header and adapts to 429s, never above this cap.',
       expected: 'an integer from 1 to 1000',
     }),
     DATAVERSE_EXECUTION_MODE: setting(oneOf(['batch', 'bulk', 'auto']).default('auto'), {
@@ -107,8 +115,23 @@ export const dataverseSection = defineSection(
         'batch: $batch (ExecuteMultiple semantics); bulk: CreateMultiple/UpdateMultiple/UpsertMultiple; auto: bulk where the table supports it, else batch.',
       expected: 'one of batch, bulk, auto',
     }),
+    DATAVERSE_IDENTITIES: setting(z.string().optional(), {
+      description:
+        'Further application users for the environment (service protection limits are per user), beside the default identity of the DATAVERSE_AUTH settings: JSON, e.g. [{"name":"loader-2","auth":"managedIdentity","clientId":"<guid>"}, {"name":"loader-3","auth":"clientSecret","clientId":"<guid>","secretSetting":"LOADER3_SECRET"}]. A secret or certificate is never in the JSON: secretSetting / certificateSetting / certificatePasswordSetting name the app setting holding it (a Key Vault reference in Azure); certificatePath names a PEM file; tenantId defaults to DATAVERSE_TENANT_ID.',
+      expected: identitiesExpected,
+    }),
+    DATAVERSE_DAILY_REQUEST_BUDGET: setting(integerInRange(1, 1_000_000_000).optional(), {
+      description:
+        'Requests the app may send to the environment per rolling 24 hours, counted as Dataverse counts them toward the Power Platform request entitlement (each operation of a $batch, each target of CreateMultiple/UpsertMultiple). At 80 % a warning event; at 100 % new chunks wait (the load shows waiting: daily request budget). Unset: counted, never waited for.',
+      expected: 'an integer from 1 to 1000000000',
+    }),
+    DATAVERSE_REQUEST_METER_TABLE: setting(tableName().default('requestmeter'), {
+      description:
+        'Table storage table of the daily request meter: request counts per 5-minute bucket, shared by every instance (ETag-guarded).',
+      expected: 'a table name (3-63 letters and digits, starting with a letter)',
+    }),
   },
-  (v, ctx): DataverseSettings => {
+  (v, ctx, others): DataverseSettings => {
     const certificateGiven =
       v.DATAVERSE_CLIENT_CERTIFICATE_PATH !== undefined || v.DATAVERSE_CLIENT_CERTIFICATE !== undefined;
     const mode: DataverseAuthMode =
@@ -161,12 +184,25 @@ export const dataverseSection = defineSection(
         };
       }
     }
+    const identities = parseIdentities(v.DATAVERSE_IDENTITIES, {
+      ctx,
+      others,
+      defaultAuth: auth,
+      tenantId: v.DATAVERSE_TENANT_ID,
+      authorityHost: v.DATAVERSE_AUTHORITY_HOST.replace(/\/$/, ''),
+    });
+    if (!identities) return z.NEVER;
     return {
       url: new URL(v.DATAVERSE_URL).origin,
       auth,
       maxBatchSize: v.DATAVERSE_MAX_BATCH_SIZE,
       maxConcurrency: v.DATAVERSE_MAX_CONCURRENCY,
       executionMode: v.DATAVERSE_EXECUTION_MODE,
+      identities,
+      ...(v.DATAVERSE_DAILY_REQUEST_BUDGET !== undefined
+        ? { dailyRequestBudget: v.DATAVERSE_DAILY_REQUEST_BUDGET }
+        : {}),
+      requestMeterTable: v.DATAVERSE_REQUEST_METER_TABLE,
     };
   },
 );

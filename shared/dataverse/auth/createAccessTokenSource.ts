@@ -65,10 +65,18 @@ function describeClient(auth: DataverseAuthSettings): string {
   return `client ${auth.clientId} in tenant ${auth.tenantId}`;
 }
 
+/** `DATAVERSE_AUTH=clientSecret` for the default identity, `identity 'loader-2' of DATAVERSE_IDENTITIES` for the others. */
+function describeIdentity(auth: DataverseAuthSettings, identityName: string | undefined): string {
+  return identityName === undefined
+    ? `DATAVERSE_AUTH=${auth.mode}`
+    : `identity '${identityName}' of DATAVERSE_IDENTITIES, ${auth.mode}`;
+}
+
 function toAuthenticationError(
   error: unknown,
   auth: DataverseAuthSettings,
   redact: (text: string) => string,
+  identityName?: string,
 ): DataverseAuthenticationError {
   if (error instanceof DataverseAuthenticationError) return error;
   const msalErrorCode = error instanceof AuthError && error.errorCode ? error.errorCode : undefined;
@@ -88,7 +96,7 @@ function toAuthenticationError(
     code,
     authMode: auth.mode,
     message: redact(
-      `Dataverse authentication failed (DATAVERSE_AUTH=${auth.mode}, ${describeClient(auth)}): ${detail}`,
+      `Dataverse authentication failed (${describeIdentity(auth, identityName)}, ${describeClient(auth)}): ${detail}`,
     ),
     ...(msalErrorCode ? { msalErrorCode } : {}),
   });
@@ -109,7 +117,19 @@ export function createAccessTokenSource(
   settings: { dataverse: DataverseSettings },
   options: AccessTokenSourceOptions = {},
 ): AccessTokenSource {
-  const { url, auth } = settings.dataverse;
+  return createIdentityTokenSource(settings.dataverse.url, settings.dataverse.auth, options);
+}
+
+/**
+ * The token source of one identity of the pool (its own msal application and token cache). `name` is given for
+ * the identities of DATAVERSE_IDENTITIES, so an authentication error says which one failed.
+ */
+export function createIdentityTokenSource(
+  url: string,
+  auth: DataverseAuthSettings,
+  options: AccessTokenSourceOptions = {},
+  name?: string,
+): AccessTokenSource {
   const system = (redact: (text: string) => string) => ({
     loggerOptions: loggerOptions(options, redact),
     ...(options.networkClient ? { networkClient: options.networkClient } : {}),
@@ -125,7 +145,7 @@ export function createAccessTokenSource(
       try {
         return tokenOf(await app.acquireToken({ resource: url, forceRefresh }), auth);
       } catch (error) {
-        throw toAuthenticationError(error, auth, redact);
+        throw toAuthenticationError(error, auth, redact, name);
       }
     });
   }
@@ -151,7 +171,7 @@ export function createAccessTokenSource(
     try {
       return tokenOf(await app.acquireTokenByClientCredential({ scopes, skipCache: forceRefresh }), auth);
     } catch (error) {
-      throw toAuthenticationError(error, auth, redact);
+      throw toAuthenticationError(error, auth, redact, name);
     }
   });
 }
