@@ -8,27 +8,35 @@
  */
 import { loadSettings, type Settings } from './config/settings';
 import type { AccessTokenSource } from './dataverse/auth/accessTokenSource';
-import { createAccessTokenSource, type AccessTokenSourceOptions } from './dataverse/auth/createAccessTokenSource';
-import { createDataverseClient, type DataverseClient } from './dataverse/index';
+import { createIdentityTokenSource, type AccessTokenSourceOptions } from './dataverse/auth/createAccessTokenSource';
+import { createDataverseClient, type DataverseClient, type DataverseIdentity } from './dataverse/index';
 import type { Clock } from './dataverse/throttle';
 import { createJobRuntime, type JobRuntime } from './jobs/jobRuntime';
 import { createLoadContext } from './loads/loadRuntime';
 import type { LoadContext } from './loads/loadContext';
 import type { Logger } from './observability/logger';
 import { createScopedLogger } from './observability/logScope';
+import { createRequestMeter, type RequestMeter } from './storage/requestMeter';
 import { createStorageClients, type StorageClients } from './storage/storageClients';
 
 /** What the app holds for one Dataverse environment: its URL and the one client every engine sends through. */
 export interface DataverseConnection {
   /** DATAVERSE_URL, without a trailing slash: the environment (and the job lane's key). */
   environmentUrl: string;
-  /** Holds the token source, the throttle state (Retry-After pause, AIMD concurrency) and the batch size learned. */
+  /**
+   * Holds the identities (each with its token source, Retry-After pause and AIMD concurrency) and the batch size
+   * learned. Impersonated calls and the job engine's calls go as the default identity.
+   */
   client: DataverseClient;
+  /** The environment's daily request meter (Table storage, shared by every instance); absent without storage. */
+  requestMeter?: RequestMeter;
 }
 
 export interface DataverseConnectionOptions {
-  /** Replaces the token source built from the settings (tests). */
+  /** Replaces the default identity's token source built from the settings (tests). */
   accessTokenSource?: AccessTokenSource;
+  /** Replaces the token sources of named identities (tests). */
+  accessTokenSources?: Readonly<Record<string, AccessTokenSource>>;
   /** Passed to msal-node (tests send token requests to the local identity). Never a setting. */
   accessToken?: Pick<AccessTokenSourceOptions, 'networkClient' | 'logLevel'>;
   /** Wraps the token source (tests record the tokens issued, to scan logs for them). */
@@ -37,30 +45,58 @@ export interface DataverseConnectionOptions {
   clock?: Clock;
 }
 
-/** Builds the connection to the settings' environment; the app builds it once and shares it. */
+/**
+ * Builds the connection to the settings' environment; the app builds it once and shares it. With storage it
+ * also meters the requests sent (the daily request budget).
+ */
 export function createDataverseConnection(
-  settings: Pick<Settings, 'dataverse'>,
+  settings: Pick<Settings, 'dataverse'> & Partial<Pick<Settings, 'jobs'>>,
   log: Logger,
   options: DataverseConnectionOptions = {},
+  storage?: StorageClients,
 ): DataverseConnection {
   const environmentUrl = settings.dataverse.url.replace(/\/+$/, '');
-  const built =
-    options.accessTokenSource ??
-    createAccessTokenSource(settings, {
-      ...options.accessToken,
-      log: (level, message) =>
-        level === 'error' || level === 'warning' ? log.warn(`msal: ${message}`) : log.info(`msal: ${message}`),
-    });
+  const identities: DataverseIdentity[] = settings.dataverse.identities.map((identity, index) => {
+    const built =
+      (index === 0 ? options.accessTokenSource : undefined) ??
+      options.accessTokenSources?.[identity.name] ??
+      createIdentityTokenSource(
+        settings.dataverse.url,
+        identity.auth,
+        {
+          ...options.accessToken,
+          log: (level, message) =>
+            level === 'error' || level === 'warning' ? log.warn(`msal: ${message}`) : log.info(`msal: ${message}`),
+        },
+        index === 0 ? undefined : identity.name,
+      );
+    return {
+      name: identity.name,
+      accessTokenSource: options.wrapAccessTokenSource ? options.wrapAccessTokenSource(built) : built,
+    };
+  });
+  const requestMeter = storage
+    ? createRequestMeter({
+        table: storage.table(settings.dataverse.requestMeterTable),
+        environment: environmentUrl,
+        ...(settings.dataverse.dailyRequestBudget !== undefined
+          ? { budget: settings.dataverse.dailyRequestBudget }
+          : {}),
+        ...(settings.jobs ? { events: storage.queueService.getQueueClient(settings.jobs.eventsQueue) } : {}),
+        log,
+      })
+    : undefined;
   const client = createDataverseClient({
     webApiUrl: `${environmentUrl}/api/data/v9.2/`,
-    accessTokenSource: options.wrapAccessTokenSource ? options.wrapAccessTokenSource(built) : built,
+    identities,
     maxBatchSize: settings.dataverse.maxBatchSize,
     maxConcurrency: settings.dataverse.maxConcurrency,
     logger: log,
+    ...(requestMeter ? { onOperationsCounted: (operations: number) => requestMeter.record(operations) } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  return { environmentUrl, client };
+  return { environmentUrl, client, ...(requestMeter ? { requestMeter } : {}) };
 }
 
 export interface AppOptions {
@@ -94,7 +130,7 @@ export function createApp(options: AppOptions): App {
   const storage = options.storage ?? createStorageClients(settings.storage.connection);
   const dataverse = isConnection(options.dataverse)
     ? options.dataverse
-    : createDataverseConnection(settings, log, options.dataverse);
+    : createDataverseConnection(settings, log, options.dataverse, storage);
   const webhookUrl = settings.jobs.eventsWebhookUrl?.reveal();
   const shared = {
     storage,
@@ -124,10 +160,12 @@ export function createApp(options: AppOptions): App {
       maxFileBytes: loads.maxFileBytes,
       inlineScanMaxBytes: loads.inlineScanMaxBytes,
       stallSeconds: loads.stallSeconds,
+      ...(dataverse.requestMeter ? { requestBudget: dataverse.requestMeter } : {}),
     }),
     jobs: createJobRuntime({
       ...shared,
-      send: (request, callOptions) => dataverse.client.send(request, callOptions),
+      // Solution operations stay with one application user: the default identity.
+      send: (request, callOptions) => dataverse.client.send(request, { ...callOptions, useDefaultIdentity: true }),
       environment: dataverse.environmentUrl,
       names: {
         jobsTable: jobs.jobsTable,

@@ -50,6 +50,10 @@ interface ChunkWork {
   attempt: ChunkAttempt;
 }
 
+/** How long a chunk waits in its invocation for the daily request budget, and when its message comes back after. */
+const budgetWaitMs = 4 * 60_000;
+const budgetRetrySeconds = 60;
+
 /** Table string properties hold 32K characters; a longer row is kept cut, marked as such. */
 const maxRowJson = 30_000;
 
@@ -273,6 +277,12 @@ export async function processChunk(
     return { kind: 'alreadyDone' };
   }
   if (record.stoppedAtRow !== undefined) return { kind: 'skipped', reason: 'load stopped at its first fault' };
+  // The daily request budget is used up: wait (the load shows `waiting: daily request budget`); past a few minutes
+  // the message comes back later instead, so an invocation never outlives its timeout nor burns a delivery.
+  if (ctx.requestBudget && !(await ctx.requestBudget.waitForRoom({ maxWaitMs: budgetWaitMs }))) {
+    await ctx.chunkQueue.send(message, { visibilityDelaySeconds: budgetRetrySeconds });
+    return { kind: 'skipped', reason: 'waiting: daily request budget' };
+  }
 
   const startedAt = ctx.now();
   await ctx.store.markChunkStarted(record.id, message.chunkIndex, isoAt(startedAt));

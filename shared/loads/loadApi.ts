@@ -188,6 +188,10 @@ export interface LoadView {
   chunks: { total?: number; done: number };
   stoppedAtRow?: number;
   throttling: { throttled: number; retries: number };
+  /** What a running load waits for instead of sending: `daily request budget` (DATAVERSE_DAILY_REQUEST_BUDGET used up). */
+  waiting?: string;
+  /** The environment's rolling 24 h request count against DATAVERSE_DAILY_REQUEST_BUDGET. */
+  dailyRequests?: { used: number; budget?: number };
   message?: string;
   errorCode?: string;
   timings: {
@@ -291,9 +295,22 @@ export async function requireLoad(ctx: Pick<LoadContext, 'store'>, id: string): 
   return record;
 }
 
+/** The daily request budget's part of a running load's view: `waiting` while it is used up. */
+async function budgetFields(
+  ctx: LoadContext,
+  record: LoadRecord,
+): Promise<Pick<LoadView, 'waiting' | 'dailyRequests'>> {
+  if (!ctx.requestBudget || isTerminal(record)) return {};
+  const budget = await ctx.requestBudget.state();
+  return {
+    ...(budget.level === 'exhausted' ? { waiting: 'daily request budget' } : {}),
+    dailyRequests: { used: budget.used, ...(budget.budget !== undefined ? { budget: budget.budget } : {}) },
+  };
+}
+
 export async function getLoad(ctx: LoadContext, id: string): Promise<LoadView> {
   const record = await requireLoad(ctx, id);
-  const view = loadView(ctx, record);
+  const view = { ...loadView(ctx, record), ...(await budgetFields(ctx, record)) };
   const chunks = await ctx.store.chunkProgress(record.id);
   if (chunks.length === 0) return view;
   const finishedAt = record.finishedAt ? Date.parse(record.finishedAt) : undefined;

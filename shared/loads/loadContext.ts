@@ -2,6 +2,7 @@
 import type { DataverseClient } from '../dataverse/index';
 import type { JobEventPublisher } from '../events/jobEvents';
 import type { JobIndex } from '../storage/jobIndex';
+import type { RequestBudget } from '../storage/requestMeter';
 import type { BlobSource } from './blobSource';
 import type { InFileBindStore } from './inFileBinds';
 import type { LoadQueueMessage, LoadRecord } from './loadRecord';
@@ -16,7 +17,8 @@ export interface LoadLogger {
 }
 
 export interface ChunkQueue {
-  send(message: LoadQueueMessage): Promise<void>;
+  /** `visibilityDelaySeconds`: the message shows up that much later (a chunk waiting for the daily budget). */
+  send(message: LoadQueueMessage, options?: { visibilityDelaySeconds?: number }): Promise<void>;
 }
 
 export interface LoadContext {
@@ -42,6 +44,8 @@ export interface LoadContext {
   now: () => number;
   /** 429s and retries of the client since the last call (see createThrottleTap). */
   takeThrottleCounts: () => { throttled: number; retries: number };
+  /** The environment's daily request budget: while it is used up, chunks wait instead of sending. */
+  requestBudget?: RequestBudget;
   log?: LoadLogger;
 }
 

@@ -3,6 +3,7 @@ import type { QueueClient } from '@azure/storage-queue';
 import type { DataverseClient } from '../dataverse/index';
 import { createJobEventPublisher, encodeQueueMessage } from '../events/jobEvents';
 import { createJobIndex } from '../storage/jobIndex';
+import type { RequestBudget } from '../storage/requestMeter';
 import type { StorageClients } from '../storage/storageClients';
 import { createBlobSource } from './blobSource';
 import { createThrottleTap, type ChunkQueue, type LoadContext, type LoadLogger } from './loadContext';
@@ -32,16 +33,20 @@ export interface LoadContextOptions {
   /** Webhook POSTs of the end events (tests). */
   fetch?: typeof fetch;
   now?: () => number;
+  requestBudget?: RequestBudget;
   log?: LoadLogger;
 }
 
 /** Messages go base64-encoded, the encoding the Functions queue trigger expects by default. */
 export function createChunkQueue(queue: QueueClient): ChunkQueue {
   return {
-    async send(message) {
+    async send(message, options) {
       const parsed = parseLoadQueueMessage(message);
       if (!parsed.success) throw parsed.error;
-      await queue.sendMessage(encodeQueueMessage(parsed.data));
+      await queue.sendMessage(
+        encodeQueueMessage(parsed.data),
+        options?.visibilityDelaySeconds ? { visibilityTimeout: options.visibilityDelaySeconds } : {},
+      );
     },
   };
 }
@@ -71,6 +76,7 @@ export function createLoadContext(o: LoadContextOptions): LoadContext {
     stallMs: (o.stallSeconds ?? 300) * 1000,
     now: o.now ?? Date.now,
     takeThrottleCounts: createThrottleTap(o.client),
+    ...(o.requestBudget ? { requestBudget: o.requestBudget } : {}),
     ...(o.log ? { log: o.log } : {}),
   };
 }

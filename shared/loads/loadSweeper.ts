@@ -44,6 +44,8 @@ export async function sweepLoads(ctx: LoadContext): Promise<SweepReport> {
         if (await tryFinalize(ctx, record.id)) report.finalized.push(record.id);
         continue;
       }
+      // Chunks waiting for the daily request budget make no progress, and their messages come back on their own.
+      if (ctx.requestBudget && (await ctx.requestBudget.state()).level === 'exhausted') continue;
       // Claim the resume: mark it as progress with an ETag-guarded write, so the next sweep gives it a full stall
       // period. Only the sweeper whose write wins resumes; one that lost (412, or the record moved since it was
       // listed: another sweeper claimed it, or a worker made progress) leaves it alone, so two instances' sweepers

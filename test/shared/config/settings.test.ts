@@ -26,6 +26,9 @@ describe('loadSettings', () => {
       maxBatchSize: 1000,
       maxConcurrency: 52,
       executionMode: 'auto',
+      // One identity, the DATAVERSE_AUTH one: nothing changes for single-identity users.
+      identities: [{ name: 'default', auth: { mode: 'managedIdentity', clientId: undefined } }],
+      requestMeterTable: 'requestmeter',
     });
     expect(s.loads).toEqual({
       container: 'incoming',
