@@ -31,6 +31,8 @@ export class IdentityLane {
   readonly spacing: RequestSpacing;
   leftReason: string | undefined;
   readonly counters = { requests: 0, throttled: 0, pausedMs: 0 };
+  /** Calls that chose this identity and have not yet queued for a slot (so calls starting together spread). */
+  choosing = 0;
 
   constructor(
     readonly name: string,
@@ -51,7 +53,7 @@ export class IdentityLane {
   /** Free request slots, less the calls already queued for one (negative when calls queue). */
   headroom(): number {
     const { limit, inFlight } = this.concurrency.snapshot();
-    return limit - inFlight - this.concurrency.waiting;
+    return limit - inFlight - this.concurrency.waiting - this.choosing;
   }
 
   metrics(): IdentityMetrics {

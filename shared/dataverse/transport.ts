@@ -218,10 +218,16 @@ export class Transport {
         continue;
       }
       const pausedFor = lane.pause.remainingMs();
-      await lane.pause.wait(signal);
+      let release: () => void;
+      lane.choosing += 1;
+      try {
+        await lane.pause.wait(signal);
+        release = await lane.concurrency.acquire(signal);
+      } finally {
+        lane.choosing -= 1;
+      }
       this.counters.pausedMs += pausedFor;
       lane.counters.pausedMs += pausedFor;
-      const release = await lane.concurrency.acquire(signal);
       try {
         await lane.spacing.next(kind, lane.concurrency.snapshot().limit, signal);
       } catch (error) {
