@@ -10,28 +10,41 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return m?.[1];
 }
 
-const callerCache = new Map<string, string>();
+export interface Caller {
+  /** `oid` (Entra object id) or `sub`: what Dataverse's per-user limits key on. */
+  id: string;
+  /** `appid`: the application (or managed identity) client id, when the token has one. */
+  appId?: string;
+}
 
-/** The token's `oid` (Entra object id) or `sub`; an opaque token is its own identity (hashed, to keep it out of logs). */
-export function callerIdFromToken(token: string): string {
+const callerCache = new Map<string, Caller>();
+
+/** The token's caller; an opaque token is its own identity (hashed, to keep it out of logs). */
+export function callerFromToken(token: string): Caller {
   // Clients reuse one token for an hour: decode it once (decoding an opaque token throws, which is slow).
   const cached = callerCache.get(token);
   if (cached !== undefined) return cached;
-  const id = decodeCallerId(token);
+  const caller = decodeCaller(token);
   if (callerCache.size >= 1000) callerCache.clear();
-  callerCache.set(token, id);
-  return id;
+  callerCache.set(token, caller);
+  return caller;
 }
 
-function decodeCallerId(token: string): string {
+/** The token's `oid` (Entra object id) or `sub`; an opaque token is its own identity (hashed, to keep it out of logs). */
+export function callerIdFromToken(token: string): string {
+  return callerFromToken(token).id;
+}
+
+function decodeCaller(token: string): Caller {
   try {
     const claims = decodeJwt(token);
     const id = typeof claims['oid'] === 'string' ? claims['oid'] : claims.sub;
-    if (id) return id;
+    const appId = typeof claims['appid'] === 'string' ? claims['appid'] : undefined;
+    if (id) return appId ? { id, appId } : { id };
   } catch {
     // Not a JWT: fall through.
   }
-  return `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  return { id: `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}` };
 }
 
 export function challengeHeader(orgUrl: string, tenantId: string): string {

@@ -28,13 +28,16 @@ const flags = {
   'rate-503': { type: 'string' },
   'rate-drop': { type: 'string' },
   'rate-slow': { type: 'string' },
+  'rate-server-busy': { type: 'string' },
+  'execute-multiple-per-organization': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
 const USAGE = `Usage: npm run emulator -- [--port 0] [--config file.json] [--schema tables.json] [--persist state.json]
   [--strict-auth] [--max-batch-size N] [--dop-hint N] [--latency-base-ms N] [--latency-per-operation-ms N]
   [--requests-per-window N] [--execution-ms-per-window N] [--window-seconds N] [--concurrency N] [--time-scale N]
-  [--fault-seed N] [--rate-429 R] [--rate-503 R] [--rate-drop R] [--rate-slow R]`;
+  [--fault-seed N] [--rate-429 R] [--rate-503 R] [--rate-drop R] [--rate-slow R] [--rate-server-busy R]
+  [--execute-multiple-per-organization N]`;
 
 function num(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -74,6 +77,7 @@ export function optionsFromArgs(argv: string[]): EmulatorOptions {
         windowSeconds: num(v['window-seconds']),
         concurrency: num(v.concurrency),
         timeScale: num(v['time-scale']),
+        executeMultiplePerOrganization: num(v['execute-multiple-per-organization']),
       }),
     },
     latency: {
@@ -88,6 +92,7 @@ export function optionsFromArgs(argv: string[]): EmulatorOptions {
         rate503: num(v['rate-503']),
         rateDrop: num(v['rate-drop']),
         rateSlow: num(v['rate-slow']),
+        rateServerBusy: num(v['rate-server-busy']),
       }),
     },
   };

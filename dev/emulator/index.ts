@@ -73,12 +73,18 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
     ...(records ? [records.route] : []),
   ];
 
-  const stats = (): EmulatorStats => ({
-    ...structuredClone(counters),
-    inFlight: limits.inFlight(),
-    recordsPerTable: records?.stats().recordsPerTable ?? {},
-    solutions: solutions?.stats(),
-  });
+  const stats = (): EmulatorStats => {
+    const peaks = limits.peaks();
+    return {
+      ...structuredClone(counters),
+      callers: Object.fromEntries(
+        Object.entries(counters.callers).map(([id, caller]) => [id, { ...structuredClone(caller), ...peaks[id] }]),
+      ),
+      inFlight: limits.inFlight(),
+      recordsPerTable: records?.stats().recordsPerTable ?? {},
+      solutions: solutions?.stats(),
+    };
+  };
   const reset = (): void => {
     records?.reset();
     solutions?.reset();

@@ -29,12 +29,24 @@ interface CallerUsage {
   executions: Array<{ at: number; ms: number }>;
   executionSum: number;
   inFlight: number;
+  /** Highest values seen (GET /_emulator/stats per caller: never above the limits, save execution time's overshoot). */
+  peakInFlight: number;
+  peakRequestsInWindow: number;
+  peakExecutionMsInWindow: number;
+}
+
+export interface CallerPeaks {
+  peakInFlight: number;
+  peakRequestsInWindow: number;
+  peakExecutionMsInWindow: number;
 }
 
 export interface ServiceProtection {
   admit(callerId: string): Admission;
   reset(): void;
   inFlight(): number;
+  /** Per caller, the most it ever had in flight and in one window. */
+  peaks(): Record<string, CallerPeaks>;
 }
 
 export function requestsMessage(l: Limits): string {
@@ -60,7 +72,15 @@ export function createServiceProtection(limits: () => Limits, now: () => number 
   const usageOf = (id: string): CallerUsage => {
     let u = callers.get(id);
     if (!u) {
-      u = { requests: [], executions: [], executionSum: 0, inFlight: 0 };
+      u = {
+        requests: [],
+        executions: [],
+        executionSum: 0,
+        inFlight: 0,
+        peakInFlight: 0,
+        peakRequestsInWindow: 0,
+        peakExecutionMsInWindow: 0,
+      };
       callers.set(id, u);
     }
     return u;
@@ -115,6 +135,8 @@ export function createServiceProtection(limits: () => Limits, now: () => number 
       }
       u.requests.push(t);
       u.inFlight++;
+      u.peakInFlight = Math.max(u.peakInFlight, u.inFlight);
+      u.peakRequestsInWindow = Math.max(u.peakRequestsInWindow, u.requests.length);
       let released = false;
       return {
         ok: true,
@@ -126,6 +148,8 @@ export function createServiceProtection(limits: () => Limits, now: () => number 
           if (ms > 0) {
             u.executions.push({ at: now(), ms });
             u.executionSum += ms;
+            prune(u, now() - (limits().windowSeconds * 1000) / limits().timeScale);
+            u.peakExecutionMsInWindow = Math.max(u.peakExecutionMsInWindow, Math.round(u.executionSum));
           }
         },
         remaining() {
@@ -144,6 +168,18 @@ export function createServiceProtection(limits: () => Limits, now: () => number 
       let n = 0;
       for (const u of callers.values()) n += u.inFlight;
       return n;
+    },
+    peaks() {
+      return Object.fromEntries(
+        [...callers].map(([id, u]) => [
+          id,
+          {
+            peakInFlight: u.peakInFlight,
+            peakRequestsInWindow: u.peakRequestsInWindow,
+            peakExecutionMsInWindow: u.peakExecutionMsInWindow,
+          },
+        ]),
+      );
     },
   };
 }

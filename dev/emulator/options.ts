@@ -19,6 +19,11 @@ export const limitsSchema = z.object({
   concurrency: z.number().int().positive(),
   /** Emulated time runs this many times faster: windows last windowSeconds / timeScale real seconds. */
   timeScale: z.number().positive(),
+  /**
+   * The on-premises limit of concurrent ExecuteMultiple ($batch and bulk messages) per organization (2 in the
+   * 2017 docs): one more is answered "Server Busy" before it runs. 0 (the default) = no such limit, as online.
+   */
+  executeMultiplePerOrganization: z.number().int().nonnegative(),
 });
 const LIMIT_DEFAULTS: z.output<typeof limitsSchema> = {
   requestsPerWindow: 6000,
@@ -26,6 +31,7 @@ const LIMIT_DEFAULTS: z.output<typeof limitsSchema> = {
   windowSeconds: 300,
   concurrency: 52,
   timeScale: 1,
+  executeMultiplePerOrganization: 0,
 };
 
 /**
@@ -61,6 +67,8 @@ export const faultsSchema = z.object({
   rate503: rate,
   rateDrop: rate,
   rateSlow: rate,
+  /** Share of $batch and bulk-message requests answered "Server Busy" (the on-premises ExecuteMultiple fault). */
+  rateServerBusy: rate,
   slowMs: nonNegative,
   /** Dropped connections happen before the request runs, or after it ran (the ambiguous case clients must survive). */
   dropAfterProcessing: z.boolean(),
@@ -71,6 +79,7 @@ const FAULT_DEFAULTS: z.output<typeof faultsSchema> = {
   rate503: 0,
   rateDrop: 0,
   rateSlow: 0,
+  rateServerBusy: 0,
   slowMs: 2000,
   dropAfterProcessing: false,
   seed: 1,
@@ -105,6 +114,11 @@ export const emulatorOptionsSchema = z.object({
   solutions: solutionsSchema.optional(),
   /** Keep the write log (`GET /_emulator/writes`): one entry per create attempted. Off by default: it grows with every row. */
   writeLog: z.boolean().default(false),
+  /**
+   * Callers (token `oid`/`sub`, or `appid`) whose application user was removed: every request gets 403
+   * 0x80072560 "The user is not a member of the organization." (tests of an identity leaving the rotation).
+   */
+  revokedCallers: z.array(z.string()).default([]),
 });
 
 export type EmulatorOptions = z.input<typeof emulatorOptionsSchema>;
@@ -124,6 +138,7 @@ export const emulatorPatchSchema = z.object({
   strictAuth: z.boolean().optional(),
   solutions: solutionsSchema.optional(),
   writeLog: z.boolean().optional(),
+  revokedCallers: z.array(z.string()).optional(),
 });
 export type EmulatorPatch = z.input<typeof emulatorPatchSchema>;
 
@@ -149,6 +164,7 @@ export function applyPatch(current: ResolvedEmulatorOptions, patch: EmulatorPatc
     dopHint: p.dopHint ?? current.dopHint,
     strictAuth: p.strictAuth ?? current.strictAuth,
     writeLog: p.writeLog ?? current.writeLog,
+    revokedCallers: p.revokedCallers ?? current.revokedCallers,
     solutions: p.solutions ? mergeSolutions(current.solutions, p.solutions) : current.solutions,
   };
 }

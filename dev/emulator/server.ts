@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { audienceMatches, bearerToken, callerIdFromToken, challengeHeader } from './auth';
+import { audienceMatches, bearerToken, callerFromToken, challengeHeader, type Caller } from './auth';
 import { executeBatch } from './batch';
 import type { FaultInjector } from './faults';
 import { classifyOperation, executionMs, type OperationCost } from './latency';
@@ -13,7 +13,7 @@ import type { ServiceProtection } from './limits';
 import { requestsMessage, THROTTLE_CODES } from './limits';
 import type { ResolvedEmulatorOptions } from './options';
 import { toWebApiTarget, WEB_API_PREFIX, type Dispatch } from './router';
-import { increment, type StatCounters } from './stats';
+import { increment, type CallerStats, type StatCounters } from './stats';
 import { faults as dataverseFaults } from './records/faults';
 import { dataverseError, type EmulatorResponse } from './types';
 import { toWire } from './wire';
@@ -21,7 +21,7 @@ import { toWire } from './wire';
 /** What the emulator mounts for `/_identity/...` and strict mode (dev/identity/localIdentity.ts has this shape). */
 export interface IdentityEndpoint {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
-  verifyToken(token: string): Promise<{ sub: string; aud: string; oid?: string } | undefined>;
+  verifyToken(token: string): Promise<{ sub: string; aud: string; oid?: string; appid?: string } | undefined>;
 }
 
 export interface ServerDeps {
@@ -68,8 +68,36 @@ function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The on-premises ExecuteMultiple fault, thrown before the first request runs (ExecuteMultiple docs, 2017). */
+const serverBusyMessage = (limit: number) =>
+  `Server Busy: the limit of ${limit} concurrent ExecuteMultiple requests per organization is reached.`;
+
+/** `$batch` and the bulk messages: what the on-premises ExecuteMultiple limit counts. */
+const isMultiple = (method: string, path: string | undefined) =>
+  method === 'POST' &&
+  path !== undefined &&
+  (path === '$batch' || /\/Microsoft\.Dynamics\.CRM\.\w+Multiple$/.test(path));
+
 export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const serialize = createSerializer();
+  /** ExecuteMultiple requests running now, organization-wide (executeMultiplePerOrganization). */
+  let multiplesRunning = 0;
+
+  const callerStats = (caller: Caller): CallerStats => {
+    const callers = deps.counters().callers;
+    let entry = callers[caller.id];
+    if (!entry) {
+      entry = {
+        ...(caller.appId ? { appId: caller.appId } : {}),
+        requests: 0,
+        throttled: {},
+        serverBusy: 0,
+        refused: 0,
+      };
+      callers[caller.id] = entry;
+    }
+    return entry;
+  };
 
   const send = (res: ServerResponse, status: number, headers: Array<[string, string]>, body: string | Buffer): void => {
     increment(deps.counters().statuses, String(status));
@@ -107,16 +135,18 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     counters.requests++;
 
     const token = bearerToken(headers['authorization']);
-    let callerId: string | undefined;
+    let caller: Caller | undefined;
     if (token) {
       if (opts.strictAuth) {
         const verified = deps.identity ? await deps.identity.verifyToken(token) : undefined;
-        if (verified && audienceMatches(verified.aud, deps.orgUrl())) callerId = verified.oid ?? verified.sub;
+        if (verified && audienceMatches(verified.aud, deps.orgUrl()))
+          caller = { id: verified.oid ?? verified.sub, ...(verified.appid ? { appId: verified.appid } : {}) };
       } else {
-        callerId = callerIdFromToken(token);
+        caller = callerFromToken(token);
       }
     }
-    if (!callerId) {
+    const callerId = caller?.id;
+    if (!caller || !callerId) {
       await readBody(req);
       send(
         res,
@@ -132,7 +162,17 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     }
 
     const body = await readBody(req);
-    const fault = deps.faults.next();
+    const stats = callerStats(caller);
+    stats.requests++;
+    if (opts.revokedCallers.includes(callerId) || (caller.appId && opts.revokedCallers.includes(caller.appId))) {
+      stats.refused++;
+      sendApi(res, method, dataverseError(403, '0x80072560', 'The user is not a member of the organization.'), []);
+      return;
+    }
+    const targetPath = toWebApiTarget(req.url ?? pathname)?.path;
+    const multiple = isMultiple(method, targetPath);
+    const drawn = deps.faults.next();
+    const fault = drawn === 'serverBusy' && !multiple ? 'none' : drawn;
     if (fault !== 'none') increment(counters.faults, fault);
     if (fault === 'drop' && !opts.faults.dropAfterProcessing) {
       req.socket.destroy();
@@ -154,9 +194,18 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       return;
     }
 
+    const perOrganization = opts.limits.executeMultiplePerOrganization;
+    if (fault === 'serverBusy' || (multiple && perOrganization > 0 && multiplesRunning >= perOrganization)) {
+      stats.serverBusy++;
+      if (fault !== 'serverBusy') increment(counters.faults, 'serverBusy');
+      sendApi(res, method, dataverseError(500, '', serverBusyMessage(perOrganization || 2)), []);
+      return;
+    }
+
     const admission = deps.limits.admit(callerId);
     if (!admission.ok) {
       increment(counters.throttled, admission.code);
+      increment(stats.throttled, admission.code);
       // Observed: no x-ms-ratelimit-* headers on a 429.
       sendApi(res, method, dataverseError(429, admission.code, admission.message), [
         ['Retry-After', String(admission.retryAfterSeconds)],
@@ -166,6 +215,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
 
     const started = performance.now();
     let executionRealMs = 0;
+    if (multiple) multiplesRunning++;
     try {
       const target = toWebApiTarget(req.url ?? pathname);
       const { response, operations } = await serialize(
@@ -212,6 +262,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         ['x-ms-ratelimit-time-remaining-xrm-requests', String(remaining.executionMs)],
       ]);
     } finally {
+      if (multiple) multiplesRunning--;
       admission.release(executionRealMs);
     }
   };

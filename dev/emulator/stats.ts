@@ -11,10 +11,28 @@ export interface EmulatorStats {
   throttled: Record<string, number>;
   /** Outer HTTP statuses sent. */
   statuses: Record<string, number>;
-  faults: { '429': number; '503': number; drop: number; slow: number };
+  faults: { '429': number; '503': number; drop: number; slow: number; serverBusy: number };
+  /**
+   * Per caller (the token's identity, as Dataverse keeps its limits per user): requests received, 429s by code,
+   * Server Busy answers, and the most it had in flight and in one window (from the limits).
+   */
+  callers: Record<string, CallerStats>;
   inFlight: number;
   recordsPerTable: Record<string, number>;
   solutions?: unknown;
+}
+
+export interface CallerStats {
+  /** The token's `appid` (the application or managed identity client id) when it has one. */
+  appId?: string;
+  requests: number;
+  throttled: Record<string, number>;
+  serverBusy: number;
+  /** Refused as a revoked caller (403). */
+  refused: number;
+  peakInFlight?: number;
+  peakRequestsInWindow?: number;
+  peakExecutionMsInWindow?: number;
 }
 
 export type StatCounters = Omit<EmulatorStats, 'inFlight' | 'recordsPerTable' | 'solutions'>;
@@ -27,7 +45,8 @@ export function emptyCounters(): StatCounters {
     executionMs: 0,
     throttled: {},
     statuses: {},
-    faults: { '429': 0, '503': 0, drop: 0, slow: 0 },
+    faults: { '429': 0, '503': 0, drop: 0, slow: 0, serverBusy: 0 },
+    callers: {},
   };
 }
 

@@ -41,6 +41,7 @@ describe('emulator CLI options', () => {
       windowSeconds: 300,
       concurrency: 10,
       timeScale: 60,
+      executeMultiplePerOrganization: 0,
     });
     expect(o.latency).toEqual({ baseMs: 50, perOperationMs: 2, perTable: { accounts: { create: 3 } } });
     expect(o.faults.rate503).toBe(0.1);
