@@ -65,7 +65,12 @@ export async function startEmulator(input: EmulatorOptions = {}, extras: Emulato
   let writes: WriteLogEntry[] = [];
   let recordWork = { request: 0, call: '' };
 
-  const limits = createServiceProtection(() => options.limits);
+  const limits = createServiceProtection((callerId, appId) => {
+    const override =
+      (callerId !== undefined ? options.callerLimits[callerId] : undefined) ??
+      (appId !== undefined ? options.callerLimits[appId] : undefined);
+    return override ? { ...options.limits, ...override } : options.limits;
+  });
   const faults = createFaultInjector(() => options.faults);
   const routes = (): EmulatorRoute[] => [
     ...(extras.routes ?? []),

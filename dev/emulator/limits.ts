@@ -42,7 +42,8 @@ export interface CallerPeaks {
 }
 
 export interface ServiceProtection {
-  admit(callerId: string): Admission;
+  /** `appId` lets per-caller overrides (options.callerLimits) name the application instead of the object id. */
+  admit(callerId: string, appId?: string): Admission;
   reset(): void;
   inFlight(): number;
   /** Per caller, the most it ever had in flight and in one window. */
@@ -66,7 +67,10 @@ export function retryAfterSeconds(realWaitMs: number): number {
   return Math.max(1, Math.ceil(realWaitMs / 1000));
 }
 
-export function createServiceProtection(limits: () => Limits, now: () => number = Date.now): ServiceProtection {
+export function createServiceProtection(
+  limitsOf: (callerId?: string, appId?: string) => Limits,
+  now: () => number = Date.now,
+): ServiceProtection {
   let callers = new Map<string, CallerUsage>();
 
   const usageOf = (id: string): CallerUsage => {
@@ -99,7 +103,8 @@ export function createServiceProtection(limits: () => Limits, now: () => number 
   };
 
   return {
-    admit(callerId) {
+    admit(callerId, appId) {
+      const limits = () => limitsOf(callerId, appId);
       const l = limits();
       const t = now();
       const windowMs = (l.windowSeconds * 1000) / l.timeScale;

@@ -119,6 +119,8 @@ export const emulatorOptionsSchema = z.object({
    * 0x80072560 "The user is not a member of the organization." (tests of an identity leaving the rotation).
    */
   revokedCallers: z.array(z.string()).default([]),
+  /** Per-caller limits (keyed by token `oid`/`sub` or `appid`) over `limits`: one user throttled harder than the rest. */
+  callerLimits: z.record(z.string(), limitsSchema.partial()).default({}),
 });
 
 export type EmulatorOptions = z.input<typeof emulatorOptionsSchema>;
@@ -139,6 +141,7 @@ export const emulatorPatchSchema = z.object({
   solutions: solutionsSchema.optional(),
   writeLog: z.boolean().optional(),
   revokedCallers: z.array(z.string()).optional(),
+  callerLimits: z.record(z.string(), limitsSchema.partial()).optional(),
 });
 export type EmulatorPatch = z.input<typeof emulatorPatchSchema>;
 
@@ -165,6 +168,7 @@ export function applyPatch(current: ResolvedEmulatorOptions, patch: EmulatorPatc
     strictAuth: p.strictAuth ?? current.strictAuth,
     writeLog: p.writeLog ?? current.writeLog,
     revokedCallers: p.revokedCallers ?? current.revokedCallers,
+    callerLimits: p.callerLimits ?? current.callerLimits,
     solutions: p.solutions ? mergeSolutions(current.solutions, p.solutions) : current.solutions,
   };
 }

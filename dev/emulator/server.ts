@@ -202,7 +202,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       return;
     }
 
-    const admission = deps.limits.admit(callerId);
+    const admission = deps.limits.admit(callerId, caller.appId);
     if (!admission.ok) {
       increment(counters.throttled, admission.code);
       increment(stats.throttled, admission.code);

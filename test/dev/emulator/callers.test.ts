@@ -97,3 +97,14 @@ test('Server Busy can be injected at a rate, on $batch and bulk requests only', 
   expect((await create(alice)).status).toBe(204);
   expect(emulator.stats().callers['oid-alice']).toMatchObject({ serverBusy: 1, requests: 2 });
 });
+
+test('callerLimits throttle one caller harder than the others', async () => {
+  emulator.configure({ callerLimits: { 'app-bob': { requestsPerWindow: 1 } } });
+  try {
+    expect((await create(bob)).status).toBe(204);
+    expect((await create(bob)).status).toBe(429);
+    for (let i = 0; i < 3; i++) expect((await create(alice)).status).toBe(204);
+  } finally {
+    emulator.configure({ callerLimits: {} });
+  }
+});
