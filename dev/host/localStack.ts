@@ -60,7 +60,12 @@ export function appStorageNames(env: NodeJS.ProcessEnv = process.env): {
       env.ASYNC_QUEUE ?? 'dataverse-async',
       env.JOB_EVENTS_QUEUE ?? 'job-events',
     ],
-    tables: [env.LOADS_TABLE ?? 'loads', env.LOAD_ROWS_TABLE ?? 'loadrows', env.JOBS_TABLE ?? 'jobs'],
+    tables: [
+      env.LOADS_TABLE ?? 'loads',
+      env.LOAD_ROWS_TABLE ?? 'loadrows',
+      env.JOBS_TABLE ?? 'jobs',
+      env.DATAVERSE_REQUEST_METER_TABLE ?? 'requestmeter',
+    ],
   };
 }
 

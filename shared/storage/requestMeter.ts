@@ -69,7 +69,7 @@ export interface RequestMeterOptions {
   pollMs?: number;
 }
 
-const bucketRow = (at: number) => `b-${String(Math.floor(at / bucketMs) * bucketMs).padStart(15, '0')}`;
+export const bucketRowKey = (at: number) => `b-${String(Math.floor(at / bucketMs) * bucketMs).padStart(15, '0')}`;
 const bucketEntity = z.object({ partitionKey: z.string(), rowKey: z.string(), requests: z.number() });
 const noticeEntity = z.object({ notifiedAt: z.number().optional() });
 
@@ -112,7 +112,7 @@ export function createRequestMeter(o: RequestMeterOptions): RequestMeter {
   /** Adds `count` to the bucket of now: read, then an ETag-guarded write; a lost race reads again. */
   const addToBucket = async (count: number) => {
     await ensureTable();
-    const rowKey = bucketRow(now());
+    const rowKey = bucketRowKey(now());
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
         const current = await o.table.getEntity(partitionKey, rowKey);
@@ -167,7 +167,7 @@ export function createRequestMeter(o: RequestMeterOptions): RequestMeter {
     const t = now();
     if (cached && t - cached.at < refreshMs) return cached.used + pending;
     await ensureTable();
-    const since = bucketRow(t - windowMs + bucketMs);
+    const since = bucketRowKey(t - windowMs + bucketMs);
     let used = 0;
     const entities = o.table.listEntities({
       queryOptions: {
