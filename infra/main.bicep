@@ -67,17 +67,29 @@ param dataverseConcurrencyTarget int = 52
 @description('Flex Consumption maximumInstanceCount, across all functions of the app.')
 param maximumInstanceCount int = 4
 
+@minValue(1)
+@maxValue(20)
+@description('User-assigned managed identities the app sends to Dataverse as (managedIdentity mode): each is one application user with its own service protection limits. The first is the app\'s own identity; 2…N are listed in DATAVERSE_IDENTITIES. Register each as an application user (docs/deploy.md).')
+param dataverseIdentityCount int = 1
+
+@minValue(0)
+@description('DATAVERSE_DAILY_REQUEST_BUDGET: requests per rolling 24 h before new chunks wait (0: no budget, only metered).')
+param dataverseDailyRequestBudget int = 0
+
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int = 2048
 
-// Each instance's client caps itself at DATAVERSE_MAX_CONCURRENCY, so the app never exceeds
-// maximumInstanceCount x perInstanceConcurrency <= dataverseConcurrencyTarget (4 x 13 = 52 by default).
+// Each instance's client caps each identity at DATAVERSE_MAX_CONCURRENCY, so no identity (application user) ever
+// exceeds maximumInstanceCount x perInstanceConcurrency <= dataverseConcurrencyTarget (4 x 13 = 52 by default), and
+// the app as a whole instances x (perInstanceConcurrency x identities) <= 52 x identities.
+var dataverseIdentities = dataverseAuth == 'managedIdentity' ? dataverseIdentityCount : 1
 var perInstanceConcurrency = max(1, dataverseConcurrencyTarget / maximumInstanceCount)
 // A queue function runs up to batchSize + newBatchThreshold messages at once per instance; keeping that sum at the
-// client's cap means no chunk message holds its lease while waiting for a request slot (8 + 5 = 13 by default).
-// Set as host.json overrides so local runs keep host.json's values.
-var queueBatchSize = min(32, max(1, (perInstanceConcurrency * 2) / 3))
-var queueNewBatchThreshold = max(0, perInstanceConcurrency - queueBatchSize)
+// client's cap (over all identities) means no chunk message holds its lease while waiting for a request slot
+// (8 + 5 = 13 by default). Set as host.json overrides so local runs keep host.json's values.
+var perInstanceMessages = perInstanceConcurrency * dataverseIdentities
+var queueBatchSize = min(32, max(1, (perInstanceMessages * 2) / 3))
+var queueNewBatchThreshold = max(0, perInstanceMessages - queueBatchSize)
 
 // ---- Names the app uses (defaults = the settings' defaults in shared/config) --------------------------
 
@@ -139,6 +151,7 @@ module identity 'app/identity.bicep' = {
     name: !empty(identityName) ? identityName : '${abbrs.managedIdentityUserAssignedIdentities}dvload-${resourceToken}'
     location: location
     tags: tags
+    count: dataverseIdentities
   }
 }
 
@@ -151,7 +164,7 @@ module storage 'app/storage.bicep' = {
     tags: tags
     containers: [ deploymentContainerName, loadContainerName, loadResultsContainerName, solutionsContainerName ]
     queues: appQueues
-    tables: [ loadsTableName, loadRowsTableName, jobsTableName ]
+    tables: [ loadsTableName, loadRowsTableName, jobsTableName, 'requestmeter' ]
   }
 }
 
@@ -233,15 +246,22 @@ var appSettings = {
   JOB_EVENTS_WEBHOOK_URL: empty(jobEventsWebhookUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${secretsUri}/job-events-webhook-url)'
   ASYNC_POLL_SCHEDULE: asyncPollSchedule
   ASYNC_MAX_WAIT_MINUTES: string(asyncMaxWaitMinutes)
+  DATAVERSE_DAILY_REQUEST_BUDGET: dataverseDailyRequestBudget > 0 ? string(dataverseDailyRequestBudget) : ''
   LOG_LEVEL: logLevel
   AzureFunctionsJobHost__extensions__queues__batchSize: string(queueBatchSize)
   AzureFunctionsJobHost__extensions__queues__newBatchThreshold: string(queueNewBatchThreshold)
 }
 
+// DATAVERSE_IDENTITIES for identities 2…N (JSON; no secret in it: managed identities have none).
+var extraIdentities = [for (clientId, i) in identity.outputs.extraClientIds: { name: 'identity-${i + 2}', auth: 'managedIdentity', clientId: clientId }]
+var extraIdentitiesSetting = dataverseIdentities > 1 ? string(extraIdentities) : ''
+
 // The settings each DATAVERSE_AUTH mode needs; secrets only as Key Vault references.
 var dataverseAuthAppSettings = {
   managedIdentity: {
     DATAVERSE_MANAGED_IDENTITY_CLIENT_ID: identity.outputs.clientId
+    // Identities 2…N as further application users: each has its own service protection limits.
+    DATAVERSE_IDENTITIES: extraIdentitiesSetting
   }
   clientSecret: {
     DATAVERSE_TENANT_ID: !empty(dataverseTenantId) ? dataverseTenantId : tenant().tenantId
@@ -265,6 +285,7 @@ module api 'app/api.bicep' = {
     serviceName: 'api'
     identityId: identity.outputs.resourceId
     identityClientId: identity.outputs.clientId
+    extraIdentityIds: identity.outputs.extraResourceIds
     storageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -299,6 +320,8 @@ output AZURE_EVENT_GRID_SYSTEM_TOPIC string = eventGrid.outputs.name
 output AZURE_KEY_VAULT_NAME string = useKeyVault ? vaultName : ''
 output DATAVERSE_APP_USER_CLIENT_ID string = dataverseAuth == 'managedIdentity' ? identity.outputs.clientId : dataverseClientId
 output DATAVERSE_MAX_CONCURRENCY_PER_INSTANCE int = perInstanceConcurrency
+// Client ids of identities 2…N: register each as an application user too (docs/deploy.md).
+output DATAVERSE_EXTRA_APP_USER_CLIENT_IDS array = identity.outputs.extraClientIds
 output LOAD_CONTAINER string = loadContainerName
 output SOLUTIONS_CONTAINER string = solutionsContainerName
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

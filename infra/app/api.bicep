@@ -7,6 +7,8 @@ param tags object = {}
 param serviceName string = 'api'
 param identityId string
 param identityClientId string
+@description('Further user-assigned identities (Dataverse application users 2…N), assigned to the app so it can get their tokens.')
+param extraIdentityIds array = []
 param storageAccountName string
 param deploymentContainerName string
 param applicationInsightsName string
@@ -40,6 +42,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
+var identityEntries = [for id in concat([ identityId ], extraIdentityIds): '"${id}":{}']
+var userAssignedIdentitiesJson = '{${join(identityEntries, ',')}}'
+
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
@@ -47,9 +52,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identityId}': {}
-    }
+    // One entry per identity (keys are resource ids, so the object is built from JSON when there are several).
+    userAssignedIdentities: empty(extraIdentityIds) ? { '${identityId}': {} } : json(userAssignedIdentitiesJson)
   }
   properties: {
     serverFarmId: plan.id

@@ -13,6 +13,24 @@ export class Unknown {
   ) {}
 }
 
+function hasUnknown(value: Value): boolean {
+  if (value instanceof Unknown) return true;
+  if (Array.isArray(value)) return value.some(hasUnknown);
+  return isObject(value) && Object.values(value).some(hasUnknown);
+}
+
+/** A value with each Unknown replaced by a distinct sample GUID (…-000000000001, …-000000000002, …). */
+function withSamples(value: Value): unknown {
+  let n = 0;
+  const walk = (v: Value): unknown => {
+    if (v instanceof Unknown) return `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    if (Array.isArray(v)) return v.map(walk);
+    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value);
+}
+
 export type Value =
   string | number | boolean | null | Unknown | Value[] | { [key: string]: Value } | SymbolRef;
 
@@ -251,9 +269,19 @@ class Scope {
       case 'subscriptionResourceId':
         return new Unknown('resource id', `/subscriptions/…/providers/${args.map(show).join('/')}`);
     }
+    // JSON of a value with parts only Azure knows (identity client ids): rendered with distinct sample GUIDs in
+    // their place, so the checker can still parse the setting it becomes.
+    if (name === 'string' && args.length === 1 && (Array.isArray(args[0]) || isObject(args[0]!)) && hasUnknown(args[0]))
+      return new Unknown('string() of a partly unknown value', JSON.stringify(withSamples(args[0])));
     if (!known) return new Unknown(`${name}() of an unknown value`);
     const [a, b] = args;
     switch (name) {
+      case 'range':
+        return Array.from({ length: Math.max(0, Number(b)) }, (_, i) => Number(a) + i);
+      case 'join':
+        return Array.isArray(a) ? a.map((x) => text(x)).join(text(b)) : new Unknown('join() of a non-array');
+      case 'json':
+        return JSON.parse(text(a)) as Value;
       case 'union':
         if (args.every(isObject)) return Object.assign({}, ...args) as Value;
         if (args.every(Array.isArray))

@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { evaluateDeployment, isObject, Unknown, type Value } from './bicepDeployment';
 import { checkInfra, nameSettings, requiredSettings, type InfraSources } from './infraConsistency';
 
 const root = join(__dirname, '..', '..');
@@ -42,11 +43,50 @@ test('the schema has required settings and name settings to check (the checks ar
     nameSettings()
       .map((s) => s.kind)
       .sort(),
-  ).toEqual(['container', 'container', 'container', 'queue', 'queue', 'queue', 'table', 'table', 'table']);
+  ).toEqual(['container', 'container', 'container', 'queue', 'queue', 'queue', 'table', 'table', 'table', 'table']);
 });
 
 test('infra/ provisions everything the code and the settings need', () => {
   expect(checkInfra(realSources(), infraDir)).toEqual([]);
+});
+
+describe('N user-assigned identities (dataverseIdentityCount)', () => {
+  const deploy = (count: number) =>
+    evaluateDeployment(realSources(), join(infraDir, 'main.bicep'), {
+      environmentName: 'consistency',
+      location: 'westeurope',
+      dataverseUrl: 'https://contoso.crm.dynamics.com',
+      dataverseIdentityCount: count,
+    });
+  const appSettings = (count: number) => {
+    const config = deploy(count).resources.find(
+      (r) => r.type === 'Microsoft.Web/sites/config' && isObject(r.body) && r.body.name === 'appsettings',
+    )!;
+    return (config.body as { properties: Record<string, Value> }).properties;
+  };
+
+  test.each([1, 2, 4])('%i identities: the checks hold (instances x concurrency <= 52 x identities)', (count) => {
+    expect(checkInfra(realSources(), infraDir, { dataverseIdentityCount: count })).toEqual([]);
+  });
+
+  test('each identity is created and assigned to the app; 2…N are listed in DATAVERSE_IDENTITIES; queues take N x 13', () => {
+    const identities = deploy(3).resources.filter((r) => r.type === 'Microsoft.ManagedIdentity/userAssignedIdentities');
+    expect(identities).toHaveLength(3);
+    const settings = appSettings(3);
+    const listed = JSON.parse((settings['DATAVERSE_IDENTITIES'] as Unknown).text!) as { name: string; auth: string }[];
+    expect(listed.map((i) => [i.name, i.auth])).toEqual([
+      ['identity-2', 'managedIdentity'],
+      ['identity-3', 'managedIdentity'],
+    ]);
+    expect(settings['DATAVERSE_MAX_CONCURRENCY']).toBe('13');
+    expect(
+      Number(settings['AzureFunctionsJobHost__extensions__queues__batchSize']) +
+        Number(settings['AzureFunctionsJobHost__extensions__queues__newBatchThreshold']),
+    ).toBe(39);
+    // One identity: nothing changes (no DATAVERSE_IDENTITIES, 13 messages per instance).
+    expect(appSettings(1)['DATAVERSE_IDENTITIES']).toBe('');
+    expect(appSettings(1)['AzureFunctionsJobHost__extensions__queues__batchSize']).toBe('8');
+  });
 });
 
 describe('the checker catches a broken infra/', () => {
@@ -108,8 +148,8 @@ describe('the checker catches a broken infra/', () => {
     const sources = withInfraEdit('main.bicep', (t) =>
       t
         .replace(
-          'tables: [ loadsTableName, loadRowsTableName, jobsTableName ]',
-          'tables: [ loadsTableName, jobsTableName ]',
+          "tables: [ loadsTableName, loadRowsTableName, jobsTableName, 'requestmeter' ]",
+          "tables: [ loadsTableName, jobsTableName, 'requestmeter' ]",
         )
         .replace(', solutionsContainerName ]', ' ]'),
     );
@@ -223,7 +263,36 @@ describe('the checker catches a broken infra/', () => {
       infraDir,
     );
     expect(problems).toContain(
-      "[DATAVERSE_AUTH=managedIdentity] 4 instances x DATAVERSE_MAX_CONCURRENCY 52 = 208 concurrent requests > Dataverse's 52 per user",
+      "[DATAVERSE_AUTH=managedIdentity] 4 instances x DATAVERSE_MAX_CONCURRENCY 52 x 1 identities = 208 concurrent requests > Dataverse's 52 per user x 1 identities",
+    );
+  });
+
+  test('N identities: instances x concurrency beyond 52 x identities, and queue batches beyond what N identities take', () => {
+    const overCap = checkInfra(
+      withInfraEdit('main.bicep', (t) =>
+        t.replace(
+          'var perInstanceConcurrency = max(1, dataverseConcurrencyTarget / maximumInstanceCount)',
+          'var perInstanceConcurrency = 26',
+        ),
+      ),
+      infraDir,
+      { dataverseIdentityCount: 3 },
+    );
+    expect(overCap).toContain(
+      "[DATAVERSE_AUTH=managedIdentity] 4 instances x DATAVERSE_MAX_CONCURRENCY 26 x 3 identities = 312 concurrent requests > Dataverse's 52 per user x 3 identities",
+    );
+    const overQueue = checkInfra(
+      withInfraEdit('main.bicep', (t) =>
+        t.replace(
+          'var perInstanceMessages = perInstanceConcurrency * dataverseIdentities',
+          'var perInstanceMessages = perInstanceConcurrency * (dataverseIdentities + 1)',
+        ),
+      ),
+      infraDir,
+      { dataverseIdentityCount: 3 },
+    );
+    expect(overQueue).toContain(
+      '[DATAVERSE_AUTH=managedIdentity] queue batchSize + newBatchThreshold = 52 messages per instance > DATAVERSE_MAX_CONCURRENCY 13 x 3 identities',
     );
   });
 

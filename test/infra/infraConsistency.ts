@@ -116,7 +116,11 @@ function registrations(sources: InfraSources): Trigger[] {
   return found;
 }
 
-export function checkInfra(sources: InfraSources, infraDir: string): string[] {
+export function checkInfra(
+  sources: InfraSources,
+  infraDir: string,
+  extraParams: Record<string, Value> = {},
+): string[] {
   const problems: string[] = [];
   const paths = settingPaths();
   for (const mode of dataverseAuthModes) {
@@ -127,6 +131,7 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
       dataverseUrl: 'https://contoso.crm.dynamics.com',
       dataverseAuth: mode,
       ...(mode === 'managedIdentity' ? {} : { dataverseClientId: '11111111-1111-4111-8111-111111111111' }),
+      ...extraParams,
     };
     const deployment = evaluateDeployment(sources, join(infraDir, 'main.bicep'), params);
     const of = (type: string) =>
@@ -155,7 +160,11 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
     for (const [name, value] of Object.entries(settings)) {
       if (value instanceof Unknown) {
         const definition = definitions.get(name);
-        const sample = definition ? samples.find((s) => definition.schema.safeParse(s).success) : 'sample-value';
+        // JSON with parts known only to Azure comes rendered with sample GUIDs (bicepDeployment's string()).
+        const rendered = value.text !== undefined && /^[[{]/.test(value.text) ? value.text : undefined;
+        const sample =
+          rendered ??
+          (definition ? samples.find((s) => definition.schema.safeParse(s).success) : 'sample-value');
         if (sample === undefined)
           problems.push(`${at} ${name} is set to a value only Azure knows and no sample value fits its schema`);
         else env[name] = sample;
@@ -169,8 +178,9 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
         );
       }
     }
+    let identities = 1;
     try {
-      loadSettings(env);
+      identities = loadSettings(env).dataverse.identities.length;
     } catch (error) {
       if (!(error instanceof SettingsError)) throw error;
       for (const p of error.problems)
@@ -342,10 +352,12 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
     const perInstance = Number(
       knownString(settings.DATAVERSE_MAX_CONCURRENCY) ?? defaultOf('DATAVERSE_MAX_CONCURRENCY'),
     );
+    // Limits are per user: each identity may have 52 in flight, so instances x concurrency <= 52 x identities,
+    // where an instance's concurrency is DATAVERSE_MAX_CONCURRENCY (a per-identity cap) for each of its identities.
     if (typeof maxInstances !== 'number') problems.push(`${at} maximumInstanceCount must be known before deployment`);
-    else if (maxInstances * perInstance > dataverseConcurrencyLimit) {
+    else if (maxInstances * perInstance * identities > dataverseConcurrencyLimit * identities) {
       problems.push(
-        `${at} ${maxInstances} instances x DATAVERSE_MAX_CONCURRENCY ${perInstance} = ${maxInstances * perInstance} concurrent requests > Dataverse's ${dataverseConcurrencyLimit} per user`,
+        `${at} ${maxInstances} instances x DATAVERSE_MAX_CONCURRENCY ${perInstance} x ${identities} identities = ${maxInstances * perInstance * identities} concurrent requests > Dataverse's ${dataverseConcurrencyLimit} per user x ${identities} identities`,
       );
     }
     const hostQueues =
@@ -354,9 +366,9 @@ export function checkInfra(sources: InfraSources, infraDir: string): string[] {
       Number(knownString(settings[`AzureFunctionsJobHost__extensions__queues__${key}`]) ?? hostQueues[key] ?? fallback);
     const perInstanceMessages =
       hostValue('batchSize', 16) + hostValue('newBatchThreshold', hostValue('batchSize', 16) / 2);
-    if (perInstanceMessages > perInstance)
+    if (perInstanceMessages > perInstance * identities)
       problems.push(
-        `${at} queue batchSize + newBatchThreshold = ${perInstanceMessages} messages per instance > DATAVERSE_MAX_CONCURRENCY ${perInstance}`,
+        `${at} queue batchSize + newBatchThreshold = ${perInstanceMessages} messages per instance > DATAVERSE_MAX_CONCURRENCY ${perInstance} x ${identities} identities`,
       );
     const storage = of('Microsoft.Storage/storageAccounts')[0];
     if (
