@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the benchmark suite (issue 7). Options:
  *   --size 10k,100k,1m   row counts (default 10k,100k; 1m takes several minutes per loader)
- *   --parts throughput,engine,memory,upload,async,emulator,resilience,workbook,references   which parts (default all)
+ *   --parts throughput,engine,memory,upload,async,emulator,resilience,workbook,references,identities   which parts (default all)
  *   --loaders pipeline,client,common,adf   which loaders the throughput part runs (default all)
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  *   --telemetry          the pipeline runs with OpenTelemetry on, in the SDK's in-memory exporters
@@ -34,6 +34,7 @@ import type { RequestShape } from './ceiling';
 import { formatReport } from './report';
 import { runAdfDefault, runCommonScript, runOurClient, type LoaderRun } from './referenceLoaders';
 import { loadPipelineBenchmark, type PipelineBenchmark, type PipelineRun } from './pipelineHook';
+import { formatIdentities, runIdentities } from './identities';
 import { formatResilience, runResilience } from './resilience';
 import { measureUploadMemory } from './uploadMemory';
 import { formatWorkbookMemory, measureWorkbookMemory } from './workbookMemory';
@@ -49,6 +50,7 @@ export const PARTS = [
   'resilience',
   'workbook',
   'references',
+  'identities',
 ] as const;
 export type BenchPart = (typeof PARTS)[number];
 export const LOADERS = ['pipeline', 'client', 'common', 'adf'] as const;
@@ -354,6 +356,12 @@ async function main(): Promise<void> {
     if (args.parts.includes('emulator')) {
       log('emulator throughput…');
       results.emulator = await emulatorThroughput(args.quick ? 3 : 10);
+    }
+    if (args.parts.includes('identities')) {
+      log('several identities: the 100k pipeline as 1, 2 and 4 application users…');
+      const report = await runIdentities(await csvFor(args.quick ? 10_000 : 100_000), log);
+      results.identities = report;
+      log(formatIdentities(report));
     }
     if (args.parts.includes('resilience')) {
       log('resilience: host kills during a load, emulator faults, an import killed after submit…');

@@ -27,7 +27,7 @@ import { emptyCounters, type EmulatorStats, type StatCounters, type WriteLogEntr
 import type { EmulatorResponse, EmulatorRoute } from './types';
 
 export type { EmulatorOptions, EmulatorPatch } from './options';
-export type { EmulatorStats, WriteLogEntry } from './stats';
+export type { CallerStats, EmulatorStats, WriteLogEntry } from './stats';
 export type { IdentityEndpoint } from './server';
 
 export interface EmulatorHandle {
