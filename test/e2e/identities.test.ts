@@ -133,6 +133,7 @@ test('Server Busy answers are retried like 429s, never row failures', async () =
 });
 
 test('an identity revoked mid-load leaves the rotation; every row is still loaded exactly once', async () => {
+  // 'third': 'second' may still sit out the first test's minute-long Retry-After, sending nothing.
   stack.emulator!.configure({ writeLog: true, latency: { baseMs: 40 } });
   let revoked = false;
   try {
@@ -140,7 +141,7 @@ test('an identity revoked mid-load leaves the rotation; every row is still loade
     const { view } = await load(rows, 'R', (v) => {
       if (!revoked && v.chunks.done >= 3) {
         revoked = true;
-        stack.emulator!.configure({ revokedCallers: [second] });
+        stack.emulator!.configure({ revokedCallers: [third] });
       }
     });
     expect(revoked).toBe(true);
@@ -149,8 +150,8 @@ test('an identity revoked mid-load leaves the rotation; every row is still loade
     // Exactly once: every record id created by exactly one accepted create (a refused request created nothing).
     const created = new Set(stack.emulator!.writes().map((w) => w.id));
     expect(created.size).toBe(rows);
-    expect(callerOf(second)!.refused).toBeGreaterThan(0);
-    expect(output.some((line) => line.includes("identity 'second' left the rotation"))).toBe(true);
+    expect(callerOf(third)!.refused).toBeGreaterThan(0);
+    expect(output.some((line) => line.includes("identity 'third' left the rotation"))).toBe(true);
     expect(output.join('\n')).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no token in the log
   } finally {
     stack.emulator!.configure({ writeLog: false, revokedCallers: [], latency: { baseMs: 5 } });
