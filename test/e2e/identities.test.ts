@@ -76,6 +76,8 @@ test('the daily request budget stops new chunks (the load shows it) and sends re
   const rowKey = bucketRowKey(Date.now());
   // The rest of the day's budget is used up (as if by other instances).
   await meter.upsertEntity({ partitionKey, rowKey, requests: budget }, 'Replace');
+  // Instances read the meter's sum at most every 2 s: give them one refresh before the load starts.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
   let id: string;
   try {
     const csv = accountsCsv(5_000, { tag: 'B' });
