@@ -41,6 +41,9 @@ export const loadViewSchema = z.looseObject({
   counts,
   chunks: z.optional(z.looseObject({ total: z.optional(z.number()), done: z.number() })),
   throttling: z.optional(z.looseObject({ throttled: z.number(), retries: z.number() })),
+  /** `daily request budget` while DATAVERSE_DAILY_REQUEST_BUDGET is used up (the load's chunks wait). */
+  waiting: z.optional(z.string()),
+  dailyRequests: z.optional(z.looseObject({ used: z.number(), budget: z.optional(z.number()) })),
   progress: z.optional(loadProgress),
   message: z.optional(z.string()),
   errorCode: z.optional(z.string()),

@@ -166,6 +166,7 @@ export function LoadPage({ id }: { id: string }) {
               <p>
                 Status
                 <${StateBadge} state=${view.status} /> ${view.message ? html`<span>${view.message}</span>` : null}
+                ${view.waiting ? html`<strong>waiting: ${view.waiting}</strong>` : null}
               </p>
               <${LoadProgressBar} view=${view} label="Rows processed" />
             </div>
