@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import type ExcelJSModule from 'exceljs';
 import { csvLine } from '../failedRowsWriter';
 import { IngestionError, formatBytes } from '../ingestionError';
 import type { CellValue, ReaderLimits, SourceRowResult } from './readerTypes';
@@ -261,7 +261,12 @@ interface ReaderInternals {
   _parseWorkbook(entry: unknown): Promise<void>;
 }
 
-const baseReader = ExcelJS.stream.xlsx.WorkbookReader.prototype as unknown as ReaderInternals;
+// exceljs costs ~30 MB of heap once loaded: it is loaded with the first workbook, not by every load's worker.
+let orderedReaderClass:
+  | (new (
+      ...args: ConstructorParameters<typeof ExcelJSModule.stream.xlsx.WorkbookReader>
+    ) => ExcelJSModule.stream.xlsx.WorkbookReader)
+  | undefined;
 
 /**
  * exceljs (4.4.0) parses a sheet as soon as the shared strings and the workbook's relationships have been read,
@@ -269,26 +274,34 @@ const baseReader = ExcelJS.stream.xlsx.WorkbookReader.prototype as unknown as Re
  * sheet is misnamed or exceljs fails on the missing model. Holding the relationships back until the workbook part
  * is read makes such sheets wait (exceljs then buffers them to temporary files) until they can be named.
  */
-class OrderedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
-  private heldRels: unknown;
+function orderedWorkbookReader(): NonNullable<typeof orderedReaderClass> {
+  if (orderedReaderClass) return orderedReaderClass;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see above)
+  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
+  const baseReader = ExcelJS.stream.xlsx.WorkbookReader.prototype as unknown as ReaderInternals;
+  class OrderedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
+    private heldRels: unknown;
 
-  async _parseRels(entry: unknown): Promise<void> {
-    await baseReader._parseRels.call(this, entry);
-    const self = this as unknown as ReaderInternals;
-    if (self.model === undefined) {
-      this.heldRels = self.workbookRels;
-      self.workbookRels = undefined;
+    async _parseRels(entry: unknown): Promise<void> {
+      await baseReader._parseRels.call(this, entry);
+      const self = this as unknown as ReaderInternals;
+      if (self.model === undefined) {
+        this.heldRels = self.workbookRels;
+        self.workbookRels = undefined;
+      }
+    }
+
+    async _parseWorkbook(entry: unknown): Promise<void> {
+      await baseReader._parseWorkbook.call(this, entry);
+      const self = this as unknown as ReaderInternals;
+      if (this.heldRels !== undefined) {
+        self.workbookRels = this.heldRels;
+        this.heldRels = undefined;
+      }
     }
   }
-
-  async _parseWorkbook(entry: unknown): Promise<void> {
-    await baseReader._parseWorkbook.call(this, entry);
-    const self = this as unknown as ReaderInternals;
-    if (this.heldRels !== undefined) {
-      self.workbookRels = this.heldRels;
-      this.heldRels = undefined;
-    }
-  }
+  orderedReaderClass = OrderedWorkbookReader;
+  return OrderedWorkbookReader;
 }
 
 interface WorkbookModel {
@@ -311,7 +324,7 @@ export async function* readWorkbookSheets(
   const file = options.fileName ? `'${options.fileName}'` : 'the file';
   const stream = await checkedStream(source, file);
   // styles are needed to tell a date from a number (the cell's number format)
-  const reader = new OrderedWorkbookReader(stream, {
+  const reader = new (orderedWorkbookReader())(stream, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     styles: 'cache',
