@@ -1,8 +1,11 @@
 import { Readable } from 'node:stream';
-import type ExcelJSModule from 'exceljs';
 import { csvLine } from '../failedRowsWriter';
 import { IngestionError, formatBytes } from '../ingestionError';
 import type { CellValue, ReaderLimits, SourceRowResult } from './readerTypes';
+import { cellText, cellValueOf, columnLetters, excelDateText } from './xlsxCells';
+import { orderedWorkbookReader, type ExcelRow, type SheetReader, type WorkbookModel } from './xlsxWorkbookReader';
+
+export { cellValueOf, excelDateText };
 
 /**
  * .xlsx workbooks, streamed with exceljs's WorkbookReader: a sheet is a table, its first non-empty row the
@@ -82,60 +85,6 @@ async function checkedStream(source: AsyncIterable<Buffer | Uint8Array | string>
   return Readable.from(replay());
 }
 
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, '0');
-}
-
-/** Excel dates carry no zone: exceljs gives them as UTC instants holding the wall-clock time. */
-export function excelDateText(date: Date): string {
-  const rounded = new Date(Math.round(date.getTime() / 1000) * 1000);
-  const day = `${pad(rounded.getUTCFullYear(), 4)}-${pad(rounded.getUTCMonth() + 1)}-${pad(rounded.getUTCDate())}`;
-  const h = rounded.getUTCHours();
-  const m = rounded.getUTCMinutes();
-  const s = rounded.getUTCSeconds();
-  return h === 0 && m === 0 && s === 0 ? day : `${day}T${pad(h)}:${pad(m)}:${pad(s)}`;
-}
-
-type SheetValue = string | number | boolean;
-type CellOutcome = { ok: true; value: SheetValue } | { ok: false; message: string };
-
-/** One exceljs cell value as a row value; Excel error cells (#N/A…) fail their row. */
-export function cellValueOf(value: unknown): CellOutcome {
-  if (value === null || value === undefined) return { ok: true, value: '' };
-  if (typeof value === 'string' || typeof value === 'boolean') return { ok: true, value };
-  if (typeof value === 'number')
-    return Number.isFinite(value) ? { ok: true, value } : { ok: false, message: `holds ${value}` };
-  if (value instanceof Date) {
-    return Number.isNaN(value.getTime())
-      ? { ok: false, message: 'holds an invalid date' }
-      : { ok: true, value: excelDateText(value) };
-  }
-  if (typeof value === 'object') {
-    if ('error' in value)
-      return { ok: false, message: `holds the Excel error ${typeof value.error === 'string' ? value.error : 'value'}` };
-    if ('richText' in value && Array.isArray(value.richText))
-      return {
-        ok: true,
-        value: value.richText.map((run: { text?: unknown }) => (typeof run.text === 'string' ? run.text : '')).join(''),
-      };
-    if ('formula' in value || 'sharedFormula' in value)
-      return 'result' in value ? cellValueOf(value.result) : { ok: true, value: '' };
-    if ('text' in value) return cellValueOf(value.text);
-  }
-  return { ok: false, message: `holds a value that is not text, a number, a boolean or a date` };
-}
-
-function cellText(value: SheetValue): string {
-  return typeof value === 'string' ? value : String(value);
-}
-
-function columnLetters(column: number): string {
-  let letters = '';
-  for (let n = column; n > 0; n = Math.floor((n - 1) / 26))
-    letters = String.fromCharCode(65 + ((n - 1) % 26)) + letters;
-  return letters;
-}
-
 interface SheetHeader {
   columns: string[];
   /** Sheet column number (1-based) of each header name. */
@@ -173,11 +122,6 @@ function readHeader(cells: unknown[], sheet: string, sheetRow: number, limits: R
 
 function isBlankRow(cells: unknown[]): boolean {
   return cells.every((c) => c === null || c === undefined || (typeof c === 'string' && c.trim() === ''));
-}
-
-interface ExcelRow {
-  number: number;
-  values: unknown;
 }
 
 /** The data rows of one sheet (after the header), numbered from 1; `line` is the sheet row number. */
@@ -252,65 +196,6 @@ async function workbookStep<T>(step: () => Promise<T>, file: string): Promise<T>
   } catch (error) {
     throw asWorkbookError(error, file);
   }
-}
-
-interface ReaderInternals {
-  model?: unknown;
-  workbookRels?: unknown;
-  _parseRels(entry: unknown): Promise<void>;
-  _parseWorkbook(entry: unknown): Promise<void>;
-}
-
-// exceljs costs ~30 MB of heap once loaded: it is loaded with the first workbook, not by every load's worker.
-let orderedReaderClass:
-  | (new (
-      ...args: ConstructorParameters<typeof ExcelJSModule.stream.xlsx.WorkbookReader>
-    ) => ExcelJSModule.stream.xlsx.WorkbookReader)
-  | undefined;
-
-/**
- * exceljs (4.4.0) parses a sheet as soon as the shared strings and the workbook's relationships have been read,
- * and names it from `xl/workbook.xml`: when that part comes later in the zip (zip order is up to the writer) the
- * sheet is misnamed or exceljs fails on the missing model. Holding the relationships back until the workbook part
- * is read makes such sheets wait (exceljs then buffers them to temporary files) until they can be named.
- */
-function orderedWorkbookReader(): NonNullable<typeof orderedReaderClass> {
-  if (orderedReaderClass) return orderedReaderClass;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see above)
-  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
-  const baseReader = ExcelJS.stream.xlsx.WorkbookReader.prototype as unknown as ReaderInternals;
-  class OrderedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
-    private heldRels: unknown;
-
-    async _parseRels(entry: unknown): Promise<void> {
-      await baseReader._parseRels.call(this, entry);
-      const self = this as unknown as ReaderInternals;
-      if (self.model === undefined) {
-        this.heldRels = self.workbookRels;
-        self.workbookRels = undefined;
-      }
-    }
-
-    async _parseWorkbook(entry: unknown): Promise<void> {
-      await baseReader._parseWorkbook.call(this, entry);
-      const self = this as unknown as ReaderInternals;
-      if (this.heldRels !== undefined) {
-        self.workbookRels = this.heldRels;
-        this.heldRels = undefined;
-      }
-    }
-  }
-  orderedReaderClass = OrderedWorkbookReader;
-  return OrderedWorkbookReader;
-}
-
-interface WorkbookModel {
-  model?: { sheets?: { name?: string }[] };
-}
-
-interface SheetReader {
-  name?: string;
-  [Symbol.asyncIterator](): AsyncIterator<ExcelRow>;
 }
 
 /**
