@@ -8,6 +8,7 @@ import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { answerHttp } from '../shared/errors';
+import { contentEncodingOf, uploadOf } from './httpUpload';
 import { submitLoad } from '../shared/loads/loadApi';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
@@ -17,14 +18,8 @@ export function loadsHttpPost(request: HttpRequest, context: InvocationContext):
       const accepted = await submitLoad(getApp().loads, {
         table: request.params.table ?? '',
         query: Object.fromEntries(request.query.entries()),
-        body: request.body ?? new Uint8Array(0),
-        ...(request.headers.get('content-length')
-          ? { declaredLength: Number(request.headers.get('content-length')) }
-          : {}),
-        ...(request.headers.get('content-type') ? { contentType: request.headers.get('content-type')! } : {}),
-        ...(request.headers.get('content-encoding')
-          ? { contentEncoding: request.headers.get('content-encoding')! }
-          : {}),
+        ...uploadOf(request),
+        ...contentEncodingOf(request),
       });
       return { status: 202, headers: { location: accepted.statusUrl }, jsonBody: accepted };
     }),

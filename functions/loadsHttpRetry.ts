@@ -7,6 +7,7 @@ import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { answerHttp } from '../shared/errors';
+import { contentEncodingOf, uploadOf } from './httpUpload';
 import { retryLoad } from '../shared/loads/loadRetry';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
@@ -19,12 +20,11 @@ function hasBody(request: HttpRequest): boolean {
 export function loadsHttpRetry(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return withInvocationLog(context, async (log) =>
     answerHttp(log, async () => {
-      const header = (name: string) => request.headers.get(name) ?? undefined;
+      const { body, ...headers } = uploadOf(request);
       const accepted = await retryLoad(getApp().loads, request.params.id ?? '', {
-        ...(hasBody(request) ? { body: request.body ?? new Uint8Array(0) } : {}),
-        ...(header('content-length') ? { declaredLength: Number(header('content-length')) } : {}),
-        ...(header('content-type') ? { contentType: header('content-type')! } : {}),
-        ...(header('content-encoding') ? { contentEncoding: header('content-encoding')! } : {}),
+        ...(hasBody(request) ? { body } : {}),
+        ...headers,
+        ...contentEncodingOf(request),
       });
       return { status: 202, headers: { location: accepted.statusUrl }, jsonBody: accepted };
     }),

@@ -4,6 +4,7 @@ import './httpSetup'; // before any registration: every HTTP function streams
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { answerHttp } from '../shared/errors';
+import { correlationIdOf, uploadOf } from './httpUpload';
 import { submitRelease } from '../shared/jobs/releaseTriggers';
 import { withInvocationLog } from '../shared/observability/invocationLog';
 
@@ -11,16 +12,10 @@ export function releasesHttpPost(request: HttpRequest, context: InvocationContex
   return withInvocationLog(context, (log) =>
     answerHttp(log, async () => {
       const accepted = await submitRelease(getApp().jobs, {
-        body: request.body ?? new Uint8Array(0),
-        ...(request.headers.get('content-length')
-          ? { declaredLength: Number(request.headers.get('content-length')) }
-          : {}),
+        ...uploadOf(request),
         query: Object.fromEntries(request.query.entries()),
         origin: new URL(request.url).origin,
-        ...(request.headers.get('content-type') ? { contentType: request.headers.get('content-type')! } : {}),
-        ...(request.headers.get('x-correlation-id') !== null
-          ? { correlationId: request.headers.get('x-correlation-id')! }
-          : {}),
+        ...correlationIdOf(request),
       });
       return { status: 202, headers: { location: accepted.statusUrl }, jsonBody: accepted };
     }),
