@@ -8,13 +8,14 @@ import { entityReference, type RecordKey } from '../dataverse/organizationReques
 import type { TableMetadata } from '../ingestion/tableMetadata';
 import type { DeferredLookup } from './planOrder';
 
-export type RequestBody = Record<string, unknown>;
+/** A record as the Web API takes it in a create or update: attributes and `@odata.bind` references. */
+export type RecordBody = Record<string, unknown>;
 
 export interface SplitBody {
   /** The body to create or upsert with: every deferred bind left out. */
-  first: RequestBody;
+  first: RecordBody;
   /** The deferred binds (`nav@odata.bind` → reference), or undefined when the row has none. */
-  binds?: RequestBody;
+  binds?: RecordBody;
 }
 
 /** The `@odata.bind` keys of `table`'s deferred lookups (one per navigation property of each deferred target). */
@@ -28,9 +29,9 @@ export function deferredBindKeys(table: TableMetadata, deferred: readonly Deferr
   return keys;
 }
 
-export function splitBody(body: RequestBody, deferredKeys: ReadonlySet<string>): SplitBody {
-  const first: RequestBody = {};
-  const binds: RequestBody = {};
+export function splitBody(body: RecordBody, deferredKeys: ReadonlySet<string>): SplitBody {
+  const first: RecordBody = {};
+  const binds: RecordBody = {};
   for (const [key, value] of Object.entries(body)) {
     // a null bind (clearing the lookup) is not a reference to wait for
     if (deferredKeys.has(key) && value !== null) binds[key] = value;
@@ -44,11 +45,11 @@ export interface BindRequest {
   /** `accounts(<id>)`, relative to the Web API root. */
   url: string;
   headers: Record<string, string>;
-  body: RequestBody;
+  body: RecordBody;
 }
 
 /** The update that binds a row's deferred lookups: by id (or the row's alternate key), update-only. */
-export function bindRequest(entitySetName: string, record: RecordKey, binds: RequestBody): BindRequest {
+export function bindRequest(entitySetName: string, record: RecordKey, binds: RecordBody): BindRequest {
   return {
     method: 'PATCH',
     url: entityReference(entitySetName, record),
