@@ -1,10 +1,7 @@
 /**
- * Reads what a job needs from a solution zip (unique name, version, managed) after checking it is safe to open:
- * size, entry count and total uncompressed size against the compressed size (zip-bomb ratio), all from the
- * central directory before anything is inflated.
+ * Checks a solution zip is safe to open before anything is inflated: size, entry count and total uncompressed size
+ * against the compressed size (zip-bomb ratio), all from the central directory. release/solutionContents.ts reads it.
  */
-import { unzipSync, strFromU8 } from 'fflate';
-import { XMLParser } from 'fast-xml-parser';
 import { InvalidRequestError } from '../errors';
 
 export interface SolutionPackageLimits {
@@ -23,12 +20,6 @@ export const defaultSolutionPackageLimits: SolutionPackageLimits = {
   maxUncompressedBytes: 1024 * 1024 * 1024,
   maxRatio: 200,
 };
-
-export interface SolutionIdentity {
-  uniqueName: string;
-  version: string;
-  managed: boolean;
-}
 
 /** A solution zip that cannot be imported (too large, a zip bomb, not a solution): 400. */
 export class SolutionPackageError extends InvalidRequestError {
@@ -100,39 +91,4 @@ export function checkSolutionZip(
     );
   }
   return directory;
-}
-
-const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true });
-
-/** Checks the zip, then inflates solution.xml alone and reads the manifest. */
-export function readSolutionIdentity(zip: Uint8Array, limits?: SolutionPackageLimits): SolutionIdentity {
-  checkSolutionZip(zip, limits);
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(zip, { filter: (file) => file.name.toLowerCase() === 'solution.xml' });
-  } catch (error) {
-    throw new SolutionPackageError('NotAZip', `The solution zip cannot be read: ${(error as Error).message}`);
-  }
-  const entry = Object.values(files)[0];
-  if (!entry)
-    throw new SolutionPackageError(
-      'NoSolutionXml',
-      'The zip has no solution.xml at its root: it is not a solution package.',
-    );
-  let manifest: Record<string, unknown> | undefined;
-  try {
-    const doc = xml.parse(strFromU8(entry)) as Record<string, Record<string, unknown>>;
-    manifest = doc.ImportExportXml?.SolutionManifest as Record<string, unknown> | undefined;
-  } catch (error) {
-    throw new SolutionPackageError(
-      'BadSolutionXml',
-      `solution.xml is not well-formed XML: ${(error as Error).message}`,
-    );
-  }
-  const uniqueName = typeof manifest?.UniqueName === 'string' ? manifest.UniqueName : '';
-  const version = typeof manifest?.Version === 'string' ? manifest.Version : '';
-  if (!uniqueName || !version)
-    throw new SolutionPackageError('BadSolutionXml', 'solution.xml has no SolutionManifest UniqueName and Version.');
-  const managed = manifest?.Managed;
-  return { uniqueName, version, managed: managed === 1 || managed === '1' };
 }

@@ -20,7 +20,8 @@ import {
 } from '../../shared/jobs/jobTriggers';
 import { indexRowKey } from '../../shared/storage/jobIndex';
 import { laneKey } from '../../shared/jobs/jobStore';
-import { checkSolutionZip, readSolutionIdentity, SolutionPackageError } from '../../shared/jobs/solutionPackage';
+import { checkSolutionZip } from '../../shared/jobs/solutionPackage';
+import { readSolutionContents } from '../../shared/jobs/release/solutionContents';
 import { getLoad, submitLoad } from '../../shared/loads/loadApi';
 import { receiveLoadQueueMessage, receiveDroppedFile } from '../../shared/loads/loadTriggers';
 import { TableNotFoundError } from '../../shared/loads/tableMetadataSource';
@@ -375,9 +376,15 @@ describe('OData injection', () => {
 describe('solution zips', () => {
   test('a crafted high-ratio zip and one with too many entries are refused before anything is inflated', () => {
     const bomb = zipSync({ 'solution.xml': new Uint8Array(50 * 1024 * 1024) }, { level: 9 });
-    expect(() => readSolutionIdentity(bomb)).toThrow(
+    expect(() => checkSolutionZip(bomb)).toThrow(
       expect.objectContaining({ code: 'ZipBomb', message: expect.stringContaining('ratio 200') }),
     );
+    expect(readSolutionContents(bomb, 'bomb.zip')).toEqual({
+      ok: false,
+      problems: [
+        expect.objectContaining({ code: 'SolutionZipUnreadable', message: expect.stringContaining('ratio 200') }),
+      ],
+    });
     const many = zipSync(Object.fromEntries(Array.from({ length: 20_001 }, (_, i) => [`f${i}`, new Uint8Array(0)])), {
       level: 0,
     });
@@ -397,6 +404,6 @@ describe('solution zips', () => {
     view.setUint32(22, 100, true); // local header: uncompressed size
     expect(checkSolutionZip(zip).uncompressed).toBe(100);
     // The output buffer is the declared 100 bytes: the manifest is cut, never 5 MB.
-    expect(() => readSolutionIdentity(zip)).toThrow(SolutionPackageError);
+    expect(readSolutionContents(zip, 'cut.zip')).toEqual({ ok: false, problems: [expect.anything()] });
   });
 });

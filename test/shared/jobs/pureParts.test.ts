@@ -13,7 +13,8 @@ import {
   jobStates,
   stateOfAsyncOperation,
 } from '../../../shared/jobs/jobRecord';
-import { checkSolutionZip, readSolutionIdentity, SolutionPackageError } from '../../../shared/jobs/solutionPackage';
+import { checkSolutionZip } from '../../../shared/jobs/solutionPackage';
+import { readSolutionContents } from '../../../shared/jobs/release/solutionContents';
 import { buildSolutionZip } from '../../../dev/emulator/solutions/solutionZip';
 import { classifyImportBody } from '../../../shared/jobs/importRequest';
 
@@ -175,9 +176,14 @@ describe('job states', () => {
 
 describe('solution zip checks', () => {
   it('reads name and version from solution.xml', () => {
-    expect(
-      readSolutionIdentity(buildSolutionZip({ uniqueName: 'contoso', version: '1.2.3.4', managed: true })),
-    ).toEqual({ uniqueName: 'contoso', version: '1.2.3.4', managed: true });
+    const read = readSolutionContents(
+      buildSolutionZip({ uniqueName: 'contoso', version: '1.2.3.4', managed: true }),
+      'contoso.zip',
+    );
+    expect(read).toEqual({
+      ok: true,
+      value: expect.objectContaining({ uniqueName: 'contoso', versionText: '1.2.3.4', managed: true }),
+    });
   });
   it('refuses a zip bomb before inflating it', () => {
     const bomb = zipSync({ 'solution.xml': new Uint8Array(20 * 1024 * 1024) }, { level: 9 });
@@ -196,17 +202,22 @@ describe('solution zip checks', () => {
     ).toThrow(/entries/);
   });
   it('names what is wrong with a package that is not a solution', () => {
-    expect(() => readSolutionIdentity(strToU8('not a zip at all'))).toThrow(SolutionPackageError);
-    expect(() => readSolutionIdentity(zipSync({ 'other.xml': strToU8('<a/>') }))).toThrow(/no solution.xml/);
+    expect(readSolutionContents(strToU8('not a zip at all'), 'a.zip')).toEqual({
+      ok: false,
+      problems: [expect.objectContaining({ code: 'SolutionZipUnreadable', message: expect.stringContaining('a.zip') })],
+    });
+    expect(readSolutionContents(zipSync({ 'other.xml': strToU8('<a/>') }), 'b.zip')).toEqual({
+      ok: false,
+      problems: [
+        expect.objectContaining({ code: 'NoSolutionXml', message: expect.stringMatching(/b\.zip.*no solution\.xml/) }),
+      ],
+    });
   });
-  it('never throws anything but SolutionPackageError on arbitrary bytes', () => {
+  it('never throws on arbitrary bytes: a problem naming the file instead', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-        try {
-          readSolutionIdentity(bytes);
-        } catch (error) {
-          expect(error).toBeInstanceOf(SolutionPackageError);
-        }
+        const read = readSolutionContents(bytes, 'any.zip');
+        if (!read.ok) expect(read.problems[0]!.message).toContain('any.zip');
       }),
     );
   });
