@@ -24,8 +24,8 @@ export const defaultSolutionPackageLimits: SolutionPackageLimits = {
 /** A solution zip that cannot be imported (too large, a zip bomb, not a solution): 400. */
 export class SolutionPackageError extends InvalidRequestError {
   override readonly name = 'SolutionPackageError';
-  declare readonly code: 'TooLarge' | 'ZipBomb' | 'NotAZip' | 'NoSolutionXml' | 'BadSolutionXml';
-  constructor(code: 'TooLarge' | 'ZipBomb' | 'NotAZip' | 'NoSolutionXml' | 'BadSolutionXml', message: string) {
+  declare readonly code: 'TooLarge' | 'ZipBomb' | 'NotAZip';
+  constructor(code: 'TooLarge' | 'ZipBomb' | 'NotAZip', message: string) {
     super(code, message);
   }
 }
