@@ -2,6 +2,7 @@
  * Checks a solution zip is safe to open before anything is inflated: size, entry count and total uncompressed size
  * against the compressed size (zip-bomb ratio), all from the central directory. release/solutionContents.ts reads it.
  */
+import { unzipSync } from 'fflate';
 import { InvalidRequestError } from '../errors';
 
 export interface SolutionPackageLimits {
@@ -35,33 +36,26 @@ interface CentralDirectory {
   uncompressed: number;
 }
 
-/** Reads the end-of-central-directory record and sums the entries' uncompressed sizes. */
-export function readCentralDirectory(zip: Uint8Array): CentralDirectory {
-  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
-  // The EOCD record is 22 bytes plus a comment of up to 65535 bytes at the end.
-  let eocd = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 65535); i--) {
-    if (view.getUint32(i, true) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
+/**
+ * The entry count and declared uncompressed total, from the central directory: fflate's filter sees each entry's
+ * sizes before inflating it, and refusing every entry inflates nothing.
+ */
+function readCentralDirectory(zip: Uint8Array): CentralDirectory {
+  const directory: CentralDirectory = { entries: 0, uncompressed: 0 };
+  if (zip.length < 4 || zip[0] !== 0x50 || zip[1] !== 0x4b)
+    throw new SolutionPackageError('NotAZip', 'The file is not a zip archive.');
+  try {
+    unzipSync(zip, {
+      filter: (entry) => {
+        directory.entries++;
+        directory.uncompressed += entry.originalSize;
+        return false;
+      },
+    });
+  } catch (error) {
+    throw new SolutionPackageError('NotAZip', `The zip cannot be read (${(error as Error).message}).`);
   }
-  if (eocd < 0)
-    throw new SolutionPackageError('NotAZip', 'The file is not a zip archive (no end of central directory).');
-  const entries = view.getUint16(eocd + 10, true);
-  let offset = view.getUint32(eocd + 16, true);
-  if (entries === 0xffff || offset === 0xffffffff)
-    throw new SolutionPackageError('NotAZip', 'ZIP64 archives are not accepted for solutions.');
-  let uncompressed = 0;
-  for (let n = 0; n < entries; n++) {
-    if (offset + 46 > zip.length || view.getUint32(offset, true) !== 0x02014b50) {
-      throw new SolutionPackageError('NotAZip', 'The zip central directory is damaged.');
-    }
-    uncompressed += view.getUint32(offset + 24, true);
-    offset +=
-      46 + view.getUint16(offset + 28, true) + view.getUint16(offset + 30, true) + view.getUint16(offset + 32, true);
-  }
-  return { entries, uncompressed };
+  return directory;
 }
 
 export function checkSolutionZip(
