@@ -6,7 +6,7 @@
 import type { AccessTokenSource } from './auth/accessTokenSource';
 import { DataverseError, DataverseErrorCodes, faultFromResponse, requestIdOf } from './dataverseError';
 import type { HeaderMap } from './httpMessage';
-import { recordDataverseResponse } from '../observability/telemetry';
+import { recordDataverseResponse } from '../observability/dataverseTelemetry';
 import { IdentityPool, type DataverseIdentity, type IdentityLane, type IdentityMetrics } from './identityPool';
 import { callKind, abortError, backoffMs, parseRetryAfter, type Clock, type ConcurrencySnapshot } from './throttle';
 

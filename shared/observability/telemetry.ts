@@ -8,8 +8,6 @@
  * Attributes are names, counts, codes and the correlation ids below; free text is passed through redactSecrets.
  */
 import {
-  context,
-  createContextKey,
   metrics,
   SpanKind,
   SpanStatusCode,
@@ -18,7 +16,6 @@ import {
   type AttributeValue,
   type Counter,
   type Histogram,
-  type Span,
 } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import { redactSecrets } from '../security/redaction';
@@ -67,7 +64,7 @@ export const metricNames = {
   pollLag: 'dataverse_loader.async_operation.poll_lag',
 } as const;
 
-interface Instruments {
+export interface Instruments {
   rows: Counter;
   chunkDuration: Histogram;
   requests: Counter;
@@ -76,7 +73,8 @@ interface Instruments {
   pollLag: Histogram;
 }
 
-function instruments(): Instruments {
+/** The metric instruments of the current meter provider (built on first use after telemetry starts). */
+export function instruments(): Instruments {
   if (instrumentsMemo) return instrumentsMemo;
   const meter = metrics.getMeter(instrumentationScope);
   instrumentsMemo = {
@@ -190,117 +188,10 @@ export async function inInvocationSpan<T>(
 }
 
 /** An error's stable code (or name): never its message, which may quote a row value. */
-function errorCode(error: unknown): string {
+export function errorCode(error: unknown): string {
   const e = error as { name?: unknown; code?: unknown } | undefined;
   const code = e?.code ?? e?.name;
   return typeof code === 'string' || typeof code === 'number' ? String(code) : 'Error';
-}
-
-/** What the transport learns about the current Dataverse call while it runs (one per span). */
-interface CallTally {
-  operation: string;
-  throttled: number;
-  retryAfterSeconds: number;
-  attempts: number;
-}
-
-const callTallyKey = createContextKey('dataverse_loader.dataverse_call');
-
-/** What a Dataverse call is, for its span: the message or entity set, never a path with keys or a query. */
-export interface DataverseCallDescription {
-  /** `ExecuteMultiple`, `CreateMultiple`, `GET`… */
-  operation: string;
-  /** Entity set (`accounts`) or message target, when the call has one. */
-  target?: string;
-  operationCount?: number;
-}
-
-/**
- * Runs one Dataverse call in a CLIENT span (an Application Insights dependency) carrying the correlation ids of
- * the work it serves; `outcome` adds what the answer says (rows failed).
- */
-export async function inDataverseSpan<T>(
-  call: DataverseCallDescription,
-  correlation: LogFields,
-  fn: () => Promise<T>,
-  outcome?: (result: T) => Attributes,
-): Promise<T> {
-  if (!enabled) return fn();
-  const tracer = trace.getTracer(instrumentationScope);
-  const span = tracer.startSpan(`Dataverse ${call.operation}${call.target ? ` ${call.target}` : ''}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      'dataverse.operation': call.operation,
-      ...(call.target ? { 'dataverse.target': call.target } : {}),
-      ...(call.operationCount !== undefined ? { 'dataverse.operation_count': call.operationCount } : {}),
-      ...correlationAttributes(correlation),
-    },
-  });
-  const tally: CallTally = { operation: call.operation, throttled: 0, retryAfterSeconds: 0, attempts: 0 };
-  const active = trace.setSpan(context.active(), span).setValue(callTallyKey, tally);
-  try {
-    const result = await context.with(active, fn);
-    if (outcome) span.setAttributes(outcome(result));
-    return result;
-  } catch (error) {
-    const e = error as { status?: unknown } | undefined;
-    span.setAttributes({
-      'dataverse.error_code': errorCode(error),
-      ...(typeof e?.status === 'number' ? { 'http.response.status_code': e.status } : {}),
-    });
-    span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode(error) });
-    throw error;
-  } finally {
-    span.setAttributes({
-      'dataverse.attempts': tally.attempts,
-      'dataverse.throttled': tally.throttled,
-      ...(tally.throttled > 0 ? { 'dataverse.retry_after_seconds': tally.retryAfterSeconds } : {}),
-    });
-    span.end();
-  }
-}
-
-/** Retry-After in seconds: a number of seconds or an HTTP date. */
-export function retryAfterSeconds(header: string | undefined, now = Date.now()): number | undefined {
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && header.trim() !== '') return Math.max(0, seconds);
-  const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, (at - now) / 1000) : undefined;
-}
-
-/** Which service protection limit a 429 hit: the Web API's error.code (0x80072322 requests, 0x80072321 execution time, 0x80072326 concurrency). */
-function throttleCode(body: string): string {
-  try {
-    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
-    return typeof code === 'string' || typeof code === 'number' ? String(code) : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** The transport's hook: one HTTP answer from Dataverse (each attempt, 429s and retries included). */
-export function recordDataverseResponse(
-  method: string,
-  response: { status: number; headers: Record<string, string | undefined>; body: string },
-): void {
-  if (!enabled) return;
-  const { status } = response;
-  const tally = context.active().getValue(callTallyKey) as CallTally | undefined;
-  const operation = tally?.operation ?? 'other';
-  const { requests, throttled, retryAfter: retryAfterHistogram } = instruments();
-  requests.add(1, { 'http.response.status_code': status, 'dataverse.operation': operation });
-  const span: Span | undefined = trace.getActiveSpan();
-  span?.setAttributes({ 'http.request.method': method, 'http.response.status_code': status });
-  if (tally) tally.attempts += 1;
-  if (status !== 429) return;
-  throttled.add(1, { 'dataverse.operation': operation, 'dataverse.error_code': throttleCode(response.body) });
-  const seconds = retryAfterSeconds(response.headers['retry-after']);
-  if (seconds !== undefined) retryAfterHistogram.record(seconds, { 'dataverse.operation': operation });
-  if (tally) {
-    tally.throttled += 1;
-    tally.retryAfterSeconds += seconds ?? 0;
-  }
 }
 
 /** A chunk's outcome, once its transaction is applied (a re-delivered chunk is not counted twice). */
@@ -330,32 +221,4 @@ export function recordAsyncOperationPollLag(kind: string, completedOn: string | 
   const completed = Date.parse(completedOn);
   if (!Number.isFinite(completed)) return;
   instruments().pollLag.record(Math.max(0, (now - completed) / 1000), { [metricAttributeNames.jobKind]: kind });
-}
-
-/** Current concurrency of each Dataverse client (observable gauges, read when metrics are collected). */
-const concurrencySources = new Set<() => { limit: number; inFlight: number }>();
-let gaugesFor: unknown;
-
-export function observeDataverseConcurrency(source: () => { limit: number; inFlight: number }): void {
-  concurrencySources.add(source);
-  if (!enabled) return;
-  const meter = metrics.getMeter(instrumentationScope);
-  if (gaugesFor === meter) return;
-  gaugesFor = meter;
-  meter
-    .createObservableGauge(metricNames.concurrencyLimit, {
-      unit: '{request}',
-      description: 'Concurrent requests the Dataverse client allows now (x-ms-dop-hint, lowered by 429s).',
-    })
-    .addCallback((result) => {
-      for (const read of concurrencySources) result.observe(read().limit);
-    });
-  meter
-    .createObservableGauge(metricNames.inFlight, {
-      unit: '{request}',
-      description: 'Dataverse requests in flight now.',
-    })
-    .addCallback((result) => {
-      for (const read of concurrencySources) result.observe(read().inFlight);
-    });
 }

@@ -11,14 +11,17 @@ import { join } from 'node:path';
 import { startEmulator, type EmulatorHandle } from '../../../dev/emulator/index';
 import { createDataverseClient, type DataverseClient } from '../../../shared/dataverse/client';
 import { DataverseError } from '../../../shared/dataverse/dataverseError';
-import { traceDataverseClient, webApiTarget } from '../../../shared/observability/dataverseTelemetry';
+import {
+  inDataverseSpan,
+  retryAfterSeconds,
+  traceDataverseClient,
+  webApiTarget,
+} from '../../../shared/observability/dataverseTelemetry';
 import { createScopedLogger, runInLogScope } from '../../../shared/observability/logScope';
 import {
   fieldAttributes,
-  inDataverseSpan,
   metricNames,
   recordChunkOutcome,
-  retryAfterSeconds,
   telemetryEnabled,
 } from '../../../shared/observability/telemetry';
 import { telemetryDumpSchema, type TelemetryDump } from '../../../shared/observability/telemetryDump';
