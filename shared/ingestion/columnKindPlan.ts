@@ -14,6 +14,7 @@ import {
   type PolymorphicOptions,
 } from './columnKinds/index';
 import type { LoadProfile } from './loadProfile';
+import { oneColumnKey } from './lookupKeys';
 import type { AttributeMetadata, TableMetadata } from './tableMetadata';
 
 export interface ColumnKindPlan {
@@ -99,6 +100,16 @@ export function kindTableOf(metadata: TableMetadata): KindTable {
   return table;
 }
 
+/** Each target's one alternate key of a single attribute (targets with none or several are left out). */
+function metadataKeysOf(attribute: AttributeMetadata | undefined): Record<string, string> | undefined {
+  const keys: Record<string, string> = {};
+  for (const t of attribute?.lookupTargets ?? []) {
+    const key = oneColumnKey(t);
+    if (key && !('several' in key)) keys[t.table] = key.attributes[0]!;
+  }
+  return Object.keys(keys).length ? keys : undefined;
+}
+
 const conventionHeader = (h: string) => h.includes('@') || h.toLowerCase().endsWith('.type');
 
 function attributeOfColumn(
@@ -136,11 +147,13 @@ export function planColumnKinds(metadata: TableMetadata, profile: LoadProfile, c
     problems.push(...headers.problems);
     for (const group of headers.polymorphic) {
       const setting = profile.lookups?.[group.attribute.logicalName];
+      const metadataKeys = metadataKeysOf(metadata.attributes[group.attribute.logicalName]);
       plan.polymorphic.push({
         columns: group,
         options: {
           ...(setting?.table ? { defaultTable: setting.table } : {}),
           ...(setting?.keys ? { keyAttributes: setting.keys } : {}),
+          ...(metadataKeys ? { metadataKeys } : {}),
         },
       });
       for (const c of [...group.perTarget.map((p) => p.column), group.typeColumn, group.valueColumn])
@@ -160,9 +173,14 @@ export function planColumnKinds(metadata: TableMetadata, profile: LoadProfile, c
     };
     if (kindAttribute.kind === 'lookup' && setting?.keys) {
       // A lookup bound by the alternate keys of its targets: one value column, the table per row or from the profile.
+      const metadataKeys = metadataKeysOf(attribute);
       plan.polymorphic.push({
         columns: { attribute: kindAttribute, perTarget: [], valueColumn: column },
-        options: { ...(setting.table ? { defaultTable: setting.table } : {}), keyAttributes: setting.keys },
+        options: {
+          ...(setting.table ? { defaultTable: setting.table } : {}),
+          keyAttributes: setting.keys,
+          ...(metadataKeys ? { metadataKeys } : {}),
+        },
       });
       take();
     } else if (kindAttribute.kind === 'owner' && !setting) {

@@ -3,7 +3,14 @@ import { planColumnKinds, type ColumnKindPlan } from './columnKindPlan';
 import { planPairFile, type PairFilePlan } from './columnKinds/index';
 import { IngestionError } from './ingestionError';
 import type { LoadOperation, LoadProfile } from './loadProfile';
-import { isLoadableType, isLookupType, type AttributeMetadata, type TableMetadata } from './tableMetadata';
+import { inferLookupKey, type InferredKey } from './lookupKeys';
+import {
+  isLoadableType,
+  isLookupType,
+  type AlternateKey,
+  type AttributeMetadata,
+  type TableMetadata,
+} from './tableMetadata';
 
 /**
  * Resolves a file's columns against the table once per file, so every row is converted the same way and a
@@ -15,6 +22,8 @@ export interface ResolvedLookupTarget {
   table: string;
   entitySetName: string;
   navigationProperty: string;
+  /** The target's usable alternate keys, when the metadata had them (messages and key inference). */
+  keys?: AlternateKey[];
 }
 
 /** 'id', or the logical name of the related table's alternate-key attribute. */
@@ -22,7 +31,18 @@ export type LookupBy = string;
 
 export type ColumnBinding =
   | { kind: 'attribute'; column: string; attribute: AttributeMetadata }
-  | { kind: 'lookup'; column: string; attribute: AttributeMetadata; targets: ResolvedLookupTarget[]; by: LookupBy }
+  | {
+      kind: 'lookup';
+      column: string;
+      attribute: AttributeMetadata;
+      targets: ResolvedLookupTarget[];
+      by: LookupBy;
+      /**
+       * Set when no profile named the key and `by` is the one-attribute alternate key of `inferredKey.table`
+       * (lookupKeys.ts): values that are GUIDs (or `<table>:<id>`, `/set(<id>)`) still bind by id.
+       */
+      inferredKey?: InferredKey;
+    }
   | { kind: 'ignored'; column: string; reason: string };
 
 export type PlanKey =
@@ -90,9 +110,14 @@ function lookupTargets(
       return new Error(
         `column '${column}': the navigation property of lookup '${attribute.logicalName}' to '${target.table}' is unknown; set lookups.${column}.navigationProperty`,
       );
-    resolved.push({ table: target.table, entitySetName, navigationProperty });
+    resolved.push({
+      table: target.table,
+      entitySetName,
+      navigationProperty,
+      ...(target.keys ? { keys: target.keys } : {}),
+    });
   }
-  if (setting && setting.by !== 'id' && resolved.length > 1) {
+  if (setting?.by !== undefined && setting.by !== 'id' && resolved.length > 1) {
     return new Error(
       `column '${column}': lookup '${attribute.logicalName}' has several targets (${resolved.map((t) => t.table).join(', ')}); set lookups.${column}.table to bind by '${setting.by}'`,
     );
@@ -144,7 +169,12 @@ function bindColumn(
       );
     const targets = lookupTargets(metadata, attribute, column, lookupSetting);
     if (targets instanceof Error) return targets;
-    return { kind: 'lookup', column, attribute, targets, by: lookupSetting?.by ?? 'id' };
+    if (lookupSetting?.by !== undefined) return { kind: 'lookup', column, attribute, targets, by: lookupSetting.by };
+    // No profile key: the target's one-attribute alternate key, if the metadata names exactly one (owners: by id).
+    const inferred = attribute.type === 'Owner' ? undefined : inferLookupKey(targets);
+    return inferred
+      ? { kind: 'lookup', column, attribute, targets, by: inferred.attribute, inferredKey: inferred }
+      : { kind: 'lookup', column, attribute, targets, by: 'id' };
   }
   return { kind: 'attribute', column, attribute };
 }

@@ -25,8 +25,12 @@ const lookupBindingSchema = z.strictObject({
   entitySet: z.string().min(1).optional(),
   /** Navigation property used in `<nav>@odata.bind`, when the relationships weren't read. */
   navigationProperty: z.string().min(1).optional(),
-  /** 'id': the cell holds the related record's id; otherwise the related table's alternate-key attribute the cell holds. */
-  by: z.string().min(1).default('id'),
+  /**
+   * 'id': the cell holds the related record's id; otherwise the related table's alternate-key attribute the cell
+   * holds. Unset: a GUID is an id, and other values bind by the target's one-attribute alternate key when the
+   * metadata names exactly one (shared/ingestion/lookupKeys.ts).
+   */
+  by: z.string().min(1).optional(),
   /** Polymorphic lookups (issue 16): target table → its alternate-key attribute the cells hold (else ids). */
   keys: z.record(z.string(), z.string().min(1)).optional(),
 });

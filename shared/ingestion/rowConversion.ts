@@ -5,6 +5,7 @@ import type { ColumnBinding, LoadPlan, ResolvedLookupTarget } from './loadPlan';
 import type { LoadOperation } from './loadProfile';
 import { recordPath, unaddressableCharacter, type KeyValue } from './odataKeys';
 import type { CellValue, SourceRow } from './readers/readerTypes';
+import { unboundKeyMessage } from './lookupKeys';
 import { recordIdFor } from './recordId';
 import { convertValue, isEmptyCell, normalizeGuid, type Conversion, type ConversionContext } from './valueConversion';
 import type { RecordKey } from '../dataverse/organizationRequest';
@@ -107,10 +108,11 @@ function convertLookup(
   }
   if (typeof value !== 'string' && typeof value !== 'number')
     return { ok: false, message: `${quoted(value)} can't be used as a lookup value` };
-  if (binding.by !== 'id') {
+  const keyTarget = binding.inferredKey ? binding.targets.find((t) => t.table === binding.inferredKey!.table) : only;
+  if (binding.by !== 'id' && keyTarget && !(binding.inferredKey && isIdForm(binding, String(value)))) {
     // A key value is matched exactly as written (no trimming): ' A-1' and 'A-1' are different keys.
     const text = String(value);
-    const target = only!;
+    const target = keyTarget;
     const property = `${target.navigationProperty}@odata.bind`;
     if (unaddressableCharacter(text) !== undefined)
       return {
@@ -149,7 +151,9 @@ function convertLookup(
   if (!id)
     return {
       ok: false,
-      message: `${quoted(value)} is not a GUID; lookups bind by id unless the load profile sets lookups.${binding.column}.by to a key attribute of the related table`,
+      message: prefixed
+        ? `${quoted(value)} is not a GUID after '${prefixed[1]}:' (the '<table>:<id>' form takes the record's id)`
+        : unboundKeyMessage(String(value), binding.column, binding.attribute.logicalName, binding.targets),
     };
   if (!target)
     return {
@@ -161,6 +165,18 @@ function convertLookup(
     property: `${target.navigationProperty}@odata.bind`,
     path: recordPath(target.entitySetName, { id }),
   };
+}
+
+/** A value written as an id (GUID, `<table>:<GUID>`, `/<set>(<GUID>)` of a target): not a key value. */
+function isIdForm(binding: Extract<ColumnBinding, { kind: 'lookup' }>, value: string): boolean {
+  const text = value.trim();
+  if (normalizeGuid(text)) return true;
+  const reference = /^\/?([A-Za-z_][A-Za-z0-9_]*)\((.+)\)$/.exec(text);
+  if (reference) return binding.targets.some((t) => t.entitySetName === reference[1]) && !!normalizeGuid(reference[2]!);
+  const prefixed = /^([A-Za-z_][A-Za-z0-9_]*):(.+)$/.exec(text);
+  return (
+    !!prefixed && binding.targets.some((t) => t.table === prefixed[1]!.toLowerCase()) && !!normalizeGuid(prefixed[2]!)
+  );
 }
 
 function keyValue(conversion: Conversion): KeyValue | undefined {

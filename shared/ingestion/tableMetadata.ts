@@ -43,6 +43,23 @@ const labelSet = z
   .nullish();
 const optionSchema = z.object({ Value: z.number(), Label: labelSet, State: z.number().nullish() }).passthrough();
 
+/** EntityKeyMetadata: a key whose index is not built (EntityKeyIndexStatus Pending, InProgress, Failed) can't be used yet. */
+export const entityKeySchema = z
+  .object({ LogicalName: z.string(), KeyAttributes: z.array(z.string()), EntityKeyIndexStatus: z.string().nullish() })
+  .passthrough();
+
+export interface AlternateKey {
+  logicalName: string;
+  attributes: string[];
+}
+
+/** The usable keys of a `Keys` collection (status Active, or not reported). */
+export function usableKeys(keys: readonly z.infer<typeof entityKeySchema>[] | null | undefined): AlternateKey[] {
+  return (keys ?? [])
+    .filter((k) => !k.EntityKeyIndexStatus || k.EntityKeyIndexStatus === 'Active')
+    .map((k) => ({ logicalName: k.LogicalName, attributes: k.KeyAttributes }));
+}
+
 export const entityDefinitionSchema = z
   .object({
     LogicalName: z.string(),
@@ -72,7 +89,7 @@ export const entityDefinitionSchema = z
         })
         .passthrough(),
     ),
-    Keys: z.array(z.object({ LogicalName: z.string(), KeyAttributes: z.array(z.string()) }).passthrough()).nullish(),
+    Keys: z.array(entityKeySchema).nullish(),
   })
   .passthrough();
 
@@ -129,6 +146,8 @@ export interface LookupTarget {
   table: string;
   navigationProperty?: string;
   entitySetName?: string;
+  /** The target table's alternate keys, when they were read (a lookup by key without a profile, issue 15). */
+  keys?: AlternateKey[];
 }
 
 /** An AttributeType this loader does not convert (e.g. 'Virtual', 'EntityName'): kept so errors can name it. */
@@ -167,7 +186,7 @@ export interface TableMetadata {
   primaryNameAttribute?: string;
   /** By logical name. */
   attributes: Record<string, AttributeMetadata>;
-  keys: { logicalName: string; attributes: string[] }[];
+  keys: AlternateKey[];
   /** The table's N:N relationships, when they were read (pair files, issue 16). */
   manyToMany?: KindRelationship[];
 }
@@ -187,6 +206,8 @@ export interface TableMetadataResponses {
   manyToManyRelationships?: unknown;
   /** PrimaryIdAttribute of related tables (logical name → attribute), for N:N pair files. */
   relatedPrimaryIds?: Record<string, string>;
+  /** Usable alternate keys of related tables (logical name → keys), for lookups bound by key without a profile. */
+  relatedKeys?: Record<string, AlternateKey[]>;
 }
 
 export const manyToManyRelationshipsSchema = z.object({
@@ -236,6 +257,12 @@ function toOption(option: z.infer<typeof optionSchema>): ChoiceOption {
 /** Builds TableMetadata from the raw responses; throws a ZodError naming the field when a response isn't the expected shape. */
 export function buildTableMetadata(responses: TableMetadataResponses): TableMetadata {
   const entity = entityDefinitionSchema.parse(responses.entityDefinition);
+  const ownKeys = usableKeys(entity.Keys);
+  // A self-referencing lookup (parentaccountid) knows its target's keys from the table's own definition.
+  const keysOf = (table: string): { keys?: AlternateKey[] } => {
+    const keys = responses.relatedKeys?.[table] ?? (table === entity.LogicalName ? ownKeys : undefined);
+    return keys ? { keys } : {};
+  };
   const attributes: Record<string, AttributeMetadata> = {};
   for (const a of entity.Attributes) {
     attributes[a.LogicalName] = {
@@ -254,7 +281,7 @@ export function buildTableMetadata(responses: TableMetadataResponses): TableMeta
       isPrimaryName: a.IsPrimaryName ?? a.LogicalName === entity.PrimaryNameAttribute,
       attributeOf: a.AttributeOf ?? undefined,
       lookupTargets: a.Targets
-        ? a.Targets.map((table) => ({ table, entitySetName: responses.relatedEntitySets?.[table] }))
+        ? a.Targets.map((table) => ({ table, entitySetName: responses.relatedEntitySets?.[table], ...keysOf(table) }))
         : undefined,
     };
   }
@@ -290,6 +317,7 @@ export function buildTableMetadata(responses: TableMetadataResponses): TableMeta
           table: r.ReferencedEntity,
           navigationProperty: r.ReferencingEntityNavigationPropertyName,
           entitySetName: responses.relatedEntitySets?.[r.ReferencedEntity],
+          ...keysOf(r.ReferencedEntity),
         });
     }
   }
@@ -299,6 +327,7 @@ export function buildTableMetadata(responses: TableMetadataResponses): TableMeta
     primaryIdAttribute: entity.PrimaryIdAttribute,
     primaryNameAttribute: entity.PrimaryNameAttribute ?? undefined,
     attributes,
+    // Every key, built or not: a file covering a key still being built must not turn from an upsert into creates.
     keys: (entity.Keys ?? []).map((k) => ({ logicalName: k.LogicalName, attributes: k.KeyAttributes })),
     ...(responses.manyToManyRelationships !== undefined ? { manyToMany: manyToManyOf(responses) } : {}),
   };

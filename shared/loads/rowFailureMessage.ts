@@ -68,8 +68,8 @@ function present(values: RowFailureInput['values'], column: string): string | un
   return text === undefined || text === '' ? undefined : text;
 }
 
-function lookupLabel(b: LookupBinding, table: string): string {
-  return `${b.attribute.logicalName} → ${table} by ${b.by}`;
+function lookupLabel(b: LookupBinding, table: string, by: string = b.by): string {
+  return `${b.attribute.logicalName} → ${table} by ${by}`;
 }
 
 function keyColumnsOf(plan: RowFailureInput['plan']): { column: string; attribute: string }[] {
@@ -117,14 +117,15 @@ function explainMissingById(input: RowFailureInput, table: string, id: string): 
   const lowerId = id.toLowerCase();
   const holds = (column: string) => (present(values, column) ?? '').toLowerCase().includes(lowerId);
   const lookup = attributeBindings(plan).find(
-    (b): b is LookupBinding => b.kind === 'lookup' && b.by === 'id' && holds(b.column),
+    // A lookup by a key the metadata named still takes ids (lookupKeys.ts).
+    (b): b is LookupBinding => b.kind === 'lookup' && (b.by === 'id' || !!b.inferredKey) && holds(b.column),
   );
   if (lookup) {
     const value = present(values, lookup.column)!;
     return {
       column: lookup.column,
       value,
-      message: `row ${rowNumber}, column '${lookup.column}' (${lookupLabel(lookup, table)}): no ${table} with id ${quote(id)}`,
+      message: `row ${rowNumber}, column '${lookup.column}' (${lookupLabel(lookup, table, 'id')}): no ${table} with id ${quote(id)}`,
     };
   }
   const own = keyColumnsOf(plan).find((k) => holds(k.column));

@@ -5,7 +5,14 @@
  */
 import type { DataverseClient, WebApiRequest } from '../dataverse/index';
 import { DataverseError } from '../dataverse/index';
-import { buildTableMetadata, type TableMetadata } from '../ingestion/tableMetadata';
+import { z } from 'zod';
+import {
+  buildTableMetadata,
+  entityKeySchema,
+  usableKeys,
+  type AlternateKey,
+  type TableMetadata,
+} from '../ingestion/tableMetadata';
 import { NotFoundError } from '../errors';
 
 export class TableNotFoundError extends NotFoundError {
@@ -23,6 +30,15 @@ export interface TableMetadataSource {
 }
 
 const quote = (name: string) => `'${name.replace(/'/g, "''")}'`;
+
+/** What a related table's definition tells: its entity set, primary id and alternate keys (all optional). */
+const relatedTableSchema = z
+  .object({
+    EntitySetName: z.string().nullish(),
+    PrimaryIdAttribute: z.string().nullish(),
+    Keys: z.array(entityKeySchema).nullish(),
+  })
+  .passthrough();
 
 export function createTableMetadataSource(
   client: Pick<DataverseClient, 'send'>,
@@ -93,13 +109,17 @@ export function createTableMetadataSource(
       for (const name of [r.Entity1LogicalName, r.Entity2LogicalName]) if (name) related.add(name);
     const relatedEntitySets: Record<string, string> = {};
     const relatedPrimaryIds: Record<string, string> = {};
+    const relatedKeys: Record<string, AlternateKey[]> = {};
     await Promise.all(
       [...related].map(async (name) => {
-        const body = (await optional(
-          `EntityDefinitions(LogicalName=${quote(name)})?$select=EntitySetName,PrimaryIdAttribute`,
-        )) as { EntitySetName?: string; PrimaryIdAttribute?: string } | undefined;
+        // Keys: a lookup column holding values of the target's alternate key binds by it without a profile.
+        const answer = await optional(
+          `EntityDefinitions(LogicalName=${quote(name)})?$select=EntitySetName,PrimaryIdAttribute&$expand=Keys($select=LogicalName,KeyAttributes,EntityKeyIndexStatus)`,
+        );
+        const body = answer === undefined ? undefined : relatedTableSchema.parse(answer);
         if (body?.EntitySetName) relatedEntitySets[name] = body.EntitySetName;
         if (body?.PrimaryIdAttribute) relatedPrimaryIds[name] = body.PrimaryIdAttribute;
+        if (body?.Keys) relatedKeys[name] = usableKeys(body.Keys);
       }),
     );
     return buildTableMetadata({
@@ -112,6 +132,7 @@ export function createTableMetadataSource(
       multiSelectAttributes,
       manyToManyRelationships,
       relatedPrimaryIds,
+      relatedKeys,
     });
   }
 

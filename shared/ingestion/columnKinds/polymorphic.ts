@@ -22,6 +22,11 @@ export interface PolymorphicOptions {
   defaultTable?: string;
   /** Profile: bind by this alternate-key attribute of the target table instead of by id (table → attribute). */
   keyAttributes?: Record<string, string>;
+  /**
+   * Metadata, when the profile names no key for a table: its one alternate key of a single attribute (table →
+   * attribute). Used for values that are not GUIDs (a GUID stays an id). Tables with none or several are absent.
+   */
+  metadataKeys?: Record<string, string>;
 }
 
 /** `account` or `accounts` (logical or entity set name, any case) → the target, if it is one. */
@@ -35,6 +40,7 @@ const blank = (v: string | null | undefined): v is null | undefined | '' =>
   v === null || v === undefined || v.trim() === '';
 
 function reference(
+  attribute: string,
   rowNumber: number,
   column: string,
   value: string,
@@ -45,12 +51,14 @@ function reference(
   if (key) return done({ kind: 'key', attribute: key, value });
   const id = normalizeGuid(value);
   if (id) return done({ kind: 'id', id });
+  const metadataKey = options.metadataKeys?.[target.table];
+  if (metadataKey) return done({ kind: 'key', attribute: metadataKey, value });
   return failed(
     kindFault(
       rowNumber,
       column,
       value,
-      `${quote(value)} is not a GUID (the id of the ${target.table} record); to bind by another column, name the ${target.table} key attribute in the profile`,
+      `${quote(value)} is not a GUID (the id of the ${target.table} record), and ${target.table} has no single alternate key of one column to find it by; to bind by another column, name the ${target.table} key attribute in the profile (lookups.${attribute}.keys)`,
     ),
   );
 }
@@ -80,7 +88,7 @@ export function resolvePolymorphic(
     const { column, table } = filled[0]!;
     const target = findTarget(a, table)!;
     const value = cells[column]!.trim();
-    const ref = reference(rowNumber, column, value, target, options);
+    const ref = reference(a.logicalName, rowNumber, column, value, target, options);
     return ref.ok ? done({ attribute: a.logicalName, target, reference: ref.value }) : ref;
   }
   const valueColumn = columns.valueColumn;
@@ -109,6 +117,6 @@ export function resolvePolymorphic(
       ),
     );
   }
-  const ref = reference(rowNumber, valueColumn, value.trim(), target, options);
+  const ref = reference(a.logicalName, rowNumber, valueColumn, value.trim(), target, options);
   return ref.ok ? done({ attribute: a.logicalName, target, reference: ref.value }) : ref;
 }

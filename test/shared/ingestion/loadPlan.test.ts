@@ -12,7 +12,13 @@ describe('table metadata', () => {
     expect(metadata.entitySetName).toBe('accounts');
     expect(metadata.keys).toEqual([{ logicalName: 'account_accountnumber', attributes: ['accountnumber'] }]);
     expect(metadata.attributes.new_customerid!.lookupTargets).toEqual([
-      { table: 'account', entitySetName: 'accounts', navigationProperty: 'new_customerid_account' },
+      {
+        table: 'account',
+        entitySetName: 'accounts',
+        navigationProperty: 'new_customerid_account',
+        // the table's own keys: a lookup to its own table knows them without another metadata call
+        keys: [{ logicalName: 'account_accountnumber', attributes: ['accountnumber'] }],
+      },
       { table: 'contact', entitySetName: 'contacts', navigationProperty: 'new_customerid_contact' },
     ]);
     expect(metadata.attributes.industrycode!.options![0]).toEqual({

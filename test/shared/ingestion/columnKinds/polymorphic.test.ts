@@ -48,6 +48,6 @@ test('bad input fails the row naming row, column, value, table and the allowed t
   expect(!two.ok && two.fault).toMatchObject({ rowNumber: 5, column: 'parentcustomerid@contact' });
   const notGuid = resolvePolymorphic(perTarget, { 'parentcustomerid@account': 'Contoso' }, 6);
   expect(!notGuid.ok && notGuid.fault.message).toBe(
-    "row 6, column 'parentcustomerid@account': 'Contoso' is not a GUID (the id of the account record); to bind by another column, name the account key attribute in the profile",
+    "row 6, column 'parentcustomerid@account': 'Contoso' is not a GUID (the id of the account record), and account has no single alternate key of one column to find it by; to bind by another column, name the account key attribute in the profile (lookups.parentcustomerid.keys)",
   );
 });
