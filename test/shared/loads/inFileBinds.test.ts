@@ -99,7 +99,8 @@ test('a crash before the pass is marked done: the re-run binds again, every row 
 
 test('a file whose lookups bind by id has no second pass (the hot path is unchanged)', async () => {
   f.emulator.reset();
-  await setProfile({});
+  // By id: without the profile, parentaccountid would bind by account's key accountnumber (lookupKeys.ts).
+  await setProfile({ lookups: { parentaccountid: { by: 'id' } } });
   await f.drop('account/plain.csv', 'accountnumber,name,parentaccountid\r\nC-1,One,\r\nC-2,Two,\r\n');
   const started = await acceptLoad(f.ctx, { container: 'incoming', name: 'account/plain.csv' });
   await f.drain();
