@@ -24,6 +24,7 @@ export interface ResolvedLookupTarget {
   navigationProperty: string;
   /** The target's usable alternate keys, when the metadata had them (messages and key inference). */
   keys?: AlternateKey[];
+  primaryIdAttribute?: string;
 }
 
 /** 'id', or the logical name of the related table's alternate-key attribute. */
@@ -115,6 +116,7 @@ function lookupTargets(
       entitySetName,
       navigationProperty,
       ...(target.keys ? { keys: target.keys } : {}),
+      ...(target.primaryIdAttribute ? { primaryIdAttribute: target.primaryIdAttribute } : {}),
     });
   }
   if (setting?.by !== undefined && setting.by !== 'id' && resolved.length > 1) {

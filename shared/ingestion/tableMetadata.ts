@@ -148,6 +148,8 @@ export interface LookupTarget {
   entitySetName?: string;
   /** The target table's alternate keys, when they were read (a lookup by key without a profile, issue 15). */
   keys?: AlternateKey[];
+  /** The target table's primary id attribute, when it was read (a key value resolved to an id by `$filter`). */
+  primaryIdAttribute?: string;
 }
 
 /** An AttributeType this loader does not convert (e.g. 'Virtual', 'EntityName'): kept so errors can name it. */
@@ -259,9 +261,11 @@ export function buildTableMetadata(responses: TableMetadataResponses): TableMeta
   const entity = entityDefinitionSchema.parse(responses.entityDefinition);
   const ownKeys = usableKeys(entity.Keys);
   // A self-referencing lookup (parentaccountid) knows its target's keys from the table's own definition.
-  const keysOf = (table: string): { keys?: AlternateKey[] } => {
+  const keysOf = (table: string): Pick<LookupTarget, 'keys' | 'primaryIdAttribute'> => {
     const keys = responses.relatedKeys?.[table] ?? (table === entity.LogicalName ? ownKeys : undefined);
-    return keys ? { keys } : {};
+    const primaryIdAttribute =
+      responses.relatedPrimaryIds?.[table] ?? (table === entity.LogicalName ? entity.PrimaryIdAttribute : undefined);
+    return { ...(keys ? { keys } : {}), ...(primaryIdAttribute ? { primaryIdAttribute } : {}) };
   };
   const attributes: Record<string, AttributeMetadata> = {};
   for (const a of entity.Attributes) {

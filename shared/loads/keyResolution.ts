@@ -133,8 +133,10 @@ export async function resolveUnaddressableKeys(o: KeyResolutionOptions, rows: Co
     for (const bind of row.keyedBinds ?? []) {
       const q = {
         entitySetName: bind.target.entitySetName,
+        // `<table>id` when the metadata did not say (it does for every table tableMetadataSource reads).
         primaryIdAttribute:
-          bind.target.table === table.logicalName ? table.primaryIdAttribute : `${bind.target.table}id`,
+          bind.target.primaryIdAttribute ??
+          (bind.target.table === table.logicalName ? table.primaryIdAttribute : `${bind.target.table}id`),
         values: { [bind.attribute]: bind.value },
       };
       queries.set(queryKey(q), q);

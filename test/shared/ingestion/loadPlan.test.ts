@@ -18,6 +18,7 @@ describe('table metadata', () => {
         navigationProperty: 'new_customerid_account',
         // the table's own keys: a lookup to its own table knows them without another metadata call
         keys: [{ logicalName: 'account_accountnumber', attributes: ['accountnumber'] }],
+        primaryIdAttribute: 'accountid',
       },
       { table: 'contact', entitySetName: 'contacts', navigationProperty: 'new_customerid_contact' },
     ]);

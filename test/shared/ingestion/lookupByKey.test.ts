@@ -53,6 +53,7 @@ function tables(relatedKeys: Record<string, AlternateKey[]> = emulatorKeys): Map
       value: [nav('parentaccountid', 'account'), nav('primarycontactid', 'contact'), nav('ownerid', 'systemuser')],
     },
     relatedEntitySets: entitySets,
+    relatedPrimaryIds: { account: 'accountid', contact: 'contactid', lead: 'leadid', systemuser: 'systemuserid' },
     relatedKeys,
   });
   const contact = buildTableMetadata({
@@ -171,6 +172,10 @@ describe('the key a lookup column binds by, from the metadata', () => {
       inferredKey: { table: 'account', attribute: 'accountnumber', keyName: 'accountnumber_key' },
     });
     expect(lookupOf(p, 'primarycontactid')).toMatchObject({ by: 'emailaddress1', inferredKey: { table: 'contact' } });
+    // The target's primary id (a key value no URL can carry is resolved to it by a $filter query).
+    expect(lookupOf(p, 'primarycontactid').targets).toMatchObject([
+      { table: 'contact', primaryIdAttribute: 'contactid' },
+    ]);
     expect(p.bindings.find((b) => b.column === 'ownerid')).toMatchObject({ kind: 'ignored' }); // the owner kind
   });
 
