@@ -9,7 +9,12 @@ import { planLoad, type ColumnBinding, type LoadPlan } from '../../../shared/ing
 import { resolveLoadProfile, type LoadProfileInput } from '../../../shared/ingestion/loadProfile';
 import type { CellValue } from '../../../shared/ingestion/readers/readerTypes';
 import { convertRow } from '../../../shared/ingestion/rowConversion';
-import { buildTableMetadata, type AlternateKey, type TableMetadata } from '../../../shared/ingestion/tableMetadata';
+import {
+  buildTableMetadata,
+  usableKeys,
+  type AlternateKey,
+  type TableMetadata,
+} from '../../../shared/ingestion/tableMetadata';
 import { inFileLookups } from '../../../shared/loads/inFileBinds';
 import { lookupEdges } from '../../../shared/plans/planTables';
 
@@ -133,6 +138,17 @@ describe('the key a lookup column binds by, from the metadata', () => {
     expect(oneColumnKey({ keys: [key('k1', 'a'), key('k2', 'b')] })).toEqual({
       several: [key('k1', 'a'), key('k2', 'b')],
     });
+  });
+
+  test('keys whose index is not built yet are not used (EntityKeyIndexStatus)', () => {
+    expect(
+      usableKeys([
+        { LogicalName: 'a_key', KeyAttributes: ['a'], EntityKeyIndexStatus: 'Active' },
+        { LogicalName: 'b_key', KeyAttributes: ['b'], EntityKeyIndexStatus: 'Pending' },
+        { LogicalName: 'c_key', KeyAttributes: ['c'], EntityKeyIndexStatus: 'Failed' },
+        { LogicalName: 'd_key', KeyAttributes: ['d'] },
+      ]),
+    ).toEqual([key('a_key', 'a'), key('d_key', 'd')]);
   });
 
   test('defined exactly when one target has exactly one key of one attribute and no other target has any', () => {
@@ -349,6 +365,31 @@ describe('naming the table by header, without a profile', () => {
       lastname: 'L',
       'parentcustomerid_account@odata.bind': `/accounts(${guid})`,
     });
+  });
+
+  test('any value of a per-table column: a GUID binds by id, anything else by that table’s key', () => {
+    const p = plan('contact', ['lastname', 'parentcustomerid@account']);
+    const keyish = fc
+      .string({ minLength: 1, maxLength: 30 })
+      .map((v) => v.trim())
+      .filter(
+        (v) => v !== '' && !/^\{?[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}\}?$/i.test(v) && !/[/#<>*%&:\\?+]/.test(v),
+      );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uuid().map((id) => ({ id })),
+          keyish.map((value) => ({ value })),
+        ),
+        (cell) => {
+          const bind = bodyOf(p, { lastname: 'L', 'parentcustomerid@account': 'id' in cell ? cell.id : cell.value })[
+            'parentcustomerid_account@odata.bind'
+          ];
+          if ('id' in cell) expect(bind).toBe(`/accounts(${cell.id.toLowerCase()})`);
+          else expect(bind).toBe(`/accounts(accountnumber='${cell.value.replace(/'/g, "''")}')`);
+        },
+      ),
+    );
   });
 
   test('a parentcustomerid.type column names each row’s table', () => {
