@@ -121,3 +121,13 @@ test('a plain parentcustomerid column of key values fails its rows, naming the c
   ).value;
   expect(people).toEqual([expect.objectContaining({ lastname: 'Two', _parentcustomerid_value: existing.accountid })]);
 });
+
+test('a key value that matches no record fails its row, naming the column, the key and the value', async () => {
+  f.emulator.reset();
+  const result = await load('account/missing.csv', csv(['accountnumber,name,parentaccountid', 'M-1,One,M-404']));
+  expect(result.view).toMatchObject({ status: 'failed', counts: { total: 1, succeeded: 0, failed: 1 } });
+  expect(result.failed.map((r) => [r.rowNumber, r.column, r.value])).toEqual([[1, 'parentaccountid', 'M-404']]);
+  expect(result.failed[0]!.message).toContain(
+    "row 1, column 'parentaccountid' (parentaccountid → account by accountnumber): no account with accountnumber 'M-404'",
+  );
+});
