@@ -3,7 +3,7 @@
  * real parts (Azurite, the emulator over HTTP): the metadata reads the targets' keys, accounts whose
  * parentaccountid holds accountnumber values (parents later in the file and in other chunks: the second pass)
  * and contacts whose parentcustomerid@account holds accountnumber values all end bound, read back through the
- * emulator's Web API; a plain parentcustomerid column, whose two targets both have a key, fails its rows naming
+ * emulator's Web API (tasks regarding both too); a plain parentcustomerid column, whose two targets both have a key, fails its rows naming
  * the candidates.
  */
 import { getLoad } from '../../../shared/loads/loadApi';
@@ -100,6 +100,25 @@ test('accounts and contacts bind every lookup by accountnumber with no profile, 
     expect(people.find((c) => c.emailaddress1 === `c${i}@example.com`)?._parentcustomerid_value).toBe(
       idOf.get(`A-${2 * i}`),
     );
+
+  // Tasks regarding accounts (accountnumber) and contacts (emailaddress1), one column per target.
+  const tasks = await load(
+    'task/by-key.csv',
+    csv(['subject,regardingobjectid@account,regardingobjectid@contact', 'T-1,A-3,', 'T-2,,c2@example.com']),
+  );
+  expect(tasks.failed).toEqual([]);
+  expect(tasks.view).toMatchObject({ status: 'succeeded', counts: { total: 2, succeeded: 2 } });
+  type Task = { subject: string; _regardingobjectid_value: string | null };
+  const stored2 = (await webApi<{ value: Task[] }>('tasks?$select=subject,_regardingobjectid_value')).value;
+  const contactId = (
+    await webApi<{ value: { contactid: string }[] }>(
+      `contacts?$select=contactid&$filter=emailaddress1 eq 'c2@example.com'`,
+    )
+  ).value[0]!.contactid;
+  expect(Object.fromEntries(stored2.map((t) => [t.subject, t._regardingobjectid_value]))).toEqual({
+    'T-1': idOf.get('A-3'),
+    'T-2': contactId,
+  });
 });
 
 test('a plain parentcustomerid column of key values fails its rows, naming the column, the candidate tables and keys', async () => {
