@@ -43,7 +43,10 @@ const labelSet = z
   .nullish();
 const optionSchema = z.object({ Value: z.number(), Label: labelSet, State: z.number().nullish() }).passthrough();
 
-/** EntityKeyMetadata: a key whose index is not built (EntityKeyIndexStatus Pending, InProgress, Failed) can't be used yet. */
+/**
+ * EntityKeyMetadata (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/entitykeymetadata):
+ * a key whose index is not built (EntityKeyIndexStatus Pending, InProgress, Failed) can't be used yet.
+ */
 export const entityKeySchema = z
   .object({ LogicalName: z.string(), KeyAttributes: z.array(z.string()), EntityKeyIndexStatus: z.string().nullish() })
   .passthrough();
