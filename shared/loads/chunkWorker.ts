@@ -14,6 +14,7 @@ import { callOptionsOf, executeRows, executionModeFor, type RowOutcome } from '.
 import { chunkGateOf } from './chunkGate';
 import { fileProblemOf } from './fileProblem';
 import { deferChunkBinds, keepChunkBinds } from './inFileBinds';
+import { crossTableColumns } from './planBinds';
 import { isoAt, type LoadContext } from './loadContext';
 import { failLoad, resultsPrefixOf, tryFinalize } from './loadEnd';
 import {
@@ -135,6 +136,13 @@ async function readRows(ctx: LoadContext, { record, planned, chunk: message }: C
   });
 }
 
+/** The file's columns and any a JSON row of the chunk adds. */
+function chunkColumns(planned: PlannedLoad, rows: SourceRowResult[]): string[] {
+  const columns = new Set(plannedColumns(planned));
+  for (const row of rows) if (row.ok) for (const column in row.values) columns.add(column);
+  return [...columns];
+}
+
 async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> {
   const { profile } = work.planned;
   const metadata = await ctx.metadata.get(work.record.table);
@@ -150,8 +158,16 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
       ? await retryRecordIds(ctx, work.planned.retryRowsBlob)
       : undefined;
     states = convertChunk(plan, rows, work.planned.fileKey, accountUrl, firstFileIdOf);
-    const binds = work.planned.inFileBinds && ctx.inFileBinds;
-    const held = binds ? await deferChunkBinds(binds, work.record.id, work.chunk.chunkIndex, plan, states) : undefined;
+    // Binds that wait for the end of the load: in-file references, a plan's cross-table lookups (none: no work here).
+    const { inFileBinds, crossTableBinds } = work.planned;
+    const binds = (inFileBinds || crossTableBinds) && ctx.inFileBinds;
+    const deferral = binds && {
+      inFile: inFileBinds === true,
+      crossTable: crossTableBinds ? crossTableColumns(plan, chunkColumns(work.planned, rows), crossTableBinds) : [],
+    };
+    const held = deferral
+      ? await deferChunkBinds(binds, work.record.id, work.chunk.chunkIndex, plan, states, deferral)
+      : undefined;
     // ContinueOnError=false: nothing after the first row that can't be sent is sent.
     const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
     const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));

@@ -4,25 +4,23 @@
  * created without that lookup and bound once every chunk is done.
  * - scan: `InFileReferenceScan` sees each row's key and references; the decision per chunk is saved before any
  *   chunk message is sent (`bind-plan-<chunk>` in the load's partition of the `loads` table).
- * - chunk: `deferChunkBinds` leaves those binds out of the rows' bodies; `keepChunkBinds` stores one entity per row
- *   that was written (`bind-row-<row>`, an upsert: a retried chunk writes the same entity).
- * - end: `runBindPass` (from tryFinalize) sends `PATCH <set>(<row>)` with `If-Match: *` for each (update-only, so
- *   re-sending after a crash never creates or duplicates); a bind that fails turns its row into a failed row, and
- *   the count change is applied in one transaction with the `bind-pass-done` marker, so it happens once.
+ * - chunk: `deferChunkBinds` leaves those binds (and a plan's cross-table binds, planBinds.ts) out of the rows'
+ *   bodies; `keepChunkBinds` stores one entity per row that was written (`bind-row-<row>`, both kinds in one; an
+ *   upsert: a retried chunk writes the same entity).
+ * - end: `runBindPass` (bindPass.ts, from tryFinalize) binds them, once.
  * Files without such a lookup never get here (`PlannedLoad.inFileBinds` unset): no per-row work, no extra request.
  */
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import type { RecordKey } from '../dataverse/organizationRequest';
 import type { LoadPlan } from '../ingestion/loadPlan';
-import type { ConvertedRow } from '../ingestion/rowConversion';
+import type { ConvertedRow, KeyedBind } from '../ingestion/rowConversion';
 import type { SourceRowResult } from '../ingestion/readers/readerTypes';
 import { ConflictError, isRestErrorWithStatus } from '../errors';
-import { inFileReferences, unboundMessage, type RowReferences } from '../plans/inFileReferences';
-import { bindRequest, splitBody } from '../plans/secondPass';
-import { callOptionsOf, type RowOutcome } from './chunkExecution';
-import { isoAt, type LoadContext } from './loadContext';
-import { LOAD_ROW_KEY, type FailedRowRecord, type LoadRecord } from './loadRecord';
+import { inFileReferences, type RowReferences } from '../plans/inFileReferences';
+import { splitBody } from '../plans/secondPass';
+import type { RowOutcome } from './chunkExecution';
+import { LOAD_ROW_KEY } from './loadRecord';
+import type { CrossTableColumn } from './planBinds';
 
 /** A lookup of the file to its own table by a key attribute whose column the file also has. */
 export interface InFileLookup {
@@ -96,16 +94,28 @@ export class InFileReferenceScan {
   }
 }
 
+/** A lookup by a key value no URL can carry (rowConversion KeyedBind): resolved to an id when it is bound. */
+const keyedBindSchema = z.object({
+  property: z.string(),
+  column: z.string(),
+  target: z.object({ table: z.string(), entitySetName: z.string(), navigationProperty: z.string() }),
+  attribute: z.string(),
+  value: z.string(),
+}) satisfies z.ZodType<KeyedBind>;
+
+/** A written row's deferred binds (`bind-row-<row>`): the record, the binds, and what messages and reports need. */
 const pendingBindSchema = z.object({
   rowNumber: z.number().int(),
   line: z.number().int(),
   chunkIndex: z.number().int(),
+  /** The row's record: its id, or its alternate key (upserts). */
   record: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))]),
   binds: z.record(z.string(), z.string()),
+  keyed: z.array(keyedBindSchema).optional(),
   references: z.array(z.object({ column: z.string(), value: z.string() })),
   rowJson: z.string(),
 });
-type PendingBind = z.infer<typeof pendingBindSchema>;
+export type PendingBind = z.infer<typeof pendingBindSchema>;
 
 const json = <T extends z.ZodType>(schema: T, text: unknown) => schema.parse(JSON.parse(String(text)));
 const planRowKey = (chunkIndex: number) => `bind-plan-${String(chunkIndex).padStart(6, '0')}`;
@@ -203,41 +213,66 @@ interface ChunkRowState {
   outcome?: RowOutcome;
 }
 
-type HeldBinds = Map<
-  number,
-  { record: RecordKey; binds: Record<string, string>; references: PendingBind['references'] }
->;
+type HeldBinds = Map<number, Pick<PendingBind, 'record' | 'binds' | 'keyed' | 'references'>>;
 
-/** Leaves the chunk's deferred binds out of the rows' bodies; what was left out, by row number. */
+/** What a chunk defers: the scan's in-file decision (files with in-file binds) and its plan's cross-table columns. */
+export interface ChunkDeferral {
+  inFile: boolean;
+  crossTable: readonly CrossTableColumn[];
+}
+
+/**
+ * Leaves the chunk's deferred binds out of the rows' bodies (and out of the key look-ups made before sending: a
+ * cross-table target doesn't exist yet); what was left out, by row number.
+ */
 export async function deferChunkBinds(
   store: InFileBindStore,
   loadId: string,
   chunkIndex: number,
   plan: LoadPlan,
   states: ChunkRowState[],
+  deferral: ChunkDeferral,
 ): Promise<HeldBinds> {
   const held: HeldBinds = new Map();
-  const deferrals = await store.chunkDeferrals(loadId, chunkIndex);
   const columnsOf = new Map<number, string[]>();
-  for (const [column, rows] of Object.entries(deferrals))
-    for (const rowNumber of rows) columnsOf.set(rowNumber, [...(columnsOf.get(rowNumber) ?? []), column]);
-  if (columnsOf.size === 0) return held;
-  const lookups = new Map(inFileLookups(plan).map((l) => [l.column, l]));
+  if (deferral.inFile)
+    for (const [column, rows] of Object.entries(await store.chunkDeferrals(loadId, chunkIndex)))
+      for (const rowNumber of rows) columnsOf.set(rowNumber, [...(columnsOf.get(rowNumber) ?? []), column]);
+  if (columnsOf.size === 0 && deferral.crossTable.length === 0) return held;
+  const lookups = new Map(columnsOf.size > 0 ? inFileLookups(plan).map((l) => [l.column, l]) : []);
   for (const s of states) {
-    const columns = s.converted && columnsOf.get(s.row.rowNumber);
-    if (!columns || !s.row.ok) continue;
-    const values = s.row.values;
-    const record = s.converted!.recordId ?? s.converted!.key;
+    const converted = s.converted;
+    if (!converted || !s.row.ok) continue;
+    const record = converted.recordId ?? converted.key;
     if (record === undefined) continue;
-    const references = columns.flatMap((column) => {
+    const values = s.row.values;
+    const references: PendingBind['references'] = [];
+    const keys = new Set<string>();
+    for (const column of columnsOf.get(s.row.rowNumber) ?? []) {
       const value = keyText(values[column]);
-      return value !== undefined && lookups.has(column) ? [{ column, value }] : [];
+      const lookup = lookups.get(column);
+      if (value === undefined || !lookup) continue;
+      references.push({ column, value });
+      keys.add(lookup.property);
+    }
+    for (const c of deferral.crossTable) {
+      const value = keyText(values[c.column]);
+      if (value === undefined) continue;
+      references.push({ column: c.column, value });
+      for (const property of c.properties) keys.add(property);
+    }
+    if (keys.size === 0) continue;
+    const { first, binds } = splitBody(converted.body, keys);
+    const keyed = converted.keyedBinds?.filter((k) => keys.has(k.property)) ?? [];
+    if (!binds && keyed.length === 0) continue;
+    converted.body = first;
+    if (keyed.length > 0) converted.keyedBinds = converted.keyedBinds!.filter((k) => !keys.has(k.property));
+    held.set(s.row.rowNumber, {
+      record,
+      binds: z.record(z.string(), z.string()).parse(binds ?? {}),
+      references,
+      ...(keyed.length > 0 ? { keyed } : {}),
     });
-    const keys = new Set(references.map((r) => lookups.get(r.column)!.property));
-    const { first, binds } = splitBody(s.converted!.body, keys);
-    if (!binds) continue;
-    s.converted!.body = first;
-    held.set(s.row.rowNumber, { record, binds: z.record(z.string(), z.string()).parse(binds), references });
   }
   return held;
 }
@@ -258,83 +293,4 @@ export async function keepChunkBinds(
     pending.push({ rowNumber: s.row.rowNumber, line: s.row.line, chunkIndex, ...h, rowJson: rowJsonOf(s.row) });
   }
   if (pending.length > 0) await store.putPending(loadId, pending);
-}
-
-/** The failed row of a bind that failed, in the shape chunks report theirs (column, value, Dataverse's own text). */
-function bindFailure(
-  p: PendingBind,
-  fault: { code: string; status: number; message: string },
-  primaryIdAttribute: string,
-): FailedRowRecord {
-  const what = p.references.map((r) =>
-    fault.status === 404
-      ? unboundMessage(p.rowNumber, r.column, r.value)
-      : `row ${p.rowNumber}, column '${r.column}': binding '${r.value}' failed: ${fault.message}`,
-  );
-  return {
-    rowNumber: p.rowNumber,
-    line: p.line,
-    chunkIndex: p.chunkIndex,
-    code: 'LookupNotBound',
-    message: what.join('; '),
-    ...(p.references[0] ? { column: p.references[0].column, value: p.references[0].value } : {}),
-    ...(fault.code ? { dataverseCode: fault.code } : {}),
-    dataverseMessage: fault.message,
-    keyJson: JSON.stringify(typeof p.record === 'string' ? { [primaryIdAttribute]: p.record } : p.record),
-    rowJson: p.rowJson,
-  };
-}
-
-/** Binds per ExecuteMultiple of the second pass: small enough that a few run side by side. */
-const bindsPerRequest = 200;
-
-/** The end of a load with in-file binds: binds every pending row, once (see the module comment). */
-export async function runBindPass(ctx: LoadContext, record: LoadRecord): Promise<void> {
-  const store = ctx.inFileBinds;
-  if (!store || !record.plan || (await store.isPassDone(record.id))) return;
-  const pending = await store.listPending(record.id);
-  const { entitySetName, primaryIdAttribute } = await ctx.metadata.get(record.table);
-  const failures: FailedRowRecord[] = [];
-  // Slices run side by side: the client's concurrency (x-ms-dop-hint, 429s) paces them, as it paces chunks.
-  const slices: PendingBind[][] = [];
-  for (let i = 0; i < pending.length; i += bindsPerRequest) slices.push(pending.slice(i, i + bindsPerRequest));
-  const answers = await Promise.all(
-    slices.map((slice) =>
-      ctx.client.executeMultiple(
-        slice.map((p) => {
-          const r = bindRequest(entitySetName, p.record, p.binds);
-          return {
-            kind: 'webApi',
-            request: { method: r.method, path: r.url, headers: r.headers, body: r.body, retrySafe: true },
-          };
-        }),
-        { continueOnError: true, returnResponses: false },
-        callOptionsOf(record.plan!.profile),
-      ),
-    ),
-  );
-  answers.forEach((answer, s) => {
-    for (const item of answer.responses) {
-      const p = slices[s]![item.requestIndex];
-      if (!p || !item.fault) continue;
-      failures.push(bindFailure(p, item.fault, primaryIdAttribute));
-    }
-  });
-  // A row already reported failed by its chunk (it gave up after an earlier attempt wrote the row) is not counted
-  // twice; a failed bind recorded by a pass that crashed before completing is counted by this one.
-  let newFailures = failures;
-  if (failures.length > 0) {
-    const reported = new Set<number>();
-    for await (const f of ctx.store.listFailedRows(record.id))
-      if (f.code !== 'LookupNotBound') reported.add(f.rowNumber);
-    newFailures = failures.filter((f) => !reported.has(f.rowNumber));
-    await ctx.store.putFailedRows(record.id, newFailures);
-  }
-  const applied = await store.completePass(record.id, newFailures.length, isoAt(ctx.now()));
-  ctx.log?.info('Second pass done', {
-    loadId: record.id,
-    binds: pending.length,
-    failed: newFailures.length,
-    applied,
-  });
 }

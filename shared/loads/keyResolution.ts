@@ -33,7 +33,8 @@ export interface KeyResolution {
 
 export interface KeyResolutionOptions {
   client: DataverseClient;
-  plan: LoadPlan;
+  /** Only its table is read (the second pass resolves binds of a load's table with it). */
+  plan: Pick<LoadPlan, 'table'>;
   callOptions: CallOptions;
   /** A retried chunk: a delete whose record is gone was done by the earlier attempt. */
   isRetry: boolean;

@@ -21,6 +21,11 @@ export interface ChunkQueue {
   send(message: LoadQueueMessage, options?: { visibilityDelaySeconds?: number }): Promise<void>;
 }
 
+/** What the plan engine (shared/planLoads) does when a load of a plan is written. */
+export interface PlanHooks {
+  loadWritten(record: LoadRecord): Promise<void>;
+}
+
 export interface LoadContext {
   store: LoadStore;
   blobs: BlobSource;
@@ -31,6 +36,8 @@ export interface LoadContext {
   index: JobIndex;
   /** The second pass of files whose rows name rows of the same file (inFileBinds.ts); without it, none is made. */
   inFileBinds?: InFileBindStore;
+  /** Loads of a plan tell it when they are written (without it, a load waiting for its plan's binds just waits). */
+  planHooks?: PlanHooks;
   /** LOAD_CONTAINER and LOAD_RESULTS_CONTAINER. */
   container: string;
   resultsContainer: string;

@@ -19,9 +19,16 @@ import {
   type OutboxSweepOutcome,
 } from '../events/eventOutbox';
 import type { JobEventInput } from '../events/jobEvents';
-import { runBindPass } from './inFileBinds';
+import { runBindPass } from './bindPass';
 import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
-import { isComplete, isTerminal, outcomeOf, type FailedRowRecord, type LoadRecord } from './loadRecord';
+import {
+  isComplete,
+  isTerminal,
+  outcomeOf,
+  waitsForPlanBinds,
+  type FailedRowRecord,
+  type LoadRecord,
+} from './loadRecord';
 import type { PlannedLoad } from './plannedLoad';
 
 const extensionOf: Record<FileShape['format'], string> = { csv: 'csv', json: 'json', ndjson: 'ndjson', xlsx: 'csv' };
@@ -200,6 +207,15 @@ async function moveSource(ctx: LoadContext, record: LoadRecord, folder: 'process
   return `${record.container}/${to}`;
 }
 
+/** The plan engine's turn (planHooks): its errors are logged, not thrown (the plan sweeper advances it again). */
+async function tellPlan(ctx: LoadContext, record: LoadRecord): Promise<void> {
+  try {
+    await ctx.planHooks?.loadWritten(record);
+  } catch (error) {
+    ctx.log?.warn('Plan not advanced yet; its sweeper will', { loadId: record.id, error: String(error) });
+  }
+}
+
 /** Ends a load whose rows are all accounted for; a no-op when it isn't complete or someone else is ending it. */
 export async function tryFinalize(
   ctx: LoadContext,
@@ -207,17 +223,27 @@ export async function tryFinalize(
   options: { force?: boolean; bindPassDone?: boolean } = {},
 ): Promise<LoadRecord | undefined> {
   let bindPassOf: LoadRecord | undefined;
+  let waiting: LoadRecord | undefined;
   const claimed = await ctx.store.mutate(loadId, (r) => {
     if (isTerminal(r) || !isComplete(r)) return undefined;
+    // A plan's load ends once its plan released its cross-table binds (planBinds.ts): until then, tell the plan.
+    if (waitsForPlanBinds(r)) {
+      waiting = r;
+      return undefined;
+    }
     const claimedAt = r.finalizingSince ? Date.parse(r.finalizingSince) : undefined;
     if (claimedAt !== undefined && !options.force && ctx.now() - claimedAt < ctx.stallMs) return undefined;
-    // Rows waiting for a row of their own file are bound first (idempotent; counts change once).
-    if (r.plan?.inFileBinds && !options.bindPassDone) {
+    // Rows waiting for a row of their own file or of their plan are bound first (idempotent; counts change once).
+    if ((r.plan?.inFileBinds || r.plan?.crossTableBinds) && !options.bindPassDone) {
       bindPassOf = r;
       return undefined;
     }
     return { finalizingSince: isoAt(ctx.now()) };
   });
+  if (waiting) {
+    await tellPlan(ctx, waiting);
+    return undefined;
+  }
   if (bindPassOf) {
     await runBindPass(ctx, bindPassOf);
     return tryFinalize(ctx, loadId, { ...options, bindPassDone: true });

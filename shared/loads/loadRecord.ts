@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { loadIdPattern } from '../security/inputChecks';
-import { plannedLoadJson, type PlannedLoad } from './plannedLoad';
+import { jsonProperty, plannedLoadJson, type PlannedLoad } from './plannedLoad';
 
 export const loadStatuses = ['queued', 'running', 'succeeded', 'partiallySucceeded', 'failed'] as const;
 export type LoadStatus = (typeof loadStatuses)[number];
@@ -104,6 +104,14 @@ export interface LoadRecord extends LoadCounts {
   retryOf?: string;
   /** A retry of failed rows (no body): blob (results container) mapping its rows to the first load's rows. */
   retryRowsBlob?: string;
+  /**
+   * A load of a plan: the file's lookup columns whose binds wait for the plan (a cycle's deferred lookup; entity
+   * property `crossTableBindsJson`). The scan copies them into the plan; the load waits, once complete, for
+   * `planBindsReleased` (planBinds.ts).
+   */
+  crossTableBinds?: string[];
+  /** The plan released the load's cross-table binds: its end binds them (planBinds.ts releasePlanBinds). */
+  planBindsReleased?: boolean;
 }
 
 const optionalString = z
@@ -118,6 +126,9 @@ const optionalBoolean = z
   .boolean()
   .nullish()
   .transform((v) => v ?? undefined);
+
+/** LoadRecord.crossTableBinds: lookup columns of the file (at least one, when set). */
+export const crossTableBindsJson = jsonProperty(z.array(z.string().min(1)).min(1));
 
 /** The entity as read back from Tables (extra system properties ignored). */
 export const loadEntitySchema = z.object({
@@ -160,6 +171,9 @@ export const loadEntitySchema = z.object({
   source: optionalString,
   retryOf: optionalString,
   retryRowsBlob: optionalString,
+  /** The cross-table bind columns, stored as a JSON array and validated when read. */
+  crossTableBindsJson: crossTableBindsJson.nullish().transform((v) => v ?? undefined),
+  planBindsReleased: optionalBoolean,
 });
 
 /** A new load's record: nothing counted, nothing scanned; `createdAt` and `updatedAt` are `at`. */
@@ -194,6 +208,14 @@ export function isComplete(record: LoadRecord): boolean {
     record.total !== undefined &&
     record.succeeded + record.failed + record.notProcessed >= record.total
   );
+}
+
+/**
+ * Complete, but its cross-table binds wait for its plan (planBinds.ts). A load that failed outright (errorCode: its
+ * file broke mid-way) doesn't wait: its plan stops, so its pass runs now and reports binds without a target as failed rows.
+ */
+export function waitsForPlanBinds(record: LoadRecord): boolean {
+  return (record.crossTableBinds?.length ?? 0) > 0 && !record.planBindsReleased && !record.errorCode;
 }
 
 /** The outcome a finished load reports. */

@@ -271,13 +271,14 @@ async function scan(
       ...(retry?.retryRowsBlob ? { retryRowsBlob: retry.retryRowsBlob } : {}),
       ...(references ? { inFileBinds: true as const } : {}),
     };
-    const described = await ctx.store.mutate(loadId, () => ({
+    const described = await ctx.store.mutate(loadId, (r) => ({
       operation: plan.operation,
       format: opened.format,
       continueOnError: profile.continueOnError,
       returnResponses: profile.returnResponses,
       executionMode: profile.executionMode,
-      plan: planned,
+      // A plan's load: the lookups its plan binds later (planBinds.ts), as the plan engine recorded them.
+      plan: r.crossTableBinds ? { ...planned, crossTableBinds: r.crossTableBinds } : planned,
       blobEtag: file.etag,
       updatedAt: isoAt(ctx.now()),
     }));

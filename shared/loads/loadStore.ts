@@ -10,6 +10,7 @@ import {
   chunkDoneRowKey,
   chunkMessageSchema,
   chunkPlanRowKey,
+  crossTableBindsJson,
   failedRowKey,
   loadEntitySchema,
   type ChunkMessage,
@@ -74,15 +75,23 @@ export interface LoadStore {
   listUnfinished(): AsyncIterable<LoadRecord>;
 }
 
-function toEntity({ plan, ...record }: LoadPatch & { id?: string }): Record<string, unknown> {
+function toEntity({ plan, crossTableBinds, ...record }: LoadPatch & { id?: string }): Record<string, unknown> {
   // Tables has no null: leave undefined fields out.
   const entity = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
-  return plan ? { ...entity, planJson: z.encode(plannedLoadJson, plan) } : entity;
+  return {
+    ...entity,
+    ...(plan ? { planJson: z.encode(plannedLoadJson, plan) } : {}),
+    ...(crossTableBinds ? { crossTableBindsJson: z.encode(crossTableBindsJson, crossTableBinds) } : {}),
+  };
 }
 
 function fromEntity(entity: Record<string, unknown>): LoadRecord {
-  const { planJson, ...record } = loadEntitySchema.parse(entity);
-  return { ...(record as Omit<LoadRecord, 'plan'>), ...(planJson ? { plan: planJson } : {}) };
+  const { planJson, crossTableBindsJson, ...record } = loadEntitySchema.parse(entity);
+  return {
+    ...(record as Omit<LoadRecord, 'plan' | 'crossTableBinds'>),
+    ...(planJson ? { plan: planJson } : {}),
+    ...(crossTableBindsJson ? { crossTableBinds: crossTableBindsJson } : {}),
+  };
 }
 
 const optionalText = z

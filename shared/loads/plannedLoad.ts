@@ -40,22 +40,32 @@ export const plannedLoadSchema = z.strictObject({
   retryRowsBlob: z.string().min(1).optional(),
   /** The file has a lookup to its own table by a key column of the file: rows may wait for the second pass (inFileBinds.ts). */
   inFileBinds: z.literal(true).optional(),
+  /**
+   * Lookup columns of the file whose binds wait for the file's plan (a cycle's deferred lookup, planBinds.ts): every
+   * row with a value in one is created without it and bound once the plan releases the load. Copied from the record.
+   */
+  crossTableBinds: z.array(z.string().min(1)).min(1).optional(),
 });
 export type PlannedLoad = z.infer<typeof plannedLoadSchema>;
 
+/** A value stored as a Table string property: JSON, validated by `schema` when read. */
+export function jsonProperty<T extends z.ZodType>(schema: T) {
+  return z.codec(z.string(), schema, {
+    decode: (text, ctx) => {
+      try {
+        // Typed for the codec only: the schema validates the parsed value right after.
+        return JSON.parse(text) as z.input<T>;
+      } catch (error) {
+        ctx.issues.push({ code: 'invalid_format', format: 'json', input: text, message: (error as Error).message });
+        return z.NEVER;
+      }
+    },
+    encode: (value) => JSON.stringify(value),
+  });
+}
+
 /** The document as a Table string property: JSON, validated when read. */
-export const plannedLoadJson = z.codec(z.string(), plannedLoadSchema, {
-  decode: (text, ctx) => {
-    try {
-      // Typed for the codec only: the schema validates the parsed value right after.
-      return JSON.parse(text) as z.input<typeof plannedLoadSchema>;
-    } catch (error) {
-      ctx.issues.push({ code: 'invalid_format', format: 'json', input: text, message: (error as Error).message });
-      return z.NEVER;
-    }
-  },
-  encode: (plan) => JSON.stringify(plan),
-});
+export const plannedLoadJson = jsonProperty(plannedLoadSchema);
 
 /** The file's columns as planned. */
 export function plannedColumns(plan: PlannedLoad): string[] {

@@ -6,7 +6,7 @@
 import { getLoad } from '../../../shared/loads/loadApi';
 import { acceptLoad } from '../../../shared/loads/loadScan';
 import { tryFinalize } from '../../../shared/loads/loadEnd';
-import { runBindPass } from '../../../shared/loads/inFileBinds';
+import { runBindPass } from '../../../shared/loads/bindPass';
 import type { FailedRowRecord } from '../../../shared/loads/loadRecord';
 import { startLoadFixture, type LoadFixture } from './loadFixture';
 
