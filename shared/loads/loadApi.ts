@@ -12,7 +12,7 @@ import { addLogFields } from '../observability/logScope';
 import { limitBytes, type RequestBody } from '../security/bodyLimit';
 import { excerpt, loadIdSchema, logicalNamePattern } from '../security/inputChecks';
 import { indexLoad, isoAt, statusUrlOf, type LoadContext } from './loadContext';
-import { isTerminal, newLoadRecord, type LoadRecord } from './loadRecord';
+import { isComplete, isTerminal, newLoadRecord, waitsForPlanBinds, type LoadRecord } from './loadRecord';
 import { progressOf, type ProgressView } from './loadProgress';
 
 const tableNameSchema = z.string().regex(logicalNamePattern, 'a table logical name (letters, digits, underscores)');
@@ -188,7 +188,10 @@ export interface LoadView {
   chunks: { total?: number; done: number };
   stoppedAtRow?: number;
   throttling: { throttled: number; retries: number };
-  /** What a running load waits for instead of sending: `daily request budget` (DATAVERSE_DAILY_REQUEST_BUDGET used up). */
+  /**
+   * What a running load waits for: `daily request budget` (DATAVERSE_DAILY_REQUEST_BUDGET used up), or, every row
+   * written, `plan binds` (a plan's load whose cross-table lookups are bound once its plan releases them).
+   */
   waiting?: string;
   /** The environment's rolling 24 h request count against DATAVERSE_DAILY_REQUEST_BUDGET. */
   dailyRequests?: { used: number; budget?: number };
@@ -244,6 +247,7 @@ export function loadView(ctx: Pick<LoadContext, 'resultsContainer' | 'blobs'>, r
     },
     chunks: { ...(r.chunkCount !== undefined ? { total: r.chunkCount } : {}), done: r.chunksDone },
     ...(r.stoppedAtRow !== undefined ? { stoppedAtRow: r.stoppedAtRow } : {}),
+    ...(!isTerminal(r) && isComplete(r) && waitsForPlanBinds(r) ? { waiting: 'plan binds' } : {}),
     throttling: { throttled: r.throttled, retries: r.retries },
     ...(r.message ? { message: r.message } : {}),
     ...(r.errorCode ? { errorCode: r.errorCode } : {}),

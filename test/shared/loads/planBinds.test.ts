@@ -154,6 +154,7 @@ describe.each([
     expect(waiting).toMatchObject({ status: 'running', succeeded: rows, failed: 0, total: rows });
     expect(waiting?.plan?.crossTableBinds).toEqual(['primarycontactid']);
     expect(written).toContain(accountsId);
+    expect(await getLoad(f.ctx, accountsId)).toMatchObject({ status: 'running', waiting: 'plan binds' });
     expect((await accounts()).map((a) => a._primarycontactid_value)).toEqual(Array(rows).fill(null));
     expect(Object.keys(await bindEntities(accountsId))).toHaveLength(rows - 1);
 
@@ -278,4 +279,44 @@ test('a load without crossTableBinds is as before: bound at create, no bind enti
       ['P-3', null],
     ]),
   );
+});
+
+test('the other side of the cycle: contacts wait for a polymorphic lookup named by its attribute (parentcustomerid@account)', async () => {
+  const contactsId = 'contacts-waiting';
+  await f.drop(
+    'contact/_profile.json',
+    JSON.stringify({ lookups: { parentcustomerid: { keys: { account: 'accountnumber' } } } }),
+  );
+  const people = ['emailaddress1,lastname,parentcustomerid@account'];
+  for (let i = 1; i <= 6; i++) people.push(`${email(i)},Contact ${i},${i === 5 ? 'A-99' : `A-${i}`}`);
+  const waiting = await dropPlanLoad(contactsId, `contact/${contactsId}.csv`, people.join('\r\n') + '\r\n', [
+    'parentcustomerid',
+  ]);
+  expect(waiting).toMatchObject({ status: 'running', succeeded: 6 });
+  expect(written).toEqual([contactsId]);
+  expect((await contacts()).map((c) => c._parentcustomerid_value)).toEqual(Array(6).fill(null));
+
+  // The accounts, their primary contacts bound at create (the contacts exist): an ordinary load.
+  await f.drop('account/_profile.json', JSON.stringify({ lookups: { primarycontactid: { by: 'emailaddress1' } } }));
+  const lines = ['accountnumber,name,primarycontactid'];
+  for (let i = 1; i <= 6; i++) lines.push(`A-${i},Account ${i},${email(i)}`);
+  expect(await dropPlanLoad('accounts-after', 'account/accounts-after.csv', lines.join('\r\n') + '\r\n')).toMatchObject(
+    {
+      status: 'succeeded',
+      succeeded: 6,
+    },
+  );
+
+  await releasePlanBinds(f.ctx, contactsId);
+  expect(await f.ctx.store.get(contactsId)).toMatchObject({ status: 'partiallySucceeded', succeeded: 5, failed: 1 });
+  const failed = await failedRows(contactsId);
+  expect(failed.map((r) => [r.rowNumber, r.code, r.column, r.value])).toEqual([
+    [5, 'LookupNotBound', 'parentcustomerid@account', 'A-99'],
+  ]);
+  const accountOf = new Map((await accounts()).map((a) => [a.accountnumber, a.accountid]));
+  const parents = new Map((await contacts()).map((c) => [c.emailaddress1, c._parentcustomerid_value]));
+  for (let i = 1; i <= 6; i++)
+    expect([i, parents.get(email(i))]).toEqual([i, i === 5 ? null : accountOf.get(`A-${i}`)]);
+  const primaries = (await accounts()).map((a) => a._primarycontactid_value);
+  expect(primaries.every((p) => p !== null)).toBe(true);
 });
