@@ -277,6 +277,9 @@ export async function deferChunkBinds(
   return held;
 }
 
+/** The longest row a `bind-row` entity keeps whole, as escaped in it (for the failed-rows file, should its bind fail). */
+const maxKeptRow = 20_000;
+
 /** Stores the held binds of the rows that were written, before the chunk completes. */
 export async function keepChunkBinds(
   store: InFileBindStore,
@@ -290,7 +293,13 @@ export async function keepChunkBinds(
   for (const s of states) {
     const h = held.get(s.row.rowNumber);
     if (!h || s.outcome?.status !== 'succeeded') continue;
-    pending.push({ rowNumber: s.row.rowNumber, line: s.row.line, chunkIndex, ...h, rowJson: rowJsonOf(s.row) });
+    let rowJson = rowJsonOf(s.row);
+    // A Table string property holds 32K characters: with its binds and JSON escapes, a long row is kept cut.
+    if (JSON.stringify(rowJson).length > maxKeptRow)
+      rowJson = JSON.stringify({
+        raw: `${s.row.raw.slice(0, maxKeptRow / 8)}… (row cut: ${s.row.raw.length} characters)`,
+      });
+    pending.push({ rowNumber: s.row.rowNumber, line: s.row.line, chunkIndex, ...h, rowJson });
   }
   if (pending.length > 0) await store.putPending(loadId, pending);
 }

@@ -320,3 +320,23 @@ test('the other side of the cycle: contacts wait for a polymorphic lookup named 
   const primaries = (await accounts()).map((a) => a._primarycontactid_value);
   expect(primaries.every((p) => p !== null)).toBe(true);
 });
+
+test('a row too long for a Table property with its binds is kept cut, and its failed bind still reported', async () => {
+  const id = 'accounts-long-row';
+  await f.drop(
+    'account/_profile.json',
+    JSON.stringify({
+      operation: 'create',
+      columns: { notes: null },
+      lookups: { primarycontactid: { by: 'emailaddress1' } },
+    }),
+  );
+  const lines = ['accountnumber,name,notes,primarycontactid', `L-1,Long,"${'x""\\'.repeat(6_000)}",nobody@example.com`];
+  const waiting = await dropPlanLoad(id, `account/${id}.csv`, lines.join('\r\n') + '\r\n', ['primarycontactid']);
+  expect(waiting).toMatchObject({ status: 'running', succeeded: 1 });
+  await releasePlanBinds(f.ctx, id);
+  expect(await f.ctx.store.get(id)).toMatchObject({ status: 'failed', succeeded: 0, failed: 1 });
+  const [failed] = await failedRows(id);
+  expect(failed).toMatchObject({ rowNumber: 1, code: 'LookupNotBound', value: 'nobody@example.com' });
+  expect(failed!.rowJson).toContain('(row cut: ');
+});
