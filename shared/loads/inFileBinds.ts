@@ -98,7 +98,12 @@ export class InFileReferenceScan {
 const keyedBindSchema = z.object({
   property: z.string(),
   column: z.string(),
-  target: z.object({ table: z.string(), entitySetName: z.string(), navigationProperty: z.string() }),
+  target: z.object({
+    table: z.string(),
+    entitySetName: z.string(),
+    navigationProperty: z.string(),
+    primaryIdAttribute: z.string().optional(),
+  }),
   attribute: z.string(),
   value: z.string(),
 }) satisfies z.ZodType<KeyedBind>;
@@ -271,7 +276,8 @@ export async function deferChunkBinds(
       record,
       binds: z.record(z.string(), z.string()).parse(binds ?? {}),
       references,
-      ...(keyed.length > 0 ? { keyed } : {}),
+      // What the bind needs of each (the schema leaves out the rest of the target's metadata).
+      ...(keyed.length > 0 ? { keyed: keyed.map((k) => keyedBindSchema.parse(k)) } : {}),
     });
   }
   return held;
