@@ -168,6 +168,11 @@ const CASES: Case[] = [
       step('disassociate-collection-ref-id', 'disassociate-collection-ref.response.http'),
     ],
   },
+  {
+    name: 'update with If-Match: * (the second pass of a load): the record exists',
+    seed: () => seed('accounts', [ACCOUNT_1]),
+    steps: [{ request: 'update-prevent-create.request.http', response: 'update-basic.response.http' }],
+  },
   { name: 'create with a multi-select choice column', steps: [step('multiselect-create')] },
   { name: 'file column MaxSizeInKB', steps: [step('file-maxsize')] },
 ];
@@ -261,6 +266,20 @@ describe.each(CASES)('conformance: $name', (c) => {
       expectBodyMatches(text, want.body, s.request);
     }
   });
+});
+
+test('conformance: update with If-Match: * and no record → 404 as documented, and nothing created', async () => {
+  const req = parseRequestFixture('update-prevent-create.request.http', emulator.url);
+  const want = parseResponseFixture('update-prevent-create.response.http');
+  const res = await fetch(req.url, { method: req.method, headers: { ...req.headers, ...AUTH }, body: req.body });
+  expect(res.status).toBe(want.status);
+  expectHeadersMatch(Object.fromEntries(res.headers.entries()), want.headers, 'update-prevent-create');
+  // The published example's `code` is empty; Dataverse's ObjectDoesNotExist is 0x80040217 (what the emulator
+  // sends, and what other sources show: see dataverse-wire.md, "Where sources disagree"). The message is the doc's.
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  const published = JSON.parse(want.body) as { error: { message: string } };
+  expect(body.error).toEqual({ code: '0x80040217', message: published.error.message });
+  expect((await call('GET', 'accounts(00000000-0000-0000-0000-000000000001)')).status).toBe(404);
 });
 
 describe('conformance: responses published without their request', () => {
