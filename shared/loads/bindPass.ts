@@ -11,6 +11,7 @@ import type { ConvertedRow } from '../ingestion/rowConversion';
 import type { TableMetadata } from '../ingestion/tableMetadata';
 import { unboundMessage } from '../plans/inFileReferences';
 import { bindRequest } from '../plans/secondPass';
+import type { CallOptions } from '../dataverse/index';
 import { callOptionsOf } from './chunkExecution';
 import type { PendingBind } from './inFileBinds';
 import { resolveUnaddressableKeys } from './keyResolution';
@@ -23,29 +24,68 @@ interface BindFault {
   message: string;
 }
 
-/** What matched nothing, in words: the column and value (several deferred lookups of a row go in one PATCH). */
-function unboundText(p: PendingBind, fault: BindFault): string {
-  const [only, ...more] = p.references;
-  if (fault.status !== 404)
-    return p.references
-      .map((r) => `row ${p.rowNumber}, column '${r.column}': binding '${r.value}' failed: ${fault.message}`)
-      .join('; ');
-  if (only && more.length === 0) return unboundMessage(p.rowNumber, only.column, only.value);
-  const named = p.references.map((r) => `'${r.column}' ('${r.value}')`).join(', ');
-  return `row ${p.rowNumber}, columns ${named}: one of them matches no row of the plan or of Dataverse (${fault.message}), so none of these lookups was bound (the row was created without them)`;
+type Reference = PendingBind['references'][number];
+
+/** One PATCH: a row's record with some of its binds (all of them first; one column's after a 404 on several). */
+interface BindUnit {
+  p: PendingBind;
+  references: Reference[];
+  binds: PendingBind['binds'];
+  keyed?: PendingBind['keyed'];
 }
 
-/** The failed row of a bind that failed, in the shape chunks report theirs (column, value, Dataverse's own text). */
-function bindFailure(p: PendingBind, fault: BindFault, primaryIdAttribute: string): FailedRowRecord {
+const wholeUnit = (p: PendingBind): BindUnit => ({
+  p,
+  references: p.references,
+  binds: p.binds,
+  ...(p.keyed ? { keyed: p.keyed } : {}),
+});
+
+/** A unit per column, so that the binds that match something are made when one of the row's doesn't. */
+function unitsPerColumn(unit: BindUnit): BindUnit[] {
+  return unit.references.map((r) => {
+    const keyed = unit.keyed?.filter((k) => k.property === r.property);
+    return {
+      p: unit.p,
+      references: [r],
+      binds:
+        r.property !== undefined && unit.binds[r.property] !== undefined
+          ? { [r.property]: unit.binds[r.property]! }
+          : {},
+      ...(keyed?.length ? { keyed } : {}),
+    };
+  });
+}
+
+/** What matched nothing, in words: the column and value, or every column of a PATCH that bound several. */
+function unboundText(rowNumber: number, references: Reference[], fault: BindFault): string {
+  const [only, ...more] = references;
+  if (fault.status !== 404)
+    return references
+      .map((r) => `row ${rowNumber}, column '${r.column}': binding '${r.value}' failed: ${fault.message}`)
+      .join('; ');
+  if (only && more.length === 0) return unboundMessage(rowNumber, only.column, only.value);
+  const named = references.map((r) => `'${r.column}' ('${r.value}')`).join(', ');
+  return `row ${rowNumber}, columns ${named}: one of them matches no row of the plan or of Dataverse (${fault.message}), so none of these lookups was bound (the row was created without them)`;
+}
+
+/** The failed row of the binds that failed, in the shape chunks report theirs (column, value, Dataverse's own text). */
+function bindFailure(
+  p: PendingBind,
+  failed: { references: Reference[]; fault: BindFault }[],
+  primaryIdAttribute: string,
+): FailedRowRecord {
+  const first = failed[0]!;
+  const reference = first.references[0];
   return {
     rowNumber: p.rowNumber,
     line: p.line,
     chunkIndex: p.chunkIndex,
     code: 'LookupNotBound',
-    message: unboundText(p, fault),
-    ...(p.references[0] ? { column: p.references[0].column, value: p.references[0].value } : {}),
-    ...(fault.code ? { dataverseCode: fault.code } : {}),
-    dataverseMessage: fault.message,
+    message: failed.map((f) => unboundText(p.rowNumber, f.references, f.fault)).join('; '),
+    ...(reference ? { column: reference.column, value: reference.value } : {}),
+    ...(first.fault.code ? { dataverseCode: first.fault.code } : {}),
+    dataverseMessage: first.fault.message,
     keyJson: JSON.stringify(typeof p.record === 'string' ? { [primaryIdAttribute]: p.record } : p.record),
     rowJson: p.rowJson,
   };
@@ -54,38 +94,31 @@ function bindFailure(p: PendingBind, fault: BindFault, primaryIdAttribute: strin
 /** Binds per ExecuteMultiple of the second pass: small enough that a few run side by side. */
 const bindsPerRequest = 200;
 
-/** One slice's binds: records and targets keyed by unaddressable values found first, then the PATCHes. */
-async function bindSlice(
+/** Sends the units (records and targets keyed by unaddressable values found first); the units that failed. */
+async function sendUnits(
   ctx: LoadContext,
-  record: LoadRecord,
   table: TableMetadata,
-  slice: PendingBind[],
-): Promise<FailedRowRecord[]> {
-  const callOptions = callOptionsOf(record.plan!.profile);
-  const rows: ConvertedRow[] = slice.map((p) => ({
+  callOptions: CallOptions,
+  units: BindUnit[],
+): Promise<{ unit: BindUnit; fault: BindFault }[]> {
+  const rows: ConvertedRow[] = units.map(({ p, binds, keyed }) => ({
     ok: true,
     rowNumber: p.rowNumber,
     line: p.line,
     operation: 'update',
-    body: p.binds,
+    body: binds,
     key: p.record,
-    ...(p.keyed ? { keyedBinds: p.keyed } : {}),
+    ...(keyed ? { keyedBinds: keyed } : {}),
   }));
   const resolution = await resolveUnaddressableKeys(
     { client: ctx.client, plan: { table }, callOptions, isRetry: false },
     rows,
   );
-  const failures: FailedRowRecord[] = [];
-  for (const [index, fault] of resolution.faults)
-    failures.push(
-      bindFailure(
-        slice[index]!,
-        { code: fault.code, status: fault.httpStatus, message: fault.message },
-        table.primaryIdAttribute,
-      ),
-    );
-  const sendable = slice.map((_, index) => index).filter((index) => !resolution.faults.has(index));
-  if (sendable.length === 0) return failures;
+  const failed: { unit: BindUnit; fault: BindFault }[] = [];
+  for (const [index, f] of resolution.faults)
+    failed.push({ unit: units[index]!, fault: { code: f.code, status: f.httpStatus, message: f.message } });
+  const sendable = units.map((_, index) => index).filter((index) => !resolution.faults.has(index));
+  if (sendable.length === 0) return failed;
   const answer = await ctx.client.executeMultiple(
     sendable.map((index) => {
       const row = resolution.rows[index]!;
@@ -100,10 +133,34 @@ async function bindSlice(
   );
   for (const item of answer.responses) {
     const index = sendable[item.requestIndex];
-    if (index === undefined || !item.fault) continue;
-    failures.push(bindFailure(slice[index]!, item.fault, table.primaryIdAttribute));
+    if (index !== undefined && item.fault) failed.push({ unit: units[index]!, fault: item.fault });
   }
-  return failures;
+  return failed;
+}
+
+/**
+ * One slice's binds: each row's binds in one PATCH; a row whose PATCH of several columns' binds found nothing to
+ * bind to is tried again column by column, so its binds that match bind and the failed row names what didn't.
+ */
+async function bindSlice(
+  ctx: LoadContext,
+  record: LoadRecord,
+  table: TableMetadata,
+  slice: PendingBind[],
+): Promise<FailedRowRecord[]> {
+  const callOptions = callOptionsOf(record.plan!.profile);
+  const failed = await sendUnits(ctx, table, callOptions, slice.map(wholeUnit));
+  const splittable = (f: { unit: BindUnit; fault: BindFault }) =>
+    f.fault.status === 404 && f.unit.references.length > 1 && f.unit.references.every((r) => r.property);
+  const again = failed.filter(splittable).flatMap((f) => unitsPerColumn(f.unit));
+  const final = [
+    ...failed.filter((f) => !splittable(f)),
+    ...(again.length > 0 ? await sendUnits(ctx, table, callOptions, again) : []),
+  ];
+  const byRow = new Map<PendingBind, { references: Reference[]; fault: BindFault }[]>();
+  for (const { unit, fault } of final)
+    byRow.set(unit.p, [...(byRow.get(unit.p) ?? []), { references: unit.references, fault }]);
+  return [...byRow].map(([p, faults]) => bindFailure(p, faults, table.primaryIdAttribute));
 }
 
 /** The end of a load with deferred binds: binds every pending row, once (see the module comment). */

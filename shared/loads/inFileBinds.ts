@@ -117,7 +117,8 @@ const pendingBindSchema = z.object({
   record: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))]),
   binds: z.record(z.string(), z.string()),
   keyed: z.array(keyedBindSchema).optional(),
-  references: z.array(z.object({ column: z.string(), value: z.string() })),
+  /** What was deferred, for messages: each column, its value and the `@odata.bind` property it became. */
+  references: z.array(z.object({ column: z.string(), value: z.string(), property: z.string().optional() })),
   rowJson: z.string(),
 });
 export type PendingBind = z.infer<typeof pendingBindSchema>;
@@ -251,27 +252,28 @@ export async function deferChunkBinds(
     const record = converted.recordId ?? converted.key;
     if (record === undefined) continue;
     const values = s.row.values;
-    const references: PendingBind['references'] = [];
-    const keys = new Set<string>();
+    const candidates: { column: string; value: string; properties: readonly string[] }[] = [];
     for (const column of columnsOf.get(s.row.rowNumber) ?? []) {
       const value = keyText(values[column]);
       const lookup = lookups.get(column);
-      if (value === undefined || !lookup) continue;
-      references.push({ column, value });
-      keys.add(lookup.property);
+      if (value !== undefined && lookup) candidates.push({ column, value, properties: [lookup.property] });
     }
     for (const c of deferral.crossTable) {
       const value = keyText(values[c.column]);
-      if (value === undefined) continue;
-      references.push({ column: c.column, value });
-      for (const property of c.properties) keys.add(property);
+      if (value !== undefined) candidates.push({ column: c.column, value, properties: c.properties });
     }
-    if (keys.size === 0) continue;
+    if (candidates.length === 0) continue;
+    const keys = new Set(candidates.flatMap((c) => c.properties));
     const { first, binds } = splitBody(converted.body, keys);
     const keyed = converted.keyedBinds?.filter((k) => keys.has(k.property)) ?? [];
     if (!binds && keyed.length === 0) continue;
     converted.body = first;
     if (keyed.length > 0) converted.keyedBinds = converted.keyedBinds!.filter((k) => !keys.has(k.property));
+    // Each column with the property it was left out as (a polymorphic column: its row's target's).
+    const references = candidates.flatMap(({ column, value, properties }) => {
+      const property = properties.find((p) => binds?.[p] !== undefined || keyed.some((k) => k.property === p));
+      return property ? [{ column, value, property }] : [];
+    });
     held.set(s.row.rowNumber, {
       record,
       binds: z.record(z.string(), z.string()).parse(binds ?? {}),
