@@ -4,8 +4,9 @@
  * becomes `PATCH <set>(<row>)` with `If-Match: *` (update-only, so re-sending after a crash never creates or
  * duplicates a record); a record or target keyed by a value no URL can carry is first found by `$filter`
  * (keyResolution.ts), here rather than when the row was created, since the target may not have existed then. A
- * bind that fails turns its row into a failed row; the count change is one transaction with the `bind-pass-done`
- * marker, so it happens once.
+ * row's binds go in one PATCH, tried again column by column when it finds nothing to bind to. A bind that fails
+ * turns its row into a failed row; the count change is one transaction with the `bind-pass-done` marker, so it
+ * happens once.
  */
 import type { ConvertedRow } from '../ingestion/rowConversion';
 import type { TableMetadata } from '../ingestion/tableMetadata';
