@@ -11,6 +11,7 @@ import { acceptLoad } from '../../../shared/loads/loadScan';
 import { processChunk } from '../../../shared/loads/chunkWorker';
 import { releasePlanBinds } from '../../../shared/loads/planBinds';
 import { runBindPass } from '../../../shared/loads/bindPass';
+import { sweepLoads } from '../../../shared/loads/loadSweeper';
 import { newLoadRecord, type FailedRowRecord, type LoadRecord } from '../../../shared/loads/loadRecord';
 import { names, startLoadFixture, type LoadFixture } from './loadFixture';
 
@@ -303,6 +304,18 @@ test('the other side of the cycle: contacts wait for a polymorphic lookup named 
   expect(waiting).toMatchObject({ status: 'running', succeeded: 6 });
   expect(written).toEqual([contactsId]);
   expect((await contacts()).map((c) => c._parentcustomerid_value)).toEqual(Array(6).fill(null));
+  // The sweeper finds it idle: it tells the plan again (whose advance a crash may have lost), and doesn't end it.
+  const realNow = f.ctx.now;
+  f.ctx.now = () => realNow() + f.ctx.stallMs + 1;
+  try {
+    const report = await sweepLoads(f.ctx);
+    expect(report.finalized).not.toContain(contactsId);
+    expect(report.requeuedChunks.filter((c) => c.loadId === contactsId)).toEqual([]);
+  } finally {
+    f.ctx.now = realNow;
+  }
+  expect(written).toEqual([contactsId, contactsId]);
+  expect(await f.ctx.store.get(contactsId)).toMatchObject({ status: 'running', succeeded: 6 });
 
   // The accounts, their primary contacts bound at create (the contacts exist): an ordinary load.
   await f.drop('account/_profile.json', JSON.stringify({ lookups: { primarycontactid: { by: 'emailaddress1' } } }));
