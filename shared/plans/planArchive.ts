@@ -34,7 +34,8 @@ export interface PlanArchive {
   planFileText?: string;
 }
 
-const ignoredEntry = (path: string) =>
+/** Folders, `__MACOSX/` and dot files: not files of the plan. */
+export const ignoredEntry = (path: string) =>
   path.endsWith('/') || path.startsWith('__MACOSX/') || (path.split('/').pop() ?? '').startsWith('.');
 
 export function readPlanArchive(zip: Uint8Array, limits: PlanArchiveLimits = defaultPlanArchiveLimits): PlanArchive {

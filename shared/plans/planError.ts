@@ -14,6 +14,7 @@ export type PlanErrorCode =
   | 'DuplicateTable'
   | 'ConflictingProfiles'
   | 'UnsupportedEntry'
+  | 'CellInvalid'
   | 'EmptyPlan';
 
 export class PlanError extends InvalidRequestError {

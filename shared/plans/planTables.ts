@@ -26,7 +26,8 @@ export interface PlanTable {
 
 const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
-function profileOf(entry: PlanFile['files'][number] | undefined): LoadProfileInput | undefined {
+/** plan.json's profile, operation and key of one file, as one load profile (undefined when it sets none). */
+export function profileOf(entry: PlanFile['files'][number] | undefined): LoadProfileInput | undefined {
   if (!entry) return undefined;
   const profile: LoadProfileInput = { ...entry.profile };
   if (entry.operation) profile.operation = entry.operation;
