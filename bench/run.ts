@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the benchmark suite (issue 7). Options:
  *   --size 10k,100k,1m   row counts (default 10k,100k; 1m takes several minutes per loader)
- *   --parts throughput,engine,memory,upload,async,emulator,resilience,workbook,references,identities   which parts (default all)
+ *   --parts throughput,engine,memory,upload,async,emulator,resilience,workbook,references,identities,plans   which parts (default all)
  *   --loaders pipeline,client,common,adf   which loaders the throughput part runs (default all)
  *   --quick              smoke run: 10k rows only, one engine run, 5 imports
  *   --telemetry          the pipeline runs with OpenTelemetry on, in the SDK's in-memory exporters
@@ -39,6 +39,7 @@ import { formatResilience, runResilience } from './resilience';
 import { measureUploadMemory } from './uploadMemory';
 import { formatWorkbookMemory, measureWorkbookMemory } from './workbookMemory';
 import { formatInFileReferences, measureInFileReferences } from './inFileReferences';
+import { formatPlans, measurePlans } from './plans';
 
 export const PARTS = [
   'throughput',
@@ -51,6 +52,7 @@ export const PARTS = [
   'workbook',
   'references',
   'identities',
+  'plans',
 ] as const;
 export type BenchPart = (typeof PARTS)[number];
 export const LOADERS = ['pipeline', 'client', 'common', 'adf'] as const;
@@ -379,6 +381,14 @@ async function main(): Promise<void> {
       const report = await measureInFileReferences({ rows: 10_000 });
       results.references = report;
       log(formatInFileReferences(report));
+    }
+    if (args.parts.includes('plans')) {
+      log(
+        'plans: 10k accounts (30 % self-references) + 20k contacts as one plan vs independent loads; a 200k-row workbook…',
+      );
+      const report = await measurePlans({ workbookRows: args.quick ? 20_000 : 200_000, log });
+      results.plans = report;
+      log(formatPlans(report));
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -115,7 +115,7 @@ async function stageWorkbook(
   // A cell over maxFieldBytes is the load's to fail (its row alone, by the table's profile), not the staging's.
   const limits = { ...resolveLimits(), maxFieldBytes: Number.MAX_SAFE_INTEGER };
   try {
-    for await (const sheet of readWorkbookSheets(read(), { limits, fileName: 'the plan workbook' })) {
+    for await (const sheet of readWorkbookSheets(read(), { limits })) {
       const table = bySheet.get(sheet.name);
       if (!table) continue; // an empty sheet (notes, a cover page) is not a table of the plan
       const blobName = stagedBlobName(input.planId, table);
