@@ -115,6 +115,8 @@ describe('a zip', () => {
         '__MACOSX/data/._people.csv': strToU8('resource fork'),
         'accounts.csv': accounts,
       });
+      // general purpose flag bit 3 of the first local header: sizes come after the data (data descriptor)
+      expect(Boolean(zip[6]! & 8)).toBe(makeZip === streamedZip);
       const prepared = await preparePlan({ kind: 'zip', bytes: zip }, deps);
       const planId = `zip-${makeZip === streamedZip ? 'streamed' : 'sync'}`;
       const input = {
