@@ -38,7 +38,8 @@ export interface PlanRun extends TimedRun {
   /** Accounts whose parentaccountid is set / contacts whose parentcustomerid is set, read through the Web API. */
   parentsBound: number;
   customersBound: number;
-  loads?: unknown;
+  /** Per table, from GET /api/plans/{id}: its stage and its load's status and counts. */
+  tables?: { table: string; stage: number; status?: string; succeeded?: number; failed?: number }[];
 }
 
 export interface PlansReport {
@@ -106,7 +107,11 @@ async function postPlan(api: string, body: Uint8Array, contentType: string): Pro
 interface PlanView {
   status: string;
   message?: string;
-  loads?: unknown;
+  tables?: {
+    table: string;
+    stage: number;
+    load?: { status: string; counts: { succeeded: number; failed: number } };
+  }[];
 }
 
 async function waitForPlan(api: string, id: string, onPoll?: (id: string) => Promise<void>): Promise<PlanView> {
@@ -182,7 +187,17 @@ async function planRun(
     ...(view.message ? { message: view.message } : {}),
     parentsBound: await countSet(stack, 'accounts', '_parentaccountid_value'),
     customersBound: await countSet(stack, 'contacts', '_parentcustomerid_value'),
-    ...(view.loads ? { loads: view.loads } : {}),
+    ...(view.tables
+      ? {
+          tables: view.tables.map((t) => ({
+            table: t.table,
+            stage: t.stage,
+            ...(t.load
+              ? { status: t.load.status, succeeded: t.load.counts.succeeded, failed: t.load.counts.failed }
+              : {}),
+          })),
+        }
+      : {}),
   };
   return run;
 }
