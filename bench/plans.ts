@@ -6,7 +6,9 @@
  *      ordinary loads (POST /api/loads/account and /contact), posted together (independent loads: the issue's
  *      measure, target ≥ 80 %) and one after the other (the order a plan imposes, without its binds). Rows/s =
  *      rows created ÷ time from the first POST to the end; three rounds, each in another order, medians reported
- *      (this machine's noise is larger than the effects). The plan's binds are counted through the Web API.
+ *      (this machine's noise is larger than the effects). The plan's binds are counted through the Web API. Run
+ *      against two emulators: bound by round trips (as the references part) and bound by Dataverse's limits (the
+ *      throughput part's time-scaled model), where loads side by side share one ceiling.
  *  (b) A 200k-row .xlsx workbook (shared strings, as Excel writes them): peak RSS of preparing and staging it
  *      alone (bench/planStagingChild.ts in its own process), and of the host (VmHWM) when it is posted as a plan
  *      and loaded.
@@ -32,15 +34,13 @@ import {
   round1,
   stackOptions,
   xlsxType,
+  type EmulatorProfile,
   type PlanRun,
   type TimedRun,
 } from './planRuns';
 
-export interface PlansReport {
-  loadAverage: string;
-  accounts: number;
-  contacts: number;
-  selfReferences: number;
+export interface PlanThroughput {
+  emulator: EmulatorProfile;
   /** Rows/s of every run, in the order run (the figures below are the medians). */
   runs: { independent: number[]; sequential: number[]; plan: number[] };
   /** The two loads posted together (what independent loads are: nothing orders them). */
@@ -52,6 +52,15 @@ export interface PlansReport {
   ratio?: number;
   /** plan rows/s ÷ sequential rows/s (the plan's own cost beyond the order). */
   ratioToSequential?: number;
+}
+
+export interface PlansReport {
+  loadAverage: string;
+  accounts: number;
+  contacts: number;
+  selfReferences: number;
+  /** Part (a) against each emulator profile. */
+  throughput: PlanThroughput[];
   workbook: {
     rows: number;
     fileMB: number;
@@ -84,17 +93,92 @@ function median<T extends TimedRun>(runs: T[]): T | undefined {
   return [...runs].sort((a, b) => a.rowsPerSecond - b.rowsPerSecond)[Math.floor((runs.length - 1) / 2)];
 }
 
+/** Part (a) on one emulator profile: rounds of (together, one after the other, plan), each in another order. */
+async function throughputRuns(o: {
+  emulator: EmulatorProfile;
+  accounts: number;
+  contacts: number;
+  rounds: number;
+  log: (line: string) => void;
+  missing: string[];
+}): Promise<PlanThroughput> {
+  const { accounts, contacts, log, missing } = o;
+  const stack = await startLocalStack(stackOptions(o.emulator));
+  const runs: { independent: TimedRun[]; sequential: TimedRun[]; plan: PlanRun[] } = {
+    independent: [],
+    sequential: [],
+    plan: [],
+  };
+  try {
+    // a fresh host's first loads pay for start-up (JIT, metadata reads): warm it so the order of runs doesn't matter
+    const warm = planCsvs(1000, 1000, 'W', false);
+    await Promise.all([
+      waitForLoad(() => stack.api, (await postLoad(stack.api, 'account', warm.accounts)).id),
+      waitForLoad(() => stack.api, (await postLoad(stack.api, 'contact', warm.contacts)).id),
+    ]);
+    const csvs = planCsvs(accounts, contacts, 'P', true);
+    const kinds = ['independent', 'sequential', 'plan'] as const;
+    // each round in another order, so that the machine's drift falls on each kind alike
+    for (let round = 0; round < o.rounds; round++)
+      for (let k = 0; k < kinds.length; k++) {
+        const kind = kinds[(round + k) % kinds.length]!;
+        if (kind === 'plan') {
+          if (missing.length > 0) continue;
+          try {
+            const run = await planRun(stack, planZip(csvs.accounts, csvs.contacts), 'application/zip');
+            runs.plan.push(run);
+            log(`  plan: ${run.rowsPerSecond} rows/s (${run.seconds} s), ${run.status}`);
+          } catch (error) {
+            if (!(error instanceof PlansApiMissing)) throw error;
+            missing.push(error.message);
+          }
+        } else {
+          const run = await independentLoads(stack, accounts, contacts, kind === 'independent');
+          runs[kind].push(run);
+          log(
+            `  ${kind === 'independent' ? 'posted together' : 'one after the other'}: ${run.rowsPerSecond} rows/s (${run.seconds} s)`,
+          );
+        }
+      }
+  } finally {
+    await stack.stop();
+  }
+  const independent = median(runs.independent)!;
+  const sequential = median(runs.sequential)!;
+  const plan = median(runs.plan);
+  return {
+    emulator: o.emulator,
+    runs: {
+      independent: runs.independent.map((r) => r.rowsPerSecond),
+      sequential: runs.sequential.map((r) => r.rowsPerSecond),
+      plan: runs.plan.map((r) => r.rowsPerSecond),
+    },
+    independent,
+    sequential,
+    ...(plan
+      ? {
+          plan,
+          ratio: Math.round((plan.rowsPerSecond / independent.rowsPerSecond) * 100) / 100,
+          ratioToSequential: Math.round((plan.rowsPerSecond / sequential.rowsPerSecond) * 100) / 100,
+        }
+      : {}),
+  };
+}
+
 export async function measurePlans(
   options: {
     accounts?: number;
     contacts?: number;
     /** Rounds of (together, one after the other, plan), each in another order; medians reported. Default 3. */
     rounds?: number;
+    /** Emulator profiles part (a) runs on; default both. */
+    profiles?: EmulatorProfile[];
     workbookRows?: number;
     log?: (line: string) => void;
   } = {},
 ): Promise<PlansReport> {
   const rounds = options.rounds ?? 3;
+  const profiles = options.profiles ?? (['latency', 'limits'] as const);
   const accounts = options.accounts ?? 10_000;
   const contacts = options.contacts ?? 20_000;
   const workbookRows = options.workbookRows ?? 200_000;
@@ -103,56 +187,18 @@ export async function measurePlans(
   const dir = await mkdtemp(join(tmpdir(), 'dvl-plans-'));
   const missing: string[] = [];
   try {
-    let stack = await startLocalStack(stackOptions());
-    const runs: { independent: TimedRun[]; sequential: TimedRun[]; plan: PlanRun[] } = {
-      independent: [],
-      sequential: [],
-      plan: [],
-    };
-    try {
-      // a fresh host's first loads pay for start-up (JIT, metadata reads): warm it so the order of runs doesn't matter
-      const warm = planCsvs(1000, 1000, 'W', false);
-      await Promise.all([
-        waitForLoad(() => stack.api, (await postLoad(stack.api, 'account', warm.accounts)).id),
-        waitForLoad(() => stack.api, (await postLoad(stack.api, 'contact', warm.contacts)).id),
-      ]);
-      const csvs = planCsvs(accounts, contacts, 'P', true);
-      const kinds = ['independent', 'sequential', 'plan'] as const;
-      // each round in another order, so that the machine's drift falls on each kind alike
-      for (let round = 0; round < rounds; round++)
-        for (let k = 0; k < kinds.length; k++) {
-          const kind = kinds[(round + k) % kinds.length]!;
-          if (kind === 'plan') {
-            if (missing.length > 0) continue;
-            try {
-              const run = await planRun(stack, planZip(csvs.accounts, csvs.contacts), 'application/zip');
-              runs.plan.push(run);
-              log(`  plan: ${run.rowsPerSecond} rows/s (${run.seconds} s), ${run.status}`);
-            } catch (error) {
-              if (!(error instanceof PlansApiMissing)) throw error;
-              missing.push(error.message);
-            }
-          } else {
-            const run = await independentLoads(stack, accounts, contacts, kind === 'independent');
-            runs[kind].push(run);
-            log(
-              `  ${kind === 'independent' ? 'posted together' : 'one after the other'}: ${run.rowsPerSecond} rows/s (${run.seconds} s)`,
-            );
-          }
-        }
-    } finally {
-      await stack.stop();
+    const throughput: PlanThroughput[] = [];
+    for (const emulator of profiles) {
+      log(`plans: ${accounts} accounts + ${contacts} contacts, emulator bound by ${emulator}…`);
+      throughput.push(await throughputRuns({ emulator, accounts, contacts, rounds, log, missing }));
     }
-    const independent = median(runs.independent)!;
-    const sequential = median(runs.sequential)!;
-    const plan = median(runs.plan);
 
     const xlsxPath = join(dir, `plan-${workbookRows}.xlsx`);
     log(`plans: writing a ${workbookRows}-row workbook…`);
     await writeWorkbook(xlsxPath, workbookRows);
     const fileMB = round1((await stat(xlsxPath)).size / 2 ** 20);
     // a fresh stack, so that the host's VmHWM is this plan's
-    stack = await startLocalStack(stackOptions());
+    const stack = await startLocalStack(stackOptions());
     let staging: PlansReport['workbook']['staging'];
     let host: NonNullable<PlansReport['workbook']['host']> | undefined;
     try {
@@ -192,20 +238,7 @@ export async function measurePlans(
       accounts,
       contacts,
       selfReferences: planCsvs(accounts, contacts, 'P', true).selfReferences,
-      independent,
-      sequential,
-      runs: {
-        independent: runs.independent.map((r) => r.rowsPerSecond),
-        sequential: runs.sequential.map((r) => r.rowsPerSecond),
-        plan: runs.plan.map((r) => r.rowsPerSecond),
-      },
-      ...(plan
-        ? {
-            plan,
-            ratio: Math.round((plan.rowsPerSecond / independent.rowsPerSecond) * 100) / 100,
-            ratioToSequential: Math.round((plan.rowsPerSecond / sequential.rowsPerSecond) * 100) / 100,
-          }
-        : {}),
+      throughput,
       workbook: { rows: workbookRows, fileMB, staging, ...(host ? { host } : {}) },
       ...(missing.length > 0 ? { missing: missing.join('; ') } : {}),
     };
@@ -215,16 +248,17 @@ export async function measurePlans(
 }
 
 export function formatPlans(r: PlansReport): string {
-  const lines = [
-    `plans (load average ${r.loadAverage} at start; medians of ${r.runs.independent.length} runs: together ${r.runs.independent.join(', ')}, one after the other ${r.runs.sequential.join(', ')}, plan ${r.runs.plan.join(', ') || '–'} rows/s):`,
-  ];
-  lines.push(
-    `  ${r.accounts} accounts + ${r.contacts} contacts as independent loads (no references): ${r.independent.rowsPerSecond} rows/s posted together (${r.independent.seconds} s), ${r.sequential.rowsPerSecond} rows/s one after the other (${r.sequential.seconds} s)`,
-  );
-  if (r.plan)
+  const lines = [`plans (load average ${r.loadAverage} at start):`];
+  for (const t of r.throughput) {
     lines.push(
-      `  as one plan (${r.selfReferences} self-references, contacts by accountnumber): ${r.plan.rowsPerSecond} rows/s (${r.plan.seconds} s), ${r.plan.status}; ${r.plan.parentsBound} parents and ${r.plan.customersBound} parent customers bound: ratio ${r.ratio} (${r.ratioToSequential} of one after the other); ${r.plan.secondsBeforeFirstLoad ?? '?'} s before the first load, ${(r.plan.tables ?? []).map((t) => `${t.table} ${t.seconds ?? '?'} s`).join(', ')}`,
+      `  emulator bound by ${t.emulator}; medians of ${t.runs.independent.length} (rows/s: together ${t.runs.independent.join(', ')}; one after the other ${t.runs.sequential.join(', ')}; plan ${t.runs.plan.join(', ') || '–'})`,
+      `    ${r.accounts} accounts + ${r.contacts} contacts as independent loads (no references): ${t.independent.rowsPerSecond} rows/s posted together (${t.independent.seconds} s), ${t.sequential.rowsPerSecond} rows/s one after the other (${t.sequential.seconds} s)`,
     );
+    if (t.plan)
+      lines.push(
+        `    as one plan (${r.selfReferences} self-references, contacts by accountnumber): ${t.plan.rowsPerSecond} rows/s (${t.plan.seconds} s), ${t.plan.status}; ${t.plan.parentsBound} parents and ${t.plan.customersBound} parent customers bound: ratio ${t.ratio} (${t.ratioToSequential} of one after the other); ${t.plan.secondsBeforeFirstLoad ?? '?'} s before the first load, ${(t.plan.tables ?? []).map((x) => `${x.table} ${x.seconds ?? '?'} s`).join(', ')}`,
+      );
+  }
   const w = r.workbook;
   lines.push(
     `  ${w.rows}-row workbook (${w.fileMB} MB): staging alone ${w.staging.seconds} s, peak RSS ${w.staging.peakRssMB} MB`,
