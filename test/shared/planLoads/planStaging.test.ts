@@ -2,8 +2,8 @@
  * stagePlan against Azurite, with plans prepared on the emulator's metadata: zip entries land byte for byte
  * (inflated as they stream, also from a streaming zip writer's data-descriptor entries), plan.json's profile
  * lands beside its file, sheets land as NDJSON that the NDJSON reader reads back as the very rows the single-file
- * .xlsx load reads; a bad cell or an entry inflating past its declared size fails naming it and commits nothing;
- * a 200k-row sheet stages with the heap flat in rows.
+ * .xlsx load reads; a bad cell or an entry inflating past (or short of) its declared size fails naming it and
+ * commits nothing; a 200k-row sheet stages with the heap flat in rows.
  */
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { createReadStream } from 'node:fs';
@@ -161,23 +161,51 @@ describe('a zip', () => {
     },
   );
 
-  test('an entry inflating past the size the zip directory declares is refused as a zip bomb; no blob is committed', async () => {
+  test.each([
+    [
+      'past the size its directory declares: a zip bomb',
+      0.5,
+      'ZipBomb',
+      /'account\.csv' of the plan zip inflates to more than the \d+ bytes its directory declares: refused/,
+    ],
+    [
+      'to less than its directory declares: a damaged zip',
+      2,
+      'NotAZip',
+      /'account\.csv' of the plan zip inflates to \d+ bytes but its directory declares \d+: the zip is damaged/,
+    ],
+  ])('an entry inflating %s; no blob is committed', async (_, factor, code, message) => {
     const big = strToU8(`name\n${Array.from({ length: 200_000 }, (_, i) => `Contoso ${i}`).join('\n')}\n`); // 2.7 MB
     const honest = zipSync({ 'account.csv': big });
     const prepared = await preparePlan({ kind: 'zip', bytes: honest }, deps);
-    // the central directory entry (signature PK\1\2) claims half the size: the uncompressed size is at +24
+    // the central directory entry (signature PK\1\2) lies about the uncompressed size, at +24
     const lying = Buffer.from(honest);
     const central = lying.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
-    lying.writeUInt32LE(big.length / 2, central + 24);
-    const staging = stagePlan(
-      { planId: 'bomb', container, source: { kind: 'zip', bytes: lying }, prepared },
+    lying.writeUInt32LE(Math.floor(big.length * factor), central + 24);
+    const staging = stagePlan({ planId: code, container, source: { kind: 'zip', bytes: lying }, prepared }, { blobs });
+    await expect(staging).rejects.toMatchObject({ name: 'PlanError', code });
+    await expect(staging).rejects.toThrow(message);
+    expect(await exists(`_plans/${code}/account/account.csv`)).toBe(false);
+  });
+
+  test("plan.json's profile is written when the prepared table carries none; none is written without one", async () => {
+    const planJson = JSON.stringify({ files: [{ file: 'account.csv', operation: 'create' }] });
+    const zip = zipSync({ 'account.csv': strToU8('name\nContoso\n'), 'contact.csv': strToU8('lastname\nLovelace\n') });
+    // prepared from a zip without plan.json: its tables carry no profile
+    const prepared = await preparePlan({ kind: 'zip', bytes: zip }, deps);
+    expect(prepared.tables.map((t) => t.profile)).toEqual([undefined, undefined]);
+    await stagePlan(
+      {
+        planId: 'fallback',
+        container,
+        source: { kind: 'zip', bytes: zip },
+        prepared,
+        planFile: parsePlanFile(planJson),
+      },
       { blobs },
     );
-    await expect(staging).rejects.toMatchObject({ name: 'PlanError', code: 'ZipBomb' });
-    await expect(staging).rejects.toThrow(
-      /'account\.csv' of the plan zip inflates to more than the \d+ bytes its directory declares/,
-    );
-    expect(await exists('_plans/bomb/account/account.csv')).toBe(false);
+    expect(JSON.parse(await text('_plans/fallback/account/_profile.json'))).toEqual({ operation: 'create' });
+    expect(await exists('_plans/fallback/contact/_profile.json')).toBe(false);
   });
 });
 
