@@ -1,18 +1,21 @@
 /**
  * The second pass, at the end of a load whose rows wait for binds (in-file: inFileBinds.ts; cross-table, a plan's
  * cycle: planBinds.ts): one pass for both kinds, run by tryFinalize before it claims the end. Each `bind-row` entity
- * becomes an update of its row: rows addressed by id in UpdateMultiple, rows by alternate key as `PATCH <set>(<key>)`
- * with `If-Match: *` in `$batch` (both update-only, so re-sending after a crash never creates or duplicates a
- * record); a record or target keyed by a value no URL can carry is first found by `$filter` (keyResolution.ts),
- * here rather than when the row was created, since the target may not have existed then. A row's binds go in one
- * update, tried again column by column when it finds nothing to bind to. A bind that fails turns its row into a
- * failed row; the count change is one transaction with the `bind-pass-done` marker, so it happens once.
+ * becomes an update of its row: in UpdateMultiple by id (a row addressed by alternate key first finds its id by
+ * `$filter`), else as `PATCH <set>(<key>)` with `If-Match: *` in `$batch`; both are update-only, so re-sending after
+ * a crash never creates or duplicates a record. A record or target keyed by a value no URL can carry is first found
+ * by `$filter` (keyResolution.ts), here rather than when the row was created, since the target may not have existed
+ * then. A row's binds go in one update, tried again column by column when it finds nothing to bind to. A bind that
+ * fails turns its row into a failed row; the count change is one transaction with the `bind-pass-done` marker, so it
+ * happens once.
  */
 import type { ConvertedRow } from '../ingestion/rowConversion';
 import type { TableMetadata } from '../ingestion/tableMetadata';
 import { unboundMessage } from '../plans/inFileReferences';
 import { bindRequest } from '../plans/secondPass';
-import type { CallOptions } from '../dataverse/index';
+import { z } from 'zod';
+import { odataLiteral, type CallOptions } from '../dataverse/index';
+import type { KeyValue } from '../ingestion/odataKeys';
 import { callOptionsOf } from './chunkExecution';
 import type { PendingBind } from './inFileBinds';
 import { resolveUnaddressableKeys } from './keyResolution';
@@ -95,6 +98,58 @@ function bindFailure(
 /** Binds per request of the second pass (UpdateMultiple or ExecuteMultiple): small enough that a few run side by side. */
 const bindsPerRequest = 200;
 
+/** Keys per `$filter` query of the ids of rows addressed by alternate key (a query string of a few KB). */
+const keysPerQuery = 50;
+
+const recordsPage = z.object({ value: z.array(z.record(z.string(), z.unknown())) });
+/** A key's values as Dataverse's unique index compares them (case-insensitive). */
+const keyIdentity = (values: Record<string, unknown>, attributes: string[]) =>
+  JSON.stringify(attributes.map((a) => (typeof values[a] === 'string' ? values[a].toLowerCase() : values[a])));
+
+/**
+ * The ids of rows addressed by alternate key (an upsert's rows: UpsertMultiple answers no ids), found by `$filter`
+ * (`k eq 'A-1' or k eq 'A-2' …`, one query per 50 keys), so their binds go in UpdateMultiple too. A key no record
+ * has, or one with a lookup part, is left out: its row keeps its `PATCH` by key.
+ */
+async function idsOfKeyedRows(
+  ctx: LoadContext,
+  table: TableMetadata,
+  callOptions: CallOptions,
+  keys: Record<string, KeyValue>[],
+): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  const byShape = new Map<string, Record<string, KeyValue>[]>();
+  for (const key of keys) {
+    const attributes = Object.keys(key).sort();
+    if (attributes.some((a) => /^_.+_value$/.test(a))) continue;
+    const shape = attributes.join(',');
+    byShape.set(shape, [...(byShape.get(shape) ?? []), key]);
+  }
+  for (const [shape, list] of byShape) {
+    const attributes = shape.split(',');
+    for (let i = 0; i < list.length; i += keysPerQuery) {
+      const filter = list
+        .slice(i, i + keysPerQuery)
+        .map((k) => `(${attributes.map((a) => `${a} eq ${odataLiteral(k[a]!)}`).join(' and ')})`)
+        .join(' or ');
+      const select = [table.primaryIdAttribute, ...attributes].join(',');
+      const answer = await ctx.client.send(
+        {
+          method: 'GET',
+          path: `${table.entitySetName}?$select=${select}&$filter=${encodeURIComponent(filter)}`,
+          retrySafe: true,
+        },
+        callOptions,
+      );
+      for (const record of recordsPage.parse(answer.body).value) {
+        const id = record[table.primaryIdAttribute];
+        if (typeof id === 'string') ids.set(keyIdentity(record, attributes), id);
+      }
+    }
+  }
+  return ids;
+}
+
 /** Sends the units (records and targets keyed by unaddressable values found first); the units that failed. */
 async function sendUnits(
   ctx: LoadContext,
@@ -121,13 +176,20 @@ async function sendUnits(
   const sendable = units.map((_, index) => index).filter((index) => !resolution.faults.has(index));
   // Rows addressed by id go in one UpdateMultiple (a bulk message: a quarter of a `$batch` update's cost); the
   // client isolates the rows of a failed one by `$batch` updates, which carry If-Match: * like bindRequest.
-  const byId = sendable.filter((index) => typeof resolution.rows[index]!.key === 'string');
-  const byKey = sendable.filter((index) => typeof resolution.rows[index]!.key !== 'string');
+  const keyOf = (index: number) => resolution.rows[index]!.key!;
+  const keyed = sendable.map(keyOf).filter((key): key is Record<string, KeyValue> => typeof key === 'object');
+  const idsByKey = keyed.length > 0 ? await idsOfKeyedRows(ctx, table, callOptions, keyed) : new Map<string, string>();
+  const idOf = (index: number) => {
+    const key = keyOf(index);
+    return typeof key === 'string' ? key : idsByKey.get(keyIdentity(key, Object.keys(key).sort()));
+  };
+  const byId = sendable.filter((index) => idOf(index) !== undefined);
+  const byKey = sendable.filter((index) => idOf(index) === undefined);
   if (byId.length > 0) {
     const answer = await ctx.client.updateMultiple(
       table.entitySetName,
       table.logicalName,
-      byId.map((index) => ({ id: resolution.rows[index]!.key as string, attributes: resolution.rows[index]!.body })),
+      byId.map((index) => ({ id: idOf(index)!, attributes: resolution.rows[index]!.body })),
       { ...callOptions, primaryIdAttribute: table.primaryIdAttribute },
     );
     for (const item of answer.results) {

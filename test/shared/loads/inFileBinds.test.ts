@@ -108,3 +108,45 @@ test('a file whose lookups bind by id has no second pass (the hot path is unchan
   expect(record).toMatchObject({ status: 'succeeded', succeeded: 2 });
   expect(record?.plan?.inFileBinds).toBeUndefined();
 });
+
+test('the binds of upserted rows go by UpdateMultiple once their ids are found by $filter; a bind to nothing is isolated by $batch', async () => {
+  const sent: string[] = [];
+  const recording: typeof fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    sent.push(`${init?.method ?? 'GET'} ${decodeURIComponent(new URL(url).pathname + new URL(url).search)}`);
+    return fetch(input, init);
+  };
+  const g = await startLoadFixture({ chunkSize: 5, dataverse: { fetch: recording } });
+  try {
+    await g.drop(
+      'account/_profile.json',
+      JSON.stringify({ lookups: { parentaccountid: { attribute: 'parentaccountid', by: 'accountnumber' } } }),
+    );
+    await g.drop('account/bulk-binds.csv', file());
+    const started = await acceptLoad(g.ctx, { container: 'incoming', name: 'account/bulk-binds.csv' });
+    const id = 'record' in started ? started.record.id : '';
+    const before = sent.length;
+    await g.drain();
+    const pass = sent.slice(before).filter((line) => !line.includes('UpsertMultiple'));
+    expect(
+      pass.some((line) =>
+        line.startsWith('GET /api/data/v9.2/accounts?$select=accountid,accountnumber&$filter=(accountnumber eq'),
+      ),
+    ).toBe(true);
+    expect(
+      pass.filter((line) => line.includes('accounts/Microsoft.Dynamics.CRM.UpdateMultiple')).length,
+    ).toBeGreaterThan(0);
+    expect(await getLoad(g.ctx, id)).toMatchObject({
+      status: 'partiallySucceeded',
+      counts: { succeeded: rows - 2, failed: 2 },
+    });
+    const failed: FailedRowRecord[] = [];
+    for await (const r of g.ctx.store.listFailedRows(id)) failed.push(r);
+    expect(failed.map((r) => [r.rowNumber, r.code])).toEqual([
+      [4, 'LookupNotBound'],
+      [10, 'ConversionFailed'],
+    ]);
+  } finally {
+    await g.close();
+  }
+});
