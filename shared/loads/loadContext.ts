@@ -21,8 +21,9 @@ export interface ChunkQueue {
   send(message: LoadQueueMessage, options?: { visibilityDelaySeconds?: number }): Promise<void>;
 }
 
-/** What the plan engine (shared/planLoads) does when a load of a plan is written. */
+/** What a plan (shared/planLoads) is told about its loads. */
 export interface PlanHooks {
+  /** A load of the plan is written: terminal, or complete and waiting for the plan to release its cross-table binds. */
   loadWritten(record: LoadRecord): Promise<void>;
 }
 
@@ -36,7 +37,7 @@ export interface LoadContext {
   index: JobIndex;
   /** The second pass of files whose rows name rows of the same file (inFileBinds.ts); without it, none is made. */
   inFileBinds?: InFileBindStore;
-  /** Loads of a plan tell it when they are written (without it, a load waiting for its plan's binds just waits). */
+  /** Plans of several tables: told when a load of a plan is written, so the plan advances. */
   planHooks?: PlanHooks;
   /** LOAD_CONTAINER and LOAD_RESULTS_CONTAINER. */
   container: string;
@@ -69,6 +70,23 @@ export function indexLoad(ctx: Pick<LoadContext, 'index'>, record: LoadRecord): 
     name: `${record.container}/${record.blobName}`,
     statusUrl: statusUrlOf(record.id),
   });
+}
+
+/**
+ * Tells the load's plan (if any) that the load is written. The plan's own sweep redoes the advance, so a failure
+ * here is logged, never thrown: the load's end stands whatever the plan does with it.
+ */
+export async function notifyPlan(ctx: Pick<LoadContext, 'planHooks' | 'log'>, record: LoadRecord): Promise<void> {
+  if (!record.planId || !ctx.planHooks) return;
+  try {
+    await ctx.planHooks.loadWritten(record);
+  } catch (error) {
+    ctx.log?.warn('Plan not advanced yet; the plan sweep will', {
+      loadId: record.id,
+      planId: record.planId,
+      error: String(error),
+    });
+  }
 }
 
 /**

@@ -20,7 +20,7 @@ import {
 } from '../events/eventOutbox';
 import type { JobEventInput } from '../events/jobEvents';
 import { runBindPass } from './bindPass';
-import { isoAt, statusUrlOf, type LoadContext } from './loadContext';
+import { isoAt, notifyPlan, statusUrlOf, type LoadContext } from './loadContext';
 import {
   isComplete,
   isTerminal,
@@ -207,15 +207,6 @@ async function moveSource(ctx: LoadContext, record: LoadRecord, folder: 'process
   return `${record.container}/${to}`;
 }
 
-/** The plan engine's turn (planHooks): its errors are logged, not thrown (the plan sweeper advances it again). */
-async function tellPlan(ctx: LoadContext, record: LoadRecord): Promise<void> {
-  try {
-    await ctx.planHooks?.loadWritten(record);
-  } catch (error) {
-    ctx.log?.warn('Plan not advanced yet; its sweeper will', { loadId: record.id, error: String(error) });
-  }
-}
-
 /** Ends a load whose rows are all accounted for; a no-op when it isn't complete or someone else is ending it. */
 export async function tryFinalize(
   ctx: LoadContext,
@@ -241,7 +232,7 @@ export async function tryFinalize(
     return { finalizingSince: isoAt(ctx.now()) };
   });
   if (waiting) {
-    await tellPlan(ctx, waiting);
+    await notifyPlan(ctx, waiting);
     return undefined;
   }
   if (bindPassOf) {
@@ -274,6 +265,7 @@ export async function tryFinalize(
     failed: record.failed,
     notProcessed: record.notProcessed,
   });
+  await notifyPlan(ctx, done.record);
   return done.record;
 }
 
@@ -301,5 +293,6 @@ export async function failLoad(
   const moved = await ctx.store.mutate(loadId, () => ({ movedTo }));
   ctx.log?.warn('Load failed', { loadId, code: error.code, message: error.message });
   await announceLoad(ctx, moved.record);
+  await notifyPlan(ctx, moved.record);
   return moved.record;
 }

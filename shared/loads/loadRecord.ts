@@ -98,12 +98,14 @@ export interface LoadRecord extends LoadCounts {
   movedTo?: string;
   /** What the scan planned (shape, profile, ETag, file key, chunk size); absent until the file is planned. */
   plan?: PlannedLoad;
-  /** How the load was started: 'blob' (a drop), 'http' or 'retry'. */
+  /** How the load was started: 'blob' (a drop), 'http', 'retry' or 'plan' (a table of a plan). */
   source?: string;
   /** A retry (POST /api/loads/{id}/retry): the load whose failed rows it loads. */
   retryOf?: string;
   /** A retry of failed rows (no body): blob (results container) mapping its rows to the first load's rows. */
   retryRowsBlob?: string;
+  /** The plan (shared/planLoads) this load is one table of. */
+  planId?: string;
   /**
    * A load of a plan: the file's lookup columns whose binds wait for the plan (a cycle's deferred lookup; entity
    * property `crossTableBindsJson`). The scan copies them into the plan; the load waits, once complete, for
@@ -171,6 +173,7 @@ export const loadEntitySchema = z.object({
   source: optionalString,
   retryOf: optionalString,
   retryRowsBlob: optionalString,
+  planId: optionalString,
   /** The cross-table bind columns, stored as a JSON array and validated when read. */
   crossTableBindsJson: crossTableBindsJson.nullish().transform((v) => v ?? undefined),
   planBindsReleased: optionalBoolean,
