@@ -14,6 +14,8 @@ import type { Clock } from './dataverse/throttle';
 import { createJobRuntime, type JobRuntime } from './jobs/jobRuntime';
 import { createLoadContext } from './loads/loadRuntime';
 import type { LoadContext } from './loads/loadContext';
+import type { PlanContext } from './planLoads/planContext';
+import { createPlanContext, hookPlans } from './planLoads/planRuntime';
 import type { Logger } from './observability/logger';
 import { createScopedLogger } from './observability/logScope';
 import { createRequestMeter, type RequestMeter } from './storage/requestMeter';
@@ -118,6 +120,8 @@ export interface App {
   readonly log: Logger;
   readonly dataverse: DataverseConnection;
   readonly loads: LoadContext;
+  /** Plans of several tables (shared/planLoads), on the load engine. */
+  readonly plans: PlanContext;
   readonly jobs: JobRuntime;
 }
 
@@ -140,7 +144,7 @@ export function createApp(options: AppOptions): App {
     ...(options.fetch ? { fetch: options.fetch } : {}),
   };
   const { loads, jobs } = settings;
-  return {
+  const app: Omit<App, 'plans'> = {
     settings,
     log,
     dataverse,
@@ -177,6 +181,9 @@ export function createApp(options: AppOptions): App {
       maxImportBodyBytes: jobs.importsMaxBodyBytes,
     }),
   };
+  const plans = createPlanContext(app.loads, storage.table(loads.loadsTable));
+  hookPlans(plans);
+  return { ...app, plans };
 }
 
 let memoised: App | undefined;

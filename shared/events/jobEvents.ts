@@ -10,6 +10,7 @@ import type { QueueClient } from '@azure/storage-queue';
 /** 'Unknown' is the kind of a rejected message whose own kind was not one we run. */
 export const jobEventKinds = [
   'load',
+  'plan',
   'ImportSolution',
   'StageAndUpgrade',
   'DeleteAndPromote',

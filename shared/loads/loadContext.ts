@@ -25,7 +25,11 @@ export interface ChunkQueue {
 export interface PlanHooks {
   /** A load of the plan is written: terminal, or complete and waiting for the plan to release its cross-table binds. */
   loadWritten(record: LoadRecord): Promise<void>;
+  /** A plan file dropped at `_plans/<file>`: the plan engine accepts it (the blob trigger is the loads'). */
+  planDropped?(blob: { container: string; name: string }): Promise<PlanDropped>;
 }
+
+export type PlanDropped = { kind: 'plan'; planId: string; status: string } | { kind: 'gone' };
 
 export interface LoadContext {
   store: LoadStore;

@@ -13,7 +13,7 @@ import {
   InputRejectedError,
 } from '../security/inputChecks';
 import { processChunk, type ChunkAttempt, type ChunkResult } from './chunkWorker';
-import type { LoadContext } from './loadContext';
+import type { LoadContext, PlanDropped } from './loadContext';
 import { isScanMessage, parseLoadQueueMessage, type LoadQueueMessage } from './loadRecord';
 import { acceptLoad, scanLoad, type AcceptOptions, type StartLoadResult } from './loadScan';
 
@@ -30,11 +30,36 @@ export interface DroppedFile {
   name: string;
 }
 
+/** The folder of plan files (shared/planLoads): `_plans/<file>` is a plan, `_plans/<planId>/…` its staged files. */
+export const PLANS_FOLDER = '_plans';
+
+/** A plan file: the plan engine takes it; the files a plan stages below it are loaded by the plan, not by the drop. */
+async function receivePlanFile(ctx: LoadContext, drop: DroppedFile): Promise<PlanDropped | Rejected | Ignored> {
+  if (drop.name.includes('/')) return { kind: 'ignored', reason: 'a file staged by a plan (the plan loads it)' };
+  try {
+    checkBlobName(drop.name, 'the plan file name', { maxSegments: 1 });
+  } catch (error) {
+    if (!(error instanceof InputRejectedError)) throw error;
+    ctx.log?.warn('Dropped plan rejected', { container: drop.container, code: error.code, reason: error.message });
+    return { kind: 'rejected', code: error.code, reason: error.message };
+  }
+  if (!ctx.planHooks?.planDropped) return { kind: 'ignored', reason: 'plans are not enabled' };
+  const result = await ctx.planHooks.planDropped({ container: drop.container, name: `${PLANS_FOLDER}/${drop.name}` });
+  ctx.log?.info('Dropped plan handled', {
+    blob: `${drop.container}/${PLANS_FOLDER}/${drop.name}`,
+    ...(result.kind === 'plan' ? { planId: result.planId, status: result.status } : { result: result.kind }),
+  });
+  return result;
+}
+
+type Ignored = { kind: 'ignored'; reason: string };
+
 export async function receiveDroppedFile(
   ctx: LoadContext,
   drop: DroppedFile,
   options: AcceptOptions = {},
-): Promise<StartLoadResult | Rejected> {
+): Promise<StartLoadResult | PlanDropped | Rejected> {
+  if (drop.table === PLANS_FOLDER) return receivePlanFile(ctx, drop);
   try {
     checkBlobSegment(drop.table, 'the table folder');
     checkLogicalName(drop.table, 'table');

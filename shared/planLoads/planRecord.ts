@@ -58,6 +58,9 @@ function jsonProperty<T extends z.ZodType>(schema: T) {
 }
 export const planOrderJson = jsonProperty(planOrderSchema);
 export const planTablesJson = jsonProperty(z.array(planTableSchema));
+const planCountsJson = jsonProperty(
+  z.object({ total: z.number(), succeeded: z.number(), failed: z.number(), notProcessed: z.number() }),
+);
 
 export interface PlanRecord {
   id: string;
@@ -76,6 +79,8 @@ export interface PlanRecord {
   stage?: number;
   message?: string;
   errorCode?: string;
+  /** The rows of its loads, summed when the plan ended. */
+  counts?: { total: number; succeeded: number; failed: number; notProcessed: number };
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
@@ -107,6 +112,7 @@ export const planEntitySchema = z.object({
     .enum(['zip', 'xlsx'])
     .nullish()
     .transform((v) => v ?? undefined),
+  countsJson: planCountsJson.nullish().transform((v) => v ?? undefined),
   orderJson: planOrderJson.nullish().transform((v) => v ?? undefined),
   tablesJson: planTablesJson.nullish().transform((v) => v ?? undefined),
   stage: z
@@ -130,18 +136,29 @@ export const planEntitySchema = z.object({
 export type PlanPatch = Partial<Omit<PlanRecord, 'id'>>;
 
 /** The entity's properties (Tables has no null: undefined fields are left out). */
-export function planToEntity({ order, tables, ...record }: PlanPatch & { id?: string }): Record<string, unknown> {
+export function planToEntity({
+  order,
+  tables,
+  counts,
+  ...record
+}: PlanPatch & { id?: string }): Record<string, unknown> {
   const entity = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
   return {
     ...entity,
     ...(order ? { orderJson: z.encode(planOrderJson, order) } : {}),
     ...(tables ? { tablesJson: z.encode(planTablesJson, tables) } : {}),
+    ...(counts ? { countsJson: z.encode(planCountsJson, counts) } : {}),
   };
 }
 
 export function planFromEntity(entity: Record<string, unknown>): PlanRecord {
-  const { orderJson, tablesJson, ...record } = planEntitySchema.parse(entity);
-  return { ...record, ...(orderJson ? { order: orderJson } : {}), ...(tablesJson ? { tables: tablesJson } : {}) };
+  const { orderJson, tablesJson, countsJson, ...record } = planEntitySchema.parse(entity);
+  return {
+    ...record,
+    ...(orderJson ? { order: orderJson } : {}),
+    ...(tablesJson ? { tables: tablesJson } : {}),
+    ...(countsJson ? { counts: countsJson } : {}),
+  };
 }
 
 export function newPlanRecord(

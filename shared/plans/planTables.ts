@@ -133,3 +133,20 @@ export function lookupEdges(
   }
   return edges;
 }
+
+/**
+ * The columns of a file that load into one of `lookups` (attribute, and target for per-target columns such as
+ * `regardingobjectid@account`): the columns of a plan's deferred lookups, which its load binds after the last stage.
+ */
+export function columnsOfLookups(
+  table: { columns: readonly string[]; profile?: LoadProfileInput },
+  lookups: readonly { attribute: string; target: string }[],
+): string[] {
+  return table.columns.filter((column) => {
+    const used = attributeOfColumn(column, table.profile);
+    return (
+      used !== undefined &&
+      lookups.some((l) => l.attribute === used.attribute && (used.target === undefined || used.target === l.target))
+    );
+  });
+}

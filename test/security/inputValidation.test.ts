@@ -70,6 +70,8 @@ describe('HTTP functions', () => {
       'loadsHttpPost',
       'loadsHttpRetry',
       'loadsHttpRows',
+      'plansHttpGet',
+      'plansHttpPost',
       'releasesHttpGet',
       'releasesHttpPost',
       'solutionsHttpGet',
