@@ -237,6 +237,30 @@ describe('a plan that cannot be prepared fails naming the file, and starts no lo
     ],
     ['not a zip', 'broken.zip', strToU8('name\r\nnot a zip\r\n'), /not a zip archive/],
     ['not a workbook', 'broken.xlsx', strToU8('name\r\nnot a workbook\r\n'), /broken\.xlsx/],
+    [
+      'a password-protected workbook',
+      'locked.xlsx',
+      Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(504)]),
+      /^plan file '_plans\/locked\.xlsx': .*password-protected/,
+    ],
+    ['a zip bomb', 'bomb.zip', zipSync({ 'account.csv': new Uint8Array(4 * 1024 * 1024) }), /'account\.csv'.*zip bomb/],
+    [
+      'two files for one table with conflicting profiles',
+      'twice.zip',
+      zipSync({
+        'a.csv': csv([['name'], ['x']]),
+        'b.csv': csv([['name'], ['y']]),
+        'plan.json': strToU8(
+          JSON.stringify({
+            files: [
+              { file: 'a.csv', table: 'account', operation: 'create' },
+              { file: 'b.csv', table: 'account', operation: 'upsert', key: 'accountnumber' },
+            ],
+          }),
+        ),
+      }),
+      /file 'a\.csv' and file 'b\.csv' are both for table account with different profiles/,
+    ],
   ])('%s', async (_what, name, bytes, message) => {
     const loadsBefore = (await f.ctx.index.listJobs({ pageSize: 1000 })).items.filter((i) => i.kind === 'load').length;
     const planId = await dropPlan(name, bytes);
