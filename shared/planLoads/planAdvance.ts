@@ -30,6 +30,7 @@ const failedOutright = (record: LoadRecord | undefined) =>
 const where = (t: PlanTableEntry) =>
   t.source.kind === 'sheet' ? `sheet '${t.source.name}'` : `file '${t.source.name}'`;
 
+/** The plan's outcome from the loads it started (all of them over). */
 function outcomeOfPlan(plan: PlanRecord, started: PlanTableEntry[], loads: Map<string, LoadRecord>): PlanOutcome {
   const counts = { total: 0, succeeded: 0, failed: 0, notProcessed: 0 };
   for (const t of started) {
@@ -89,7 +90,10 @@ async function advanceOnce(
         });
         loads.set(t.loadId, record);
       }
-  if (!started.every((t) => loads.has(t.loadId) && isWritten(loads.get(t.loadId)!))) return plan;
+  // A stopped plan starts nothing more: it waits for (and ends with) the loads that exist.
+  const live = started.filter((t) => loads.has(t.loadId));
+  if (!stopped && live.length < started.length) return plan;
+  if (!live.every((t) => isWritten(loads.get(t.loadId)!))) return plan;
 
   const lastStage = Math.max(...plan.tables.map((t) => t.stage));
   if (!stopped && stage < lastStage) {
@@ -102,7 +106,7 @@ async function advanceOnce(
   }
 
   // Every stage is written (or the plan stopped): the loads waiting for the plan bind their lookups and end.
-  for (const t of started) {
+  for (const t of live) {
     const r = loads.get(t.loadId)!;
     if (!waitsForPlan(r)) continue;
     await ctx.releasePlanBinds(r.id);
@@ -110,8 +114,8 @@ async function advanceOnce(
     if (after) loads.set(r.id, after);
   }
   // A load not over yet (its end is under way elsewhere) advances the plan again when it ends.
-  if (!started.every((t) => isTerminal(loads.get(t.loadId)!))) return plan;
-  return (await endPlan(ctx, planId, outcomeOfPlan(plan, started, loads))) ?? plan;
+  if (!live.every((t) => isTerminal(loads.get(t.loadId)!))) return plan;
+  return (await endPlan(ctx, planId, outcomeOfPlan(plan, live, loads))) ?? plan;
 }
 
 /** Advances the plan as far as it can go now; returns the plan as last read. */

@@ -11,6 +11,7 @@ import { receiveDroppedFile } from '../../../shared/loads/loadTriggers';
 import { advancePlan } from '../../../shared/planLoads/planAdvance';
 import { getPlan, submitPlan } from '../../../shared/planLoads/planApi';
 import type { PlanContext } from '../../../shared/planLoads/planContext';
+import { createPlanContext } from '../../../shared/planLoads/planRuntime';
 import { sweepPlans } from '../../../shared/planLoads/planSweep';
 import { workbookBytes } from '../ingestion/workbookBytes';
 import { startLoadFixture, type LoadFixture } from '../loads/loadFixture';
@@ -323,8 +324,10 @@ test('a crash between the claim of a stage and the start of its loads: the sweep
   const realNow = f.ctx.now;
   f.ctx.now = () => realNow() + 10 * 60_000;
   try {
-    expect((await sweepPlans(plans)).advanced).toContain(planId);
-    await advancePlan(plans, planId); // twice: nothing more
+    // Two instances (each its own plan context on the same storage) and the sweep, at once: each load starts once.
+    const other = createPlanContext(f.ctx, f.storage.table('loads'));
+    const [swept] = await Promise.all([sweepPlans(plans), advancePlan(other, planId), advancePlan(other, planId)]);
+    expect(swept.advanced).toContain(planId);
     await f.drain();
   } finally {
     f.ctx.now = realNow;
@@ -333,6 +336,10 @@ test('a crash between the claim of a stage and the start of its loads: the sweep
   expect(view).toMatchObject({ status: 'succeeded', counts: { total: 5, succeeded: 5 } });
   expect(f.emulator.stats().recordsPerTable).toMatchObject({ account: 3, contact: 2 });
   expect(await planEvents(planId)).toHaveLength(1);
+  const loads = (await f.ctx.index.listJobs({ pageSize: 1000 })).items.filter(
+    (i) => i.kind === 'load' && view.tables.some((t) => t.loadId === i.id),
+  );
+  expect(loads).toHaveLength(2);
 });
 
 describe('POST /api/plans and GET /api/plans/{id}', () => {
