@@ -85,7 +85,9 @@ const sheets = {
   ],
 };
 
+/** Drops a plan file and hands it to the blob trigger's entry point; the events queue starts empty for it. */
 async function dropPlan(name: string, bytes: Uint8Array) {
+  await f.storage.queueService.getQueueClient('job-events').clearMessages();
   await f.drop(`_plans/${name}`, Buffer.from(bytes));
   const result = await receiveDroppedFile(f.ctx, { container: 'incoming', table: '_plans', name });
   if (result.kind !== 'plan') throw new Error(`the plan drop was not taken as a plan: ${JSON.stringify(result)}`);
@@ -340,6 +342,25 @@ test('a crash between the claim of a stage and the start of its loads: the sweep
     (i) => i.kind === 'load' && view.tables.some((t) => t.loadId === i.id),
   );
   expect(loads).toHaveLength(2);
+});
+
+test('an end event a crash left unpublished is published by the sweep, with the same eventId', async () => {
+  const planId = await dropPlan('outbox.zip', zipSync({ 'accounts.csv': csv(sheets.accounts) }));
+  await f.drain();
+  // The process "died" after the final write, before the event went out.
+  await plans.store.mutate(planId, () => ({ eventPublished: false }));
+  expect((await sweepPlans(plans)).announced).not.toContain(planId); // within the grace period: the writer's turn
+  const realNow = f.ctx.now;
+  f.ctx.now = () => realNow() + 60_000;
+  try {
+    expect((await sweepPlans(plans)).announced).toEqual([planId]);
+    expect((await sweepPlans(plans)).announced).toEqual([]);
+  } finally {
+    f.ctx.now = realNow;
+  }
+  const events = (await f.events()).filter((e) => e.id === planId) as { eventId?: string }[];
+  expect(events.map((e) => e.eventId)).toEqual([`${planId}:succeeded`, `${planId}:succeeded`]);
+  expect(await plans.store.get(planId)).toMatchObject({ eventPublished: true });
 });
 
 describe('POST /api/plans and GET /api/plans/{id}', () => {
