@@ -345,6 +345,7 @@ test('a crash between the claim of a stage and the start of its loads: the sweep
 });
 
 test('an end event a crash left unpublished is published by the sweep, with the same eventId', async () => {
+  f.emulator.reset();
   const planId = await dropPlan('outbox.zip', zipSync({ 'accounts.csv': csv(sheets.accounts) }));
   await f.drain();
   // The process "died" after the final write, before the event went out.
