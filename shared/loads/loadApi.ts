@@ -11,7 +11,7 @@ import { queryToBlobMetadata } from '../ingestion/loadProfile';
 import { addLogFields } from '../observability/logScope';
 import { limitBytes, type RequestBody } from '../security/bodyLimit';
 import { excerpt, loadIdSchema, logicalNamePattern } from '../security/inputChecks';
-import { indexLoad, isoAt, statusUrlOf, type LoadContext } from './loadContext';
+import { indexLoad, isoAt, PLANS_FOLDER, statusUrlOf, type LoadContext } from './loadContext';
 import { isComplete, isTerminal, newLoadRecord, waitsForPlanBinds, type LoadRecord } from './loadRecord';
 import { progressOf, type ProgressView } from './loadProgress';
 
@@ -77,6 +77,11 @@ export async function submitLoad(
   const table = tableNameSchema.safeParse(request.table);
   if (!table.success)
     throw new InvalidRequestError('InvalidTable', `${excerpt(request.table)} is not ${table.error.issues[0]!.message}`);
+  if (table.data === PLANS_FOLDER)
+    throw new InvalidRequestError(
+      'InvalidTable',
+      `'${PLANS_FOLDER}' is the folder of plans: post a plan to /api/plans`,
+    );
   const query = submitQuerySchema.safeParse(request.query);
   if (!query.success) {
     throw new InvalidRequestError(

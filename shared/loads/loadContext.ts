@@ -61,6 +61,9 @@ export interface LoadContext {
   log?: LoadLogger;
 }
 
+/** The folder of plan files (shared/planLoads): `_plans/<file>` is a plan, `_plans/<planId>/…` its staged files. */
+export const PLANS_FOLDER = '_plans';
+
 export const isoAt = (ms: number) => new Date(ms).toISOString();
 export const statusUrlOf = (loadId: string) => `/api/loads/${encodeURIComponent(loadId)}`;
 

@@ -13,7 +13,7 @@ import {
   InputRejectedError,
 } from '../security/inputChecks';
 import { processChunk, type ChunkAttempt, type ChunkResult } from './chunkWorker';
-import type { LoadContext, PlanDropped } from './loadContext';
+import { PLANS_FOLDER, type LoadContext, type PlanDropped } from './loadContext';
 import { isScanMessage, parseLoadQueueMessage, type LoadQueueMessage } from './loadRecord';
 import { acceptLoad, scanLoad, type AcceptOptions, type StartLoadResult } from './loadScan';
 
@@ -29,9 +29,6 @@ export interface DroppedFile {
   /** `{name}`: the rest of the path. */
   name: string;
 }
-
-/** The folder of plan files (shared/planLoads): `_plans/<file>` is a plan, `_plans/<planId>/…` its staged files. */
-export const PLANS_FOLDER = '_plans';
 
 /** A plan file: the plan engine takes it; the files a plan stages below it are loaded by the plan, not by the drop. */
 async function receivePlanFile(ctx: LoadContext, drop: DroppedFile): Promise<PlanDropped | Rejected | Ignored> {

@@ -9,13 +9,12 @@ import { z } from 'zod';
 import { InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors';
 import { formatBytes } from '../ingestion/ingestionError';
 import { loadView, type LoadView } from '../loads/loadApi';
-import { isoAt } from '../loads/loadContext';
+import { isoAt, PLANS_FOLDER } from '../loads/loadContext';
 import { addLogFields } from '../observability/logScope';
 import { defaultPlanArchiveLimits, type PlanOrder } from '../plans/index';
 import { limitBytes, type RequestBody } from '../security/bodyLimit';
 import { excerpt, loadIdPattern } from '../security/inputChecks';
 import type { PlanContext } from './planContext';
-import { PLANS_FOLDER } from '../loads/loadTriggers';
 import { indexPlan } from './planJobs';
 import { newPlanRecord, planStatusUrlOf, type PlanRecord, type PlanStatus } from './planRecord';
 

@@ -7,6 +7,7 @@
  */
 import { expect } from '@jest/globals';
 import { strToU8, zipSync } from 'fflate';
+import { submitLoad } from '../../../shared/loads/loadApi';
 import { receiveDroppedFile } from '../../../shared/loads/loadTriggers';
 import { advancePlan } from '../../../shared/planLoads/planAdvance';
 import { getPlan, submitPlan } from '../../../shared/planLoads/planApi';
@@ -392,6 +393,12 @@ describe('POST /api/plans and GET /api/plans/{id}', () => {
       statusCode: 400,
       code: 'EmptyFile',
     });
+  });
+
+  test("POST /api/loads/_plans is refused: '_plans' is not a table but the plans' folder", async () => {
+    await expect(
+      submitLoad(f.ctx, { table: '_plans', query: {}, contentType: 'text/csv', body: strToU8('name\r\nx\r\n') }),
+    ).rejects.toMatchObject({ statusCode: 400, code: 'InvalidTable', message: expect.stringContaining('/api/plans') });
   });
 
   test('an unknown plan is 404, a malformed id 400', async () => {
