@@ -164,8 +164,12 @@ export async function acceptPlan(ctx: PlanContext, blob: { container: string; na
     staged = await prepareAndStage(ctx, claim.record, file);
   } catch (error) {
     const problem = planProblemOf(error, file.name);
-    if (!problem) throw error;
-    return { kind: 'plan', plan: await failPlan(ctx, planId, problem) };
+    if (problem) return { kind: 'plan', plan: await failPlan(ctx, planId, problem) };
+    // Infrastructure: let the trigger's retry prepare it again at once rather than wait for the claim to go stale.
+    await ctx.store
+      .mutate(planId, (p) => (p.stagingSince === at ? { stagingSince: new Date(0).toISOString() } : undefined))
+      .catch(() => undefined);
+    throw error;
   }
   await ctx.store.mutate(planId, (p) =>
     p.tables || isPlanTerminal(p)

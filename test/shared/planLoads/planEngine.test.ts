@@ -278,6 +278,23 @@ describe('a plan that cannot be prepared fails naming the file, and starts no lo
   });
 });
 
+test('an infrastructure error while preparing is thrown (the trigger retries), and the retry prepares at once', async () => {
+  f.emulator.reset();
+  const catalog = plans.catalog;
+  plans.catalog = () => Promise.reject(new Error('EntityDefinitions answered 503'));
+  try {
+    await f.drop('_plans/retried.zip', Buffer.from(zipSync({ 'accounts.csv': csv(sheets.accounts) })));
+    await expect(
+      receiveDroppedFile(f.ctx, { container: 'incoming', table: '_plans', name: 'retried.zip' }),
+    ).rejects.toThrow('503');
+  } finally {
+    plans.catalog = catalog;
+  }
+  const planId = await dropPlanAlreadyThere('retried.zip');
+  await f.drain();
+  expect(await getPlan(plans, planId!)).toMatchObject({ status: 'succeeded', counts: { succeeded: 3 } });
+});
+
 test('a table whose load fails outright stops the plan: no later stage starts, the plan names the table and file', async () => {
   f.emulator.reset();
   const badContacts = [
