@@ -19,7 +19,7 @@ export interface PlanContext {
   loads: LoadContext;
   store: PlanStore;
   /** The tables a plan's file and sheet names are matched against (EntityDefinitions, cached). */
-  catalog(): Promise<readonly TableCatalogEntry[]>;
+  catalog: () => Promise<readonly TableCatalogEntry[]>;
   stagePlan: StagePlan;
   /** Lets a load that waits for its plan bind its cross-table lookups and end (loads/planBinds). */
   releasePlanBinds(loadId: string): Promise<void>;
