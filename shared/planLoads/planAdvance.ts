@@ -21,7 +21,8 @@ export function isWritten(record: LoadRecord): boolean {
   return isTerminal(record) || (isComplete(record) && (record.crossTableBinds?.length ?? 0) > 0);
 }
 
-const waitsForPlan = (record: LoadRecord) => !isTerminal(record) && isWritten(record);
+/** Written and not yet released (a released load's end is under way; the load sweeper finishes a crashed one). */
+const waitsForPlan = (record: LoadRecord) => !isTerminal(record) && isWritten(record) && !record.planBindsReleased;
 
 /** A load that ended without loading its file (unreadable, wrong table...): the plan stops there. */
 const failedOutright = (record: LoadRecord | undefined) =>
