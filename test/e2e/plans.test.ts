@@ -184,6 +184,13 @@ async function runAndCheck(body: Buffer, contentType: string, options: { kill?: 
     ]),
   );
   expect(view.tables.find((t) => t.table === 'account')!.crossTableBinds).toEqual(['primarycontactid']);
+  const summed = (key: 'total' | 'succeeded' | 'failed') =>
+    view.tables.reduce((sum, t) => sum + (t.load?.counts[key] ?? 0), 0);
+  expect([summed('total'), summed('succeeded'), summed('failed')]).toEqual([
+    view.counts.total,
+    view.counts.succeeded,
+    view.counts.failed,
+  ]);
 
   // Every row once, every lookup bound.
   type Account = {
