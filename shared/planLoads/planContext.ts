@@ -1,19 +1,11 @@
 /** What the plan engine's parts share: the load engine, the plan records, the table catalog, staging, binds. */
 import type { LoadContext } from '../loads/loadContext';
-import type { PreparedPlan, TableCatalogEntry } from '../plans/index';
+import type { TableCatalogEntry } from '../plans/index';
+import type { PlanStagingInput, StagedTable } from './planStaging';
 import type { PlanStore } from './planStore';
 
-/** The source of a plan file to stage: the zip's bytes, or the workbook read again (pinned to its ETag). */
-export type PlanStagingSource =
-  { kind: 'zip'; bytes: Uint8Array } | { kind: 'xlsx'; read: () => AsyncIterable<Uint8Array> };
-
-/** Writes each file or sheet of a prepared plan to its own blob (planStaging.ts); in the prepared plan's order. */
-export type StagePlan = (input: {
-  planId: string;
-  container: string;
-  source: PlanStagingSource;
-  prepared: PreparedPlan;
-}) => Promise<{ table: string; file: string; blobName: string }[]>;
+/** Writes each file or sheet of a prepared plan to its own blob (planStaging.ts), in the prepared plan's order. */
+export type StagePlan = (input: PlanStagingInput) => Promise<StagedTable[]>;
 
 export interface PlanContext {
   loads: LoadContext;

@@ -22,7 +22,8 @@ import {
 } from '../plans/index';
 import { loadIdPattern } from '../security/inputChecks';
 import { advancePlan } from './planAdvance';
-import type { PlanContext, PlanStagingSource } from './planContext';
+import type { PlanContext } from './planContext';
+import type { PlanStagingSource } from './planStaging';
 import { failPlan } from './planEnd';
 import { indexPlan } from './planJobs';
 import { isPlanTerminal, newPlanRecord, type PlanRecord, type PlanTableEntry } from './planRecord';

@@ -4,10 +4,8 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import type { LoadContext } from '../loads/loadContext';
-import { isTerminal } from '../loads/loadRecord';
-import { tryFinalize } from '../loads/loadEnd';
+import { releasePlanBinds } from '../loads/planBinds';
 import { readTableCatalog, type TableCatalogEntry } from '../plans/index';
-import { isoAt } from '../loads/loadContext';
 import { advancePlan } from './planAdvance';
 import type { PlanContext } from './planContext';
 import { acceptPlan } from './planIntake';
@@ -29,21 +27,13 @@ function cachedCatalog(loads: LoadContext): () => Promise<readonly TableCatalogE
   };
 }
 
-/** The plan's release of a load's cross-table binds: the load's end then binds them (and ends it). */
-async function releaseLoadBinds(loads: LoadContext, loadId: string): Promise<void> {
-  await loads.store.mutate(loadId, (r) =>
-    isTerminal(r) || r.planBindsReleased ? undefined : { planBindsReleased: true, updatedAt: isoAt(loads.now()) },
-  );
-  await tryFinalize(loads, loadId);
-}
-
 export function createPlanContext(loads: LoadContext, loadsTable: TableClient): PlanContext {
   return {
     loads,
     store: createPlanStore(loadsTable),
     catalog: cachedCatalog(loads),
     stagePlan: (input) => stagePlan(input, { blobs: loads.blobs }),
-    releasePlanBinds: (loadId) => releaseLoadBinds(loads, loadId),
+    releasePlanBinds: (loadId) => releasePlanBinds(loads, loadId),
     advancing: new Map(),
   };
 }
