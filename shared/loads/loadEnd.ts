@@ -236,6 +236,8 @@ export async function tryFinalize(
     return undefined;
   }
   if (bindPassOf) {
+    // Every row is written: a plan can start its next tables while this pass binds.
+    await notifyPlan(ctx, bindPassOf);
     await runBindPass(ctx, bindPassOf);
     return tryFinalize(ctx, loadId, { ...options, bindPassDone: true });
   }

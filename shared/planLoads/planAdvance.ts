@@ -16,13 +16,17 @@ import type { PlanContext } from './planContext';
 import { announcePlan, endPlan, type PlanOutcome } from './planEnd';
 import { isPlanTerminal, type PlanRecord, type PlanTableEntry } from './planRecord';
 
-/** The load waits for its plan (complete, its cross-table binds not yet made) or is over. */
+/**
+ * Every row of the load is written (or the load is over): the tables after it may start. Its second pass (binds of
+ * rows to rows of its own file, or waiting for the plan) may still run: what later tables name exists already.
+ */
 export function isWritten(record: LoadRecord): boolean {
-  return isTerminal(record) || (isComplete(record) && (record.crossTableBinds?.length ?? 0) > 0);
+  return isTerminal(record) || isComplete(record);
 }
 
-/** Written and not yet released (a released load's end is under way; the load sweeper finishes a crashed one). */
-const waitsForPlan = (record: LoadRecord) => !isTerminal(record) && isWritten(record) && !record.planBindsReleased;
+/** Complete, its cross-table binds not yet released (a released load's end is under way; the sweeper finishes it). */
+const waitsForPlan = (record: LoadRecord) =>
+  !isTerminal(record) && isComplete(record) && (record.crossTableBinds?.length ?? 0) > 0 && !record.planBindsReleased;
 
 /** A load that ended without loading its file (unreadable, wrong table...): the plan stops there. */
 const failedOutright = (record: LoadRecord | undefined) =>

@@ -136,10 +136,11 @@ describe('a plan of accounts, contacts and tasks, files in the wrong order', () 
       ['contact', 'contacts.csv', 1, 'succeeded', 2],
       ['task', 'tasks.csv', 2, 'succeeded', 2],
     ]);
-    // Each stage started after the previous one's load ended.
+    // Each stage started once the previous one's rows were all written (its second pass may still have been
+    // running); the lookups below bound to existing rows show nothing started early.
     const [account, contact, task] = view.tables.map((t) => t.load!.timings);
-    expect(Date.parse(contact!.createdAt)).toBeGreaterThanOrEqual(Date.parse(account!.finishedAt!));
-    expect(Date.parse(task!.createdAt)).toBeGreaterThanOrEqual(Date.parse(contact!.finishedAt!));
+    expect(Date.parse(contact!.createdAt)).toBeGreaterThanOrEqual(Date.parse(account!.scanCompletedAt!));
+    expect(Date.parse(task!.createdAt)).toBeGreaterThanOrEqual(Date.parse(contact!.scanCompletedAt!));
 
     const stored = await webApi<{ accountid: string; accountnumber: string; _parentaccountid_value: string | null }>(
       'accounts?$select=accountid,accountnumber,_parentaccountid_value',
