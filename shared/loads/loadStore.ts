@@ -21,6 +21,7 @@ import { chunkDoneSchema, chunkProgressOf, type ChunkDone, type ChunkProgress } 
 import { z } from 'zod';
 import { ConflictError, isRestErrorWithStatus } from '../errors';
 import { plannedLoadJson } from './plannedLoad';
+import { createEtagRecordStore } from '../storage/etagRecordStore';
 
 /** A load record kept changing under a read-modify-write, or is missing when it must exist. */
 export class LoadStoreError extends ConflictError {
@@ -134,15 +135,15 @@ async function submitInBatches(table: TableClient, actions: TransactionAction[])
 export function createLoadStore(tables: { loads: TableClient; loadRows: TableClient }): LoadStore {
   const { loads, loadRows } = tables;
 
-  async function read(id: string): Promise<{ record: LoadRecord; etag: string } | undefined> {
-    try {
-      const entity = await loads.getEntity<Record<string, unknown>>(id, LOAD_ROW_KEY);
-      return { record: fromEntity(entity), etag: entity.etag };
-    } catch (error) {
-      if (isRestErrorWithStatus(error, 404)) return undefined;
-      throw error;
-    }
-  }
+  const records = createEtagRecordStore<LoadRecord, LoadPatch>({
+    table: loads,
+    rowKey: LOAD_ROW_KEY,
+    toEntity,
+    fromEntity,
+    fail: (message) => new LoadStoreError(message),
+    what: 'Load',
+  });
+  const { read } = records;
 
   async function exists(partitionKey: string, rowKey: string): Promise<boolean> {
     try {
@@ -155,39 +156,9 @@ export function createLoadStore(tables: { loads: TableClient; loadRows: TableCli
   }
 
   const store: LoadStore = {
-    async createIfAbsent(record) {
-      try {
-        await loads.createEntity({ partitionKey: record.id, rowKey: LOAD_ROW_KEY, ...toEntity(record) });
-        return { created: true, record };
-      } catch (error) {
-        if (!isRestErrorWithStatus(error, 409)) throw error;
-        const current = await read(record.id);
-        if (!current) throw new LoadStoreError(`Load ${record.id} exists and vanished while being read`);
-        return { created: false, record: current.record };
-      }
-    },
-
-    async get(id) {
-      return (await read(id))?.record;
-    },
-
-    async mutate(id, change) {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        const current = await read(id);
-        if (!current) throw new LoadStoreError(`Load ${id} does not exist`);
-        const patch = change(current.record);
-        if (!patch) return { record: current.record, changed: false };
-        try {
-          await loads.updateEntity({ partitionKey: id, rowKey: LOAD_ROW_KEY, ...toEntity(patch) }, 'Merge', {
-            etag: current.etag,
-          });
-          return { record: { ...current.record, ...patch }, changed: true };
-        } catch (error) {
-          if (!isRestErrorWithStatus(error, 412)) throw error;
-        }
-      }
-      throw new LoadStoreError(`Load ${id} kept changing under concurrent updates`);
-    },
+    createIfAbsent: records.createIfAbsent,
+    get: records.get,
+    mutate: records.mutate,
 
     async savePlan(chunks) {
       if (chunks.length === 0) return;
