@@ -36,13 +36,6 @@ export function identitiesProfileFor(unthrottled: number): BenchProfile {
   return { ...defaultBenchProfile, speedUp: Math.max(0.05, speedUp) };
 }
 export const identityCounts = [1, 2, 4] as const;
-/**
- * Chunks of 500 rows for every N (LOAD_CHUNK_SIZE): 100k rows at 1000 are 100 requests, 6.25 rounds over four
- * identities' 16 slots, so the last round and the start-up stagger weigh a sixth of the run and the figure measured
- * the load's length, not the limits. 500 gives 12.5 rounds; the ceiling stays the best one at any batch size (1000
- * rows: 500-row requests can reach 96 % of it), so the target is not eased.
- */
-export const identitiesChunkSize = 500;
 const extraClientIds = [
   '1de00000-0000-4000-8000-000000000002',
   '1de00000-0000-4000-8000-000000000003',
@@ -93,11 +86,7 @@ async function runPipeline(
     blobScanIntervalMs: 500,
     hostJson: { extensions: { queues: { maxPollingInterval: '00:00:00.500', batchSize: 16, newBatchThreshold: 8 } } },
     emulator,
-    env: {
-      FUNCTIONS_HOST_KEY: '',
-      LOAD_CHUNK_SIZE: String(identitiesChunkSize),
-      ...(extra.length > 0 ? { DATAVERSE_IDENTITIES: JSON.stringify(extra) } : {}),
-    },
+    env: { FUNCTIONS_HOST_KEY: '', ...(extra.length > 0 ? { DATAVERSE_IDENTITIES: JSON.stringify(extra) } : {}) },
   });
   try {
     const id = randomUUID();
