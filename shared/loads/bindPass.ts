@@ -98,8 +98,11 @@ function bindFailure(
 /** Binds per request of the second pass (UpdateMultiple or ExecuteMultiple): small enough that a few run side by side. */
 const bindsPerRequest = 200;
 
-/** Keys per `$filter` query of the ids of rows addressed by alternate key (a query string of a few KB). */
-const keysPerQuery = 50;
+/**
+ * A `$filter` of keys stays under this many characters: Dataverse's Web API takes URLs up to 32 KB (dataverse-wire.md,
+ * "Maximum URL length"), and one query per slice of 200 rows costs one request where 200 would otherwise be updated by key.
+ */
+const maxFilterLength = 16_000;
 
 const recordsPage = z.object({ value: z.array(z.record(z.string(), z.unknown())) });
 /** A key's values as Dataverse's unique index compares them (case-insensitive). */
@@ -108,7 +111,7 @@ const keyIdentity = (values: Record<string, unknown>, attributes: string[]) =>
 
 /**
  * The ids of rows addressed by alternate key (an upsert's rows: UpsertMultiple answers no ids), found by `$filter`
- * (`k eq 'A-1' or k eq 'A-2' …`, one query per 50 keys), so their binds go in UpdateMultiple too. A key no record
+ * (`k eq 'A-1' or k eq 'A-2' …`, one query per slice of rows, cut to stay under the URL limit), so their binds go in UpdateMultiple too. A key no record
  * has, or one with a lookup part, is left out: its row keeps its `PATCH` by key.
  */
 async function idsOfKeyedRows(
@@ -123,15 +126,20 @@ async function idsOfKeyedRows(
     const attributes = Object.keys(key).sort();
     if (attributes.some((a) => /^_.+_value$/.test(a))) continue;
     const shape = attributes.join(',');
-    byShape.set(shape, [...(byShape.get(shape) ?? []), key]);
+    const list = byShape.get(shape) ?? [];
+    list.push(key);
+    byShape.set(shape, list);
   }
   for (const [shape, list] of byShape) {
     const attributes = shape.split(',');
-    for (let i = 0; i < list.length; i += keysPerQuery) {
-      const filter = list
-        .slice(i, i + keysPerQuery)
-        .map((k) => `(${attributes.map((a) => `${a} eq ${odataLiteral(k[a]!)}`).join(' and ')})`)
-        .join(' or ');
+    const terms = list.map((k) => `(${attributes.map((a) => `${a} eq ${odataLiteral(k[a]!)}`).join(' and ')})`);
+    for (let start = 0; start < terms.length;) {
+      let end = start + 1;
+      let length = encodeURIComponent(terms[start]!).length;
+      while (end < terms.length && length + encodeURIComponent(` or ${terms[end]!}`).length <= maxFilterLength)
+        length += encodeURIComponent(` or ${terms[end++]!}`).length;
+      const filter = terms.slice(start, end).join(' or ');
+      start = end;
       const select = [table.primaryIdAttribute, ...attributes].join(',');
       const answer = await ctx.client.send(
         {
