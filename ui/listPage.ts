@@ -1,4 +1,4 @@
-/** The front page: start a load or an import, and every load and job, newest first, with live progress. */
+/** The front page: start a load or an import, and every load, plan and job, newest first, with live progress. */
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { JobListItem } from '../cli/apiClient';
@@ -6,7 +6,7 @@ import { api } from './api';
 import { ErrorNote, isRunning, LoadProgressBar, StateBadge, when } from './components';
 import { ImportForm, UploadForm } from './forms';
 import { useResource } from './resource';
-import { jobHref, loadHref } from './router';
+import { jobHref, loadHref, planHref } from './router';
 
 const pageSize = 25;
 
@@ -19,7 +19,7 @@ function LiveLoadProgress({ id }: { id: string }) {
 
 function Row({ item }: { item: JobListItem }) {
   const isLoad = item.kind === 'load';
-  const href = isLoad ? loadHref(item.id) : jobHref(item.id);
+  const href = isLoad ? loadHref(item.id) : item.kind === 'plan' ? planHref(item.id) : jobHref(item.id);
   return html`<tr>
     <td><a href=${href}>${item.name ?? item.id}</a></td>
     <td>${isLoad ? 'load' : item.kind}</td>
