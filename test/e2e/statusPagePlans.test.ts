@@ -79,12 +79,9 @@ test('the list links to a plan; its page shows the order and each table with a l
   await page.waitForURL((url) => url.hash === `#/plans/${id}`);
   await page.getByRole('heading', { level: 1, name: /^Plan / }).waitFor();
 
-  // It refreshes while it runs, until the badge says it ended.
-  await page
-    .locator('.state', { hasText: /^succeeded$/ })
-    .first()
-    .waitFor({ timeout: 120_000 });
-  await expect(page.locator('.state').first().textContent()).resolves.toBe('succeeded');
+  // It refreshes while it runs, until the plan's own badge (in the live region) says it ended.
+  const planState = page.locator('div[aria-live="polite"] .state');
+  await planState.filter({ hasText: /^succeeded$/ }).waitFor({ timeout: 120_000 });
   await expect(page.getByRole('progressbar', { name: 'Rows processed' }).getAttribute('value')).resolves.toBe(
     String(accounts + contacts),
   );
