@@ -5,6 +5,7 @@ import type { JobListItem } from '../cli/apiClient';
 import { api } from './api';
 import { ErrorNote, isRunning, LoadProgressBar, StateBadge, when } from './components';
 import { ImportForm, UploadForm } from './forms';
+import { PlanProgressBar } from './planPage';
 import { useResource } from './resource';
 import { jobHref, loadHref, planHref } from './router';
 
@@ -15,6 +16,13 @@ function LiveLoadProgress({ id }: { id: string }) {
   const load = useResource(() => api.getLoad(id), [id], { refreshWhile: (v) => isRunning(v.status) });
   if (!load.data) return load.error ? html`<span class="note">${load.error.message}</span>` : null;
   return html`<${LoadProgressBar} view=${load.data} label=${`Progress of load ${id}`} />`;
+}
+
+/** A running plan's bar: rows summed over its tables. */
+function LivePlanProgress({ id }: { id: string }) {
+  const plan = useResource(() => api.getPlan(id), [id], { refreshWhile: (v) => isRunning(v.status) });
+  if (!plan.data) return plan.error ? html`<span class="note">${plan.error.message}</span>` : null;
+  return html`<${PlanProgressBar} plan=${plan.data} label=${`Progress of plan ${id}`} />`;
 }
 
 function Row({ item }: { item: JobListItem }) {
@@ -28,9 +36,11 @@ function Row({ item }: { item: JobListItem }) {
       ${
         isLoad && isRunning(item.state)
           ? html`<${LiveLoadProgress} id=${item.id} />`
-          : isRunning(item.state)
-            ? html`<progress aria-label=${`Progress of ${item.kind} ${item.id}`}></progress>`
-            : null
+          : item.kind === 'plan' && isRunning(item.state)
+            ? html`<${LivePlanProgress} id=${item.id} />`
+            : isRunning(item.state)
+              ? html`<progress aria-label=${`Progress of ${item.kind} ${item.id}`}></progress>`
+              : null
       }
     </td>
     <td>${when(item.createdAt)}</td>

@@ -11,7 +11,8 @@ import { loadHref } from './router';
 
 const baseName = (path: string) => path.split('/').pop() ?? path;
 
-function SummedProgress({ plan }: { plan: PlanView }) {
+/** Rows processed of the total, summed over the plan's tables (the list shows it for a running plan too). */
+export function PlanProgressBar({ plan, label }: { plan: PlanView; label: string }) {
   const total = plan.counts.total;
   const done = plan.counts.processed ?? plan.counts.succeeded + plan.counts.failed;
   // Before the first load has counted its file the total is unknown: an indeterminate bar.
@@ -19,8 +20,8 @@ function SummedProgress({ plan }: { plan: PlanView }) {
   return html`<div class="progress">
     ${
       known
-        ? html`<progress aria-label="Rows processed" max=${total} value=${done}></progress>`
-        : html`<progress aria-label="Rows processed"></progress>`
+        ? html`<progress aria-label=${label} max=${total} value=${done}></progress>`
+        : html`<progress aria-label=${label}></progress>`
     }
     <span class="progress-text">${fmt(done)} / ${known ? fmt(total) : '–'} rows</span>
   </div>`;
@@ -121,7 +122,7 @@ export function PlanPage({ id }: { id: string }) {
                 Status
                 <${StateBadge} state=${view.status} /> ${view.message ? html`<span>${view.message}</span>` : null}
               </p>
-              <${SummedProgress} plan=${view} />
+              <${PlanProgressBar} plan=${view} label="Rows processed" />
             </div>
             <dl class="facts">
               <dt>Succeeded</dt>
