@@ -124,6 +124,46 @@ export const errorGroupsSchema = z.pipe(
   z.transform((v) => (Array.isArray(v) ? v : v.groups)),
 );
 
+/** GET /api/plans/{id}: a plan, the order chosen and why, one entry per table with its load's view once started. */
+export const planViewSchema = z.looseObject({
+  id: z.string(),
+  status: z.string(),
+  file: z.optional(z.string()),
+  format: z.optional(z.string()),
+  message: z.optional(z.string()),
+  errorCode: z.optional(z.string()),
+  order: z.optional(
+    z.looseObject({
+      stages: z.array(z.array(z.string())),
+      reasons: z.record(z.string(), z.array(z.string())),
+      deferred: z.array(
+        z.looseObject({ table: z.string(), attribute: z.string(), target: z.string(), why: z.optional(z.string()) }),
+      ),
+    }),
+  ),
+  /** The last stage started. */
+  stage: z.optional(z.number()),
+  tables: z.array(
+    z.looseObject({
+      table: z.string(),
+      file: z.string(),
+      kind: z.optional(z.string()),
+      stage: z.number(),
+      loadId: z.string(),
+      crossTableBinds: z.optional(z.array(z.string())),
+      load: z.optional(loadViewSchema),
+    }),
+  ),
+  counts,
+  timings: z.looseObject({
+    createdAt: z.string(),
+    startedAt: z.optional(z.string()),
+    finishedAt: z.optional(z.string()),
+  }),
+});
+export type PlanView = z.infer<typeof planViewSchema>;
+export type PlanTable = PlanView['tables'][number];
+
 export const acceptedSchema = z.looseObject({ id: z.string(), statusUrl: z.string() });
 export type Accepted = z.infer<typeof acceptedSchema>;
 
@@ -171,6 +211,8 @@ export interface LoadSubmission {
   contentType?: string;
   query?: Record<string, string | undefined>;
 }
+
+const planWorkbookType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 type Schema<T> = { safeParse(value: unknown): { success: true; data: T } | { success: false; error: Error } };
 
@@ -281,6 +323,17 @@ export function createApiClient(options: ApiClientOptions) {
         ...(corrected?.contentType ? { contentType: corrected.contentType } : {}),
       });
       return json(acceptedSchema, response, 'POST /loads/{id}/retry');
+    },
+    async getPlan(planId: string) {
+      return json(planViewSchema, await send('GET', `/plans/${id(planId)}`), 'GET /plans/{id}');
+    },
+    /** A plan: a zip of files (one per table) or an .xlsx workbook, one sheet per table. */
+    async submitPlan(body: Blob, format: 'zip' | 'xlsx') {
+      const response = await send('POST', '/plans', {
+        body,
+        contentType: format === 'zip' ? 'application/zip' : planWorkbookType,
+      });
+      return json(acceptedSchema, response, 'POST /plans');
     },
     async submitImport(body: Blob, query: Record<string, string | undefined> = {}) {
       const response = await send('POST', '/imports', { body, contentType: 'application/zip', query });

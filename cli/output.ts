@@ -1,11 +1,19 @@
-/** What `dvload` prints: progress bars while a load or job runs, then text (or one JSON document with --json). */
+/** What `dvload` prints: progress bars while a load, plan or job runs, then text (or one JSON document with --json). */
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
-import { finalStates, type ApiClient, type FailedRow, type JobList, type JobView, type LoadView } from './apiClient';
+import {
+  finalStates,
+  type ApiClient,
+  type FailedRow,
+  type JobList,
+  type JobView,
+  type LoadView,
+  type PlanView,
+} from './apiClient';
 import { formatDuration, jobPercent, loadProgress } from './progress';
 
 export interface Io {
@@ -106,6 +114,60 @@ export async function followJob(ctx: CliContext, id: string): Promise<JobView> {
   } finally {
     bar?.stop();
   }
+}
+
+/** Polls the plan until it ends, with a bar of rows done/total summed over its tables and the stage it is at. */
+export async function followPlan(ctx: CliContext, id: string): Promise<PlanView> {
+  const bar = progressBar(ctx, '{bar} {percentage}% | {value}/{total} rows | stage {stage} | failed {failed}');
+  let started = false;
+  try {
+    for (;;) {
+      const plan = await ctx.client.getPlan(id);
+      if (bar) {
+        const done = plan.counts.processed ?? plan.counts.succeeded + plan.counts.failed;
+        const stages = plan.order?.stages.length;
+        const payload = {
+          stage: `${plan.stage === undefined ? '-' : plan.stage + 1}/${stages ?? '?'}`,
+          failed: plan.counts.failed,
+        };
+        if (!started) bar.start(plan.counts.total ?? 0, done, payload);
+        else {
+          if (plan.counts.total !== undefined) bar.setTotal(plan.counts.total);
+          bar.update(done, payload);
+        }
+        started = true;
+      }
+      if (finalStates.has(plan.status)) return plan;
+      await delay(ctx.options.interval);
+    }
+  } finally {
+    bar?.stop();
+  }
+}
+
+/** The plan's outcome, the order it chose, and one line per table with its load (where to look next). */
+export function printPlan(io: Io, plan: PlanView, json?: boolean): void {
+  if (json) {
+    io.stdout.write(`${JSON.stringify(plan)}\n`);
+    return;
+  }
+  const c = plan.counts;
+  const lines = [
+    `plan ${plan.id} ${paint(io, plan.status)}${plan.file ? ` (${plan.file.split('/').pop() ?? plan.file})` : ''}`,
+    ...(plan.order
+      ? [`  order: ${plan.order.stages.map((tables, i) => `${i + 1}. ${tables.join(', ')}`).join('  ')}`]
+      : []),
+    ...(plan.order?.deferred ?? []).map((d) => `  bound afterwards: ${d.table}.${d.attribute} → ${d.target}`),
+    `  rows ${number(c.total)}: ${number(c.succeeded)} succeeded, ${number(c.failed)} failed, ${number(c.notProcessed)} not processed`,
+    ...plan.tables.map((t) =>
+      t.load
+        ? `  ${t.table} (${t.file}, stage ${t.stage + 1}) ${paint(io, t.load.status)}: ${number(t.load.counts.total)} rows, ${number(t.load.counts.succeeded)} succeeded, ${number(t.load.counts.failed)} failed  load ${t.loadId}`
+        : `  ${t.table} (${t.file}, stage ${t.stage + 1}) not started`,
+    ),
+    ...(plan.message ? [`  ${plan.message}`] : []),
+    ...(c.failed > 0 ? ['  failed rows: dvload rows <load id>   retry: dvload retry <load id>'] : []),
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
 }
 
 export function printLoad(io: Io, view: LoadView, json?: boolean): void {

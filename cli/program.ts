@@ -11,10 +11,12 @@ import { ApiError, contentTypeForFile, createApiClient, formatForFile, type ApiC
 import {
   followJob,
   followLoad,
+  followPlan,
   printFailedRows,
   printJob,
   printList,
   printLoad,
+  printPlan,
   saveFailedRows,
   type CliContext,
   type GlobalOptions,
@@ -115,6 +117,32 @@ export function createProgram(io: Io): Command {
     });
 
   program
+    .command('plan')
+    .description('upload a plan (several tables as one unit), then follow it until every table is loaded')
+    .argument('<file>', 'a zip of files, one per table (optional plan.json), or an .xlsx workbook, one sheet per table')
+    .option('--format <format>', 'zip or xlsx, when the file name does not say')
+    .option('--wait', 'follow the plan until it ends (the default)')
+    .option('--no-wait', 'print the id and return without following the plan')
+    .action(async (file: string, opts: { format?: string; wait?: boolean }) => {
+      const ctx = context();
+      const format = opts.format ?? /\.(zip|xlsx)$/i.exec(file)?.[1]?.toLowerCase();
+      if (format !== 'zip' && format !== 'xlsx')
+        throw new ApiError(
+          'UnknownFormat',
+          opts.format
+            ? `--format ${opts.format} is not a plan format: zip or xlsx`
+            : `cannot tell the format of '${file}': add --format zip|xlsx`,
+          0,
+        );
+      const accepted = await ctx.client.submitPlan(await fileBlob(file, 'the plan'), format);
+      if (opts.wait === false) return printAccepted(ctx.io, accepted, ctx.options.json);
+      if (!ctx.options.json) io.stderr.write(`plan ${accepted.id} accepted (${basename(file)})\n`);
+      const plan = await followPlan(ctx, accepted.id);
+      printPlan(io, plan, ctx.options.json);
+      io.exitCode = exitCodeOf(plan.status);
+    });
+
+  program
     .command('import')
     .description('upload a solution zip, then follow the import until it ends')
     .argument('<solution.zip>', 'solution file')
@@ -147,18 +175,25 @@ export function createProgram(io: Io): Command {
 
   program
     .command('status')
-    .description('one load or job, or the newest loads and jobs')
-    .argument('[id]', 'load or job id')
+    .description('one load, plan or job, or the newest loads, plans and jobs')
+    .argument('[id]', 'load, plan or job id')
     .option('--limit <n>', 'how many to list', positiveInt, 20)
     .action(async (id: string | undefined, opts: { limit: number }) => {
       const ctx = context();
       if (!id) return printList(io, await ctx.client.listJobs({ pageSize: opts.limit }), ctx.options.json);
+      // One id space seen from outside: a load, else a plan (an app without plans: route not available), else a job.
+      const notFound = (error: unknown) => error instanceof ApiError && error.status === 404;
       try {
-        printLoad(io, await ctx.client.getLoad(id), ctx.options.json);
+        return printLoad(io, await ctx.client.getLoad(id), ctx.options.json);
       } catch (error) {
-        if (!(error instanceof ApiError) || error.status !== 404 || error.code === 'RouteNotAvailable') throw error;
-        printJob(io, await ctx.client.getImport(id), ctx.options.json);
+        if (!notFound(error) || (error as ApiError).routeNotAvailable) throw error;
       }
+      try {
+        return printPlan(io, await ctx.client.getPlan(id), ctx.options.json);
+      } catch (error) {
+        if (!notFound(error)) throw error;
+      }
+      printJob(io, await ctx.client.getImport(id), ctx.options.json);
     });
 
   program

@@ -1,12 +1,13 @@
-/** The front page: start a load or an import, and every load and job, newest first, with live progress. */
+/** The front page: start a load or an import, and every load, plan and job, newest first, with live progress. */
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { JobListItem } from '../cli/apiClient';
 import { api } from './api';
 import { ErrorNote, isRunning, LoadProgressBar, StateBadge, when } from './components';
 import { ImportForm, UploadForm } from './forms';
+import { PlanProgressBar } from './planPage';
 import { useResource } from './resource';
-import { jobHref, loadHref } from './router';
+import { jobHref, loadHref, planHref } from './router';
 
 const pageSize = 25;
 
@@ -17,9 +18,16 @@ function LiveLoadProgress({ id }: { id: string }) {
   return html`<${LoadProgressBar} view=${load.data} label=${`Progress of load ${id}`} />`;
 }
 
+/** A running plan's bar: rows summed over its tables. */
+function LivePlanProgress({ id }: { id: string }) {
+  const plan = useResource(() => api.getPlan(id), [id], { refreshWhile: (v) => isRunning(v.status) });
+  if (!plan.data) return plan.error ? html`<span class="note">${plan.error.message}</span>` : null;
+  return html`<${PlanProgressBar} plan=${plan.data} label=${`Progress of plan ${id}`} />`;
+}
+
 function Row({ item }: { item: JobListItem }) {
   const isLoad = item.kind === 'load';
-  const href = isLoad ? loadHref(item.id) : jobHref(item.id);
+  const href = isLoad ? loadHref(item.id) : item.kind === 'plan' ? planHref(item.id) : jobHref(item.id);
   return html`<tr>
     <td><a href=${href}>${item.name ?? item.id}</a></td>
     <td>${isLoad ? 'load' : item.kind}</td>
@@ -28,9 +36,11 @@ function Row({ item }: { item: JobListItem }) {
       ${
         isLoad && isRunning(item.state)
           ? html`<${LiveLoadProgress} id=${item.id} />`
-          : isRunning(item.state)
-            ? html`<progress aria-label=${`Progress of ${item.kind} ${item.id}`}></progress>`
-            : null
+          : item.kind === 'plan' && isRunning(item.state)
+            ? html`<${LivePlanProgress} id=${item.id} />`
+            : isRunning(item.state)
+              ? html`<progress aria-label=${`Progress of ${item.kind} ${item.id}`}></progress>`
+              : null
       }
     </td>
     <td>${when(item.createdAt)}</td>

@@ -5,11 +5,13 @@ import './app.css';
 import { JobPage } from './jobPage';
 import { ListPage } from './listPage';
 import { LoadPage } from './loadPage';
+import { PlanPage } from './planPage';
 import { useRoute } from './router';
 
 function App() {
   const route = useRoute();
   if (route.page === 'load') return html`<${LoadPage} key=${route.id} id=${route.id} />`;
+  if (route.page === 'plan') return html`<${PlanPage} key=${route.id} id=${route.id} />`;
   if (route.page === 'job') return html`<${JobPage} key=${route.id} id=${route.id} />`;
   return html`<${ListPage} />`;
 }

@@ -90,6 +90,44 @@ test('error groups: { total, groups } as the app answers it', async () => {
   ]);
 });
 
+test('plans: a workbook is posted with its Content-Type; a plan view is read, a plan of the wrong shape named', async () => {
+  answer = () => ({ status: 202, body: JSON.stringify({ id: 'p1', statusUrl: '/api/plans/p1' }) });
+  await expect(client().submitPlan(new Blob(['PK']), 'xlsx')).resolves.toEqual({
+    id: 'p1',
+    statusUrl: '/api/plans/p1',
+  });
+  expect(seen[0]).toMatchObject({
+    method: 'POST',
+    url: '/api/plans',
+    type: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    body: 'PK',
+  });
+  const counts = { total: 3, succeeded: 3, failed: 0, notProcessed: 0, processed: 3 };
+  const view = {
+    id: 'p1',
+    status: 'running',
+    stage: 0,
+    order: { stages: [['account'], ['contact']], reasons: { account: [], contact: ['after account'] }, deferred: [] },
+    tables: [
+      {
+        table: 'account',
+        file: 'a.csv',
+        stage: 0,
+        loadId: 'l1',
+        load: { id: 'l1', status: 'succeeded', table: 'account', counts, timings: { createdAt: 't' } },
+      },
+      { table: 'contact', file: 'c.csv', stage: 1, loadId: 'l2' },
+    ],
+    counts,
+    timings: { createdAt: 't' },
+  };
+  answer = () => ({ status: 200, body: JSON.stringify(view) });
+  await expect(client().getPlan('p 1')).resolves.toEqual(view);
+  expect(seen.at(-1)?.url).toBe('/api/plans/p%201');
+  answer = () => ({ status: 200, body: JSON.stringify({ ...view, tables: [{ table: 'account' }] }) });
+  await expect(client().getPlan('p1')).rejects.toMatchObject({ code: 'UnexpectedAnswer' });
+});
+
 test('an unreachable API says which', async () => {
   await expect(createApiClient({ baseUrl: 'http://127.0.0.1:9/api' }).listJobs()).rejects.toMatchObject({
     code: 'ApiUnreachable',

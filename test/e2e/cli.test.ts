@@ -1,12 +1,13 @@
 /**
  * `dvload` end to end: the compiled CLI (dist/cli/dvload.js, as `npx dvload` runs it) in a child process against
- * the local stack. Exit codes (0 succeeded, 2 partially succeeded, 1 failed), `--json`, the progress output when
+ * the local stack (loads, plans, imports). Exit codes (0 succeeded, 2 partially succeeded, 1 failed), `--json`, the progress output when
  * forced on, no colours without a terminal. Needs `npm run build` first.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { strToU8, zipSync } from 'fflate';
 import { z } from 'zod';
 import type { LocalStack } from '../../dev/host/localStack';
 import { buildSolutionZip } from '../../dev/emulator/solutions/solutionZip';
@@ -185,6 +186,78 @@ describe('dvload status', () => {
     const down = await dvload(['status'], { DVLOAD_API: 'http://127.0.0.1:9/api' });
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9\/api/);
+  });
+});
+
+describe('dvload plan', () => {
+  const csv = (rows: string[][]) => strToU8(rows.map((r) => r.join(',')).join('\r\n') + '\r\n');
+  const planJson = z.looseObject({
+    id: z.string(),
+    status: z.string(),
+    counts: z.looseObject({ total: z.number(), succeeded: z.number(), failed: z.number() }),
+    tables: z.array(
+      z.looseObject({ table: z.string(), loadId: z.string(), load: z.looseObject({ status: z.string() }) }),
+    ),
+  });
+
+  it('--wait follows the plan to its end and prints the order and each table with its load', async () => {
+    // Contacts first in the zip; their parentcustomerid names accounts by accountnumber, so accounts load first.
+    const zip = file(
+      'migration.zip',
+      zipSync({
+        'contacts.csv': csv([
+          ['lastname', 'parentcustomerid@account'],
+          ...Array.from({ length: 12 }, (_, i) => [`Plan contact ${i}`, `CLI-PL${i % 5}`]),
+        ]),
+        'accounts.csv': csv([
+          ['accountnumber', 'name'],
+          ...Array.from({ length: 5 }, (_, i) => [`CLI-PL${i}`, `Plan account ${i}`]),
+        ]),
+      }),
+    );
+    const run = await dvload(['--progress', 'plan', zip, '--wait']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^plan [0-9a-f-]{36} accepted \(migration\.zip\)$/m);
+    expect(
+      run.stderr
+        .split('\n')
+        .filter((l) => l.includes('rows | stage'))
+        .at(-1),
+    ).toMatch(/100% \| 17\/17 rows \| stage 2\/2 \| failed 0/);
+    expect(run.stdout).toMatch(/^plan [0-9a-f-]{36} succeeded \(.+\.zip\)$/m);
+    expect(run.stdout).toMatch(/^ {2}order: 1\. account {2}2\. contact$/m);
+    expect(run.stdout).toMatch(/rows 17: 17 succeeded, 0 failed, 0 not processed/);
+    expect(run.stdout).toMatch(
+      /^ {2}account \(accounts\.csv, stage 1\) succeeded: 5 rows, 5 succeeded, 0 failed {2}load [0-9a-f-]{36}$/m,
+    );
+    expect(run.stdout).toMatch(
+      /^ {2}contact \(contacts\.csv, stage 2\) succeeded: 12 rows, 12 succeeded, 0 failed {2}load [0-9a-f-]{36}$/m,
+    );
+
+    // status finds the plan by its id; --json is the plan's view, each table's load in it.
+    const planId = /^plan ([0-9a-f-]{36})/m.exec(run.stdout)![1]!;
+    const status = await dvload(['--json', 'status', planId]);
+    expect(status.code).toBe(0);
+    const plan = planJson.parse(lastJson(status));
+    expect(plan).toMatchObject({ id: planId, status: 'succeeded', counts: { total: 17, succeeded: 17, failed: 0 } });
+    const contactLoad = plan.tables.find((t) => t.table === 'contact')!.loadId;
+    expect(run.stdout).toContain(`load ${contactLoad}`);
+    const load = await dvload(['--json', 'status', contactLoad]);
+    expect(loadJson.parse(lastJson(load))).toMatchObject({ table: 'contact', counts: { succeeded: 12 } });
+  });
+
+  it('exits 1 naming the file when a plan cannot be loaded, or its format cannot be told', async () => {
+    const zip = file('unknown.zip', zipSync({ 'widgets.csv': csv([['name'], ['w']]) }));
+    const run = await dvload(['plan', zip]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^plan [0-9a-f-]{36} failed/m);
+    expect(run.stdout).toMatch(/widgets\.csv/);
+    const unknown = await dvload(['plan', file('plan.bin', 'x')]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/cannot tell the format of '.*plan\.bin': add --format zip\|xlsx/);
+    const noWait = await dvload(['plan', zip, '--no-wait']);
+    expect(noWait.code).toBe(0);
+    expect(noWait.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
