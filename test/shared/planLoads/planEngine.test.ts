@@ -208,6 +208,7 @@ test('a workbook: one sheet per table, sheets in the wrong order, an empty sheet
   const planId = await dropPlan('book.xlsx', bytes);
   await f.drain();
   const view = await getPlan(plans, planId);
+  expect([view.status, view.message]).toEqual(['succeeded', undefined]);
   expect(view).toMatchObject({ status: 'succeeded', format: 'xlsx', counts: { total: 7, succeeded: 7 } });
   expect(view.tables.map((t) => [t.table, t.file, t.kind, t.stage])).toEqual([
     ['task', 'tasks', 'sheet', 2],
