@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { loadIdPattern } from '../security/inputChecks';
-import { jsonProperty, plannedLoadJson, type PlannedLoad } from './plannedLoad';
+import { jsonProperty } from '../storage/jsonProperty';
+import { plannedLoadJson, type PlannedLoad } from './plannedLoad';
 
 export const loadStatuses = ['queued', 'running', 'succeeded', 'partiallySucceeded', 'failed'] as const;
 export type LoadStatus = (typeof loadStatuses)[number];

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { loadProfileSchema } from '../ingestion/loadProfile';
 import type { FileShape } from '../ingestion/readers/fileReader';
+import { jsonProperty } from '../storage/jsonProperty';
 
 const csvHeaderSchema = z.strictObject({
   columns: z.array(z.string()),
@@ -47,22 +48,6 @@ export const plannedLoadSchema = z.strictObject({
   crossTableBinds: z.array(z.string().min(1)).min(1).optional(),
 });
 export type PlannedLoad = z.infer<typeof plannedLoadSchema>;
-
-/** A value stored as a Table string property: JSON, validated by `schema` when read. */
-export function jsonProperty<T extends z.ZodType>(schema: T) {
-  return z.codec(z.string(), schema, {
-    decode: (text, ctx) => {
-      try {
-        // Typed for the codec only: the schema validates the parsed value right after.
-        return JSON.parse(text) as z.input<T>;
-      } catch (error) {
-        ctx.issues.push({ code: 'invalid_format', format: 'json', input: text, message: (error as Error).message });
-        return z.NEVER;
-      }
-    },
-    encode: (value) => JSON.stringify(value),
-  });
-}
 
 /** The document as a Table string property: JSON, validated when read. */
 export const plannedLoadJson = jsonProperty(plannedLoadSchema);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { PlanOrder } from '../plans/index';
+import { jsonProperty } from '../storage/jsonProperty';
 
 export const planStatuses = ['queued', 'running', 'succeeded', 'partiallySucceeded', 'failed'] as const;
 export type PlanStatus = (typeof planStatuses)[number];
@@ -41,21 +42,6 @@ export const planTableSchema = z.object({
 });
 export type PlanTableEntry = z.infer<typeof planTableSchema>;
 
-/** A JSON-valued Table string property, validated when read. */
-function jsonProperty<T extends z.ZodType>(schema: T) {
-  return z.codec(z.string(), schema, {
-    decode: (text, ctx) => {
-      try {
-        // Typed for the codec only: the schema validates the parsed value right after.
-        return JSON.parse(text) as z.input<T>;
-      } catch (error) {
-        ctx.issues.push({ code: 'invalid_format', format: 'json', input: text, message: (error as Error).message });
-        return z.NEVER;
-      }
-    },
-    encode: (value) => JSON.stringify(value),
-  });
-}
 export const planOrderJson = jsonProperty(planOrderSchema);
 export const planTablesJson = jsonProperty(z.array(planTableSchema));
 const planCountsJson = jsonProperty(
