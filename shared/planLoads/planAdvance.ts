@@ -9,7 +9,7 @@
  *   plan's binds are released, and when every load is over the plan ends (planEnd.ts).
  */
 import { isoAt } from '../loads/loadContext';
-import { isComplete, isTerminal, outcomeOf, type LoadRecord } from '../loads/loadRecord';
+import { isComplete, isTerminal, outcomeOf, waitsForPlanBinds, type LoadRecord } from '../loads/loadRecord';
 import { startPlanLoad } from '../loads/planLoadStart';
 import { addLogFields } from '../observability/logScope';
 import type { PlanContext } from './planContext';
@@ -24,9 +24,8 @@ export function isWritten(record: LoadRecord): boolean {
   return isTerminal(record) || isComplete(record);
 }
 
-/** Complete, its cross-table binds not yet released (a released load's end is under way; the sweeper finishes it). */
-const waitsForPlan = (record: LoadRecord) =>
-  !isTerminal(record) && isComplete(record) && (record.crossTableBinds?.length ?? 0) > 0 && !record.planBindsReleased;
+/** Complete and waiting for the plan to release its cross-table binds (the test tryFinalize makes: loadRecord.ts). */
+const waitsForPlan = (record: LoadRecord) => !isTerminal(record) && isComplete(record) && waitsForPlanBinds(record);
 
 /** A load that ended without loading its file (unreadable, wrong table...): the plan stops there. */
 const failedOutright = (record: LoadRecord | undefined) =>
