@@ -8,6 +8,7 @@ import { expect } from '@jest/globals';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { postLoad, waitForLoad } from '../../bench/loadBenchmark';
 import { startLocalStack, type LocalStack } from '../../dev/host/localStack';
+import type { FailedRowView } from '../../shared/loads/loadRowsApi';
 
 jest.setTimeout(240_000);
 
@@ -69,17 +70,8 @@ async function countWhere(set: string, filter: string): Promise<number> {
   return (answer.body as { value: unknown[] }).value.length;
 }
 
-interface RowItem {
-  rowNumber: number;
-  line: number;
-  column?: string;
-  value?: string;
-  code: string;
-  message: string;
-  dataverse?: { code: string; message: string };
-  key: Record<string, unknown> | null;
-  row: Record<string, unknown>;
-}
+/** A failed row as GET /api/loads/{id}/rows answers it. */
+type RowItem = FailedRowView;
 
 const wait = (id: string) => waitForLoad(() => stack.api, id, { timeoutMs: 120_000, pollMs: 150 });
 
