@@ -5,8 +5,8 @@
  * - scan: `InFileReferenceScan` sees each row's key and references; the decision per chunk is saved before any
  *   chunk message is sent (`bind-plan-<chunk>` in the load's partition of the `loads` table).
  * - chunk: `deferChunkBinds` leaves those binds (and a plan's cross-table binds, planBinds.ts) out of the rows'
- *   bodies; `keepChunkBinds` stores one entity per row that was written (`bind-row-<row>`, both kinds in one; an
- *   upsert: a retried chunk writes the same entity).
+ *   bodies; `keepChunkBinds` stores those of the rows that were written, both kinds, packed per chunk
+ *   (`bind-chunk-<chunk>`: a few entities, not one per row; a retried chunk merges with what it stored before).
  * - end: `runBindPass` (bindPass.ts, from tryFinalize) binds them, once.
  * Files without such a lookup never get here (`PlannedLoad.inFileBinds` unset): no per-row work, no extra request.
  */
@@ -108,7 +108,7 @@ const keyedBindSchema = z.object({
   value: z.string(),
 }) satisfies z.ZodType<KeyedBind>;
 
-/** A written row's deferred binds (`bind-row-<row>`): the record, the binds, and what messages and reports need. */
+/** A written row's deferred binds (kept with its chunk's, `bind-chunk-<chunk>`): the record, the binds, and what messages and reports need. */
 const pendingBindSchema = z.object({
   rowNumber: z.number().int(),
   line: z.number().int(),
@@ -122,17 +122,48 @@ const pendingBindSchema = z.object({
   rowJson: z.string(),
 });
 export type PendingBind = z.infer<typeof pendingBindSchema>;
+const pendingPartSchema = z.array(pendingBindSchema);
+
+/** The binds as JSON arrays of at most maxPartCharacters each (a bind longer than that alone in its part). */
+function packParts(binds: PendingBind[]): string[] {
+  const parts: string[] = [];
+  let current: string[] = [];
+  let length = 2;
+  for (const b of binds) {
+    const text = JSON.stringify(b);
+    if (current.length > 0 && length + 1 + text.length > maxPartCharacters) {
+      parts.push(`[${current.join(',')}]`);
+      current = [];
+      length = 2;
+    }
+    current.push(text);
+    length += text.length + (current.length > 1 ? 1 : 0);
+  }
+  if (current.length > 0) parts.push(`[${current.join(',')}]`);
+  return parts;
+}
 
 const json = <T extends z.ZodType>(schema: T, text: unknown) => schema.parse(JSON.parse(String(text)));
 const planRowKey = (chunkIndex: number) => `bind-plan-${String(chunkIndex).padStart(6, '0')}`;
-const bindRowKey = (rowNumber: number) => `bind-row-${String(rowNumber).padStart(10, '0')}`;
+const partKeyOf = (chunkKey: string, part: number) => `${chunkKey}-${String(part).padStart(4, '0')}`;
+const chunkBindsKey = (chunkIndex: number) => `bind-chunk-${String(chunkIndex).padStart(6, '0')}`;
+const chunkBindsPartKey = (chunkIndex: number, part: number) => partKeyOf(chunkBindsKey(chunkIndex), part);
+/**
+ * A part holds this many characters of a chunk's pending binds at most: a Table string property holds 32K UTF-16
+ * characters. Packed, a chunk's binds are a few entities where one per row made a 1000-row chunk write up to 1000,
+ * against a partition's 2,000 entities a second (Azure Table scalability targets) and the chunk's time.
+ */
+const maxPartCharacters = 30_000;
+/** Parts per transaction: at most 100 operations and 4 MiB of payload (30K characters, escaped, stay under 120 KB). */
+const partsPerTransaction = 25;
 const passDoneRowKey = 'bind-pass-done';
 
 /** The second pass's entities, in each load's partition of the `loads` table. */
 export interface InFileBindStore {
   saveChunkDeferrals(loadId: string, byChunk: Map<number, ChunkDeferrals>): Promise<void>;
   chunkDeferrals(loadId: string, chunkIndex: number): Promise<ChunkDeferrals>;
-  putPending(loadId: string, binds: PendingBind[]): Promise<void>;
+  /** Keeps a chunk's pending binds, merged by row with what a previous delivery of the chunk kept. */
+  putPending(loadId: string, chunkIndex: number, binds: PendingBind[]): Promise<void>;
   listPending(loadId: string): Promise<PendingBind[]>;
   isPassDone(loadId: string): Promise<boolean>;
   /** Marks the pass done and moves `failedRows` rows from succeeded to failed, once; false if it was done already. */
@@ -154,6 +185,20 @@ export function createInFileBindStore(loads: TableClient): InFileBindStore {
       throw error;
     }
   };
+  /** A chunk's pending binds as kept, or undefined when none were. */
+  async function readChunkBinds(loadId: string, chunkIndex: number): Promise<PendingBind[] | undefined> {
+    const count = await missingIs(undefined, async () => {
+      const header = await loads.getEntity<{ parts: number }>(loadId, chunkBindsKey(chunkIndex));
+      return header.parts;
+    });
+    if (count === undefined) return undefined;
+    const found: PendingBind[] = [];
+    for (let part = 0; part < count; part++) {
+      const entity = await loads.getEntity<{ pendingJson: string }>(loadId, chunkBindsPartKey(chunkIndex, part));
+      found.push(...json(pendingPartSchema, entity.pendingJson));
+    }
+    return found;
+  }
   return {
     saveChunkDeferrals: (loadId, byChunk) =>
       upsertAll(
@@ -165,17 +210,38 @@ export function createInFileBindStore(loads: TableClient): InFileBindStore {
         const entity = await loads.getEntity<{ deferralsJson: string }>(loadId, planRowKey(chunkIndex));
         return json(chunkDeferralsSchema, entity.deferralsJson);
       }),
-    putPending: (loadId, binds) =>
-      upsertAll(
-        loadId,
-        binds.map((b) => ({ rowKey: bindRowKey(b.rowNumber), pendingJson: JSON.stringify(b) })),
-      ),
+    async putPending(loadId, chunkIndex, binds) {
+      const before = await readChunkBinds(loadId, chunkIndex);
+      const byRow = new Map([...(before ?? []), ...binds].map((b) => [b.rowNumber, b]));
+      const parts = packParts([...byRow.values()].sort((a, b) => a.rowNumber - b.rowNumber));
+      // Parts first, then the count that makes them visible: a crash between leaves the previous count's parts.
+      for (let i = 0; i < parts.length; i += partsPerTransaction)
+        await loads.submitTransaction(
+          parts
+            .slice(i, i + partsPerTransaction)
+            .map((pendingJson, k) => [
+              'upsert',
+              { partitionKey: loadId, rowKey: chunkBindsPartKey(chunkIndex, i + k), pendingJson },
+            ]),
+        );
+      await loads.upsertEntity({ partitionKey: loadId, rowKey: chunkBindsKey(chunkIndex), parts: parts.length });
+    },
     async listPending(loadId) {
+      const headers = new Map<string, number>();
+      const parts = new Map<string, string>();
       const found: PendingBind[] = [];
-      const filter = odata`PartitionKey eq ${loadId} and RowKey ge 'bind-row-' and RowKey lt 'bind-row.'`;
-      for await (const e of loads.listEntities<{ pendingJson: string }>({ queryOptions: { filter } }))
+      const filter = odata`PartitionKey eq ${loadId} and RowKey ge 'bind-chunk-' and RowKey lt 'bind-chunk.'`;
+      for await (const e of loads.listEntities<{ parts?: number; pendingJson?: string }>({ queryOptions: { filter } }))
+        if (typeof e.parts === 'number') headers.set(e.rowKey!, e.parts);
+        else if (typeof e.pendingJson === 'string') parts.set(e.rowKey!, e.pendingJson);
+      for (const [key, count] of headers)
+        for (let part = 0; part < count; part++)
+          found.push(...json(pendingPartSchema, parts.get(partKeyOf(key, part))));
+      // One entity per row, as loads begun before the binds were packed per chunk kept them.
+      const legacy = odata`PartitionKey eq ${loadId} and RowKey ge 'bind-row-' and RowKey lt 'bind-row.'`;
+      for await (const e of loads.listEntities<{ pendingJson: string }>({ queryOptions: { filter: legacy } }))
         found.push(json(pendingBindSchema, e.pendingJson));
-      return found;
+      return found.sort((a, b) => a.rowNumber - b.rowNumber);
     },
     isPassDone: (loadId) =>
       missingIs(false, async () => {
@@ -285,7 +351,7 @@ export async function deferChunkBinds(
   return held;
 }
 
-/** The longest row a `bind-row` entity keeps whole, as escaped in it (for the failed-rows file, should its bind fail). */
+/** The longest row a pending bind keeps whole, as escaped in it (for the failed-rows file, should its bind fail). */
 const maxKeptRow = 20_000;
 
 /** Stores the held binds of the rows that were written, before the chunk completes. */
@@ -309,5 +375,5 @@ export async function keepChunkBinds(
       });
     pending.push({ rowNumber: s.row.rowNumber, line: s.row.line, chunkIndex, ...h, rowJson });
   }
-  if (pending.length > 0) await store.putPending(loadId, pending);
+  if (pending.length > 0) await store.putPending(loadId, chunkIndex, pending);
 }

@@ -2,7 +2,7 @@
  * Cross-table binds of a plan (issue 15): a cycle's deferred lookup (account.primarycontactid → contact while
  * contact.parentcustomerid → account). The plan engine records the lookup columns on the load
  * (`LoadRecord.crossTableBinds`); the scan copies them into the plan; every row with a value in one is created
- * without that bind and keeps a `bind-row-<row>` entity like an in-file bind (inFileBinds.ts deferChunkBinds), even
+ * without that bind and keeps a pending bind like an in-file bind (inFileBinds.ts deferChunkBinds), even
  * when its target already exists (the file alone can't tell). Once complete, the load waits: tryFinalize tells the
  * plan (`planHooks.loadWritten`) instead of ending it, until the plan, its last stage written, calls
  * `releasePlanBinds`; the load's end then binds in-file and cross-table binds in one pass (bindPass.ts).

@@ -1,14 +1,17 @@
 /**
  * The second pass of one file over real parts (Azurite, the emulator over HTTP; shared/loads/inFileBinds.ts): a crash
  * after the binds were sent and the failed bind recorded, but before the pass was marked done, re-runs the pass
- * without duplicating a record or a reported row; files without in-file references get no second pass at all.
+ * without duplicating a record or a reported row; files without in-file references get no second pass at all; the
+ * pending binds are kept packed per chunk, merged when a chunk is delivered again.
  */
 import { getLoad } from '../../../shared/loads/loadApi';
 import { acceptLoad } from '../../../shared/loads/loadScan';
 import { tryFinalize } from '../../../shared/loads/loadEnd';
 import { runBindPass } from '../../../shared/loads/bindPass';
 import type { FailedRowRecord } from '../../../shared/loads/loadRecord';
-import { startLoadFixture, type LoadFixture } from './loadFixture';
+import type { PendingBind } from '../../../shared/loads/inFileBinds';
+import { odata } from '@azure/data-tables';
+import { names, startLoadFixture, type LoadFixture } from './loadFixture';
 
 jest.setTimeout(120_000);
 
@@ -149,4 +152,62 @@ test('the binds of upserted rows go by UpdateMultiple once their ids are found b
   } finally {
     await g.close();
   }
+});
+
+describe('pending binds kept per chunk', () => {
+  const bind = (rowNumber: number, chunkIndex: number, text = 'x'): PendingBind => ({
+    rowNumber,
+    line: rowNumber + 1,
+    chunkIndex,
+    record: { accountnumber: `P-${rowNumber}` },
+    binds: { 'parentaccountid@odata.bind': `/accounts(accountnumber='P-${rowNumber + 37}')` },
+    references: [{ column: 'parentaccountid', value: `P-${rowNumber + 37}`, property: 'parentaccountid@odata.bind' }],
+    rowJson: JSON.stringify({ accountnumber: `P-${rowNumber}`, description: text }),
+  });
+  const keysOf = async (loadId: string) => {
+    const keys: string[] = [];
+    for await (const e of f.storage.table(names.loadsTable).listEntities({
+      queryOptions: { filter: odata`PartitionKey eq ${loadId}` },
+    }))
+      keys.push(e.rowKey!);
+    return keys;
+  };
+
+  test('a chunk of long rows is a few parts, read back whole and in row order; another chunk stays apart', async () => {
+    const store = f.ctx.inFileBinds!;
+    const loadId = 'packed-binds';
+    // 300 rows of ~2,000 characters each: about 20 parts of at most 30,000 characters.
+    const chunk = Array.from({ length: 300 }, (_, i) => bind(1300 - i, 1, `é"\\${'y'.repeat(2000)}`));
+    await store.putPending(loadId, 1, chunk);
+    await store.putPending(loadId, 0, [bind(5, 0)]);
+    const keys = await keysOf(loadId);
+    expect(keys.length).toBeGreaterThan(15);
+    expect(keys.length).toBeLessThan(30);
+    expect(await store.listPending(loadId)).toEqual([bind(5, 0), ...[...chunk].reverse()]);
+  });
+
+  test('a chunk delivered again merges by row with what it kept; parts a crash left without a count are not read', async () => {
+    const store = f.ctx.inFileBinds!;
+    const loadId = 'merged-binds';
+    await store.putPending(loadId, 2, [bind(11, 2), bind(12, 2, 'first')]);
+    await store.putPending(loadId, 2, [bind(12, 2, 'second'), bind(13, 2)]);
+    expect(await store.listPending(loadId)).toEqual([bind(11, 2), bind(12, 2, 'second'), bind(13, 2)]);
+    // Parts written, then the crash before the count: the count read is still the previous one.
+    await f.storage
+      .table(names.loadsTable)
+      .upsertEntity({ partitionKey: loadId, rowKey: 'bind-chunk-000002-0001', pendingJson: '[not json' });
+    expect(await store.listPending(loadId)).toHaveLength(3);
+  });
+
+  test('one entity per row, as loads begun before packing kept them, is still bound', async () => {
+    const store = f.ctx.inFileBinds!;
+    const loadId = 'legacy-binds';
+    await f.storage.table(names.loadsTable).upsertEntity({
+      partitionKey: loadId,
+      rowKey: `bind-row-${String(7).padStart(10, '0')}`,
+      pendingJson: JSON.stringify(bind(7, 1)),
+    });
+    await store.putPending(loadId, 0, [bind(3, 0)]);
+    expect(await store.listPending(loadId)).toEqual([bind(3, 0), bind(7, 1)]);
+  });
 });
