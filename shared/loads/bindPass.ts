@@ -1,6 +1,6 @@
 /**
  * The second pass, at the end of a load whose rows wait for binds (in-file: inFileBinds.ts; cross-table, a plan's
- * cycle: planBinds.ts): one pass for both kinds, run by tryFinalize before it claims the end. Each `bind-row` entity
+ * cycle: planBinds.ts): one pass for both kinds, run by tryFinalize before it claims the end. Each pending bind
  * becomes an update of its row: in UpdateMultiple by id (a row addressed by alternate key first finds its id by
  * `$filter`), else as `PATCH <set>(<key>)` with `If-Match: *` in `$batch`; both are update-only, so re-sending after
  * a crash never creates or duplicates a record. A record or target keyed by a value no URL can carry is first found
@@ -95,12 +95,15 @@ function bindFailure(
   };
 }
 
-/** Binds per request of the second pass (UpdateMultiple or ExecuteMultiple): small enough that a few run side by side. */
-const bindsPerRequest = 200;
+/**
+ * Binds per slice of the second pass, sent as one UpdateMultiple (or ExecuteMultiple) once its keyed rows' ids are
+ * found: as many as a chunk's bulk request, so each request's fixed cost is paid once per 1000 rows, not five times.
+ */
+const bindsPerRequest = 1000;
 
 /**
  * A `$filter` of keys stays under this many characters: Dataverse's Web API takes URLs up to 32 KB (dataverse-wire.md,
- * "Maximum URL length"), and one query per slice of 200 rows costs one request where 200 would otherwise be updated by key.
+ * "Maximum URL length"), and one query per 200 or so keys costs one request where 200 rows would otherwise be updated by key.
  */
 const maxFilterLength = 16_000;
 
