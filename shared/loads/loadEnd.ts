@@ -236,9 +236,8 @@ export async function tryFinalize(
     return undefined;
   }
   if (bindPassOf) {
-    // Every row is written: a plan can start its next tables while this pass binds.
-    await notifyPlan(ctx, bindPassOf);
-    await runBindPass(ctx, bindPassOf);
+    // Every row is written: a plan starts its next tables while this pass binds (notifyPlan never throws).
+    await Promise.all([notifyPlan(ctx, bindPassOf), runBindPass(ctx, bindPassOf)]);
     return tryFinalize(ctx, loadId, { ...options, bindPassDone: true });
   }
   if (!claimed.changed) return undefined;

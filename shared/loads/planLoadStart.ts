@@ -7,6 +7,7 @@
 import { addLogFields } from '../observability/logScope';
 import { indexLoad, isoAt, type LoadContext } from './loadContext';
 import { newLoadRecord, type LoadRecord } from './loadRecord';
+import { scanLoad } from './loadScan';
 
 export interface PlanLoadStart {
   loadId: string;
@@ -19,7 +20,10 @@ export interface PlanLoadStart {
   crossTableBinds?: readonly string[];
 }
 
-/** Records the load (running) and queues its scan message; an existing load is left as it is. */
+/**
+ * Records the load (running) and scans its file, here when it is small or through a scan message; an existing load
+ * is left as it is.
+ */
 export async function startPlanLoad(
   ctx: LoadContext,
   start: PlanLoadStart,
@@ -46,8 +50,27 @@ export async function startPlanLoad(
   });
   if (!created) return { created, record };
   await indexLoad(ctx, record);
-  // A crash before this send leaves a running load without a scan: the load sweeper queues it after the stall.
-  await ctx.chunkQueue.send({ kind: 'scan', loadId: start.loadId });
   ctx.log?.info('Plan load started', { loadId: start.loadId, planId: start.planId, table: start.table });
-  return { created, record };
+  return { created, record: (await scanHere(ctx, start)) ?? record };
+}
+
+/**
+ * A staged file up to `inlineScanMaxBytes` is scanned in this call, as acceptLoad does with a small dropped file: a
+ * stage's loads then send their chunks without first waiting for a scan message, which the queue listener would
+ * pick up only at its next poll (up to maxPollingInterval), once per stage. A larger file, or a scan that fails on
+ * something other than the file, gets a scan message and the queue's retries. A crash before that message leaves a
+ * running load without a scan: the load sweeper queues it after the stall.
+ */
+async function scanHere(ctx: LoadContext, start: PlanLoadStart): Promise<LoadRecord | undefined> {
+  const file = await ctx.blobs.properties(start.container, start.blobName);
+  if (file && file.contentLength <= ctx.inlineScanMaxBytes) {
+    try {
+      const scanned = await scanLoad(ctx, start.loadId);
+      return 'record' in scanned ? scanned.record : undefined;
+    } catch (error) {
+      ctx.log?.warn('Plan load not scanned here; queued for a scan', { loadId: start.loadId, error: String(error) });
+    }
+  }
+  await ctx.chunkQueue.send({ kind: 'scan', loadId: start.loadId });
+  return undefined;
 }

@@ -81,19 +81,26 @@ async function advanceOnce(
   const started = plan.tables.filter((t) => t.stage <= stage);
   const loads = await readLoads(ctx, started);
   const stopped = started.some((t) => failedOutright(loads.get(t.loadId)));
-  if (!stopped)
-    for (const t of started)
-      if (!loads.has(t.loadId)) {
-        const { record } = await startPlanLoad(ctx.loads, {
-          loadId: t.loadId,
-          planId,
-          table: t.table,
-          container: plan.container,
-          blobName: t.blobName,
-          ...(t.crossTableBinds ? { crossTableBinds: t.crossTableBinds } : {}),
-        });
-        loads.set(t.loadId, record);
-      }
+  // The loads of one stage start side by side (each may scan its file here: planLoadStart.ts).
+  if (!stopped) {
+    const starts = await Promise.allSettled(
+      started
+        .filter((t) => !loads.has(t.loadId))
+        .map(async (t) => {
+          const { record } = await startPlanLoad(ctx.loads, {
+            loadId: t.loadId,
+            planId,
+            table: t.table,
+            container: plan.container,
+            blobName: t.blobName,
+            ...(t.crossTableBinds ? { crossTableBinds: t.crossTableBinds } : {}),
+          });
+          loads.set(t.loadId, record);
+        }),
+    );
+    const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
   // A stopped plan starts nothing more: it waits for (and ends with) the loads that exist.
   const live = started.filter((t) => loads.has(t.loadId));
   if (!stopped && live.length < started.length) return plan;
