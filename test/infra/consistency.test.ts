@@ -79,13 +79,13 @@ describe('N user-assigned identities (dataverseIdentityCount)', () => {
       ['identity-3', 'managedIdentity'],
     ]);
     expect(settings['DATAVERSE_MAX_CONCURRENCY']).toBe('13');
-    expect(
-      Number(settings['AzureFunctionsJobHost__extensions__queues__batchSize']) +
-        Number(settings['AzureFunctionsJobHost__extensions__queues__newBatchThreshold']),
-    ).toBe(39);
-    // One identity: nothing changes (no DATAVERSE_IDENTITIES, 13 messages per instance).
+    // More messages are fetched while all 39 request slots still run: 19 at a time.
+    expect(settings['AzureFunctionsJobHost__extensions__queues__newBatchThreshold']).toBe('39');
+    expect(settings['AzureFunctionsJobHost__extensions__queues__batchSize']).toBe('19');
+    // One identity: no DATAVERSE_IDENTITIES, 13 slots, 6 more messages fetched at a time.
     expect(appSettings(1)['DATAVERSE_IDENTITIES']).toBe('');
-    expect(appSettings(1)['AzureFunctionsJobHost__extensions__queues__batchSize']).toBe('8');
+    expect(appSettings(1)['AzureFunctionsJobHost__extensions__queues__newBatchThreshold']).toBe('13');
+    expect(appSettings(1)['AzureFunctionsJobHost__extensions__queues__batchSize']).toBe('6');
   });
 });
 
@@ -281,18 +281,32 @@ describe('the checker catches a broken infra/', () => {
     expect(overCap).toContain(
       "[DATAVERSE_AUTH=managedIdentity] 4 instances x DATAVERSE_MAX_CONCURRENCY 26 x 3 identities = 312 concurrent requests > Dataverse's 52 per user x 3 identities",
     );
-    const overQueue = checkInfra(
+    // The slots of one identity only (the arithmetic before several identities): two thirds idle at each fetch.
+    const underQueue = checkInfra(
       withInfraEdit('main.bicep', (t) =>
         t.replace(
           'var perInstanceMessages = perInstanceConcurrency * dataverseIdentities',
-          'var perInstanceMessages = perInstanceConcurrency * (dataverseIdentities + 1)',
+          'var perInstanceMessages = perInstanceConcurrency',
         ),
       ),
       infraDir,
       { dataverseIdentityCount: 3 },
     );
-    expect(overQueue).toContain(
-      '[DATAVERSE_AUTH=managedIdentity] queue batchSize + newBatchThreshold = 52 messages per instance > DATAVERSE_MAX_CONCURRENCY 13 x 3 identities',
+    expect(underQueue).toContain(
+      '[DATAVERSE_AUTH=managedIdentity] queue newBatchThreshold 13 < DATAVERSE_MAX_CONCURRENCY 13 x 3 identities: request slots idle while the next batch is fetched',
+    );
+    const overBatch = checkInfra(
+      withInfraEdit('main.bicep', (t) =>
+        t.replace(
+          'var queueBatchSize = min(32, max(1, perInstanceMessages / 2))',
+          'var queueBatchSize = min(32, perInstanceMessages)',
+        ),
+      ),
+      infraDir,
+      { dataverseIdentityCount: 3 },
+    );
+    expect(overBatch).toContain(
+      '[DATAVERSE_AUTH=managedIdentity] queue batchSize 32 > half of DATAVERSE_MAX_CONCURRENCY 13 x 3 identities: that many messages wait for a request slot',
     );
   });
 

@@ -364,11 +364,19 @@ export function checkInfra(
       (JSON.parse(sources.hostJson) as { extensions?: { queues?: Record<string, number> } }).extensions?.queues ?? {};
     const hostValue = (key: string, fallback: number) =>
       Number(knownString(settings[`AzureFunctionsJobHost__extensions__queues__${key}`]) ?? hostQueues[key] ?? fallback);
-    const perInstanceMessages =
-      hostValue('batchSize', 16) + hostValue('newBatchThreshold', hostValue('batchSize', 16) / 2);
-    if (perInstanceMessages > perInstance * identities)
+    // The host fetches batchSize messages whenever no more than newBatchThreshold run: under the client's cap, its
+    // request slots drain to the threshold before more work comes; a batch over half the cap leaves more messages
+    // waiting for a slot (holding their leases) than that.
+    const slots = perInstance * identities;
+    const batchSize = hostValue('batchSize', 16);
+    const threshold = hostValue('newBatchThreshold', batchSize / 2);
+    if (threshold < slots)
       problems.push(
-        `${at} queue batchSize + newBatchThreshold = ${perInstanceMessages} messages per instance > DATAVERSE_MAX_CONCURRENCY ${perInstance} x ${identities} identities`,
+        `${at} queue newBatchThreshold ${threshold} < DATAVERSE_MAX_CONCURRENCY ${perInstance} x ${identities} identities: request slots idle while the next batch is fetched`,
+      );
+    if (batchSize > Math.max(1, Math.ceil(slots / 2)))
+      problems.push(
+        `${at} queue batchSize ${batchSize} > half of DATAVERSE_MAX_CONCURRENCY ${perInstance} x ${identities} identities: that many messages wait for a request slot`,
       );
     const storage = of('Microsoft.Storage/storageAccounts')[0];
     if (
