@@ -108,7 +108,10 @@ const keyedBindSchema = z.object({
   value: z.string(),
 }) satisfies z.ZodType<KeyedBind>;
 
-/** A written row's deferred binds (kept with its chunk's, `bind-chunk-<chunk>`): the record, the binds, and what messages and reports need. */
+/**
+ * A written row's deferred binds (kept with its chunk's, `bind-chunk-<chunk>`): the record, the binds, and what
+ * messages and reports need.
+ */
 const pendingBindSchema = z.object({
   rowNumber: z.number().int(),
   line: z.number().int(),
