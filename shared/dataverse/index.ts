@@ -35,6 +35,7 @@ export type {
 } from './organizationRequest';
 export type { WebApiResponse } from './webApi';
 export type { DataverseLogger, TransportMetrics } from './transport';
+export { spacingNeeded } from './throttle';
 export type { Clock } from './throttle';
 export type { AccessTokenSource } from './auth/accessTokenSource';
 export type { DataverseIdentity, IdentityMetrics } from './identityPool';

@@ -8,7 +8,15 @@ import { DataverseError, DataverseErrorCodes, faultFromResponse, requestIdOf } f
 import type { HeaderMap } from './httpMessage';
 import { recordDataverseResponse } from '../observability/dataverseTelemetry';
 import { IdentityPool, type DataverseIdentity, type IdentityLane, type IdentityMetrics } from './identityPool';
-import { callKind, abortError, backoffMs, parseRetryAfter, type Clock, type ConcurrencySnapshot } from './throttle';
+import {
+  callKind,
+  abortError,
+  spacingNeeded,
+  backoffMs,
+  parseRetryAfter,
+  type Clock,
+  type ConcurrencySnapshot,
+} from './throttle';
 
 export interface DataverseLogger {
   info(message: string, data?: Record<string, unknown>): void;
@@ -208,7 +216,10 @@ export class Transport {
     /** After a 401 the next attempt goes as the same identity, with a fresh token. */
     let refreshOn: IdentityLane | undefined;
     let resent = false;
-    const kind = callKind(call.method, call.url);
+    // Like calls of like size share a spacing: a tail chunk's smaller parts (chunkGate.ts) are spaced by their own
+    // duration, not a whole chunk's. Sizes by powers of two, so 1000 and a last chunk's 999 stay alike.
+    const operations = call.operations ?? 1;
+    const kind = `${callKind(call.method, call.url)}${operations > 1 ? ` ×${2 ** Math.floor(Math.log2(operations))}` : ''}`;
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       const lane = pinned ? this.pool.defaultLane : (refreshOn ?? this.pool.choose());
@@ -229,7 +240,8 @@ export class Transport {
       this.counters.pausedMs += pausedFor;
       lane.counters.pausedMs += pausedFor;
       try {
-        await lane.spacing.next(kind, lane.concurrency.snapshot().limit, signal);
+        const { limit, budget } = lane.concurrency.snapshot();
+        if (spacingNeeded(budget)) await lane.spacing.next(kind, limit, signal);
       } catch (error) {
         release();
         throw error;
