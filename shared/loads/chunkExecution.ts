@@ -114,6 +114,8 @@ export interface ExecuteRowsOptions {
   blobs?: Pick<BlobSource, 'properties' | 'read'>;
   /** ReturnResponses: upserts report the record's id and whether it was created or updated. */
   returnResponses?: boolean;
+  /** Bulk messages: send the rows as this many requests at once (a load's tail, see tailParallelRequests). */
+  parallelRequests?: number;
 }
 
 const operationOf: Record<ConvertedRow['operation'], RecordOperation> = {
@@ -227,7 +229,12 @@ async function runBulk(
   outcomes: (RowOutcome | undefined)[],
 ): Promise<void> {
   const { entitySetName, logicalName, primaryIdAttribute } = o.plan.table;
-  const options = { ...o.callOptions, primaryIdAttribute, chunkSize: o.batchSize };
+  const options = {
+    ...o.callOptions,
+    primaryIdAttribute,
+    chunkSize: o.batchSize,
+    ...(o.parallelRequests ? { parallelRequests: o.parallelRequests } : {}),
+  };
   const result =
     o.plan.operation === 'create'
       ? await o.client.createMultiple(

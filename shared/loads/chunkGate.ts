@@ -6,7 +6,8 @@
  * here before reading anything (holding only their small queue message); the capacity follows the client's
  * current concurrency limit plus a few ready-to-send chunks, so a freed request slot never waits for a read.
  */
-import type { DataverseClient } from '../dataverse/index';
+import { spacingNeeded, type DataverseClient } from '../dataverse/index';
+import type { LoadRecord } from './loadRecord';
 
 /** Chunks read and converted ahead of a free request slot. */
 export const readyChunks = 2;
@@ -56,4 +57,37 @@ export function chunkGateOf(client: Pick<DataverseClient, 'metrics'>): ChunkGate
     gates.set(client, gate);
   }
   return gate;
+}
+
+/** The most requests one chunk is split into at a load's tail. */
+export const maxTailRequests = 4;
+
+/**
+ * How many requests a chunk goes out as. At a load's tail the last whole chunks would run on to the end while the
+ * slots freed before them idle: slots free one by one (a request's duration ÷ slots apart) and nothing is left to
+ * give them. So once a load's scan is over and no more chunks are left than two rounds of this process's request
+ * slots (one in flight, one to start), each chunk still to start goes out as maxTailRequests smaller requests
+ * (the bulk messages split its rows, bulkMessages.ts). Their parts queue for slots as they free, the work left
+ * spreads over all of them, and the load ends about one small request after the slots run dry instead of one
+ * whole chunk after. Before that, 1: whole chunks keep every slot busy, and smaller requests only cost more
+ * per-request overhead. Also 1 while any identity has used half its window's execution-time budget (or Dataverse
+ * sent no budget headers): the budget, not the slots, then bounds the load, and a lump of small requests sent at
+ * once would only meet 429s (measured: two identities, budget-bound at their tail, 2 429s and 1.5 points lost).
+ */
+export async function tailParallelRequests(
+  record: Pick<LoadRecord, 'scanComplete' | 'chunkCount' | 'chunksDone'>,
+  /** The load's record afresh (the one read when the chunk's message came may be seconds old). */
+  readRecord: () => Promise<Pick<LoadRecord, 'scanComplete' | 'chunkCount' | 'chunksDone'> | undefined>,
+  client: Pick<DataverseClient, 'metrics'>,
+): Promise<number> {
+  const { concurrency, identities } = client.metrics();
+  const slots = concurrency.limit;
+  if (identities.some((identity) => identity.state === 'active' && spacingNeeded(identity.concurrency.budget)))
+    return 1;
+  const atTail = (r: typeof record | undefined) =>
+    r !== undefined && r.scanComplete && r.chunkCount !== undefined && r.chunkCount - r.chunksDone <= 2 * slots;
+  if (atTail(record)) return maxTailRequests;
+  // Worth a read only when the last one leaves it open: scan over, and at most a few rounds left.
+  if (record.chunkCount !== undefined && record.chunkCount - record.chunksDone > 4 * slots) return 1;
+  return atTail(await readRecord()) ? maxTailRequests : 1;
 }

@@ -11,7 +11,7 @@ import { planLoad, keyColumns, type LoadPlan } from '../ingestion/loadPlan';
 import { readChunk, type ChunkDescriptor } from '../ingestion/chunkPlanning';
 import type { SourceRowResult } from '../ingestion/readers/readerTypes';
 import { callOptionsOf, executeRows, executionModeFor, type RowOutcome } from './chunkExecution';
-import { chunkGateOf } from './chunkGate';
+import { chunkGateOf, tailParallelRequests } from './chunkGate';
 import { fileProblemOf } from './fileProblem';
 import { deferChunkBinds, keepChunkBinds } from './inFileBinds';
 import { crossTableColumns } from './planBinds';
@@ -183,6 +183,7 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
         loadId: work.record.id,
         blobs: ctx.blobs,
         returnResponses: profile.returnResponses,
+        parallelRequests: await tailParallelRequests(work.record, () => ctx.store.get(work.record.id), ctx.client),
       },
       sendable.map((s) => s.converted!),
     );

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { createDataverseClient, type DataverseClient } from '../../../shared/dataverse';
+import { bulkPieces, minParallelPartRows } from '../../../shared/dataverse/bulkMessages';
 import {
   batchAnswer,
   CountingTokenSource,
@@ -148,6 +150,90 @@ describe('CreateMultiple', () => {
       { chunkSize: 1000 },
     );
     expect(bulkBodies().map((body) => body.Targets.length)).toEqual([3, 3, 1]);
+  });
+});
+
+describe('parallel requests (the tail of a load)', () => {
+  test('bulkPieces: every row once, in order; chunkSize pieces unless more are asked for, then nearly equal ones of at least minParallelPartRows', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 8 }),
+        (length, chunkSize, parallel) => {
+          const rows = Array.from({ length }, (_, i) => i);
+          const pieces = bulkPieces(rows, chunkSize, parallel);
+          expect(pieces.flat()).toEqual(rows);
+          expect(pieces.every((piece) => piece.length > 0 && piece.length <= chunkSize)).toBe(true);
+          const bySize = Math.ceil(length / chunkSize);
+          const byParallel = Math.min(parallel, Math.floor(length / minParallelPartRows));
+          expect(pieces).toHaveLength(Math.max(bySize, byParallel));
+          if (byParallel > bySize) {
+            const sizes = pieces.map((piece) => piece.length);
+            expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+            expect(Math.min(...sizes)).toBeGreaterThanOrEqual(minParallelPartRows);
+          } else expect(pieces.slice(0, -1).every((piece) => piece.length === chunkSize)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  test('parallelRequests: the rows go out as that many requests at once, each target once, results in row order', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const arrived: (() => void)[] = [];
+    server.handle = async (request) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      // Answer only once all four are in: they must be sent side by side, not in turn.
+      await new Promise<void>((resolve) => {
+        arrived.push(resolve);
+        if (arrived.length === 4) arrived.forEach((go) => go());
+      });
+      inFlight--;
+      const targets = (JSON.parse(request.body) as { Targets: { sample_exampleid: string }[] }).Targets;
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ Ids: targets.map((t) => t.sample_exampleid) }),
+      };
+    };
+    const c = client();
+    const result = await c.createMultiple(
+      'sample_examples',
+      'sample_example',
+      Array.from({ length: 1000 }, (_, i) => ({ sample_name: `r${i}` })),
+      { parallelRequests: 4 },
+    );
+    expect(peak).toBe(4);
+    expect(bulkBodies().map((body) => body.Targets.length)).toEqual([250, 250, 250, 250]);
+    const sent = bulkBodies().flatMap((body) => body.Targets.map((t) => t['sample_name']));
+    expect(new Set(sent).size).toBe(1000);
+    expect(result.results.map((row) => row.index)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(result.results.every((row) => row.via === 'bulk' && row.id)).toBe(true);
+  });
+
+  test('a piece that fails for good fails the call only once every piece has settled (none left running for the retry)', async () => {
+    let answered = 0;
+    let calls = 0;
+    server.handle = async () => {
+      const mine = ++calls;
+      if (mine === 1)
+        return errorAnswer(403, '0x80040220', 'Principal user is missing prvCreatesample_example privilege');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      answered++;
+      return { status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"Ids":[]}' };
+    };
+    const error = await client()
+      .createMultiple(
+        'sample_examples',
+        'sample_example',
+        Array.from({ length: 400 }, (_, i) => ({ sample_name: `r${i}` })),
+        { parallelRequests: 4 },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'DataverseError', status: 403 });
+    expect(answered).toBe(3);
   });
 });
 

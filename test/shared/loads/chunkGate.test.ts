@@ -1,4 +1,12 @@
-import { ChunkGate, chunkGateOf, readyChunks } from '../../../shared/loads/chunkGate';
+import { createDataverseClient } from '../../../shared/dataverse';
+import {
+  ChunkGate,
+  chunkGateOf,
+  maxTailRequests,
+  readyChunks,
+  tailParallelRequests,
+} from '../../../shared/loads/chunkGate';
+import { CountingTokenSource, startTestDataverse, VirtualClock } from '../dataverse/testDataverse';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -74,5 +82,70 @@ describe('ChunkGate', () => {
     await tick();
     expect(more).toBe(true);
     inside.forEach((leave) => leave());
+  });
+});
+
+describe('tailParallelRequests', () => {
+  /** A real client that has had one answer per set of budget headers given (none: no headers), each with dop hint 4. */
+  async function clientAfter(...answers: Record<string, string>[]) {
+    const queue = answers.length > 0 ? [...answers] : [{}];
+    const server = await startTestDataverse(() => ({
+      status: 200,
+      headers: { 'Content-Type': 'application/json', 'x-ms-dop-hint': '4', ...queue.shift() },
+      body: '{}',
+    }));
+    const client = createDataverseClient({
+      webApiUrl: server.webApiUrl,
+      accessTokenSource: new CountingTokenSource(),
+      clock: new VirtualClock(),
+    });
+    for (let i = 0; i < Math.max(1, answers.length); i++) await client.send({ method: 'GET', path: 'WhoAmI()' });
+    return { client, server };
+  }
+  const full = {
+    'x-ms-ratelimit-burst-remaining-xrm-requests': '6000',
+    'x-ms-ratelimit-time-remaining-xrm-requests': '1200000',
+  };
+  const record = (chunkCount: number | undefined, chunksDone: number, scanComplete = true) => ({
+    scanComplete,
+    chunksDone,
+    ...(chunkCount !== undefined ? { chunkCount } : {}),
+  });
+
+  test('split only at the tail: scan over and no more chunks left than two rounds of request slots', async () => {
+    const { client, server } = await clientAfter(full);
+    try {
+      let reads = 0;
+      const fresh = (r: ReturnType<typeof record>) => () => {
+        reads++;
+        return Promise.resolve(r);
+      };
+      // 4 slots: 8 chunks left is the tail, 9 is not.
+      expect(await tailParallelRequests(record(100, 92), fresh(record(100, 92)), client)).toBe(maxTailRequests);
+      expect(await tailParallelRequests(record(100, 91), fresh(record(100, 91)), client)).toBe(1);
+      // Far from the end: not worth reading the record again.
+      expect(await tailParallelRequests(record(100, 10), fresh(record(100, 99)), client)).toBe(1);
+      expect(reads).toBe(1);
+      // The message's record is old (scan not yet over when it was read); the fresh one says tail.
+      expect(await tailParallelRequests(record(undefined, 0, false), fresh(record(20, 15)), client)).toBe(
+        maxTailRequests,
+      );
+      expect(await tailParallelRequests(record(undefined, 0, false), fresh(record(undefined, 15, false)), client)).toBe(
+        1,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('no split while the budget bounds the load (under half the window left) or Dataverse sent no budget headers', async () => {
+    for (const answers of [[full, { ...full, 'x-ms-ratelimit-time-remaining-xrm-requests': '500000' }], []]) {
+      const { client, server } = await clientAfter(...answers);
+      try {
+        expect(await tailParallelRequests(record(100, 99), () => Promise.resolve(record(100, 99)), client)).toBe(1);
+      } finally {
+        await server.close();
+      }
+    }
   });
 });
