@@ -290,49 +290,46 @@ describe('request spacing', () => {
     expect(callKind('POST', 'https://o/api/data/v9.2/$batch')).toBe('POST /api/data/v9.2/$batch');
   });
 
-  test('the client spreads CreateMultiple calls released together once it has seen how long one takes', async () => {
+  /**
+   * A client whose CreateMultiple takes 1000 ms at the server (with these answer headers), after one such call:
+   * `releaseFour` sends four at once and gives the client's own waits (the server's 1000s left out).
+   */
+  async function createMultipleClient(headers: () => Record<string, string>) {
     server.handle = async (request) => {
       if (request.path.endsWith('CreateMultiple')) await clock.sleep(1000);
-      return json(200, { Ids: [] }, { 'x-ms-dop-hint': '4' });
+      return json(200, { Ids: [] }, { 'x-ms-dop-hint': '4', ...headers() });
     };
     const c = client({ maxConcurrency: 16 });
     const send = () =>
       c.send({ method: 'POST', path: 'accounts/Microsoft.Dynamics.CRM.CreateMultiple', body: { Targets: [] } });
     await send();
-    clock.sleeps.length = 0;
-    await Promise.all(Array.from({ length: 4 }, () => send()));
+    const releaseFour = async () => {
+      clock.sleeps.length = 0;
+      await Promise.all(Array.from({ length: 4 }, () => send()));
+      return clock.sleeps.filter((ms) => ms !== 1000);
+    };
+    return { c, send, releaseFour };
+  }
+
+  test('the client spreads CreateMultiple calls released together once it has seen how long one takes', async () => {
+    const { releaseFour } = await createMultipleClient(() => ({}));
+    const waits = await releaseFour();
     // The client waited a quarter, a half and three quarters of the 1000 ms one CreateMultiple took (the 1000s are the server's).
-    expect(clock.sleeps.filter((ms) => ms !== 1000).sort((a, b) => a - b)).toEqual([250, 500, 750]);
+    expect(waits.sort((a, b) => a - b)).toEqual([250, 500, 750]);
   });
 
   test("while Dataverse says at least half the window's budget is left, like calls go out together; below half they are spread", async () => {
     let executionMsRemaining = 1_200_000;
-    server.handle = async (request) => {
-      if (request.path.endsWith('CreateMultiple')) await clock.sleep(1000);
-      return json(
-        200,
-        { Ids: [] },
-        {
-          'x-ms-dop-hint': '4',
-          'x-ms-ratelimit-burst-remaining-xrm-requests': '5000',
-          'x-ms-ratelimit-time-remaining-xrm-requests': String(executionMsRemaining),
-        },
-      );
-    };
-    const c = client({ maxConcurrency: 16 });
-    const send = () =>
-      c.send({ method: 'POST', path: 'accounts/Microsoft.Dynamics.CRM.CreateMultiple', body: { Targets: [] } });
-    await send();
-    clock.sleeps.length = 0;
-    await Promise.all(Array.from({ length: 4 }, () => send()));
-    expect(clock.sleeps.filter((ms) => ms !== 1000)).toEqual([]);
+    const { c, send, releaseFour } = await createMultipleClient(() => ({
+      'x-ms-ratelimit-burst-remaining-xrm-requests': '5000',
+      'x-ms-ratelimit-time-remaining-xrm-requests': String(executionMsRemaining),
+    }));
+    expect(await releaseFour()).toEqual([]);
     expect(spacingNeeded(c.metrics().concurrency.budget)).toBe(false);
 
     executionMsRemaining = 500_000; // under half of the 1,200,000 seen
     await send();
-    clock.sleeps.length = 0;
-    await Promise.all(Array.from({ length: 4 }, () => send()));
-    expect(clock.sleeps.filter((ms) => ms !== 1000).length).toBeGreaterThanOrEqual(3);
+    expect((await releaseFour()).length).toBeGreaterThanOrEqual(3);
     expect(spacingNeeded(c.metrics().concurrency.budget)).toBe(true);
     // No budget headers at all: spread, as Dataverse's silence gives no reason to think a lump fits.
     expect(spacingNeeded(undefined)).toBe(true);
