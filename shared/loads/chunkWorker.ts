@@ -171,11 +171,12 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
     // ContinueOnError=false: nothing after the first row that can't be sent is sent.
     const firstBad = profile.continueOnError ? -1 : states.findIndex((s) => s.outcome);
     const sendable = states.filter((s, i) => s.converted && (firstBad < 0 || i < firstBad));
+    const mode = executionModeFor(plan, profile);
     const outcomes = await executeRows(
       {
         client: ctx.client,
         plan,
-        mode: executionModeFor(plan, profile),
+        mode,
         continueOnError: profile.continueOnError,
         callOptions: callOptionsOf(profile),
         batchSize: profile.batchSize,
@@ -183,7 +184,11 @@ async function runChunk(ctx: LoadContext, work: ChunkWork): Promise<RowState[]> 
         loadId: work.record.id,
         blobs: ctx.blobs,
         returnResponses: profile.returnResponses,
-        parallelRequests: await tailParallelRequests(work.record, () => ctx.store.get(work.record.id), ctx.client),
+        // Only bulk messages split a chunk's rows; a `$batch` chunk need not read its load's record for it.
+        parallelRequests:
+          mode === 'bulk'
+            ? await tailParallelRequests(work.record, () => ctx.store.get(work.record.id), ctx.client)
+            : 1,
       },
       sendable.map((s) => s.converted!),
     );
