@@ -174,9 +174,10 @@ export function bulkPieces<T>(rows: T[], chunkSize: number, parallelRequests = 1
     for (let start = 0; start < rows.length; start += chunkSize) pieces.push(rows.slice(start, start + chunkSize));
     return pieces;
   }
-  const count = byParallel;
-  for (let i = 0; i < count; i++)
-    pieces.push(rows.slice(Math.floor((i * rows.length) / count), Math.floor(((i + 1) * rows.length) / count)));
+  for (let i = 0; i < byParallel; i++)
+    pieces.push(
+      rows.slice(Math.floor((i * rows.length) / byParallel), Math.floor(((i + 1) * rows.length) / byParallel)),
+    );
   return pieces;
 }
 
